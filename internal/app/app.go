@@ -1,0 +1,242 @@
+// Package app is Loket's composition root: it opens the stores chosen by the
+// configuration and wires every domain package onto the web server. Nothing
+// else in Loket knows how the parts fit together.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"os"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/loket-kinderopvang/loket/frontend"
+	"github.com/loket-kinderopvang/loket/internal/platform/cache"
+	"github.com/loket-kinderopvang/loket/internal/platform/clock"
+	"github.com/loket-kinderopvang/loket/internal/platform/config"
+	"github.com/loket-kinderopvang/loket/internal/platform/db"
+	"github.com/loket-kinderopvang/loket/internal/platform/web"
+	"github.com/loket-kinderopvang/loket/internal/tenant"
+	"github.com/loket-kinderopvang/loket/tenants"
+)
+
+// App holds the opened stores and the domain services.
+type App struct {
+	Config    config.Config
+	Log       *slog.Logger
+	Clock     clock.Clock
+	DB        *db.DB
+	Cache     cache.Cache
+	Tenants   *tenant.Store
+	Directory *tenant.Directory
+}
+
+// NewLogger builds the process logger from the configuration.
+func NewLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// Open connects to the database and the cache.
+func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error) {
+	d, err := db.Open(ctx, db.Options{URL: cfg.DatabaseURL, SQLitePath: cfg.SQLitePath(), AppRole: cfg.DatabaseAppRole})
+	if err != nil {
+		return nil, err
+	}
+	var c cache.Cache
+	if cfg.RedisURL == "" {
+		c = cache.NewMemory()
+	} else if c, err = cache.NewRedis(ctx, cfg.RedisURL, cfg.RedisPrefix); err != nil {
+		_ = d.Close()
+		return nil, err
+	}
+	a := &App{Config: cfg, Log: log, Clock: clock.System{}, DB: d, Cache: c}
+	a.Tenants = tenant.NewStore(d, a.Clock)
+	a.Directory = tenant.NewDirectory(a.Tenants)
+	return a, nil
+}
+
+// Close releases the stores.
+func (a *App) Close() error {
+	return errors.Join(a.Cache.Close(), a.DB.Close())
+}
+
+// Migrate applies pending migrations as the schema owner (on PostgreSQL the
+// serving role may not create tables, and row-level security must bind it).
+func Migrate(ctx context.Context, cfg config.Config) ([]string, error) {
+	owner, err := db.Open(ctx, db.Options{URL: cfg.OwnerURL(), SQLitePath: cfg.SQLitePath()})
+	if err != nil {
+		return nil, err
+	}
+	defer owner.Close()
+	return owner.MigrateUp(ctx, cfg.DatabaseAppRole)
+}
+
+// TenantFiles is the directory of desk YAML files: the configured one, or the
+// demo desks built into the binary.
+func TenantFiles(cfg config.Config) fs.FS {
+	if cfg.TenantsDir != "" {
+		return os.DirFS(cfg.TenantsDir)
+	}
+	return tenants.Demo
+}
+
+// SyncTenants loads the desk files and writes them (and the reference data)
+// into the database.
+func (a *App) SyncTenants(ctx context.Context) (tenant.SyncReport, error) {
+	specs, err := tenant.LoadDir(TenantFiles(a.Config))
+	if err != nil {
+		return tenant.SyncReport{}, err
+	}
+	rep, err := a.Tenants.Sync(ctx, specs)
+	if err != nil {
+		return rep, err
+	}
+	return rep, a.Directory.Reload(ctx)
+}
+
+// Seed loads the demo desks. Later issues add the demo catalogue and accounts here.
+func (a *App) Seed(ctx context.Context) (tenant.SyncReport, error) {
+	return a.SyncTenants(ctx)
+}
+
+// Handler builds the web server with every route. extra, if given, may add
+// routes (tests use it for a deliberately slow endpoint).
+func (a *App) Handler(extra ...func(*fiber.App)) (*web.Server, error) {
+	catalog, err := web.LoadCatalog(frontend.Locales)
+	if err != nil {
+		return nil, err
+	}
+	renderer, err := web.NewRenderer(frontend.Templates, catalog)
+	if err != nil {
+		return nil, err
+	}
+	static, err := fs.Sub(frontend.Static, "static")
+	if err != nil {
+		return nil, err
+	}
+	srv := web.New(web.Options{
+		Logger:   a.Log,
+		Static:   static,
+		Renderer: renderer,
+		Checks: []web.Check{
+			{Name: "database", Run: func(ctx context.Context) error { return a.DB.PingContext(ctx) }},
+			{Name: "migrations", Run: func(ctx context.Context) error {
+				n, err := a.DB.PendingMigrations(ctx)
+				if err == nil && n > 0 {
+					err = fmt.Errorf("%d pending", n)
+				}
+				return err
+			}},
+			{Name: "cache", Degraded: true, Run: a.Cache.Ping},
+		},
+	})
+	desks := tenant.NewHandler(a.Directory, renderer)
+	app := srv.App
+	app.Use(desks.HostRewrite)
+	for _, fn := range extra {
+		fn(app)
+	}
+	api := app.Group("/api/v1")
+	api.Get("/openapi.json", serveOpenAPI)
+	desks.Register(app, api)
+	api.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
+
+	// Desk pages last: /:tenant matches any first path segment.
+	desk := app.Group("/:tenant", desks.Resolve)
+	desks.RegisterDesk(desk)
+	return srv, nil
+}
+
+// Serve prepares the database (migrations, desks) as configured, then serves
+// HTTP until ctx ends (SIGTERM): readiness fails first, in-flight requests
+// finish, and Serve returns nil. ready, if not nil, receives the bound address.
+func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready chan<- string, extra ...func(*fiber.App)) error {
+	start := time.Now()
+	if cfg.MigrateOnStart {
+		applied, err := Migrate(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		if len(applied) > 0 {
+			log.Info("migrations applied", "count", len(applied))
+		}
+	}
+	a, err := Open(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if cfg.Demo || cfg.TenantsDir != "" {
+		rep, err := a.SyncTenants(ctx)
+		if err != nil {
+			return err
+		}
+		if rep.Changed() {
+			log.Info("desks synced", "created", rep.Created, "updated", rep.Updated, "reference", rep.Reference)
+		}
+	} else if err := a.Directory.Reload(ctx); err != nil {
+		return err
+	}
+	srv, err := a.Handler(extra...)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s (LOKET_HTTP_ADDR): %w", cfg.HTTPAddr, err)
+	}
+	go a.reloadDesksEvery(ctx, 30*time.Second)
+
+	served := make(chan error, 1)
+	go func() { served <- srv.App.Listener(ln) }()
+	url := cfg.PublicURL
+	if cfg.PublicURL == "" || isEphemeral(cfg.HTTPAddr) {
+		url = "http://" + ln.Addr().String()
+	}
+	log.Info("Loket is running", "url", url, "database", a.DB.Dialect, "cache", a.Cache.Kind(), "desks", len(a.Directory.All()), "startup", time.Since(start).Round(time.Millisecond))
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing in-flight requests", "timeout", cfg.ShutdownTimeout)
+	srv.Drain()
+	if err := srv.App.ShutdownWithTimeout(cfg.ShutdownTimeout); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func isEphemeral(addr string) bool {
+	_, port, _ := net.SplitHostPort(addr)
+	return port == "0"
+}
+
+func (a *App) reloadDesksEvery(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := a.Directory.Reload(ctx); err != nil && ctx.Err() == nil {
+				a.Log.Warn("reload desks", "error", err)
+			}
+		}
+	}
+}

@@ -1,0 +1,65 @@
+// Package eventlog is the append-only record of every state change in a desk:
+// who, when, what, from which state to which, and why. Reports and the audit
+// trail read it. On PostgreSQL the application role may only insert and read.
+package eventlog
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
+	"github.com/loket-kinderopvang/loket/internal/platform/ids"
+	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
+)
+
+type eventKind struct{}
+
+// ID identifies an event.
+type ID = ids.ID[eventKind]
+
+// Event is one state change.
+type Event struct {
+	bun.BaseModel `bun:"table:events"`
+	tenancy.Owned
+
+	ID          ID              `bun:"id,pk,type:uuid"`
+	OccurredAt  time.Time       `bun:"occurred_at,notnull"`
+	Actor       string          `bun:"actor,notnull"`
+	SubjectType string          `bun:"subject_type,notnull"`
+	SubjectID   uuid.UUID       `bun:"subject_id,notnull,type:uuid"`
+	Kind        string          `bun:"kind,notnull"`
+	FromState   string          `bun:"from_state,notnull"`
+	ToState     string          `bun:"to_state,notnull"`
+	Reason      string          `bun:"reason,notnull"`
+	Data        json.RawMessage `bun:"data,type:jsonb,nullzero"`
+}
+
+// Append writes e in the desk's transaction, so the change and its event
+// commit together or not at all.
+func Append(ctx context.Context, tx *tenancy.Tx, e *Event) error {
+	if e.ID.IsZero() {
+		e.ID = ids.New[eventKind]()
+	}
+	if e.Actor == "" || e.Kind == "" || e.SubjectType == "" {
+		return fmt.Errorf("eventlog: event needs actor, kind and subject type (got %q, %q, %q)", e.Actor, e.Kind, e.SubjectType)
+	}
+	if err := tx.Insert(ctx, e); err != nil {
+		return fmt.Errorf("eventlog: append %s: %w", e.Kind, err)
+	}
+	return nil
+}
+
+// ForSubject returns the events of one subject, oldest first.
+func ForSubject(ctx context.Context, tx *tenancy.Tx, subjectType string, id uuid.UUID) ([]Event, error) {
+	var es []Event
+	err := tx.Select(&es).Where("subject_type = ?", subjectType).Where("subject_id = ?", id).
+		Order("occurred_at", "id").Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("eventlog: read %s %s: %w", subjectType, id, err)
+	}
+	return es, nil
+}

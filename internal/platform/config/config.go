@@ -1,0 +1,281 @@
+// Package config reads Loket's settings with viper. Precedence, lowest first:
+// built-in defaults < loket.yaml (optional) < LOKET_* environment < command-line flags.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+)
+
+// Key describes one setting: its viper key, flag, default and meaning. The
+// README's configuration table is checked against this list by a test.
+type Key struct {
+	Name    string // viper key, also the flag name with '_' → '-'
+	Default any
+	Help    string
+}
+
+// Env is the environment variable that sets the key.
+func (k Key) Env() string { return "LOKET_" + strings.ToUpper(k.Name) }
+
+// Flag is the command-line flag that sets the key.
+func (k Key) Flag() string { return strings.ReplaceAll(k.Name, "_", "-") }
+
+// Keys lists every setting Loket reads.
+var Keys = []Key{
+	{"http_addr", ":8080", "address the HTTP server listens on (host:port)"},
+	{"data_dir", "./data", "directory of the embedded SQLite database file"},
+	{"database_url", "", "PostgreSQL URL (postgres://…); empty uses the embedded SQLite file"},
+	{"database_owner_url", "", "PostgreSQL URL of the schema owner, used for migrations; empty uses database_url"},
+	{"database_app_role", "loket_app", "PostgreSQL role the server switches to after connecting, so row-level security applies; empty keeps the login role"},
+	{"redis_url", "", "Redis URL (redis://…); empty uses the in-process cache"},
+	{"redis_prefix", "loket:", "prefix of every Redis key and channel"},
+	{"demo", "auto", "seed the demo desks, catalogue and accounts: true, false or auto (true on the embedded store)"},
+	{"tenants_dir", "", "directory with one YAML file per desk; empty uses the demo desks built into the binary"},
+	{"migrate_on_start", true, "serve applies pending migrations at start"},
+	{"log_format", "text", "log format: text or json"},
+	{"log_level", "info", "log level: debug, info, warn or error"},
+	{"shutdown_timeout", "20s", "how long in-flight requests may take to finish after SIGTERM"},
+	{"public_url", "", "URL at which users reach Loket, used in links and mails; empty derives it from http_addr"},
+}
+
+// Config is the validated configuration.
+type Config struct {
+	HTTPAddr         string
+	DataDir          string
+	DatabaseURL      string
+	DatabaseOwnerURL string
+	DatabaseAppRole  string
+	RedisURL         string
+	RedisPrefix      string
+	Demo             bool
+	TenantsDir       string
+	MigrateOnStart   bool
+	LogFormat        string
+	LogLevel         slog.Level
+	ShutdownTimeout  time.Duration
+	PublicURL        string
+}
+
+// Embedded reports whether Loket runs on its SQLite file.
+func (c Config) Embedded() bool { return c.DatabaseURL == "" }
+
+// SQLitePath is the database file of the embedded store.
+func (c Config) SQLitePath() string { return filepath.Join(c.DataDir, "loket.db") }
+
+// OwnerURL is the URL migrations connect with.
+func (c Config) OwnerURL() string {
+	if c.DatabaseOwnerURL != "" {
+		return c.DatabaseOwnerURL
+	}
+	return c.DatabaseURL
+}
+
+// New returns a viper instance with every key's default and LOKET_* binding.
+func New() *viper.Viper {
+	v := viper.New()
+	v.SetEnvPrefix("LOKET")
+	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_"))
+	for _, k := range Keys {
+		v.SetDefault(k.Name, k.Default)
+		// AutomaticEnv alone does not reach keys viper has not seen; bind each.
+		_ = v.BindEnv(k.Name, k.Env())
+	}
+	return v
+}
+
+// AddFlags registers one flag per key on fs and binds them to v. Flags win
+// over every other source, but only when given.
+func AddFlags(v *viper.Viper, fs *pflag.FlagSet) {
+	fs.String("config", "", "configuration file (default: ./loket.yaml if present)")
+	for _, k := range Keys {
+		help := fmt.Sprintf("%s (env %s)", k.Help, k.Env())
+		switch d := k.Default.(type) {
+		case bool:
+			fs.Bool(k.Flag(), d, help)
+		default:
+			fs.String(k.Flag(), fmt.Sprint(d), help)
+		}
+		_ = v.BindPFlag(k.Name, fs.Lookup(k.Flag()))
+	}
+}
+
+// Load reads the optional file and validates everything. configFile may be
+// empty: then ./loket.yaml is read when it exists.
+func Load(v *viper.Viper, configFile string) (Config, error) {
+	if configFile != "" {
+		v.SetConfigFile(configFile)
+		if err := v.ReadInConfig(); err != nil {
+			return Config{}, fmt.Errorf("config: read %s: %w", configFile, err)
+		}
+	} else {
+		v.SetConfigName("loket")
+		v.SetConfigType("yaml")
+		v.AddConfigPath(".")
+		if err := v.ReadInConfig(); err != nil {
+			var notFound viper.ConfigFileNotFoundError
+			if !errors.As(err, &notFound) {
+				return Config{}, fmt.Errorf("config: read loket.yaml: %w", err)
+			}
+		}
+	}
+	return parse(v)
+}
+
+// FieldError names the setting and value that is wrong.
+type FieldError struct {
+	Key, Value, Reason string
+}
+
+func (e FieldError) Error() string {
+	return fmt.Sprintf("configuration: %s=%q: %s", "LOKET_"+strings.ToUpper(e.Key), e.Value, e.Reason)
+}
+
+// Errors is every wrong setting at once.
+type Errors []FieldError
+
+func (es Errors) Error() string {
+	lines := make([]string, len(es))
+	for i, e := range es {
+		lines[i] = e.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+func parse(v *viper.Viper) (Config, error) {
+	var errs Errors
+	bad := func(key, reason string) {
+		errs = append(errs, FieldError{Key: key, Value: v.GetString(key), Reason: reason})
+	}
+	c := Config{
+		HTTPAddr:         strings.TrimSpace(v.GetString("http_addr")),
+		DataDir:          v.GetString("data_dir"),
+		DatabaseURL:      strings.TrimSpace(v.GetString("database_url")),
+		DatabaseOwnerURL: strings.TrimSpace(v.GetString("database_owner_url")),
+		DatabaseAppRole:  strings.TrimSpace(v.GetString("database_app_role")),
+		RedisURL:         strings.TrimSpace(v.GetString("redis_url")),
+		RedisPrefix:      v.GetString("redis_prefix"),
+		TenantsDir:       v.GetString("tenants_dir"),
+		LogFormat:        strings.ToLower(v.GetString("log_format")),
+		PublicURL:        strings.TrimRight(v.GetString("public_url"), "/"),
+	}
+	if err := checkAddr(c.HTTPAddr); err != nil {
+		bad("http_addr", err.Error())
+	}
+	if c.DataDir == "" {
+		bad("data_dir", "must not be empty")
+	}
+	for _, key := range []string{"database_url", "database_owner_url"} {
+		if raw := v.GetString(key); raw != "" {
+			if err := checkURL(raw, "postgres", "postgresql"); err != nil {
+				bad(key, err.Error())
+			}
+		}
+	}
+	if c.DatabaseOwnerURL != "" && c.DatabaseURL == "" {
+		bad("database_owner_url", "is only used together with LOKET_DATABASE_URL")
+	}
+	if c.DatabaseAppRole != "" && !isIdentifier(c.DatabaseAppRole) {
+		bad("database_app_role", "must be a plain role name (letters, digits, _)")
+	}
+	if c.RedisURL != "" {
+		if err := checkURL(c.RedisURL, "redis", "rediss", "unix"); err != nil {
+			bad("redis_url", err.Error())
+		}
+	}
+	switch demo := strings.ToLower(strings.TrimSpace(v.GetString("demo"))); demo {
+	case "auto", "":
+		c.Demo = c.DatabaseURL == ""
+	default:
+		b, err := strconv.ParseBool(demo)
+		if err != nil {
+			bad("demo", "must be true, false or auto")
+		}
+		c.Demo = b
+	}
+	if b, err := strconv.ParseBool(v.GetString("migrate_on_start")); err != nil {
+		bad("migrate_on_start", "must be true or false")
+	} else {
+		c.MigrateOnStart = b
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		bad("log_format", "must be text or json")
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(v.GetString("log_level"))); err != nil {
+		bad("log_level", "must be debug, info, warn or error")
+	}
+	if d, err := time.ParseDuration(v.GetString("shutdown_timeout")); err != nil || d <= 0 {
+		bad("shutdown_timeout", "must be a positive duration such as 20s")
+	} else {
+		c.ShutdownTimeout = d
+	}
+	if c.PublicURL != "" {
+		if err := checkURL(c.PublicURL, "http", "https"); err != nil {
+			bad("public_url", err.Error())
+		}
+	}
+	if len(errs) > 0 {
+		return Config{}, errs
+	}
+	if c.PublicURL == "" {
+		host, port, _ := net.SplitHostPort(c.HTTPAddr)
+		if host == "" || host == "0.0.0.0" || host == "::" {
+			host = "localhost"
+		}
+		c.PublicURL = "http://" + net.JoinHostPort(host, port)
+	}
+	return c, nil
+}
+
+func checkAddr(addr string) error {
+	host, portText, err := net.SplitHostPort(addr)
+	if err != nil {
+		return errors.New("must be host:port, for example :8080")
+	}
+	port, err := strconv.Atoi(portText)
+	if err != nil || port < 0 || port > 65535 {
+		return errors.New("port must be a number from 0 to 65535")
+	}
+	if strings.ContainsAny(host, " /") {
+		return errors.New("host is not a host name or IP address")
+	}
+	return nil
+}
+
+func checkURL(raw string, schemes ...string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return errors.New("is not a valid URL")
+	}
+	for _, s := range schemes {
+		if strings.EqualFold(u.Scheme, s) {
+			if u.Scheme != "unix" && u.Host == "" {
+				return errors.New("URL has no host")
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("URL scheme must be one of %s", strings.Join(schemes, ", "))
+}
+
+func isIdentifier(s string) bool {
+	for i, r := range s {
+		switch {
+		case r == '_', r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z':
+		case r >= '0' && r <= '9' && i > 0:
+		default:
+			return false
+		}
+	}
+	return s != ""
+}

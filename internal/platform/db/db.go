@@ -1,0 +1,131 @@
+// Package db opens Loket's database: an SQLite file on the embedded default,
+// PostgreSQL in production, both through bun. It also runs the migrations.
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
+	"github.com/uptrace/bun/dialect/sqlitedialect"
+	"github.com/uptrace/bun/driver/sqliteshim"
+)
+
+// Dialect names the database behind a DB.
+type Dialect string
+
+// The two databases Loket runs on.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// DB is a bun database that knows its dialect.
+type DB struct {
+	*bun.DB
+	Dialect Dialect
+}
+
+// Options say how to open the database.
+type Options struct {
+	// URL is a postgres:// URL; empty opens the SQLite file at SQLitePath.
+	URL        string
+	SQLitePath string
+	// AppRole is the PostgreSQL role every connection switches to, so that
+	// row-level security applies even when the login role could bypass it.
+	AppRole string
+}
+
+// Open connects and checks the connection.
+func Open(ctx context.Context, opts Options) (*DB, error) {
+	var d *DB
+	var err error
+	if opts.URL == "" {
+		d, err = openSQLite(opts.SQLitePath)
+	} else {
+		d, err = openPostgres(opts.URL, opts.AppRole)
+	}
+	if err != nil {
+		return nil, err
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := d.PingContext(pingCtx); err != nil {
+		_ = d.Close()
+		return nil, fmt.Errorf("db: connect to %s: %w", d.Dialect, err)
+	}
+	return d, nil
+}
+
+func openSQLite(path string) (*DB, error) {
+	if path == "" {
+		return nil, errors.New("db: no SQLite path")
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return nil, fmt.Errorf("db: create data directory: %w", err)
+	}
+	// WAL lets readers run beside the writer; _txlock=immediate takes the write
+	// lock at BEGIN, so concurrent writers wait (busy_timeout) instead of failing.
+	dsn := "file:" + path + "?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)" +
+		"&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	sqldb, err := sql.Open(sqliteshim.ShimName, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("db: open sqlite %s: %w", path, err)
+	}
+	sqldb.SetMaxOpenConns(4)
+	sqldb.SetMaxIdleConns(4)
+	sqldb.SetConnMaxIdleTime(0)
+	return &DB{DB: bun.NewDB(sqldb, sqlitedialect.New()), Dialect: SQLite}, nil
+}
+
+func openPostgres(url, appRole string) (*DB, error) {
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("db: parse database URL: %w", err)
+	}
+	var options []stdlib.OptionOpenDB
+	if appRole != "" && appRole != cfg.User {
+		options = append(options, stdlib.OptionAfterConnect(func(ctx context.Context, conn *pgx.Conn) error {
+			if _, err := conn.Exec(ctx, "SET ROLE "+pgx.Identifier{appRole}.Sanitize()); err != nil {
+				return fmt.Errorf("db: switch to role %s (run migrations first, and grant it to the login role): %w", appRole, err)
+			}
+			return nil
+		}))
+	}
+	sqldb := stdlib.OpenDB(*cfg, options...)
+	sqldb.SetMaxOpenConns(20)
+	sqldb.SetMaxIdleConns(10)
+	sqldb.SetConnMaxIdleTime(5 * time.Minute)
+	return &DB{DB: bun.NewDB(sqldb, pgdialect.New()), Dialect: Postgres}, nil
+}
+
+// Transact runs fn in a transaction, committing when it returns nil. On
+// PostgreSQL a serialization failure or deadlock is retried a few times.
+func (d *DB) Transact(ctx context.Context, fn func(ctx context.Context, tx bun.Tx) error) error {
+	const attempts = 3
+	var err error
+	for i := 0; i < attempts; i++ {
+		err = d.RunInTx(ctx, nil, fn)
+		if !isRetryable(err) {
+			return err
+		}
+	}
+	return fmt.Errorf("db: transaction failed after %d attempts: %w", attempts, err)
+}
+
+func isRetryable(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "40001" || pgErr.Code == "40P01"
+	}
+	return false
+}

@@ -1,0 +1,179 @@
+package db
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/uptrace/bun/migrate"
+
+	"github.com/loket-kinderopvang/loket/migrations"
+)
+
+// migrationLockKey is the PostgreSQL advisory lock that serialises migrations
+// when several replicas start at once (bun's own lock is a plain row).
+const migrationLockKey = 7_350_283_411
+
+func (d *DB) migrator() (*migrate.Migrator, error) {
+	ms := migrate.NewMigrations()
+	if err := ms.Discover(migrations.Files); err != nil {
+		return nil, fmt.Errorf("db: read migrations: %w", err)
+	}
+	return migrate.NewMigrator(d.DB, ms,
+		migrate.WithTemplateData(map[string]string{"Dialect": string(d.Dialect)}),
+		migrate.WithMarkAppliedOnSuccess(true),
+	), nil
+}
+
+// withMigrationLock runs fn while holding the migration lock.
+func (d *DB) withMigrationLock(ctx context.Context, fn func(m *migrate.Migrator) error) error {
+	m, err := d.migrator()
+	if err != nil {
+		return err
+	}
+	if err := m.Init(ctx); err != nil {
+		return fmt.Errorf("db: init migration tables: %w", err)
+	}
+	if d.Dialect == Postgres {
+		conn, err := d.DB.DB.Conn(ctx)
+		if err != nil {
+			return fmt.Errorf("db: migration lock: %w", err)
+		}
+		defer conn.Close()
+		if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", migrationLockKey); err != nil {
+			return fmt.Errorf("db: take migration lock: %w", err)
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", migrationLockKey) //nolint:errcheck
+	}
+	return fn(m)
+}
+
+// MigrateUp applies every pending migration and, on PostgreSQL, grants the
+// application role what it needs. It returns the names it applied.
+func (d *DB) MigrateUp(ctx context.Context, appRole string) ([]string, error) {
+	var applied []string
+	err := d.withMigrationLock(ctx, func(m *migrate.Migrator) error {
+		group, err := m.Migrate(ctx)
+		if err != nil {
+			return fmt.Errorf("db: migrate up: %w", err)
+		}
+		for _, mg := range group.Migrations {
+			applied = append(applied, mg.String())
+		}
+		return nil
+	})
+	if err != nil {
+		return applied, err
+	}
+	if d.Dialect == Postgres && appRole != "" {
+		if err := d.grantAppRole(ctx, appRole); err != nil {
+			return applied, err
+		}
+	}
+	return applied, nil
+}
+
+// MigrateDown rolls back the last group of migrations.
+func (d *DB) MigrateDown(ctx context.Context) ([]string, error) {
+	var rolled []string
+	err := d.withMigrationLock(ctx, func(m *migrate.Migrator) error {
+		group, err := m.Rollback(ctx)
+		if err != nil {
+			return fmt.Errorf("db: migrate down: %w", err)
+		}
+		for _, mg := range group.Migrations {
+			rolled = append(rolled, mg.String())
+		}
+		return nil
+	})
+	return rolled, err
+}
+
+// MigrationStatus is one migration and whether it is applied.
+type MigrationStatus struct {
+	Name    string
+	Applied bool
+}
+
+// MigrationsStatus lists every migration, oldest first. It does not create
+// anything, so the application role may call it.
+func (d *DB) MigrationsStatus(ctx context.Context) ([]MigrationStatus, error) {
+	m, err := d.migrator()
+	if err != nil {
+		return nil, err
+	}
+	ms, err := m.MigrationsWithStatus(ctx)
+	if err != nil {
+		if strings.Contains(err.Error(), "bun_migrations") || strings.Contains(err.Error(), "no such table") {
+			// Never migrated: everything is pending.
+			all, err2 := d.allMigrations()
+			if err2 != nil {
+				return nil, err2
+			}
+			out := make([]MigrationStatus, len(all))
+			for i, name := range all {
+				out[i] = MigrationStatus{Name: name}
+			}
+			return out, nil
+		}
+		return nil, fmt.Errorf("db: migration status: %w", err)
+	}
+	out := make([]MigrationStatus, len(ms))
+	for i, mg := range ms {
+		out[i] = MigrationStatus{Name: mg.String(), Applied: mg.IsApplied()}
+	}
+	return out, nil
+}
+
+func (d *DB) allMigrations() ([]string, error) {
+	ms := migrate.NewMigrations()
+	if err := ms.Discover(migrations.Files); err != nil {
+		return nil, fmt.Errorf("db: read migrations: %w", err)
+	}
+	var names []string
+	for _, mg := range ms.Sorted() {
+		names = append(names, mg.String())
+	}
+	return names, nil
+}
+
+// PendingMigrations counts migrations not yet applied.
+func (d *DB) PendingMigrations(ctx context.Context) (int, error) {
+	st, err := d.MigrationsStatus(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, s := range st {
+		if !s.Applied {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// grantAppRole creates the application role when missing and gives it data
+// access but no ownership, so row-level security binds it. The event log is
+// append-only for it.
+func (d *DB) grantAppRole(ctx context.Context, role string) error {
+	ident := pgx.Identifier{role}.Sanitize()
+	literal := "'" + strings.ReplaceAll(role, "'", "''") + "'"
+	stmts := []string{
+		`DO $$ BEGIN
+			IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = ` + literal + `) THEN
+				CREATE ROLE ` + ident + ` NOLOGIN NOSUPERUSER NOBYPASSRLS;
+			END IF;
+		EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+		END $$`,
+		"GRANT USAGE ON SCHEMA public TO " + ident,
+		"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO " + ident,
+		"REVOKE UPDATE, DELETE ON events FROM " + ident,
+	}
+	for _, s := range stmts {
+		if _, err := d.DB.DB.ExecContext(ctx, s); err != nil {
+			return fmt.Errorf("db: grant application role %s: %w", role, err)
+		}
+	}
+	return nil
+}

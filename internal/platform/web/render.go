@@ -1,0 +1,91 @@
+package web
+
+import (
+	"bytes"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"path"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+)
+
+// Renderer renders a page template inside the layout.
+type Renderer struct {
+	pages   map[string]*template.Template
+	catalog *Catalog
+}
+
+// NewRenderer parses templates/layout.html with each other templates/*.html.
+func NewRenderer(fsys fs.FS, catalog *Catalog) (*Renderer, error) {
+	files, err := fs.Glob(fsys, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	r := &Renderer{pages: map[string]*template.Template{}, catalog: catalog}
+	for _, f := range files {
+		name := strings.TrimSuffix(path.Base(f), ".html")
+		if name == "layout" {
+			continue
+		}
+		t, err := template.New(name).ParseFS(fsys, "templates/layout.html", f)
+		if err != nil {
+			return nil, fmt.Errorf("web: parse template %s: %w", f, err)
+		}
+		r.pages[name] = t
+	}
+	return r, nil
+}
+
+// DeskView is what the layout shows of the desk a page belongs to.
+type DeskView struct {
+	Name, Path string
+}
+
+// Page is what every template receives.
+type Page struct {
+	Translator
+	Title     string
+	Desk      *DeskView
+	Brand     template.CSS
+	Languages []Language
+	Data      any
+}
+
+// Render writes page name with status.
+func (r *Renderer) Render(c *fiber.Ctx, status int, name string, p Page) error {
+	t, ok := r.pages[name]
+	if !ok {
+		return fmt.Errorf("web: no template %q", name)
+	}
+	if p.Translator.loc == nil {
+		p.Translator = r.catalog.For(LanguageOf(c))
+	}
+	if p.Languages == nil {
+		p.Languages = Languages
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", p); err != nil {
+		return fmt.Errorf("web: render %s: %w", name, err)
+	}
+	c.Status(status)
+	c.Type("html", "utf-8")
+	return c.Send(buf.Bytes())
+}
+
+// Translator returns the translator for the request's language.
+func (r *Renderer) Translator(c *fiber.Ctx) Translator { return r.catalog.For(LanguageOf(c)) }
+
+const localLang = "loket.lang"
+
+// SetLanguage records the page language for this request.
+func SetLanguage(c *fiber.Ctx, lang string) { c.Locals(localLang, lang) }
+
+// LanguageOf is the page language chosen for this request (Dutch by default).
+func LanguageOf(c *fiber.Ctx) string {
+	if l, ok := c.Locals(localLang).(string); ok && l != "" {
+		return l
+	}
+	return PickLanguage(c, []string{"nl", "fr", "en"}, "nl")
+}
