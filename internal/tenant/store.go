@@ -241,4 +241,3 @@ func specHash(sp Spec) (string, error) {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:]), nil
 }
-

@@ -1,0 +1,264 @@
+package geo
+
+import (
+	"math"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestEmbeddedDataParses(t *testing.T) {
+	if err := Err(); err != nil {
+		t.Fatalf("embedded reference data is broken:\n%v", err)
+	}
+	// The three demo desks cover 13 municipalities in 2 arrondissements.
+	if got := len(Municipalities()); got != 13 {
+		t.Errorf("len(Municipalities()) = %d, want 13", got)
+	}
+	if got := len(Regions()); got != 2 {
+		t.Errorf("len(Regions()) = %d, want 2", got)
+	}
+}
+
+func TestMunicipalitiesSortedUniqueFiveDigits(t *testing.T) {
+	ms := Municipalities()
+	seen := map[NISCode]bool{}
+	for i, m := range ms {
+		if len(m.NIS) != 5 || strings.Trim(string(m.NIS), "0123456789") != "" {
+			t.Errorf("municipality %q: NIS code is not 5 digits", m.NIS)
+		}
+		if seen[m.NIS] {
+			t.Errorf("duplicate NIS code %s", m.NIS)
+		}
+		seen[m.NIS] = true
+		if i > 0 && ms[i-1].NIS >= m.NIS {
+			t.Errorf("not sorted by NIS: %s before %s", ms[i-1].NIS, m.NIS)
+		}
+		if m.NameNL == "" || m.NameFR == "" {
+			t.Errorf("%s: missing name (nl %q, fr %q)", m.NIS, m.NameNL, m.NameFR)
+		}
+		// All demo municipalities are in Flanders.
+		if m.Lat < 50.6 || m.Lat > 51.6 || m.Lon < 2.5 || m.Lon > 6 {
+			t.Errorf("%s %s: centre %.4f,%.4f is not in Flanders", m.NIS, m.NameNL, m.Lat, m.Lon)
+		}
+		if len(m.Neighbourhoods) == 0 {
+			t.Errorf("%s %s: no neighbourhoods", m.NIS, m.NameNL)
+		}
+	}
+}
+
+func TestEveryMunicipalityHasExistingRegion(t *testing.T) {
+	for _, m := range Municipalities() {
+		r, ok := LookupRegion(m.RegionNIS)
+		if !ok {
+			t.Errorf("%s %s: region %q does not exist", m.NIS, m.NameNL, m.RegionNIS)
+			continue
+		}
+		if !slices.Contains(r.Municipalities, m.NIS) {
+			t.Errorf("region %s does not list its municipality %s", r.NIS, m.NIS)
+		}
+		// REFNIS: a municipality's first two digits are its arrondissement's.
+		if m.NIS[:2] != r.NIS[:2] {
+			t.Errorf("%s is in region %s: arrondissement prefix mismatch", m.NIS, r.NIS)
+		}
+	}
+}
+
+func TestRegions(t *testing.T) {
+	rs := Regions()
+	seen := map[NISCode]bool{}
+	total := 0
+	for _, r := range rs {
+		if !r.NIS.Valid() || seen[r.NIS] {
+			t.Errorf("region NIS %q invalid or duplicate", r.NIS)
+		}
+		seen[r.NIS] = true
+		if !slices.IsSorted(r.Municipalities) {
+			t.Errorf("region %s: municipalities not sorted: %v", r.NIS, r.Municipalities)
+		}
+		for _, nis := range r.Municipalities {
+			m, ok := LookupMunicipality(nis)
+			if !ok || m.RegionNIS != r.NIS {
+				t.Errorf("region %s lists %s, which is not in it", r.NIS, nis)
+			}
+		}
+		total += len(r.Municipalities)
+	}
+	if total != len(Municipalities()) {
+		t.Errorf("regions list %d municipalities, want %d", total, len(Municipalities()))
+	}
+
+	turnhout, ok := LookupRegion("13000")
+	if !ok {
+		t.Fatal("LookupRegion(13000) not found")
+	}
+	if turnhout.NameNL != "Arrondissement Turnhout" || turnhout.NameFR != "Arrondissement de Turnhout" {
+		t.Errorf("region 13000 names = %q / %q", turnhout.NameNL, turnhout.NameFR)
+	}
+	want := []NISCode{"13002", "13004", "13008", "13017", "13019", "13021", "13023", "13031", "13035", "13040", "13046", "13053"}
+	if !slices.Equal(turnhout.Municipalities, want) {
+		t.Errorf("region 13000 municipalities = %v, want %v", turnhout.Municipalities, want)
+	}
+	leuven, ok := LookupRegion("24000")
+	if !ok {
+		t.Fatal("LookupRegion(24000) not found")
+	}
+	if leuven.Name("fr") != "Arrondissement de Louvain" || leuven.Name("nl") != "Arrondissement Leuven" {
+		t.Errorf("region 24000 names = %q / %q", leuven.NameNL, leuven.NameFR)
+	}
+	if !slices.Equal(leuven.Municipalities, []NISCode{"24062"}) {
+		t.Errorf("region 24000 municipalities = %v", leuven.Municipalities)
+	}
+	if _, ok := LookupRegion("24062"); ok {
+		t.Error("LookupRegion(24062) found a municipality as a region")
+	}
+}
+
+func TestLookupMunicipality(t *testing.T) {
+	m, ok := LookupMunicipality("24062")
+	if !ok {
+		t.Fatal("LookupMunicipality(24062) not found")
+	}
+	if m.NameNL != "Leuven" || m.NameFR != "Louvain" || m.RegionNIS != "24000" {
+		t.Errorf("24062 = %+v", m)
+	}
+	if !slices.Contains(m.Neighbourhoods, "Heverlee") || !slices.Contains(m.Neighbourhoods, "Kessel-Lo") {
+		t.Errorf("24062 neighbourhoods = %v", m.Neighbourhoods)
+	}
+	if m.Lat != 50.8798 || m.Lon != 4.7005 {
+		t.Errorf("24062 centre = %v,%v", m.Lat, m.Lon)
+	}
+
+	m, ok = LookupMunicipality("13031")
+	if !ok || m.NameNL != "Oud-Turnhout" || m.RegionNIS != "13000" {
+		t.Errorf("13031 = %+v, %v", m, ok)
+	}
+
+	for _, nis := range []NISCode{"", "99999", "2406", "24062 ", "13000"} {
+		if m, ok := LookupMunicipality(nis); ok {
+			t.Errorf("LookupMunicipality(%q) = %+v, want not found", nis, m)
+		}
+	}
+}
+
+func TestName(t *testing.T) {
+	m, _ := LookupMunicipality("13002")
+	for lang, want := range map[string]string{
+		"fr": "Baerle-Duc", "FR": "Baerle-Duc", "fr-BE": "Baerle-Duc",
+		"nl": "Baarle-Hertog", "en": "Baarle-Hertog", "": "Baarle-Hertog", "frisian": "Baarle-Hertog",
+	} {
+		if got := m.Name(lang); got != want {
+			t.Errorf("Name(%q) = %q, want %q", lang, got, want)
+		}
+	}
+}
+
+func TestResultsAreCopies(t *testing.T) {
+	ms := Municipalities()
+	ms[0].NameNL = "changed"
+	ms[0].Neighbourhoods[0] = "changed"
+	m, _ := LookupMunicipality(ms[0].NIS)
+	if m.NameNL == "changed" || m.Neighbourhoods[0] == "changed" {
+		t.Error("modifying Municipalities() changed the reference data")
+	}
+	m.Neighbourhoods[0] = "changed"
+	again, _ := LookupMunicipality(m.NIS)
+	if again.Neighbourhoods[0] == "changed" {
+		t.Error("modifying a LookupMunicipality result changed the reference data")
+	}
+	r, _ := LookupRegion("13000")
+	r.Municipalities[0] = "00000"
+	if again, _ := LookupRegion("13000"); again.Municipalities[0] == "00000" {
+		t.Error("modifying a LookupRegion result changed the reference data")
+	}
+}
+
+func TestDistanceKm(t *testing.T) {
+	leuven, _ := LookupMunicipality("24062")
+	geel, _ := LookupMunicipality("13008")
+	d := DistanceKm(leuven.Lat, leuven.Lon, geel.Lat, geel.Lon)
+	// Leuven–Geel is about 37 km as the crow flies.
+	if d < 34 || d > 40 {
+		t.Errorf("Leuven–Geel = %.1f km, want about 37 km", d)
+	}
+	if back := DistanceKm(geel.Lat, geel.Lon, leuven.Lat, leuven.Lon); math.Abs(back-d) > 1e-9 {
+		t.Errorf("distance not symmetric: %v vs %v", d, back)
+	}
+	if z := DistanceKm(leuven.Lat, leuven.Lon, leuven.Lat, leuven.Lon); z != 0 {
+		t.Errorf("distance to itself = %v", z)
+	}
+	// One degree of latitude is about 111.2 km.
+	if d := DistanceKm(50, 4, 51, 4); math.Abs(d-111.2) > 0.2 {
+		t.Errorf("one degree of latitude = %.2f km", d)
+	}
+	// Antipodes: half the circumference, no NaN.
+	if d := DistanceKm(0, 0, 0, 180); math.Abs(d-math.Pi*earthRadiusKm) > 1e-6 {
+		t.Errorf("antipodal distance = %v", d)
+	}
+	// Turnhout–Oud-Turnhout are neighbours: a few km.
+	tu, _ := LookupMunicipality("13040")
+	ot, _ := LookupMunicipality("13031")
+	if d := DistanceKm(tu.Lat, tu.Lon, ot.Lat, ot.Lon); d < 1 || d > 5 {
+		t.Errorf("Turnhout–Oud-Turnhout = %.1f km", d)
+	}
+}
+
+func TestParseRejectsBadData(t *testing.T) {
+	const regions = "nis_code,name_nl,name_fr\n13000,Arr T,Arr de T\n"
+	const header = "nis_code,name_nl,name_fr,lat,lon,neighbourhoods,region_nis\n"
+	cases := []struct {
+		name, munis, regions, want string
+	}{
+		{"ok", header + "13040,Turnhout,Turnhout,51.3,4.9,A|B,13000\n", regions, ""},
+		{"short nis", header + "1304,Turnhout,Turnhout,51.3,4.9,A,13000\n", regions, `nis_code "1304" is not 5 digits`},
+		{"letters in nis", header + "1304x,Turnhout,Turnhout,51.3,4.9,A,13000\n", regions, `nis_code "1304x" is not 5 digits`},
+		{"duplicate", header + "13040,T,T,51.3,4.9,A,13000\n13040,T,T,51.3,4.9,A,13000\n", regions, "municipalities.csv:3: duplicate nis_code 13040"},
+		{"unknown region", header + "13040,T,T,51.3,4.9,A,24000\n", regions, `region_nis "24000" is not in regions.csv`},
+		{"bad lat", header + "13040,T,T,north,4.9,A,13000\n", regions, `bad lat "north"`},
+		{"lon out of range", header + "13040,T,T,51.3,190,A,13000\n", regions, `bad lon "190"`},
+		{"empty neighbourhood", header + "13040,T,T,51.3,4.9,A||B,13000\n", regions, "empty neighbourhood name"},
+		{"missing name", header + "13040,,T,51.3,4.9,A,13000\n", regions, "needs name_nl and name_fr"},
+		{"wrong header", "nis,name_nl,name_fr,lat,lon,neighbourhoods,region_nis\n", regions, "header is"},
+		{"wrong field count", header + "13040,T,T,51.3,4.9,13000\n", regions, "wrong number of fields"},
+		{"duplicate region", header + "13040,T,T,51.3,4.9,A,13000\n", regions + "13000,X,X\n", "regions.csv:3: duplicate nis_code 13000"},
+		{"empty region", header + "13040,T,T,51.3,4.9,A,13000\n", regions + "24000,L,L\n", "region 24000 has no municipalities"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			d, err := parse([]byte(tc.munis), []byte(tc.regions))
+			if d == nil {
+				t.Fatal("parse returned a nil dataset")
+			}
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				if len(d.municipalities) != 1 || len(d.regions) != 1 || !slices.Equal(d.municipalities[0].Neighbourhoods, []string{"A", "B"}) {
+					t.Fatalf("parsed %+v", d)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error = %v, want it to contain %q", err, tc.want)
+			}
+			if len(d.municipalities) != 0 || len(d.regions) != 0 {
+				t.Errorf("on error the dataset must be empty, got %d municipalities", len(d.municipalities))
+			}
+		})
+	}
+}
+
+func TestParseCollectsAllErrors(t *testing.T) {
+	munis := "nis_code,name_nl,name_fr,lat,lon,neighbourhoods,region_nis\n" +
+		"1,T,T,51.3,4.9,A,13000\n" +
+		"13040,T,T,x,4.9,A,99000\n"
+	_, err := parse([]byte(munis), []byte("nis_code,name_nl,name_fr\n13000,A,B\n"))
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{`municipalities.csv:2: nis_code "1"`, `municipalities.csv:3: municipality 13040: bad lat`, `region_nis "99000"`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %q", err, want)
+		}
+	}
+}
