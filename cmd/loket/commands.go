@@ -5,8 +5,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"strings"
+	"time"
 
+	"github.com/gofiber/fiber/v2"
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
 
@@ -14,6 +18,10 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/platform/config"
 	"github.com/loket-kinderopvang/loket/internal/tenant"
 )
+
+// extraRoutes lets the tests add a deliberately slow endpoint to the real
+// binary; it is empty in production.
+var extraRoutes []func(*fiber.App)
 
 // cli carries what every subcommand needs.
 type cli struct {
@@ -82,6 +90,13 @@ LOKET_DATA_DIR; without LOKET_REDIS_URL an in-process cache.`,
 		RunE:  c.seedDemo,
 	})
 	root.AddCommand(seed)
+
+	root.AddCommand(&cobra.Command{
+		Use:   "healthcheck",
+		Short: "Exit 0 when the local server answers /healthz (for container health checks)",
+		Args:  cobra.NoArgs,
+		RunE:  c.healthcheck,
+	})
 	return root
 }
 
@@ -98,7 +113,7 @@ func (c *cli) load(cmd *cobra.Command, _ []string) error {
 }
 
 func (c *cli) serve(cmd *cobra.Command, _ []string) error {
-	return app.Serve(cmd.Context(), c.cfg, c.log, nil)
+	return app.Serve(cmd.Context(), c.cfg, c.log, nil, extraRoutes...)
 }
 
 func (c *cli) migrateUp(cmd *cobra.Command, _ []string) error {
@@ -200,4 +215,29 @@ func printSync(w io.Writer, rep tenant.SyncReport) {
 	line("unchanged", rep.Unchanged)
 	line("not in directory", rep.NotInDirectory)
 	fmt.Fprintf(w, "reference data: %d inserted, %d updated\n", rep.Reference.Inserted, rep.Reference.Updated)
+}
+
+// healthcheck asks the server on this machine whether it is alive; container
+// images without a shell or curl use it as their HEALTHCHECK.
+func (c *cli) healthcheck(cmd *cobra.Command, _ []string) error {
+	_, port, err := net.SplitHostPort(c.cfg.HTTPAddr)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(cmd.Context(), 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+net.JoinHostPort("127.0.0.1", port)+"/healthz", nil)
+	if err != nil {
+		return err
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("healthcheck: /healthz answered %s", res.Status)
+	}
+	fmt.Fprintln(c.stdout, "ok")
+	return nil
 }

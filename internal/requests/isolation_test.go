@@ -162,7 +162,7 @@ func TestRowLevelSecurity(t *testing.T) {
 	for table := range ownedTables {
 		err := scoped.Tx(ctxB, func(ctx context.Context, tx *tenancy.Tx) error {
 			var tids []string
-			if err := tx.Unscoped().NewRaw("SELECT tenant_id::text FROM " + table).Scan(ctx, &tids); err != nil {
+			if err := tx.Unscoped().NewRaw("SELECT tenant_id::text FROM "+table).Scan(ctx, &tids); err != nil {
 				return err
 			}
 			if len(tids) == 0 {

@@ -1,0 +1,312 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/loket-kinderopvang/loket/internal/platform/config"
+	"github.com/loket-kinderopvang/loket/internal/platform/db"
+	"github.com/loket-kinderopvang/loket/internal/platform/dbtest"
+	"github.com/loket-kinderopvang/loket/internal/platform/web"
+)
+
+func testConfig(tg dbtest.Target) config.Config {
+	return config.Config{
+		HTTPAddr: "127.0.0.1:0", DataDir: "unused", DatabaseURL: tg.URL, DatabaseAppRole: dbtest.AppRole,
+		Demo: true, LogFormat: "text", LogLevel: slog.LevelWarn, PublicURL: "http://localhost",
+	}
+}
+
+// newApp opens a migrated, seeded Loket on tg and returns its server.
+func newApp(t *testing.T, tg dbtest.Target) (*App, *web.Server) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := tg.Owner(t).MigrateUp(ctx, dbtest.AppRole); err != nil {
+		t.Fatal(err)
+	}
+	a := openApp(t, tg)
+	if _, err := a.SyncTenants(ctx); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := a.Handler()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a, srv
+}
+
+func openApp(t *testing.T, tg dbtest.Target) *App {
+	t.Helper()
+	cfg := testConfig(tg)
+	a := &App{Config: cfg, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	opened, err := Open(context.Background(), withSQLite(cfg, tg), a.Log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = opened.Close() })
+	return opened
+}
+
+func withSQLite(cfg config.Config, tg dbtest.Target) config.Config {
+	if tg.SQLitePath != "" {
+		cfg.DataDir = strings.TrimSuffix(tg.SQLitePath, "/loket.db")
+	}
+	return cfg
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   string
+}
+
+func get(t *testing.T, srv *web.Server, path string, headers ...string) response {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodGet, path, nil)
+	for i := 0; i+1 < len(headers); i += 2 {
+		if headers[i] == "Host" {
+			req.Host = headers[i+1]
+			continue
+		}
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	res, err := srv.App.Test(req, -1)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return response{res.StatusCode, res.Header, string(b)}
+}
+
+func TestPublicPages(t *testing.T) {
+	_, srv := newApp(t, dbtest.NewTarget(t, db.SQLite))
+
+	home := get(t, srv, "/")
+	if home.status != 200 || !strings.Contains(home.body, `href="/leuven"`) || !strings.Contains(home.body, `href="/geel-laakdal-meerhout"`) || !strings.Contains(home.body, `href="/stadsregio-turnhout"`) {
+		t.Errorf("home must list the three demo desks: %d %s", home.status, home.body)
+	}
+	if !strings.Contains(home.body, `<html lang="nl">`) {
+		t.Error("home page must be Dutch by default")
+	}
+
+	desk := get(t, srv, "/stadsregio-turnhout")
+	for _, want := range []string{"Baarle-Hertog", "Oud-Turnhout", "Turnhout", "mailto:", `<h1>`} {
+		if !strings.Contains(desk.body, want) {
+			t.Errorf("desk page lacks %q", want)
+		}
+	}
+	if desk.status != 200 || desk.header.Get("Content-Type") != "text/html; charset=utf-8" {
+		t.Errorf("desk page: %d %s", desk.status, desk.header.Get("Content-Type"))
+	}
+
+	fr := get(t, srv, "/leuven", "Accept-Language", "fr-BE,fr;q=0.9")
+	if !strings.Contains(fr.body, `<html lang="fr">`) || !strings.Contains(fr.body, "Louvain") {
+		t.Errorf("French page expected for Accept-Language fr, got %s", fr.body[:min(400, len(fr.body))])
+	}
+	en := get(t, srv, "/leuven?lang=en")
+	if !strings.Contains(en.body, `<html lang="en">`) || !strings.Contains(en.set("Set-Cookie"), "loket_lang=en") {
+		t.Errorf("?lang=en must switch and remember the language")
+	}
+
+	missing := get(t, srv, "/bestaat-niet", "Accept", "text/html")
+	if missing.status != 404 || !strings.Contains(missing.body, "Loket niet gevonden") || !strings.Contains(missing.body, `lang="nl"`) {
+		t.Errorf("unknown desk: want a Dutch 404 page, got %d %s", missing.status, missing.body)
+	}
+	missingPage := get(t, srv, "/leuven/bestaat-niet", "Accept", "text/html")
+	if missingPage.status != 404 || !strings.Contains(missingPage.body, "Pagina niet gevonden") {
+		t.Errorf("unknown page: %d", missingPage.status)
+	}
+
+	// A desk on its own host name.
+	host := get(t, srv, "/", "Host", "opvang.leuven.example")
+	if host.status != 200 || !strings.Contains(host.body, "Lokaal Loket Kinderopvang Leuven") || !strings.Contains(host.body, "<h1>Lokaal Loket Kinderopvang Leuven</h1>") {
+		t.Errorf("desk host name: %d %s", host.status, host.body[:min(300, len(host.body))])
+	}
+
+	css := get(t, srv, "/static/loket.css")
+	if css.status != 200 || !strings.Contains(css.body, "--brand") {
+		t.Errorf("stylesheet: %d", css.status)
+	}
+
+	// Security headers and the request id on every response.
+	for _, h := range []string{"Content-Security-Policy", "X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy", "X-Request-Id"} {
+		if desk.header.Get(h) == "" {
+			t.Errorf("missing header %s", h)
+		}
+	}
+}
+
+func (r response) set(h string) string { return strings.Join(r.header.Values(h), "; ") }
+
+func TestAPI(t *testing.T) {
+	_, srv := newApp(t, dbtest.NewTarget(t, db.SQLite))
+
+	list := get(t, srv, "/api/v1/tenants")
+	var body struct {
+		Tenants []struct {
+			Slug           string `json:"slug"`
+			Mode           string `json:"mode"`
+			Municipalities []struct {
+				NIS string `json:"nis_code"`
+			} `json:"municipalities"`
+		} `json:"tenants"`
+	}
+	if err := json.Unmarshal([]byte(list.body), &body); err != nil || list.status != 200 {
+		t.Fatalf("list: %d %v %s", list.status, err, list.body)
+	}
+	counts := map[string]int{}
+	for _, tn := range body.Tenants {
+		counts[tn.Slug] = len(tn.Municipalities)
+	}
+	if counts["leuven"] != 1 || counts["geel-laakdal-meerhout"] != 3 || counts["stadsregio-turnhout"] != 9 {
+		t.Errorf("municipalities per desk: %v", counts)
+	}
+
+	one := get(t, srv, "/api/v1/tenants/geel-laakdal-meerhout")
+	if one.status != 200 || !strings.Contains(one.body, `"nis_code":"13053"`) || !strings.Contains(one.body, `"mode":"registry"`) {
+		t.Errorf("get: %d %s", one.status, one.body)
+	}
+
+	for _, path := range []string{"/api/v1/tenants/bestaat-niet", "/api/v1/bestaat-niet"} {
+		p := get(t, srv, path)
+		var prob web.Problem
+		if p.status != 404 || p.header.Get("Content-Type") != "application/problem+json" || json.Unmarshal([]byte(p.body), &prob) != nil || prob.Status != 404 || prob.Title == "" {
+			t.Errorf("%s: want a 404 problem document, got %d %s %s", path, p.status, p.header.Get("Content-Type"), p.body)
+		}
+	}
+}
+
+// TestOpenAPIDescribesEveryRoute compares the document's paths and methods
+// with the router's /api/v1 routes, both ways.
+func TestOpenAPIDescribesEveryRoute(t *testing.T) {
+	_, srv := newApp(t, dbtest.NewTarget(t, db.SQLite))
+	res := get(t, srv, "/api/v1/openapi.json")
+	var doc struct {
+		OpenAPI string                            `json:"openapi"`
+		Paths   map[string]map[string]interface{} `json:"paths"`
+	}
+	if err := json.Unmarshal([]byte(res.body), &doc); err != nil || !strings.HasPrefix(doc.OpenAPI, "3.") {
+		t.Fatalf("openapi document: %v %q", err, doc.OpenAPI)
+	}
+	documented := map[string]bool{}
+	for path, ops := range doc.Paths {
+		for method := range ops {
+			documented[strings.ToUpper(method)+" "+path] = true
+		}
+	}
+	param := regexp.MustCompile(`:([A-Za-z_]+)`)
+	routed := map[string]bool{}
+	for _, r := range srv.App.GetRoutes(true) {
+		if !strings.HasPrefix(r.Path, "/api/v1/") || r.Method == fiber.MethodHead {
+			continue
+		}
+		routed[r.Method+" "+param.ReplaceAllString(r.Path, "{$1}")] = true
+	}
+	for k := range routed {
+		if !documented[k] {
+			t.Errorf("route %s is not in the OpenAPI document", k)
+		}
+	}
+	for k := range documented {
+		if !routed[k] {
+			t.Errorf("the OpenAPI document describes %s, which no route serves", k)
+		}
+	}
+	if len(routed) < 3 {
+		t.Errorf("only %d API routes found; the comparison proves nothing", len(routed))
+	}
+}
+
+func TestHealthAndReadiness(t *testing.T) {
+	dbtest.EachTarget(t, func(t *testing.T, tg dbtest.Target) {
+		a, srv := newApp(t, tg)
+		if r := get(t, srv, "/healthz"); r.status != 200 {
+			t.Errorf("healthz: %d", r.status)
+		}
+		r := get(t, srv, "/readyz")
+		if r.status != 200 || !strings.Contains(r.body, `"status":"ok"`) {
+			t.Errorf("readyz: %d %s", r.status, r.body)
+		}
+		m := get(t, srv, "/metrics")
+		if !strings.Contains(m.body, `loket_http_requests_total{method="GET",route="/readyz",status="200"} 1`) || !strings.Contains(m.body, "loket_http_request_duration_seconds_bucket") {
+			t.Errorf("metrics lack the HTTP counters:\n%s", m.body[:min(2000, len(m.body))])
+		}
+		srv.Drain()
+		if r := get(t, srv, "/readyz"); r.status != 503 {
+			t.Errorf("readyz while draining: %d", r.status)
+		}
+		_ = a
+	})
+}
+
+func TestReadinessFailsWithoutDatabaseOrMigrations(t *testing.T) {
+	// Unmigrated database: readiness must say the migrations are not current.
+	tg := dbtest.NewTarget(t, db.SQLite)
+	a := openApp(t, tg)
+	srv, err := a.Handler()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := get(t, srv, "/readyz")
+	if r.status != 503 || !strings.Contains(r.body, "pending") {
+		t.Errorf("readyz on an unmigrated database: %d %s", r.status, r.body)
+	}
+	// Closed database: readiness fails.
+	_ = a.DB.Close()
+	if r := get(t, srv, "/readyz"); r.status != 503 || !strings.Contains(r.body, `"database":"failing`) {
+		t.Errorf("readyz with the database closed: %d %s", r.status, r.body)
+	}
+}
+
+func TestReadinessDegradedCache(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	ln.Close()
+	tg := dbtest.NewTarget(t, db.SQLite)
+	if _, err := tg.Owner(t).MigrateUp(context.Background(), ""); err != nil {
+		t.Fatal(err)
+	}
+	cfg := withSQLite(testConfig(tg), tg)
+	cfg.RedisURL = "redis://" + closed
+	a, err := Open(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatalf("a cache that is down must not stop Loket: %v", err)
+	}
+	defer a.Close()
+	srv, err := a.Handler()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := get(t, srv, "/readyz")
+	if r.status != 200 || !strings.Contains(r.body, `"status":"degraded"`) || !strings.Contains(r.body, `"cache":"degraded`) {
+		t.Errorf("readyz with Redis down: %d %s", r.status, r.body)
+	}
+}
+
+func TestLanguagesOfferedByDesk(t *testing.T) {
+	_, srv := newApp(t, dbtest.NewTarget(t, db.SQLite))
+	r := get(t, srv, "/leuven")
+	langs := regexp.MustCompile(`hreflang="([a-z]+)"`).FindAllStringSubmatch(r.body, -1)
+	var got []string
+	for _, l := range langs {
+		got = append(got, l[1])
+	}
+	if !slices.Contains(got, "fr") && !slices.Contains(got, "en") {
+		t.Errorf("language switch offers %v", got)
+	}
+}
