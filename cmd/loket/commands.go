@@ -23,6 +23,10 @@ import (
 // binary; it is empty in production.
 var extraRoutes []func(*fiber.App)
 
+// moreCommands are subcommands that live in their own files (catalog import,
+// allocate, …); each file appends its constructor in an init function.
+var moreCommands []func(c *cli) *cobra.Command
+
 // cli carries what every subcommand needs.
 type cli struct {
 	v      *viper.Viper
@@ -90,6 +94,10 @@ LOKET_DATA_DIR; without LOKET_REDIS_URL an in-process cache.`,
 		RunE:  c.seedDemo,
 	})
 	root.AddCommand(seed)
+
+	for _, add := range moreCommands {
+		root.AddCommand(add(c))
+	}
 
 	root.AddCommand(&cobra.Command{
 		Use:   "healthcheck",

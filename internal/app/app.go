@@ -15,8 +15,11 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/loket-kinderopvang/loket/frontend"
+	"github.com/loket-kinderopvang/loket/internal/catalog"
 	"github.com/loket-kinderopvang/loket/internal/platform/cache"
 	"github.com/loket-kinderopvang/loket/internal/platform/clock"
 	"github.com/loket-kinderopvang/loket/internal/platform/config"
@@ -35,6 +38,10 @@ type App struct {
 	Cache     cache.Cache
 	Tenants   *tenant.Store
 	Directory *tenant.Directory
+	Catalog   *catalog.Store
+	// Availability answers free places per region, through the cache.
+	Availability *catalog.AvailabilityCache
+	Metrics      *prometheus.Registry
 }
 
 // NewLogger builds the process logger from the configuration.
@@ -59,9 +66,12 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		_ = d.Close()
 		return nil, err
 	}
-	a := &App{Config: cfg, Log: log, Clock: clock.System{}, DB: d, Cache: c}
+	a := &App{Config: cfg, Log: log, Clock: clock.System{}, DB: d, Cache: c, Metrics: prometheus.NewRegistry()}
+	a.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.Tenants = tenant.NewStore(d, a.Clock)
 	a.Directory = tenant.NewDirectory(a.Tenants)
+	a.Catalog = catalog.NewStore(d, a.Clock)
+	a.Availability = catalog.NewAvailabilityCache(a.Catalog, c, a.Metrics, log)
 	return a, nil
 }
 
@@ -112,11 +122,11 @@ func (a *App) Seed(ctx context.Context) (tenant.SyncReport, error) {
 // Handler builds the web server with every route. extra, if given, may add
 // routes (tests use it for a deliberately slow endpoint).
 func (a *App) Handler(extra ...func(*fiber.App)) (*web.Server, error) {
-	catalog, err := web.LoadCatalog(frontend.Locales)
+	messages, err := web.LoadCatalog(frontend.Locales)
 	if err != nil {
 		return nil, err
 	}
-	renderer, err := web.NewRenderer(frontend.Templates, catalog)
+	renderer, err := web.NewRenderer(frontend.Templates, messages)
 	if err != nil {
 		return nil, err
 	}
@@ -128,6 +138,7 @@ func (a *App) Handler(extra ...func(*fiber.App)) (*web.Server, error) {
 		Logger:   a.Log,
 		Static:   static,
 		Renderer: renderer,
+		Registry: a.Metrics,
 		Checks: []web.Check{
 			{Name: "database", Run: func(ctx context.Context) error { return a.DB.PingContext(ctx) }},
 			{Name: "migrations", Run: func(ctx context.Context) error {
@@ -149,11 +160,15 @@ func (a *App) Handler(extra ...func(*fiber.App)) (*web.Server, error) {
 	api := app.Group("/api/v1")
 	api.Get("/openapi.json", serveOpenAPI)
 	desks.Register(app, api)
+	search := catalog.NewSearchHandler(a.Catalog, a.Directory, desks, renderer)
+	search.RegisterAPI(api)
+	a.Availability.RegisterAPI(api)
 	api.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
 
 	// Desk pages last: /:tenant matches any first path segment.
 	desk := app.Group("/:tenant", desks.Resolve)
 	desks.RegisterDesk(desk)
+	search.RegisterDesk(desk)
 	return srv, nil
 }
 
@@ -196,6 +211,11 @@ func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready chan<
 		return fmt.Errorf("listen on %s (LOKET_HTTP_ADDR): %w", cfg.HTTPAddr, err)
 	}
 	go a.reloadDesksEvery(ctx, 30*time.Second)
+	go func() {
+		if err := a.Availability.Start(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("availability invalidation listener stopped", "error", err)
+		}
+	}()
 
 	served := make(chan error, 1)
 	go func() { served <- srv.App.Listener(ln) }()

@@ -262,3 +262,26 @@ func TestParseCollectsAllErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestPostcodes(t *testing.T) {
+	if err := PostcodesErr(); err != nil {
+		t.Fatal(err)
+	}
+	p, ok := LookupPostcode("2440")
+	if !ok || p.MunicipalityNIS != "13008" || p.Lat < 51 || p.Lat > 51.3 {
+		t.Errorf("2440: %+v %v", p, ok)
+	}
+	if _, ok := LookupPostcode("9999"); ok {
+		t.Error("9999 must be unknown")
+	}
+	for _, code := range []string{"3000", "2300", "2387", "2430", "2450"} {
+		p, ok := LookupPostcode(code)
+		if !ok {
+			t.Errorf("%s missing", code)
+			continue
+		}
+		if _, ok := LookupMunicipality(p.MunicipalityNIS); !ok {
+			t.Errorf("%s points at unknown municipality %s", code, p.MunicipalityNIS)
+		}
+	}
+}

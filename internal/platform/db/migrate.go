@@ -153,6 +153,9 @@ func (d *DB) PendingMigrations(ctx context.Context) (int, error) {
 	return n, nil
 }
 
+// appendOnlyTables are history tables the application may only add to.
+var appendOnlyTables = []string{"events", "availability_events"}
+
 // grantAppRole creates the application role when missing and gives it data
 // access but no ownership, so row-level security binds it. The event log is
 // append-only for it.
@@ -168,7 +171,9 @@ func (d *DB) grantAppRole(ctx context.Context, role string) error {
 		END $$`,
 		"GRANT USAGE ON SCHEMA public TO " + ident,
 		"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO " + ident,
-		"REVOKE UPDATE, DELETE ON events FROM " + ident,
+	}
+	for _, table := range appendOnlyTables {
+		stmts = append(stmts, "REVOKE UPDATE, DELETE ON "+table+" FROM "+ident)
 	}
 	for _, s := range stmts {
 		if _, err := d.DB.DB.ExecContext(ctx, s); err != nil {
