@@ -1,0 +1,414 @@
+package allocation
+
+import (
+	"fmt"
+	"reflect"
+	"slices"
+)
+
+// maxListedViolations bounds the violations a report lists in words.
+const maxListedViolations = 1000
+
+// Audit check names.
+const (
+	CheckValid        = "valid_instance"
+	CheckComplete     = "complete"
+	CheckPreferences  = "assigned_to_preference"
+	CheckEligible     = "eligible"
+	CheckCapacity     = "capacity"
+	CheckLottery      = "lottery"
+	CheckFill         = "fill"
+	CheckSiblingFacts = "sibling_facts"
+	CheckEnvy         = "no_justified_envy"
+	CheckWaste        = "no_waste"
+	CheckReserveGuard = "reserve_guard"
+	CheckReproducible = "reproducible"
+)
+
+// Report is the outcome of Audit.
+type Report struct {
+	OK         bool          `json:"ok"`
+	Checks     []CheckResult `json:"checks"`
+	Violations []Violation   `json:"violations"`
+	// Unlisted counts violations beyond the listed ones.
+	Unlisted int      `json:"unlisted,omitempty"`
+	Notes    []string `json:"notes,omitempty"`
+}
+
+// CheckResult summarises one check.
+type CheckResult struct {
+	Name       string `json:"name"`
+	OK         bool   `json:"ok"`
+	Violations int    `json:"violations"`
+}
+
+// Violation is one problem found, in words.
+type Violation struct {
+	Check       string `json:"check"`
+	ChildID     string `json:"child_id,omitempty"`
+	ProgrammeID string `json:"programme_id,omitempty"`
+	Message     string `json:"message"`
+}
+
+type auditor struct {
+	m      *refModel
+	inst   *Instance
+	res    *Result
+	report Report
+	counts map[string]int
+	// holders[p] lists the children assigned to programme p.
+	holders [][]int
+	// assigned[i] is the programme index of child i, or -1.
+	assigned []int
+	choice   []int // 0-based rank of the assignment, len(preferences) without place
+	groups   [][]*refGroup
+}
+
+func (a *auditor) fail(check, child, prog, format string, args ...any) {
+	a.counts[check]++
+	if len(a.report.Violations) >= maxListedViolations {
+		a.report.Unlisted++
+		return
+	}
+	a.report.Violations = append(a.report.Violations, Violation{
+		Check: check, ChildID: child, ProgrammeID: prog, Message: fmt.Sprintf(format, args...),
+	})
+}
+
+// Audit checks a result against its instance without using the engine's
+// internal state: precedence, lottery numbers and seat groups are
+// recomputed from the documented rules. Only the reproducibility check
+// runs the engine again.
+func Audit(inst *Instance, res *Result) Report {
+	a := &auditor{inst: inst, res: res, counts: make(map[string]int)}
+	checks := []string{CheckValid, CheckComplete, CheckPreferences, CheckEligible, CheckCapacity,
+		CheckLottery, CheckFill, CheckSiblingFacts, CheckEnvy, CheckWaste, CheckReserveGuard, CheckReproducible}
+	a.run()
+	a.report.OK = true
+	for _, name := range checks {
+		n := a.counts[name]
+		a.report.Checks = append(a.report.Checks, CheckResult{Name: name, OK: n == 0, Violations: n})
+		a.report.OK = a.report.OK && n == 0
+	}
+	if a.report.Violations == nil {
+		a.report.Violations = []Violation{}
+	}
+	return a.report
+}
+
+func (a *auditor) run() {
+	if a.inst == nil || a.res == nil {
+		a.fail(CheckValid, "", "", "instance and result are both required")
+		return
+	}
+	m, err := newRefModel(a.inst, a.res)
+	if err != nil {
+		a.fail(CheckValid, "", "", "%v", err)
+		return
+	}
+	a.m = m
+	if !a.checkComplete() {
+		return
+	}
+	a.checkAssignments()
+	a.checkCapacityAndFill()
+	a.checkSiblingFacts()
+	a.checkStability()
+	a.checkReserveGuard()
+	a.checkReproducible()
+}
+
+// checkComplete maps assignments to children and programmes; later checks
+// need that mapping, so a broken result stops the audit here.
+func (a *auditor) checkComplete() bool {
+	inst, res := a.inst, a.res
+	if len(res.Assignments) != len(inst.Children) {
+		a.fail(CheckComplete, "", "", "result has %d assignments for %d children", len(res.Assignments), len(inst.Children))
+		return false
+	}
+	a.assigned = make([]int, len(inst.Children))
+	a.choice = make([]int, len(inst.Children))
+	a.holders = make([][]int, len(inst.Programmes))
+	ok := true
+	for i, as := range res.Assignments {
+		ch := &inst.Children[i]
+		a.assigned[i], a.choice[i] = -1, len(ch.Preferences)
+		if as.ChildID != ch.ID {
+			a.fail(CheckComplete, as.ChildID, "", "assignment %d is for %q but child %d is %q", i, as.ChildID, i, ch.ID)
+			ok = false
+			continue
+		}
+		if as.ProgrammeID == "" {
+			continue
+		}
+		p, known := a.m.progIndex[as.ProgrammeID]
+		if !known {
+			a.fail(CheckComplete, ch.ID, as.ProgrammeID, "child %s is assigned to unknown programme %s", ch.ID, as.ProgrammeID)
+			ok = false
+			continue
+		}
+		a.assigned[i] = p
+		a.holders[p] = append(a.holders[p], i)
+	}
+	return ok
+}
+
+func (a *auditor) checkAssignments() {
+	for i, p := range a.assigned {
+		ch := &a.inst.Children[i]
+		as := a.res.Assignments[i]
+		if a.m.single != nil && int(as.Lottery) != a.m.single[ch.ID] {
+			a.fail(CheckLottery, ch.ID, "", "child %s has lottery number %d in the result but %d from the seed", ch.ID, as.Lottery, a.m.single[ch.ID])
+		}
+		if p < 0 {
+			if as.Choice != 0 || as.Seat != SeatNone {
+				a.fail(CheckPreferences, ch.ID, "", "child %s has no place but choice %d and seat %q", ch.ID, as.Choice, as.Seat)
+			}
+			continue
+		}
+		prog := &a.inst.Programmes[p]
+		k := slices.Index(ch.Preferences, prog.ID)
+		if k < 0 {
+			a.fail(CheckPreferences, ch.ID, prog.ID, "child %s is assigned to %s, which is not among its preferences", ch.ID, prog.ID)
+			continue
+		}
+		a.choice[i] = k
+		if int(as.Choice) != k+1 {
+			a.fail(CheckPreferences, ch.ID, prog.ID, "child %s is assigned to its choice %d but the result says %d", ch.ID, k+1, as.Choice)
+		}
+		if miss := a.m.missing(ch, prog.Location); len(miss) > 0 {
+			a.fail(CheckEligible, ch.ID, prog.ID, "child %s is assigned to %s but lacks required criteria %v", ch.ID, prog.ID, miss)
+		}
+	}
+}
+
+// checkCapacityAndFill recomputes the seat groups of every programme and
+// compares them with the reported fill.
+func (a *auditor) checkCapacityAndFill() {
+	a.groups = make([][]*refGroup, len(a.inst.Programmes))
+	if len(a.res.Fill) != len(a.inst.Programmes) {
+		a.fail(CheckFill, "", "", "result has %d fill entries for %d programmes", len(a.res.Fill), len(a.inst.Programmes))
+	}
+	for p := range a.inst.Programmes {
+		prog := &a.inst.Programmes[p]
+		holders := a.holders[p]
+		if len(holders) > prog.Capacity {
+			a.fail(CheckCapacity, "", prog.ID, "programme %s holds %d children but has capacity %d", prog.ID, len(holders), prog.Capacity)
+		}
+		gs := a.m.groups(prog, holders)
+		a.groups[p] = gs
+		for _, g := range gs {
+			for _, i := range g.members {
+				if got := a.res.Assignments[i].Seat; got != g.seat {
+					a.fail(CheckFill, a.inst.Children[i].ID, prog.ID, "child %s holds a %s seat at %s but the result says %q", a.inst.Children[i].ID, g.seat, prog.ID, got)
+				}
+			}
+		}
+		if p < len(a.res.Fill) {
+			a.compareFill(prog, gs, &a.res.Fill[p])
+		}
+	}
+}
+
+func (a *auditor) compareFill(prog *Programme, gs []*refGroup, got *ProgrammeFill) {
+	want := ProgrammeFill{ProgrammeID: prog.ID, Capacity: prog.Capacity, Reserved: a.m.reserved(prog)}
+	for _, g := range gs {
+		want.Filled += len(g.members)
+		if g.seat != SeatReserved {
+			continue
+		}
+		for _, i := range g.members {
+			if a.inst.Children[i].Vulnerable {
+				want.FilledReserved++
+			} else {
+				want.ReleasedReserved++
+			}
+		}
+	}
+	if want.Filled >= prog.Capacity {
+		for _, g := range gs {
+			if len(g.members) == 0 {
+				continue
+			}
+			ch := &a.inst.Children[g.members[len(g.members)-1]]
+			k := a.m.baseKey(ch, prog.Location)
+			co := &Cutoff{Tier: k.tier, Criterion: a.m.tierName(prog.Location, k.tier), Lottery: k.lottery, Vulnerable: ch.Vulnerable}
+			if g.seat == SeatReserved {
+				want.ReservedCutoff = co
+			} else {
+				want.OpenCutoff = co
+			}
+		}
+	}
+	if !reflect.DeepEqual(&want, got) {
+		a.fail(CheckFill, "", prog.ID, "fill of %s is reported as %+v but recomputes as %+v", prog.ID, fillString(got), fillString(&want))
+	}
+}
+
+func fillString(f *ProgrammeFill) string {
+	s := fmt.Sprintf("capacity %d, reserved %d, filled %d, filled_reserved %d, released_reserved %d",
+		f.Capacity, f.Reserved, f.Filled, f.FilledReserved, f.ReleasedReserved)
+	if f.OpenCutoff != nil {
+		s += fmt.Sprintf(", open cut-off %+v", *f.OpenCutoff)
+	}
+	if f.ReservedCutoff != nil {
+		s += fmt.Sprintf(", reserved cut-off %+v", *f.ReservedCutoff)
+	}
+	return s
+}
+
+// checkSiblingFacts verifies that every granted sibling fact links siblings
+// applying together. A fact whose sibling ended elsewhere is allowed (facts
+// are never withdrawn within a round) and only noted.
+func (a *auditor) checkSiblingFacts() {
+	groupOf := siblingGroups(a.inst)
+	unsupported := 0
+	for _, f := range a.res.Siblings.Facts {
+		i, ok := a.m.childIdx[f.ChildID]
+		if !ok {
+			a.fail(CheckSiblingFacts, f.ChildID, "", "sibling fact for unknown child %s", f.ChildID)
+			continue
+		}
+		if _, ok := a.m.policy[f.LocationID]; !ok {
+			a.fail(CheckSiblingFacts, f.ChildID, "", "sibling fact for unknown location %s", f.LocationID)
+			continue
+		}
+		listed, placed := false, false
+		for _, j := range groupOf[i] {
+			if j == i {
+				continue
+			}
+			for _, pid := range a.inst.Children[j].Preferences {
+				listed = listed || a.inst.Programmes[a.m.progIndex[pid]].Location == f.LocationID
+			}
+			placed = placed || a.assigned[j] >= 0 && a.inst.Programmes[a.assigned[j]].Location == f.LocationID
+		}
+		if !listed {
+			a.fail(CheckSiblingFacts, f.ChildID, "", "child %s got the sibling criterion at %s but no sibling applying together asked for that location", f.ChildID, f.LocationID)
+		} else if !placed {
+			unsupported++
+		}
+	}
+	if unsupported > 0 {
+		a.report.Notes = append(a.report.Notes, fmt.Sprintf(
+			"%d sibling facts were granted in an earlier pass although the sibling ended elsewhere; facts are not withdrawn within a round", unsupported))
+	}
+	if !a.res.Siblings.Converged {
+		a.report.Notes = append(a.report.Notes, fmt.Sprintf(
+			"the sibling iteration stopped at the bound of %d passes before reaching a fixpoint", a.res.Siblings.Passes))
+	}
+}
+
+// siblingGroups returns, per child index, the members of its sibling group
+// (links are symmetric and transitive).
+func siblingGroups(inst *Instance) [][]int {
+	idx := make(map[string]int, len(inst.Children))
+	for i, ch := range inst.Children {
+		idx[ch.ID] = i
+	}
+	adj := make(map[int][]int)
+	for i, ch := range inst.Children {
+		for _, sid := range ch.Siblings {
+			if j, ok := idx[sid]; ok {
+				adj[i] = append(adj[i], j)
+				adj[j] = append(adj[j], i)
+			}
+		}
+	}
+	out := make([][]int, len(inst.Children))
+	for start := range adj {
+		if out[start] != nil {
+			continue
+		}
+		group := []int{start}
+		seen := map[int]bool{start: true}
+		for k := 0; k < len(group); k++ {
+			for _, j := range adj[group[k]] {
+				if !seen[j] {
+					seen[j] = true
+					group = append(group, j)
+				}
+			}
+		}
+		for _, j := range group {
+			out[j] = group
+		}
+	}
+	return out
+}
+
+// checkStability looks for justified envy and waste: a child that prefers
+// programme p to its assignment, is eligible there, and either finds an
+// empty seat or beats the last admitted child of a seat group of p under
+// that group's order. Both groups are full when p is full, so a child who
+// would enter either group would be chosen by p.
+func (a *auditor) checkStability() {
+	for i := range a.inst.Children {
+		ch := &a.inst.Children[i]
+		for k := 0; k < a.choice[i] && k < len(ch.Preferences); k++ {
+			p := a.m.progIndex[ch.Preferences[k]]
+			prog := &a.inst.Programmes[p]
+			if prog.Capacity == 0 || len(a.m.missing(ch, prog.Location)) > 0 {
+				continue
+			}
+			if len(a.holders[p]) < prog.Capacity {
+				a.fail(CheckWaste, ch.ID, prog.ID, "child %s prefers %s (choice %d) to its assignment and is eligible, but %s has %d empty seats",
+					ch.ID, prog.ID, k+1, prog.ID, prog.Capacity-len(a.holders[p]))
+				continue
+			}
+			for _, g := range a.groups[p] {
+				if g.capacity == 0 || len(g.members) == 0 {
+					continue
+				}
+				last := &a.inst.Children[g.members[len(g.members)-1]]
+				mine, theirs := g.key(a.m, ch, prog.Location), g.key(a.m, last, prog.Location)
+				if mine.less(theirs) {
+					a.fail(CheckEnvy, ch.ID, prog.ID, "child %s prefers %s (choice %d) to its assignment, and %s holds a seat of type %s there with lower precedence: %s against %s",
+						ch.ID, prog.ID, k+1, last.ID, g.seat, a.m.describe(ch, prog.Location, mine), a.m.describe(last, prog.Location, theirs))
+					break
+				}
+			}
+		}
+	}
+}
+
+func (a *auditor) checkReserveGuard() {
+	ro := a.res.Reserve
+	placed := 0
+	for i, p := range a.assigned {
+		if p >= 0 && a.inst.Children[i].Vulnerable {
+			placed++
+		}
+	}
+	if placed != ro.VulnerablePlaced {
+		a.fail(CheckReserveGuard, "", "", "the result reports %d vulnerable children placed but assigns %d", ro.VulnerablePlaced, placed)
+	}
+	if ro.Applied && ro.Guard == GuardAggregate && ro.VulnerablePlacedWithoutReserve != nil && placed < *ro.VulnerablePlacedWithoutReserve {
+		a.fail(CheckReserveGuard, "", "", "the reserve was applied although it places %d vulnerable children against %d without it", placed, *ro.VulnerablePlacedWithoutReserve)
+	}
+	if !ro.Applied && ro.VulnerablePlacedWithoutReserve != nil {
+		a.report.Notes = append(a.report.Notes, fmt.Sprintf(
+			"the reserve was not applied: with it fewer vulnerable children would be placed than the %d placed without it", *ro.VulnerablePlacedWithoutReserve))
+	}
+}
+
+// checkReproducible solves the instance again from its stored seed.
+func (a *auditor) checkReproducible() {
+	again, err := Solve(a.inst)
+	if err != nil {
+		a.fail(CheckReproducible, "", "", "solving again failed: %v", err)
+		return
+	}
+	for i := range again.Assignments {
+		if again.Assignments[i] != a.res.Assignments[i] {
+			a.fail(CheckReproducible, again.Assignments[i].ChildID, "", "solving again gives %+v instead of %+v", again.Assignments[i], a.res.Assignments[i])
+			return
+		}
+	}
+	again.Assignments = nil
+	cp := *a.res
+	cp.Assignments = nil
+	if !reflect.DeepEqual(again, &cp) {
+		a.fail(CheckReproducible, "", "", "solving again gives the same assignments but a different fill, reserve or sibling outcome")
+	}
+}
