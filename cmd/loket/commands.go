@@ -185,17 +185,17 @@ func (c *cli) migrateStatus(cmd *cobra.Command, _ []string) error {
 }
 
 func (c *cli) tenantsSync(cmd *cobra.Command, _ []string) error {
-	return c.sync(cmd.Context())
+	return c.sync(cmd.Context(), (*app.App).SyncTenants)
 }
 
 func (c *cli) seedDemo(cmd *cobra.Command, _ []string) error {
 	cfg := c.cfg
 	cfg.TenantsDir = "" // the demo desks built into the binary
 	c.cfg = cfg
-	return c.sync(cmd.Context())
+	return c.sync(cmd.Context(), (*app.App).Seed)
 }
 
-func (c *cli) sync(ctx context.Context) error {
+func (c *cli) sync(ctx context.Context, load func(*app.App, context.Context) (tenant.SyncReport, error)) error {
 	if _, err := app.Migrate(ctx, c.cfg); err != nil {
 		return err
 	}
@@ -204,7 +204,7 @@ func (c *cli) sync(ctx context.Context) error {
 		return err
 	}
 	defer a.Close()
-	rep, err := a.SyncTenants(ctx)
+	rep, err := load(a, ctx)
 	if err != nil {
 		return err
 	}

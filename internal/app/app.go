@@ -19,7 +19,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/loket-kinderopvang/loket/frontend"
+	"github.com/loket-kinderopvang/loket/internal/account"
 	"github.com/loket-kinderopvang/loket/internal/catalog"
+	"github.com/loket-kinderopvang/loket/internal/mail"
 	"github.com/loket-kinderopvang/loket/internal/platform/cache"
 	"github.com/loket-kinderopvang/loket/internal/platform/clock"
 	"github.com/loket-kinderopvang/loket/internal/platform/config"
@@ -42,6 +44,9 @@ type App struct {
 	// Availability answers free places per region, through the cache.
 	Availability *catalog.AvailabilityCache
 	Metrics      *prometheus.Registry
+	// Mail goes to the database outbox, or over SMTP when configured.
+	Mail     mail.Sender
+	Accounts *account.Handler
 }
 
 // NewLogger builds the process logger from the configuration.
@@ -68,6 +73,13 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	}
 	a := &App{Config: cfg, Log: log, Clock: clock.System{}, DB: d, Cache: c, Metrics: prometheus.NewRegistry()}
 	a.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a.Mail = mail.NewOutbox(d, a.Clock)
+	if cfg.SMTPURL != "" {
+		if a.Mail, err = mail.NewSMTP(cfg.SMTPURL, cfg.MailFrom); err != nil {
+			_ = d.Close()
+			return nil, err
+		}
+	}
 	a.Tenants = tenant.NewStore(d, a.Clock)
 	a.Directory = tenant.NewDirectory(a.Tenants)
 	a.Catalog = catalog.NewStore(d, a.Clock)
@@ -114,9 +126,26 @@ func (a *App) SyncTenants(ctx context.Context) (tenant.SyncReport, error) {
 	return rep, a.Directory.Reload(ctx)
 }
 
-// Seed loads the demo desks. Later issues add the demo catalogue and accounts here.
+// Seed loads the demo desks and the demo catalogue. Later issues add the demo
+// accounts here.
 func (a *App) Seed(ctx context.Context) (tenant.SyncReport, error) {
-	return a.SyncTenants(ctx)
+	rep, err := a.SyncTenants(ctx)
+	if err != nil {
+		return rep, err
+	}
+	return rep, a.seedDemoCatalog(ctx)
+}
+
+// seedDemoCatalog loads the invented demo catalogue; a second run writes nothing.
+func (a *App) seedDemoCatalog(ctx context.Context) error {
+	rep, err := catalog.SeedDemo(ctx, a.Catalog, a.Clock.Now())
+	if err != nil {
+		return err
+	}
+	if rep.Changed() {
+		a.Log.Info("demo catalogue seeded", "providers", rep.Providers, "locations", rep.Locations, "availability", rep.Availability)
+	}
+	return nil
 }
 
 // Handler builds the web server with every route. extra, if given, may add
@@ -135,10 +164,11 @@ func (a *App) Handler(extra ...func(*fiber.App)) (*web.Server, error) {
 		return nil, err
 	}
 	srv := web.New(web.Options{
-		Logger:   a.Log,
-		Static:   static,
-		Renderer: renderer,
-		Registry: a.Metrics,
+		Logger:         a.Log,
+		Static:         static,
+		Renderer:       renderer,
+		Registry:       a.Metrics,
+		TrustedProxies: a.Config.TrustedProxies,
 		Checks: []web.Check{
 			{Name: "database", Run: func(ctx context.Context) error { return a.DB.PingContext(ctx) }},
 			{Name: "migrations", Run: func(ctx context.Context) error {
@@ -152,8 +182,16 @@ func (a *App) Handler(extra ...func(*fiber.App)) (*web.Server, error) {
 		},
 	})
 	desks := tenant.NewHandler(a.Directory, renderer)
+	desks.AlsoPlatform(account.PlatformPaths...)
 	app := srv.App
 	app.Use(desks.HostRewrite)
+	accounts, err := account.New(account.Config{DB: a.DB, Cache: a.Cache, Clock: a.Clock, Mail: a.Mail,
+		Renderer: renderer, Log: a.Log, PublicURL: a.Config.PublicURL, SecureCookies: a.Config.SessionSecure})
+	if err != nil {
+		return nil, err
+	}
+	a.Accounts = accounts
+	accounts.Register(app)
 	for _, fn := range extra {
 		fn(app)
 	}
@@ -199,6 +237,11 @@ func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready chan<
 		if rep.Changed() {
 			log.Info("desks synced", "created", rep.Created, "updated", rep.Updated, "reference", rep.Reference)
 		}
+		if cfg.Demo {
+			if err := a.seedDemoCatalog(ctx); err != nil {
+				return err
+			}
+		}
 	} else if err := a.Directory.Reload(ctx); err != nil {
 		return err
 	}
@@ -236,6 +279,9 @@ func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready chan<
 	srv.Drain()
 	if err := srv.App.ShutdownWithTimeout(cfg.ShutdownTimeout); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
+	}
+	if a.Accounts != nil {
+		a.Accounts.Service().Wait() // mails being sent finish
 	}
 	log.Info("stopped")
 	return nil

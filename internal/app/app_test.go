@@ -111,6 +111,13 @@ func TestPublicPages(t *testing.T) {
 		t.Errorf("desk page: %d %s", desk.status, desk.header.Get("Content-Type"))
 	}
 
+	if !strings.Contains(desk.body, `href="/stadsregio-turnhout/opvang"`) {
+		t.Error("desk page does not link to the search")
+	}
+	if kept := get(t, srv, "/leuven/opvang?type=gezinsopvang"); !strings.Contains(kept.body, `href="?lang=fr&amp;type=gezinsopvang"`) {
+		t.Error("the language switch must keep the search filters")
+	}
+
 	fr := get(t, srv, "/leuven", "Accept-Language", "fr-BE,fr;q=0.9")
 	if !strings.Contains(fr.body, `<html lang="fr">`) || !strings.Contains(fr.body, "Louvain") {
 		t.Errorf("French page expected for Accept-Language fr, got %s", fr.body[:min(400, len(fr.body))])

@@ -5,6 +5,9 @@
 package catalog
 
 import (
+	"database/sql/driver"
+	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -191,4 +194,25 @@ type AvailabilityEvent struct {
 	ToPlaces   int                           `bun:"to_places,notnull"`
 	ChangedAt  time.Time                     `bun:"changed_at,notnull"`
 	ChangedBy  string                        `bun:"changed_by,notnull"`
+}
+
+// Value stores the week as JSON (bun does not treat arrays as JSON itself).
+func (w WeekHours) Value() (driver.Value, error) {
+	b, err := json.Marshal(w)
+	return string(b), err
+}
+
+// Scan reads the week from JSON text or bytes.
+func (w *WeekHours) Scan(src any) error {
+	switch v := src.(type) {
+	case nil:
+		*w = WeekHours{}
+		return nil
+	case string:
+		return json.Unmarshal([]byte(v), w)
+	case []byte:
+		return json.Unmarshal(v, w)
+	default:
+		return fmt.Errorf("catalog: cannot read opening hours from %T", src)
+	}
 }

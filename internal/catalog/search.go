@@ -52,6 +52,8 @@ type Hit struct {
 	DistanceKm *float64
 	// FreePlaces in the query's start month (and band), when it has one.
 	FreePlaces *int
+	// Provider is the location's provider (filled for the hits of the page).
+	Provider Provider
 }
 
 // Result is one page of hits.
@@ -130,8 +132,10 @@ func (s *Store) Search(ctx context.Context, q Query) (Result, error) {
 	if err := q.Normalize(); err != nil {
 		return Result{}, err
 	}
+	// The filters run on every matching row but only the columns needed to
+	// sort and page are read; the page's full rows are read afterwards.
 	var locs []Location
-	sel := s.db.NewSelect().Model(&locs)
+	sel := s.db.NewSelect().Model(&locs).Column("id", "name", "dossier_number", "lat", "lon")
 	if len(q.Municipalities) > 0 {
 		sel = sel.Where("location.municipality_nis IN (?)", bun.In(q.Municipalities))
 	}
@@ -173,38 +177,113 @@ func (s *Store) Search(ctx context.Context, q Query) (Result, error) {
 		return Result{}, fmt.Errorf("catalog: search: %w", err)
 	}
 
-	hits := make([]Hit, 0, len(locs))
-	for _, l := range locs {
-		h := Hit{Location: l}
+	// Sort small keys rather than whole locations; the lower-case name is
+	// computed once per row.
+	type candidate struct {
+		name, dossier string
+		dist          float64
+		i             int
+	}
+	cands := make([]candidate, 0, len(locs))
+	for i, l := range locs {
+		c := candidate{name: strings.ToLower(l.Name), dossier: l.DossierNumber, i: i}
 		if q.Near != nil {
-			d := geo.DistanceKm(q.Near.Lat, q.Near.Lon, l.Lat, l.Lon)
-			if q.WithinKm > 0 && d > q.WithinKm {
+			c.dist = geo.DistanceKm(q.Near.Lat, q.Near.Lon, l.Lat, l.Lon)
+			if q.WithinKm > 0 && c.dist > q.WithinKm {
 				continue
 			}
-			h.DistanceKm = &d
 		}
-		hits = append(hits, h)
+		cands = append(cands, c)
 	}
-	slices.SortFunc(hits, func(a, b Hit) int {
+	slices.SortFunc(cands, func(a, b candidate) int {
 		if q.Sort == "distance" {
-			if c := cmp.Compare(*a.DistanceKm, *b.DistanceKm); c != 0 {
+			if c := cmp.Compare(a.dist, b.dist); c != 0 {
 				return c
 			}
 		}
-		if c := strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)); c != 0 {
+		if c := strings.Compare(a.name, b.name); c != 0 {
 			return c
 		}
-		return strings.Compare(a.DossierNumber, b.DossierNumber)
+		return strings.Compare(a.dossier, b.dossier)
 	})
-	res := Result{Total: len(hits), Page: q.Page, PerPage: q.PerPage}
-	from := min((q.Page-1)*q.PerPage, len(hits))
-	res.Hits = hits[from:min(from+q.PerPage, len(hits))]
+	res := Result{Total: len(cands), Page: q.Page, PerPage: q.PerPage}
+	from := min((q.Page-1)*q.PerPage, len(cands))
+	page := cands[from:min(from+q.PerPage, len(cands))]
+	res.Hits = make([]Hit, len(page))
+	for j, c := range page {
+		res.Hits[j].Location = locs[c.i]
+		if q.Near != nil {
+			d := c.dist
+			res.Hits[j].DistanceKm = &d
+		}
+	}
+	if err := s.fillLocations(ctx, res.Hits); err != nil {
+		return Result{}, err
+	}
 	if q.StartMonth != "" && len(res.Hits) > 0 {
 		if err := s.fillFreePlaces(ctx, res.Hits, q.StartMonth, band); err != nil {
 			return Result{}, err
 		}
 	}
+	if err := s.fillProviders(ctx, res.Hits); err != nil {
+		return Result{}, err
+	}
 	return res, nil
+}
+
+// fillLocations reads the full rows of the page's hits.
+func (s *Store) fillLocations(ctx context.Context, hits []Hit) error {
+	if len(hits) == 0 {
+		return nil
+	}
+	idList := make([]LocationID, len(hits))
+	for i, h := range hits {
+		idList[i] = h.ID
+	}
+	var full []Location
+	if err := s.db.NewSelect().Model(&full).Where("id IN (?)", bun.In(idList)).Scan(ctx); err != nil {
+		return fmt.Errorf("catalog: search locations: %w", err)
+	}
+	byID := make(map[LocationID]Location, len(full))
+	for _, l := range full {
+		byID[l.ID] = l
+	}
+	for i := range hits {
+		l, ok := byID[hits[i].ID]
+		if !ok {
+			return fmt.Errorf("catalog: search: location %s vanished", hits[i].ID)
+		}
+		hits[i].Location = l
+	}
+	return nil
+}
+
+// fillProviders sets the provider of the page's hits, so a result list can
+// name it without a query per hit.
+func (s *Store) fillProviders(ctx context.Context, hits []Hit) error {
+	if len(hits) == 0 {
+		return nil
+	}
+	want := map[ProviderID]bool{}
+	idList := make([]ProviderID, 0, len(hits))
+	for _, h := range hits {
+		if !want[h.ProviderID] {
+			want[h.ProviderID] = true
+			idList = append(idList, h.ProviderID)
+		}
+	}
+	var ps []Provider
+	if err := s.db.NewSelect().Model(&ps).Where("id IN (?)", bun.In(idList)).Scan(ctx); err != nil {
+		return fmt.Errorf("catalog: search providers: %w", err)
+	}
+	byID := make(map[ProviderID]Provider, len(ps))
+	for _, p := range ps {
+		byID[p.ID] = p
+	}
+	for i := range hits {
+		hits[i].Provider = byID[hits[i].ProviderID]
+	}
+	return nil
 }
 
 // fillFreePlaces sets the free places of the page's hits for month (and band).

@@ -119,8 +119,19 @@ func (s *Store) SaveLocation(ctx context.Context, l *Location) error {
 }
 
 // upsertLocations writes locations keyed by dossier number. Existing rows keep
-// their id and creation time; the ids of l are set to the stored ones.
+// their id and creation time; the ids of l are set to the stored ones. It
+// writes in batches of importBatch rows, so one statement stays within
+// SQLite's limits however many locations an import brings.
 func upsertLocations(ctx context.Context, tx bun.IDB, ls []*Location, now time.Time) error {
+	for start := 0; start < len(ls); start += importBatch {
+		if err := upsertLocationBatch(ctx, tx, ls[start:min(start+importBatch, len(ls))], now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func upsertLocationBatch(ctx context.Context, tx bun.IDB, ls []*Location, now time.Time) error {
 	if len(ls) == 0 {
 		return nil
 	}

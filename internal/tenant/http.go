@@ -3,6 +3,7 @@ package tenant
 import (
 	"html/template"
 	"net"
+	"slices"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -16,11 +17,19 @@ import (
 type Handler struct {
 	dir    *Directory
 	render *web.Renderer
+	// platform are path prefixes that never belong to a desk, also on a
+	// desk's own host name.
+	platform []string
 }
 
 // NewHandler returns the desk handlers.
 func NewHandler(dir *Directory, render *web.Renderer) *Handler {
-	return &Handler{dir: dir, render: render}
+	return &Handler{dir: dir, render: render, platform: platformPrefixes}
+}
+
+// AlsoPlatform adds path prefixes (sign-in pages, …) that HostRewrite must leave alone.
+func (h *Handler) AlsoPlatform(prefixes ...string) {
+	h.platform = append(slices.Clone(h.platform), prefixes...)
 }
 
 // platformPrefixes are paths that never belong to a desk, also on a desk's own host.
@@ -38,7 +47,7 @@ func (h *Handler) HostRewrite(c *fiber.Ctx) error {
 		return c.Next()
 	}
 	p := c.Path()
-	for _, pre := range platformPrefixes {
+	for _, pre := range h.platform {
 		if strings.HasPrefix(p, pre) {
 			return c.Next()
 		}

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/mail"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -47,6 +49,10 @@ var Keys = []Key{
 	{"log_level", "info", "log level: debug, info, warn or error"},
 	{"shutdown_timeout", "20s", "how long in-flight requests may take to finish after SIGTERM"},
 	{"public_url", "", "URL at which users reach Loket, used in links and mails; empty derives it from http_addr"},
+	{"smtp_url", "", "SMTP server for mail (smtp://user:pass@host:587 or smtps://…:465); empty keeps mail in the database outbox"},
+	{"mail_from", "Loket Kinderopvang <noreply@loket.example>", "sender address of Loket's mail"},
+	{"session_secure", "auto", "mark session and CSRF cookies Secure: true, false or auto (true when public_url is https)"},
+	{"trusted_proxies", "", "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For is trusted; empty trusts none"},
 }
 
 // Config is the validated configuration.
@@ -65,6 +71,10 @@ type Config struct {
 	LogLevel         slog.Level
 	ShutdownTimeout  time.Duration
 	PublicURL        string
+	SMTPURL          string
+	MailFrom         string
+	SessionSecure    bool
+	TrustedProxies   []string
 }
 
 // Embedded reports whether Loket runs on its SQLite file.
@@ -118,15 +128,12 @@ func Load(v *viper.Viper, configFile string) (Config, error) {
 		if err := v.ReadInConfig(); err != nil {
 			return Config{}, fmt.Errorf("config: read %s: %w", configFile, err)
 		}
-	} else {
-		v.SetConfigName("loket")
-		v.SetConfigType("yaml")
-		v.AddConfigPath(".")
+	} else if _, err := os.Stat("loket.yaml"); err == nil {
+		// Named explicitly: viper's name search would also pick up a file
+		// called just "loket", such as the binary built in the repo root.
+		v.SetConfigFile("loket.yaml")
 		if err := v.ReadInConfig(); err != nil {
-			var notFound viper.ConfigFileNotFoundError
-			if !errors.As(err, &notFound) {
-				return Config{}, fmt.Errorf("config: read loket.yaml: %w", err)
-			}
+			return Config{}, fmt.Errorf("config: read loket.yaml: %w", err)
 		}
 	}
 	return parse(v)
@@ -224,6 +231,29 @@ func parse(v *viper.Viper) (Config, error) {
 			bad("public_url", err.Error())
 		}
 	}
+	c.SMTPURL = strings.TrimSpace(v.GetString("smtp_url"))
+	if c.SMTPURL != "" {
+		if err := checkURL(c.SMTPURL, "smtp", "smtps"); err != nil {
+			errs = append(errs, FieldError{Key: "smtp_url", Value: "(hidden: may hold a password)", Reason: err.Error()})
+		}
+	}
+	c.MailFrom = strings.TrimSpace(v.GetString("mail_from"))
+	if a, err := mail.ParseAddress(c.MailFrom); err != nil || a.Address == "" {
+		bad("mail_from", "must be an e-mail address, optionally with a name: Loket <noreply@example.be>")
+	}
+	for _, p := range strings.Split(v.GetString("trusted_proxies"), ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		if net.ParseIP(p) == nil {
+			if _, _, err := net.ParseCIDR(p); err != nil {
+				bad("trusted_proxies", fmt.Sprintf("%q is not an IP address or CIDR range", p))
+				continue
+			}
+		}
+		c.TrustedProxies = append(c.TrustedProxies, p)
+	}
+	secure := strings.ToLower(strings.TrimSpace(v.GetString("session_secure")))
 	if len(errs) > 0 {
 		return Config{}, errs
 	}
@@ -233,6 +263,16 @@ func parse(v *viper.Viper) (Config, error) {
 			host = "localhost"
 		}
 		c.PublicURL = "http://" + net.JoinHostPort(host, port)
+	}
+	switch secure {
+	case "auto", "":
+		c.SessionSecure = strings.HasPrefix(c.PublicURL, "https://")
+	default:
+		b, err := strconv.ParseBool(secure)
+		if err != nil {
+			return Config{}, Errors{{Key: "session_secure", Value: secure, Reason: "must be true, false or auto"}}
+		}
+		c.SessionSecure = b
 	}
 	return c, nil
 }

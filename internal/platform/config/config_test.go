@@ -42,6 +42,16 @@ func TestDefaults(t *testing.T) {
 	}
 }
 
+func TestBinaryNamedLoketIsNotConfig(t *testing.T) {
+	t.Chdir(t.TempDir())
+	if err := os.WriteFile("loket", []byte("\x7fELF\x00\x01binary"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := load(t, "", nil); err != nil {
+		t.Errorf("a binary called loket was read as configuration: %v", err)
+	}
+}
+
 func TestPrecedence(t *testing.T) {
 	dir := t.TempDir()
 	t.Chdir(dir)
@@ -111,6 +121,9 @@ func TestBadValuesNameKeyAndValue(t *testing.T) {
 		{"LOKET_DATABASE_APP_ROLE", "app; drop table", "plain role name"},
 		{"LOKET_PUBLIC_URL", "ftp://x", "scheme must be one of http"},
 		{"LOKET_DATA_DIR", "", "must not be empty"},
+		{"LOKET_TRUSTED_PROXIES", "10.0.0.0/8,proxy", "not an IP address or CIDR"},
+		{"LOKET_SESSION_SECURE", "maybe", "true, false or auto"},
+		{"LOKET_MAIL_FROM", "loket at example", "must be an e-mail address"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.env+"="+tc.value, func(t *testing.T) {

@@ -13,10 +13,11 @@ import (
 )
 
 // Languages Loket speaks, Dutch first.
-var Languages = []Language{{"nl", "Nederlands"}, {"fr", "Français"}, {"en", "English"}}
+var Languages = []Language{{Code: "nl", Label: "Nederlands"}, {Code: "fr", Label: "Français"}, {Code: "en", Label: "English"}}
 
-// Language is a UI language and its name in itself.
-type Language struct{ Code, Label string }
+// Language is a UI language and its name in itself. Href, set per request,
+// switches to it while keeping the page's other query parameters (filters).
+type Language struct{ Code, Label, Href string }
 
 var matcher = language.NewMatcher([]language.Tag{language.Dutch, language.French, language.English})
 

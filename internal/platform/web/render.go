@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
+	"net/url"
 	"path"
 	"strings"
 
@@ -65,6 +66,7 @@ func (r *Renderer) Render(c *fiber.Ctx, status int, name string, p Page) error {
 	if p.Languages == nil {
 		p.Languages = Languages
 	}
+	p.Languages = withSwitchLinks(c, p.Languages)
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", p); err != nil {
 		return fmt.Errorf("web: render %s: %w", name, err)
@@ -88,4 +90,17 @@ func LanguageOf(c *fiber.Ctx) string {
 		return l
 	}
 	return PickLanguage(c, []string{"nl", "fr", "en"}, "nl")
+}
+
+// withSwitchLinks sets each language's link to the current query with lang replaced.
+func withSwitchLinks(c *fiber.Ctx, langs []Language) []Language {
+	out := make([]Language, len(langs))
+	for i, l := range langs {
+		q := url.Values{}
+		c.Request().URI().QueryArgs().VisitAll(func(k, v []byte) { q.Add(string(k), string(v)) })
+		q.Set("lang", l.Code)
+		l.Href = "?" + q.Encode()
+		out[i] = l
+	}
+	return out
 }
