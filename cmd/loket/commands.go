@@ -16,6 +16,7 @@ import (
 
 	"github.com/loket-kinderopvang/loket/internal/app"
 	"github.com/loket-kinderopvang/loket/internal/platform/config"
+	"github.com/loket-kinderopvang/loket/internal/platform/db"
 	"github.com/loket-kinderopvang/loket/internal/tenant"
 )
 
@@ -138,20 +139,20 @@ func (c *cli) migrateUp(cmd *cobra.Command, _ []string) error {
 	return nil
 }
 
-func (c *cli) withOwnerDB(ctx context.Context, fn func(a *app.App) error) error {
-	cfg := c.cfg
-	cfg.DatabaseURL, cfg.DatabaseAppRole = cfg.OwnerURL(), ""
-	a, err := app.Open(ctx, cfg, c.log)
+// withOwnerDB opens only the database, as the schema owner: migration
+// commands must work on a schema that is not (fully) there.
+func (c *cli) withOwnerDB(ctx context.Context, fn func(d *db.DB) error) error {
+	d, err := db.Open(ctx, db.Options{URL: c.cfg.OwnerURL(), SQLitePath: c.cfg.SQLitePath()})
 	if err != nil {
 		return err
 	}
-	defer a.Close()
-	return fn(a)
+	defer d.Close()
+	return fn(d)
 }
 
 func (c *cli) migrateDown(cmd *cobra.Command, _ []string) error {
-	return c.withOwnerDB(cmd.Context(), func(a *app.App) error {
-		rolled, err := a.DB.MigrateDown(cmd.Context())
+	return c.withOwnerDB(cmd.Context(), func(d *db.DB) error {
+		rolled, err := d.MigrateDown(cmd.Context())
 		if err != nil {
 			return err
 		}
@@ -166,8 +167,8 @@ func (c *cli) migrateDown(cmd *cobra.Command, _ []string) error {
 }
 
 func (c *cli) migrateStatus(cmd *cobra.Command, _ []string) error {
-	return c.withOwnerDB(cmd.Context(), func(a *app.App) error {
-		st, err := a.DB.MigrationsStatus(cmd.Context())
+	return c.withOwnerDB(cmd.Context(), func(d *db.DB) error {
+		st, err := d.MigrationsStatus(cmd.Context())
 		if err != nil {
 			return err
 		}
@@ -179,7 +180,7 @@ func (c *cli) migrateStatus(cmd *cobra.Command, _ []string) error {
 			}
 			fmt.Fprintf(c.stdout, "%-8s %s\n", mark, s.Name)
 		}
-		fmt.Fprintf(c.stdout, "%d migrations, %d pending (%s)\n", len(st), pending, a.DB.Dialect)
+		fmt.Fprintf(c.stdout, "%d migrations, %d pending (%s)\n", len(st), pending, d.Dialect)
 		return nil
 	})
 }

@@ -21,11 +21,14 @@ import (
 	"github.com/loket-kinderopvang/loket/frontend"
 	"github.com/loket-kinderopvang/loket/internal/account"
 	"github.com/loket-kinderopvang/loket/internal/catalog"
+	"github.com/loket-kinderopvang/loket/internal/eventlog"
 	"github.com/loket-kinderopvang/loket/internal/mail"
+	"github.com/loket-kinderopvang/loket/internal/platform/authz"
 	"github.com/loket-kinderopvang/loket/internal/platform/cache"
 	"github.com/loket-kinderopvang/loket/internal/platform/clock"
 	"github.com/loket-kinderopvang/loket/internal/platform/config"
 	"github.com/loket-kinderopvang/loket/internal/platform/db"
+	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
 	"github.com/loket-kinderopvang/loket/internal/platform/web"
 	"github.com/loket-kinderopvang/loket/internal/tenant"
 	"github.com/loket-kinderopvang/loket/tenants"
@@ -47,6 +50,8 @@ type App struct {
 	// Mail goes to the database outbox, or over SMTP when configured.
 	Mail     mail.Sender
 	Accounts *account.Handler
+	// Authz answers who may do what where (Casbin; policies in the database).
+	Authz *authz.Authorizer
 }
 
 // NewLogger builds the process logger from the configuration.
@@ -82,6 +87,12 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	}
 	a.Tenants = tenant.NewStore(d, a.Clock)
 	a.Directory = tenant.NewDirectory(a.Tenants)
+	a.Authz, err = authz.New(ctx, d, authz.Options{Cache: c, Clock: a.Clock, Logger: log,
+		CrossTenant: eventlog.CrossTenantLog{Tenants: tenancy.NewStore(d), Now: a.Clock.Now, Desk: a.deskID}})
+	if err != nil {
+		_ = d.Close()
+		return nil, err
+	}
 	a.Catalog = catalog.NewStore(d, a.Clock)
 	a.Availability = catalog.NewAvailabilityCache(a.Catalog, c, a.Metrics, log)
 	return a, nil
@@ -89,7 +100,13 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 
 // Close releases the stores.
 func (a *App) Close() error {
+	a.Authz.Stop()
 	return errors.Join(a.Cache.Close(), a.DB.Close())
+}
+
+func (a *App) deskID(slug string) (tenancy.ID, bool) {
+	t, ok := a.Directory.BySlug(slug)
+	return t.ID, ok
 }
 
 // Migrate applies pending migrations as the schema owner (on PostgreSQL the
@@ -122,6 +139,16 @@ func (a *App) SyncTenants(ctx context.Context) (tenant.SyncReport, error) {
 	rep, err := a.Tenants.Sync(ctx, specs)
 	if err != nil {
 		return rep, err
+	}
+	// Desks belong to the regions of their municipalities (Casbin g2), so a
+	// regional coordinator's one rule reaches every desk of the region.
+	// Group writes nothing when the grouping exists already.
+	for _, sp := range specs {
+		for _, region := range sp.RegionNIS() {
+			if err := a.Authz.Group(ctx, authz.Desk(sp.Slug), authz.Region(string(region))); err != nil {
+				return rep, err
+			}
+		}
 	}
 	return rep, a.Directory.Reload(ctx)
 }
@@ -254,6 +281,9 @@ func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready chan<
 		return fmt.Errorf("listen on %s (LOKET_HTTP_ADDR): %w", cfg.HTTPAddr, err)
 	}
 	go a.reloadDesksEvery(ctx, 30*time.Second)
+	if err := a.Authz.Start(ctx); err != nil {
+		return err
+	}
 	go func() {
 		if err := a.Availability.Start(ctx); err != nil && ctx.Err() == nil {
 			log.Warn("availability invalidation listener stopped", "error", err)

@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -62,4 +63,36 @@ func ForSubject(ctx context.Context, tx *tenancy.Tx, subjectType string, id uuid
 		return nil, fmt.Errorf("eventlog: read %s %s: %w", subjectType, id, err)
 	}
 	return es, nil
+}
+
+// CrossTenantLog writes every access that crosses a desk border (through a
+// sharing agreement or a region) to the event log of the desk whose data was
+// reached, so that desk can see who looked, when and under which agreement.
+type CrossTenantLog struct {
+	Tenants *tenancy.Store
+	// Desk finds a desk's id from its slug.
+	Desk func(slug string) (tenancy.ID, bool)
+	Now  func() time.Time
+}
+
+// LogCrossTenant implements authz.CrossTenantLogger.
+func (l CrossTenantLog) LogCrossTenant(ctx context.Context, user, fromDomain, toDomain, action, agreement string) error {
+	slug, ok := strings.CutPrefix(toDomain, "tenant:")
+	if !ok {
+		return fmt.Errorf("eventlog: cross-tenant access to %q is not a desk", toDomain)
+	}
+	desk, ok := l.Desk(slug)
+	if !ok {
+		return fmt.Errorf("eventlog: cross-tenant access to unknown desk %q", slug)
+	}
+	data, err := json.Marshal(map[string]string{"from": fromDomain, "action": action, "agreement": agreement})
+	if err != nil {
+		return err
+	}
+	return l.Tenants.Tx(tenancy.WithTenant(ctx, desk), func(ctx context.Context, tx *tenancy.Tx) error {
+		return Append(ctx, tx, &Event{
+			OccurredAt: l.Now(), Actor: user, SubjectType: "access", SubjectID: uuid.Nil,
+			Kind: "access.cross_tenant", Reason: agreement, Data: data,
+		})
+	})
 }
