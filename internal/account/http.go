@@ -56,6 +56,9 @@ type Config struct {
 	Limits Limits
 	// ResetTTL is how long a reset link works (default 1 h).
 	ResetTTL time.Duration
+	// Service, when set, is used instead of building one from the fields
+	// above (the composition root shares one service with seeding).
+	Service *Service
 }
 
 // Handler serves the account pages and provides the session and CSRF
@@ -93,13 +96,17 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Limits == (Limits{}) {
 		cfg.Limits = DefaultLimits
 	}
-	store := NewStore(cfg.DB, cfg.Clock)
-	svc, err := NewService(store, cfg.Cache, cfg.Mail, cfg.Clock, ServiceOptions{
-		Params: cfg.Params, Limits: cfg.Limits, ResetTTL: cfg.ResetTTL, PublicURL: cfg.PublicURL, Log: cfg.Log,
-	})
-	if err != nil {
-		return nil, err
+	svc := cfg.Service
+	if svc == nil {
+		var err error
+		svc, err = NewService(NewStore(cfg.DB, cfg.Clock), cfg.Cache, cfg.Mail, cfg.Clock, ServiceOptions{
+			Params: cfg.Params, Limits: cfg.Limits, ResetTTL: cfg.ResetTTL, PublicURL: cfg.PublicURL, Log: cfg.Log,
+		})
+		if err != nil {
+			return nil, err
+		}
 	}
+	store := svc.Store()
 	h := &Handler{
 		cfg: cfg, svc: svc, store: store, render: cfg.Renderer, clock: cfg.Clock, log: cfg.Log,
 		// Distinct prefixes: a storage Reset clears its own keys only.

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -49,6 +50,7 @@ type App struct {
 	Metrics      *prometheus.Registry
 	// Mail goes to the database outbox, or over SMTP when configured.
 	Mail     mail.Sender
+	Users    *account.Service
 	Accounts *account.Handler
 	// Authz answers who may do what where (Casbin; policies in the database).
 	Authz *authz.Authorizer
@@ -84,6 +86,12 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 			_ = d.Close()
 			return nil, err
 		}
+	}
+	a.Users, err = account.NewService(account.NewStore(d, a.Clock), c, a.Mail, a.Clock,
+		account.ServiceOptions{PublicURL: cfg.PublicURL, Log: log})
+	if err != nil {
+		_ = d.Close()
+		return nil, err
 	}
 	a.Tenants = tenant.NewStore(d, a.Clock)
 	a.Directory = tenant.NewDirectory(a.Tenants)
@@ -160,17 +168,29 @@ func (a *App) Seed(ctx context.Context) (tenant.SyncReport, error) {
 	if err != nil {
 		return rep, err
 	}
-	return rep, a.seedDemoCatalog(ctx)
+	return rep, a.seedDemo(ctx)
 }
 
-// seedDemoCatalog loads the invented demo catalogue; a second run writes nothing.
-func (a *App) seedDemoCatalog(ctx context.Context) error {
+// seedDemo loads the invented demo catalogue and the demo accounts, and
+// prints the accounts; a second run writes nothing.
+func (a *App) seedDemo(ctx context.Context) error {
 	rep, err := catalog.SeedDemo(ctx, a.Catalog, a.Clock.Now())
 	if err != nil {
 		return err
 	}
 	if rep.Changed() {
 		a.Log.Info("demo catalogue seeded", "providers", rep.Providers, "locations", rep.Locations, "availability", rep.Availability)
+	}
+	accounts, err := a.SeedDemoAccounts(ctx)
+	if err != nil {
+		return err
+	}
+	for _, d := range accounts {
+		attrs := []any{"email", d.Email, "password", DemoPassword, "role", d.Role, "domain", d.Domain}
+		if d.TOTPSecret != "" {
+			attrs = append(attrs, "totp_secret", d.TOTPSecret)
+		}
+		a.Log.Info("demo account", attrs...)
 	}
 	return nil
 }
@@ -213,7 +233,8 @@ func (a *App) Handler(extra ...func(*fiber.App)) (*web.Server, error) {
 	app := srv.App
 	app.Use(desks.HostRewrite)
 	accounts, err := account.New(account.Config{DB: a.DB, Cache: a.Cache, Clock: a.Clock, Mail: a.Mail,
-		Renderer: renderer, Log: a.Log, PublicURL: a.Config.PublicURL, SecureCookies: a.Config.SessionSecure})
+		Renderer: renderer, Log: a.Log, PublicURL: a.Config.PublicURL, SecureCookies: a.Config.SessionSecure,
+		Service: a.Users})
 	if err != nil {
 		return nil, err
 	}
@@ -228,12 +249,14 @@ func (a *App) Handler(extra ...func(*fiber.App)) (*web.Server, error) {
 	search := catalog.NewSearchHandler(a.Catalog, a.Directory, desks, renderer)
 	search.RegisterAPI(api)
 	a.Availability.RegisterAPI(api)
+	// WIRING:provider-api (provider API keys and availability API)
 	api.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
 
 	// Desk pages last: /:tenant matches any first path segment.
 	desk := app.Group("/:tenant", desks.Resolve)
 	desks.RegisterDesk(desk)
 	search.RegisterDesk(desk)
+	// WIRING:desk-admin (desk staff and sharing agreements under /{tenant}/beheer)
 	return srv, nil
 }
 
@@ -265,7 +288,7 @@ func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready chan<
 			log.Info("desks synced", "created", rep.Created, "updated", rep.Updated, "reference", rep.Reference)
 		}
 		if cfg.Demo {
-			if err := a.seedDemoCatalog(ctx); err != nil {
+			if err := a.seedDemo(ctx); err != nil {
 				return err
 			}
 		}
@@ -276,6 +299,9 @@ func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready chan<
 	if err != nil {
 		return err
 	}
+	// Start-up garbage (migrations, seeding, the demo password's argon2id
+	// memory) is returned to the system once, so an idle server stays small.
+	debug.FreeOSMemory()
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen on %s (LOKET_HTTP_ADDR): %w", cfg.HTTPAddr, err)
@@ -310,9 +336,7 @@ func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready chan<
 	if err := srv.App.ShutdownWithTimeout(cfg.ShutdownTimeout); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
-	if a.Accounts != nil {
-		a.Accounts.Service().Wait() // mails being sent finish
-	}
+	a.Users.Wait() // mails being sent finish
 	log.Info("stopped")
 	return nil
 }

@@ -301,3 +301,23 @@ func (s *Store) RegionAvailability(ctx context.Context, region geo.NISCode, mont
 	}
 	return rows, nil
 }
+
+// LargestProvider returns the provider with the most locations whose dossier
+// number starts with prefix ("" for all), and one of its locations.
+func (s *Store) LargestProvider(ctx context.Context, prefix string) (ProviderID, LocationID, error) {
+	var row struct {
+		ProviderID ProviderID `bun:"provider_id"`
+		LocationID LocationID `bun:"location_id"`
+	}
+	err := s.db.NewSelect().TableExpr("locations").
+		ColumnExpr("provider_id, min(id) AS location_id").
+		Where("dossier_number LIKE ?", prefix+"%").
+		GroupExpr("provider_id").OrderExpr("count(*) DESC, provider_id").Limit(1).Scan(ctx, &row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ProviderID{}, LocationID{}, ErrNotFound
+	}
+	if err != nil {
+		return ProviderID{}, LocationID{}, fmt.Errorf("catalog: largest provider: %w", err)
+	}
+	return row.ProviderID, row.LocationID, nil
+}

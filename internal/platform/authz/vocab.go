@@ -248,3 +248,14 @@ func checkAssignment(role Role, domain string) error {
 	}
 	return nil
 }
+
+// RequiresSecondFactor reports whether holders of role must sign in with a
+// TOTP code: people who see family data of a desk, and operators.
+func RequiresSecondFactor(role Role) bool {
+	switch role {
+	case Operator, DeskAdmin, DeskWorker:
+		return true
+	default:
+		return false
+	}
+}
