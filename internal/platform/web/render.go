@@ -27,16 +27,35 @@ func NewRenderer(fsys fs.FS, catalog *Catalog) (*Renderer, error) {
 	r := &Renderer{pages: map[string]*template.Template{}, catalog: catalog}
 	for _, f := range files {
 		name := strings.TrimSuffix(path.Base(f), ".html")
-		if name == "layout" {
+		if name == "layout" || name == "partials" {
 			continue
 		}
-		t, err := template.New(name).ParseFS(fsys, "templates/layout.html", f)
+		t, err := template.New(name).Funcs(funcs).ParseFS(fsys, "templates/layout.html", "templates/partials.html", f)
 		if err != nil {
 			return nil, fmt.Errorf("web: parse template %s: %w", f, err)
 		}
 		r.pages[name] = t
 	}
 	return r, nil
+}
+
+// funcs are the helpers templates may call.
+var funcs = template.FuncMap{
+	// dict passes several values to a shared template: (dict "Title" "x" "Errors" .Errors).
+	"dict": func(kv ...any) (map[string]any, error) {
+		if len(kv)%2 != 0 {
+			return nil, fmt.Errorf("web: dict needs key/value pairs")
+		}
+		m := make(map[string]any, len(kv)/2)
+		for i := 0; i < len(kv); i += 2 {
+			k, ok := kv[i].(string)
+			if !ok {
+				return nil, fmt.Errorf("web: dict key %v is not a string", kv[i])
+			}
+			m[k] = kv[i+1]
+		}
+		return m, nil
+	},
 }
 
 // DeskView is what the layout shows of the desk a page belongs to.
