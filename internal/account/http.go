@@ -403,6 +403,13 @@ func (h *Handler) setup(c *fiber.Ctx) error {
 	return h.afterCode(c, tr, p, out, "account_totp", "account.setup.title", v)
 }
 
+// enrolSecret is the code-app secret being set up in this session, or "".
+func (h *Handler) enrolSecret(c *fiber.Ctx) (string, error) {
+	v, err := h.sessionValue(c, keyEnrolSecret)
+	s, _ := v.(string)
+	return s, err
+}
+
 // accountSetupForm lets a signed-in user without a code app set one up.
 func (h *Handler) accountSetupForm(c *fiber.Ctx) error {
 	h.tr(c)
@@ -410,11 +417,10 @@ func (h *Handler) accountSetupForm(c *fiber.Ctx) error {
 	if u.HasTOTP() {
 		return c.Redirect(PathAccount, fiber.StatusSeeOther)
 	}
-	secret, err := h.sessionValue(c, keyEnrolSecret)
+	s, err := h.enrolSecret(c)
 	if err != nil {
 		return err
 	}
-	s, _ := secret.(string)
 	if s == "" {
 		key, err := NewTOTPKey(u.Email)
 		if err != nil {
@@ -438,11 +444,10 @@ func (h *Handler) accountSetup(c *fiber.Ctx) error {
 	if u.HasTOTP() {
 		return c.Redirect(PathAccount, fiber.StatusSeeOther)
 	}
-	secret, err := h.sessionValue(c, keyEnrolSecret)
+	s, err := h.enrolSecret(c)
 	if err != nil {
 		return err
 	}
-	s, _ := secret.(string)
 	if s == "" {
 		return c.Redirect(PathAccountSetup, fiber.StatusSeeOther)
 	}

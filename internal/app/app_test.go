@@ -6,8 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
-	"net/http/httptest"
 	"regexp"
 	"slices"
 	"strings"
@@ -19,6 +17,7 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/platform/db"
 	"github.com/loket-kinderopvang/loket/internal/platform/dbtest"
 	"github.com/loket-kinderopvang/loket/internal/platform/web"
+	"github.com/loket-kinderopvang/loket/internal/platform/web/webtest"
 )
 
 func testConfig(tg dbtest.Target) config.Config {
@@ -65,97 +64,77 @@ func withSQLite(cfg config.Config, tg dbtest.Target) config.Config {
 	return cfg
 }
 
-type response struct {
-	status int
-	header http.Header
-	body   string
-}
+type response = webtest.Response
 
 func get(t *testing.T, srv *web.Server, path string, headers ...string) response {
 	t.Helper()
-	req := httptest.NewRequest(http.MethodGet, path, nil)
-	for i := 0; i+1 < len(headers); i += 2 {
-		if headers[i] == "Host" {
-			req.Host = headers[i+1]
-			continue
-		}
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	res, err := srv.App.Test(req, -1)
-	if err != nil {
-		t.Fatalf("GET %s: %v", path, err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return response{res.StatusCode, res.Header, string(b)}
+	return webtest.Get(t, srv.App, path, headers...)
 }
 
 func TestPublicPages(t *testing.T) {
 	_, srv := newApp(t, dbtest.NewTarget(t, db.SQLite))
 
 	home := get(t, srv, "/")
-	if home.status != 200 || !strings.Contains(home.body, `href="/leuven"`) || !strings.Contains(home.body, `href="/geel-laakdal-meerhout"`) || !strings.Contains(home.body, `href="/stadsregio-turnhout"`) {
-		t.Errorf("home must list the three demo desks: %d %s", home.status, home.body)
+	if home.Status != 200 || !strings.Contains(home.Body, `href="/leuven"`) || !strings.Contains(home.Body, `href="/geel-laakdal-meerhout"`) || !strings.Contains(home.Body, `href="/stadsregio-turnhout"`) {
+		t.Errorf("home must list the three demo desks: %d %s", home.Status, home.Body)
 	}
-	if !strings.Contains(home.body, `<html lang="nl">`) {
+	if !strings.Contains(home.Body, `<html lang="nl">`) {
 		t.Error("home page must be Dutch by default")
 	}
 
 	desk := get(t, srv, "/stadsregio-turnhout")
 	for _, want := range []string{"Baarle-Hertog", "Oud-Turnhout", "Turnhout", "mailto:", `<h1>`} {
-		if !strings.Contains(desk.body, want) {
+		if !strings.Contains(desk.Body, want) {
 			t.Errorf("desk page lacks %q", want)
 		}
 	}
-	if desk.status != 200 || desk.header.Get("Content-Type") != "text/html; charset=utf-8" {
-		t.Errorf("desk page: %d %s", desk.status, desk.header.Get("Content-Type"))
+	if desk.Status != 200 || desk.Header.Get("Content-Type") != "text/html; charset=utf-8" {
+		t.Errorf("desk page: %d %s", desk.Status, desk.Header.Get("Content-Type"))
 	}
 
-	if !strings.Contains(desk.body, `href="/stadsregio-turnhout/opvang"`) {
+	if !strings.Contains(desk.Body, `href="/stadsregio-turnhout/opvang"`) {
 		t.Error("desk page does not link to the search")
 	}
-	if kept := get(t, srv, "/leuven/opvang?type=gezinsopvang"); !strings.Contains(kept.body, `href="?lang=fr&amp;type=gezinsopvang"`) {
+	if kept := get(t, srv, "/leuven/opvang?type=gezinsopvang"); !strings.Contains(kept.Body, `href="?lang=fr&amp;type=gezinsopvang"`) {
 		t.Error("the language switch must keep the search filters")
 	}
 
 	fr := get(t, srv, "/leuven", "Accept-Language", "fr-BE,fr;q=0.9")
-	if !strings.Contains(fr.body, `<html lang="fr">`) || !strings.Contains(fr.body, "Louvain") {
-		t.Errorf("French page expected for Accept-Language fr, got %s", fr.body[:min(400, len(fr.body))])
+	if !strings.Contains(fr.Body, `<html lang="fr">`) || !strings.Contains(fr.Body, "Louvain") {
+		t.Errorf("French page expected for Accept-Language fr, got %s", fr.Body[:min(400, len(fr.Body))])
 	}
 	en := get(t, srv, "/leuven?lang=en")
-	if !strings.Contains(en.body, `<html lang="en">`) || !strings.Contains(en.set("Set-Cookie"), "loket_lang=en") {
+	if !strings.Contains(en.Body, `<html lang="en">`) || !strings.Contains(strings.Join(en.Header.Values("Set-Cookie"), "; "), "loket_lang=en") {
 		t.Errorf("?lang=en must switch and remember the language")
 	}
 
 	missing := get(t, srv, "/bestaat-niet", "Accept", "text/html")
-	if missing.status != 404 || !strings.Contains(missing.body, "Loket niet gevonden") || !strings.Contains(missing.body, `lang="nl"`) {
-		t.Errorf("unknown desk: want a Dutch 404 page, got %d %s", missing.status, missing.body)
+	if missing.Status != 404 || !strings.Contains(missing.Body, "Loket niet gevonden") || !strings.Contains(missing.Body, `lang="nl"`) {
+		t.Errorf("unknown desk: want a Dutch 404 page, got %d %s", missing.Status, missing.Body)
 	}
 	missingPage := get(t, srv, "/leuven/bestaat-niet", "Accept", "text/html")
-	if missingPage.status != 404 || !strings.Contains(missingPage.body, "Pagina niet gevonden") {
-		t.Errorf("unknown page: %d", missingPage.status)
+	if missingPage.Status != 404 || !strings.Contains(missingPage.Body, "Pagina niet gevonden") {
+		t.Errorf("unknown page: %d", missingPage.Status)
 	}
 
 	// A desk on its own host name.
 	host := get(t, srv, "/", "Host", "opvang.leuven.example")
-	if host.status != 200 || !strings.Contains(host.body, "Lokaal Loket Kinderopvang Leuven") || !strings.Contains(host.body, "<h1>Lokaal Loket Kinderopvang Leuven</h1>") {
-		t.Errorf("desk host name: %d %s", host.status, host.body[:min(300, len(host.body))])
+	if host.Status != 200 || !strings.Contains(host.Body, "Lokaal Loket Kinderopvang Leuven") || !strings.Contains(host.Body, "<h1>Lokaal Loket Kinderopvang Leuven</h1>") {
+		t.Errorf("desk host name: %d %s", host.Status, host.Body[:min(300, len(host.Body))])
 	}
 
 	css := get(t, srv, "/static/loket.css")
-	if css.status != 200 || !strings.Contains(css.body, "--brand") {
-		t.Errorf("stylesheet: %d", css.status)
+	if css.Status != 200 || !strings.Contains(css.Body, "--brand") {
+		t.Errorf("stylesheet: %d", css.Status)
 	}
 
 	// Security headers and the request id on every response.
 	for _, h := range []string{"Content-Security-Policy", "X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy", "X-Request-Id"} {
-		if desk.header.Get(h) == "" {
+		if desk.Header.Get(h) == "" {
 			t.Errorf("missing header %s", h)
 		}
 	}
 }
-
-func (r response) set(h string) string { return strings.Join(r.header.Values(h), "; ") }
 
 func TestAPI(t *testing.T) {
 	_, srv := newApp(t, dbtest.NewTarget(t, db.SQLite))
@@ -170,8 +149,8 @@ func TestAPI(t *testing.T) {
 			} `json:"municipalities"`
 		} `json:"tenants"`
 	}
-	if err := json.Unmarshal([]byte(list.body), &body); err != nil || list.status != 200 {
-		t.Fatalf("list: %d %v %s", list.status, err, list.body)
+	if err := json.Unmarshal([]byte(list.Body), &body); err != nil || list.Status != 200 {
+		t.Fatalf("list: %d %v %s", list.Status, err, list.Body)
 	}
 	counts := map[string]int{}
 	for _, tn := range body.Tenants {
@@ -182,15 +161,15 @@ func TestAPI(t *testing.T) {
 	}
 
 	one := get(t, srv, "/api/v1/tenants/geel-laakdal-meerhout")
-	if one.status != 200 || !strings.Contains(one.body, `"nis_code":"13053"`) || !strings.Contains(one.body, `"mode":"registry"`) {
-		t.Errorf("get: %d %s", one.status, one.body)
+	if one.Status != 200 || !strings.Contains(one.Body, `"nis_code":"13053"`) || !strings.Contains(one.Body, `"mode":"registry"`) {
+		t.Errorf("get: %d %s", one.Status, one.Body)
 	}
 
 	for _, path := range []string{"/api/v1/tenants/bestaat-niet", "/api/v1/bestaat-niet"} {
 		p := get(t, srv, path)
 		var prob web.Problem
-		if p.status != 404 || p.header.Get("Content-Type") != "application/problem+json" || json.Unmarshal([]byte(p.body), &prob) != nil || prob.Status != 404 || prob.Title == "" {
-			t.Errorf("%s: want a 404 problem document, got %d %s %s", path, p.status, p.header.Get("Content-Type"), p.body)
+		if p.Status != 404 || p.Header.Get("Content-Type") != "application/problem+json" || json.Unmarshal([]byte(p.Body), &prob) != nil || prob.Status != 404 || prob.Title == "" {
+			t.Errorf("%s: want a 404 problem document, got %d %s %s", path, p.Status, p.Header.Get("Content-Type"), p.Body)
 		}
 	}
 }
@@ -204,7 +183,7 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 		OpenAPI string                            `json:"openapi"`
 		Paths   map[string]map[string]interface{} `json:"paths"`
 	}
-	if err := json.Unmarshal([]byte(res.body), &doc); err != nil || !strings.HasPrefix(doc.OpenAPI, "3.") {
+	if err := json.Unmarshal([]byte(res.Body), &doc); err != nil || !strings.HasPrefix(doc.OpenAPI, "3.") {
 		t.Fatalf("openapi document: %v %q", err, doc.OpenAPI)
 	}
 	documented := map[string]bool{}
@@ -239,20 +218,20 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 func TestHealthAndReadiness(t *testing.T) {
 	dbtest.EachTarget(t, func(t *testing.T, tg dbtest.Target) {
 		a, srv := newApp(t, tg)
-		if r := get(t, srv, "/healthz"); r.status != 200 {
-			t.Errorf("healthz: %d", r.status)
+		if r := get(t, srv, "/healthz"); r.Status != 200 {
+			t.Errorf("healthz: %d", r.Status)
 		}
 		r := get(t, srv, "/readyz")
-		if r.status != 200 || !strings.Contains(r.body, `"status":"ok"`) {
-			t.Errorf("readyz: %d %s", r.status, r.body)
+		if r.Status != 200 || !strings.Contains(r.Body, `"status":"ok"`) {
+			t.Errorf("readyz: %d %s", r.Status, r.Body)
 		}
 		m := get(t, srv, "/metrics")
-		if !strings.Contains(m.body, `loket_http_requests_total{method="GET",route="/readyz",status="200"} 1`) || !strings.Contains(m.body, "loket_http_request_duration_seconds_bucket") {
-			t.Errorf("metrics lack the HTTP counters:\n%s", m.body[:min(2000, len(m.body))])
+		if !strings.Contains(m.Body, `loket_http_requests_total{method="GET",route="/readyz",status="200"} 1`) || !strings.Contains(m.Body, "loket_http_request_duration_seconds_bucket") {
+			t.Errorf("metrics lack the HTTP counters:\n%s", m.Body[:min(2000, len(m.Body))])
 		}
 		srv.Drain()
-		if r := get(t, srv, "/readyz"); r.status != 503 {
-			t.Errorf("readyz while draining: %d", r.status)
+		if r := get(t, srv, "/readyz"); r.Status != 503 {
+			t.Errorf("readyz while draining: %d", r.Status)
 		}
 		_ = a
 	})
@@ -276,13 +255,13 @@ func TestReadinessFailsWithoutDatabaseOrMigrations(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := get(t, srv, "/readyz")
-	if r.status != 503 || !strings.Contains(r.body, "pending") {
-		t.Errorf("readyz with a pending migration: %d %s", r.status, r.body)
+	if r.Status != 503 || !strings.Contains(r.Body, "pending") {
+		t.Errorf("readyz with a pending migration: %d %s", r.Status, r.Body)
 	}
 	// Closed database: readiness fails.
 	_ = a.DB.Close()
-	if r := get(t, srv, "/readyz"); r.status != 503 || !strings.Contains(r.body, `"database":"failing`) {
-		t.Errorf("readyz with the database closed: %d %s", r.status, r.body)
+	if r := get(t, srv, "/readyz"); r.Status != 503 || !strings.Contains(r.Body, `"database":"failing`) {
+		t.Errorf("readyz with the database closed: %d %s", r.Status, r.Body)
 	}
 }
 
@@ -309,15 +288,15 @@ func TestReadinessDegradedCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := get(t, srv, "/readyz")
-	if r.status != 200 || !strings.Contains(r.body, `"status":"degraded"`) || !strings.Contains(r.body, `"cache":"degraded`) {
-		t.Errorf("readyz with Redis down: %d %s", r.status, r.body)
+	if r.Status != 200 || !strings.Contains(r.Body, `"status":"degraded"`) || !strings.Contains(r.Body, `"cache":"degraded`) {
+		t.Errorf("readyz with Redis down: %d %s", r.Status, r.Body)
 	}
 }
 
 func TestLanguagesOfferedByDesk(t *testing.T) {
 	_, srv := newApp(t, dbtest.NewTarget(t, db.SQLite))
 	r := get(t, srv, "/leuven")
-	langs := regexp.MustCompile(`hreflang="([a-z]+)"`).FindAllStringSubmatch(r.body, -1)
+	langs := regexp.MustCompile(`hreflang="([a-z]+)"`).FindAllStringSubmatch(r.Body, -1)
 	var got []string
 	for _, l := range langs {
 		got = append(got, l[1])

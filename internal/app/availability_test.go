@@ -84,11 +84,11 @@ func setPlaces(t *testing.T, s *catalog.Store, id catalog.LocationID, n int) {
 func places(t *testing.T, srv *web.Server, region string, id catalog.LocationID) int {
 	t.Helper()
 	r := get(t, srv, strings.Replace(availPath, "%s", region, 1))
-	if r.status != 200 || !strings.HasPrefix(r.header.Get("Content-Type"), "application/json") {
-		t.Fatalf("availability %s: %d %s", region, r.status, r.body)
+	if r.Status != 200 || !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+		t.Fatalf("availability %s: %d %s", region, r.Status, r.Body)
 	}
 	var rep catalog.AvailabilityReport
-	if err := json.Unmarshal([]byte(r.body), &rep); err != nil {
+	if err := json.Unmarshal([]byte(r.Body), &rep); err != nil {
 		t.Fatalf("availability %s: %v", region, err)
 	}
 	if string(rep.Region.NIS) != region || rep.Month != "2027-03" {
@@ -101,14 +101,14 @@ func places(t *testing.T, srv *web.Server, region string, id catalog.LocationID)
 			}
 		}
 	}
-	t.Fatalf("location %s missing from region %s: %s", id, region, r.body)
+	t.Fatalf("location %s missing from region %s: %s", id, region, r.Body)
 	return 0
 }
 
 // metric reads one sample from srv's /metrics.
 func metric(t *testing.T, srv *web.Server, name, labels string) int {
 	t.Helper()
-	body := get(t, srv, "/metrics").body
+	body := get(t, srv, "/metrics").Body
 	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name+"{"+labels+"}") + ` (\S+)$`).FindStringSubmatch(body)
 	if m == nil {
 		t.Fatalf("no metric %s{%s}", name, labels)
@@ -192,8 +192,8 @@ func TestAvailabilityRedisDownMidTest(t *testing.T) {
 	if requests(t, srv, "hit") != 1 || requests(t, srv, "fallback") != 0 {
 		t.Fatal("with Redis up the second read must hit")
 	}
-	if r := get(t, srv, "/readyz"); r.status != 200 || !strings.Contains(r.body, `"cache":"ok"`) {
-		t.Fatalf("readyz with Redis up: %d %s", r.status, r.body)
+	if r := get(t, srv, "/readyz"); r.Status != 200 || !strings.Contains(r.Body, `"cache":"ok"`) {
+		t.Fatalf("readyz with Redis up: %d %s", r.Status, r.Body)
 	}
 
 	proxy.stop()
@@ -205,8 +205,8 @@ func TestAvailabilityRedisDownMidTest(t *testing.T) {
 		t.Errorf("fallbacks counted: %d, want 1", n)
 	}
 	r := get(t, srv, "/readyz")
-	if r.status != 200 || !strings.Contains(r.body, `"status":"degraded"`) || !strings.Contains(r.body, `"cache":"degraded`) {
-		t.Errorf("readyz with Redis down: %d %s", r.status, r.body)
+	if r.Status != 200 || !strings.Contains(r.Body, `"status":"degraded"`) || !strings.Contains(r.Body, `"cache":"degraded`) {
+		t.Errorf("readyz with Redis down: %d %s", r.Status, r.Body)
 	}
 }
 
@@ -215,10 +215,10 @@ func TestAvailabilityHTTP(t *testing.T) {
 	geel, _ := availLocations(t, a.Catalog)
 
 	ok := get(t, srv, "/api/v1/availability?region=13000&month=2027-03&age_band=baby", "Accept-Encoding", "gzip, br")
-	if ok.status != 200 || ok.header.Get("Content-Encoding") != "gzip" || ok.header.Get("ETag") == "" {
-		t.Fatalf("gzip answer: %d %v", ok.status, ok.header)
+	if ok.Status != 200 || ok.Header.Get("Content-Encoding") != "gzip" || ok.Header.Get("ETag") == "" {
+		t.Fatalf("gzip answer: %d %v", ok.Status, ok.Header)
 	}
-	zr, err := gzip.NewReader(bytes.NewReader([]byte(ok.body)))
+	zr, err := gzip.NewReader(bytes.NewReader([]byte(ok.Body)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,12 +226,12 @@ func TestAvailabilityHTTP(t *testing.T) {
 	if !strings.Contains(string(plain), `"location_id":"`+geel.String()+`"`) || !strings.Contains(string(plain), `"age_band":"baby"`) {
 		t.Errorf("gzip body: %s", plain)
 	}
-	if nm := get(t, srv, "/api/v1/availability?region=13000&month=2027-03&age_band=baby", "If-None-Match", ok.header.Get("ETag")); nm.status != 304 {
-		t.Errorf("If-None-Match: %d", nm.status)
+	if nm := get(t, srv, "/api/v1/availability?region=13000&month=2027-03&age_band=baby", "If-None-Match", ok.Header.Get("ETag")); nm.Status != 304 {
+		t.Errorf("If-None-Match: %d", nm.Status)
 	}
 	setPlaces(t, a.Catalog, geel, 4)
-	if r := get(t, srv, "/api/v1/availability?region=13000&month=2027-03&age_band=baby", "If-None-Match", ok.header.Get("ETag")); r.status != 200 || r.header.Get("ETag") == ok.header.Get("ETag") {
-		t.Errorf("after a change the old ETag must not match: %d", r.status)
+	if r := get(t, srv, "/api/v1/availability?region=13000&month=2027-03&age_band=baby", "If-None-Match", ok.Header.Get("ETag")); r.Status != 200 || r.Header.Get("ETag") == ok.Header.Get("ETag") {
+		t.Errorf("after a change the old ETag must not match: %d", r.Status)
 	}
 
 	for q, fields := range map[string][]string{
@@ -244,8 +244,8 @@ func TestAvailabilityHTTP(t *testing.T) {
 	} {
 		r := get(t, srv, "/api/v1/availability?"+q)
 		var p web.Problem
-		if r.status != 400 || r.header.Get("Content-Type") != "application/problem+json" || json.Unmarshal([]byte(r.body), &p) != nil || p.Status != 400 {
-			t.Errorf("?%s: want a 400 problem, got %d %s", q, r.status, r.body)
+		if r.Status != 400 || r.Header.Get("Content-Type") != "application/problem+json" || json.Unmarshal([]byte(r.Body), &p) != nil || p.Status != 400 {
+			t.Errorf("?%s: want a 400 problem, got %d %s", q, r.Status, r.Body)
 			continue
 		}
 		var got []string
@@ -261,8 +261,8 @@ func TestAvailabilityHTTP(t *testing.T) {
 	}
 	r := get(t, srv, "/api/v1/availability?region=99000&month=2027-03")
 	var p web.Problem
-	if r.status != 404 || r.header.Get("Content-Type") != "application/problem+json" || json.Unmarshal([]byte(r.body), &p) != nil || p.Title == "" {
-		t.Errorf("unknown region: want a 404 problem, got %d %s", r.status, r.body)
+	if r.Status != 404 || r.Header.Get("Content-Type") != "application/problem+json" || json.Unmarshal([]byte(r.Body), &p) != nil || p.Title == "" {
+		t.Errorf("unknown region: want a 404 problem, got %d %s", r.Status, r.Body)
 	}
 }
 

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
@@ -17,6 +15,7 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/platform/db"
 	"github.com/loket-kinderopvang/loket/internal/platform/dbtest"
 	"github.com/loket-kinderopvang/loket/internal/platform/web"
+	"github.com/loket-kinderopvang/loket/internal/platform/web/webtest"
 	"github.com/loket-kinderopvang/loket/internal/tenant"
 	"github.com/loket-kinderopvang/loket/tenants"
 )
@@ -57,25 +56,9 @@ func newSearchServer(t *testing.T, d *db.DB) (*web.Server, map[string]catalog.Lo
 	return srv, ids
 }
 
-type searchResponse struct {
-	status int
-	header http.Header
-	body   string
-}
-
-func searchFetch(t *testing.T, srv *web.Server, path string, headers ...string) searchResponse {
+func searchFetch(t *testing.T, srv *web.Server, path string, headers ...string) webtest.Response {
 	t.Helper()
-	req := httptest.NewRequest(http.MethodGet, path, nil)
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	res, err := srv.App.Test(req, -1)
-	if err != nil {
-		t.Fatalf("GET %s: %v", path, err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return searchResponse{res.StatusCode, res.Header, string(b)}
+	return webtest.Get(t, srv.App, path, headers...)
 }
 
 // searchResultNames are the location names in the result list, in order.
@@ -93,24 +76,24 @@ func TestSearchPages(t *testing.T) {
 
 	// Default: the desk's own municipalities, every filter control labelled.
 	r := searchFetch(t, srv, page)
-	if r.status != 200 || !strings.Contains(r.body, `<html lang="nl">`) {
-		t.Fatalf("search page: %d %s", r.status, r.body)
+	if r.Status != 200 || !strings.Contains(r.Body, `<html lang="nl">`) {
+		t.Fatalf("search page: %d %s", r.Status, r.Body)
 	}
-	if got := searchResultNames(r.body); strings.Join(got, "|") != strings.Join([]string{fxMaan, fxZon, fxSter}, "|") {
+	if got := searchResultNames(r.Body); strings.Join(got, "|") != strings.Join([]string{fxMaan, fxZon, fxSter}, "|") {
 		t.Errorf("desk area results: %q", got)
 	}
-	if !strings.Contains(r.body, `<p role="status" class="count">3 opvanglocaties gevonden</p>`) {
+	if !strings.Contains(r.Body, `<p role="status" class="count">3 opvanglocaties gevonden</p>`) {
 		t.Error("the result count must be announced")
 	}
-	if !strings.Contains(r.body, `<title>3 opvanglocaties gevonden · Kinderopvang zoeken`) {
+	if !strings.Contains(r.Body, `<title>3 opvanglocaties gevonden · Kinderopvang zoeken`) {
 		t.Error("the title must carry the result count")
 	}
-	inputs := regexp.MustCompile(`<(?:input|select) [^>]*id="([^"]+)"`).FindAllStringSubmatch(r.body, -1)
+	inputs := regexp.MustCompile(`<(?:input|select) [^>]*id="([^"]+)"`).FindAllStringSubmatch(r.Body, -1)
 	if len(inputs) < 15 {
 		t.Fatalf("only %d form controls", len(inputs))
 	}
 	for _, in := range inputs {
-		if !strings.Contains(r.body, `<label for="`+in[1]+`">`) {
+		if !strings.Contains(r.Body, `<label for="`+in[1]+`">`) {
 			t.Errorf("control %s has no label", in[1])
 		}
 	}
@@ -118,43 +101,43 @@ func TestSearchPages(t *testing.T) {
 		`Ook in de buurgemeenten`, `<option value="13017">Kasterlee</option>`, `Inclusieve opvang`, `Neemt nu geen aanvragen aan`,
 		`<svg viewBox="0 0 640 400" role="group" aria-labelledby="map-caption">`, `aria-label="1. ` + fxMaan + `"`,
 		`href="/geel-laakdal-meerhout/opvang/` + ids[fxZon].String() + `"`} {
-		if !strings.Contains(r.body, want) {
+		if !strings.Contains(r.Body, want) {
 			t.Errorf("search page lacks %s", want)
 		}
 	}
-	if h := regexp.MustCompile(`<h([1-6])`).FindAllStringSubmatch(r.body, -1); len(h) < 3 || h[0][1] != "1" {
+	if h := regexp.MustCompile(`<h([1-6])`).FindAllStringSubmatch(r.Body, -1); len(h) < 3 || h[0][1] != "1" {
 		t.Errorf("headings: %v", h)
 	}
 
 	// Wider area, filters and values kept, distance and free places shown.
 	r = searchFetch(t, srv, page+"?postcode=2430&within_km=15&start_month=2027-01&free_places=1&sort=distance")
-	if got := searchResultNames(r.body); strings.Join(got, "|") != strings.Join([]string{fxSter, fxZon, fxMaan}, "|") {
+	if got := searchResultNames(r.Body); strings.Join(got, "|") != strings.Join([]string{fxSter, fxZon, fxMaan}, "|") {
 		t.Errorf("distance results: %q", got)
 	}
 	for _, want := range []string{`name="postcode" value="2430"`, `name="within_km" value="15"`, `name="start_month" value="2027-01"`,
 		`name="free_places" value="1" checked`, `<option value="distance" selected>`, `id="f-area-all" name="area" value="all" checked`,
 		`3 vrije plaatsen in januari 2027`, `1 vrije plaats in januari 2027`, `<dd>0,1 km</dd>`, `class="map-origin"`} {
-		if !strings.Contains(r.body, want) {
+		if !strings.Contains(r.Body, want) {
 			t.Errorf("distance search lacks %s", want)
 		}
 	}
 	r = searchFetch(t, srv, page+"?area=region&type=gezinsopvang")
-	if got := searchResultNames(r.body); strings.Join(got, "|") != fxMaan+"|"+fxWolk {
+	if got := searchResultNames(r.Body); strings.Join(got, "|") != fxMaan+"|"+fxWolk {
 		t.Errorf("region + gezinsopvang: %q", got)
 	}
 	r = searchFetch(t, srv, page+"?municipality=13040")
-	if got := searchResultNames(r.body); len(got) != 1 || got[0] != fxWolk || !strings.Contains(r.body, `<option value="13040" selected>Turnhout</option>`) {
+	if got := searchResultNames(r.Body); len(got) != 1 || got[0] != fxWolk || !strings.Contains(r.Body, `<option value="13040" selected>Turnhout</option>`) {
 		t.Errorf("one municipality: %q", got)
 	}
 
 	// Pagination keeps the filters.
 	r = searchFetch(t, srv, page+"?area=all&per_page=2&type=&page=2")
-	if got := searchResultNames(r.body); strings.Join(got, "|") != fxSter+"|"+fxWolk {
+	if got := searchResultNames(r.Body); strings.Join(got, "|") != fxSter+"|"+fxWolk {
 		t.Errorf("page 2: %q", got)
 	}
 	for _, want := range []string{`<ol class="results" start="3">`, `href="/geel-laakdal-meerhout/opvang?area=all&amp;page=3&amp;per_page=2" rel="next"`,
 		`href="/geel-laakdal-meerhout/opvang?area=all&amp;page=1&amp;per_page=2" rel="prev"`, `aria-current="page">Pagina 2</a>`} {
-		if !strings.Contains(r.body, want) {
+		if !strings.Contains(r.Body, want) {
 			t.Errorf("pagination lacks %s", want)
 		}
 	}
@@ -162,30 +145,30 @@ func TestSearchPages(t *testing.T) {
 	// Bad input: a 400 page with the error next to the field, in Dutch, and
 	// what was typed kept.
 	r = searchFetch(t, srv, page+"?postcode=24x0&start_month=januari&early=1")
-	if r.status != 400 {
-		t.Errorf("bad input: status %d", r.status)
+	if r.Status != 400 {
+		t.Errorf("bad input: status %d", r.Status)
 	}
 	for _, want := range []string{`Er is een probleem met uw keuzes`, `<a href="#f-postcode">Een postcode heeft 4 cijfers, bijvoorbeeld 2440.</a>`,
 		`<p class="field-error" id="err-f-postcode">Een postcode heeft 4 cijfers, bijvoorbeeld 2440.</p>`,
 		`name="postcode" value="24x0" inputmode="numeric" autocomplete="postal-code" aria-describedby="err-f-postcode hint-f-postcode" aria-invalid="true"`,
 		`id="err-f-start_month">Vul jaar en maand in, bijvoorbeeld 2027-01.</p>`, `value="januari"`, `name="early" value="1" checked`} {
-		if !strings.Contains(r.body, want) {
+		if !strings.Contains(r.Body, want) {
 			t.Errorf("error page lacks %s", want)
 		}
 	}
-	if len(searchResultNames(r.body)) != 0 {
+	if len(searchResultNames(r.Body)) != 0 {
 		t.Error("no results are shown while the search has errors")
 	}
 
 	// French on request.
 	r = searchFetch(t, srv, page+"?lang=fr&postcode=99")
 	for _, want := range []string{`<html lang="fr">`, `Chercher un accueil`, `Un code postal a 4 chiffres, par exemple 2440.`, `value="99"`} {
-		if !strings.Contains(r.body, want) {
+		if !strings.Contains(r.Body, want) {
 			t.Errorf("French page lacks %s", want)
 		}
 	}
 	r = searchFetch(t, srv, page+"?lang=fr&start_month=2027-01&area=all")
-	if !strings.Contains(r.body, "3 places libres en janvier 2027") || !strings.Contains(r.body, "Accueil en groupe") {
+	if !strings.Contains(r.Body, "3 places libres en janvier 2027") || !strings.Contains(r.Body, "Accueil en groupe") {
 		t.Error("French results must translate free places and types")
 	}
 }
@@ -193,8 +176,8 @@ func TestSearchPages(t *testing.T) {
 func TestLocationPage(t *testing.T) {
 	srv, ids := newSearchServer(t, dbtest.Open(t, db.SQLite))
 	r := searchFetch(t, srv, "/geel-laakdal-meerhout/opvang/"+ids[fxZon].String())
-	if r.status != 200 {
-		t.Fatalf("detail: %d %s", r.status, r.body)
+	if r.Status != 200 {
+		t.Fatalf("detail: %d %s", r.Status, r.Body)
 	}
 	for _, want := range []string{`<h1>` + fxZon + `</h1>`, `Teststraat 1`, `2440 Geel`, `vzw Zonnige Kinderjaren`,
 		`Trap T2A: subsidie voor een prijs volgens inkomen.`, `U betaalt volgens uw inkomen (inkomenstarief).`,
@@ -206,27 +189,27 @@ func TestLocationPage(t *testing.T) {
 		`<tr><th scope="row">januari 2027</th><td>2</td><td>0</td></tr>`,
 		`<tr><th scope="row">december 2026</th><td>onbekend</td><td>onbekend</td></tr>`,
 		`<th scope="row">november 2027</th>`} {
-		if !strings.Contains(r.body, want) {
+		if !strings.Contains(r.Body, want) {
 			t.Errorf("detail lacks %s", want)
 		}
 	}
-	if rows := strings.Count(r.body, `<tr><th scope="row">`) - 7; rows != 12 {
+	if rows := strings.Count(r.Body, `<tr><th scope="row">`) - 7; rows != 12 {
 		t.Errorf("availability table has %d months, want 12", rows)
 	}
-	if strings.Contains(r.body, "maart 2028") {
+	if strings.Contains(r.Body, "maart 2028") {
 		t.Error("months beyond the next twelve must not show")
 	}
 	fr := searchFetch(t, srv, "/geel-laakdal-meerhout/opvang/"+ids[fxMaan].String()+"?lang=fr")
 	for _, want := range []string{`<th scope="row">janvier 2027</th><td>0</td><td>1</td>`, `Cet accueil n&#39;accepte pas de demandes maintenant.`, `(prix libre)`} {
-		if !strings.Contains(fr.body, want) {
+		if !strings.Contains(fr.Body, want) {
 			t.Errorf("French detail lacks %s", want)
 		}
 	}
 
 	for _, path := range []string{"/geel-laakdal-meerhout/opvang/0190b7a2-0000-7000-8000-000000000000", "/geel-laakdal-meerhout/opvang/geen-id"} {
 		nf := searchFetch(t, srv, path, "Accept", "text/html")
-		if nf.status != 404 || !strings.Contains(nf.body, "Opvanglocatie niet gevonden") || !strings.Contains(nf.body, "Geel-Laakdal-Meerhout") {
-			t.Errorf("%s: want a 404 page in the desk's chrome, got %d", path, nf.status)
+		if nf.Status != 404 || !strings.Contains(nf.Body, "Opvanglocatie niet gevonden") || !strings.Contains(nf.Body, "Geel-Laakdal-Meerhout") {
+			t.Errorf("%s: want a 404 page in the desk's chrome, got %d", path, nf.Status)
 		}
 	}
 }
@@ -264,8 +247,8 @@ func TestLocationsAPI(t *testing.T) {
 			t.Helper()
 			r := searchFetch(t, srv, "/api/v1/locations"+query)
 			var out searchAPIList
-			if r.status != 200 || json.Unmarshal([]byte(r.body), &out) != nil {
-				t.Fatalf("%s: %d %s", query, r.status, r.body)
+			if r.Status != 200 || json.Unmarshal([]byte(r.Body), &out) != nil {
+				t.Fatalf("%s: %d %s", query, r.Status, r.Body)
 			}
 			return out
 		}
@@ -304,8 +287,8 @@ func TestLocationsAPI(t *testing.T) {
 		// Bad input: a problem document naming each field.
 		r := searchFetch(t, srv, "/api/v1/locations?type=kinderclub&within_km=5&page=x")
 		var prob web.Problem
-		if r.status != 400 || r.header.Get("Content-Type") != "application/problem+json" || json.Unmarshal([]byte(r.body), &prob) != nil {
-			t.Fatalf("bad search: %d %s %s", r.status, r.header.Get("Content-Type"), r.body)
+		if r.Status != 400 || r.Header.Get("Content-Type") != "application/problem+json" || json.Unmarshal([]byte(r.Body), &prob) != nil {
+			t.Fatalf("bad search: %d %s %s", r.Status, r.Header.Get("Content-Type"), r.Body)
 		}
 		fields := map[string]bool{}
 		for _, e := range prob.Errors {
@@ -325,16 +308,16 @@ func TestLocationsAPI(t *testing.T) {
 				FreePlaces int    `json:"free_places"`
 			} `json:"availability"`
 		}
-		if r.status != 200 || json.Unmarshal([]byte(r.body), &one) != nil || one.Name != fxZon {
-			t.Fatalf("get: %d %s", r.status, r.body)
+		if r.Status != 200 || json.Unmarshal([]byte(r.Body), &one) != nil || one.Name != fxZon {
+			t.Fatalf("get: %d %s", r.Status, r.Body)
 		}
 		if len(one.Availability) != 2 || one.Availability[0].StartMonth != "2027-01" || one.Availability[0].AgeBand != "baby" || one.Availability[0].FreePlaces != 2 {
 			t.Errorf("availability (2028-03 is beyond twelve months): %+v", one.Availability)
 		}
 		for _, id := range []string{"0190b7a2-0000-7000-8000-000000000000", "geen-uuid"} {
 			r := searchFetch(t, srv, "/api/v1/locations/"+id)
-			if r.status != 404 || r.header.Get("Content-Type") != "application/problem+json" || !strings.Contains(r.body, `"status":404`) {
-				t.Errorf("%s: want a 404 problem, got %d %s", id, r.status, r.body)
+			if r.Status != 404 || r.Header.Get("Content-Type") != "application/problem+json" || !strings.Contains(r.Body, `"status":404`) {
+				t.Errorf("%s: want a 404 problem, got %d %s", id, r.Status, r.Body)
 			}
 		}
 	})

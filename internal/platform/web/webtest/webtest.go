@@ -1,0 +1,41 @@
+// Package webtest sends requests to a Fiber app in tests, without a network.
+package webtest
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/gofiber/fiber/v2"
+)
+
+// Response is what a test reads of an answer.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   string
+}
+
+// Get requests path; headers are name/value pairs, "Host" sets the host.
+func Get(t testing.TB, app *fiber.App, path string, headers ...string) Response {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodGet, path, nil)
+	for i := 0; i+1 < len(headers); i += 2 {
+		if headers[i] == "Host" {
+			req.Host = headers[i+1]
+			continue
+		}
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	res, err := app.Test(req, -1)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatalf("GET %s: read body: %v", path, err)
+	}
+	return Response{res.StatusCode, res.Header, string(b)}
+}
