@@ -1,16 +1,14 @@
 package account_test
 
 import (
-	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/loket-kinderopvang/loket/frontend"
+	"github.com/loket-kinderopvang/loket/internal/platform/web"
 )
 
 // TestMessagesOfGoCode: every message id the Go code of this package uses
@@ -39,12 +37,8 @@ func TestMessagesOfGoCode(t *testing.T) {
 		t.Fatalf("found only %d message ids in the Go code", len(used))
 	}
 	for _, lang := range []string{"nl", "fr", "en"} {
-		b, err := fs.ReadFile(frontend.Locales, "locales/"+lang+".yaml")
+		msgs, err := web.Messages(frontend.Locales, lang)
 		if err != nil {
-			t.Fatal(err)
-		}
-		msgs := map[string]string{}
-		if err := yaml.Unmarshal(b, &msgs); err != nil {
 			t.Fatal(err)
 		}
 		for id := range used {

@@ -44,6 +44,38 @@ func LoadCatalog(fsys fs.FS) (*Catalog, error) {
 	return &Catalog{bundle: b}, nil
 }
 
+// Messages merges every catalogue file of one language: locales/<lang>.yaml
+// and the per-domain files locales/<domain>.<lang>.yaml (so that each domain
+// package keeps its own messages). Tests use it to check completeness.
+func Messages(fsys fs.FS, lang string) (map[string]string, error) {
+	files, err := fs.Glob(fsys, "locales/*.yaml")
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, f := range files {
+		base := strings.TrimSuffix(path.Base(f), ".yaml")
+		if base != lang && !strings.HasSuffix(base, "."+lang) {
+			continue
+		}
+		data, err := fs.ReadFile(fsys, f)
+		if err != nil {
+			return nil, fmt.Errorf("web: read %s: %w", f, err)
+		}
+		m := map[string]string{}
+		if err := yaml.Unmarshal(data, &m); err != nil {
+			return nil, fmt.Errorf("web: parse %s: %w", f, err)
+		}
+		for k, v := range m {
+			if _, dup := out[k]; dup {
+				return nil, fmt.Errorf("web: message %q defined twice for %s (again in %s)", k, lang, f)
+			}
+			out[k] = v
+		}
+	}
+	return out, nil
+}
+
 // Translator translates into one language, falling back to Dutch.
 type Translator struct {
 	lang string

@@ -6,21 +6,15 @@ import (
 	"sort"
 	"testing"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/loket-kinderopvang/loket/frontend"
 	"github.com/loket-kinderopvang/loket/internal/platform/web"
 )
 
 func catalogue(t *testing.T, lang string) map[string]string {
 	t.Helper()
-	b, err := fs.ReadFile(frontend.Locales, "locales/"+lang+".yaml")
+	m, err := web.Messages(frontend.Locales, lang)
 	if err != nil {
 		t.Fatal(err)
-	}
-	m := map[string]string{}
-	if err := yaml.Unmarshal(b, &m); err != nil {
-		t.Fatalf("%s.yaml: %v", lang, err)
 	}
 	return m
 }
