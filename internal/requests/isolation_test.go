@@ -26,11 +26,14 @@ import (
 // below fails when a table with row-level security is missing here, so a new
 // tenant-owned table cannot escape these isolation tests.
 var ownedTables = map[string]func() any{
-	"families":    func() any { return &[]requests.Family{} },
-	"children":    func() any { return &[]requests.Child{} },
-	"requests":    func() any { return &[]requests.Request{} },
-	"preferences": func() any { return &[]requests.Preference{} },
-	"events":      func() any { return &[]eventlog.Event{} },
+	"families":       func() any { return &[]requests.Family{} },
+	"children":       func() any { return &[]requests.Child{} },
+	"requests":       func() any { return &[]requests.Request{} },
+	"preferences":    func() any { return &[]requests.Preference{} },
+	"parents":        func() any { return &[]requests.Parent{} },
+	"request_claims": func() any { return &[]requests.RequestClaim{} },
+	"request_notes":  func() any { return &[]requests.Note{} },
+	"events":         func() any { return &[]eventlog.Event{} },
 }
 
 type desks struct{ a, b tenancy.ID }
@@ -65,10 +68,15 @@ func register(t *testing.T, rs *requests.Store, desk tenancy.ID, name string) *r
 		Channel:      requests.ChannelOnline,
 		DesiredStart: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC),
 		Locations:    []uuid.UUID{uuid.New(), uuid.New()},
+		Parents:      []requests.Parent{{FirstName: "Ouder", LastName: name, Email: name + "@ouders.example"}},
+		Claims:       []requests.Claim{requests.ClaimWorkOrTraining},
 		Actor:        "test",
 	})
 	if err != nil {
 		t.Fatalf("register for %s: %v", name, err)
+	}
+	if _, err := rs.AddNote(tenancy.WithTenant(context.Background(), desk), r.ID, "test", "Eerste contact aan de balie."); err != nil {
+		t.Fatalf("note for %s: %v", name, err)
 	}
 	return r
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -31,6 +32,8 @@ type NewRequest struct {
 	Channel      Channel
 	DesiredStart time.Time
 	Locations    []uuid.UUID // ranked, best first
+	Parents      []Parent
+	Claims       []Claim
 	Actor        string
 }
 
@@ -71,6 +74,24 @@ func (s *Store) Register(ctx context.Context, in NewRequest) (*Request, error) {
 		}
 		if err := tx.Insert(ctx, &req.Preferences); err != nil {
 			return fmt.Errorf("requests: insert preferences: %w", err)
+		}
+		if len(in.Parents) > 0 {
+			parents := slices.Clone(in.Parents)
+			for i := range parents {
+				parents[i].FamilyID, parents[i].Position = fam.ID, i+1
+			}
+			if err := tx.Insert(ctx, &parents); err != nil {
+				return fmt.Errorf("requests: insert parents: %w", err)
+			}
+		}
+		if len(in.Claims) > 0 {
+			claims := make([]RequestClaim, len(in.Claims))
+			for i, c := range in.Claims {
+				claims[i] = RequestClaim{RequestID: req.ID, Claim: c}
+			}
+			if err := tx.Insert(ctx, &claims); err != nil {
+				return fmt.Errorf("requests: insert claims: %w", err)
+			}
 		}
 		out = req
 		return eventlog.Append(ctx, tx, &eventlog.Event{
@@ -113,4 +134,23 @@ func (s *Store) List(ctx context.Context, limit int) ([]Request, error) {
 		return nil, fmt.Errorf("requests: list: %w", err)
 	}
 	return rs, nil
+}
+
+// AddNote adds a desk worker's note to a request of the desk in ctx.
+func (s *Store) AddNote(ctx context.Context, id RequestID, author, body string) (*Note, error) {
+	n := &Note{ID: ids.New[noteKind](), RequestID: id, Author: author, Body: body, CreatedAt: s.clock.Now()}
+	err := s.tenants.Tx(ctx, func(ctx context.Context, tx *tenancy.Tx) error {
+		exists, err := tx.Select((*Request)(nil)).Where("id = ?", id).Exists(ctx)
+		if err != nil {
+			return fmt.Errorf("requests: add note: %w", err)
+		}
+		if !exists {
+			return ErrNotFound
+		}
+		return tx.Insert(ctx, n)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return n, nil
 }
