@@ -1,0 +1,302 @@
+package reports
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/loket-kinderopvang/loket/internal/geo"
+	"github.com/loket-kinderopvang/loket/internal/platform/authz"
+	"github.com/loket-kinderopvang/loket/internal/platform/clock"
+	"github.com/loket-kinderopvang/loket/internal/platform/db"
+	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
+	"github.com/loket-kinderopvang/loket/internal/tenant"
+)
+
+// Desks is what the service needs of the desk directory.
+type Desks interface {
+	All() []tenant.Tenant
+	BySlug(slug string) (tenant.Tenant, bool)
+}
+
+// Service computes the reports.
+type Service struct {
+	db      *db.DB
+	tenants *tenancy.Store
+	desks   Desks
+	clock   clock.Clock
+	cross   authz.CrossTenantLogger
+}
+
+// NewService returns the report service. cross records every desk a
+// regional report reads; without it regional reports are refused.
+func NewService(d *db.DB, desks Desks, c clock.Clock, cross authz.CrossTenantLogger) *Service {
+	return &Service{db: d, tenants: tenancy.NewStore(d), desks: desks, clock: c, cross: cross}
+}
+
+// ErrUnknownRegion means no desk lies in the region.
+var ErrUnknownRegion = errors.New("reports: unknown region")
+
+// ErrNoCrossTenantLog means a regional report was asked without a logger.
+var ErrNoCrossTenantLog = errors.New("reports: regional reports need a cross-tenant logger")
+
+// Yearly computes the yearly figures of the desk in ctx (every breakdown),
+// for one of its municipalities when municipality is set.
+func (s *Service) Yearly(ctx context.Context, year int, municipality string) (Figures, error) {
+	var f Figures
+	err := s.tenants.Tx(ctx, func(ctx context.Context, tx *tenancy.Tx) error {
+		var err error
+		f, err = yearly(ctx, s.db.Dialect, tx, year, municipality)
+		return err
+	})
+	return f, err
+}
+
+// Desk computes everything the desk's report page shows: the figures of the
+// desk, of each of its municipalities (intermunicipal desks), and the unmet
+// demand for the 12 months ahead. The desk is the one in ctx.
+func (s *Service) Desk(ctx context.Context, t tenant.Tenant, year int) (DeskReport, error) {
+	rep := DeskReport{DeskSlug: t.Slug, Year: year}
+	var err error
+	if rep.Desk, err = s.Yearly(ctx, year, ""); err != nil {
+		return rep, err
+	}
+	if len(t.Municipalities) > 1 {
+		for _, nis := range t.Municipalities {
+			f, err := s.Yearly(ctx, year, string(nis))
+			if err != nil {
+				return rep, err
+			}
+			rep.Municipalities = append(rep.Municipalities, MunicipalityFigures{NIS: string(nis), Figures: f})
+		}
+	}
+	rep.Ahead, err = s.Ahead(ctx, t)
+	return rep, err
+}
+
+// Ahead computes, for the desk in ctx, the open requests without a place and
+// the free places known per start month, municipality and neighbourhood, for
+// the 12 months from the current one (the service's clock).
+func (s *Service) Ahead(ctx context.Context, t tenant.Tenant) (Ahead, error) {
+	now := s.clock.Now().UTC()
+	from := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+	to := from.AddDate(0, 12, 0)
+	a := Ahead{From: from}
+	for m := from; m.Before(to); m = m.AddDate(0, 1, 0) {
+		a.Months = append(a.Months, m.Format("2006-01"))
+	}
+	munis := make([]string, len(t.Municipalities))
+	for i, n := range t.Municipalities {
+		munis[i] = string(n)
+	}
+	var demand, supply map[[3]string]int
+	err := s.tenants.Tx(ctx, func(ctx context.Context, tx *tenancy.Tx) error {
+		var err error
+		if demand, err = aheadDemand(ctx, s.db.Dialect, tx, from, to); err != nil {
+			return err
+		}
+		supply, err = aheadSupply(ctx, tx.Unscoped(), munis, a.Months)
+		return err
+	})
+	if err != nil {
+		return a, err
+	}
+	keys := map[[3]string]bool{}
+	for k := range demand {
+		keys[k] = true
+	}
+	for k := range supply {
+		keys[k] = true
+	}
+	totals := map[string]*AheadRow{}
+	for _, m := range a.Months {
+		totals[m] = &AheadRow{Month: m}
+	}
+	for k := range keys {
+		r := AheadRow{Month: k[0], MunicipalityNIS: k[1], Neighbourhood: k[2], Requests: Count{N: demand[k]}, FreePlaces: supply[k]}
+		r.Shortage = max(0, r.Requests.N-r.FreePlaces)
+		a.Rows = append(a.Rows, r)
+		if tot := totals[k[0]]; tot != nil {
+			tot.Requests.N += r.Requests.N
+			tot.FreePlaces += r.FreePlaces
+			tot.Shortage += r.Shortage // shortage is per area: free places elsewhere do not help
+		}
+	}
+	sort.Slice(a.Rows, func(i, j int) bool {
+		x, y := a.Rows[i], a.Rows[j]
+		if x.Month != y.Month {
+			return x.Month < y.Month
+		}
+		if x.MunicipalityNIS != y.MunicipalityNIS {
+			return x.MunicipalityNIS < y.MunicipalityNIS
+		}
+		return x.Neighbourhood < y.Neighbourhood
+	})
+	for _, m := range a.Months {
+		a.Totals = append(a.Totals, *totals[m])
+	}
+	return a, nil
+}
+
+// RegionDesks lists the desks with at least one municipality in the region
+// (arrondissement), by slug.
+func (s *Service) RegionDesks(regionNIS string) []tenant.Tenant {
+	var out []tenant.Tenant
+	for _, t := range s.desks.All() {
+		for _, nis := range t.Municipalities {
+			if m, ok := geo.LookupMunicipality(nis); ok && string(m.RegionNIS) == regionNIS {
+				out = append(out, t)
+				break
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b tenant.Tenant) int { return compareStrings(a.Slug, b.Slug) })
+	return out
+}
+
+func compareStrings(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// Region computes what a regional coordinator (user) sees of region
+// regionNIS: each desk's yearly figures side by side, their sum, and demand
+// across municipal borders. Reading a desk is crossing its border: each desk
+// is read on purpose in its own tenant transaction, after the access is
+// written to that desk's event log. Everything returned is suppressed: no
+// count of 1..4 leaves this function, and no cross-border row under
+// SmallCell. The caller must have checked ReportsAggregate in region:<nis>.
+func (s *Service) Region(ctx context.Context, user, regionNIS string, year int) (RegionReport, error) {
+	rep := RegionReport{RegionNIS: regionNIS, Year: year}
+	if s.cross == nil {
+		return rep, ErrNoCrossTenantLog
+	}
+	desks := s.RegionDesks(regionNIS)
+	if len(desks) == 0 {
+		return rep, ErrUnknownRegion
+	}
+	var raw []Figures
+	cross := map[[2]string]int{}
+	for _, t := range desks {
+		if err := s.cross.LogCrossTenant(ctx, user, authz.Region(regionNIS), authz.Desk(t.Slug), string(authz.ReportsAggregate), ""); err != nil {
+			return RegionReport{}, fmt.Errorf("reports: log regional access to %s: %w", t.Slug, err)
+		}
+		dctx := tenancy.WithTenant(ctx, t.ID)
+		var f Figures
+		err := s.tenants.Tx(dctx, func(ctx context.Context, tx *tenancy.Tx) error {
+			var err error
+			if f, err = yearly(ctx, s.db.Dialect, tx, year, ""); err != nil {
+				return err
+			}
+			cb, err := crossBorder(ctx, s.db.Dialect, tx, year)
+			for k, n := range cb {
+				cross[k] += n
+			}
+			return err
+		})
+		if err != nil {
+			return RegionReport{}, fmt.Errorf("reports: region %s, desk %s: %w", regionNIS, t.Slug, err)
+		}
+		raw = append(raw, f)
+		rep.Desks = append(rep.Desks, RegionDesk{Slug: t.Slug, Name: t.Name, Figures: Suppress(f)})
+	}
+	rep.Total = Suppress(sumFigures(year, raw))
+	for k, n := range cross {
+		if n < SmallCell {
+			rep.HiddenPairs++
+			continue
+		}
+		rep.Cross = append(rep.Cross, CrossBorder{FromNIS: k[0], ToNIS: k[1], Requests: Count{N: n}})
+	}
+	sort.Slice(rep.Cross, func(i, j int) bool {
+		if rep.Cross[i].Requests.N != rep.Cross[j].Requests.N {
+			return rep.Cross[i].Requests.N > rep.Cross[j].Requests.N
+		}
+		if rep.Cross[i].FromNIS != rep.Cross[j].FromNIS {
+			return rep.Cross[i].FromNIS < rep.Cross[j].FromNIS
+		}
+		return rep.Cross[i].ToNIS < rep.Cross[j].ToNIS
+	})
+	return rep, nil
+}
+
+// Suppress returns f as it may be shown outside the desk: every count of 1..4
+// withheld, and the percentiles withheld when they rest on fewer than
+// SmallCell requests.
+func Suppress(f Figures) Figures {
+	out := f
+	out.Requests, out.Children = suppress(f.Requests.N), suppress(f.Children.N)
+	out.Placed, out.Withdrawn = suppress(f.Placed.N), suppress(f.Withdrawn.N)
+	out.Unanswered, out.Open, out.Closed = suppress(f.Unanswered.N), suppress(f.Open.N), suppress(f.Closed.N)
+	if f.Answered < SmallCell {
+		out.FirstAnswerMedian, out.FirstAnswerP90 = Days{}, Days{}
+	}
+	if f.Placed.N < SmallCell {
+		out.PlacementMedian, out.PlacementP90 = Days{}, Days{}
+	}
+	out.Answered = 0 // how many answered is a count too; it only served the check above
+	out.Breakdowns = make([]Breakdown, len(f.Breakdowns))
+	for i, b := range f.Breakdowns {
+		nb := Breakdown{ID: b.ID, Rows: make([]Row, len(b.Rows))}
+		for j, r := range b.Rows {
+			nb.Rows[j] = Row{Key: r.Key, Sub: r.Sub, Count: suppress(r.Count.N)}
+		}
+		out.Breakdowns[i] = nb
+	}
+	return out
+}
+
+// sumFigures adds the counts of several desks (percentiles cannot be added
+// and stay absent).
+func sumFigures(year int, fs []Figures) Figures {
+	t := Figures{Year: year}
+	type key struct{ id, k, sub string }
+	sums := map[key]int{}
+	var order []key
+	for _, f := range fs {
+		t.Requests.N += f.Requests.N
+		t.Children.N += f.Children.N
+		t.Placed.N += f.Placed.N
+		t.Withdrawn.N += f.Withdrawn.N
+		t.Unanswered.N += f.Unanswered.N
+		t.Open.N += f.Open.N
+		t.Closed.N += f.Closed.N
+		for _, b := range f.Breakdowns {
+			for _, r := range b.Rows {
+				k := key{b.ID, r.Key, r.Sub}
+				if _, seen := sums[k]; !seen {
+					order = append(order, k)
+				}
+				sums[k] += r.Count.N
+			}
+		}
+	}
+	for _, k := range order {
+		i := slices.IndexFunc(t.Breakdowns, func(b Breakdown) bool { return b.ID == k.id })
+		if i < 0 {
+			t.Breakdowns = append(t.Breakdowns, Breakdown{ID: k.id})
+			i = len(t.Breakdowns) - 1
+		}
+		t.Breakdowns[i].Rows = append(t.Breakdowns[i].Rows, Row{Key: k.k, Sub: k.sub, Count: Count{N: sums[k]}})
+	}
+	for i := range t.Breakdowns {
+		if t.Breakdowns[i].ID == "by_neighbourhood" || t.Breakdowns[i].ID == "by_start_month" {
+			rows := t.Breakdowns[i].Rows
+			sort.Slice(rows, func(a, b int) bool {
+				if rows[a].Key != rows[b].Key {
+					return rows[a].Key < rows[b].Key
+				}
+				return rows[a].Sub < rows[b].Sub
+			})
+		}
+	}
+	return t
+}
