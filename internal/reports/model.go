@@ -327,6 +327,9 @@ type DeskReport struct {
 	Desk           Figures
 	Municipalities []MunicipalityFigures
 	Ahead          Ahead
+	// singleNIS is the one municipality of a desk that has one: the
+	// Opgroeien export then repeats the desk's figures as that municipality.
+	singleNIS string
 }
 
 // CrossBorder is demand from one municipality for locations in another.

@@ -64,6 +64,9 @@ func (s *Service) Desk(ctx context.Context, t tenant.Tenant, year int) (DeskRepo
 	if rep.Desk, err = s.Yearly(ctx, year, ""); err != nil {
 		return rep, err
 	}
+	if len(t.Municipalities) == 1 {
+		rep.singleNIS = string(t.Municipalities[0])
+	}
 	if len(t.Municipalities) > 1 {
 		for _, nis := range t.Municipalities {
 			f, err := s.Yearly(ctx, year, string(nis))

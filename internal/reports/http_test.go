@@ -1,0 +1,225 @@
+package reports_test
+
+import (
+	"context"
+	"encoding/csv"
+	"html/template"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/xuri/excelize/v2"
+
+	"github.com/loket-kinderopvang/loket/frontend"
+	"github.com/loket-kinderopvang/loket/internal/eventlog"
+	"github.com/loket-kinderopvang/loket/internal/platform/authz"
+	"github.com/loket-kinderopvang/loket/internal/platform/db"
+	"github.com/loket-kinderopvang/loket/internal/platform/dbtest"
+	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
+	"github.com/loket-kinderopvang/loket/internal/platform/web"
+	"github.com/loket-kinderopvang/loket/internal/platform/web/webtest"
+	"github.com/loket-kinderopvang/loket/internal/reports"
+	"github.com/loket-kinderopvang/loket/internal/tenant"
+)
+
+const testUser = "X-Test-User"
+
+// server wires the report handlers as the composition root does, with a
+// stand-in for sign-in: the X-Test-User header names the user.
+func server(t *testing.T, w *world) *fiber.App {
+	t.Helper()
+	ctx := context.Background()
+	cross := eventlog.CrossTenantLog{Tenants: tenancy.NewStore(w.d), Now: func() time.Time { return now },
+		Desk: func(slug string) (tenancy.ID, bool) { d, ok := w.dir.BySlug(slug); return d.ID, ok }}
+	az, err := authz.New(ctx, w.d, authz.Options{CrossTenant: cross})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(az.Stop)
+	for _, g := range [][2]string{{"geel-laakdal-meerhout", "13000"}, {"stadsregio-turnhout", "13000"}, {"leuven", "24000"}} {
+		if err := az.Group(ctx, authz.Desk(g[0]), authz.Region(g[1])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, a := range []struct {
+		user   string
+		role   authz.Role
+		domain string
+	}{
+		{"worker-1", authz.DeskWorker, authz.Desk("geel-laakdal-meerhout")},
+		{"coord-1", authz.RegionalCoordinator, authz.Region("13000")},
+	} {
+		if err := az.AssignRole(ctx, a.user, a.role, a.domain); err != nil {
+			t.Fatal(err)
+		}
+	}
+	messages, err := web.LoadCatalog(frontend.Locales)
+	if err != nil {
+		t.Fatal(err)
+	}
+	render, err := web.NewRenderer(frontend.Templates, messages)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := web.New(web.Options{Renderer: render, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	desks := tenant.NewHandler(w.dir, render)
+	desks.AlsoPlatform(reports.PlatformPaths...)
+	userOf := func(c *fiber.Ctx) (string, bool) {
+		u, ok := c.Locals("test.user").(string)
+		return u, ok && u != ""
+	}
+	requireUser := func(c *fiber.Ctx) error {
+		u := c.Get(testUser)
+		if u == "" {
+			return fiber.ErrUnauthorized
+		}
+		c.Locals("test.user", strings.Clone(u))
+		return c.Next()
+	}
+	h := reports.NewHandler(reports.Options{Service: service(w), Render: render, Desks: desks, Authz: az,
+		RequireUser: requireUser, UserOf: userOf})
+	app := srv.App
+	app.Use(desks.HostRewrite)
+	h.RegisterPlatform(app)
+	h.RegisterDesk(app.Group("/:tenant", desks.Resolve))
+	return app
+}
+
+func TestReportPagesAndAccess(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		w := build(t, d)
+		app := server(t, w)
+		desk := "/geel-laakdal-meerhout/loket/cijfers?jaar=2026"
+		for _, c := range []struct {
+			path, user string
+			status     int
+		}{
+			{desk, "", http.StatusUnauthorized},
+			{desk, "worker-1", http.StatusOK},
+			{desk, "coord-1", http.StatusNotFound}, // a coordinator never sees a desk's exact figures
+			{"/leuven/loket/cijfers", "worker-1", http.StatusNotFound},
+			{"/geel-laakdal-meerhout/loket/cijfers?jaar=tweeduizend", "worker-1", http.StatusBadRequest},
+			{"/geel-laakdal-meerhout/loket/cijfers/export.csv?rapport=geheim", "worker-1", http.StatusBadRequest},
+			{"/regio/13000/cijfers?jaar=2026", "coord-1", http.StatusOK},
+			{"/regio/13000/cijfers", "worker-1", http.StatusNotFound}, // a desk worker is no coordinator
+			{"/regio/24000/cijfers", "coord-1", http.StatusNotFound},
+			{"/regio/abc/cijfers", "coord-1", http.StatusNotFound},
+		} {
+			res := webtest.Get(t, app, c.path, testUser, c.user, "Accept", "text/html")
+			if res.Status != c.status {
+				t.Errorf("GET %s as %q = %d, want %d", c.path, c.user, res.Status, c.status)
+			}
+		}
+
+		page := webtest.Get(t, app, desk, testUser, "worker-1").Body
+		for _, want := range []string{
+			`<tr id="figure-requests"><th scope="row">Unieke aanvragen</th><td>9</td></tr>`,
+			`<tr id="figure-placed"><th scope="row">Geplaatst</th><td>3</td></tr>`,
+			`<tr id="figure-first_answer_median"><th scope="row">Dagen tot eerste antwoord (mediaan)</th><td>5.0</td></tr>`,
+			`<tr id="figure-placement_p90"><th scope="row">Dagen tot plaatsing (90e percentiel)</th><td>26.0</td></tr>`,
+			`role="img" aria-labelledby="chart-headline-title"`, `<title id="chart-headline-title">`,
+			`<title id="chart-by_channel-title">Per kanaal</title>`, `id="chart-ahead"`,
+			`<th scope="row">Geel – Bel</th><td>3</td>`,
+			DefinitionText("requests"),
+			`href="/geel-laakdal-meerhout/loket/cijfers/export.xlsx?jaar=2026"`,
+		} {
+			if !strings.Contains(page, want) {
+				t.Errorf("desk page lacks %s", want)
+			}
+		}
+		if strings.Contains(page, "<td>&lt;5</td>") {
+			t.Error("the desk's own page suppresses counts")
+		}
+		fr := webtest.Get(t, app, desk+"&lang=fr", testUser, "worker-1").Body
+		if !strings.Contains(fr, "Demandes uniques") {
+			t.Error("French page lacks the French label")
+		}
+
+		region := webtest.Get(t, app, "/regio/13000/cijfers?jaar=2026", testUser, "coord-1").Body
+		for _, want := range []string{"Turnhout → Kasterlee", "&lt;5", "4 combinaties van gemeenten", "Lokaal Loket Kinderopvang Geel-Laakdal-Meerhout",
+			`<tr id="figure-requests"><th scope="row">Unieke aanvragen</th><td>14</td></tr>`} {
+			if !strings.Contains(region, want) {
+				t.Errorf("region page lacks %s", want)
+			}
+		}
+		if strings.Contains(region, "Geel → Kasterlee") {
+			t.Error("region page shows a cross-border pair under 5")
+		}
+		rcsv := webtest.Get(t, app, "/regio/13000/cijfers/export.csv?jaar=2026&rapport=grensoverschrijdend", testUser, "coord-1")
+		if got := strings.TrimSpace(rcsv.Body); got != "van_gemeente_nis,van_gemeente,naar_gemeente_nis,naar_gemeente,aanvragen\n13040,Turnhout,13017,Kasterlee,5" {
+			t.Errorf("region cross-border CSV:\n%s", got)
+		}
+	})
+}
+
+// DefinitionText is the Dutch definition as html/template escapes it.
+func DefinitionText(id string) string {
+	return template.HTMLEscapeString(reports.DefinitionOf(id).TextIn("nl"))
+}
+
+func TestExports(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		w := build(t, d)
+		app := server(t, w)
+		res := webtest.Get(t, app, "/geel-laakdal-meerhout/loket/cijfers/export.csv?jaar=2026", testUser, "worker-1")
+		if res.Status != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/csv") {
+			t.Fatalf("csv export: %d %s", res.Status, res.Header.Get("Content-Type"))
+		}
+		recs, err := csv.NewReader(strings.NewReader(res.Body)).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Join(recs[0], ",") != strings.Join(reports.OpgroeienHeader(), ",") {
+			t.Errorf("header = %v", recs[0])
+		}
+		// desk row, then Geel, Laakdal, Meerhout (sorted by NIS).
+		got := map[string]map[string]string{}
+		for _, r := range recs[1:] {
+			m := map[string]string{}
+			for i, h := range recs[0] {
+				m[h] = r[i]
+			}
+			got[r[2]+":"+r[3]] = m
+		}
+		for key, want := range map[string]map[string]string{
+			"loket:":         {"jaar": "2026", "aanvragen": "9", "kinderen": "8", "geplaatst": "3", "open": "3", "mediaan_dagen_eerste_antwoord": "5.0", "p90_dagen_plaatsing": "26.0", "kanaal_online": "4", "leeftijd_ongeboren": "1", "kwetsbaar_gezin": "3", "voorrang_geen": "3", "halve_dagen": "2"},
+			"gemeente:13008": {"gemeente": "Geel", "aanvragen": "4", "geplaatst": "2", "p90_dagen_eerste_antwoord": "8.8"},
+			"gemeente:13053": {"gemeente": "Laakdal", "aanvragen": "2", "onbeantwoord": "1", "mediaan_dagen_eerste_antwoord": ""},
+			"gemeente:13021": {"gemeente": "Meerhout", "aanvragen": "3", "kinderen": "2"},
+		} {
+			for col, v := range want {
+				if got[key][col] != v {
+					t.Errorf("%s %s = %q, want %q", key, col, got[key][col], v)
+				}
+			}
+		}
+		if len(recs) != 5 {
+			t.Errorf("%d rows, want header + desk + 3 municipalities", len(recs))
+		}
+
+		x := webtest.Get(t, app, "/geel-laakdal-meerhout/loket/cijfers/export.xlsx?jaar=2026", testUser, "worker-1")
+		if x.Status != http.StatusOK {
+			t.Fatalf("xlsx export: %d", x.Status)
+		}
+		f, err := excelize.OpenReader(strings.NewReader(x.Body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if got := strings.Join(f.GetSheetList(), ","); got != "Opgroeien,Cijfers,Uitsplitsingen,Tekort,Definities" {
+			t.Errorf("sheets = %s", got)
+		}
+		if v, _ := f.GetCellValue("Opgroeien", "F2"); v != "9" {
+			t.Errorf("Opgroeien F2 (aanvragen) = %q", v)
+		}
+		tek, _ := f.GetRows("Tekort")
+		if len(tek) != 5 || strings.Join(tek[2], ",") != "2027-01,13021,Meerhout,Zittaart,1,0,1" {
+			t.Errorf("Tekort = %v", tek)
+		}
+		checkLibreOffice(t, []byte(x.Body), recs)
+	})
+}

@@ -1,0 +1,80 @@
+package reports_test
+
+import (
+	"context"
+	"encoding/csv"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/loket-kinderopvang/loket/internal/platform/testenv"
+)
+
+// checkLibreOffice converts the workbook to CSV with LibreOffice (the first
+// sheet: the Opgroeien layout) and compares every cell with want, the CSV
+// export of the same figures the page shows. Numbers are compared as numbers
+// (LibreOffice writes 5.0 as 5). The CI image needs the Debian package
+// libreoffice-calc-nogui.
+func checkLibreOffice(t *testing.T, xlsx []byte, want [][]string) {
+	t.Helper()
+	bin, err := exec.LookPath("libreoffice")
+	if err != nil {
+		if bin, err = exec.LookPath("soffice"); err != nil {
+			testenv.Missing(t, "LibreOffice", "libreoffice is not installed (Debian: apt-get install -y libreoffice-calc-nogui)")
+		}
+	}
+	dir := t.TempDir()
+	in := filepath.Join(dir, "cijfers.xlsx")
+	if err := os.WriteFile(in, xlsx, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	// A profile of its own: parallel tests (and a desktop session) must not
+	// share LibreOffice's user installation.
+	cmd := exec.CommandContext(ctx, bin, "-env:UserInstallation=file://"+filepath.Join(dir, "profile"),
+		"--headless", "--convert-to", "csv", "--outdir", dir, in)
+	cmd.Env = append(os.Environ(), "HOME="+dir)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("libreoffice --convert-to csv: %v\n%s", err, out)
+	}
+	f, err := os.Open(filepath.Join(dir, "cijfers.csv"))
+	if err != nil {
+		t.Fatalf("libreoffice wrote no csv: %v\n%s", err, out)
+	}
+	defer f.Close()
+	r := csv.NewReader(f)
+	r.FieldsPerRecord = -1
+	got, err := r.ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("LibreOffice read %d rows, want %d:\n%v", len(got), len(want), got)
+	}
+	for i := range want {
+		for j := range want[i] {
+			g := ""
+			if j < len(got[i]) {
+				g = got[i][j]
+			}
+			if !sameCell(g, want[i][j]) {
+				t.Errorf("row %d column %s: LibreOffice reads %q, the export says %q", i+1, want[0][j], g, want[i][j])
+			}
+		}
+	}
+}
+
+func sameCell(a, b string) bool {
+	if a == b {
+		return true
+	}
+	x, err1 := strconv.ParseFloat(strings.TrimSpace(a), 64)
+	y, err2 := strconv.ParseFloat(strings.TrimSpace(b), 64)
+	return err1 == nil && err2 == nil && x == y
+}
