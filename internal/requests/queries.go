@@ -52,7 +52,7 @@ type WorkItem struct {
 }
 
 type workRow struct {
-	Request
+	Request    `bun:",extend"`
 	ChildFirst string     `bun:"child_first"`
 	ChildLast  string     `bun:"child_last"`
 	FamilyName string     `bun:"family_name"`
@@ -72,7 +72,7 @@ func (s *Service) Worklist(ctx context.Context, f WorklistFilter) ([]WorkItem, e
 	}
 	var rows []workRow
 	err := s.tenants.Tx(ctx, func(ctx context.Context, tx *tenancy.Tx) error {
-		q := tx.Select(&rows).ColumnExpr("r.*").
+		q := tx.Select(&rows).ModelTableExpr("requests AS r").ColumnExpr("r.*").
 			ColumnExpr("c.first_name AS child_first, c.last_name AS child_last, f.display_name AS family_name, f.vulnerable AS family_vulnerable").
 			ColumnExpr("EXISTS (SELECT 1 FROM preferences p WHERE p.tenant_id = r.tenant_id AND p.request_id = r.id AND p.state = 'pending' AND p.answer_due < ?) AS overdue", now).
 			ColumnExpr("EXISTS (SELECT 1 FROM preferences p WHERE p.tenant_id = r.tenant_id AND p.request_id = r.id AND p.state = 'forwarded') AS forwarded").
@@ -160,7 +160,7 @@ type InboxItem struct {
 }
 
 type inboxRow struct {
-	Preference
+	Preference       `bun:",extend"`
 	DesiredStart     time.Time `bun:"desired_start"`
 	FlexibilityWeeks int       `bun:"flexibility_weeks"`
 	CareDays         string    `bun:"care_days"`
@@ -307,7 +307,7 @@ func (s *Service) LapseOffers(ctx context.Context) (int, error) {
 func (s *Service) MarkUnanswered(ctx context.Context) (int, error) {
 	now := s.opts.Clock.Now()
 	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
-	var ids []RequestID
+	var ids []uuid.UUID
 	err := s.tenants.Tx(ctx, func(ctx context.Context, tx *tenancy.Tx) error {
 		return tx.Select((*Request)(nil)).Column("id").
 			Where("status IN (?)", bun.In([]Status{StatusSubmitted, StatusActive})).
@@ -318,7 +318,7 @@ func (s *Service) MarkUnanswered(ctx context.Context) (int, error) {
 	}
 	n := 0
 	for _, id := range ids {
-		if err := s.end(ctx, id, StatusUnanswered, "start date passed without a place", Actor{Kind: ActorSystem}); err != nil {
+		if err := s.end(ctx, RequestID{UUID: id}, StatusUnanswered, "start date passed without a place", Actor{Kind: ActorSystem}); err != nil {
 			if errors.Is(err, ErrTransition) {
 				continue
 			}
@@ -378,7 +378,7 @@ func (s *Service) dues(ctx context.Context, deadlineCol, where string, args ...a
 		return nil, err
 	}
 	type row struct {
-		Preference
+		Preference  `bun:",extend"`
 		Language    string `bun:"language"`
 		ParentEmail string `bun:"parent_email"`
 		Version     int    `bun:"status_link_version"`

@@ -190,11 +190,12 @@ func (s *Service) validate(ctx context.Context, sub Submission, staff bool) (che
 	}
 	for i, id := range ck.locations {
 		j := slices.IndexFunc(found, func(l catalog.Location) bool { return l.ID.UUID == id })
+		field := fmt.Sprintf("preferences[%d]", ck.locationIndex[i])
 		switch {
 		case j < 0:
-			es.Add(fmt.Sprintf("preferences[%d]", i), "location_unknown", "no such location")
+			es.Add(field, "location_unknown", "no such location")
 		case !found[j].AcceptsRequests:
-			es.Add(fmt.Sprintf("preferences[%d]", i), "location_closed", "this location takes no requests now")
+			es.Add(field, "location_closed", "this location takes no requests now")
 		}
 	}
 	return ck, es
@@ -326,8 +327,9 @@ func (s *Service) markDuplicates(ctx context.Context, tx *tenancy.Tx, req *Reque
 			continue
 		}
 		var other []Fingerprint
+		// A match in the same desk first: the worker can open that request.
 		if err := db.NewSelect().Model(&other).Where("kind = ? AND digest = ?", kind, digest).
-			OrderExpr("created_at").Limit(1).Scan(ctx); err != nil {
+			OrderExpr("CASE WHEN tenant_id = ? THEN 0 ELSE 1 END, created_at", tx.Tenant()).Limit(1).Scan(ctx); err != nil {
 			return fmt.Errorf("requests: duplicate lookup: %w", err)
 		}
 		if len(other) > 0 && req.DuplicateState == DuplicateNone {

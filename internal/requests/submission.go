@@ -95,6 +95,7 @@ type checked struct {
 	birth, expected, start *time.Time
 	nationalNumber         string // digits only
 	locations              []uuid.UUID
+	locationIndex          []int // index of each location in the submitted list
 }
 
 // validateShape checks everything that needs no database: each field on its
@@ -227,6 +228,7 @@ func validateShape(sub Submission, maxPrefs int, now time.Time, staff bool) (che
 			continue
 		}
 		ck.locations = append(ck.locations, id)
+		ck.locationIndex = append(ck.locationIndex, i)
 	}
 
 	if !slices.Contains(Reasons, Reason(sub.Reason)) {
