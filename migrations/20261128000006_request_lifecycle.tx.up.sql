@@ -119,18 +119,4 @@ CREATE TABLE request_fingerprints (
     created_at TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (kind, digest, tenant_id, request_id)
 );
-{{- if eq .Dialect "postgres"}}
---bun:split
-DO $$
-DECLARE t TEXT;
-BEGIN
-    FOREACH t IN ARRAY ARRAY['parents', 'request_claims', 'request_notes'] LOOP
-        EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
-        EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
-        EXECUTE format('CREATE POLICY tenant_isolation ON %I
-            USING (tenant_id = NULLIF(current_setting(''app.tenant_id'', true), '''')::uuid)
-            WITH CHECK (tenant_id = NULLIF(current_setting(''app.tenant_id'', true), '''')::uuid)', t);
-    END LOOP;
-END
-$$;
-{{- end}}
+{{.TenantOwned "parents" "request_claims" "request_notes"}}
