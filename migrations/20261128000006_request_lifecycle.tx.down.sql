@@ -1,3 +1,5 @@
+DROP TABLE request_fingerprints
+--bun:split
 DROP INDEX preferences_open
 --bun:split
 DROP INDEX requests_submitted

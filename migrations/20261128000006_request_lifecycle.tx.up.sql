@@ -105,18 +105,18 @@ ALTER TABLE preferences ADD COLUMN offer_deadline TIMESTAMPTZ;
 ALTER TABLE preferences ADD COLUMN responded_at TIMESTAMPTZ;
 --bun:split
 CREATE INDEX preferences_open ON preferences (tenant_id, location_id, state, answer_due);
-{{- if eq .Dialect "postgres"}}
 --bun:split
-DO $$
-DECLARE t TEXT;
-BEGIN
-    FOREACH t IN ARRAY ARRAY['parents', 'request_claims', 'request_notes'] LOOP
-        EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
-        EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
-        EXECUTE format('CREATE POLICY tenant_isolation ON %I
-            USING (tenant_id = NULLIF(current_setting(''app.tenant_id'', true), '''')::uuid)
-            WITH CHECK (tenant_id = NULLIF(current_setting(''app.tenant_id'', true), '''')::uuid)', t);
-    END LOOP;
-END
-$$;
-{{- end}}
+-- Keyed hashes that find the same child across every desk of the platform:
+-- kind 'nn' is the national register number, 'likely' the child's name, birth
+-- date and parent contact. Platform data on purpose (no row-level security):
+-- it holds only keyed hashes, and a match shows a worker no more than which
+-- desk holds the other request.
+CREATE TABLE request_fingerprints (
+    kind       TEXT NOT NULL,
+    digest     TEXT NOT NULL,
+    tenant_id  UUID NOT NULL REFERENCES tenants (id),
+    request_id UUID NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (kind, digest, tenant_id, request_id)
+);
+{{.TenantOwned "parents" "request_claims" "request_notes"}}

@@ -5,6 +5,8 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"time"
 
@@ -31,6 +34,7 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/platform/db"
 	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
 	"github.com/loket-kinderopvang/loket/internal/platform/web"
+	"github.com/loket-kinderopvang/loket/internal/requests"
 	"github.com/loket-kinderopvang/loket/internal/tenant"
 	"github.com/loket-kinderopvang/loket/tenants"
 )
@@ -54,6 +58,8 @@ type App struct {
 	Accounts *account.Handler
 	// Authz answers who may do what where (Casbin; policies in the database).
 	Authz *authz.Authorizer
+	// Requests holds the request lifecycle (registration to placement).
+	Requests *requests.Service
 }
 
 // NewLogger builds the process logger from the configuration.
@@ -103,6 +109,17 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	}
 	a.Catalog = catalog.NewStore(d, a.Clock)
 	a.Availability = catalog.NewAvailabilityCache(a.Catalog, c, a.Metrics, log)
+	key, err := hashKey(cfg)
+	if err != nil {
+		_ = d.Close()
+		return nil, err
+	}
+	a.Requests, err = requests.NewService(tenancy.NewStore(d), requests.Options{Clock: a.Clock, Desks: a.Directory,
+		Catalog: a.Catalog, HashKey: key, PublicURL: cfg.PublicURL, Log: log})
+	if err != nil {
+		_ = d.Close()
+		return nil, err
+	}
 	return a, nil
 }
 
@@ -249,6 +266,7 @@ func (a *App) Handler(extra ...func(*fiber.App)) (*web.Server, error) {
 	search := catalog.NewSearchHandler(a.Catalog, a.Directory, desks, renderer)
 	search.RegisterAPI(api)
 	a.Availability.RegisterAPI(api)
+	requests.NewAPI(a.Requests).Register(api)
 	// WIRING:provider-api (provider API keys and availability API)
 	api.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
 
@@ -359,4 +377,29 @@ func (a *App) reloadDesksEvery(ctx context.Context, every time.Duration) {
 			}
 		}
 	}
+}
+
+// hashKey is the configured secret for keyed hashes and signed links or, when
+// none is set, a random one kept in data_dir/hash.key, so links stay valid
+// across restarts of the embedded default.
+func hashKey(cfg config.Config) ([]byte, error) {
+	if cfg.HashKey != "" {
+		return []byte(cfg.HashKey), nil
+	}
+	path := filepath.Join(cfg.DataDir, "hash.key")
+	if b, err := os.ReadFile(path); err == nil && len(b) >= 32 {
+		return b, nil
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("app: hash key: %w", err)
+	}
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return nil, fmt.Errorf("app: hash key: %w", err)
+	}
+	b = []byte(hex.EncodeToString(b))
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		return nil, fmt.Errorf("app: hash key: %w", err)
+	}
+	return b, nil
 }

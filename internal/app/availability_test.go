@@ -60,7 +60,7 @@ func availLocations(t *testing.T, s *catalog.Store) (geel, leuven catalog.Locati
 		l := &catalog.Location{
 			DossierNumber: dossier, ProviderID: p.ID, Name: "Kindertuin " + dossier, Postcode: postcode,
 			MunicipalityNIS: nis, Lat: lat, Lon: lon, CareType: catalog.Groepsopvang, SubsidyTier: catalog.TierT1,
-			LicensedPlaces: 21, MaxAgeMonths: 36, Languages: []string{"nl"}, Email: "info@kindertuin.example",
+			LicensedPlaces: 21, MaxAgeMonths: 36, Languages: []string{"nl"}, Email: "info@kindertuin.example", AcceptsRequests: true,
 		}
 		if err := s.SaveLocation(ctx, l); err != nil {
 			t.Fatal(err)
@@ -117,7 +117,7 @@ func metric(t *testing.T, srv *web.Server, name, labels string) int {
 	return int(v)
 }
 
-func requests(t *testing.T, srv *web.Server, result string) int {
+func cacheRequests(t *testing.T, srv *web.Server, result string) int {
 	return metric(t, srv, "loket_availability_cache_requests_total", `result="`+result+`"`)
 }
 
@@ -145,7 +145,7 @@ func TestAvailabilityTwoInstances(t *testing.T) {
 		if places(t, srv2, "13000", geel) != 3 {
 			t.Fatal("second answer is wrong")
 		}
-		hits, misses := requests(t, srv2, "hit"), requests(t, srv2, "miss")
+		hits, misses := cacheRequests(t, srv2, "hit"), cacheRequests(t, srv2, "miss")
 		if hits != 2 || misses != 1 {
 			t.Fatalf("instance 2 must find instance 1's entry and then its own: %d hits, %d misses", hits, misses)
 		}
@@ -157,7 +157,7 @@ func TestAvailabilityTwoInstances(t *testing.T) {
 		if got := places(t, srv2, "24000", leuven); got != 6 {
 			t.Errorf("region 24000: %d", got)
 		}
-		if h, m := requests(t, srv2, "hit"), requests(t, srv2, "miss"); h != hits+1 || m != misses+1 {
+		if h, m := cacheRequests(t, srv2, "hit"), cacheRequests(t, srv2, "miss"); h != hits+1 || m != misses+1 {
 			t.Errorf("on instance 2 region 13000 must miss and region 24000 hit: hits %d→%d, misses %d→%d", hits, h, misses, m)
 		}
 		if got := places(t, srv1, "13000", geel); got != 9 {
@@ -189,7 +189,7 @@ func TestAvailabilityRedisDownMidTest(t *testing.T) {
 	geel, _ := availLocations(t, a.Catalog)
 	places(t, srv, "13000", geel)
 	places(t, srv, "13000", geel)
-	if requests(t, srv, "hit") != 1 || requests(t, srv, "fallback") != 0 {
+	if cacheRequests(t, srv, "hit") != 1 || cacheRequests(t, srv, "fallback") != 0 {
 		t.Fatal("with Redis up the second read must hit")
 	}
 	if r := get(t, srv, "/readyz"); r.Status != 200 || !strings.Contains(r.Body, `"cache":"ok"`) {
@@ -201,7 +201,7 @@ func TestAvailabilityRedisDownMidTest(t *testing.T) {
 	if got := places(t, srv, "13000", geel); got != 8 {
 		t.Errorf("Redis down: %d free places, want 8 from the database", got)
 	}
-	if n := requests(t, srv, "fallback"); n != 1 {
+	if n := cacheRequests(t, srv, "fallback"); n != 1 {
 		t.Errorf("fallbacks counted: %d, want 1", n)
 	}
 	r := get(t, srv, "/readyz")

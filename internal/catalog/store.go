@@ -321,3 +321,60 @@ func (s *Store) LargestProvider(ctx context.Context, prefix string) (ProviderID,
 	}
 	return row.ProviderID, row.LocationID, nil
 }
+
+// ErrNoFreePlace means the location has no free place left for that start
+// month and age band.
+var ErrNoFreePlace = errors.New("catalog: no free place left")
+
+// TakePlace takes one free place inside the caller's transaction tx (an
+// accepted offer): a conditional decrement, so two families accepting the last
+// place at once can never both get it (the second finds free_places = 0 once
+// the first commits). It records the change in the history. After tx commits
+// the caller calls PlacesChanged with the returned region.
+func (s *Store) TakePlace(ctx context.Context, tx bun.IDB, loc LocationID, month string, band AgeBand, actor string) (geo.NISCode, error) {
+	var left []int
+	err := tx.NewUpdate().Model((*Availability)(nil)).
+		Set("free_places = free_places - 1").Set("changed_at = ?", s.clock.Now()).Set("changed_by = ?", actor).
+		Where("location_id = ? AND start_month = ? AND age_band = ? AND free_places > 0", loc, month, band).
+		Returning("free_places").Scan(ctx, &left)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("catalog: take place: %w", err)
+	}
+	if len(left) == 0 {
+		return "", ErrNoFreePlace
+	}
+	from := left[0] + 1
+	ev := AvailabilityEvent{ID: ids.New[availabilityEventKind](), LocationID: loc, StartMonth: month, AgeBand: band,
+		FromPlaces: &from, ToPlaces: left[0], ChangedAt: s.clock.Now(), ChangedBy: actor}
+	if _, err := tx.NewInsert().Model(&ev).Exec(ctx); err != nil {
+		return "", fmt.Errorf("catalog: availability event: %w", err)
+	}
+	var nis geo.NISCode
+	if err := tx.NewSelect().Model((*Location)(nil)).Column("municipality_nis").Where("id = ?", loc).Scan(ctx, &nis); err != nil {
+		return "", fmt.Errorf("catalog: take place: %w", err)
+	}
+	return regionOf(nis), nil
+}
+
+// PlacesChanged tells the listeners (the availability cache) that free places
+// of a region changed outside SetAvailability.
+func (s *Store) PlacesChanged(ctx context.Context, region geo.NISCode) {
+	if region != "" {
+		s.notify(ctx, map[geo.NISCode]bool{region: true})
+	}
+}
+
+// FreePlacesTx reads the free places of a location for a start month and age
+// band inside tx (0 when none are registered).
+func FreePlacesTx(ctx context.Context, tx bun.IDB, loc LocationID, month string, band AgeBand) (int, error) {
+	var n []int
+	err := tx.NewSelect().Model((*Availability)(nil)).Column("free_places").
+		Where("location_id = ? AND start_month = ? AND age_band = ?", loc, month, band).Scan(ctx, &n)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("catalog: free places: %w", err)
+	}
+	if len(n) == 0 {
+		return 0, nil
+	}
+	return n[0], nil
+}

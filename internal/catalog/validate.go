@@ -1,46 +1,29 @@
 package catalog
 
 import (
-	"fmt"
 	"net/mail"
 	"regexp"
 	"strconv"
 	"strings"
 
 	"github.com/loket-kinderopvang/loket/internal/geo"
+	"github.com/loket-kinderopvang/loket/internal/platform/validate"
 )
 
 // FieldError is one rule a value breaks. Code names the rule, so the web
 // layer can show the message in the visitor's language (validation.<code>).
-type FieldError struct {
-	Field   string `json:"field"`
-	Code    string `json:"code"`
-	Message string `json:"message"`
-}
+type FieldError = validate.FieldError
 
 // ValidationErrors is every broken rule of one value.
-type ValidationErrors []FieldError
-
-func (es ValidationErrors) Error() string {
-	parts := make([]string, len(es))
-	for i, e := range es {
-		parts[i] = e.Field + ": " + e.Message
-	}
-	return strings.Join(parts, "; ")
-}
+type ValidationErrors = validate.Errors
 
 type checker struct{ errs ValidationErrors }
 
 func (c *checker) add(field, code, format string, args ...any) {
-	c.errs = append(c.errs, FieldError{Field: field, Code: code, Message: fmt.Sprintf(format, args...)})
+	c.errs.Add(field, code, format, args...)
 }
 
-func (c *checker) result() error {
-	if len(c.errs) == 0 {
-		return nil
-	}
-	return c.errs
-}
+func (c *checker) result() error { return c.errs.Err() }
 
 // Limits of the catalogue rules.
 const (

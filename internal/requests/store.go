@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/uptrace/bun/dialect"
 
 	"github.com/loket-kinderopvang/loket/internal/eventlog"
 	"github.com/loket-kinderopvang/loket/internal/platform/clock"
@@ -41,59 +42,20 @@ type NewRequest struct {
 var ErrNotFound = errors.New("requests: not found")
 
 // Register stores a family, child, request and its preferences, and the
-// submission event, in one transaction of the desk in ctx.
+// submission event, in one transaction of the desk in ctx. It checks nothing:
+// Service.Submit is the way in for people; Register serves tests and seeding.
 func (s *Store) Register(ctx context.Context, in NewRequest) (*Request, error) {
 	if len(in.Locations) == 0 {
 		return nil, errors.New("requests: at least one preference is needed")
 	}
 	now := s.clock.Now()
-	var out *Request
+	fam, child := in.Family, in.Child
+	req := &Request{Status: StatusSubmitted, Channel: in.Channel, DesiredStart: in.DesiredStart, DayPart: DayWhole,
+		Reason: ReasonOther, StatusLinkVersion: 1, MunicipalityNIS: fam.MunicipalityNIS, Neighbourhood: fam.Neighbourhood}
 	err := s.tenants.Tx(ctx, func(ctx context.Context, tx *tenancy.Tx) error {
-		fam := in.Family
-		fam.ID, fam.CreatedAt, fam.UpdatedAt = ids.New[familyKind](), now, now
-		if fam.Language == "" {
-			fam.Language = "nl"
+		if err := s.insert(ctx, tx, now, &fam, &child, req, in.Parents, in.Claims, in.Locations, now); err != nil {
+			return err
 		}
-		if err := tx.Insert(ctx, &fam); err != nil {
-			return fmt.Errorf("requests: insert family: %w", err)
-		}
-		child := in.Child
-		child.ID, child.FamilyID, child.CreatedAt = ids.New[childKind](), fam.ID, now
-		if err := tx.Insert(ctx, &child); err != nil {
-			return fmt.Errorf("requests: insert child: %w", err)
-		}
-		req := &Request{
-			ID: ids.New[requestKind](), ChildID: child.ID, Status: StatusSubmitted, Channel: in.Channel,
-			DesiredStart: in.DesiredStart, SubmittedAt: &now, CreatedAt: now, UpdatedAt: now,
-		}
-		if err := tx.Insert(ctx, req); err != nil {
-			return fmt.Errorf("requests: insert request: %w", err)
-		}
-		for i, loc := range in.Locations {
-			req.Preferences = append(req.Preferences, Preference{RequestID: req.ID, Rank: i + 1, LocationID: loc, State: PreferencePending, UpdatedAt: now})
-		}
-		if err := tx.Insert(ctx, &req.Preferences); err != nil {
-			return fmt.Errorf("requests: insert preferences: %w", err)
-		}
-		if len(in.Parents) > 0 {
-			parents := slices.Clone(in.Parents)
-			for i := range parents {
-				parents[i].FamilyID, parents[i].Position = fam.ID, i+1
-			}
-			if err := tx.Insert(ctx, &parents); err != nil {
-				return fmt.Errorf("requests: insert parents: %w", err)
-			}
-		}
-		if len(in.Claims) > 0 {
-			claims := make([]RequestClaim, len(in.Claims))
-			for i, c := range in.Claims {
-				claims[i] = RequestClaim{RequestID: req.ID, Claim: c}
-			}
-			if err := tx.Insert(ctx, &claims); err != nil {
-				return fmt.Errorf("requests: insert claims: %w", err)
-			}
-		}
-		out = req
 		return eventlog.Append(ctx, tx, &eventlog.Event{
 			OccurredAt: now, Actor: in.Actor, SubjectType: "request", SubjectID: req.ID.UUID,
 			Kind: "request.submitted", ToState: string(StatusSubmitted),
@@ -102,7 +64,85 @@ func (s *Store) Register(ctx context.Context, in NewRequest) (*Request, error) {
 	if err != nil {
 		return nil, err
 	}
-	return out, nil
+	return req, nil
+}
+
+// insert writes a new family, its parents, the child, the request, its
+// preferences (answer due at due) and claims inside tx.
+func (s *Store) insert(ctx context.Context, tx *tenancy.Tx, now time.Time, fam *Family, child *Child, req *Request,
+	parents []Parent, claims []Claim, locations []uuid.UUID, due time.Time) error {
+	fam.ID, fam.CreatedAt, fam.UpdatedAt = ids.New[familyKind](), now, now
+	if fam.Language == "" {
+		fam.Language = "nl"
+	}
+	if err := tx.Insert(ctx, fam); err != nil {
+		return fmt.Errorf("requests: insert family: %w", err)
+	}
+	child.ID, child.FamilyID, child.CreatedAt = ids.New[childKind](), fam.ID, now
+	if err := tx.Insert(ctx, child); err != nil {
+		return fmt.Errorf("requests: insert child: %w", err)
+	}
+	req.ID, req.ChildID, req.SubmittedAt, req.StatusChangedAt = ids.New[requestKind](), child.ID, &now, &now
+	req.CreatedAt, req.UpdatedAt = now, now
+	if err := tx.Insert(ctx, req); err != nil {
+		return fmt.Errorf("requests: insert request: %w", err)
+	}
+	req.Preferences = req.Preferences[:0]
+	for i, loc := range locations {
+		req.Preferences = append(req.Preferences, Preference{RequestID: req.ID, Rank: i + 1, LocationID: loc,
+			State: PreferencePending, AnswerDue: &due, UpdatedAt: now})
+	}
+	if err := tx.Insert(ctx, &req.Preferences); err != nil {
+		return fmt.Errorf("requests: insert preferences: %w", err)
+	}
+	if len(parents) > 0 {
+		parents = slices.Clone(parents)
+		for i := range parents {
+			parents[i].FamilyID, parents[i].Position = fam.ID, i+1
+		}
+		if err := tx.Insert(ctx, &parents); err != nil {
+			return fmt.Errorf("requests: insert parents: %w", err)
+		}
+	}
+	req.Claims = claims
+	if len(claims) > 0 {
+		rows := make([]RequestClaim, len(claims))
+		for i, c := range claims {
+			rows[i] = RequestClaim{RequestID: req.ID, Claim: c}
+		}
+		if err := tx.Insert(ctx, &rows); err != nil {
+			return fmt.Errorf("requests: insert claims: %w", err)
+		}
+	}
+	return nil
+}
+
+// load reads a request with its preferences and claims inside tx; lock takes
+// a row lock on PostgreSQL so concurrent changes to one request queue up.
+func (s *Store) load(ctx context.Context, tx *tenancy.Tx, id RequestID, lock bool) (*Request, error) {
+	var req Request
+	q := tx.Select(&req).Where("id = ?", id)
+	if lock && tx.Unscoped().Dialect().Name() == dialect.PG {
+		q = q.For("UPDATE")
+	}
+	err := q.Scan(ctx)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("requests: load: %w", err)
+	}
+	if err := tx.Select(&req.Preferences).Where("request_id = ?", id).Order("rank").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("requests: load preferences: %w", err)
+	}
+	var claims []RequestClaim
+	if err := tx.Select(&claims).Where("request_id = ?", id).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("requests: load claims: %w", err)
+	}
+	for _, c := range claims {
+		req.Claims = append(req.Claims, c.Claim)
+	}
+	return &req, nil
 }
 
 // Get returns one request of the desk in ctx with its preferences.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"sync"
+
+	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
 )
 
 // Directory is an in-memory snapshot of the desks, for routing every request
@@ -70,4 +72,16 @@ func (d *Directory) ByHost(host string) (Tenant, bool) {
 		return Tenant{}, false
 	}
 	return *t, true
+}
+
+// ByID finds a desk by its id.
+func (d *Directory) ByID(id tenancy.ID) (Tenant, bool) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	for i := range d.all {
+		if d.all[i].ID == id {
+			return d.all[i], true
+		}
+	}
+	return Tenant{}, false
 }

@@ -53,6 +53,7 @@ var Keys = []Key{
 	{"mail_from", "Loket Kinderopvang <noreply@loket.example>", "sender address of Loket's mail"},
 	{"session_secure", "auto", "mark session and CSRF cookies Secure: true, false or auto (true when public_url is https)"},
 	{"trusted_proxies", "", "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For is trusted; empty trusts none"},
+	{"hash_key", "", "secret (at least 32 characters) for keyed hashes of national register numbers and signed status links; empty keeps a random key in data_dir/hash.key"},
 }
 
 // Config is the validated configuration.
@@ -75,6 +76,7 @@ type Config struct {
 	MailFrom         string
 	SessionSecure    bool
 	TrustedProxies   []string
+	HashKey          string
 }
 
 // Embedded reports whether Loket runs on its SQLite file.
@@ -252,6 +254,9 @@ func parse(v *viper.Viper) (Config, error) {
 			}
 		}
 		c.TrustedProxies = append(c.TrustedProxies, p)
+	}
+	if c.HashKey = v.GetString("hash_key"); c.HashKey != "" && len(c.HashKey) < 32 {
+		errs = append(errs, FieldError{Key: "hash_key", Value: "(hidden: a secret)", Reason: "must be at least 32 characters"})
 	}
 	secure := strings.ToLower(strings.TrimSpace(v.GetString("session_secure")))
 	if len(errs) > 0 {

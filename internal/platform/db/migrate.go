@@ -21,9 +21,34 @@ func (d *DB) migrator() (*migrate.Migrator, error) {
 		return nil, fmt.Errorf("db: read migrations: %w", err)
 	}
 	return migrate.NewMigrator(d.DB, ms,
-		migrate.WithTemplateData(map[string]string{"Dialect": string(d.Dialect)}),
+		migrate.WithTemplateData(templateData{Dialect: string(d.Dialect)}),
 		migrate.WithMarkAppliedOnSuccess(true),
 	), nil
+}
+
+// templateData is what migration templates see: {{.Dialect}}, and
+// {{.TenantOwned "table" …}} for the row-level security of tenant-owned tables.
+type templateData struct{ Dialect string }
+
+// TenantOwned puts tables under row-level security on PostgreSQL: each shows
+// and accepts only the rows of the desk named by the transaction-local setting
+// app.tenant_id; FORCE makes it hold for the owner too; NULLIF because a pooled
+// connection reads ” (not NULL) after an earlier transaction set it. On
+// SQLite it is empty: there the tenant-scoped store is the only boundary.
+func (t templateData) TenantOwned(tables ...string) string {
+	if t.Dialect != string(Postgres) {
+		return ""
+	}
+	var b strings.Builder
+	for _, table := range tables {
+		ident := pgx.Identifier{table}.Sanitize()
+		fmt.Fprintf(&b, "\n--bun:split\nALTER TABLE %s ENABLE ROW LEVEL SECURITY", ident)
+		fmt.Fprintf(&b, "\n--bun:split\nALTER TABLE %s FORCE ROW LEVEL SECURITY", ident)
+		fmt.Fprintf(&b, "\n--bun:split\nCREATE POLICY tenant_isolation ON %s"+
+			" USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid)"+
+			" WITH CHECK (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid)", ident)
+	}
+	return b.String()
 }
 
 // withMigrationLock runs fn while holding the migration lock.
