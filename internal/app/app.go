@@ -34,6 +34,7 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/platform/db"
 	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
 	"github.com/loket-kinderopvang/loket/internal/platform/web"
+	"github.com/loket-kinderopvang/loket/internal/reports"
 	"github.com/loket-kinderopvang/loket/internal/requests"
 	"github.com/loket-kinderopvang/loket/internal/tenant"
 	"github.com/loket-kinderopvang/loket/tenants"
@@ -269,6 +270,14 @@ func (a *App) Handler(extra ...func(*fiber.App)) (*web.Server, error) {
 	requests.NewAPI(a.Requests).Register(api)
 	// WIRING:provider-api (provider API keys and availability API)
 	api.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
+
+	// Reports (issue 7): desk figures under /{tenant}/loket/cijfers, regional
+	// figures under /regio/{nis}/cijfers, a platform path registered before /:tenant.
+	desks.AlsoPlatform(reports.PlatformPaths...)
+	reports.NewHandler(reports.Options{Service: reports.NewService(a.DB, a.Directory, a.Clock,
+		eventlog.CrossTenantLog{Tenants: tenancy.NewStore(a.DB), Now: a.Clock.Now, Desk: a.deskID}),
+		Render: renderer, Desks: desks, Authz: a.Authz, RequireUser: accounts.RequireUser, UserOf: account.UserIDOf}).
+		Register(app, desks.Resolve)
 
 	// Desk pages last: /:tenant matches any first path segment.
 	desk := app.Group("/:tenant", desks.Resolve)

@@ -66,6 +66,14 @@ func regionDomain(c *fiber.Ctx) (string, error) {
 	return authz.Region(nis), nil
 }
 
+// Register adds every report route on app: the regional pages (platform
+// paths) and the desk pages under /:tenant with resolveDesk in front. Call it
+// before the /:tenant group, which would otherwise take /regio/… as a desk.
+func (h *Handler) Register(app fiber.Router, resolveDesk fiber.Handler) {
+	h.RegisterPlatform(app)
+	h.RegisterDesk(app.Group("/:tenant", resolveDesk))
+}
+
 // RegisterDesk adds the desk's report page and exports on the /:tenant group.
 // Desk staff with ReportsRead in tenant:<slug> see exact figures.
 func (h *Handler) RegisterDesk(desk fiber.Router) {

@@ -84,8 +84,7 @@ func server(t *testing.T, w *world) *fiber.App {
 		RequireUser: requireUser, UserOf: userOf})
 	app := srv.App
 	app.Use(desks.HostRewrite)
-	h.RegisterPlatform(app)
-	h.RegisterDesk(app.Group("/:tenant", desks.Resolve))
+	h.Register(app, desks.Resolve)
 	return app
 }
 
