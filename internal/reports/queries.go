@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"math"
+	"sort"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -24,16 +25,12 @@ type query struct {
 	args []any
 }
 
-func newYearQuery(dialect db.Dialect, tx *tenancy.Tx, year int, municipality string) *query {
+func newYearQuery(dialect db.Dialect, tx *tenancy.Tx, year int) *query {
 	from := time.Date(year, 1, 1, 0, 0, 0, 0, time.UTC)
 	to := from.AddDate(1, 0, 0)
 	q := &query{dialect: dialect, tx: tx,
 		base: "r.tenant_id = ? AND r.submitted_at >= ? AND r.submitted_at < ? AND r.duplicate_state <> 'merged'",
 		args: []any{tx.Tenant(), from, to}}
-	if municipality != "" {
-		q.base += " AND r.municipality_nis = ?"
-		q.args = append(q.args, municipality)
-	}
 	return q
 }
 
@@ -71,100 +68,195 @@ var AgeBands = []string{"unborn", "0-5", "6-11", "12-17", "18-23", "24-35", "36+
 const daysPerWeekSQL = `CASE WHEN r.care_days = '' THEN 0
 	ELSE length(r.care_days) - length(replace(r.care_days, ',', '')) + 1 END`
 
-// counts fills the headline counts in one pass over the counted requests.
-func (q *query) counts(ctx context.Context, f *Figures) error {
-	var c struct {
-		Requests, Children, Placed, Withdrawn, Unanswered, Open, Closed sql.NullInt64
+// scope collects the figures of the whole desk (key "") or of one of its
+// municipalities while the grouped queries run.
+type scope struct {
+	f    Figures
+	rows map[string]map[[2]string]int // breakdown id → (key, sub) → count
+}
+
+func (s *scope) add(id, key, sub string, n int) {
+	if s.rows[id] == nil {
+		s.rows[id] = map[[2]string]int{}
 	}
-	err := q.db().QueryRowContext(ctx, `SELECT count(*), count(DISTINCT r.child_id),
+	s.rows[id][[2]string{key, sub}] += n
+}
+
+// scopes are the desk ("") and its municipalities. Every grouped query
+// groups by municipality as well: one pass gives the desk (the sum) and each
+// municipality. Requests from outside the desk's municipalities count for
+// the desk only.
+type scopes map[string]*scope
+
+func newScopes(year int, municipalities []string) scopes {
+	ss := scopes{"": {f: Figures{Year: year}, rows: map[string]map[[2]string]int{}}}
+	for _, m := range municipalities {
+		ss[m] = &scope{f: Figures{Year: year, MunicipalityNIS: m}, rows: map[string]map[[2]string]int{}}
+	}
+	return ss
+}
+
+// each calls fn for the desk and, when it is one of the desk's, municipality m.
+func (ss scopes) each(m string, fn func(*scope)) {
+	fn(ss[""])
+	if m != "" {
+		if s, ok := ss[m]; ok {
+			fn(s)
+		}
+	}
+}
+
+// counts fills the headline counts in one pass over the counted requests.
+// Unique children are counted per municipality in that pass and for the
+// whole desk apart: a child may have requests from two municipalities.
+func (q *query) counts(ctx context.Context, ss scopes) error {
+	rows, err := q.db().QueryContext(ctx, `SELECT COALESCE(r.municipality_nis, ''), count(*),
 		sum(CASE WHEN r.status = 'placed' THEN 1 ELSE 0 END),
 		sum(CASE WHEN r.status = 'withdrawn' THEN 1 ELSE 0 END),
 		sum(CASE WHEN r.status = 'unanswered' THEN 1 ELSE 0 END),
 		sum(CASE WHEN r.status IN ('submitted', 'active', 'offered') THEN 1 ELSE 0 END),
 		sum(CASE WHEN r.status = 'closed' THEN 1 ELSE 0 END)
-		FROM requests r WHERE `+q.base, q.args...).
-		Scan(&c.Requests, &c.Children, &c.Placed, &c.Withdrawn, &c.Unanswered, &c.Open, &c.Closed)
+		FROM requests r WHERE `+q.base+` GROUP BY 1`, q.args...)
 	if err != nil {
 		return fmt.Errorf("reports: counts: %w", err)
 	}
-	f.Requests, f.Children = Count{N: int(c.Requests.Int64)}, Count{N: int(c.Children.Int64)}
-	f.Placed, f.Withdrawn = Count{N: int(c.Placed.Int64)}, Count{N: int(c.Withdrawn.Int64)}
-	f.Unanswered, f.Open, f.Closed = Count{N: int(c.Unanswered.Int64)}, Count{N: int(c.Open.Int64)}, Count{N: int(c.Closed.Int64)}
-	return nil
-}
-
-// grouped runs "SELECT key, count FROM … GROUP BY key" and returns its rows.
-func (q *query) grouped(ctx context.Context, id, keyExpr, join string, distinct bool) (Breakdown, error) {
-	count := "count(*)"
-	if distinct {
-		count = "count(DISTINCT r.id)"
-	}
-	s := fmt.Sprintf("SELECT %s AS k, %s FROM requests r %s WHERE %s GROUP BY 1 ORDER BY 1", keyExpr, count, join, q.base)
-	rows, err := q.db().QueryContext(ctx, s, q.args...)
-	if err != nil {
-		return Breakdown{}, fmt.Errorf("reports: breakdown %s: %w", id, err)
-	}
 	defer rows.Close()
-	b := Breakdown{ID: id}
 	for rows.Next() {
-		var k sql.NullString
+		var m string
+		var c [6]int
+		if err := rows.Scan(&m, &c[0], &c[1], &c[2], &c[3], &c[4], &c[5]); err != nil {
+			return fmt.Errorf("reports: counts: %w", err)
+		}
+		ss.each(m, func(s *scope) {
+			s.f.Requests.N += c[0]
+			s.f.Placed.N += c[1]
+			s.f.Withdrawn.N += c[2]
+			s.f.Unanswered.N += c[3]
+			s.f.Open.N += c[4]
+			s.f.Closed.N += c[5]
+		})
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("reports: counts: %w", err)
+	}
+	// DISTINCT in a subquery is hashed; count(DISTINCT …) would sort.
+	if err := q.db().QueryRowContext(ctx, "SELECT count(*) FROM (SELECT DISTINCT r.child_id FROM requests r WHERE "+q.base+") x", q.args...).
+		Scan(&ss[""].f.Children.N); err != nil {
+		return fmt.Errorf("reports: unique children: %w", err)
+	}
+	if len(ss) == 1 {
+		return nil
+	}
+	crow, err := q.db().QueryContext(ctx, "SELECT m, count(*) FROM (SELECT DISTINCT COALESCE(r.municipality_nis, '') AS m, r.child_id FROM requests r WHERE "+
+		q.base+") x GROUP BY m", q.args...)
+	if err != nil {
+		return fmt.Errorf("reports: unique children: %w", err)
+	}
+	defer crow.Close()
+	for crow.Next() {
+		var m string
 		var n int
-		if err := rows.Scan(&k, &n); err != nil {
-			return b, fmt.Errorf("reports: breakdown %s: %w", id, err)
+		if err := crow.Scan(&m, &n); err != nil {
+			return fmt.Errorf("reports: unique children: %w", err)
 		}
-		b.Rows = append(b.Rows, Row{Key: k.String, Count: Count{N: n}})
+		if sc, ok := ss[m]; ok && m != "" {
+			sc.f.Children.N = n
+		}
 	}
-	return b, rows.Err()
+	return crow.Err()
 }
 
-// neighbourhoods is the breakdown by municipality and neighbourhood.
-func (q *query) neighbourhoods(ctx context.Context) (Breakdown, error) {
-	s := "SELECT COALESCE(r.municipality_nis, ''), r.neighbourhood, count(*) FROM requests r WHERE " + q.base +
-		" GROUP BY 1, 2 ORDER BY 1, 2"
+// breakdownSpec is one breakdown: key and second key (SQL over alias r),
+// and the join it needs.
+type breakdownSpec struct{ id, key, sub, join string }
+
+// grouped runs "SELECT municipality, key, sub, count … GROUP BY" for one
+// breakdown and adds its rows to the scopes.
+func (q *query) grouped(ctx context.Context, ss scopes, id, keyExpr, subExpr, join string) error {
+	s := fmt.Sprintf("SELECT COALESCE(r.municipality_nis, ''), %s, %s, count(*) FROM requests r %s WHERE %s GROUP BY 1, 2, 3",
+		keyExpr, subExpr, join, q.base)
 	rows, err := q.db().QueryContext(ctx, s, q.args...)
 	if err != nil {
-		return Breakdown{}, fmt.Errorf("reports: neighbourhoods: %w", err)
+		return fmt.Errorf("reports: breakdown %s: %w", id, err)
 	}
 	defer rows.Close()
-	b := Breakdown{ID: "by_neighbourhood"}
 	for rows.Next() {
-		var r Row
-		if err := rows.Scan(&r.Key, &r.Sub, &r.Count.N); err != nil {
-			return b, fmt.Errorf("reports: neighbourhoods: %w", err)
+		var m, k, sub sql.NullString
+		var n int
+		if err := rows.Scan(&m, &k, &sub, &n); err != nil {
+			return fmt.Errorf("reports: breakdown %s: %w", id, err)
 		}
-		b.Rows = append(b.Rows, r)
+		ss.each(m.String, func(sc *scope) { sc.add(id, k.String, sub.String, n) })
 	}
-	return b, rows.Err()
+	return rows.Err()
 }
 
-// percentiles returns the continuous median and 90th percentile of the days
-// between two columns over the counted requests where both are set. On
-// PostgreSQL percentile_cont does it; on SQLite the value at each needed rank
-// is read from an ordered query with OFFSET (two rows each), never the lot.
-func (q *query) percentiles(ctx context.Context, fromCol, toCol string) (median, p90 Days, n int, err error) {
+// percentiles sets the continuous median and 90th percentile of the days
+// between two columns, over the counted requests where both are set, for
+// every scope. On PostgreSQL percentile_cont does it (grouped by
+// municipality, and once for the desk); on SQLite the value at each needed
+// rank is read from an ordered query with OFFSET (two rows each), never the lot.
+func (q *query) percentiles(ctx context.Context, ss scopes, fromCol, toCol string, set func(f *Figures, median, p90 Days, n int)) error {
 	expr := q.days("r."+fromCol, "r."+toCol)
 	where := q.base + " AND r." + toCol + " IS NOT NULL AND r." + fromCol + " IS NOT NULL"
 	if q.dialect == db.Postgres {
-		var m, p sql.NullFloat64
-		err = q.db().QueryRowContext(ctx, fmt.Sprintf(
-			"SELECT count(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY %[1]s), percentile_cont(0.9) WITHIN GROUP (ORDER BY %[1]s) FROM requests r WHERE %[2]s",
-			expr, where), q.args...).Scan(&n, &m, &p)
-		if err != nil {
-			return median, p90, 0, fmt.Errorf("reports: percentiles %s: %w", toCol, err)
+		for _, grouped := range []bool{false, true} {
+			if grouped && len(ss) == 1 {
+				break // the desk alone: no municipality asked
+			}
+			key, group := "''", ""
+			if grouped {
+				key, group = "COALESCE(r.municipality_nis, '')", " GROUP BY 1"
+			}
+			rows, err := q.db().QueryContext(ctx, fmt.Sprintf(
+				"SELECT %[3]s, count(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY %[1]s), percentile_cont(0.9) WITHIN GROUP (ORDER BY %[1]s) FROM requests r WHERE %[2]s%[4]s",
+				expr, where, key, group), q.args...)
+			if err != nil {
+				return fmt.Errorf("reports: percentiles %s: %w", toCol, err)
+			}
+			for rows.Next() {
+				var m string
+				var n int
+				var med, p sql.NullFloat64
+				if err := rows.Scan(&m, &n, &med, &p); err != nil {
+					rows.Close()
+					return fmt.Errorf("reports: percentiles %s: %w", toCol, err)
+				}
+				if sc, ok := ss[m]; ok && (grouped == (m != "")) {
+					set(&sc.f, Days{Value: med.Float64, Valid: med.Valid}, Days{Value: p.Float64, Valid: p.Valid}, n)
+				}
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return fmt.Errorf("reports: percentiles %s: %w", toCol, err)
+			}
 		}
-		return Days{Value: m.Float64, Valid: m.Valid}, Days{Value: p.Float64, Valid: p.Valid}, n, nil
+		return nil
 	}
-	if err = q.db().QueryRowContext(ctx, "SELECT count(*) FROM requests r WHERE "+where, q.args...).Scan(&n); err != nil {
-		return median, p90, 0, fmt.Errorf("reports: percentiles %s: %w", toCol, err)
+	for m, sc := range ss {
+		w, args := where, q.args
+		if m != "" {
+			w += " AND r.municipality_nis = ?"
+			args = append(append([]any{}, q.args...), m)
+		}
+		med, p90, n, err := q.sqlitePercentiles(ctx, expr, w, args)
+		if err != nil {
+			return fmt.Errorf("reports: percentiles %s: %w", toCol, err)
+		}
+		set(&sc.f, med, p90, n)
 	}
-	if n == 0 {
-		return median, p90, 0, nil
+	return nil
+}
+
+func (q *query) sqlitePercentiles(ctx context.Context, expr, where string, args []any) (median, p90 Days, n int, err error) {
+	if err = q.db().QueryRowContext(ctx, "SELECT count(*) FROM requests r WHERE "+where, args...).Scan(&n); err != nil || n == 0 {
+		return median, p90, n, err
 	}
 	at := func(p float64) (Days, error) {
 		pos := p * float64(n-1)
 		lo := int(math.Floor(pos))
-		args := append(append([]any{}, q.args...), lo)
-		rows, err := q.db().QueryContext(ctx, fmt.Sprintf("SELECT %s AS d FROM requests r WHERE %s ORDER BY d LIMIT 2 OFFSET ?", expr, where), args...)
+		rows, err := q.db().QueryContext(ctx, fmt.Sprintf("SELECT %s AS d FROM requests r WHERE %s ORDER BY d LIMIT 2 OFFSET ?", expr, where),
+			append(append([]any{}, args...), lo)...)
 		if err != nil {
 			return Days{}, err
 		}
@@ -177,11 +269,8 @@ func (q *query) percentiles(ctx context.Context, fromCol, toCol string) (median,
 			}
 			vs = append(vs, v)
 		}
-		if err := rows.Err(); err != nil {
+		if err := rows.Err(); err != nil || len(vs) == 0 {
 			return Days{}, err
-		}
-		if len(vs) == 0 {
-			return Days{}, nil
 		}
 		v := vs[0]
 		if frac := pos - float64(lo); frac > 0 && len(vs) > 1 {
@@ -190,63 +279,79 @@ func (q *query) percentiles(ctx context.Context, fromCol, toCol string) (median,
 		return Days{Value: v, Valid: true}, nil
 	}
 	if median, err = at(0.5); err != nil {
-		return median, p90, n, fmt.Errorf("reports: median %s: %w", toCol, err)
+		return median, p90, n, err
 	}
-	if p90, err = at(0.9); err != nil {
-		return median, p90, n, fmt.Errorf("reports: p90 %s: %w", toCol, err)
-	}
-	return median, p90, n, nil
+	p90, err = at(0.9)
+	return median, p90, n, err
 }
 
-// yearly computes every yearly figure and breakdown of the desk in tx,
-// limited to one municipality when municipality is set.
-func yearly(ctx context.Context, dialect db.Dialect, tx *tenancy.Tx, year int, municipality string) (Figures, error) {
-	q := newYearQuery(dialect, tx, year, municipality)
-	f := Figures{Year: year, MunicipalityNIS: municipality}
-	if err := q.counts(ctx, &f); err != nil {
-		return f, err
+// breakdownOrder is the order of the breakdowns on the page and in exports.
+var breakdownOrder = []string{"by_channel", "by_age", "by_start_month", "by_neighbourhood", "by_day_part",
+	"by_days_per_week", "by_wider_hours", "by_care_need", "by_priority", "by_vulnerable", "by_reason"}
+
+// yearly computes every yearly figure and breakdown of the desk in tx, and
+// the same for each of municipalities, in one set of grouped queries.
+func yearly(ctx context.Context, dialect db.Dialect, tx *tenancy.Tx, year int, municipalities []string) (Figures, map[string]Figures, error) {
+	q := newYearQuery(dialect, tx, year)
+	ss := newScopes(year, municipalities)
+	if err := q.counts(ctx, ss); err != nil {
+		return Figures{}, nil, err
 	}
-	var err error
-	if f.FirstAnswerMedian, f.FirstAnswerP90, f.Answered, err = q.percentiles(ctx, "submitted_at", "first_answer_at"); err != nil {
-		return f, err
+	if err := q.percentiles(ctx, ss, "submitted_at", "first_answer_at", func(f *Figures, m, p Days, n int) {
+		f.FirstAnswerMedian, f.FirstAnswerP90, f.Answered = m, p, n
+	}); err != nil {
+		return Figures{}, nil, err
 	}
-	if f.PlacementMedian, f.PlacementP90, _, err = q.percentiles(ctx, "submitted_at", "placed_at"); err != nil {
-		return f, err
+	if err := q.percentiles(ctx, ss, "submitted_at", "placed_at", func(f *Figures, m, p Days, _ int) {
+		f.PlacementMedian, f.PlacementP90 = m, p
+	}); err != nil {
+		return Figures{}, nil, err
 	}
 	yesNo := func(col string) string { return "CASE WHEN r." + col + " THEN 'yes' ELSE 'no' END" }
-	specs := []struct {
-		id, key, join string
-		distinct      bool
-	}{
-		{"by_channel", "r.channel", "", false},
-		{"by_age", ageBandSQL, "", false},
-		{"by_start_month", q.month("r.desired_start"), "", false},
-		{"by_day_part", "r.day_part", "", false},
-		{"by_days_per_week", daysPerWeekSQL, "", false},
-		{"by_wider_hours", yesNo("wider_hours"), "", false},
-		{"by_care_need", yesNo("specific_care_need"), "", false},
-		{"by_priority", "COALESCE(c.claim, 'none')",
-			"LEFT JOIN request_claims c ON c.tenant_id = r.tenant_id AND c.request_id = r.id", true},
-		{"by_vulnerable", "CASE WHEN fa.vulnerable THEN 'yes' ELSE 'no' END",
-			"JOIN children ch ON ch.tenant_id = r.tenant_id AND ch.id = r.child_id JOIN families fa ON fa.tenant_id = ch.tenant_id AND fa.id = ch.family_id", false},
-		{"by_reason", "r.reason", "", false},
+	specs := []breakdownSpec{
+		{"by_channel", "r.channel", "''", ""},
+		{"by_age", ageBandSQL, "''", ""},
+		{"by_start_month", q.month("r.desired_start"), "''", ""},
+		{"by_neighbourhood", "COALESCE(r.municipality_nis, '')", "r.neighbourhood", ""},
+		{"by_day_part", "r.day_part", "''", ""},
+		{"by_days_per_week", daysPerWeekSQL, "''", ""},
+		{"by_wider_hours", yesNo("wider_hours"), "''", ""},
+		{"by_care_need", yesNo("specific_care_need"), "''", ""},
+		// (request, claim) is the key of request_claims: count(*) counts each request once per claim.
+		{"by_priority", "COALESCE(c.claim, 'none')", "''",
+			"LEFT JOIN request_claims c ON c.tenant_id = r.tenant_id AND c.request_id = r.id"},
+		{"by_vulnerable", "CASE WHEN fa.vulnerable THEN 'yes' ELSE 'no' END", "''",
+			"JOIN children ch ON ch.tenant_id = r.tenant_id AND ch.id = r.child_id JOIN families fa ON fa.tenant_id = ch.tenant_id AND fa.id = ch.family_id"},
+		{"by_reason", "r.reason", "''", ""},
 	}
-	for i, sp := range specs {
-		b, err := q.grouped(ctx, sp.id, sp.key, sp.join, sp.distinct)
-		if err != nil {
-			return f, err
+	// One query per breakdown. (GROUP BY GROUPING SETS on PostgreSQL was
+	// measured: no faster over 100,000 requests than these scans.)
+	for _, sp := range specs {
+		if err := q.grouped(ctx, ss, sp.id, sp.key, sp.sub, sp.join); err != nil {
+			return Figures{}, nil, err
 		}
-		f.Breakdowns = append(f.Breakdowns, b)
-		if i == 2 { // neighbourhood after start month: the order of Definitions
-			nb, err := q.neighbourhoods(ctx)
-			if err != nil {
-				return f, err
+	}
+	out := map[string]Figures{}
+	for m, sc := range ss {
+		for _, id := range breakdownOrder {
+			b := Breakdown{ID: id}
+			for k, n := range sc.rows[id] {
+				b.Rows = append(b.Rows, Row{Key: k[0], Sub: k[1], Count: Count{N: n}})
 			}
-			f.Breakdowns = append(f.Breakdowns, nb)
+			sort.Slice(b.Rows, func(i, j int) bool {
+				if b.Rows[i].Key != b.Rows[j].Key {
+					return b.Rows[i].Key < b.Rows[j].Key
+				}
+				return b.Rows[i].Sub < b.Rows[j].Sub
+			})
+			sc.f.Breakdowns = append(sc.f.Breakdowns, b)
+		}
+		normalise(&sc.f)
+		if m != "" {
+			out[m] = sc.f
 		}
 	}
-	normalise(&f)
-	return f, nil
+	return ss[""].f, out, nil
 }
 
 // normalise puts the rows of the fixed-key breakdowns in a stable, readable
@@ -350,7 +455,7 @@ func aheadSupply(ctx context.Context, idb bun.IDB, municipalities []string, mont
 // crossBorder counts, per pair of municipalities (family's, location's), the
 // counted requests with at least one preference across the border.
 func crossBorder(ctx context.Context, dialect db.Dialect, tx *tenancy.Tx, year int) (map[[2]string]int, error) {
-	q := newYearQuery(dialect, tx, year, "")
+	q := newYearQuery(dialect, tx, year)
 	s := `SELECT r.municipality_nis, l.municipality_nis, count(DISTINCT r.id) FROM requests r
 		JOIN preferences p ON p.tenant_id = r.tenant_id AND p.request_id = r.id
 		JOIN locations l ON l.id = p.location_id

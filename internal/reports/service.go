@@ -46,13 +46,23 @@ var ErrNoCrossTenantLog = errors.New("reports: regional reports need a cross-ten
 // Yearly computes the yearly figures of the desk in ctx (every breakdown),
 // for one of its municipalities when municipality is set.
 func (s *Service) Yearly(ctx context.Context, year int, municipality string) (Figures, error) {
-	var f Figures
-	err := s.tenants.Tx(ctx, func(ctx context.Context, tx *tenancy.Tx) error {
-		var err error
-		f, err = yearly(ctx, s.db.Dialect, tx, year, municipality)
+	var munis []string
+	if municipality != "" {
+		munis = []string{municipality}
+	}
+	desk, per, err := s.yearly(ctx, year, munis)
+	if municipality != "" {
+		return per[municipality], err
+	}
+	return desk, err
+}
+
+func (s *Service) yearly(ctx context.Context, year int, munis []string) (desk Figures, per map[string]Figures, err error) {
+	err = s.tenants.Tx(ctx, func(ctx context.Context, tx *tenancy.Tx) error {
+		desk, per, err = yearly(ctx, s.db.Dialect, tx, year, munis)
 		return err
 	})
-	return f, err
+	return desk, per, err
 }
 
 // Desk computes everything the desk's report page shows: the figures of the
@@ -60,21 +70,21 @@ func (s *Service) Yearly(ctx context.Context, year int, municipality string) (Fi
 // demand for the 12 months ahead. The desk is the one in ctx.
 func (s *Service) Desk(ctx context.Context, t tenant.Tenant, year int) (DeskReport, error) {
 	rep := DeskReport{DeskSlug: t.Slug, Year: year}
-	var err error
-	if rep.Desk, err = s.Yearly(ctx, year, ""); err != nil {
-		return rep, err
-	}
+	var munis []string
 	if len(t.Municipalities) == 1 {
 		rep.singleNIS = string(t.Municipalities[0])
-	}
-	if len(t.Municipalities) > 1 {
+	} else {
 		for _, nis := range t.Municipalities {
-			f, err := s.Yearly(ctx, year, string(nis))
-			if err != nil {
-				return rep, err
-			}
-			rep.Municipalities = append(rep.Municipalities, MunicipalityFigures{NIS: string(nis), Figures: f})
+			munis = append(munis, string(nis))
 		}
+	}
+	desk, per, err := s.yearly(ctx, year, munis)
+	if err != nil {
+		return rep, err
+	}
+	rep.Desk = desk
+	for _, nis := range munis {
+		rep.Municipalities = append(rep.Municipalities, MunicipalityFigures{NIS: nis, Figures: per[nis]})
 	}
 	rep.Ahead, err = s.Ahead(ctx, t)
 	return rep, err
@@ -196,7 +206,7 @@ func (s *Service) Region(ctx context.Context, user, regionNIS string, year int) 
 		var f Figures
 		err := s.tenants.Tx(dctx, func(ctx context.Context, tx *tenancy.Tx) error {
 			var err error
-			if f, err = yearly(ctx, s.db.Dialect, tx, year, ""); err != nil {
+			if f, _, err = yearly(ctx, s.db.Dialect, tx, year, nil); err != nil {
 				return err
 			}
 			cb, err := crossBorder(ctx, s.db.Dialect, tx, year)

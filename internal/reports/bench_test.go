@@ -1,0 +1,91 @@
+package reports_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/loket-kinderopvang/loket/internal/platform/db"
+	"github.com/loket-kinderopvang/loket/internal/platform/dbtest"
+	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
+)
+
+// bulk100k fills desk geel-laakdal-meerhout with 100,000 requests submitted
+// in 2026 (80,000 children, claims on a third, answers on two thirds,
+// placements on a seventh), in a few INSERT … SELECT FROM generate_series
+// statements as the schema owner.
+const bulk100k = `
+INSERT INTO families (tenant_id, id, display_name, vulnerable, created_at, updated_at)
+SELECT ?0, md5('f' || i)::uuid, 'Gezin ' || i, i % 10 = 0, now(), now() FROM generate_series(1, 80000) i;
+INSERT INTO children (tenant_id, id, family_id, first_name, last_name, birth_date, created_at)
+SELECT ?0, md5('c' || i)::uuid, md5('f' || i)::uuid, 'Kind', 'Test', date '2025-01-01', now() FROM generate_series(1, 80000) i;
+INSERT INTO requests (tenant_id, id, child_id, status, channel, desired_start, submitted_at, status_changed_at,
+	first_answer_at, placed_at, created_at, updated_at, care_days, day_part, wider_hours, reason, specific_care_need,
+	municipality_nis, neighbourhood, age_months)
+SELECT ?0, md5('r' || i)::uuid, md5('c' || (1 + i % 80000))::uuid,
+	(ARRAY['submitted', 'active', 'offered', 'placed', 'withdrawn', 'unanswered', 'closed'])[1 + i % 7],
+	(ARRAY['online', 'counter', 'phone', 'partner', 'forwarded', 'api'])[1 + i % 6],
+	date '2026-03-01' + (i % 540), sub, sub,
+	CASE WHEN i % 3 <> 0 THEN sub + (i % 30) * interval '1 day' + interval '3 hours' END,
+	CASE WHEN i % 7 = 3 THEN sub + (i % 90) * interval '1 day' END,
+	now(), now(),
+	(ARRAY['mon', 'mon,tue', 'mon,tue,wed', 'mon,tue,wed,thu', 'mon,tue,wed,thu,fri'])[1 + i % 5],
+	CASE WHEN i % 4 = 0 THEN 'half' ELSE 'whole' END, i % 9 = 0,
+	(ARRAY['work', 'training', 'job_search', 'other'])[1 + i % 4], i % 13 = 0,
+	(ARRAY['13008', '13053', '13021'])[1 + i % 3], 'Wijk ' || (i % 6), (i % 40) - 3
+FROM (SELECT i, timestamptz '2026-01-01 08:00:00+00' + (i % 364) * interval '1 day' + (i % 3600) * interval '1 second' AS sub
+	FROM generate_series(1, 100000) i) s;
+INSERT INTO request_claims (tenant_id, request_id, claim)
+SELECT ?0, md5('r' || i)::uuid, (ARRAY['work_or_training', 'single_parent', 'low_income', 'foster_child', 'sibling'])[1 + i % 5]
+FROM generate_series(1, 100000) i WHERE i % 3 = 0;
+INSERT INTO preferences (tenant_id, request_id, rank, location_id, state, updated_at)
+SELECT ?0, md5('r' || i)::uuid, 1, md5('l' || (i % 50))::uuid, 'pending', now() FROM generate_series(1, 100000) i;
+ANALYZE families; ANALYZE children; ANALYZE requests; ANALYZE request_claims; ANALYZE preferences;
+`
+
+// BenchmarkYearlyReport100k is the yearly report of a desk with 100,000
+// requests on PostgreSQL: every figure, both percentile pairs and every
+// breakdown (goal: under 1 s per report). "desk-page" adds what the desk's
+// page computes besides: the figures of each of its 3 municipalities and
+// the 12 months ahead.
+func BenchmarkYearlyReport100k(b *testing.B) {
+	tg := dbtest.NewTarget(b, db.Postgres)
+	owner := tg.Owner(b)
+	ctx := context.Background()
+	if _, err := owner.MigrateUp(ctx, dbtest.AppRole); err != nil {
+		b.Fatal(err)
+	}
+	d := tg.App(b)
+	w := &world{d: d, dir: desks(b, d)}
+	w.glm, _ = w.dir.BySlug("geel-laakdal-meerhout")
+	if _, err := owner.ExecContext(ctx, replaceDesk(bulk100k, w.glm.ID)); err != nil {
+		b.Fatal(err)
+	}
+	s := service(w)
+	dctx := tenancy.WithTenant(ctx, w.glm.ID)
+	f, err := s.Yearly(dctx, 2026, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if f.Requests.N != 100000 {
+		b.Fatalf("requests = %d, want 100000", f.Requests.N)
+	}
+	b.Run("yearly", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := s.Yearly(dctx, 2026, ""); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("desk-page", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := s.Desk(dctx, w.glm, 2026); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+func replaceDesk(sql string, id tenancy.ID) string {
+	return strings.ReplaceAll(sql, "?0", "'"+id.String()+"'")
+}
