@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -195,6 +197,16 @@ func TestExports(t *testing.T) {
 					t.Errorf("%s %s = %q, want %q", key, col, got[key][col], v)
 				}
 			}
+		}
+		// docs/opgroeien-export.md shows the header and the first two rows of this very export.
+		doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "opgroeien-export.md"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, example, _ := strings.Cut(string(doc), "```csv\n")
+		example, _, _ = strings.Cut(example, "```")
+		if lines := strings.SplitN(res.Body, "\n", 4); example != strings.Join(lines[:3], "\n")+"\n" {
+			t.Errorf("the example in docs/opgroeien-export.md is not what the export writes:\n%s\nexport:\n%s", example, strings.Join(lines[:3], "\n"))
 		}
 		if len(recs) != 5 {
 			t.Errorf("%d rows, want header + desk + 3 municipalities", len(recs))
