@@ -75,7 +75,7 @@ func BarChart(id, title string, series []Series, bars []Bar) template.HTML {
 	}
 	y := top
 	for _, b := range bars {
-		fmt.Fprintf(&sb, `<text class="chart-label" x="%d" y="%d" text-anchor="end">%s</text>`, labelWidth-8, y+groupH/2+5, esc(b.Label))
+		fmt.Fprintf(&sb, `<text class="chart-label" x="%d" y="%d" text-anchor="end">%s</text>`, labelWidth-8, y+groupH/2+5, esc(shorten(b.Label)))
 		for i, v := range b.Values {
 			class := "chart-a"
 			if i < len(series) {
@@ -104,4 +104,16 @@ func BreakdownChart(id, title string, b Breakdown, lang string) template.HTML {
 		bars = append(bars, Bar{Label: RowLabel(b.ID, r, lang), Values: []BarValue{{N: r.Count.N, Text: r.Count.String()}}})
 	}
 	return BarChart(id, title, nil, bars)
+}
+
+// maxLabel is about what fits left of the bars; the table beside the chart
+// always has the full label.
+const maxLabel = 28
+
+func shorten(s string) string {
+	r := []rune(s)
+	if len(r) <= maxLabel {
+		return s
+	}
+	return string(r[:maxLabel-1]) + "…"
 }

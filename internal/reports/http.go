@@ -308,7 +308,7 @@ func (h *Handler) figuresView(tr web.Translator, lang string, f Figures, year in
 	v.HeadlineChart = BarChart("chart-headline", tr.T("reports.headline"), nil, bars)
 	for _, p := range f.Durations() {
 		d := DefinitionOf(p.ID)
-		v.Durations = append(v.Durations, figureView{ID: p.ID, Label: d.LabelIn(lang), Value: p.Days.String(), Definition: d.TextIn(lang)})
+		v.Durations = append(v.Durations, figureView{ID: p.ID, Label: d.LabelIn(lang), Value: p.Days.In(lang), Definition: d.TextIn(lang)})
 	}
 	for _, b := range f.Breakdowns {
 		d := DefinitionOf(b.ID)

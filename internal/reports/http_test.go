@@ -120,8 +120,8 @@ func TestReportPagesAndAccess(t *testing.T) {
 		for _, want := range []string{
 			`<tr id="figure-requests"><th scope="row">Unieke aanvragen</th><td>9</td></tr>`,
 			`<tr id="figure-placed"><th scope="row">Geplaatst</th><td>3</td></tr>`,
-			`<tr id="figure-first_answer_median"><th scope="row">Dagen tot eerste antwoord (mediaan)</th><td>5.0</td></tr>`,
-			`<tr id="figure-placement_p90"><th scope="row">Dagen tot plaatsing (90e percentiel)</th><td>26.0</td></tr>`,
+			`<tr id="figure-first_answer_median"><th scope="row">Dagen tot eerste antwoord (mediaan)</th><td>5,0</td></tr>`,
+			`<tr id="figure-placement_p90"><th scope="row">Dagen tot plaatsing (90e percentiel)</th><td>26,0</td></tr>`,
 			`role="img" aria-labelledby="chart-headline-title"`, `<title id="chart-headline-title">`,
 			`<title id="chart-by_channel-title">Per kanaal</title>`, `id="chart-ahead"`,
 			`<th scope="row">Geel – Bel</th><td>3</td>`,

@@ -11,6 +11,7 @@ package reports
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -212,6 +213,16 @@ func (d Days) String() string {
 	return fmt.Sprintf("%.1f", d.Value)
 }
 
+// In shows the days as people read them in lang: a decimal comma in Dutch
+// and French (exports keep the point).
+func (d Days) In(lang string) string {
+	s := d.String()
+	if langIndex(lang) < 2 {
+		s = strings.Replace(s, ".", ",", 1)
+	}
+	return s
+}
+
 // Row is one line of a breakdown: a key (a code such as "online" or
 // "2027-03") and its count.
 type Row struct {
@@ -238,7 +249,8 @@ type Figures struct {
 	Unanswered      Count
 	Open            Count
 	Closed          Count
-	// Answered and PlacedMeasured are how many requests the percentiles are over.
+	// Answered is how many requests the first-answer percentiles are over
+	// (the placement percentiles are over Placed).
 	Answered          int
 	FirstAnswerMedian Days
 	FirstAnswerP90    Days
