@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -149,6 +150,25 @@ func TestReportPagesAndAccess(t *testing.T) {
 		}
 		if strings.Contains(region, "Geel → Kasterlee") {
 			t.Error("region page shows a cross-border pair under 5")
+		}
+		// The regional export carries no count of 1..4 either (days may be small: they are no counts).
+		desksCSV := webtest.Get(t, app, "/regio/13000/cijfers/export.csv?jaar=2026", testUser, "coord-1").Body
+		drecs, err := csv.NewReader(strings.NewReader(desksCSV)).ReadAll()
+		if err != nil || len(drecs) != 4 {
+			t.Fatalf("regional desks CSV (%v):\n%s", err, desksCSV)
+		}
+		for _, r := range drecs[1:] {
+			for i, h := range drecs[0] {
+				if h == "jaar" || h == "regio_nis" || h == "loket" || strings.Contains(h, "dagen") {
+					continue
+				}
+				if n, err := strconv.Atoi(r[i]); err == nil && n > 0 && n < reports.SmallCell {
+					t.Errorf("regional export %s %s = %d", r[2], h, n)
+				}
+			}
+		}
+		if !strings.Contains(desksCSV, "2026,13000,geel-laakdal-meerhout,9,8,<5,<5,<5,<5,<5,") {
+			t.Errorf("regional desks CSV:\n%s", desksCSV)
 		}
 		rcsv := webtest.Get(t, app, "/regio/13000/cijfers/export.csv?jaar=2026&rapport=grensoverschrijdend", testUser, "coord-1")
 		if got := strings.TrimSpace(rcsv.Body); got != "van_gemeente_nis,van_gemeente,naar_gemeente_nis,naar_gemeente,aanvragen\n13040,Turnhout,13017,Kasterlee,5" {
