@@ -325,20 +325,23 @@ func (h *Handler) figuresView(tr web.Translator, lang string, f Figures, year in
 	return v
 }
 
+// headlineHeader and headlineCells are the columns of the side-by-side
+// tables (municipalities of a desk, desks of a region): the counts, then
+// the medians.
 func headlineHeader(lang string) []string {
 	var h []string
 	for _, hl := range (Figures{}).Headline() {
 		h = append(h, DefinitionOf(hl.ID).LabelIn(lang))
 	}
-	return h
+	return append(h, DefinitionOf("first_answer_median").LabelIn(lang), DefinitionOf("placement_median").LabelIn(lang))
 }
 
-func headlineCells(f Figures) []string {
+func headlineCells(f Figures, lang string) []string {
 	var cells []string
 	for _, hl := range f.Headline() {
 		cells = append(cells, hl.Count.String())
 	}
-	return cells
+	return append(cells, f.FirstAnswerMedian.In(lang), f.PlacementMedian.In(lang))
 }
 
 func municipalityRows(tr web.Translator, lang string, rep DeskReport, base string) *tableView {
@@ -348,7 +351,7 @@ func municipalityRows(tr web.Translator, lang string, rep DeskReport, base strin
 	t := &tableView{Caption: tr.T("reports.municipalities"), LabelHeader: tr.T("reports.col.municipality"), Header: headlineHeader(lang)}
 	for _, m := range rep.Municipalities {
 		q := url.Values{"jaar": {strconv.Itoa(rep.Year)}, "gemeente": {m.NIS}}
-		t.Rows = append(t.Rows, tableRow{Label: MunicipalityName(m.NIS, lang), Link: base + "?" + q.Encode(), Cells: headlineCells(m.Figures)})
+		t.Rows = append(t.Rows, tableRow{Label: MunicipalityName(m.NIS, lang), Link: base + "?" + q.Encode(), Cells: headlineCells(m.Figures, lang)})
 	}
 	return t
 }
@@ -356,9 +359,9 @@ func municipalityRows(tr web.Translator, lang string, rep DeskReport, base strin
 func regionDeskRows(tr web.Translator, lang string, rep RegionReport) *tableView {
 	t := &tableView{Caption: tr.T("reports.region.desks"), LabelHeader: tr.T("reports.col.desk"), Header: headlineHeader(lang)}
 	for _, d := range rep.Desks {
-		t.Rows = append(t.Rows, tableRow{Label: d.Name, Cells: headlineCells(d.Figures)})
+		t.Rows = append(t.Rows, tableRow{Label: d.Name, Cells: headlineCells(d.Figures, lang)})
 	}
-	t.Rows = append(t.Rows, tableRow{Label: tr.T("reports.total"), Cells: headlineCells(rep.Total)})
+	t.Rows = append(t.Rows, tableRow{Label: tr.T("reports.total"), Cells: headlineCells(rep.Total, lang)})
 	return t
 }
 
