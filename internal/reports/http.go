@@ -262,10 +262,11 @@ type tableRow struct {
 }
 
 type chartTable struct {
-	Title, Definition string
-	Chart             template.HTML
-	Table             tableView
-	Note              string
+	Title string
+	Defs  []figureView
+	Chart template.HTML
+	Table tableView
+	Note  string
 }
 
 type yearLink struct {
@@ -367,7 +368,11 @@ func regionDeskRows(tr web.Translator, lang string, rep RegionReport) *tableView
 
 func aheadView(tr web.Translator, lang string, a Ahead) *chartTable {
 	d := DefinitionOf("ahead_requests")
-	ct := &chartTable{Title: tr.T("reports.ahead"), Definition: d.TextIn(lang) + " " + DefinitionOf("ahead_free").TextIn(lang) + " " + DefinitionOf("ahead_short").TextIn(lang)}
+	ct := &chartTable{Title: tr.T("reports.ahead")}
+	for _, id := range []string{"ahead_requests", "ahead_free", "ahead_short"} {
+		dd := DefinitionOf(id)
+		ct.Defs = append(ct.Defs, figureView{ID: id, Label: dd.LabelIn(lang), Definition: dd.TextIn(lang)})
+	}
 	series := []Series{{Name: d.LabelIn(lang), Class: "chart-a"}, {Name: DefinitionOf("ahead_free").LabelIn(lang), Class: "chart-b"}}
 	var bars []Bar
 	for _, t := range a.Totals {
@@ -392,7 +397,7 @@ func aheadView(tr web.Translator, lang string, a Ahead) *chartTable {
 
 func crossView(tr web.Translator, lang string, rep RegionReport) *chartTable {
 	d := DefinitionOf("cross_border")
-	ct := &chartTable{Title: d.LabelIn(lang), Definition: d.TextIn(lang)}
+	ct := &chartTable{Title: d.LabelIn(lang), Defs: []figureView{{ID: d.ID, Label: d.LabelIn(lang), Definition: d.TextIn(lang)}}}
 	ct.Table = tableView{Caption: d.LabelIn(lang), LabelHeader: tr.T("reports.col.from"), Header: []string{tr.T("reports.col.to"), tr.T("reports.col.requests")}}
 	var bars []Bar
 	for _, c := range rep.Cross {
