@@ -41,6 +41,7 @@ var valueLabels = map[string][3]string{
 	"neighbourhood.unknown":  {"wijk onbekend", "quartier inconnu", "neighbourhood unknown"},
 	"municipality.unknown":   {"gemeente onbekend", "commune inconnue", "municipality unknown"},
 	"days.n":                 {"%s dagen", "%s jours", "%s days"},
+	"unknown":                {"onbekend", "inconnu", "unknown"},
 }
 
 var prefixOf = map[string]string{
@@ -68,6 +69,9 @@ func ValueLabel(id, key, lang string) string {
 			return MunicipalityName(key, lang)
 		}
 		return key
+	}
+	if key == unknownKey {
+		return valueLabels["unknown"][i]
 	}
 	if l, ok := valueLabels[prefix+key]; ok {
 		return l[i]

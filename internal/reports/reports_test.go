@@ -15,6 +15,7 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/platform/dbtest"
 	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
 	"github.com/loket-kinderopvang/loket/internal/reports"
+	"github.com/loket-kinderopvang/loket/internal/requests"
 	"github.com/loket-kinderopvang/loket/internal/tenant"
 )
 
@@ -295,4 +296,29 @@ func TestDefinitions(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestUnknownValuesStillCount: a value outside a breakdown's known keys (a
+// channel added later, bad data) lands in an "unknown" row, so the rows
+// still add up to the requests.
+func TestUnknownValuesStillCount(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		w := build(t, d)
+		insert(t, d, w.leuven, []spec{{child: "Q", family: "Q", status: requests.StatusActive, channel: requests.Channel("fax"),
+			submitted: at("2026-06-05 09:00"), firstAnswer: -1, placed: -1, nis: "24062", wijk: "Heverlee", age: 12, days: "mon",
+			reason: requests.Reason("other-new"), start: "2027-06-01"}})
+		f, err := service(w).Yearly(deskCtx(w.leuven), 2026, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := rows(f.Breakdown("by_channel")); got != "online=1 counter=0 phone=0 partner=0 forwarded=0 api=0 unknown=1" {
+			t.Errorf("by channel = %s", got)
+		}
+		if got := rows(f.Breakdown("by_reason")); got != "work=1 training=0 job_search=0 other=0 unknown=1" {
+			t.Errorf("by reason = %s", got)
+		}
+		if got := reports.ValueLabel("by_channel", "unknown", "nl"); got != "onbekend" {
+			t.Errorf("label = %s", got)
+		}
+	})
 }
