@@ -3,12 +3,14 @@ package reports_test
 import (
 	"context"
 	"encoding/csv"
+	"fmt"
 	"html/template"
 	"io"
 	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -251,6 +253,20 @@ func TestExports(t *testing.T) {
 		if len(tek) != 5 || strings.Join(tek[2], ",") != "2027-01,13021,Meerhout,Zittaart,1,0,1" {
 			t.Errorf("Tekort = %v", tek)
 		}
-		checkLibreOffice(t, []byte(x.Body), recs)
+		lo := checkLibreOffice(t, []byte(x.Body), recs)
+		// The numbers LibreOffice reads are the numbers on the page.
+		page := webtest.Get(t, app, "/geel-laakdal-meerhout/loket/cijfers?jaar=2026", testUser, "worker-1").Body
+		for col, id := range map[string]string{"aanvragen": "requests", "kinderen": "children", "geplaatst": "placed",
+			"ingetrokken": "withdrawn", "onbeantwoord": "unanswered", "open": "open", "afgesloten": "closed"} {
+			i := slices.Index(lo[0], col)
+			if i < 0 || len(lo) < 2 {
+				t.Fatalf("LibreOffice read no %s column: %v", col, lo)
+			}
+			label := reports.DefinitionOf(id).LabelIn("nl")
+			want := fmt.Sprintf(`<tr id="figure-%s"><th scope="row">%s</th><td>%s</td></tr>`, id, label, lo[1][i])
+			if !strings.Contains(page, want) {
+				t.Errorf("LibreOffice reads %s = %v; the page lacks %s", col, lo[1][i], want)
+			}
+		}
 	})
 }

@@ -18,8 +18,8 @@ import (
 // sheet: the Opgroeien layout) and compares every cell with want, the CSV
 // export of the same figures the page shows. Numbers are compared as numbers
 // (LibreOffice writes 5.0 as 5). The CI image needs the Debian package
-// libreoffice-calc-nogui.
-func checkLibreOffice(t *testing.T, xlsx []byte, want [][]string) {
+// libreoffice-calc-nogui. It returns the rows LibreOffice read.
+func checkLibreOffice(t *testing.T, xlsx []byte, want [][]string) [][]string {
 	t.Helper()
 	bin, err := exec.LookPath("libreoffice")
 	if err != nil {
@@ -68,6 +68,7 @@ func checkLibreOffice(t *testing.T, xlsx []byte, want [][]string) {
 			}
 		}
 	}
+	return got
 }
 
 func sameCell(a, b string) bool {
