@@ -129,15 +129,18 @@ func (h *Handler) deskPage(c *fiber.Ctx) error {
 	lang := web.LanguageOf(c)
 	tr := h.o.Render.Translator(c)
 	f, scope := rep.Desk, t.DisplayName(lang)
+	base := "/" + t.Slug + DeskPath
+	var whole *link
 	if nis := c.Query("gemeente"); nis != "" {
 		for _, m := range rep.Municipalities {
 			if m.NIS == nis {
 				f, scope = m.Figures, MunicipalityName(nis, lang)
+				whole = &link{Label: tr.T("reports.whole_desk"), Href: base + "?jaar=" + strconv.Itoa(rep.Year)}
 			}
 		}
 	}
-	base := "/" + t.Slug + DeskPath
 	v := h.figuresView(tr, lang, f, rep.Year, base)
+	v.Whole = whole
 	v.Title = tr.T("reports.title.desk", "Year", rep.Year)
 	v.Scope = scope
 	v.Municipalities = municipalityRows(tr, lang, rep, base)
@@ -279,6 +282,7 @@ type link struct{ Label, Href string }
 
 type pageView struct {
 	Title, Scope   string
+	Whole          *link // back to the whole desk when one municipality is shown
 	Region         bool
 	Year           int
 	Years          []yearLink

@@ -138,6 +138,11 @@ func TestReportPagesAndAccess(t *testing.T) {
 		if strings.Contains(page, "<td>&lt;5</td>") {
 			t.Error("the desk's own page suppresses counts")
 		}
+		geel := webtest.Get(t, app, desk+"&gemeente=13008", testUser, "worker-1").Body
+		if !strings.Contains(geel, `<tr id="figure-requests"><th scope="row">Unieke aanvragen</th><td>4</td></tr>`) ||
+			!strings.Contains(geel, `<a href="/geel-laakdal-meerhout/loket/cijfers?jaar=2026">Toon het hele loket</a>`) {
+			t.Error("the page of one municipality lacks its figures or the way back")
+		}
 		fr := webtest.Get(t, app, desk+"&lang=fr", testUser, "worker-1").Body
 		if !strings.Contains(fr, "Demandes uniques") {
 			t.Error("French page lacks the French label")
