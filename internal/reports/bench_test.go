@@ -89,3 +89,66 @@ func BenchmarkYearlyReport100k(b *testing.B) {
 func replaceDesk(sql string, id tenancy.ID) string {
 	return strings.ReplaceAll(sql, "?0", "'"+id.String()+"'")
 }
+
+// bulk100kSQLite is bulk100k for SQLite (no generate_series or md5: a
+// recursive sequence and ids made with printf).
+const bulk100kSQLite = `
+WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < 80000)
+INSERT INTO families (tenant_id, id, display_name, vulnerable, created_at, updated_at)
+SELECT ?0, printf('00000000-0000-0000-0001-%012d', i), 'Gezin ' || i, i % 10 = 0, '2026-01-01 00:00:00+00:00', '2026-01-01 00:00:00+00:00' FROM seq;
+WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < 80000)
+INSERT INTO children (tenant_id, id, family_id, first_name, last_name, birth_date, created_at)
+SELECT ?0, printf('00000000-0000-0000-0002-%012d', i), printf('00000000-0000-0000-0001-%012d', i), 'Kind', 'Test', '2025-01-01 00:00:00+00:00', '2026-01-01 00:00:00+00:00' FROM seq;
+WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < 100000)
+INSERT INTO requests (tenant_id, id, child_id, status, channel, desired_start, submitted_at, status_changed_at,
+	first_answer_at, placed_at, created_at, updated_at, care_days, day_part, wider_hours, reason, specific_care_need,
+	municipality_nis, neighbourhood, age_months)
+SELECT ?0, printf('00000000-0000-0000-0003-%012d', i), printf('00000000-0000-0000-0002-%012d', 1 + i % 80000),
+	json_extract('["submitted","active","offered","placed","withdrawn","unanswered","closed"]', '$[' || (i % 7) || ']'),
+	json_extract('["online","counter","phone","partner","forwarded","api"]', '$[' || (i % 6) || ']'),
+	strftime('%Y-%m-%d 00:00:00+00:00', '2026-03-01', '+' || (i % 540) || ' days'), sub, sub,
+	CASE WHEN i % 3 <> 0 THEN strftime('%Y-%m-%d %H:%M:%S+00:00', sub, '+' || (i % 30) || ' days', '+3 hours') END,
+	CASE WHEN i % 7 = 3 THEN strftime('%Y-%m-%d %H:%M:%S+00:00', sub, '+' || (i % 90) || ' days') END,
+	sub, sub,
+	json_extract('["mon","mon,tue","mon,tue,wed","mon,tue,wed,thu","mon,tue,wed,thu,fri"]', '$[' || (i % 5) || ']'),
+	CASE WHEN i % 4 = 0 THEN 'half' ELSE 'whole' END, i % 9 = 0,
+	json_extract('["work","training","job_search","other"]', '$[' || (i % 4) || ']'), i % 13 = 0,
+	json_extract('["13008","13053","13021"]', '$[' || (i % 3) || ']'), 'Wijk ' || (i % 6), (i % 40) - 3
+FROM (SELECT i, strftime('%Y-%m-%d %H:%M:%S+00:00', '2026-01-01 08:00:00', '+' || (i % 364) || ' days', '+' || (i % 3600) || ' seconds') AS sub FROM seq);
+WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < 100000)
+INSERT INTO request_claims (tenant_id, request_id, claim)
+SELECT ?0, printf('00000000-0000-0000-0003-%012d', i),
+	json_extract('["work_or_training","single_parent","low_income","foster_child","sibling"]', '$[' || (i % 5) || ']') FROM seq WHERE i % 3 = 0;
+ANALYZE;
+`
+
+// BenchmarkYearlyReport100kSQLite is the same report on the embedded
+// default, for comparison (no goal is set for it).
+func BenchmarkYearlyReport100kSQLite(b *testing.B) {
+	d := dbtest.Open(b, db.SQLite)
+	ctx := context.Background()
+	w := &world{d: d, dir: desks(b, d)}
+	w.glm, _ = w.dir.BySlug("geel-laakdal-meerhout")
+	for _, stmt := range strings.Split(replaceDesk(bulk100kSQLite, w.glm.ID), ";\n") {
+		if strings.TrimSpace(stmt) == "" {
+			continue
+		}
+		if _, err := d.ExecContext(ctx, stmt); err != nil {
+			b.Fatalf("%v\n%s", err, stmt)
+		}
+	}
+	s := service(w)
+	dctx := tenancy.WithTenant(ctx, w.glm.ID)
+	f, err := s.Yearly(dctx, 2026, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if f.Requests.N != 100000 || f.Placed.N == 0 || !f.FirstAnswerMedian.Valid {
+		b.Fatalf("figures = %+v", f)
+	}
+	for b.Loop() {
+		if _, err := s.Yearly(dctx, 2026, ""); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
