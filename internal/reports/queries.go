@@ -53,7 +53,7 @@ func (q *query) month(col string) string {
 	return "substr(" + col + ", 1, 7)"
 }
 
-// ageBands groups the age at desired start (months; negative = not yet born).
+// ageBandSQL groups the age at desired start (months; negative = not yet born).
 const ageBandSQL = `CASE WHEN r.age_months < 0 THEN 'unborn'
 	WHEN r.age_months < 6 THEN '0-5'
 	WHEN r.age_months < 12 THEN '6-11'
@@ -108,7 +108,7 @@ func (ss scopes) each(m string, fn func(*scope)) {
 }
 
 // fixedBreakdowns have a fixed list of keys: counts computes them in its
-// one pass, with a conditional sum per key, instead of a scan each.
+// one pass, with a filtered count per key, instead of a scan each.
 // expr yields text on both dialects.
 var fixedBreakdowns = []struct {
 	id, expr string
