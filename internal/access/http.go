@@ -192,7 +192,7 @@ func see(c *fiber.Ctx, to string) error { return c.Redirect(to, fiber.StatusSeeO
 
 type agreementRow struct {
 	ID, Granting, Receiving, Access, Starts, Ends, Status string
-	Outgoing, Reciprocal, Revocable                      bool
+	Outgoing, Reciprocal, Revocable                       bool
 }
 
 func (h *Handler) agreementRows(c *fiber.Ctx, as []Agreement) []agreementRow {
@@ -939,4 +939,3 @@ func (h *Handler) removeOperator(c *fiber.Ctx) error {
 	}
 	return see(c, PathOperator+"/operators?bewaard=1")
 }
-
