@@ -2,21 +2,25 @@ package app
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/loket-kinderopvang/loket/internal/account"
 	"github.com/loket-kinderopvang/loket/internal/eventlog"
 	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
+	"github.com/loket-kinderopvang/loket/internal/platform/testenv"
 
 	"github.com/loket-kinderopvang/loket/internal/access"
 	"github.com/loket-kinderopvang/loket/internal/catalog"
 	"github.com/loket-kinderopvang/loket/internal/platform/authz"
+	"github.com/loket-kinderopvang/loket/internal/platform/cache"
 	"github.com/loket-kinderopvang/loket/internal/platform/db"
 	"github.com/loket-kinderopvang/loket/internal/platform/dbtest"
 	"github.com/loket-kinderopvang/loket/internal/platform/web"
@@ -56,10 +60,14 @@ type demoWorld struct {
 	values map[Variant]map[string]string
 }
 
-func newDemoWorld(t *testing.T) *demoWorld {
+func newDemoWorld(t *testing.T, tgs ...dbtest.Target) *demoWorld {
 	t.Helper()
 	ctx := context.Background()
-	a, srv := newApp(t, dbtest.NewTarget(t, db.SQLite))
+	tg := dbtest.NewTarget(t, db.SQLite)
+	if len(tgs) > 0 {
+		tg = tgs[0]
+	}
+	a, srv := newApp(t, tg)
 	if _, err := a.Seed(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -169,134 +177,138 @@ func TestCrossTenantAttack(t *testing.T) {
 // the page (with field errors first), both desks see it and get an event,
 // the grant works, and revoking removes it.
 func TestSharingAgreementLifecycle(t *testing.T) {
-	w := newDemoWorld(t)
-	ctx := context.Background()
-	admin := w.browsers[authz.DeskAdmin]
-	bad := admin.Post("/leuven/beheer/samenwerking", url.Values{"receiving": {"leuven"}, "starts_on": {"morgen"}})
-	for _, want := range []string{"Kies een ander loket dan het uwe.", "Kies wat u deelt.", "Vul een datum in", `aria-invalid="true"`, `href="#receiving"`} {
-		if !strings.Contains(bad.Body, want) {
-			t.Errorf("field errors: %d lacks %q", bad.Status, want)
+	dbtest.EachTarget(t, func(t *testing.T, tg dbtest.Target) {
+		w := newDemoWorld(t, tg)
+		ctx := context.Background()
+		admin := w.browsers[authz.DeskAdmin]
+		bad := admin.Post("/leuven/beheer/samenwerking", url.Values{"receiving": {"leuven"}, "starts_on": {"morgen"}})
+		for _, want := range []string{"Kies een ander loket dan het uwe.", "Kies wat u deelt.", "Vul een datum in", `aria-invalid="true"`, `href="#receiving"`} {
+			if !strings.Contains(bad.Body, want) {
+				t.Errorf("field errors: %d lacks %q", bad.Status, want)
+			}
 		}
-	}
-	en := admin.Do(http.MethodGet, "/leuven/beheer/samenwerking?lang=en", nil)
-	if !strings.Contains(en.Body, "Working with other desks") {
-		t.Error("the sharing page must exist in English")
-	}
-	ok := admin.Post("/leuven/beheer/samenwerking", url.Values{"receiving": {"geel-laakdal-meerhout"},
-		"access": {"shared_waiting_list"}, "starts_on": {"2026-01-01"}, "ends_on": {"2099-01-01"}, "reciprocal": {"1"}})
-	if ok.Status != http.StatusSeeOther {
-		t.Fatalf("create: %d %s", ok.Status, ok.Body)
-	}
-	leuven, _ := w.a.Directory.BySlug("leuven")
-	geel, _ := w.a.Directory.BySlug("geel-laakdal-meerhout")
-	as, err := w.a.Access.Agreements(ctx, geel.ID)
-	if err != nil || len(as) != 1 || as[0].GrantingTenantID != leuven.ID || !as[0].Reciprocal {
-		t.Fatalf("Geel must see Leuven's agreement: %v %+v", err, as)
-	}
-	ag := as[0]
-	kempen := mustUserIDEmail(t, w.a, "medewerker.kempen@demo.loket.example")
-	leuvenWorker := mustUserID(t, w.a, authz.DeskWorker)
-	if ok, _ := w.a.Authz.Allowed(kempen, authz.Desk("leuven"), authz.FamiliesWrite); !ok {
-		t.Error("Geel's worker must work on Leuven's shared waiting list")
-	}
-	if ok, _ := w.a.Authz.Allowed(leuvenWorker, authz.Desk("geel-laakdal-meerhout"), authz.RequestsWrite); !ok {
-		t.Error("reciprocal: Leuven's worker must work on Geel's list too")
-	}
-	for _, d := range []string{"leuven", "geel-laakdal-meerhout"} {
-		if n := countEvents(t, w.a, d, "sharing.created", ag.ID.UUID); n != 1 {
-			t.Errorf("%s: %d sharing.created events, want 1", d, n)
+		en := admin.Do(http.MethodGet, "/leuven/beheer/samenwerking?lang=en", nil)
+		if !strings.Contains(en.Body, "Working with other desks") {
+			t.Error("the sharing page must exist in English")
 		}
-	}
-	list := admin.Get("/leuven/beheer/samenwerking?lang=nl")
-	if !strings.Contains(list.Body, ag.ID.String()) || !strings.Contains(list.Body, "Eén gedeelde wachtlijst") {
-		t.Errorf("the list must show the agreement: %s", list.Body)
-	}
-	if r := admin.Post("/leuven/beheer/samenwerking/"+ag.ID.String()+"/intrekken", url.Values{}); r.Status != http.StatusSeeOther {
-		t.Fatalf("revoke: %d", r.Status)
-	}
-	if ok, _ := w.a.Authz.Allowed(kempen, authz.Desk("leuven"), authz.FamiliesWrite); ok {
-		t.Error("revoked: Geel's worker must lose access at once")
-	}
-	for _, d := range []string{"leuven", "geel-laakdal-meerhout"} {
-		if n := countEvents(t, w.a, d, "sharing.revoked", ag.ID.UUID); n != 1 {
-			t.Errorf("%s: %d sharing.revoked events, want 1", d, n)
+		ok := admin.Post("/leuven/beheer/samenwerking", url.Values{"receiving": {"geel-laakdal-meerhout"},
+			"access": {"shared_waiting_list"}, "starts_on": {"2026-01-01"}, "ends_on": {"2099-01-01"}, "reciprocal": {"1"}})
+		if ok.Status != http.StatusSeeOther {
+			t.Fatalf("create: %d %s", ok.Status, ok.Body)
 		}
-	}
+		leuven, _ := w.a.Directory.BySlug("leuven")
+		geel, _ := w.a.Directory.BySlug("geel-laakdal-meerhout")
+		as, err := w.a.Access.Agreements(ctx, geel.ID)
+		if err != nil || len(as) != 1 || as[0].GrantingTenantID != leuven.ID || !as[0].Reciprocal {
+			t.Fatalf("Geel must see Leuven's agreement: %v %+v", err, as)
+		}
+		ag := as[0]
+		kempen := mustUserIDEmail(t, w.a, "medewerker.kempen@demo.loket.example")
+		leuvenWorker := mustUserID(t, w.a, authz.DeskWorker)
+		if ok, _ := w.a.Authz.Allowed(kempen, authz.Desk("leuven"), authz.FamiliesWrite); !ok {
+			t.Error("Geel's worker must work on Leuven's shared waiting list")
+		}
+		if ok, _ := w.a.Authz.Allowed(leuvenWorker, authz.Desk("geel-laakdal-meerhout"), authz.RequestsWrite); !ok {
+			t.Error("reciprocal: Leuven's worker must work on Geel's list too")
+		}
+		for _, d := range []string{"leuven", "geel-laakdal-meerhout"} {
+			if n := countEvents(t, w.a, d, "sharing.created", ag.ID.UUID); n != 1 {
+				t.Errorf("%s: %d sharing.created events, want 1", d, n)
+			}
+		}
+		list := admin.Get("/leuven/beheer/samenwerking?lang=nl")
+		if !strings.Contains(list.Body, ag.ID.String()) || !strings.Contains(list.Body, "Eén gedeelde wachtlijst") {
+			t.Errorf("the list must show the agreement: %s", list.Body)
+		}
+		if r := admin.Post("/leuven/beheer/samenwerking/"+ag.ID.String()+"/intrekken", url.Values{}); r.Status != http.StatusSeeOther {
+			t.Fatalf("revoke: %d", r.Status)
+		}
+		if ok, _ := w.a.Authz.Allowed(kempen, authz.Desk("leuven"), authz.FamiliesWrite); ok {
+			t.Error("revoked: Geel's worker must lose access at once")
+		}
+		for _, d := range []string{"leuven", "geel-laakdal-meerhout"} {
+			if n := countEvents(t, w.a, d, "sharing.revoked", ag.ID.UUID); n != 1 {
+				t.Errorf("%s: %d sharing.revoked events, want 1", d, n)
+			}
+		}
+	})
 }
 
 // TestAPIKeys: a provider admin creates a key (shown once, stored hashed),
 // the key sets free places of its provider's location, not of another, and
 // a revoked key is refused; last use is recorded.
 func TestAPIKeys(t *testing.T) {
-	w := newDemoWorld(t)
-	ctx := context.Background()
-	admin := w.browsers[authz.ProviderAdmin]
-	own, other := w.values[Own], w.values[Other]
-	r := admin.Post("/aanbieder/"+own["provider"]+"/sleutels", url.Values{"name": {"Planningssoftware"}})
-	m := keyRE.FindStringSubmatch(r.Body)
-	if r.Status != http.StatusCreated || m == nil {
-		t.Fatalf("create key: %d", r.Status)
-	}
-	token := m[1]
-	pid, _ := access.ParseProviderID(own["provider"])
-	keys, err := w.a.Access.Keys(ctx, pid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, k := range keys {
-		if strings.Contains(k.TokenHash, token) || k.TokenHash == token {
-			t.Error("the key must be stored hashed")
+	dbtest.EachTarget(t, func(t *testing.T, tg dbtest.Target) {
+		w := newDemoWorld(t, tg)
+		ctx := context.Background()
+		admin := w.browsers[authz.ProviderAdmin]
+		own, other := w.values[Own], w.values[Other]
+		r := admin.Post("/aanbieder/"+own["provider"]+"/sleutels", url.Values{"name": {"Planningssoftware"}})
+		m := keyRE.FindStringSubmatch(r.Body)
+		if r.Status != http.StatusCreated || m == nil {
+			t.Fatalf("create key: %d", r.Status)
 		}
-	}
-	if again := admin.Get("/aanbieder/" + own["provider"] + "/sleutels"); strings.Contains(again.Body, token) {
-		t.Error("the key must be shown only once")
-	}
-	api := NewBrowser(t, w.srv.App)
-	put := func(location, key, body string) Resp {
-		return api.Do(http.MethodPut, "/api/v1/locations/"+location+"/availability", body, "Authorization", "Bearer "+key)
-	}
-	good := `[{"start_month":"2027-03","age_band":"baby","free_places":1}]`
-	if r := put(own["location"], token, good); r.Status != http.StatusNoContent {
-		t.Errorf("own location: %d %s", r.Status, r.Body)
-	}
-	lid, _ := catalog.ParseLocationID(own["location"])
-	hist, _ := w.a.Catalog.AvailabilityHistory(ctx, lid)
-	if len(hist) == 0 || !strings.HasPrefix(hist[len(hist)-1].ChangedBy, "apikey:") {
-		t.Errorf("the change must be recorded with the key as actor: %+v", hist)
-	}
-	if r := put(own["location"], token, badAvailability); r.Status != 422 || !strings.Contains(r.Body, "start_month") ||
-		r.Header.Get("Content-Type") != "application/problem+json" {
-		t.Errorf("bad body: %d %s", r.Status, r.Body)
-	}
-	if r := put(other["location"], token, good); r.Status != http.StatusNotFound {
-		t.Errorf("another provider's location: %d", r.Status)
-	}
-	if r := put(own["location"], "lk_onbekend", good); r.Status != http.StatusUnauthorized {
-		t.Errorf("unknown key: %d", r.Status)
-	}
-	if r := put(own["location"], DemoAPIKey(), good); r.Status != http.StatusNoContent {
-		t.Errorf("the demo key: %d %s", r.Status, r.Body)
-	}
-	keys, _ = w.a.Access.Keys(ctx, pid)
-	var id string
-	for _, k := range keys {
-		if k.Name == "Planningssoftware" {
-			id = k.ID.String()
-			if k.LastUsedAt.IsZero() {
-				t.Error("last use must be recorded")
+		token := m[1]
+		pid, _ := access.ParseProviderID(own["provider"])
+		keys, err := w.a.Access.Keys(ctx, pid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range keys {
+			if strings.Contains(k.TokenHash, token) || k.TokenHash == token {
+				t.Error("the key must be stored hashed")
 			}
 		}
-	}
-	list := admin.Get("/aanbieder/" + own["provider"] + "/sleutels")
-	if strings.Contains(list.Body, "nog nooit</td><td>") && strings.Count(list.Body, "nog nooit") > 1 {
-		t.Error("the list must show the last use")
-	}
-	if r := admin.Post("/aanbieder/"+own["provider"]+"/sleutels/"+id+"/intrekken", url.Values{}); r.Status != http.StatusSeeOther {
-		t.Fatalf("revoke: %d", r.Status)
-	}
-	if r := put(own["location"], token, good); r.Status != http.StatusUnauthorized {
-		t.Errorf("revoked key: %d", r.Status)
-	}
+		if again := admin.Get("/aanbieder/" + own["provider"] + "/sleutels"); strings.Contains(again.Body, token) {
+			t.Error("the key must be shown only once")
+		}
+		api := NewBrowser(t, w.srv.App)
+		put := func(location, key, body string) Resp {
+			return api.Do(http.MethodPut, "/api/v1/locations/"+location+"/availability", body, "Authorization", "Bearer "+key)
+		}
+		good := `[{"start_month":"2027-03","age_band":"baby","free_places":1}]`
+		if r := put(own["location"], token, good); r.Status != http.StatusNoContent {
+			t.Errorf("own location: %d %s", r.Status, r.Body)
+		}
+		lid, _ := catalog.ParseLocationID(own["location"])
+		hist, _ := w.a.Catalog.AvailabilityHistory(ctx, lid)
+		if len(hist) == 0 || !strings.HasPrefix(hist[len(hist)-1].ChangedBy, "apikey:") {
+			t.Errorf("the change must be recorded with the key as actor: %+v", hist)
+		}
+		if r := put(own["location"], token, badAvailability); r.Status != 422 || !strings.Contains(r.Body, "start_month") ||
+			r.Header.Get("Content-Type") != "application/problem+json" {
+			t.Errorf("bad body: %d %s", r.Status, r.Body)
+		}
+		if r := put(other["location"], token, good); r.Status != http.StatusNotFound {
+			t.Errorf("another provider's location: %d", r.Status)
+		}
+		if r := put(own["location"], "lk_onbekend", good); r.Status != http.StatusUnauthorized {
+			t.Errorf("unknown key: %d", r.Status)
+		}
+		if r := put(own["location"], DemoAPIKey(), good); r.Status != http.StatusNoContent {
+			t.Errorf("the demo key: %d %s", r.Status, r.Body)
+		}
+		keys, _ = w.a.Access.Keys(ctx, pid)
+		var id string
+		for _, k := range keys {
+			if k.Name == "Planningssoftware" {
+				id = k.ID.String()
+				if k.LastUsedAt.IsZero() {
+					t.Error("last use must be recorded")
+				}
+			}
+		}
+		list := admin.Get("/aanbieder/" + own["provider"] + "/sleutels")
+		if strings.Contains(list.Body, "nog nooit</td><td>") && strings.Count(list.Body, "nog nooit") > 1 {
+			t.Error("the list must show the last use")
+		}
+		if r := admin.Post("/aanbieder/"+own["provider"]+"/sleutels/"+id+"/intrekken", url.Values{}); r.Status != http.StatusSeeOther {
+			t.Fatalf("revoke: %d", r.Status)
+		}
+		if r := put(own["location"], token, good); r.Status != http.StatusUnauthorized {
+			t.Errorf("revoked key: %d", r.Status)
+		}
+	})
 }
 
 // TestProviderRightsFlowToLocations: after seeding, every demo location is
@@ -397,4 +409,73 @@ func countEvents(t *testing.T, a *App, slug, kind string, subject uuid.UUID) int
 		t.Fatal(err)
 	}
 	return n
+}
+
+// TestRoleGrantedOnOneInstanceWorksOnTheOther: two Loket instances on one
+// PostgreSQL and one Redis, over real HTTP. A desk admin gives someone the
+// desk_admin role on instance 1; within a second instance 2 lets her in.
+func TestRoleGrantedOnOneInstanceWorksOnTheOther(t *testing.T) {
+	ctx := context.Background()
+	redisURL, prefix := testenv.Redis(t)
+	t.Cleanup(func() {
+		if r, err := cache.NewRedis(context.Background(), redisURL, prefix); err == nil {
+			_ = r.DeletePrefix(context.Background(), "")
+			_ = r.Close()
+		}
+	})
+	tg := dbtest.NewTarget(t, db.Postgres)
+	if _, err := tg.Owner(t).MigrateUp(ctx, dbtest.AppRole); err != nil {
+		t.Fatal(err)
+	}
+	a1, srv1 := openInstance(t, tg, redisURL, prefix)
+	if _, err := a1.Seed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	a2, srv2 := openInstance(t, tg, redisURL, prefix)
+	var urls []string
+	for _, in := range []struct {
+		a   *App
+		srv *web.Server
+	}{{a1, srv1}, {a2, srv2}} {
+		if err := in.a.Authz.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := in.srv
+		go func() { _ = srv.App.Listener(ln) }()
+		t.Cleanup(func() { _ = srv.App.Shutdown() })
+		urls = append(urls, "http://"+ln.Addr().String())
+	}
+	const pw = "zonnebloem-paraplu-42"
+	if _, err := a1.Users.CreateUser(ctx, account.NewUser{Email: "tweede@leuven.example", DisplayName: "Tweede Beheerder", Password: pw}); err != nil {
+		t.Fatal(err)
+	}
+	admin := NewBrowser(t, nil)
+	admin.Base = urls[0]
+	u, _ := a1.Users.Store().ByEmail(ctx, DemoEmails[authz.DeskAdmin])
+	admin.SignIn(u.Email, DemoPassword, u.TOTPSecret)
+	other := NewBrowser(t, nil)
+	other.Base = urls[1]
+	other.SignIn("tweede@leuven.example", pw, "")
+	if r := other.Get("/leuven/beheer/medewerkers"); r.Status != http.StatusNotFound {
+		t.Fatalf("before the grant: %d", r.Status)
+	}
+	r := admin.Post("/leuven/beheer/medewerkers", url.Values{"email": {"tweede@leuven.example"}, "role": {"desk_admin"}})
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("grant on instance 1: %d", r.Status)
+	}
+	granted := time.Now()
+	for {
+		if r := other.Get("/leuven/beheer/medewerkers"); r.Status == http.StatusOK {
+			break
+		}
+		if time.Since(granted) > time.Second {
+			t.Fatal("the role granted on instance 1 did not work on instance 2 within a second")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Logf("role effective on instance 2 after %v", time.Since(granted).Round(time.Millisecond))
 }
