@@ -479,3 +479,100 @@ func TestRoleGrantedOnOneInstanceWorksOnTheOther(t *testing.T) {
 	}
 	t.Logf("role effective on instance 2 after %v", time.Since(granted).Round(time.Millisecond))
 }
+
+// TestAdminFormsRefuseMissingCSRF: the admin forms go through the CSRF
+// check like every form: without the token nothing is created.
+func TestAdminFormsRefuseMissingCSRF(t *testing.T) {
+	w := newDemoWorld(t)
+	form := url.Values{"receiving": {"geel-laakdal-meerhout"}, "access": {"shared_waiting_list"}, "starts_on": {"2026-01-01"}}
+	r := w.browsers[authz.DeskAdmin].Do(http.MethodPost, "/leuven/beheer/samenwerking", form)
+	if r.Status != http.StatusForbidden {
+		t.Errorf("without a CSRF token: %d, want 403", r.Status)
+	}
+	geel, _ := w.a.Directory.BySlug("geel-laakdal-meerhout")
+	if as, _ := w.a.Access.Agreements(context.Background(), geel.ID); len(as) != 0 {
+		t.Error("a form without a CSRF token created an agreement")
+	}
+	r = w.browsers[authz.Operator].Do(http.MethodPost, "/beheer/operators", url.Values{"email": {DemoEmails[authz.DeskWorker]}})
+	if r.Status != http.StatusForbidden {
+		t.Errorf("operators form without a CSRF token: %d, want 403", r.Status)
+	}
+	if ok, _ := w.a.Authz.Allowed(mustUserID(t, w.a, authz.DeskWorker), authz.Platform, authz.TenantsManage); ok {
+		t.Error("a form without a CSRF token made someone operator")
+	}
+}
+
+// TestOperatorPages: desks with their regions, regions with their desks,
+// and adding an operator requires a second factor from then on.
+func TestOperatorPages(t *testing.T) {
+	w := newDemoWorld(t)
+	op := w.browsers[authz.Operator]
+	desks := op.Get("/beheer?lang=nl")
+	for _, want := range []string{"Lokaal Loket Kinderopvang Leuven", "Baarle-Hertog", "Turnhout"} {
+		if !strings.Contains(desks.Body, want) {
+			t.Errorf("/beheer lacks %q", want)
+		}
+	}
+	regions := op.Get("/beheer/regios")
+	if !strings.Contains(regions.Body, "13000") || !strings.Contains(regions.Body, "Geel-Laakdal-Meerhout") {
+		t.Errorf("/beheer/regios must list region 13000 with its desks")
+	}
+	r := op.Post("/beheer/operators", url.Values{"email": {DemoEmails[authz.ProviderAdmin]}})
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("add operator: %d", r.Status)
+	}
+	id := mustUserID(t, w.a, authz.ProviderAdmin)
+	if ok, _ := w.a.Authz.Allowed(id, authz.Platform, authz.TenantsManage); !ok {
+		t.Error("the new operator must manage desks")
+	}
+	u, _ := w.a.Users.Store().ByEmail(context.Background(), DemoEmails[authz.ProviderAdmin])
+	if !u.TOTPRequired {
+		t.Error("an operator must use a second factor")
+	}
+	if r := op.Post("/beheer/operators/"+id+"/verwijderen", url.Values{}); r.Status != http.StatusSeeOther {
+		t.Fatalf("remove operator: %d", r.Status)
+	}
+	if ok, _ := w.a.Authz.Allowed(id, authz.Platform, authz.TenantsManage); ok {
+		t.Error("the removed operator must lose the role")
+	}
+}
+
+// TestCrossProviderAttack: the demo provider's admin uses ids of another
+// provider's key and staff: 404 everywhere, nothing changes.
+func TestCrossProviderAttack(t *testing.T) {
+	w := newDemoWorld(t)
+	ctx := context.Background()
+	other, _ := access.ParseProviderID(w.values[Other]["provider"])
+	k, _, err := w.a.Access.CreateKey(ctx, access.NewKey{Provider: other, Name: "Geheime koppeling", Actor: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := w.a.Users.CreateUser(ctx, accountNewUser("stien.stil@opvang.example", "Stien Stil"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.a.Authz.AssignRole(ctx, u.ID.String(), authz.ProviderStaff, authz.Provider(other.String())); err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]string{"A": other.String(), "B": w.values[Own]["provider"], "key": k.ID.String(), "user": u.ID.String(),
+		"location": w.values[Other]["location"]}
+	routes := []AttackRoute{
+		{Method: "POST", Path: "/aanbieder/{B}/sleutels/{key}/intrekken", Form: url.Values{}},
+		{Method: "POST", Path: "/aanbieder/{B}/medewerkers/{user}/verwijderen", Form: url.Values{}},
+		{Method: "GET", Path: "/aanbieder/{A}/sleutels"},
+		{Method: "POST", Path: "/aanbieder/{A}/sleutels/{key}/intrekken", Form: url.Values{}},
+		{Method: "GET", Path: "/aanbieder/{A}/medewerkers"},
+		{Method: "POST", Path: "/aanbieder/{A}/medewerkers/{user}/verwijderen", Form: url.Values{}},
+		{Method: "PUT", Path: "/api/v1/locations/{location}/availability", JSON: `[{"start_month":"2027-03","age_band":"baby","free_places":0}]`},
+	}
+	secrets := []string{k.ID.String(), k.Prefix, "Geheime koppeling", u.ID.String(), "Stien Stil", "stien.stil@opvang.example"}
+	for _, role := range []authz.Role{authz.ProviderAdmin, authz.ProviderStaff} {
+		t.Run(string(role), func(t *testing.T) { AssertCrossTenant404(t, w.browsers[role], routes, ids, secrets) })
+	}
+	if keys, _ := w.a.Access.Keys(ctx, other); len(keys) != 1 || !keys[0].RevokedAt.IsZero() {
+		t.Error("the attack revoked the other provider's key")
+	}
+	if len(w.a.Authz.RolesFor(u.ID.String())) != 1 {
+		t.Error("the attack removed the other provider's staff")
+	}
+}
