@@ -14,7 +14,7 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/platform/web"
 )
 
-const localPrincipal = "access.principal"
+const localPrincipal = "loket.access_principal"
 
 // APIAuth names the caller of an API route: a provider's system by its
 // bearer key (Casbin subject apikey:<id>), or else a signed-in person by
