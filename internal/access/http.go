@@ -23,8 +23,11 @@ const (
 	PathOperator = "/beheer"
 )
 
-// PlatformPaths must be added to tenant.Handler.AlsoPlatform.
-var PlatformPaths = []string{PathProvider, PathOperator}
+// PlatformPaths must be added to tenant.Handler.AlsoPlatform. Not "/beheer"
+// itself: that prefix would also catch a desk's own /beheer/samenwerking and
+// /beheer/medewerkers on its own host name, which must go to the desk. The
+// operators' overview at /beheer is served on the platform's host.
+var PlatformPaths = []string{PathProvider, PathOperator + "/regios", PathOperator + "/operators"}
 
 // Config wires the handler.
 type Config struct {

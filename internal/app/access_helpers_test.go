@@ -86,6 +86,10 @@ func (b *Browser) Do(method, path string, body any, headers ...string) Resp {
 		req.Header.Set("Accept", "application/json")
 	}
 	for i := 0; i+1 < len(headers); i += 2 {
+		if strings.EqualFold(headers[i], "Host") {
+			req.Host = headers[i+1] // net/http ignores a Host header field
+			continue
+		}
 		req.Header.Set(headers[i], headers[i+1])
 	}
 	for _, c := range b.cookies {

@@ -576,3 +576,20 @@ func TestCrossProviderAttack(t *testing.T) {
 		t.Error("the attack removed the other provider's staff")
 	}
 }
+
+// TestAdminPagesOnADesksOwnHost: on a desk's own host name the desk admin
+// pages are /beheer/…, and the platform pages stay the platform's.
+func TestAdminPagesOnADesksOwnHost(t *testing.T) {
+	w := newDemoWorld(t)
+	host := "opvang.leuven.example"
+	if r := w.browsers[authz.DeskAdmin].Do(http.MethodGet, "/beheer/medewerkers", nil, "Host", host); r.Status != 200 ||
+		!strings.Contains(r.Body, "coordinator.leuven@demo.loket.example") {
+		t.Errorf("desk staff page on the desk's host: %d", r.Status)
+	}
+	if r := w.browsers[authz.Operator].Do(http.MethodGet, "/beheer/operators", nil, "Host", host); r.Status != 200 {
+		t.Errorf("operators page on a desk's host: %d", r.Status)
+	}
+	if r := w.browsers[authz.ProviderAdmin].Do(http.MethodGet, "/aanbieder", nil, "Host", host); r.Status != 200 {
+		t.Errorf("provider page on a desk's host: %d", r.Status)
+	}
+}
