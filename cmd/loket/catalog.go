@@ -60,6 +60,12 @@ func (c *cli) catalogImport(ctx context.Context, file string, dryRun bool) error
 	if err != nil {
 		return err
 	}
+	if !dryRun {
+		// Provider-wide roles reach the new locations.
+		if err := a.GroupLocations(ctx); err != nil {
+			return err
+		}
+	}
 	printImport(c.stdout, rep)
 	c.log.Info("catalogue imported", "file", file, "dry_run", dryRun, "rows", rep.Rows, "created", rep.Created,
 		"updated", rep.Updated, "unchanged", rep.Unchanged)

@@ -52,6 +52,9 @@ func (c *cli) seedScaled(ctx context.Context, n int) error {
 	if err != nil {
 		return err
 	}
+	if err := a.GroupLocations(ctx); err != nil {
+		return err
+	}
 	took := time.Since(start).Round(time.Millisecond)
 	fmt.Fprintf(c.stdout, "created %d providers, %d locations (region 13000: %d, region 24000: %d), %d free-place entries with %d events\n",
 		rep.Providers, rep.Locations, rep.PerRegion["13000"], rep.PerRegion["24000"], rep.Availability, rep.Availability)

@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/loket-kinderopvang/loket/frontend"
+	"github.com/loket-kinderopvang/loket/internal/access"
 	"github.com/loket-kinderopvang/loket/internal/account"
 	"github.com/loket-kinderopvang/loket/internal/catalog"
 	"github.com/loket-kinderopvang/loket/internal/eventlog"
@@ -61,6 +62,8 @@ type App struct {
 	Authz *authz.Authorizer
 	// Requests holds the request lifecycle (registration to placement).
 	Requests *requests.Service
+	// Access manages sharing agreements, staff and provider API keys.
+	Access *access.Service
 }
 
 // NewLogger builds the process logger from the configuration.
@@ -109,6 +112,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		return nil, err
 	}
 	a.Catalog = catalog.NewStore(d, a.Clock)
+	a.Access = access.NewService(d, a.Authz, deskLookup{a.Directory}, a.Clock)
 	a.Availability = catalog.NewAvailabilityCache(a.Catalog, c, a.Metrics, log)
 	key, err := hashKey(cfg)
 	if err != nil {
@@ -199,6 +203,9 @@ func (a *App) seedDemo(ctx context.Context) error {
 	if rep.Changed() {
 		a.Log.Info("demo catalogue seeded", "providers", rep.Providers, "locations", rep.Locations, "availability", rep.Availability)
 	}
+	if err := a.Access.GroupLocations(ctx); err != nil {
+		return err
+	}
 	accounts, err := a.SeedDemoAccounts(ctx)
 	if err != nil {
 		return err
@@ -210,6 +217,11 @@ func (a *App) seedDemo(ctx context.Context) error {
 		}
 		a.Log.Info("demo account", attrs...)
 	}
+	key, err := a.seedDemoAccess(ctx)
+	if err != nil {
+		return err
+	}
+	a.Log.Info("demo API key", "provider_admin", "aanbieder.beheer@demo.loket.example", "key", key)
 	return nil
 }
 
@@ -248,6 +260,7 @@ func (a *App) Handler(extra ...func(*fiber.App)) (*web.Server, error) {
 	})
 	desks := tenant.NewHandler(a.Directory, renderer)
 	desks.AlsoPlatform(account.PlatformPaths...)
+	desks.AlsoPlatform(access.PlatformPaths...)
 	app := srv.App
 	app.Use(desks.HostRewrite)
 	accounts, err := account.New(account.Config{DB: a.DB, Cache: a.Cache, Clock: a.Clock, Mail: a.Mail,
@@ -269,6 +282,10 @@ func (a *App) Handler(extra ...func(*fiber.App)) (*web.Server, error) {
 	a.Availability.RegisterAPI(api)
 	requests.NewAPI(a.Requests).Register(api)
 	// WIRING:provider-api (provider API keys and availability API)
+	admin := access.NewHandler(access.Config{Service: a.Access, Users: a.Users, Accounts: accounts,
+		Render: renderer, Desks: desks, Dir: a.Directory, Catalog: a.Catalog})
+	admin.RegisterAPI(api)
+	admin.RegisterPlatform(app) // /aanbieder, /beheer: before the /:tenant group
 	api.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
 
 	// Reports (issue 7): desk figures under /{tenant}/loket/cijfers, regional
@@ -284,6 +301,7 @@ func (a *App) Handler(extra ...func(*fiber.App)) (*web.Server, error) {
 	desks.RegisterDesk(desk)
 	search.RegisterDesk(desk)
 	// WIRING:desk-admin (desk staff and sharing agreements under /{tenant}/beheer)
+	admin.RegisterDesk(desk)
 	return srv, nil
 }
 

@@ -310,7 +310,7 @@ func (s *Store) LargestProvider(ctx context.Context, prefix string) (ProviderID,
 		LocationID LocationID `bun:"location_id"`
 	}
 	err := s.db.NewSelect().TableExpr("locations").
-		ColumnExpr("provider_id, min(id) AS location_id").
+		ColumnExpr("provider_id, min(CAST(id AS TEXT)) AS location_id").
 		Where("dossier_number LIKE ?", prefix+"%").
 		GroupExpr("provider_id").OrderExpr("count(*) DESC, provider_id").Limit(1).Scan(ctx, &row)
 	if errors.Is(err, sql.ErrNoRows) {

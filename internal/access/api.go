@@ -1,0 +1,131 @@
+package access
+
+import (
+	"encoding/json"
+	"errors"
+	"mime"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/loket-kinderopvang/loket/internal/account"
+	"github.com/loket-kinderopvang/loket/internal/catalog"
+	"github.com/loket-kinderopvang/loket/internal/platform/authz"
+	"github.com/loket-kinderopvang/loket/internal/platform/web"
+)
+
+const localPrincipal = "loket.access_principal"
+
+// APIAuth names the caller of an API route: a provider's system by its
+// bearer key (Casbin subject apikey:<id>), or else a signed-in person by
+// the session cookie (the session middleware is skipped on /api, so it runs
+// here). An unknown or revoked key is 401 at once, never a fall-back to
+// the cookie.
+func (h *Handler) APIAuth(c *fiber.Ctx) error {
+	if auth := c.Get(fiber.HeaderAuthorization); auth != "" {
+		token, ok := strings.CutPrefix(auth, "Bearer ")
+		if !ok {
+			return fiber.ErrUnauthorized
+		}
+		k, ok, err := h.Service.Authenticate(c.UserContext(), strings.TrimSpace(token))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fiber.ErrUnauthorized
+		}
+		c.Locals(localPrincipal, k.Subject())
+		return c.Next()
+	}
+	return h.Accounts.Session(c)
+}
+
+// principalOf is Require's userOf for API routes.
+func principalOf(c *fiber.Ctx) (string, bool) {
+	if p, ok := c.Locals(localPrincipal).(string); ok && p != "" {
+		return p, true
+	}
+	return account.UserIDOf(c)
+}
+
+// locationDomain answers 404 for a malformed or unknown location.
+func (h *Handler) locationDomain(c *fiber.Ctx) (string, error) {
+	id, err := catalog.ParseLocationID(c.Params("id"))
+	if err != nil {
+		return "", fiber.ErrNotFound
+	}
+	if _, err := h.Service.LocationProvider(c.UserContext(), id); errors.Is(err, ErrNotFound) {
+		return "", fiber.ErrNotFound
+	} else if err != nil {
+		return "", err
+	}
+	return authz.Location(id.String()), nil
+}
+
+// RegisterAPI adds the provider API routes.
+func (h *Handler) RegisterAPI(api fiber.Router) {
+	api.Put("/locations/:id/availability", h.APIAuth,
+		h.Service.Authz().Require(authz.AvailabilityWrite.Object(), authz.AvailabilityWrite.Action(), h.locationDomain, principalOf),
+		h.putAvailability)
+}
+
+// AvailabilityItem is one line of PUT /api/v1/locations/{id}/availability.
+type AvailabilityItem struct {
+	StartMonth string          `json:"start_month"`
+	AgeBand    catalog.AgeBand `json:"age_band"`
+	FreePlaces *int            `json:"free_places"`
+}
+
+func (h *Handler) putAvailability(c *fiber.Ctx) error {
+	// JSON only: a browser cannot send it cross-site without a CORS
+	// preflight, which Loket never answers, so cookie callers need no
+	// CSRF token here.
+	if mt, _, _ := mime.ParseMediaType(c.Get(fiber.HeaderContentType)); mt != fiber.MIMEApplicationJSON {
+		return web.SendProblem(c, web.Problem{Status: fiber.StatusUnsupportedMediaType, Detail: "send application/json"})
+	}
+	id, _ := catalog.ParseLocationID(c.Params("id"))
+	var items []AvailabilityItem
+	if err := json.Unmarshal(c.Body(), &items); err != nil {
+		return web.SendProblem(c, web.Problem{Status: fiber.StatusUnprocessableEntity, Detail: "the body must be a JSON list of {start_month, age_band, free_places}",
+			Errors: []web.FieldError{{Field: "body", Message: "not a JSON list of availability lines"}}})
+	}
+	var fes []web.FieldError
+	if len(items) == 0 || len(items) > 240 {
+		fes = append(fes, web.FieldError{Field: "body", Message: "send between 1 and 240 lines"})
+	}
+	changes := make([]catalog.AvailabilityChange, 0, len(items))
+	for i, it := range items {
+		if it.FreePlaces == nil {
+			fes = append(fes, web.FieldError{Field: "[" + itoa(i) + "].free_places", Message: "free_places is required"})
+			continue
+		}
+		changes = append(changes, catalog.AvailabilityChange{LocationID: id, StartMonth: it.StartMonth, AgeBand: it.AgeBand, FreePlaces: *it.FreePlaces})
+	}
+	if fes != nil {
+		return web.SendProblem(c, web.Problem{Status: fiber.StatusUnprocessableEntity, Detail: "invalid availability", Errors: fes})
+	}
+	who, _ := principalOf(c)
+	if !strings.HasPrefix(who, "apikey:") {
+		who = "user:" + who
+	}
+	err := h.Catalog.SetAvailability(c.UserContext(), who, changes...)
+	var ve catalog.ValidationErrors
+	if errors.As(err, &ve) {
+		for _, e := range ve {
+			fes = append(fes, web.FieldError{Field: strings.TrimPrefix(e.Field, "availability"), Message: e.Message})
+		}
+		return web.SendProblem(c, web.Problem{Status: fiber.StatusUnprocessableEntity, Detail: "invalid availability", Errors: fes})
+	}
+	if errors.Is(err, catalog.ErrNotFound) {
+		return fiber.ErrNotFound
+	}
+	if err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+func itoa(i int) string {
+	b, _ := json.Marshal(i)
+	return string(b)
+}
