@@ -177,7 +177,7 @@ func (h *Web) worklist(c *fiber.Ctx) error {
 			Overdue: slices.Contains(it.Flags, FlagOverdue)}
 		v.Rows = append(v.Rows, row)
 	}
-	return h.deskPage(c, fiber.StatusOK, "desk_worklist.html", tr.T("deskwork.worklist.title"), v)
+	return h.deskPage(c, fiber.StatusOK, "desk_worklist", tr.T("deskwork.worklist.title"), v)
 }
 
 // --- request page -----------------------------------------------------------
@@ -299,7 +299,7 @@ func (h *Web) renderCase(c *fiber.Ctx, status int, cs *Case, edit func(*caseView
 		edit(v)
 	}
 	title := tr.T("deskwork.case.title") + ": " + v.Child
-	return h.deskPage(c, status, "desk_request.html", title, v)
+	return h.deskPage(c, status, "desk_request", title, v)
 }
 
 // caseAction runs one of the request page's forms. The partner check of
@@ -317,7 +317,11 @@ func (h *Web) caseAction(c *fiber.Ctx) error {
 	case "kwetsbaar":
 		err = h.Service.SetVulnerable(ctx, id, fv(c, "vulnerable") == "1", actor)
 	case "activeren":
-		err = h.Service.Activate(ctx, id, actor)
+		if cs.Request.Status != StatusSubmitted {
+			err = fmt.Errorf("%w: already checked", ErrTransition)
+		} else {
+			err = h.Service.Activate(ctx, id, actor)
+		}
 	case "dubbel":
 		switch fv(c, "decision") {
 		case "merge":
@@ -367,9 +371,17 @@ func (h *Web) caseAction(c *fiber.Ctx) error {
 
 type choice struct{ Value, Label string }
 
-type formField struct{ Value, Error string }
+type formField struct{ ID, Value, Error string }
+
+// anchor turns a JSON path into an HTML id that needs no escaping in a link
+// ("parents[0].email" → "parents-0-email").
+var anchor = strings.NewReplacer("[", "-", "]", "", ".", "-").Replace
 
 type errorLink struct{ Anchor, Message string }
+
+// prefSlot is one preference select: its index in the form and its number
+// for people (1 is the first choice).
+type prefSlot struct{ Index, Number int }
 
 type registerView struct {
 	Base, CSRF   string
@@ -377,7 +389,7 @@ type registerView struct {
 	Errors       []errorLink
 	Days         map[string]bool
 	Claims       map[string]bool
-	Prefs        []int
+	Prefs        []prefSlot
 	Municipality []choice
 	Locations    []choice
 	Channels     []Channel
@@ -408,7 +420,11 @@ func (h *Web) registerView(c *fiber.Ctx) (*registerView, error) {
 		Claims: map[string]bool{}, Channels: deskChannels, Reasons: Reasons, ClaimList: Claims, Weekdays: Weekdays,
 		Partner: h.referrerOnly(c) != "", PrivacyVer: PrivacyVersion}
 	for i := 0; i < t.MaxPreferences; i++ {
-		v.Prefs = append(v.Prefs, i)
+		v.Prefs = append(v.Prefs, prefSlot{Index: i, Number: i + 1})
+		v.set(fmt.Sprintf("preferences[%d]", i), "")
+	}
+	for _, n := range append(formNames, "care_plan.days", "priority_claims") {
+		v.set(n, "")
 	}
 	var munis []geo.NISCode
 	for _, nis := range t.Municipalities {
@@ -443,20 +459,23 @@ func (h *Web) locationChoices(ctx context.Context, munis []geo.NISCode) ([]choic
 
 func (v *registerView) field(name string) string { return v.Fields[name].Value }
 
+// set stores a field's value with its HTML id.
+func (v *registerView) set(name, value string) {
+	f := v.Fields[name]
+	f.ID, f.Value = anchor(name), value
+	v.Fields[name] = f
+}
+
 func (h *Web) newForm(c *fiber.Ctx) error {
 	v, err := h.registerView(c)
 	if err != nil {
 		return err
 	}
-	v.Fields["language"] = formField{Value: h.Render.Translator(c).Lang()}
-	v.Fields["care_plan.day_part"] = formField{Value: string(DayWhole)}
-	v.Fields["flexibility_weeks"] = formField{Value: "0"}
-	if v.Partner {
-		v.Fields["channel"] = formField{Value: string(ChannelPartner)}
-	} else {
-		v.Fields["channel"] = formField{Value: string(ChannelCounter)}
-	}
-	return h.deskPage(c, fiber.StatusOK, "desk_new.html", h.Render.Translator(c).T("deskwork.new.title"), v)
+	v.set("language", h.Render.Translator(c).Lang())
+	v.set("care_plan.day_part", string(DayWhole))
+	v.set("flexibility_weeks", "0")
+	v.set("channel", string(ChannelCounter))
+	return h.deskPage(c, fiber.StatusOK, "desk_new", h.Render.Translator(c).T("deskwork.new.title"), v)
 }
 
 func (h *Web) register(c *fiber.Ctx) error {
@@ -466,7 +485,7 @@ func (h *Web) register(c *fiber.Ctx) error {
 	}
 	tr := h.Render.Translator(c)
 	for _, n := range formNames {
-		v.Fields[n] = formField{Value: fv(c, n)}
+		v.set(n, fv(c, n))
 	}
 	for _, d := range fvs(c, "care_plan.days") {
 		v.Days[d] = true
@@ -502,10 +521,10 @@ func (h *Web) register(c *fiber.Ctx) error {
 			sub.Parents = append(sub.Parents, p)
 		}
 	}
-	for _, i := range v.Prefs {
-		name := fmt.Sprintf("preferences[%d]", i)
+	for _, slot := range v.Prefs {
+		name := fmt.Sprintf("preferences[%d]", slot.Index)
 		val := fv(c, name)
-		v.Fields[name] = formField{Value: val}
+		v.set(name, val)
 		if val != "" {
 			sub.Preferences = append(sub.Preferences, val)
 		}
@@ -542,13 +561,16 @@ func (h *Web) register(c *fiber.Ctx) error {
 			}
 		}
 		msg := errorText(tr, e)
-		f := v.Fields[field]
+		f, ok := v.Fields[field]
+		if !ok {
+			f.ID = anchor(field)
+		}
 		if f.Error == "" {
 			f.Error = msg
 			v.Fields[field] = f
-			v.Errors = append(v.Errors, errorLink{Anchor: field, Message: msg})
+			v.Errors = append(v.Errors, errorLink{Anchor: f.ID, Message: msg})
 		}
 	}
 	title := tr.T("deskwork.errors.prefix") + ": " + tr.T("deskwork.new.title")
-	return h.deskPage(c, fiber.StatusUnprocessableEntity, "desk_new.html", title, v)
+	return h.deskPage(c, fiber.StatusUnprocessableEntity, "desk_new", title, v)
 }

@@ -165,7 +165,7 @@ func (h *Web) renderInbox(c *fiber.Ctx, status int, errKey, errMsg string) error
 		title = tr.T("deskwork.errors.prefix") + ": " + title
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
-	return h.Render.Render(c, status, "provider_inbox.html", web.Page{Translator: tr, Title: title, Data: v})
+	return h.Render.Render(c, status, "provider_inbox", web.Page{Translator: tr, Title: title, Data: v})
 }
 
 func (h *Web) inbox(c *fiber.Ctx) error { return h.renderInbox(c, fiber.StatusOK, "", "") }

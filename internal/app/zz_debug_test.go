@@ -1,0 +1,5 @@
+package app
+
+import "os"
+
+var debugOut = os.Stderr
