@@ -49,7 +49,7 @@ func newApp(t *testing.T, tg dbtest.Target) (*App, *web.Server) {
 func openApp(t *testing.T, tg dbtest.Target) *App {
 	t.Helper()
 	cfg := testConfig(tg)
-	a := &App{Config: cfg, Log: slog.New(slog.NewTextHandler(debugOut, nil))}
+	a := &App{Config: cfg, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	opened, err := Open(context.Background(), withSQLite(cfg, tg), a.Log)
 	if err != nil {
 		t.Fatal(err)

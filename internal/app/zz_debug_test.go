@@ -1,5 +1,0 @@
-package app
-
-import "os"
-
-var debugOut = os.Stderr
