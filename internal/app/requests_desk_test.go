@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/uptrace/bun"
+
+	"github.com/loket-kinderopvang/loket/internal/catalog"
 	"github.com/loket-kinderopvang/loket/internal/platform/authz"
 	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
 	"github.com/loket-kinderopvang/loket/internal/requests"
@@ -82,6 +85,12 @@ func addRequestValues(t *testing.T, w *demoWorld) {
 	for _, v := range []Variant{Own, Other, Shared} {
 		slug := w.values[v]["tenant"]
 		sub := deskSub(t, w.a, slug, "Matrix", "Kind-"+string(v), "matrix-"+string(v)+"@ouders.example", loc)
+		if v == Shared {
+			// Read in area: Leuven's staff see it because it lists a location in Leuven.
+			if in := locationIn(t, w.a, "leuven", true); in != loc {
+				sub.Preferences = append(sub.Preferences, in)
+			}
+		}
 		actor := requests.Actor{ID: "test", Kind: requests.ActorDesk}
 		if v == Own {
 			sub.ReferredBy, sub.Channel = partner, requests.ChannelPartner
@@ -90,6 +99,49 @@ func addRequestValues(t *testing.T, w *demoWorld) {
 		r := submitAt(t, w.a, slug, sub, actor)
 		w.values[v]["request"] = r.ID.String()
 		w.values[v]["desk"] = slug
+	}
+}
+
+// locationIn returns a location that takes requests inside (or outside)
+// the municipalities of desk slug.
+func locationIn(t *testing.T, a *App, slug string, inside bool) string {
+	t.Helper()
+	d, _ := a.Directory.BySlug(slug)
+	var l catalog.Location
+	q := a.DB.NewSelect().Model(&l).Column("id").Where("accepts_requests").OrderExpr("id").Limit(1)
+	if inside {
+		q = q.Where("municipality_nis IN (?)", bun.In(d.Municipalities))
+	} else {
+		q = q.Where("municipality_nis NOT IN (?)", bun.In(d.Municipalities))
+	}
+	if err := q.Scan(context.Background()); err != nil {
+		t.Fatalf("a location (inside %v) of %s: %v", inside, slug, err)
+	}
+	return l.ID.String()
+}
+
+// TestSharedReadInArea: through the demo agreement (read requests in area)
+// Leuven's worker sees Turnhout's requests that list a location in Leuven,
+// and no others, in the worklist and on the request page; she cannot
+// change them.
+func TestSharedReadInArea(t *testing.T) {
+	w := newDemoWorld(t)
+	desk := requests.Actor{ID: "test", Kind: requests.ActorDesk}
+	in := submitAt(t, w.a, DemoSharingFrom, deskSub(t, w.a, DemoSharingFrom, "Binnenkind", "Leuvenlijst", "binnen@ouders.example", locationIn(t, w.a, "leuven", true)), desk)
+	out := submitAt(t, w.a, DemoSharingFrom, deskSub(t, w.a, DemoSharingFrom, "Buitenkind", "Kempenlijst", "buiten@ouders.example", locationIn(t, w.a, "leuven", false)), desk)
+	worker := w.browsers[authz.DeskWorker]
+	list := worker.Get("/" + DemoSharingFrom + "/loket")
+	if list.Status != 200 || !strings.Contains(list.Body, "Binnenkind") || strings.Contains(list.Body, "Buitenkind") {
+		t.Errorf("shared worklist: %d; must list only the request in Leuven's area", list.Status)
+	}
+	if r := worker.Get("/" + DemoSharingFrom + "/loket/aanvragen/" + in.ID.String()); r.Status != 200 || !strings.Contains(r.Body, "Binnenkind") {
+		t.Errorf("request in the area: %d", r.Status)
+	}
+	if r := worker.Get("/" + DemoSharingFrom + "/loket/aanvragen/" + out.ID.String()); r.Status != 404 || strings.Contains(r.Body, "Buitenkind") {
+		t.Errorf("request outside the area: %d", r.Status)
+	}
+	if r := worker.Post("/"+DemoSharingFrom+"/loket/aanvragen/"+in.ID.String()+"/notitie", url.Values{"body": {"mag niet"}}); r.Status != 404 {
+		t.Errorf("a read-only agreement must not let her write: %d", r.Status)
 	}
 }
 

@@ -93,6 +93,48 @@ func (h *Web) referrerOnly(c *fiber.Ctx) string {
 	return ""
 }
 
+// areaOf limits a reader who reaches this desk through a sharing agreement
+// that only lets her read (access "read requests in area"): she may see the
+// requests that list a location in her own desk's municipalities, which it
+// returns with limited set. A shared waiting list (read and write) is not
+// limited, nor is anyone with a role in the desk itself.
+func (h *Web) areaOf(c *fiber.Ctx) (area []geo.NISCode, limited bool, err error) {
+	d, ok := authz.DecisionOf(c)
+	if !ok || d.Agreement == "" {
+		return nil, false, nil
+	}
+	full, err := h.Authz.Decide(d.User, d.Domain, authz.RequestsWrite)
+	if err != nil {
+		return nil, true, err
+	}
+	if full.Allowed {
+		return nil, false, nil
+	}
+	if kind, slug, err := authz.ParseDomain(d.Via); err == nil && kind == authz.KindTenant {
+		if t, ok := h.Service.opts.Desks.BySlug(slug); ok {
+			return t.Municipalities, true, nil
+		}
+	}
+	return nil, true, nil
+}
+
+// inArea reports whether any preference is for a location in area.
+func (h *Web) inArea(ctx context.Context, prefs []Preference, area []geo.NISCode) (bool, error) {
+	if len(prefs) == 0 || len(area) == 0 {
+		return false, nil
+	}
+	locs := make([]uuid.UUID, len(prefs))
+	for i, p := range prefs {
+		locs[i] = p.LocationID
+	}
+	n, err := h.Catalog.NewSelect().Model((*catalog.Location)(nil)).Where("id IN (?)", bun.In(locs)).
+		Where("municipality_nis IN (?)", bun.In(area)).Count(ctx)
+	if err != nil {
+		return false, fmt.Errorf("requests: area check: %w", err)
+	}
+	return n > 0, nil
+}
+
 func (h *Web) deskPage(c *fiber.Ctx, status int, name, title string, data any) error {
 	t, _ := tenant.FromRequest(c)
 	c.Set(fiber.HeaderCacheControl, "no-store")
@@ -171,7 +213,22 @@ func (h *Web) worklist(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	area, limited, err := h.areaOf(c)
+	if err != nil {
+		return err
+	}
 	for _, it := range items {
+		if limited {
+			r, err := h.Service.Get(c.UserContext(), it.Request.ID)
+			if err != nil {
+				return err
+			}
+			if ok, err := h.inArea(c.UserContext(), r.Preferences, area); err != nil {
+				return err
+			} else if !ok {
+				continue
+			}
+		}
 		row := worklistRow{ID: it.Request.ID.String(), Child: it.ChildName, Family: it.FamilyName, Status: string(it.Request.Status),
 			Start: it.Request.DesiredStart.Format(dateLayout), Deadline: day(it.NextDeadline), Flags: it.Flags,
 			Overdue: slices.Contains(it.Flags, FlagOverdue)}
@@ -233,6 +290,15 @@ func (h *Web) loadCase(c *fiber.Ctx) (*Case, error) {
 	}
 	if ref := h.referrerOnly(c); ref != "" && cs.Family.ReferredBy != ref {
 		return nil, fiber.ErrNotFound
+	}
+	if area, limited, err := h.areaOf(c); err != nil {
+		return nil, err
+	} else if limited {
+		if ok, err := h.inArea(c.UserContext(), cs.Request.Preferences, area); err != nil {
+			return nil, err
+		} else if !ok {
+			return nil, fiber.ErrNotFound
+		}
 	}
 	return cs, nil
 }
