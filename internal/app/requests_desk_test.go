@@ -15,6 +15,7 @@ import (
 
 	"github.com/loket-kinderopvang/loket/internal/catalog"
 	"github.com/loket-kinderopvang/loket/internal/platform/authz"
+	"github.com/loket-kinderopvang/loket/internal/platform/dbtest"
 	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
 	"github.com/loket-kinderopvang/loket/internal/requests"
 )
@@ -206,53 +207,55 @@ func TestCrossTenantRequestRoutes(t *testing.T) {
 // TestDeskWorklist: attention, status and name filters by GET query (no
 // JavaScript); a partner sees only the families she referred.
 func TestDeskWorklist(t *testing.T) {
-	w := newDemoWorld(t)
-	loc := w.values[Own]["location"]
-	desk := requests.Actor{ID: "test", Kind: requests.ActorDesk}
-	urgent := deskSub(t, w.a, "leuven", "Dringend", "Snelmans", "snel@ouders.example", loc)
-	urgent.Urgent = true
-	submitAt(t, w.a, "leuven", urgent, desk)
-	vuln := deskSub(t, w.a, "leuven", "Kwetsbaar", "Zorgmans", "zorg@ouders.example", loc)
-	vuln.Vulnerable = true
-	rv := submitAt(t, w.a, "leuven", vuln, desk)
-	partner := mustUserID(t, w.a, authz.Partner)
-	ref := deskSub(t, w.a, "leuven", "Verwezen", "Partnermans", "partner@ouders.example", loc)
-	ref.ReferredBy = partner
-	submitAt(t, w.a, "leuven", ref, requests.Actor{ID: partner, Kind: requests.ActorPartner})
-	if err := w.a.Requests.Activate(deskCtx(t, w.a, "leuven"), rv.ID, desk); err != nil {
-		t.Fatal(err)
-	}
-	worker := w.browsers[authz.DeskWorker]
-	check := func(path string, want, not []string) {
-		t.Helper()
-		res := worker.Get(path)
-		if res.Status != 200 {
-			t.Fatalf("%s: %d %s", path, res.Status, res.Body)
+	dbtest.EachTarget(t, func(t *testing.T, tg dbtest.Target) {
+		w := newDemoWorld(t, tg)
+		loc := w.values[Own]["location"]
+		desk := requests.Actor{ID: "test", Kind: requests.ActorDesk}
+		urgent := deskSub(t, w.a, "leuven", "Dringend", "Snelmans", "snel@ouders.example", loc)
+		urgent.Urgent = true
+		submitAt(t, w.a, "leuven", urgent, desk)
+		vuln := deskSub(t, w.a, "leuven", "Kwetsbaar", "Zorgmans", "zorg@ouders.example", loc)
+		vuln.Vulnerable = true
+		rv := submitAt(t, w.a, "leuven", vuln, desk)
+		partner := mustUserID(t, w.a, authz.Partner)
+		ref := deskSub(t, w.a, "leuven", "Verwezen", "Partnermans", "partner@ouders.example", loc)
+		ref.ReferredBy = partner
+		submitAt(t, w.a, "leuven", ref, requests.Actor{ID: partner, Kind: requests.ActorPartner})
+		if err := w.a.Requests.Activate(deskCtx(t, w.a, "leuven"), rv.ID, desk); err != nil {
+			t.Fatal(err)
 		}
-		for _, s := range want {
-			if !strings.Contains(res.Body, s) {
-				t.Errorf("%s lacks %q", path, s)
+		worker := w.browsers[authz.DeskWorker]
+		check := func(path string, want, not []string) {
+			t.Helper()
+			res := worker.Get(path)
+			if res.Status != 200 {
+				t.Fatalf("%s: %d %s", path, res.Status, res.Body)
+			}
+			for _, s := range want {
+				if !strings.Contains(res.Body, s) {
+					t.Errorf("%s lacks %q", path, s)
+				}
+			}
+			for _, s := range not {
+				if strings.Contains(res.Body, s) {
+					t.Errorf("%s shows %q", path, s)
+				}
 			}
 		}
-		for _, s := range not {
-			if strings.Contains(res.Body, s) {
-				t.Errorf("%s shows %q", path, s)
-			}
+		check("/leuven/loket", []string{"Dringend Snelmans", "Kwetsbaar Zorgmans", "Verwezen Partnermans", "Kwetsbaar gezin"}, nil)
+		check("/leuven/loket?attention=urgent", []string{"Dringend Snelmans"}, []string{"Kwetsbaar Zorgmans", "Verwezen Partnermans"})
+		check("/leuven/loket?attention=vulnerable", []string{"Kwetsbaar Zorgmans"}, []string{"Dringend Snelmans"})
+		check("/leuven/loket?status=active", []string{"Kwetsbaar Zorgmans"}, []string{"Dringend Snelmans", "Verwezen Partnermans"})
+		check("/leuven/loket?q=partnerm", []string{"Verwezen Partnermans"}, []string{"Dringend Snelmans", "Kwetsbaar Zorgmans"})
+		check("/leuven/loket?attention=nonsense&status=nonsense", []string{"Dringend Snelmans"}, nil)
+		p := w.browsers[authz.Partner].Get("/leuven/loket")
+		if p.Status != 200 || !strings.Contains(p.Body, "Verwezen Partnermans") || strings.Contains(p.Body, "Dringend Snelmans") || strings.Contains(p.Body, "Kwetsbaar Zorgmans") {
+			t.Errorf("the partner must see only her referral: %d", p.Status)
 		}
-	}
-	check("/leuven/loket", []string{"Dringend Snelmans", "Kwetsbaar Zorgmans", "Verwezen Partnermans", "Kwetsbaar gezin"}, nil)
-	check("/leuven/loket?attention=urgent", []string{"Dringend Snelmans"}, []string{"Kwetsbaar Zorgmans", "Verwezen Partnermans"})
-	check("/leuven/loket?attention=vulnerable", []string{"Kwetsbaar Zorgmans"}, []string{"Dringend Snelmans"})
-	check("/leuven/loket?status=active", []string{"Kwetsbaar Zorgmans"}, []string{"Dringend Snelmans", "Verwezen Partnermans"})
-	check("/leuven/loket?q=partnerm", []string{"Verwezen Partnermans"}, []string{"Dringend Snelmans", "Kwetsbaar Zorgmans"})
-	check("/leuven/loket?attention=nonsense&status=nonsense", []string{"Dringend Snelmans"}, nil)
-	p := w.browsers[authz.Partner].Get("/leuven/loket")
-	if p.Status != 200 || !strings.Contains(p.Body, "Verwezen Partnermans") || strings.Contains(p.Body, "Dringend Snelmans") || strings.Contains(p.Body, "Kwetsbaar Zorgmans") {
-		t.Errorf("the partner must see only her referral: %d", p.Status)
-	}
-	if r := w.browsers[authz.Partner].Get("/leuven/loket/aanvragen/" + rv.ID.String()); r.Status != 404 || strings.Contains(r.Body, "Zorgmans") {
-		t.Errorf("the partner opened a family she did not refer: %d", r.Status)
-	}
+		if r := w.browsers[authz.Partner].Get("/leuven/loket/aanvragen/" + rv.ID.String()); r.Status != 404 || strings.Contains(r.Body, "Zorgmans") {
+			t.Errorf("the partner opened a family she did not refer: %d", r.Status)
+		}
+	})
 }
 
 var locationRE = regexp.MustCompile(`/leuven/loket/aanvragen/([0-9a-f-]{36})`)
@@ -261,67 +264,69 @@ var locationRE = regexp.MustCompile(`/leuven/loket/aanvragen/([0-9a-f-]{36})`)
 // with location names, history and notes; the worker adds a note, marks the
 // family vulnerable, activates, and merges a likely duplicate.
 func TestDeskRequestPage(t *testing.T) {
-	w := newDemoWorld(t)
-	ctx := deskCtx(t, w.a, "leuven")
-	loc := w.values[Own]["location"]
-	desk := requests.Actor{ID: "test", Kind: requests.ActorDesk}
-	first := submitAt(t, w.a, "leuven", deskSub(t, w.a, "leuven", "Tweeling", "Dubbelmans", "dubbel@ouders.example", loc), desk)
-	second := submitAt(t, w.a, "leuven", deskSub(t, w.a, "leuven", "Tweeling", "Dubbelmans", "dubbel@ouders.example", loc), desk)
-	worker := w.browsers[authz.DeskWorker]
-	base := "/leuven/loket/aanvragen/"
-	page := worker.Get(base + first.ID.String())
-	cs, _ := w.a.Requests.Case(ctx, first.ID)
-	locName := cs.Locations[cs.Request.Preferences[0].LocationID].Name
-	for _, want := range []string{"Tweeling Dubbelmans", "dubbel@ouders.example", locName, "Wacht op antwoord", "request.submitted", "Notitie toevoegen"} {
-		if !strings.Contains(page.Body, want) {
-			t.Errorf("request page lacks %q", want)
+	dbtest.EachTarget(t, func(t *testing.T, tg dbtest.Target) {
+		w := newDemoWorld(t, tg)
+		ctx := deskCtx(t, w.a, "leuven")
+		loc := w.values[Own]["location"]
+		desk := requests.Actor{ID: "test", Kind: requests.ActorDesk}
+		first := submitAt(t, w.a, "leuven", deskSub(t, w.a, "leuven", "Tweeling", "Dubbelmans", "dubbel@ouders.example", loc), desk)
+		second := submitAt(t, w.a, "leuven", deskSub(t, w.a, "leuven", "Tweeling", "Dubbelmans", "dubbel@ouders.example", loc), desk)
+		worker := w.browsers[authz.DeskWorker]
+		base := "/leuven/loket/aanvragen/"
+		page := worker.Get(base + first.ID.String())
+		cs, _ := w.a.Requests.Case(ctx, first.ID)
+		locName := cs.Locations[cs.Request.Preferences[0].LocationID].Name
+		for _, want := range []string{"Tweeling Dubbelmans", "dubbel@ouders.example", locName, "Wacht op antwoord", "request.submitted", "Notitie toevoegen"} {
+			if !strings.Contains(page.Body, want) {
+				t.Errorf("request page lacks %q", want)
+			}
 		}
-	}
-	if r := worker.Post(base+first.ID.String()+"/notitie", url.Values{"body": {"Belde op maandag terug."}}); r.Status != http.StatusSeeOther {
-		t.Fatalf("note: %d", r.Status)
-	}
-	if r := worker.Post(base+first.ID.String()+"/notitie", url.Values{"body": {"  "}}); r.Status != 422 || !strings.Contains(r.Body, "Vul dit in.") {
-		t.Errorf("empty note: %d", r.Status)
-	}
-	if r := worker.Post(base+first.ID.String()+"/kwetsbaar", url.Values{"vulnerable": {"1"}}); r.Status != http.StatusSeeOther {
-		t.Fatalf("vulnerable: %d", r.Status)
-	}
-	if r := worker.Post(base+first.ID.String()+"/activeren", url.Values{}); r.Status != http.StatusSeeOther {
-		t.Fatalf("activate: %d", r.Status)
-	}
-	if r := worker.Post(base+first.ID.String()+"/activeren", url.Values{}); r.Status != http.StatusConflict {
-		t.Errorf("activating twice: %d", r.Status)
-	}
-	page = worker.Get(base + first.ID.String() + "?gedaan=activeren")
-	for _, want := range []string{"Belde op maandag terug.", "De aanvraag is actief.", "request.activated", "family.vulnerable", "Niet langer kwetsbaar", "Actief"} {
-		if !strings.Contains(page.Body, want) {
-			t.Errorf("after the changes the page lacks %q", want)
+		if r := worker.Post(base+first.ID.String()+"/notitie", url.Values{"body": {"Belde op maandag terug."}}); r.Status != http.StatusSeeOther {
+			t.Fatalf("note: %d", r.Status)
 		}
-	}
-	dup := worker.Get(base + second.ID.String())
-	if !strings.Contains(dup.Body, "Mogelijk dubbele aanvraag") || !strings.Contains(dup.Body, base+first.ID.String()) {
-		t.Fatalf("the second request must show the duplicate hint with a link to the first")
-	}
-	if r := worker.Post(base+second.ID.String()+"/dubbel", url.Values{"decision": {"merge"}}); r.Status != http.StatusSeeOther {
-		t.Fatalf("merge: %d", r.Status)
-	}
-	got, _ := w.a.Requests.Case(ctx, second.ID)
-	if got.Request.Status != requests.StatusClosed || got.Request.DuplicateState != requests.DuplicateMerged {
-		t.Errorf("merged: status %s, duplicate %s", got.Request.Status, got.Request.DuplicateState)
-	}
-	if r := worker.Post(base+first.ID.String()+"/intrekken", url.Values{"why": {"Verhuisd"}}); r.Status != http.StatusSeeOther {
-		t.Fatalf("withdraw: %d", r.Status)
-	}
-	got, _ = w.a.Requests.Case(ctx, first.ID)
-	if got.Request.Status != requests.StatusWithdrawn || !got.Family.Vulnerable || len(got.Notes) != 1 {
-		t.Errorf("after withdrawing: %s vulnerable %v notes %d", got.Request.Status, got.Family.Vulnerable, len(got.Notes))
-	}
-	if r := worker.Get(base + "00000000-0000-7000-8000-000000000000"); r.Status != 404 {
-		t.Errorf("unknown request: %d", r.Status)
-	}
-	if r := worker.Get(base + "geen-id"); r.Status != 404 {
-		t.Errorf("malformed id: %d", r.Status)
-	}
+		if r := worker.Post(base+first.ID.String()+"/notitie", url.Values{"body": {"  "}}); r.Status != 422 || !strings.Contains(r.Body, "Vul dit in.") {
+			t.Errorf("empty note: %d", r.Status)
+		}
+		if r := worker.Post(base+first.ID.String()+"/kwetsbaar", url.Values{"vulnerable": {"1"}}); r.Status != http.StatusSeeOther {
+			t.Fatalf("vulnerable: %d", r.Status)
+		}
+		if r := worker.Post(base+first.ID.String()+"/activeren", url.Values{}); r.Status != http.StatusSeeOther {
+			t.Fatalf("activate: %d", r.Status)
+		}
+		if r := worker.Post(base+first.ID.String()+"/activeren", url.Values{}); r.Status != http.StatusConflict {
+			t.Errorf("activating twice: %d", r.Status)
+		}
+		page = worker.Get(base + first.ID.String() + "?gedaan=activeren")
+		for _, want := range []string{"Belde op maandag terug.", "De aanvraag is actief.", "request.activated", "family.vulnerable", "Niet langer kwetsbaar", "Actief"} {
+			if !strings.Contains(page.Body, want) {
+				t.Errorf("after the changes the page lacks %q", want)
+			}
+		}
+		dup := worker.Get(base + second.ID.String())
+		if !strings.Contains(dup.Body, "Mogelijk dubbele aanvraag") || !strings.Contains(dup.Body, base+first.ID.String()) {
+			t.Fatalf("the second request must show the duplicate hint with a link to the first")
+		}
+		if r := worker.Post(base+second.ID.String()+"/dubbel", url.Values{"decision": {"merge"}}); r.Status != http.StatusSeeOther {
+			t.Fatalf("merge: %d", r.Status)
+		}
+		got, _ := w.a.Requests.Case(ctx, second.ID)
+		if got.Request.Status != requests.StatusClosed || got.Request.DuplicateState != requests.DuplicateMerged {
+			t.Errorf("merged: status %s, duplicate %s", got.Request.Status, got.Request.DuplicateState)
+		}
+		if r := worker.Post(base+first.ID.String()+"/intrekken", url.Values{"why": {"Verhuisd"}}); r.Status != http.StatusSeeOther {
+			t.Fatalf("withdraw: %d", r.Status)
+		}
+		got, _ = w.a.Requests.Case(ctx, first.ID)
+		if got.Request.Status != requests.StatusWithdrawn || !got.Family.Vulnerable || len(got.Notes) != 1 {
+			t.Errorf("after withdrawing: %s vulnerable %v notes %d", got.Request.Status, got.Family.Vulnerable, len(got.Notes))
+		}
+		if r := worker.Get(base + "00000000-0000-7000-8000-000000000000"); r.Status != 404 {
+			t.Errorf("unknown request: %d", r.Status)
+		}
+		if r := worker.Get(base + "geen-id"); r.Status != 404 {
+			t.Errorf("malformed id: %d", r.Status)
+		}
+	})
 }
 
 // TestDeskRegistration: field-level errors keep what was typed; a valid
@@ -404,115 +409,117 @@ func nationalNumber(born time.Time, serial int) string {
 // registry desk's request, and its system answers through the API with the
 // demo key.
 func TestProviderInbox(t *testing.T) {
-	w := newDemoWorld(t)
-	own := w.values[Own]
-	loc := own["location"]
-	desk := requests.Actor{ID: "test", Kind: requests.ActorDesk}
-	sub := deskSub(t, w.a, "leuven", "Inboxkind", "Privémans", "inbox@ouders.example", loc)
-	born, _ := time.Parse("2006-01-02", sub.Child.BirthDate)
-	nn := nationalNumber(born, 123)
-	sub.Child.NationalNumber, sub.Vulnerable, sub.Note = nn, true, "Geheime loketnotitie"
-	leuvenReq := submitAt(t, w.a, "leuven", sub, desk)
-	geelReq := submitAt(t, w.a, "geel-laakdal-meerhout", deskSub(t, w.a, "geel-laakdal-meerhout", "Registerkind", "Geelmans", "register@ouders.example", loc), desk)
-	third := submitAt(t, w.a, "leuven", deskSub(t, w.a, "leuven", "Apikind", "Koppelmans", "api@ouders.example", loc), desk)
+	dbtest.EachTarget(t, func(t *testing.T, tg dbtest.Target) {
+		w := newDemoWorld(t, tg)
+		own := w.values[Own]
+		loc := own["location"]
+		desk := requests.Actor{ID: "test", Kind: requests.ActorDesk}
+		sub := deskSub(t, w.a, "leuven", "Inboxkind", "Privémans", "inbox@ouders.example", loc)
+		born, _ := time.Parse("2006-01-02", sub.Child.BirthDate)
+		nn := nationalNumber(born, 123)
+		sub.Child.NationalNumber, sub.Vulnerable, sub.Note = nn, true, "Geheime loketnotitie"
+		leuvenReq := submitAt(t, w.a, "leuven", sub, desk)
+		geelReq := submitAt(t, w.a, "geel-laakdal-meerhout", deskSub(t, w.a, "geel-laakdal-meerhout", "Registerkind", "Geelmans", "register@ouders.example", loc), desk)
+		third := submitAt(t, w.a, "leuven", deskSub(t, w.a, "leuven", "Apikind", "Koppelmans", "api@ouders.example", loc), desk)
 
-	inboxPath := "/aanbieder/" + own["provider"] + "/aanvragen"
-	for _, role := range []authz.Role{authz.ProviderAdmin, authz.ProviderStaff} {
-		page := w.browsers[role].Get(inboxPath)
-		if page.Status != 200 {
-			t.Fatalf("%s inbox: %d", role, page.Status)
-		}
-		for _, want := range []string{"Inboxkind", "Registerkind", "inbox@ouders.example", "Doorsturen naar het loket"} {
-			if !strings.Contains(page.Body, want) {
-				t.Errorf("%s inbox lacks %q", role, want)
+		inboxPath := "/aanbieder/" + own["provider"] + "/aanvragen"
+		for _, role := range []authz.Role{authz.ProviderAdmin, authz.ProviderStaff} {
+			page := w.browsers[role].Get(inboxPath)
+			if page.Status != 200 {
+				t.Fatalf("%s inbox: %d", role, page.Status)
+			}
+			for _, want := range []string{"Inboxkind", "Registerkind", "inbox@ouders.example", "Doorsturen naar het loket"} {
+				if !strings.Contains(page.Body, want) {
+					t.Errorf("%s inbox lacks %q", role, want)
+				}
+			}
+			for _, secret := range []string{nn, nn[:6] + "-" + nn[6:9], "Geheime loketnotitie", "Kwetsbaar gezin", "Privémans Inboxkind"} {
+				if strings.Contains(page.Body, secret) {
+					t.Errorf("%s inbox shows %q", role, secret)
+				}
 			}
 		}
-		for _, secret := range []string{nn, nn[:6] + "-" + nn[6:9], "Geheime loketnotitie", "Kwetsbaar gezin", "Privémans Inboxkind"} {
-			if strings.Contains(page.Body, secret) {
-				t.Errorf("%s inbox shows %q", role, secret)
-			}
+		admin := w.browsers[authz.ProviderAdmin]
+		answer := func(b *Browser, desk string, id fmt.Stringer, form url.Values) Resp {
+			return b.Post(inboxPath+"/"+desk+"/"+id.String()+"/1", form)
 		}
-	}
-	admin := w.browsers[authz.ProviderAdmin]
-	answer := func(b *Browser, desk string, id fmt.Stringer, form url.Values) Resp {
-		return b.Post(inboxPath+"/"+desk+"/"+id.String()+"/1", form)
-	}
-	if r := answer(admin, "leuven", leuvenReq.ID, url.Values{"kind": {"no_place"}}); r.Status != 422 || !strings.Contains(r.Body, "Kies een reden uit de lijst.") {
-		t.Errorf("no place without a reason: %d", r.Status)
-	}
-	if r := answer(admin, "leuven", leuvenReq.ID, url.Values{"kind": {"forward"}}); r.Status != 422 {
-		t.Errorf("forwarding a central desk's request: %d", r.Status)
-	}
-	if r := answer(w.browsers[authz.ProviderStaff], "leuven", leuvenReq.ID, url.Values{"kind": {"waiting_list"}}); r.Status != http.StatusSeeOther {
-		t.Fatalf("waiting list: %d %s", r.Status, r.Body)
-	}
-	if r := answer(admin, "geel-laakdal-meerhout", geelReq.ID, url.Values{"kind": {"forward"}}); r.Status != http.StatusSeeOther {
-		t.Fatalf("forward to a registry desk: %d", r.Status)
-	}
-	state := func(slug string, id requests.RequestID) requests.PreferenceState {
-		r, err := w.a.Requests.Get(deskCtx(t, w.a, slug), id)
-		if err != nil {
+		if r := answer(admin, "leuven", leuvenReq.ID, url.Values{"kind": {"no_place"}}); r.Status != 422 || !strings.Contains(r.Body, "Kies een reden uit de lijst.") {
+			t.Errorf("no place without a reason: %d", r.Status)
+		}
+		if r := answer(admin, "leuven", leuvenReq.ID, url.Values{"kind": {"forward"}}); r.Status != 422 {
+			t.Errorf("forwarding a central desk's request: %d", r.Status)
+		}
+		if r := answer(w.browsers[authz.ProviderStaff], "leuven", leuvenReq.ID, url.Values{"kind": {"waiting_list"}}); r.Status != http.StatusSeeOther {
+			t.Fatalf("waiting list: %d %s", r.Status, r.Body)
+		}
+		if r := answer(admin, "geel-laakdal-meerhout", geelReq.ID, url.Values{"kind": {"forward"}}); r.Status != http.StatusSeeOther {
+			t.Fatalf("forward to a registry desk: %d", r.Status)
+		}
+		state := func(slug string, id requests.RequestID) requests.PreferenceState {
+			r, err := w.a.Requests.Get(deskCtx(t, w.a, slug), id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return r.Preferences[0].State
+		}
+		if s := state("leuven", leuvenReq.ID); s != requests.PreferenceWaitingList {
+			t.Errorf("leuven preference: %s", s)
+		}
+		if s := state("geel-laakdal-meerhout", geelReq.ID); s != requests.PreferenceForwarded {
+			t.Errorf("geel preference: %s", s)
+		}
+		geelList := w.a.Requests
+		items, _ := geelList.Worklist(deskCtx(t, w.a, "geel-laakdal-meerhout"), requests.WorklistFilter{Attention: requests.FlagForwarded})
+		if len(items) != 1 {
+			t.Errorf("Geel's worklist must flag the forwarded request: %d", len(items))
+		}
+
+		// The provider's system, with the demo API key.
+		api := NewBrowser(t, w.srv.App)
+		bearer := []string{"Authorization", "Bearer " + DemoAPIKey()}
+		res := api.Do(http.MethodGet, "/api/v1/providers/"+own["provider"]+"/inbox", nil, bearer...)
+		if res.Status != 200 {
+			t.Fatalf("API inbox: %d %s", res.Status, res.Body)
+		}
+		var entries []requests.InboxEntry
+		if err := json.Unmarshal([]byte(res.Body), &entries); err != nil {
 			t.Fatal(err)
 		}
-		return r.Preferences[0].State
-	}
-	if s := state("leuven", leuvenReq.ID); s != requests.PreferenceWaitingList {
-		t.Errorf("leuven preference: %s", s)
-	}
-	if s := state("geel-laakdal-meerhout", geelReq.ID); s != requests.PreferenceForwarded {
-		t.Errorf("geel preference: %s", s)
-	}
-	geelList := w.a.Requests
-	items, _ := geelList.Worklist(deskCtx(t, w.a, "geel-laakdal-meerhout"), requests.WorklistFilter{Attention: requests.FlagForwarded})
-	if len(items) != 1 {
-		t.Errorf("Geel's worklist must flag the forwarded request: %d", len(items))
-	}
-
-	// The provider's system, with the demo API key.
-	api := NewBrowser(t, w.srv.App)
-	bearer := []string{"Authorization", "Bearer " + DemoAPIKey()}
-	res := api.Do(http.MethodGet, "/api/v1/providers/"+own["provider"]+"/inbox", nil, bearer...)
-	if res.Status != 200 {
-		t.Fatalf("API inbox: %d %s", res.Status, res.Body)
-	}
-	var entries []requests.InboxEntry
-	if err := json.Unmarshal([]byte(res.Body), &entries); err != nil {
-		t.Fatal(err)
-	}
-	found := false
-	for i, e := range entries {
-		found = found || e.RequestID == third.ID.String()
-		if i > 0 && entries[i-1].AnswerDue != nil && e.AnswerDue != nil && e.AnswerDue.Before(*entries[i-1].AnswerDue) {
-			t.Error("the inbox must be sorted by deadline")
+		found := false
+		for i, e := range entries {
+			found = found || e.RequestID == third.ID.String()
+			if i > 0 && entries[i-1].AnswerDue != nil && e.AnswerDue != nil && e.AnswerDue.Before(*entries[i-1].AnswerDue) {
+				t.Error("the inbox must be sorted by deadline")
+			}
 		}
-	}
-	if !found || strings.Contains(res.Body, nn) || strings.Contains(res.Body, "Geheime loketnotitie") || strings.Contains(res.Body, "vulnerable") {
-		t.Errorf("API inbox: found %v; body must hold no national number, notes or vulnerability", found)
-	}
-	post := func(body string) Resp {
-		return api.Do(http.MethodPost, "/api/v1/providers/"+own["provider"]+"/answers", body, bearer...)
-	}
-	bad := post(fmt.Sprintf(`{"desk":"leuven","request_id":%q,"rank":1,"kind":"no_place","reason":"moon"}`, third.ID))
-	if bad.Status != 422 || !strings.Contains(bad.Body, `"field":"reason"`) || !strings.Contains(bad.Header.Get("Content-Type"), "problem+json") {
-		t.Errorf("bad answer: %d %s", bad.Status, bad.Body)
-	}
-	if r := post(`{"desk":"","request_id":"x","rank":0,"kind":"offer","offer_start":"morgen"}`); r.Status != 422 ||
-		!strings.Contains(r.Body, `"field":"request_id"`) || !strings.Contains(r.Body, `"field":"offer_start"`) || !strings.Contains(r.Body, `"field":"rank"`) {
-		t.Errorf("every wrong field at once: %d %s", r.Status, r.Body)
-	}
-	if r := post(fmt.Sprintf(`{"desk":"leuven","request_id":%q,"rank":1,"kind":"no_place","reason":"full"}`, third.ID)); r.Status != http.StatusNoContent {
-		t.Fatalf("API answer: %d %s", r.Status, r.Body)
-	}
-	if s := state("leuven", third.ID); s != requests.PreferenceNoPlace {
-		t.Errorf("API answer stored %s", s)
-	}
-	if r := post(fmt.Sprintf(`{"desk":"leuven","request_id":%q,"rank":2,"kind":"waiting_list"}`, third.ID)); r.Status != 404 {
-		t.Errorf("a rank that is not theirs: %d", r.Status)
-	}
-	if r := api.Do(http.MethodGet, "/api/v1/providers/"+w.values[Other]["provider"]+"/inbox", nil, bearer...); r.Status != 404 {
-		t.Errorf("another provider's inbox with the demo key: %d", r.Status)
-	}
-	if r := api.Do(http.MethodGet, "/api/v1/providers/"+own["provider"]+"/inbox", nil); r.Status != 401 {
-		t.Errorf("no credentials: %d", r.Status)
-	}
+		if !found || strings.Contains(res.Body, nn) || strings.Contains(res.Body, "Geheime loketnotitie") || strings.Contains(res.Body, "vulnerable") {
+			t.Errorf("API inbox: found %v; body must hold no national number, notes or vulnerability", found)
+		}
+		post := func(body string) Resp {
+			return api.Do(http.MethodPost, "/api/v1/providers/"+own["provider"]+"/answers", body, bearer...)
+		}
+		bad := post(fmt.Sprintf(`{"desk":"leuven","request_id":%q,"rank":1,"kind":"no_place","reason":"moon"}`, third.ID))
+		if bad.Status != 422 || !strings.Contains(bad.Body, `"field":"reason"`) || !strings.Contains(bad.Header.Get("Content-Type"), "problem+json") {
+			t.Errorf("bad answer: %d %s", bad.Status, bad.Body)
+		}
+		if r := post(`{"desk":"","request_id":"x","rank":0,"kind":"offer","offer_start":"morgen"}`); r.Status != 422 ||
+			!strings.Contains(r.Body, `"field":"request_id"`) || !strings.Contains(r.Body, `"field":"offer_start"`) || !strings.Contains(r.Body, `"field":"rank"`) {
+			t.Errorf("every wrong field at once: %d %s", r.Status, r.Body)
+		}
+		if r := post(fmt.Sprintf(`{"desk":"leuven","request_id":%q,"rank":1,"kind":"no_place","reason":"full"}`, third.ID)); r.Status != http.StatusNoContent {
+			t.Fatalf("API answer: %d %s", r.Status, r.Body)
+		}
+		if s := state("leuven", third.ID); s != requests.PreferenceNoPlace {
+			t.Errorf("API answer stored %s", s)
+		}
+		if r := post(fmt.Sprintf(`{"desk":"leuven","request_id":%q,"rank":2,"kind":"waiting_list"}`, third.ID)); r.Status != 404 {
+			t.Errorf("a rank that is not theirs: %d", r.Status)
+		}
+		if r := api.Do(http.MethodGet, "/api/v1/providers/"+w.values[Other]["provider"]+"/inbox", nil, bearer...); r.Status != 404 {
+			t.Errorf("another provider's inbox with the demo key: %d", r.Status)
+		}
+		if r := api.Do(http.MethodGet, "/api/v1/providers/"+own["provider"]+"/inbox", nil); r.Status != 401 {
+			t.Errorf("no credentials: %d", r.Status)
+		}
+	})
 }
