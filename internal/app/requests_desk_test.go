@@ -422,7 +422,25 @@ func TestProviderInbox(t *testing.T) {
 		geelReq := submitAt(t, w.a, "geel-laakdal-meerhout", deskSub(t, w.a, "geel-laakdal-meerhout", "Registerkind", "Geelmans", "register@ouders.example", loc), desk)
 		third := submitAt(t, w.a, "leuven", deskSub(t, w.a, "leuven", "Apikind", "Koppelmans", "api@ouders.example", loc), desk)
 
+		// The third request's answer is late: first in the inbox, marked, and
+		// flagged on the desk's worklist.
+		err := tenancy.NewStore(w.a.DB).Tx(deskCtx(t, w.a, "leuven"), func(ctx context.Context, tx *tenancy.Tx) error {
+			_, err := tx.Unscoped().NewUpdate().Table("preferences").Set("answer_due = ?", time.Now().Add(-48*time.Hour)).
+				Where("tenant_id = ? AND request_id = ?", tx.Tenant(), third.ID).Exec(ctx)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
 		inboxPath := "/aanbieder/" + own["provider"] + "/aanvragen"
+		late := w.browsers[authz.ProviderAdmin].Get(inboxPath)
+		if i, j := strings.Index(late.Body, "Apikind"), strings.Index(late.Body, "Inboxkind"); i < 0 || j < 0 || i > j ||
+			!strings.Contains(late.Body, "Termijn verstreken") {
+			t.Errorf("the overdue answer must come first and be marked (%d, %d)", i, j)
+		}
+		if wl := w.browsers[authz.DeskWorker].Get("/leuven/loket?attention=overdue"); !strings.Contains(wl.Body, "Apikind") || strings.Contains(wl.Body, "Inboxkind") {
+			t.Error("the desk's worklist must flag the overdue answer")
+		}
 		for _, role := range []authz.Role{authz.ProviderAdmin, authz.ProviderStaff} {
 			page := w.browsers[role].Get(inboxPath)
 			if page.Status != 200 {
