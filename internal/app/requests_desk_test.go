@@ -473,6 +473,30 @@ func TestProviderInbox(t *testing.T) {
 		if r := answer(admin, "geel-laakdal-meerhout", geelReq.ID, url.Values{"kind": {"forward"}}); r.Status != http.StatusSeeOther {
 			t.Fatalf("forward to a registry desk: %d", r.Status)
 		}
+		// An offer through the page: the start date and days; a free place must
+		// be registered for that month and the child's age band.
+		offer := url.Values{"kind": {"offer"}, "offer_start": {sub.DesiredStart}, "offer_days": {"mon", "tue"}}
+		offerReq := submitAt(t, w.a, "leuven", deskSub(t, w.a, "leuven", "Aanbodkind", "Plaatsmans", "aanbod@ouders.example", loc), desk)
+		month := sub.DesiredStart[:7]
+		lid, _ := catalog.ParseLocationID(loc)
+		if err := w.a.Catalog.SetAvailability(context.Background(), "test", catalog.AvailabilityChange{LocationID: lid, StartMonth: month,
+			AgeBand: catalog.BandForAge(catalog.AgeInMonths(born, time.Now().AddDate(0, 4, 0))), FreePlaces: 0}); err != nil {
+			t.Fatal(err)
+		}
+		if r := answer(admin, "leuven", offerReq.ID, offer); r.Status != 422 || !strings.Contains(r.Body, "Er is geen vrije plaats geregistreerd") {
+			t.Errorf("an offer without a free place: %d", r.Status)
+		}
+		if err := w.a.Catalog.SetAvailability(context.Background(), "test", catalog.AvailabilityChange{LocationID: lid, StartMonth: month,
+			AgeBand: catalog.BandForAge(catalog.AgeInMonths(born, time.Now().AddDate(0, 4, 0))), FreePlaces: 1}); err != nil {
+			t.Fatal(err)
+		}
+		if r := answer(admin, "leuven", offerReq.ID, offer); r.Status != http.StatusSeeOther {
+			t.Fatalf("offer: %d", r.Status)
+		}
+		if got, _ := w.a.Requests.Get(deskCtx(t, w.a, "leuven"), offerReq.ID); got.Status != requests.StatusOffered ||
+			got.Preferences[0].State != requests.PreferenceOffered || got.Preferences[0].OfferDays != "mon,tue" {
+			t.Errorf("offer stored: %s %+v", got.Status, got.Preferences[0])
+		}
 		state := func(slug string, id requests.RequestID) requests.PreferenceState {
 			r, err := w.a.Requests.Get(deskCtx(t, w.a, slug), id)
 			if err != nil {
