@@ -248,6 +248,8 @@ func TestDeskWorklist(t *testing.T) {
 		check("/leuven/loket?status=active", []string{"Kwetsbaar Zorgmans"}, []string{"Dringend Snelmans", "Verwezen Partnermans"})
 		check("/leuven/loket?q=partnerm", []string{"Verwezen Partnermans"}, []string{"Dringend Snelmans", "Kwetsbaar Zorgmans"})
 		check("/leuven/loket?attention=nonsense&status=nonsense", []string{"Dringend Snelmans"}, nil)
+		check("/leuven/loket?lang=en", []string{"Desk worklist", "Vulnerable family"}, nil)
+		check("/leuven/loket?lang=fr", []string{"Liste de travail du guichet", "Famille vulnérable"}, nil)
 		p := w.browsers[authz.Partner].Get("/leuven/loket")
 		if p.Status != 200 || !strings.Contains(p.Body, "Verwezen Partnermans") || strings.Contains(p.Body, "Dringend Snelmans") || strings.Contains(p.Body, "Kwetsbaar Zorgmans") {
 			t.Errorf("the partner must see only her referral: %d", p.Status)
