@@ -435,6 +435,20 @@ func TestProviderInbox(t *testing.T) {
 			t.Fatal(err)
 		}
 		inboxPath := "/aanbieder/" + own["provider"] + "/aanvragen"
+		// A request at another location of the same provider: the admin sees
+		// it, the staff member named for the demo location only does not.
+		var sibling catalog.Location
+		if err := w.a.DB.NewSelect().Model(&sibling).Column("id").Where("provider_id = ? AND id <> ? AND accepts_requests", own["provider"], loc).
+			OrderExpr("id").Limit(1).Scan(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		submitAt(t, w.a, "leuven", deskSub(t, w.a, "leuven", "Zusterkind", "Anderslocatie", "zuster@ouders.example", sibling.ID.String()), desk)
+		if !strings.Contains(w.browsers[authz.ProviderAdmin].Get(inboxPath).Body, "Zusterkind") {
+			t.Error("the provider admin must see every location of the provider")
+		}
+		if strings.Contains(w.browsers[authz.ProviderStaff].Get(inboxPath).Body, "Zusterkind") {
+			t.Error("staff named for one location must see only that location's requests")
+		}
 		late := w.browsers[authz.ProviderAdmin].Get(inboxPath)
 		if i, j := strings.Index(late.Body, "Apikind"), strings.Index(late.Body, "Inboxkind"); i < 0 || j < 0 || i > j ||
 			!strings.Contains(late.Body, "Termijn verstreken") {
