@@ -18,7 +18,6 @@ package browsertest
 import (
 	"context"
 	_ "embed"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -175,19 +174,14 @@ var Blocking = []string{"serious", "critical"}
 
 // A11y injects axe-core into the page of ctx and returns every violation.
 func A11y(ctx context.Context) ([]Violation, error) {
-	loaded, err := chromedp.Run(ctx, chromedp.Evaluate[bool](axeSource+";typeof axe === 'object'"))
-	if err != nil {
-		return nil, fmt.Errorf("browsertest: inject axe-core: %w", err)
-	}
-	if !loaded {
-		return nil, errors.New("browsertest: axe-core did not load (is JavaScript off in this tab?)")
-	}
-	run := `axe.run(document, {resultTypes: ["violations"]}).then(r => r.violations.map(v =>
+	// Injected and run in one evaluation, so a navigation cannot come between.
+	run := axeSource + `;
+	axe.run(document, {resultTypes: ["violations"]}).then(r => r.violations.map(v =>
 		({id: v.id, impact: v.impact || "", help: v.help, helpUrl: v.helpUrl,
 		  nodes: v.nodes.map(n => ({target: n.target, html: n.html}))})))`
 	out, err := chromedp.Run(ctx, chromedp.Evaluate[[]Violation](run, chromedp.EvalAwaitPromise))
 	if err != nil {
-		return nil, fmt.Errorf("browsertest: run axe-core: %w", err)
+		return nil, fmt.Errorf("browsertest: run axe-core (JavaScript must be on in this tab): %w", err)
 	}
 	return out, nil
 }
@@ -201,6 +195,7 @@ func CheckA11y(t testing.TB, ctx context.Context) {
 		t.Fatal(err)
 	}
 	url, _ := chromedp.Run(ctx, chromedp.Location())
+	t.Logf("axe-core checked %s: %d rules broken", url, len(vs))
 	for _, v := range vs {
 		var nodes []string
 		for i, n := range v.Nodes {
