@@ -159,6 +159,17 @@ func TestRequestFormKeepsTypedValuesOnError(t *testing.T) {
 		if !strings.Contains(en.Body, "Fill this in.") {
 			t.Errorf("English errors missing:\n%s", errorSummary(en.Body))
 		}
+		// A forged step number or action never leaves the six steps.
+		for _, stepNo := range []string{"6", "99", "-1", "x"} {
+			f := hiddenFields(page.Body)
+			f.Set("step", stepNo)
+			for _, action := range []string{"next", "back", "goto-42", "submit"} {
+				f.Set("action", action)
+				if r := b.Do(http.MethodPost, "/leuven/aanvragen", f); r.Status != 200 && r.Status != 422 {
+					t.Errorf("step %s action %s: %d", stepNo, action, r.Status)
+				}
+			}
+		}
 		// Without a CSRF token the post is refused.
 		if r := b.Do(http.MethodPost, "/leuven/aanvragen", url.Values{"step": {"1"}}); r.Status != 403 {
 			t.Errorf("post without CSRF token: %d", r.Status)

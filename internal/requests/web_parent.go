@@ -246,7 +246,7 @@ func (p *ParentPages) formStep(c *fiber.Ctx) error {
 	if es := p.check(ctx, f, lang, step); len(es) > 0 {
 		return p.renderStep(c, t, f, step, es, fiber.StatusUnprocessableEntity)
 	}
-	return p.renderStep(c, t, f, step+1, nil, fiber.StatusOK)
+	return p.renderStep(c, t, f, min(step+1, stepReview), nil, fiber.StatusOK)
 }
 
 func (p *ParentPages) submit(c *fiber.Ctx, t tenant.Tenant, f formState) error {
