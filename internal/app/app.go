@@ -21,6 +21,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/uptrace/bun/extra/bunotel"
 
 	"github.com/loket-kinderopvang/loket/frontend"
 	"github.com/loket-kinderopvang/loket/internal/access"
@@ -33,6 +34,7 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/platform/clock"
 	"github.com/loket-kinderopvang/loket/internal/platform/config"
 	"github.com/loket-kinderopvang/loket/internal/platform/db"
+	"github.com/loket-kinderopvang/loket/internal/platform/telemetry"
 	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
 	"github.com/loket-kinderopvang/loket/internal/platform/web"
 	"github.com/loket-kinderopvang/loket/internal/reports"
@@ -40,6 +42,10 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/tenant"
 	"github.com/loket-kinderopvang/loket/tenants"
 )
+
+// Version is Loket's version, set at build time with
+// -ldflags "-X github.com/loket-kinderopvang/loket/internal/app.Version=…".
+var Version = "dev"
 
 // App holds the opened stores and the domain services.
 type App struct {
@@ -88,8 +94,12 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		_ = d.Close()
 		return nil, err
 	}
+	if cfg.OTelEndpoint != "" {
+		d.AddQueryHook(bunotel.NewQueryHook(bunotel.WithDBName("loket")))
+	}
 	a := &App{Config: cfg, Log: log, Clock: clock.System{}, DB: d, Cache: c, Metrics: prometheus.NewRegistry()}
-	a.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		collectors.NewDBStatsCollector(d.DB.DB, "loket"))
 	a.Mail = mail.NewOutbox(d, a.Clock)
 	if cfg.SMTPURL != "" {
 		if a.Mail, err = mail.NewSMTP(cfg.SMTPURL, cfg.MailFrom); err != nil {
@@ -125,6 +135,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		_ = d.Close()
 		return nil, err
 	}
+	a.Metrics.MustRegister(a.Requests.StatusCollector())
 	return a, nil
 }
 
@@ -246,6 +257,7 @@ func (a *App) Handler(extra ...func(*fiber.App)) (*web.Server, error) {
 		Renderer:       renderer,
 		Registry:       a.Metrics,
 		TrustedProxies: a.Config.TrustedProxies,
+		Tracing:        a.Config.OTelEndpoint != "",
 		Checks: []web.Check{
 			{Name: "database", Run: func(ctx context.Context) error { return a.DB.PingContext(ctx) }},
 			{Name: "migrations", Run: func(ctx context.Context) error {
@@ -321,6 +333,11 @@ func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready chan<
 			log.Info("migrations applied", "count", len(applied))
 		}
 	}
+	stopTracing, err := telemetry.Setup(ctx, cfg.OTelEndpoint, Version)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = stopTracing(context.Background()) }()
 	a, err := Open(ctx, cfg, log)
 	if err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/loket-kinderopvang/loket/internal/platform/db"
 	"github.com/loket-kinderopvang/loket/internal/platform/dbtest"
 	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
 	"github.com/loket-kinderopvang/loket/internal/platform/web/webtest"
@@ -78,4 +79,25 @@ func TestRequestAPI(t *testing.T) {
 			t.Errorf("stored %d requests (err %v), want 2: one per key, none for the bad one", len(list), err)
 		}
 	})
+}
+
+// TestMetricsCoverRequestsAndPool: /metrics reports requests per desk and
+// status (desk slug and status only) and the database pool.
+func TestMetricsCoverRequestsAndPool(t *testing.T) {
+	a, srv := newApp(t, dbtest.NewTarget(t, db.SQLite))
+	_, leuven := availLocations(t, a.Catalog)
+	if res := webtest.Do(t, srv.App, "POST", "/api/v1/tenants/leuven/requests", submissionJSON(t, leuven.String()),
+		"Content-Type", "application/json"); res.Status != 201 {
+		t.Fatalf("register: %d %s", res.Status, res.Body)
+	}
+	body := get(t, srv, "/metrics").Body
+	for _, want := range []string{`loket_requests{desk="leuven",status="submitted"} 1`, `loket_requests{desk="leuven",status="placed"} 0`,
+		`go_sql_max_open_connections{db_name="loket"}`, "loket_http_requests_total"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	if strings.Contains(body, "Noor") || strings.Contains(body, "an@ouders.example") {
+		t.Error("personal data in metrics")
+	}
 }

@@ -53,6 +53,7 @@ var Keys = []Key{
 	{"mail_from", "Loket Kinderopvang <noreply@loket.example>", "sender address of Loket's mail"},
 	{"session_secure", "auto", "mark session and CSRF cookies Secure: true, false or auto (true when public_url is https)"},
 	{"trusted_proxies", "", "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For is trusted; empty trusts none"},
+	{"otel_endpoint", "", "OTLP/HTTP endpoint for traces (http://otel-collector:4318); empty turns tracing off"},
 	{"hash_key", "", "secret (at least 32 characters) for keyed hashes of national register numbers and signed status links; empty keeps a random key in data_dir/hash.key"},
 }
 
@@ -77,6 +78,7 @@ type Config struct {
 	SessionSecure    bool
 	TrustedProxies   []string
 	HashKey          string
+	OTelEndpoint     string
 }
 
 // Embedded reports whether Loket runs on its SQLite file.
@@ -254,6 +256,11 @@ func parse(v *viper.Viper) (Config, error) {
 			}
 		}
 		c.TrustedProxies = append(c.TrustedProxies, p)
+	}
+	if c.OTelEndpoint = strings.TrimSpace(v.GetString("otel_endpoint")); c.OTelEndpoint != "" {
+		if u, err := url.Parse(c.OTelEndpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("otel_endpoint", "must be an http:// or https:// URL of an OTLP/HTTP collector")
+		}
 	}
 	if c.HashKey = v.GetString("hash_key"); c.HashKey != "" && len(c.HashKey) < 32 {
 		errs = append(errs, FieldError{Key: "hash_key", Value: "(hidden: a secret)", Reason: "must be at least 32 characters"})

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -133,4 +134,22 @@ func randomHex(n int) string {
 		panic(err)
 	}
 	return strings.ToLower(hex.EncodeToString(b))
+}
+
+// Helm returns the helm binary: $LOKET_HELM, helm on the PATH, or the one CI
+// builds into ~/.cache/loket-ci (see .ci/run).
+func Helm(t testing.TB) string {
+	t.Helper()
+	if p := os.Getenv("LOKET_HELM"); p != "" {
+		return p
+	}
+	if p, err := exec.LookPath("helm"); err == nil {
+		return p
+	}
+	home, _ := os.UserHomeDir()
+	if ms, _ := filepath.Glob(filepath.Join(home, ".cache", "loket-ci", "helm-*", "helm")); len(ms) > 0 {
+		return ms[len(ms)-1]
+	}
+	Missing(t, "helm", "no helm binary (set LOKET_HELM, put helm on the PATH, or run .ci/run once)")
+	return ""
 }

@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gofiber/contrib/otelfiber/v2"
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
 	"github.com/gofiber/fiber/v2/middleware/compress"
@@ -45,6 +46,8 @@ type Options struct {
 	Registry *prometheus.Registry
 	// TrustedProxies may set X-Forwarded-For; without them c.IP() is the peer.
 	TrustedProxies []string
+	// Tracing adds an OpenTelemetry span per request (see package telemetry).
+	Tracing bool
 }
 
 // Server is the Fiber app plus readiness state.
@@ -85,6 +88,12 @@ func New(opts Options) *Server {
 	// Order matters: the access log handles errors last, so it and the metrics
 	// see the final status, including that of a recovered panic.
 	app.Use(requestid.New(requestid.Config{ContextKey: localRequestID}))
+	if opts.Tracing {
+		app.Use(otelfiber.Middleware(otelfiber.WithNext(func(c *fiber.Ctx) bool {
+			p := c.Path()
+			return p == "/healthz" || p == "/readyz" || p == "/metrics"
+		})))
+	}
 	app.Use(s.accessLog)
 	app.Use(s.metricsMiddleware())
 	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {
