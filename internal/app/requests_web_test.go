@@ -5,16 +5,20 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"html"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/loket-kinderopvang/loket/internal/catalog"
+	"github.com/loket-kinderopvang/loket/internal/platform/browsertest"
 	"github.com/loket-kinderopvang/loket/internal/platform/dbtest"
 	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
 	"github.com/loket-kinderopvang/loket/internal/requests"
@@ -439,4 +443,107 @@ func TestStatusPagePlaceTaken(t *testing.T) {
 			t.Fatalf("late accept: %d\n%s", r.Status, r.Body)
 		}
 	})
+}
+
+// TestStatusPageConcurrentAccepts: many parents press "accept" on their
+// status pages at once for the last free places of one location, over real
+// HTTP on PostgreSQL. Exactly the free places are taken; every other parent
+// gets the clear "place taken" page (409), never an error page.
+func TestStatusPageConcurrentAccepts(t *testing.T) {
+	dbtest.EachTarget(t, func(t *testing.T, tg dbtest.Target) {
+		if tg.URL == "" {
+			t.Skip("SQLite serialises writers; the race is only real on PostgreSQL")
+		}
+		a, srv := newApp(t, tg)
+		locs := parentLocations(t, a.Catalog, 1)
+		start := time.Now().AddDate(0, 4, 0)
+		const families, free = 12, 3
+		if err := a.Catalog.SetAvailability(context.Background(), "test", catalog.AvailabilityChange{LocationID: locs[0],
+			StartMonth: start.Format("2006-01"), AgeBand: catalog.Baby, FreePlaces: free}); err != nil {
+			t.Fatal(err)
+		}
+		ctx := tenancy.WithTenant(context.Background(), leuvenID(t, a))
+		base := browsertest.Serve(t, srv.App)
+		type family struct {
+			path, token string
+			cookies     []*http.Cookie
+		}
+		var fams []family
+		for range families {
+			var sub requests.Submission
+			if err := json.Unmarshal([]byte(submissionJSON(t, locs[0].String())), &sub); err != nil {
+				t.Fatal(err)
+			}
+			r, link, _, err := a.Requests.Submit(ctx, sub, requests.Actor{Kind: requests.ActorParent}, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := a.Requests.Answer(ctx, r.ID, 1, requests.Answer{Kind: requests.AnswerOffer, OfferStart: start,
+				OfferDays: []string{"mon"}}, requests.Actor{Kind: requests.ActorProvider, ID: "test"}); err != nil {
+				t.Fatal(err)
+			}
+			b := NewBrowser(t, srv.App)
+			b.Base = base
+			path := pathOfURL(t, link)
+			page := b.Get(path)
+			var cookies []*http.Cookie
+			for _, c := range b.cookies {
+				cookies = append(cookies, c)
+			}
+			fams = append(fams, family{path: path, token: hiddenFields(page.Body).Get("csrf_token"), cookies: cookies})
+		}
+		statuses := make([]int, families)
+		bodies := make([]string, families)
+		var wg sync.WaitGroup
+		go1 := make(chan struct{})
+		for i, f := range fams {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				form := url.Values{"rank": {"1"}, "csrf_token": {f.token}}
+				req, _ := http.NewRequest(http.MethodPost, base+f.path+"/aanvaarden", strings.NewReader(form.Encode()))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				req.Header.Set("Accept", "text/html")
+				for _, c := range f.cookies {
+					req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
+				}
+				<-go1
+				client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+				res, err := client.Do(req)
+				if err != nil {
+					bodies[i] = err.Error()
+					return
+				}
+				defer res.Body.Close()
+				raw, _ := io.ReadAll(res.Body)
+				statuses[i], bodies[i] = res.StatusCode, string(raw)
+			}()
+		}
+		close(go1)
+		wg.Wait()
+		placed, refused := 0, 0
+		for i, s := range statuses {
+			switch {
+			case s == http.StatusSeeOther:
+				placed++
+			case s == http.StatusConflict && strings.Contains(bodies[i], "Jammer: die plaats is intussen door een ander gezin ingenomen."):
+				refused++
+			default:
+				t.Errorf("family %d: %d %s", i, s, bodies[i])
+			}
+		}
+		left, err := catalog.FreePlacesTx(context.Background(), tg.Owner(t).DB, locs[0], start.Format("2006-01"), catalog.Baby)
+		if placed != free || refused != families-free || left != 0 || err != nil {
+			t.Errorf("placed %d, refused %d, free left %d (%v); want %d, %d, 0", placed, refused, left, err, free, families-free)
+		}
+	})
+}
+
+func pathOfURL(t testing.TB, link string) string {
+	t.Helper()
+	u, err := url.Parse(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Path
 }
