@@ -40,6 +40,9 @@ func (h *Handler) APIAuth(c *fiber.Ctx) error {
 	return h.Accounts.Session(c)
 }
 
+// PrincipalOf names the caller APIAuth found: apikey:<id> or a user id.
+func PrincipalOf(c *fiber.Ctx) (string, bool) { return principalOf(c) }
+
 // principalOf is Require's userOf for API routes.
 func principalOf(c *fiber.Ctx) (string, bool) {
 	if p, ok := c.Locals(localPrincipal).(string); ok && p != "" {

@@ -101,6 +101,8 @@ func TestAuthorisationMatrix(t *testing.T) {
 		t.Fatal("the demo agreement must let Leuven's worker read Turnhout's requests")
 	}
 	routes := append([]RouteCase(nil), AccessRoutes...)
+	addRequestValues(t, w)
+	routes = append(routes, RequestRoutes...)
 	for _, rc := range routes {
 		for _, v := range []Variant{Own, Other, Shared} {
 			for _, role := range MatrixRoles {

@@ -298,6 +298,12 @@ func (a *App) Handler(extra ...func(*fiber.App)) (*web.Server, error) {
 		Render: renderer, Desks: desks, Dir: a.Directory, Catalog: a.Catalog})
 	admin.RegisterAPI(api)
 	admin.RegisterPlatform(app) // /aanbieder, /beheer: before the /:tenant group
+	// Requests (issue 5): provider inbox and its API (platform paths, before
+	// /:tenant and before the /api catch-all), desk worklist on the desk group.
+	requestPages := requests.NewWeb(requests.WebConfig{Service: a.Requests, Render: renderer, Desks: desks, Authz: a.Authz,
+		RequireUser: accounts.RequireUser, UserOf: account.UserIDOf, APIAuth: admin.APIAuth, Principal: access.PrincipalOf, Catalog: a.DB.DB})
+	requestPages.RegisterProviderAPI(api)
+	requestPages.RegisterProvider(app)
 	api.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
 
 	// Reports (issue 7): desk figures under /{tenant}/loket/cijfers, regional
@@ -316,6 +322,7 @@ func (a *App) Handler(extra ...func(*fiber.App)) (*web.Server, error) {
 	requests.NewParentPages(a.Requests, a.Catalog, renderer, desks).Register(desk)
 	// WIRING:desk-admin (desk staff and sharing agreements under /{tenant}/beheer)
 	admin.RegisterDesk(desk)
+	requestPages.RegisterDesk(desk)
 	return srv, nil
 }
 

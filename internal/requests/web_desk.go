@@ -1,0 +1,642 @@
+package requests
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
+	"github.com/loket-kinderopvang/loket/internal/account"
+	"github.com/loket-kinderopvang/loket/internal/catalog"
+	"github.com/loket-kinderopvang/loket/internal/geo"
+	"github.com/loket-kinderopvang/loket/internal/platform/authz"
+	"github.com/loket-kinderopvang/loket/internal/platform/validate"
+	"github.com/loket-kinderopvang/loket/internal/platform/web"
+	"github.com/loket-kinderopvang/loket/internal/tenant"
+)
+
+// WebConfig wires the desk pages (worklist, request page, desk registration)
+// and the provider inbox with its API.
+type WebConfig struct {
+	Service     *Service
+	Render      *web.Renderer
+	Desks       *tenant.Handler
+	Authz       *authz.Authorizer
+	RequireUser fiber.Handler
+	UserOf      func(*fiber.Ctx) (string, bool)
+	// APIAuth names the caller of a provider API route (bearer API key or
+	// session); Principal then returns it (apikey:<id> or a user id).
+	APIAuth   fiber.Handler
+	Principal func(*fiber.Ctx) (string, bool)
+	// Catalog reads the platform-wide catalogue (locations of a provider,
+	// location choices of the desk form).
+	Catalog bun.IDB
+}
+
+// Web serves the desk and provider pages of the request lifecycle.
+type Web struct{ WebConfig }
+
+// NewWeb returns the handler.
+func NewWeb(cfg WebConfig) *Web { return &Web{cfg} }
+
+// Desk paths, under /{tenant}.
+const (
+	PathWorklist = "/loket"
+	PathDeskNew  = "/loket/nieuw"
+	PathDeskCase = "/loket/aanvragen"
+)
+
+// RegisterDesk adds the desk pages to the /:tenant group.
+func (h *Web) RegisterDesk(desk fiber.Router) {
+	auth := h.RequireUser
+	read := h.Authz.Require(authz.RequestsRead.Object(), authz.RequestsRead.Action(), deskDomain, h.UserOf)
+	write := h.Authz.Require(authz.RequestsWrite.Object(), authz.RequestsWrite.Action(), deskDomain, h.UserOf)
+	desk.Get(PathWorklist, auth, read, h.worklist)
+	desk.Get(PathDeskNew, auth, write, h.newForm)
+	desk.Post(PathDeskNew, auth, write, h.register)
+	desk.Get(PathDeskCase+"/:id", auth, read, h.casePage)
+	desk.Post(PathDeskCase+"/:id/:action", auth, write, h.caseAction)
+}
+
+func deskDomain(c *fiber.Ctx) (string, error) {
+	t, ok := tenant.FromRequest(c)
+	if !ok {
+		return "", web.ErrUnknownDesk
+	}
+	return authz.Desk(t.Slug), nil
+}
+
+// actorOf is who acts on a desk page: a partner acts as partner, everyone
+// else with a desk role as desk.
+func (h *Web) actorOf(c *fiber.Ctx) Actor {
+	id, _ := h.UserOf(c)
+	if d, ok := authz.DecisionOf(c); ok && d.ReferrerOnly {
+		return Actor{ID: strings.Clone(id), Kind: ActorPartner}
+	}
+	return Actor{ID: strings.Clone(id), Kind: ActorDesk}
+}
+
+// referrerOnly returns the partner's user id when the decision limits the
+// user to the families she referred.
+func (h *Web) referrerOnly(c *fiber.Ctx) string {
+	if d, ok := authz.DecisionOf(c); ok && d.ReferrerOnly {
+		id, _ := h.UserOf(c)
+		return strings.Clone(id)
+	}
+	return ""
+}
+
+// areaOf limits a reader who reaches this desk through a sharing agreement
+// that only lets her read (access "read requests in area"): she may see the
+// requests that list a location in her own desk's municipalities, which it
+// returns with limited set. A shared waiting list (read and write) is not
+// limited, nor is anyone with a role in the desk itself.
+func (h *Web) areaOf(c *fiber.Ctx) (area []geo.NISCode, limited bool, err error) {
+	d, ok := authz.DecisionOf(c)
+	if !ok || d.Agreement == "" {
+		return nil, false, nil
+	}
+	full, err := h.Authz.Decide(d.User, d.Domain, authz.RequestsWrite)
+	if err != nil {
+		return nil, true, err
+	}
+	if full.Allowed {
+		return nil, false, nil
+	}
+	if kind, slug, err := authz.ParseDomain(d.Via); err == nil && kind == authz.KindTenant {
+		if t, ok := h.Service.opts.Desks.BySlug(slug); ok {
+			return t.Municipalities, true, nil
+		}
+	}
+	return nil, true, nil
+}
+
+// inArea reports whether any preference is for a location in area.
+func (h *Web) inArea(ctx context.Context, prefs []Preference, area []geo.NISCode) (bool, error) {
+	if len(prefs) == 0 || len(area) == 0 {
+		return false, nil
+	}
+	locs := make([]uuid.UUID, len(prefs))
+	for i, p := range prefs {
+		locs[i] = p.LocationID
+	}
+	n, err := h.Catalog.NewSelect().Model((*catalog.Location)(nil)).Where("id IN (?)", bun.In(locs)).
+		Where("municipality_nis IN (?)", bun.In(area)).Count(ctx)
+	if err != nil {
+		return false, fmt.Errorf("requests: area check: %w", err)
+	}
+	return n > 0, nil
+}
+
+func (h *Web) deskPage(c *fiber.Ctx, status int, name, title string, data any) error {
+	t, _ := tenant.FromRequest(c)
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return h.Render.Render(c, status, name, h.Desks.Page(c, t, title, data))
+}
+
+func fv(c *fiber.Ctx, key string) string { return strings.TrimSpace(strings.Clone(c.FormValue(key))) }
+
+// fvs reads every value of a repeated form field (checkboxes).
+func fvs(c *fiber.Ctx, key string) []string {
+	var out []string
+	c.Request().PostArgs().VisitAll(func(k, v []byte) {
+		if string(k) == key && len(v) > 0 {
+			out = append(out, string(v))
+		}
+	})
+	return out
+}
+
+func day(t *time.Time) string {
+	if t == nil || t.IsZero() {
+		return ""
+	}
+	return t.Format(dateLayout)
+}
+
+func stamp(t time.Time) string { return t.Format("2006-01-02 15:04") }
+
+// errorText translates a validation error: "deskwork.error.<code>", or the
+// service's English message when the catalogue has no text for the code.
+func errorText(tr web.Translator, e validate.FieldError) string {
+	key := "deskwork.error." + e.Code
+	if s := tr.T(key); s != key {
+		return s
+	}
+	return e.Message
+}
+
+// --- worklist ---------------------------------------------------------------
+
+type worklistRow struct {
+	ID, Child, Family, Status, Start, Deadline string
+	Flags                                      []string
+	Overdue                                    bool
+}
+
+type worklistView struct {
+	Base      string
+	Rows      []worklistRow
+	Flags     []string
+	Statuses  []Status
+	Attention string
+	Status    string
+	Query     string
+	Partner   bool
+}
+
+func (h *Web) worklist(c *fiber.Ctx) error {
+	t, _ := tenant.FromRequest(c)
+	tr := h.Render.Translator(c)
+	v := worklistView{Base: "/" + t.Slug, Flags: Flags, Statuses: Statuses,
+		Attention: strings.Clone(c.Query("attention")), Status: strings.Clone(c.Query("status")), Query: strings.TrimSpace(strings.Clone(c.Query("q")))}
+	f := WorklistFilter{Query: v.Query, ReferredBy: h.referrerOnly(c)}
+	v.Partner = f.ReferredBy != ""
+	if slices.Contains(Flags, v.Attention) {
+		f.Attention = v.Attention
+	} else {
+		v.Attention = ""
+	}
+	if slices.Contains(Statuses, Status(v.Status)) {
+		f.Status = Status(v.Status)
+	} else {
+		v.Status = ""
+	}
+	items, err := h.Service.Worklist(c.UserContext(), f)
+	if err != nil {
+		return err
+	}
+	area, limited, err := h.areaOf(c)
+	if err != nil {
+		return err
+	}
+	for _, it := range items {
+		if limited {
+			r, err := h.Service.Get(c.UserContext(), it.Request.ID)
+			if err != nil {
+				return err
+			}
+			if ok, err := h.inArea(c.UserContext(), r.Preferences, area); err != nil {
+				return err
+			} else if !ok {
+				continue
+			}
+		}
+		row := worklistRow{ID: it.Request.ID.String(), Child: it.ChildName, Family: it.FamilyName, Status: string(it.Request.Status),
+			Start: it.Request.DesiredStart.Format(dateLayout), Deadline: day(it.NextDeadline), Flags: it.Flags,
+			Overdue: slices.Contains(it.Flags, FlagOverdue)}
+		v.Rows = append(v.Rows, row)
+	}
+	return h.deskPage(c, fiber.StatusOK, "desk_worklist", tr.T("deskwork.worklist.title"), v)
+}
+
+// --- request page -----------------------------------------------------------
+
+type prefRow struct {
+	Rank                                     int
+	Location, State, Reason, Due, OfferStart string
+	OfferDays, OfferDeadline                 string
+	Overdue                                  bool
+}
+
+type historyRow struct{ When, Who, Kind, From, To, Why string }
+
+type noteRow struct{ When, Author, Body string }
+
+type dupRow struct {
+	Kind, Desk, RequestID string
+}
+
+type caseView struct {
+	Base, CSRF, ID                           string
+	Status, Channel, Start, Flex, Days, Part string
+	Reason, CareNeedNote                     string
+	WiderHours, CareNeed, Urgent, Vulnerable bool
+	Child, Born, Municipality, Neighbourhood string
+	FamilyName, Email, Phone, Language       string
+	Parents                                  []Parent
+	Claims                                   []Claim
+	Prefs                                    []prefRow
+	History                                  []historyRow
+	Notes                                    []noteRow
+	Duplicates                               []dupRow
+	DuplicateOpen                            bool
+	Open, Submitted                          bool
+	Notice                                   string
+	NoteError                                string
+	ActionError                              string
+}
+
+// loadCase reads a request of the desk; 404 when it is not there or, for a
+// partner, when she did not refer the family.
+func (h *Web) loadCase(c *fiber.Ctx) (*Case, error) {
+	id, err := uuid.Parse(c.Params("id"))
+	if err != nil {
+		return nil, fiber.ErrNotFound
+	}
+	cs, err := h.Service.Case(c.UserContext(), RequestID{UUID: id})
+	if errors.Is(err, ErrNotFound) {
+		return nil, fiber.ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	if ref := h.referrerOnly(c); ref != "" && cs.Family.ReferredBy != ref {
+		return nil, fiber.ErrNotFound
+	}
+	if area, limited, err := h.areaOf(c); err != nil {
+		return nil, err
+	} else if limited {
+		if ok, err := h.inArea(c.UserContext(), cs.Request.Preferences, area); err != nil {
+			return nil, err
+		} else if !ok {
+			return nil, fiber.ErrNotFound
+		}
+	}
+	return cs, nil
+}
+
+func (h *Web) casePage(c *fiber.Ctx) error {
+	cs, err := h.loadCase(c)
+	if err != nil {
+		return err
+	}
+	return h.renderCase(c, fiber.StatusOK, cs, func(v *caseView) {
+		if n := c.Query("gedaan"); n != "" {
+			v.Notice = h.Render.Translator(c).T("deskwork.done." + strings.Clone(n))
+			if strings.HasPrefix(v.Notice, "deskwork.done.") {
+				v.Notice = ""
+			}
+		}
+	})
+}
+
+func (h *Web) renderCase(c *fiber.Ctx, status int, cs *Case, edit func(*caseView)) error {
+	t, _ := tenant.FromRequest(c)
+	tr := h.Render.Translator(c)
+	r := cs.Request
+	now := h.Service.opts.Clock.Now()
+	v := &caseView{Base: "/" + t.Slug, CSRF: account.CSRFToken(c), ID: r.ID.String(), Status: string(r.Status), Channel: string(r.Channel),
+		Start: r.DesiredStart.Format(dateLayout), Flex: strconv.Itoa(r.FlexibilityWeeks), Part: string(r.DayPart),
+		Reason: string(r.Reason), CareNeedNote: r.CareNeedNote, WiderHours: r.WiderHours, CareNeed: r.SpecificCareNeed,
+		Urgent: r.Urgent, Vulnerable: cs.Family.Vulnerable, Child: cs.Child.FirstName + " " + cs.Child.LastName,
+		Born: cs.Child.BornOrExpected().Format(dateLayout), Neighbourhood: cs.Family.Neighbourhood,
+		FamilyName: cs.Family.DisplayName, Email: cs.Family.Email, Phone: cs.Family.Phone, Language: cs.Family.Language,
+		Parents: cs.Family.Parents, Claims: r.Claims, Open: r.Status.Open(), Submitted: r.Status == StatusSubmitted,
+		DuplicateOpen: r.DuplicateState == DuplicateSuspected || r.DuplicateState == DuplicateLikely}
+	if m, ok := geo.LookupMunicipality(geo.NISCode(cs.Family.MunicipalityNIS)); ok {
+		v.Municipality = m.Name(tr.Lang())
+	}
+	var days []string
+	for _, d := range r.Days() {
+		days = append(days, tr.T("deskwork.day."+d))
+	}
+	v.Days = strings.Join(days, ", ")
+	for _, p := range r.Preferences {
+		row := prefRow{Rank: p.Rank, Location: cs.Locations[p.LocationID].Name, State: string(p.State), Reason: string(p.NoPlaceReason),
+			Due: day(p.AnswerDue), OfferStart: day(p.OfferStart), OfferDays: p.OfferDays, OfferDeadline: day(p.OfferDeadline),
+			Overdue: p.State == PreferencePending && p.AnswerDue != nil && p.AnswerDue.Before(now)}
+		if row.Location == "" {
+			row.Location = p.LocationID.String()
+		}
+		v.Prefs = append(v.Prefs, row)
+	}
+	for _, e := range cs.History {
+		v.History = append(v.History, historyRow{When: stamp(e.OccurredAt), Who: e.Actor, Kind: e.Kind, From: e.FromState, To: e.ToState, Why: e.Reason})
+	}
+	for _, n := range cs.Notes {
+		v.Notes = append(v.Notes, noteRow{When: stamp(n.CreatedAt), Author: n.Author, Body: n.Body})
+	}
+	for _, d := range cs.Duplicates {
+		row := dupRow{Kind: d.Kind, Desk: d.DeskName}
+		if d.RequestID != nil {
+			row.RequestID = d.RequestID.String()
+		}
+		v.Duplicates = append(v.Duplicates, row)
+	}
+	if edit != nil {
+		edit(v)
+	}
+	title := tr.T("deskwork.case.title") + ": " + v.Child
+	return h.deskPage(c, status, "desk_request", title, v)
+}
+
+// caseAction runs one of the request page's forms. The partner check of
+// loadCase runs first, so nobody changes what she may not see.
+func (h *Web) caseAction(c *fiber.Ctx) error {
+	cs, err := h.loadCase(c)
+	if err != nil {
+		return err
+	}
+	ctx, id, actor := c.UserContext(), cs.Request.ID, h.actorOf(c)
+	action := strings.Clone(c.Params("action"))
+	switch action {
+	case "notitie":
+		_, err = h.Service.AddNote(ctx, id, fv(c, "body"), actor)
+	case "kwetsbaar":
+		err = h.Service.SetVulnerable(ctx, id, fv(c, "vulnerable") == "1", actor)
+	case "activeren":
+		if cs.Request.Status != StatusSubmitted {
+			err = fmt.Errorf("%w: already checked", ErrTransition)
+		} else {
+			err = h.Service.Activate(ctx, id, actor)
+		}
+	case "dubbel":
+		switch fv(c, "decision") {
+		case "merge":
+			err = h.Service.ResolveDuplicate(ctx, id, true, actor)
+		case "keep":
+			err = h.Service.ResolveDuplicate(ctx, id, false, actor)
+		default:
+			err = fmt.Errorf("%w: choose merge or keep", ErrTransition)
+		}
+	case "intrekken":
+		err = h.Service.Withdraw(ctx, id, fv(c, "why"), actor)
+	case "afsluiten":
+		err = h.Service.Close(ctx, id, fv(c, "why"), actor)
+	default:
+		return fiber.ErrNotFound
+	}
+	if err == nil {
+		t, _ := tenant.FromRequest(c)
+		return c.Redirect("/"+t.Slug+PathDeskCase+"/"+id.String()+"?gedaan="+action, fiber.StatusSeeOther)
+	}
+	tr := h.Render.Translator(c)
+	if es, ok := validate.As(err); ok {
+		fresh, lerr := h.loadCase(c)
+		if lerr != nil {
+			return lerr
+		}
+		return h.renderCase(c, fiber.StatusUnprocessableEntity, fresh, func(v *caseView) {
+			if len(es) > 0 {
+				v.NoteError = errorText(tr, es[0])
+			}
+		})
+	}
+	if errors.Is(err, ErrTransition) {
+		fresh, lerr := h.loadCase(c)
+		if lerr != nil {
+			return lerr
+		}
+		return h.renderCase(c, fiber.StatusConflict, fresh, func(v *caseView) { v.ActionError = tr.T("deskwork.case.not_now") })
+	}
+	if errors.Is(err, ErrNotFound) {
+		return fiber.ErrNotFound
+	}
+	return err
+}
+
+// --- desk registration ------------------------------------------------------
+
+type choice struct{ Value, Label string }
+
+type formField struct{ ID, Value, Error string }
+
+// anchor turns a JSON path into an HTML id that needs no escaping in a link
+// ("parents[0].email" → "parents-0-email").
+var anchor = strings.NewReplacer("[", "-", "]", "", ".", "-").Replace
+
+type errorLink struct{ Anchor, Message string }
+
+// prefSlot is one preference select: its index in the form and its number
+// for people (1 is the first choice).
+type prefSlot struct{ Index, Number int }
+
+type registerView struct {
+	Base, CSRF   string
+	Fields       map[string]formField
+	Errors       []errorLink
+	Days         map[string]bool
+	Claims       map[string]bool
+	Prefs        []prefSlot
+	Municipality []choice
+	Locations    []choice
+	Channels     []Channel
+	Reasons      []Reason
+	ClaimList    []Claim
+	Weekdays     []string
+	Partner      bool
+	PrivacyVer   string
+	RequestID    string
+}
+
+// deskChannels are the channels a desk worker chooses from.
+var deskChannels = []Channel{ChannelCounter, ChannelPhone, ChannelPartner, ChannelForwarded}
+
+// formNames are the form fields of the desk registration, named like the
+// JSON paths of Submission so validation errors land on their field.
+var formNames = []string{"child.first_name", "child.last_name", "child.birth_date", "child.expected_date", "child.national_number",
+	"parents[0].first_name", "parents[0].last_name", "parents[0].email", "parents[0].phone",
+	"parents[1].first_name", "parents[1].last_name", "parents[1].email", "parents[1].phone",
+	"language", "address.municipality_nis", "address.neighbourhood", "desired_start", "flexibility_weeks",
+	"care_plan.day_part", "care_plan.wider_hours", "reason", "specific_care_need", "care_need_note", "urgent",
+	"channel", "vulnerable", "note", "privacy_consent_version"}
+
+func (h *Web) registerView(c *fiber.Ctx) (*registerView, error) {
+	t, _ := tenant.FromRequest(c)
+	tr := h.Render.Translator(c)
+	v := &registerView{Base: "/" + t.Slug, CSRF: account.CSRFToken(c), Fields: map[string]formField{}, Days: map[string]bool{},
+		Claims: map[string]bool{}, Channels: deskChannels, Reasons: Reasons, ClaimList: Claims, Weekdays: Weekdays,
+		Partner: h.referrerOnly(c) != "", PrivacyVer: PrivacyVersion}
+	for i := 0; i < t.MaxPreferences; i++ {
+		v.Prefs = append(v.Prefs, prefSlot{Index: i, Number: i + 1})
+		v.set(fmt.Sprintf("preferences[%d]", i), "")
+	}
+	for _, n := range append(formNames, "care_plan.days", "priority_claims") {
+		v.set(n, "")
+	}
+	var munis []geo.NISCode
+	for _, nis := range t.Municipalities {
+		if m, ok := geo.LookupMunicipality(nis); ok {
+			v.Municipality = append(v.Municipality, choice{Value: string(nis), Label: m.Name(tr.Lang())})
+			munis = append(munis, nis)
+		}
+	}
+	locs, err := h.locationChoices(c.UserContext(), munis)
+	if err != nil {
+		return nil, err
+	}
+	v.Locations = locs
+	return v, nil
+}
+
+func (h *Web) locationChoices(ctx context.Context, munis []geo.NISCode) ([]choice, error) {
+	if len(munis) == 0 {
+		return nil, nil
+	}
+	var locs []catalog.Location
+	if err := h.Catalog.NewSelect().Model(&locs).Column("id", "name", "municipality_nis").
+		Where("municipality_nis IN (?)", bun.In(munis)).Where("accepts_requests").Order("name", "id").Limit(500).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("requests: location choices: %w", err)
+	}
+	out := make([]choice, len(locs))
+	for i, l := range locs {
+		out[i] = choice{Value: l.ID.String(), Label: l.Name}
+	}
+	return out, nil
+}
+
+func (v *registerView) field(name string) string { return v.Fields[name].Value }
+
+// set stores a field's value with its HTML id.
+func (v *registerView) set(name, value string) {
+	f := v.Fields[name]
+	f.ID, f.Value = anchor(name), value
+	v.Fields[name] = f
+}
+
+func (h *Web) newForm(c *fiber.Ctx) error {
+	v, err := h.registerView(c)
+	if err != nil {
+		return err
+	}
+	v.set("language", h.Render.Translator(c).Lang())
+	v.set("care_plan.day_part", string(DayWhole))
+	v.set("flexibility_weeks", "0")
+	v.set("channel", string(ChannelCounter))
+	return h.deskPage(c, fiber.StatusOK, "desk_new", h.Render.Translator(c).T("deskwork.new.title"), v)
+}
+
+func (h *Web) register(c *fiber.Ctx) error {
+	v, err := h.registerView(c)
+	if err != nil {
+		return err
+	}
+	tr := h.Render.Translator(c)
+	for _, n := range formNames {
+		v.set(n, fv(c, n))
+	}
+	for _, d := range fvs(c, "care_plan.days") {
+		v.Days[d] = true
+	}
+	for _, cl := range fvs(c, "priority_claims") {
+		v.Claims[cl] = true
+	}
+	sub := Submission{
+		Child: ChildInput{FirstName: v.field("child.first_name"), LastName: v.field("child.last_name"),
+			BirthDate: v.field("child.birth_date"), ExpectedDate: v.field("child.expected_date"), NationalNumber: v.field("child.national_number")},
+		Language:     v.field("language"),
+		Address:      AddressInput{MunicipalityNIS: v.field("address.municipality_nis"), Neighbourhood: v.field("address.neighbourhood")},
+		DesiredStart: v.field("desired_start"),
+		CarePlan: CarePlanInput{Days: fvs(c, "care_plan.days"), DayPart: v.field("care_plan.day_part"),
+			WiderHours: v.field("care_plan.wider_hours") == "1"},
+		Reason: v.field("reason"), PriorityClaims: fvs(c, "priority_claims"),
+		SpecificCareNeed: v.field("specific_care_need") == "1", CareNeedNote: v.field("care_need_note"),
+		Urgent: v.field("urgent") == "1", PrivacyVersion: v.field("privacy_consent_version"),
+		Channel: Channel(v.field("channel")), Vulnerable: v.field("vulnerable") == "1", Note: v.field("note"),
+	}
+	var es validate.Errors
+	if s := v.field("flexibility_weeks"); s != "" {
+		if n, err := strconv.Atoi(s); err == nil {
+			sub.FlexibilityWeeks = n
+		} else {
+			es.Add("flexibility_weeks", "flexibility", "must be a number of weeks")
+		}
+	}
+	for i := 0; i < 2; i++ {
+		p := ParentInput{FirstName: v.field(fmt.Sprintf("parents[%d].first_name", i)), LastName: v.field(fmt.Sprintf("parents[%d].last_name", i)),
+			Email: v.field(fmt.Sprintf("parents[%d].email", i)), Phone: v.field(fmt.Sprintf("parents[%d].phone", i))}
+		if i == 0 || p != (ParentInput{}) {
+			sub.Parents = append(sub.Parents, p)
+		}
+	}
+	for _, slot := range v.Prefs {
+		name := fmt.Sprintf("preferences[%d]", slot.Index)
+		val := fv(c, name)
+		v.set(name, val)
+		if val != "" {
+			sub.Preferences = append(sub.Preferences, val)
+		}
+	}
+	actor := h.actorOf(c)
+	if actor.Kind == ActorPartner {
+		// A partner's referrals are hers: she sees them, and only them.
+		sub.ReferredBy, sub.Channel = actor.ID, ChannelPartner
+	}
+	var req *Request
+	if len(es) == 0 {
+		req, _, _, err = h.Service.Submit(c.UserContext(), sub, actor, "")
+		if more, ok := validate.As(err); ok {
+			es, err = more, nil
+		}
+		if err != nil {
+			return err
+		}
+	} else {
+		es = append(es, h.Service.Validate(c.UserContext(), sub)...)
+	}
+	if len(es) == 0 && req != nil {
+		return c.Redirect(v.Base+PathDeskCase+"/"+req.ID.String()+"?gedaan=registered", fiber.StatusSeeOther)
+	}
+	for _, e := range es {
+		field := e.Field
+		if _, ok := v.Fields[field]; !ok {
+			// Group errors ("parents", "preferences", "care_plan.days") land on their first input.
+			switch {
+			case field == "preferences":
+				field = "preferences[0]"
+			case field == "parents":
+				field = "parents[0].first_name"
+			}
+		}
+		msg := errorText(tr, e)
+		f, ok := v.Fields[field]
+		if !ok {
+			f.ID = anchor(field)
+		}
+		if f.Error == "" {
+			f.Error = msg
+			v.Fields[field] = f
+			v.Errors = append(v.Errors, errorLink{Anchor: f.ID, Message: msg})
+		}
+	}
+	title := tr.T("deskwork.errors.prefix") + ": " + tr.T("deskwork.new.title")
+	return h.deskPage(c, fiber.StatusUnprocessableEntity, "desk_new", title, v)
+}

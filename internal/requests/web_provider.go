@@ -1,0 +1,331 @@
+package requests
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"mime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
+
+	"github.com/loket-kinderopvang/loket/internal/account"
+	"github.com/loket-kinderopvang/loket/internal/catalog"
+	"github.com/loket-kinderopvang/loket/internal/platform/authz"
+	"github.com/loket-kinderopvang/loket/internal/platform/validate"
+	"github.com/loket-kinderopvang/loket/internal/platform/web"
+)
+
+// PathProviderInbox is the provider inbox, a platform path (under /aanbieder,
+// which access.PlatformPaths already keeps away from the desks).
+const PathProviderInbox = "/aanbieder/:provider/aanvragen"
+
+// providerScope is what one caller may see of one provider: the provider and
+// the locations she answers for.
+type providerScope struct {
+	Provider  uuid.UUID
+	Locations []uuid.UUID
+}
+
+const localScope = "requests.provider_scope"
+
+// RegisterProvider adds the provider inbox pages; register before the
+// /:tenant group.
+func (h *Web) RegisterProvider(app fiber.Router) {
+	read := h.scope(authz.RequestsRead, h.UserOf)
+	write := h.scope(authz.RequestsWrite, h.UserOf)
+	app.Get(PathProviderInbox, h.RequireUser, read, h.inbox)
+	app.Post(PathProviderInbox+"/:desk/:request/:rank", h.RequireUser, write, h.answerForm)
+}
+
+// RegisterProviderAPI adds the providers' JSON API under /api/v1.
+func (h *Web) RegisterProviderAPI(api fiber.Router) {
+	api.Get("/providers/:provider/inbox", h.APIAuth, h.scope(authz.RequestsRead, h.Principal), h.apiInbox)
+	api.Post("/providers/:provider/answers", h.APIAuth, h.scope(authz.RequestsWrite, h.Principal), h.apiAnswer)
+}
+
+// scope authorises perm for the provider in the path: in the provider's
+// domain (every location of the provider) or, for staff named for some
+// locations only, in those locations. Anything else is 404, like a
+// provider that does not exist.
+func (h *Web) scope(perm authz.Permission, userOf func(*fiber.Ctx) (string, bool)) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		user, ok := userOf(c)
+		if !ok || user == "" {
+			return fiber.ErrUnauthorized
+		}
+		user = strings.Clone(user)
+		pid, err := uuid.Parse(c.Params("provider"))
+		if err != nil {
+			return fiber.ErrNotFound
+		}
+		var locs []catalog.Location
+		if err := h.Catalog.NewSelect().Model(&locs).Column("id").Where("provider_id = ?", pid).Order("id").Scan(c.UserContext()); err != nil {
+			return err
+		}
+		s := providerScope{Provider: pid}
+		if ok, err := h.Authz.Allowed(user, authz.Provider(pid.String()), perm); err != nil {
+			return err
+		} else if ok {
+			for _, l := range locs {
+				s.Locations = append(s.Locations, l.ID.UUID)
+			}
+		} else {
+			ds, err := h.Authz.DomainsWhere(user, perm.Object(), perm.Action())
+			if err != nil {
+				return err
+			}
+			mine := authz.IDs(ds, authz.KindLocation)
+			for _, l := range locs {
+				if slices.Contains(mine, l.ID.String()) {
+					s.Locations = append(s.Locations, l.ID.UUID)
+				}
+			}
+			if len(s.Locations) == 0 {
+				return fiber.ErrNotFound
+			}
+		}
+		c.Locals(localScope, s)
+		return c.Next()
+	}
+}
+
+func scopeOf(c *fiber.Ctx) providerScope {
+	s, _ := c.Locals(localScope).(providerScope)
+	return s
+}
+
+func (h *Web) providerActor(c *fiber.Ctx, userOf func(*fiber.Ctx) (string, bool)) Actor {
+	id, _ := userOf(c)
+	return Actor{ID: strings.Clone(id), Kind: ActorProvider}
+}
+
+// --- inbox page -------------------------------------------------------------
+
+type inboxLine struct {
+	Key, Action, Desk, Location, Child, Age, Start, Flex, Days, Part string
+	Parent, Email, Phone, Language, State, Due, OfferStart           string
+	CareNote                                                         string
+	WiderHours, CareNeed, Overdue, Registry, Pending                 bool
+	Error                                                            string
+}
+
+type inboxView struct {
+	CSRF     string
+	Rows     []inboxLine
+	Reasons  []NoPlaceReason
+	Weekdays []string
+	Notice   string
+}
+
+func (h *Web) inboxRows(c *fiber.Ctx, items []InboxItem) []inboxLine {
+	tr := h.Render.Translator(c)
+	base := "/aanbieder/" + scopeOf(c).Provider.String() + "/aanvragen/"
+	var rows []inboxLine
+	for _, it := range items {
+		var days []string
+		for _, d := range it.Days {
+			days = append(days, tr.T("deskwork.day."+d))
+		}
+		key := it.DeskSlug + "/" + it.RequestID.String() + "/" + strconv.Itoa(it.Rank)
+		rows = append(rows, inboxLine{Key: key, Action: base + key, Desk: it.DeskName, Location: it.LocationName,
+			Child: it.ChildFirstName, Age: strconv.Itoa(it.AgeMonthsAtStart), Start: it.DesiredStart.Format(dateLayout),
+			Flex: strconv.Itoa(it.FlexibilityWeeks), Days: strings.Join(days, ", "), Part: string(it.DayPart),
+			Parent: it.ParentName, Email: it.ParentEmail, Phone: it.ParentPhone, Language: it.Language, State: string(it.State),
+			Due: day(it.AnswerDue), OfferStart: day(it.OfferStart), CareNote: it.CareNeedNote, WiderHours: it.WiderHours,
+			CareNeed: it.SpecificCareNeed, Overdue: it.Overdue, Registry: it.DeskMode == "registry",
+			Pending: it.State == PreferencePending || it.State == PreferenceWaitingList})
+	}
+	return rows
+}
+
+func (h *Web) renderInbox(c *fiber.Ctx, status int, errKey, errMsg string) error {
+	web.SetLanguage(c, web.PickLanguage(c, []string{"nl", "fr", "en"}, "nl"))
+	s := scopeOf(c)
+	items, err := h.Service.Inbox(c.UserContext(), s.Provider, s.Locations, h.providerActor(c, h.UserOf))
+	if err != nil {
+		return err
+	}
+	tr := h.Render.Translator(c)
+	v := inboxView{CSRF: account.CSRFToken(c), Rows: h.inboxRows(c, items), Reasons: NoPlaceReasons, Weekdays: Weekdays}
+	for i := range v.Rows {
+		if v.Rows[i].Key == errKey {
+			v.Rows[i].Error = errMsg
+		}
+	}
+	if n := c.Query("gedaan"); n == "1" {
+		v.Notice = tr.T("deskwork.inbox.answered")
+	}
+	title := tr.T("deskwork.inbox.title")
+	if errMsg != "" {
+		title = tr.T("deskwork.errors.prefix") + ": " + title
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return h.Render.Render(c, status, "provider_inbox", web.Page{Translator: tr, Title: title, Data: v})
+}
+
+func (h *Web) inbox(c *fiber.Ctx) error { return h.renderInbox(c, fiber.StatusOK, "", "") }
+
+// answerOf reads an answer; a date that does not parse is a field error.
+func answerOf(kind, start string, days []string, reason string) (Answer, validate.Errors) {
+	a := Answer{Kind: AnswerKind(kind), OfferDays: days, Reason: NoPlaceReason(reason)}
+	var es validate.Errors
+	if a.Kind == AnswerOffer && start != "" {
+		t, err := time.Parse(dateLayout, start)
+		if err != nil {
+			es.Add("offer_start", "date", "must be a date like 2027-03-01 (got %q)", start)
+		}
+		a.OfferStart = t
+	}
+	return a, es
+}
+
+func (h *Web) answerForm(c *fiber.Ctx) error {
+	web.SetLanguage(c, web.PickLanguage(c, []string{"nl", "fr", "en"}, "nl"))
+	desk, reqID, rank := strings.Clone(c.Params("desk")), c.Params("request"), c.Params("rank")
+	id, err1 := uuid.Parse(reqID)
+	n, err2 := strconv.Atoi(rank)
+	if err1 != nil || err2 != nil {
+		return fiber.ErrNotFound
+	}
+	a, es := answerOf(fv(c, "kind"), fv(c, "offer_start"), fvs(c, "offer_days"), fv(c, "reason"))
+	err := error(nil)
+	if len(es) == 0 {
+		err = h.answer(c, desk, RequestID{UUID: id}, n, a, h.UserOf)
+		es, _ = validate.As(err)
+	}
+	key := desk + "/" + id.String() + "/" + strconv.Itoa(n)
+	switch {
+	case len(es) > 0:
+		tr := h.Render.Translator(c)
+		var msgs []string
+		for _, e := range es {
+			label := "deskwork.field." + e.Field
+			if e.Field == "reason" {
+				label = "deskwork.field.no_place_reason"
+			}
+			msgs = append(msgs, tr.T(label)+": "+errorText(tr, e))
+		}
+		return h.renderInbox(c, fiber.StatusUnprocessableEntity, key, strings.Join(msgs, " "))
+	case errors.Is(err, ErrNotFound):
+		return fiber.ErrNotFound
+	case errors.Is(err, ErrTransition):
+		return h.renderInbox(c, fiber.StatusConflict, key, h.Render.Translator(c).T("deskwork.case.not_now"))
+	case err != nil:
+		return err
+	}
+	return c.Redirect("/aanbieder/"+scopeOf(c).Provider.String()+"/aanvragen?gedaan=1", fiber.StatusSeeOther)
+}
+
+func (h *Web) answer(c *fiber.Ctx, desk string, id RequestID, rank int, a Answer, userOf func(*fiber.Ctx) (string, bool)) error {
+	return h.Service.ProviderAnswer(c.UserContext(), desk, id, rank, scopeOf(c).Locations, a, h.providerActor(c, userOf))
+}
+
+// --- JSON API ---------------------------------------------------------------
+
+// InboxEntry is one line of GET /api/v1/providers/{provider}/inbox.
+type InboxEntry struct {
+	Desk             string     `json:"desk"`
+	DeskName         string     `json:"desk_name"`
+	DeskMode         string     `json:"desk_mode"`
+	RequestID        string     `json:"request_id"`
+	Rank             int        `json:"rank"`
+	LocationID       string     `json:"location_id"`
+	LocationName     string     `json:"location_name"`
+	ChildFirstName   string     `json:"child_first_name"`
+	AgeMonthsAtStart int        `json:"age_months_at_start"`
+	DesiredStart     string     `json:"desired_start"`
+	FlexibilityWeeks int        `json:"flexibility_weeks"`
+	Days             []string   `json:"days"`
+	DayPart          DayPart    `json:"day_part"`
+	WiderHours       bool       `json:"wider_hours"`
+	SpecificCareNeed bool       `json:"specific_care_need"`
+	CareNeedNote     string     `json:"care_need_note"`
+	ParentName       string     `json:"parent_name"`
+	ParentEmail      string     `json:"parent_email"`
+	ParentPhone      string     `json:"parent_phone"`
+	Language         string     `json:"language"`
+	State            string     `json:"state"`
+	AnswerDue        *time.Time `json:"answer_due"`
+	Overdue          bool       `json:"overdue"`
+}
+
+func (h *Web) apiInbox(c *fiber.Ctx) error {
+	s := scopeOf(c)
+	items, err := h.Service.Inbox(c.UserContext(), s.Provider, s.Locations, h.providerActor(c, h.Principal))
+	if err != nil {
+		return err
+	}
+	out := make([]InboxEntry, 0, len(items))
+	for _, it := range items {
+		out = append(out, InboxEntry{Desk: it.DeskSlug, DeskName: it.DeskName, DeskMode: it.DeskMode, RequestID: it.RequestID.String(),
+			Rank: it.Rank, LocationID: it.LocationID.String(), LocationName: it.LocationName, ChildFirstName: it.ChildFirstName,
+			AgeMonthsAtStart: it.AgeMonthsAtStart, DesiredStart: it.DesiredStart.Format(dateLayout), FlexibilityWeeks: it.FlexibilityWeeks,
+			Days: it.Days, DayPart: it.DayPart, WiderHours: it.WiderHours, SpecificCareNeed: it.SpecificCareNeed,
+			CareNeedNote: it.CareNeedNote, ParentName: it.ParentName, ParentEmail: it.ParentEmail, ParentPhone: it.ParentPhone,
+			Language: it.Language, State: string(it.State), AnswerDue: it.AnswerDue, Overdue: it.Overdue})
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.JSON(out)
+}
+
+// AnswerBody is the body of POST /api/v1/providers/{provider}/answers.
+type AnswerBody struct {
+	Desk       string   `json:"desk"`
+	RequestID  string   `json:"request_id"`
+	Rank       int      `json:"rank"`
+	Kind       string   `json:"kind"`
+	OfferStart string   `json:"offer_start"`
+	OfferDays  []string `json:"offer_days"`
+	Reason     string   `json:"reason"`
+}
+
+func (h *Web) apiAnswer(c *fiber.Ctx) error {
+	// JSON only: a browser cannot send it cross-site without a CORS
+	// preflight, so cookie callers need no CSRF token (as for availability).
+	if mt, _, _ := mime.ParseMediaType(c.Get(fiber.HeaderContentType)); mt != fiber.MIMEApplicationJSON {
+		return web.SendProblem(c, web.Problem{Status: fiber.StatusUnsupportedMediaType, Detail: "send application/json"})
+	}
+	var b AnswerBody
+	dec := json.NewDecoder(bytes.NewReader(c.Body()))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&b); err != nil {
+		return web.SendProblem(c, web.Problem{Status: fiber.StatusUnprocessableEntity, Title: "Malformed JSON", Detail: err.Error(),
+			Errors: []web.FieldError{{Field: "body", Message: "not a JSON answer object"}}})
+	}
+	var es validate.Errors
+	id, err := uuid.Parse(b.RequestID)
+	if err != nil {
+		es.Add("request_id", "required", "must be the id of a request in your inbox")
+	}
+	if b.Desk == "" {
+		es.Add("desk", "required", "is required")
+	}
+	if b.Rank < 1 {
+		es.Add("rank", "required", "must be the preference's rank (1 or more)")
+	}
+	a, more := answerOf(b.Kind, b.OfferStart, b.OfferDays, b.Reason)
+	es = append(es, more...)
+	if len(es) > 0 {
+		return web.SendProblem(c, es.Problem("The answer has invalid fields; nothing was changed."))
+	}
+	err = h.answer(c, b.Desk, RequestID{UUID: id}, b.Rank, a, h.Principal)
+	if es, ok := validate.As(err); ok {
+		return web.SendProblem(c, es.Problem("The answer has invalid fields; nothing was changed."))
+	}
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return web.SendProblem(c, web.Problem{Status: fiber.StatusNotFound, Title: "Not in your inbox",
+			Detail: "No preference of this request is for one of your locations."})
+	case errors.Is(err, ErrTransition):
+		return web.SendProblem(c, web.Problem{Status: fiber.StatusConflict, Title: "Already answered",
+			Detail: "This preference cannot take this answer in its current state."})
+	case err != nil:
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
