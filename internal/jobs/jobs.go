@@ -251,7 +251,7 @@ func (s *Scheduler) RunDue(ctx context.Context) (int, error) {
 			}
 			done++
 		}
-		if fresh == 0 || len(batch) < s.opts.Batch {
+		if fresh == 0 {
 			break
 		}
 	}
