@@ -60,8 +60,23 @@ func (j *Job) Decode(v any) error {
 	return nil
 }
 
-// Handler does the work of one job. It must be idempotent.
+// Handler does the work of one job. It must be idempotent: when the
+// instance dies after the work but before the job is marked done, the job
+// runs again after the lease.
 type Handler func(ctx context.Context, j *Job) error
+
+// TxHandler does its work in tx, the transaction that also marks the job
+// done: its database effects happen exactly once. It must use only tx (on
+// SQLite a second connection would wait for tx's write lock).
+type TxHandler func(ctx context.Context, tx bun.Tx, j *Job) error
+
+type handler struct {
+	plain Handler
+	tx    TxHandler
+}
+
+// errLeaseLost: the job outlived its lease and belongs to another instance.
+var errLeaseLost = errors.New("jobs: lease lost")
 
 // Spec describes a job to enqueue.
 type Spec struct {
@@ -104,7 +119,7 @@ type periodic struct {
 type Scheduler struct {
 	opts     Options
 	mu       sync.Mutex
-	handlers map[string]Handler
+	handlers map[string]handler
 	periodic []periodic
 	failed   prometheus.Counter
 
@@ -144,7 +159,7 @@ func New(opts Options) (*Scheduler, error) {
 	if opts.Keep <= 0 {
 		opts.Keep = 30 * 24 * time.Hour
 	}
-	s := &Scheduler{opts: opts, handlers: map[string]Handler{},
+	s := &Scheduler{opts: opts, handlers: map[string]handler{},
 		failed: prometheus.NewCounter(prometheus.CounterOpts{Name: "loket_jobs_failed_total",
 			Help: "Job runs that returned an error (they are retried with a back-off)."})}
 	if opts.Registry != nil {
@@ -162,7 +177,14 @@ func New(opts Options) (*Scheduler, error) {
 func (s *Scheduler) Handle(kind string, h Handler) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.handlers[kind] = h
+	s.handlers[kind] = handler{plain: h}
+}
+
+// HandleTx registers a handler whose work commits with the job's completion.
+func (s *Scheduler) HandleTx(kind string, h TxHandler) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.handlers[kind] = handler{tx: h}
 }
 
 // Every enqueues a job of kind once per period (aligned to the clock, e.g.
@@ -292,10 +314,30 @@ func (s *Scheduler) run(ctx context.Context, j *Job) error {
 	h := s.handlers[j.Kind]
 	s.mu.Unlock()
 	var err error
-	if h == nil {
+	switch {
+	case h.tx != nil:
+		err = s.opts.DB.Transact(ctx, func(ctx context.Context, tx bun.Tx) error {
+			if err := safe(func() error { return h.tx(ctx, tx, j) }); err != nil {
+				return err
+			}
+			res, err := tx.NewUpdate().Model((*Job)(nil)).Where("id = ? AND locked_by = ?", j.ID, s.opts.Instance).
+				Set("locked_by = ''").Set("locked_until = NULL").Set("done_at = ?", s.opts.Clock.Now()).
+				Set("last_error = ''").Exec(ctx)
+			if err != nil {
+				return fmt.Errorf("jobs: record %s: %w", j.Kind, err)
+			}
+			if n, _ := res.RowsAffected(); n != 1 {
+				return errLeaseLost
+			}
+			return nil
+		})
+		if err == nil || errors.Is(err, errLeaseLost) {
+			return nil // done, or rolled back because the job is another instance's now
+		}
+	case h.plain != nil:
+		err = safe(func() error { return h.plain(ctx, j) })
+	default:
 		err = fmt.Errorf("no handler for kind %q", j.Kind)
-	} else {
-		err = safe(ctx, h, j)
 	}
 	now := s.opts.Clock.Now()
 	q := s.opts.DB.NewUpdate().Model((*Job)(nil)).Where("id = ? AND locked_by = ?", j.ID, s.opts.Instance).
@@ -320,13 +362,13 @@ func (s *Scheduler) run(ctx context.Context, j *Job) error {
 	return nil
 }
 
-func safe(ctx context.Context, h Handler, j *Job) (err error) {
+func safe(fn func() error) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("panic: %v", r)
 		}
 	}()
-	return h(ctx, j)
+	return fn()
 }
 
 // backoff grows with the attempts: 1, 2, 4 … minutes, at most an hour.

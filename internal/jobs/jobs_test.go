@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/uptrace/bun"
 
 	"github.com/loket-kinderopvang/loket/internal/platform/clock"
 	"github.com/loket-kinderopvang/loket/internal/platform/db"
@@ -244,4 +245,65 @@ func TestConcurrentSchedulersNeverShareAJob(t *testing.T) {
 			t.Errorf("job %s ran %d times", k, n)
 		}
 	}
+}
+
+// TestTxHandlerCommitsWithCompletion: a TxHandler's writes commit exactly
+// when the job is marked done: not when it fails, not when it ran on after
+// its lease was taken over.
+func TestTxHandlerCommitsWithCompletion(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		clk := clock.NewFixed(t0)
+		a := newScheduler(t, d, clk, "a")
+		fail := true
+		effect := func(s *Scheduler, key string) TxHandler {
+			return func(ctx context.Context, tx bun.Tx, j *Job) error {
+				if _, err := s.EnqueueTx(ctx, tx, Spec{Kind: "effect", Key: key, RunAt: t0.Add(24 * time.Hour)}); err != nil {
+					return err
+				}
+				if fail {
+					return errors.New("after the write")
+				}
+				return nil
+			}
+		}
+		effects := func() int {
+			n, err := d.NewSelect().Model((*Job)(nil)).Where("kind = 'effect'").Count(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return int(n)
+		}
+		a.HandleTx("work", effect(a, "by-a"))
+		_, _ = a.Enqueue(ctx, Spec{Kind: "work", Key: "w1"})
+		if n, err := a.RunDue(ctx); n != 0 || err == nil || effects() != 0 {
+			t.Fatalf("failed run: %d (%v), effects %d", n, err, effects())
+		}
+		fail = false
+		clk.Advance(2 * time.Minute)
+		if n, err := a.RunDue(ctx); n != 1 || err != nil || effects() != 1 {
+			t.Fatalf("second run: %d (%v), effects %d", n, err, effects())
+		}
+
+		// a claims w2 and stalls past its lease; b completes it; a's late run
+		// rolls back.
+		_, _ = a.Enqueue(ctx, Spec{Kind: "work", Key: "w2"})
+		claimed, err := a.claim(ctx)
+		if err != nil || len(claimed) != 1 {
+			t.Fatalf("claim: %d (%v)", len(claimed), err)
+		}
+		clk.Advance(2 * time.Minute)
+		b := newScheduler(t, d, clk, "b")
+		b.HandleTx("work", effect(b, "by-b"))
+		if n, err := b.RunDue(ctx); n != 1 || err != nil {
+			t.Fatalf("takeover: %d (%v)", n, err)
+		}
+		a.HandleTx("work", effect(a, "late-a"))
+		if err := a.run(ctx, &claimed[0]); err != nil {
+			t.Fatal(err)
+		}
+		if effects() != 2 {
+			t.Errorf("effects after the late run: %d, want 2 (by-a, by-b)", effects())
+		}
+	})
 }
