@@ -225,7 +225,8 @@ func TestConcurrentSchedulersNeverShareAJob(t *testing.T) {
 	}
 	var wg sync.WaitGroup
 	total := atomic.Int32{}
-	for _, s := range scheds {
+	per := make([]int, len(scheds))
+	for i, s := range scheds {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -233,10 +234,12 @@ func TestConcurrentSchedulersNeverShareAJob(t *testing.T) {
 			if err != nil {
 				t.Error(err)
 			}
+			per[i] = n
 			total.Add(int32(n))
 		}()
 	}
 	wg.Wait()
+	t.Logf("jobs per instance: %v", per)
 	if len(calls) != jobs || total.Load() != jobs {
 		t.Fatalf("ran %d distinct jobs, %d completions; want %d", len(calls), total.Load(), jobs)
 	}
@@ -306,4 +309,28 @@ func TestTxHandlerCommitsWithCompletion(t *testing.T) {
 			t.Errorf("effects after the late run: %d, want 2 (by-a, by-b)", effects())
 		}
 	})
+}
+
+// BenchmarkRunDue measures claiming and completing jobs (no-op handler).
+func BenchmarkRunDue(b *testing.B) {
+	for _, dialect := range []db.Dialect{db.SQLite, db.Postgres} {
+		b.Run(string(dialect), func(b *testing.B) {
+			d := dbtest.Open(b, dialect)
+			ctx := context.Background()
+			s, err := New(Options{DB: d, Clock: clock.NewFixed(t0), Instance: "bench"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			s.Handle("noop", func(context.Context, *Job) error { return nil })
+			for i := 0; i < b.N; i++ {
+				if _, err := s.Enqueue(ctx, Spec{Kind: "noop", Key: time.Duration(i).String()}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ResetTimer()
+			if n, err := s.RunDue(ctx); err != nil || n != b.N {
+				b.Fatalf("ran %d of %d (%v)", n, b.N, err)
+			}
+		})
+	}
 }
