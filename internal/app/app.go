@@ -312,6 +312,8 @@ func (a *App) Handler(extra ...func(*fiber.App)) (*web.Server, error) {
 	desk := app.Group("/:tenant", desks.Resolve)
 	desks.RegisterDesk(desk)
 	search.RegisterDesk(desk)
+	// Parent request form (/{tenant}/aanvragen) and status page (/{tenant}/aanvraag/{token}).
+	requests.NewParentPages(a.Requests, a.Catalog, renderer, desks).Register(desk)
 	// WIRING:desk-admin (desk staff and sharing agreements under /{tenant}/beheer)
 	admin.RegisterDesk(desk)
 	return srv, nil
