@@ -159,6 +159,17 @@ func TestRequestFormKeepsTypedValuesOnError(t *testing.T) {
 		if !strings.Contains(en.Body, "Fill this in.") {
 			t.Errorf("English errors missing:\n%s", errorSummary(en.Body))
 		}
+		// A forged step number or action never leaves the six steps.
+		for _, stepNo := range []string{"6", "99", "-1", "x"} {
+			f := hiddenFields(page.Body)
+			f.Set("step", stepNo)
+			for _, action := range []string{"next", "back", "goto-42", "submit"} {
+				f.Set("action", action)
+				if r := b.Do(http.MethodPost, "/leuven/aanvragen", f); r.Status != 200 && r.Status != 422 {
+					t.Errorf("step %s action %s: %d", stepNo, action, r.Status)
+				}
+			}
+		}
 		// Without a CSRF token the post is refused.
 		if r := b.Do(http.MethodPost, "/leuven/aanvragen", url.Values{"step": {"1"}}); r.Status != 403 {
 			t.Errorf("post without CSRF token: %d", r.Status)
@@ -362,6 +373,70 @@ func TestStatusPageWithdrawAndBadLinks(t *testing.T) {
 		}
 		if r := b.Get(strings.TrimPrefix(newURL, "http://localhost")); r.Status != 200 {
 			t.Errorf("new link: %d", r.Status)
+		}
+	})
+}
+
+// TestStatusPagePlaceTaken: two families accept offers for the last free
+// place of a location; the second gets a clear message, not an error page.
+// So does a family whose offer's deadline has passed.
+func TestStatusPagePlaceTaken(t *testing.T) {
+	dbtest.EachTarget(t, func(t *testing.T, tg dbtest.Target) {
+		a, srv := newApp(t, tg)
+		locs := parentLocations(t, a.Catalog, 1)
+		month := time.Now().AddDate(0, 2, 0).Format("2006-01")
+		if err := a.Catalog.SetAvailability(context.Background(), "test", catalog.AvailabilityChange{LocationID: locs[0],
+			StartMonth: month, AgeBand: catalog.Baby, FreePlaces: 1}); err != nil {
+			t.Fatal(err)
+		}
+		ctx := tenancy.WithTenant(context.Background(), leuvenID(t, a))
+		var browsers []*Browser
+		var paths []string
+		for range 2 {
+			b := NewBrowser(t, srv.App)
+			path := registerByForm(t, b, locs)
+			_, id, err := a.Requests.OpenStatusToken(ctx, strings.TrimPrefix(path, "/leuven/aanvraag/"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			offer(t, a, id, 1)
+			browsers, paths = append(browsers, b), append(paths, path)
+		}
+		accept := func(i int) Resp {
+			page := browsers[i].Get(paths[i])
+			return browsers[i].Do(http.MethodPost, paths[i]+"/aanvaarden",
+				url.Values{"rank": {"1"}, "csrf_token": {hiddenFields(page.Body).Get("csrf_token")}})
+		}
+		if r := accept(0); r.Status != 303 {
+			t.Fatalf("first accept: %d", r.Status)
+		}
+		r := accept(1)
+		if r.Status != 409 || !strings.Contains(r.Body, "Jammer: die plaats is intussen door een ander gezin ingenomen.") ||
+			!strings.Contains(r.Body, `role="alert"`) {
+			t.Fatalf("second accept: %d\n%s", r.Status, r.Body)
+		}
+
+		// A third family's offer whose deadline has passed (moved back in
+		// the database as the owner: the app's clock is the real one).
+		setPlaces := catalog.AvailabilityChange{LocationID: locs[0], StartMonth: month, AgeBand: catalog.Baby, FreePlaces: 1}
+		if err := a.Catalog.SetAvailability(context.Background(), "test", setPlaces); err != nil {
+			t.Fatal(err)
+		}
+		b := NewBrowser(t, srv.App)
+		path := registerByForm(t, b, locs)
+		_, id, err := a.Requests.OpenStatusToken(ctx, strings.TrimPrefix(path, "/leuven/aanvraag/"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		offer(t, a, id, 1)
+		res, err := tg.Owner(t).NewUpdate().Table("preferences").Set("offer_deadline = ?", time.Now().Add(-time.Hour)).
+			Where("request_id = ?", id).Exec(context.Background())
+		if n, _ := res.RowsAffected(); err != nil || n != 1 {
+			t.Fatalf("move the deadline: %v (%d rows)", err, n)
+		}
+		browsers, paths = append(browsers, b), append(paths, path)
+		if r := accept(2); r.Status != 409 || !strings.Contains(r.Body, "De uiterste datum om dit aanbod te aanvaarden is voorbij.") {
+			t.Fatalf("late accept: %d\n%s", r.Status, r.Body)
 		}
 	})
 }

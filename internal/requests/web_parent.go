@@ -246,7 +246,7 @@ func (p *ParentPages) formStep(c *fiber.Ctx) error {
 	if es := p.check(ctx, f, lang, step); len(es) > 0 {
 		return p.renderStep(c, t, f, step, es, fiber.StatusUnprocessableEntity)
 	}
-	return p.renderStep(c, t, f, step+1, nil, fiber.StatusOK)
+	return p.renderStep(c, t, f, min(step+1, stepReview), nil, fiber.StatusOK)
 }
 
 func (p *ParentPages) submit(c *fiber.Ctx, t tenant.Tenant, f formState) error {
@@ -578,11 +578,6 @@ func (p *ParentPages) renderStep(c *fiber.Ctx, t tenant.Tenant, f formState, ste
 		}
 		v.Errors = append(v.Errors, errorView{Anchor: anchor, Message: msg})
 	}
-	for name, cv := range v.Checks {
-		if errOf[name] != "" {
-			v.Checks[name] = cv // the template reads the error from Groups/Fields; checks carry it in the label
-		}
-	}
 	title := tr.T("request.form.title")
 	if len(es) > 0 {
 		title = tr.T("request.form.title_errors") + " " + title
@@ -821,7 +816,6 @@ type statusView struct {
 	PlacedAt, DesiredStart string
 	PrivacyURL, DeskEmail  string
 	DeskPhone              string
-	ContactOpen            bool
 	Explain                string
 }
 
@@ -892,9 +886,6 @@ func formatDate(t time.Time, lang string) string {
 	m, ok := months[lang]
 	if !ok {
 		m = months["nl"]
-	}
-	if lang == "en" {
-		return fmt.Sprintf("%d %s %d", t.Day(), m[t.Month()-1], t.Year())
 	}
 	return fmt.Sprintf("%d %s %d", t.Day(), m[t.Month()-1], t.Year())
 }
@@ -1000,7 +991,6 @@ func (p *ParentPages) contact(c *fiber.Ctx) error {
 	}
 	tr := p.render.Translator(c)
 	v := p.statusView(c, t, cs)
-	v.ContactOpen = true
 	v.Email.Value, v.Phone.Value = ch.Email, ch.Phone
 	for i := range v.Language.Options {
 		v.Language.Options[i].Selected = v.Language.Options[i].Value == ch.Language
