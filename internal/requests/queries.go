@@ -72,18 +72,18 @@ func (s *Service) Worklist(ctx context.Context, f WorklistFilter) ([]WorkItem, e
 	}
 	var rows []workRow
 	err := s.tenants.Tx(ctx, func(ctx context.Context, tx *tenancy.Tx) error {
-		q := tx.Select(&rows).ModelTableExpr("requests AS r").ColumnExpr("r.*").
+		q := tx.Select(&rows).ModelTableExpr("requests AS request").ColumnExpr("request.*").
 			ColumnExpr("c.first_name AS child_first, c.last_name AS child_last, f.display_name AS family_name, f.vulnerable AS family_vulnerable").
-			ColumnExpr("EXISTS (SELECT 1 FROM preferences p WHERE p.tenant_id = r.tenant_id AND p.request_id = r.id AND p.state = 'pending' AND p.answer_due < ?) AS overdue", now).
-			ColumnExpr("EXISTS (SELECT 1 FROM preferences p WHERE p.tenant_id = r.tenant_id AND p.request_id = r.id AND p.state = 'forwarded') AS forwarded").
-			ColumnExpr("EXISTS (SELECT 1 FROM preferences p WHERE p.tenant_id = r.tenant_id AND p.request_id = r.id AND p.state IN ('offered', 'accepted')) AS has_offer").
-			ColumnExpr("(SELECT min(p.answer_due) FROM preferences p WHERE p.tenant_id = r.tenant_id AND p.request_id = r.id AND p.state = 'pending') AS next_due").
-			Join("JOIN children AS c ON c.tenant_id = r.tenant_id AND c.id = r.child_id").
+			ColumnExpr("EXISTS (SELECT 1 FROM preferences p WHERE p.tenant_id = request.tenant_id AND p.request_id = request.id AND p.state = 'pending' AND p.answer_due < ?) AS overdue", now).
+			ColumnExpr("EXISTS (SELECT 1 FROM preferences p WHERE p.tenant_id = request.tenant_id AND p.request_id = request.id AND p.state = 'forwarded') AS forwarded").
+			ColumnExpr("EXISTS (SELECT 1 FROM preferences p WHERE p.tenant_id = request.tenant_id AND p.request_id = request.id AND p.state IN ('offered', 'accepted')) AS has_offer").
+			ColumnExpr("(SELECT min(p.answer_due) FROM preferences p WHERE p.tenant_id = request.tenant_id AND p.request_id = request.id AND p.state = 'pending') AS next_due").
+			Join("JOIN children AS c ON c.tenant_id = request.tenant_id AND c.id = request.child_id").
 			Join("JOIN families AS f ON f.tenant_id = c.tenant_id AND f.id = c.family_id")
 		if f.Status != "" {
-			q = q.Where("r.status = ?", f.Status)
+			q = q.Where("request.status = ?", f.Status)
 		} else {
-			q = q.Where("r.status IN (?)", bun.In([]Status{StatusSubmitted, StatusActive, StatusOffered}))
+			q = q.Where("request.status IN (?)", bun.In([]Status{StatusSubmitted, StatusActive, StatusOffered}))
 		}
 		if f.ReferredBy != "" {
 			q = q.Where("f.referred_by = ?", f.ReferredBy)
@@ -92,7 +92,7 @@ func (s *Service) Worklist(ctx context.Context, f WorklistFilter) ([]WorkItem, e
 			like := "%" + qs + "%"
 			q = q.Where("(lower(c.first_name) LIKE ? OR lower(c.last_name) LIKE ? OR lower(f.display_name) LIKE ?)", like, like, like)
 		}
-		return q.OrderExpr("r.desired_start, r.submitted_at").Limit(int64(f.Limit * 4)).Scan(ctx)
+		return q.OrderExpr("request.desired_start, request.submitted_at").Limit(int64(f.Limit * 4)).Scan(ctx)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("requests: worklist: %w", err)
