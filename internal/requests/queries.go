@@ -72,6 +72,7 @@ func (s *Service) Worklist(ctx context.Context, f WorklistFilter) ([]WorkItem, e
 	}
 	var rows []workRow
 	err := s.tenants.Tx(ctx, func(ctx context.Context, tx *tenancy.Tx) error {
+		// The table keeps its alias "request": tx.Select filters on ?TableAlias.tenant_id.
 		q := tx.Select(&rows).ModelTableExpr("requests AS request").ColumnExpr("request.*").
 			ColumnExpr("c.first_name AS child_first, c.last_name AS child_last, f.display_name AS family_name, f.vulnerable AS family_vulnerable").
 			ColumnExpr("EXISTS (SELECT 1 FROM preferences p WHERE p.tenant_id = request.tenant_id AND p.request_id = request.id AND p.state = 'pending' AND p.answer_due < ?) AS overdue", now).
