@@ -227,8 +227,13 @@ func TestRequestFormWithoutJavaScript(t *testing.T) {
 			req.Preferences[0].LocationID != locs[0].UUID || len(req.Claims) != 1 || req.CareDays != "mon,tue,thu" {
 			t.Fatalf("stored request %+v", req)
 		}
-		// The status page of the link works.
+		// The status page of the link works; it and the form stay out of caches and referrers.
 		st := b.Get(path)
+		for _, r := range []Resp{st, p4} {
+			if r.Header.Get("Cache-Control") != "no-store" || r.Header.Get("Referrer-Policy") != "no-referrer" {
+				t.Errorf("private page headers: %v", r.Header)
+			}
+		}
 		if st.Status != 200 || !strings.Contains(st.Body, "Aanvraag voor Mila") || !strings.Contains(st.Body, "Zonnebloem C") {
 			t.Fatalf("status page %d\n%s", st.Status, st.Body)
 		}
