@@ -552,3 +552,32 @@ func pathOfURL(t testing.TB, link string) string {
 	}
 	return u.Path
 }
+
+// TestRequestFormDoubleSubmit: pressing "send" twice (or reloading the
+// confirmation) stores one request and shows the same status link.
+func TestRequestFormDoubleSubmit(t *testing.T) {
+	dbtest.EachTarget(t, func(t *testing.T, tg dbtest.Target) {
+		a, srv := newApp(t, tg)
+		locs := parentLocations(t, a.Catalog, 1)
+		b := NewBrowser(t, srv.App)
+		page := b.Get("/leuven/aanvragen")
+		for _, fields := range parentSteps(locs) {
+			page = step(b, page, "/leuven/aanvragen", fields, "next")
+		}
+		first := step(b, page, "/leuven/aanvragen", nil, "submit")
+		again := step(b, page, "/leuven/aanvragen", nil, "submit")
+		l1, l2 := statusLinkRE.FindStringSubmatch(first.Body), statusLinkRE.FindStringSubmatch(again.Body)
+		if l1 == nil || l2 == nil || l1[1] != l2[1] {
+			t.Fatalf("double submit gave %v and %v", l1, l2)
+		}
+		n, err := tg.Owner(t).NewSelect().Table("requests").Count(context.Background())
+		if err != nil || n != 1 {
+			t.Fatalf("%d requests stored (%v)", n, err)
+		}
+		// A new form (a new key) is a new request.
+		registerByForm(t, b, locs)
+		if n, _ := tg.Owner(t).NewSelect().Table("requests").Count(context.Background()); n != 2 {
+			t.Fatalf("%d requests after a second form", n)
+		}
+	})
+}
