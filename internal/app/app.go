@@ -28,7 +28,9 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/account"
 	"github.com/loket-kinderopvang/loket/internal/catalog"
 	"github.com/loket-kinderopvang/loket/internal/eventlog"
+	"github.com/loket-kinderopvang/loket/internal/jobs"
 	"github.com/loket-kinderopvang/loket/internal/mail"
+	"github.com/loket-kinderopvang/loket/internal/notify"
 	"github.com/loket-kinderopvang/loket/internal/platform/authz"
 	"github.com/loket-kinderopvang/loket/internal/platform/cache"
 	"github.com/loket-kinderopvang/loket/internal/platform/clock"
@@ -70,6 +72,8 @@ type App struct {
 	Requests *requests.Service
 	// Access manages sharing agreements, staff and provider API keys.
 	Access *access.Service
+	// Jobs runs deadlines and reminders (database-backed; started in Serve).
+	Jobs *jobs.Scheduler
 }
 
 // NewLogger builds the process logger from the configuration.
@@ -135,6 +139,14 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		_ = d.Close()
 		return nil, err
 	}
+	// WIRING:jobs (request mails in nl/fr/en; deadline sweep and reminders)
+	mailer := notify.New(a.Mail, cfg.PublicURL)
+	a.Requests.SetNotifier(mailer)
+	if a.Jobs, err = jobs.New(jobs.Options{DB: d, Clock: a.Clock, Log: log, Registry: a.Metrics}); err != nil {
+		_ = d.Close()
+		return nil, err
+	}
+	(&notify.Reminders{Requests: a.Requests, Desks: a.Directory, Mailer: mailer, Jobs: a.Jobs, Log: log}).Register()
 	a.Metrics.MustRegister(a.Requests.StatusCollector())
 	return a, nil
 }
@@ -381,6 +393,8 @@ func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready chan<
 	if err := a.Authz.Start(ctx); err != nil {
 		return err
 	}
+	a.Jobs.Start(ctx, time.Minute) // due jobs every minute; the deadline sweep every quarter hour
+	defer a.Jobs.Stop()
 	go func() {
 		if err := a.Availability.Start(ctx); err != nil && ctx.Err() == nil {
 			log.Warn("availability invalidation listener stopped", "error", err)

@@ -248,6 +248,8 @@ func TestDeskWorklist(t *testing.T) {
 		check("/leuven/loket?status=active", []string{"Kwetsbaar Zorgmans"}, []string{"Dringend Snelmans", "Verwezen Partnermans"})
 		check("/leuven/loket?q=partnerm", []string{"Verwezen Partnermans"}, []string{"Dringend Snelmans", "Kwetsbaar Zorgmans"})
 		check("/leuven/loket?attention=nonsense&status=nonsense", []string{"Dringend Snelmans"}, nil)
+		check("/leuven/loket?lang=en", []string{"Desk worklist", "Vulnerable family"}, nil)
+		check("/leuven/loket?lang=fr", []string{"Liste de travail du guichet", "Famille vulnérable"}, nil)
 		p := w.browsers[authz.Partner].Get("/leuven/loket")
 		if p.Status != 200 || !strings.Contains(p.Body, "Verwezen Partnermans") || strings.Contains(p.Body, "Dringend Snelmans") || strings.Contains(p.Body, "Kwetsbaar Zorgmans") {
 			t.Errorf("the partner must see only her referral: %d", p.Status)
@@ -433,6 +435,20 @@ func TestProviderInbox(t *testing.T) {
 			t.Fatal(err)
 		}
 		inboxPath := "/aanbieder/" + own["provider"] + "/aanvragen"
+		// A request at another location of the same provider: the admin sees
+		// it, the staff member named for the demo location only does not.
+		var sibling catalog.Location
+		if err := w.a.DB.NewSelect().Model(&sibling).Column("id").Where("provider_id = ? AND id <> ? AND accepts_requests", own["provider"], loc).
+			OrderExpr("id").Limit(1).Scan(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		submitAt(t, w.a, "leuven", deskSub(t, w.a, "leuven", "Zusterkind", "Anderslocatie", "zuster@ouders.example", sibling.ID.String()), desk)
+		if !strings.Contains(w.browsers[authz.ProviderAdmin].Get(inboxPath).Body, "Zusterkind") {
+			t.Error("the provider admin must see every location of the provider")
+		}
+		if strings.Contains(w.browsers[authz.ProviderStaff].Get(inboxPath).Body, "Zusterkind") {
+			t.Error("staff named for one location must see only that location's requests")
+		}
 		late := w.browsers[authz.ProviderAdmin].Get(inboxPath)
 		if i, j := strings.Index(late.Body, "Apikind"), strings.Index(late.Body, "Inboxkind"); i < 0 || j < 0 || i > j ||
 			!strings.Contains(late.Body, "Termijn verstreken") {
@@ -472,6 +488,30 @@ func TestProviderInbox(t *testing.T) {
 		}
 		if r := answer(admin, "geel-laakdal-meerhout", geelReq.ID, url.Values{"kind": {"forward"}}); r.Status != http.StatusSeeOther {
 			t.Fatalf("forward to a registry desk: %d", r.Status)
+		}
+		// An offer through the page: the start date and days; a free place must
+		// be registered for that month and the child's age band.
+		offer := url.Values{"kind": {"offer"}, "offer_start": {sub.DesiredStart}, "offer_days": {"mon", "tue"}}
+		offerReq := submitAt(t, w.a, "leuven", deskSub(t, w.a, "leuven", "Aanbodkind", "Plaatsmans", "aanbod@ouders.example", loc), desk)
+		month := sub.DesiredStart[:7]
+		lid, _ := catalog.ParseLocationID(loc)
+		if err := w.a.Catalog.SetAvailability(context.Background(), "test", catalog.AvailabilityChange{LocationID: lid, StartMonth: month,
+			AgeBand: catalog.BandForAge(catalog.AgeInMonths(born, time.Now().AddDate(0, 4, 0))), FreePlaces: 0}); err != nil {
+			t.Fatal(err)
+		}
+		if r := answer(admin, "leuven", offerReq.ID, offer); r.Status != 422 || !strings.Contains(r.Body, "Er is geen vrije plaats geregistreerd") {
+			t.Errorf("an offer without a free place: %d", r.Status)
+		}
+		if err := w.a.Catalog.SetAvailability(context.Background(), "test", catalog.AvailabilityChange{LocationID: lid, StartMonth: month,
+			AgeBand: catalog.BandForAge(catalog.AgeInMonths(born, time.Now().AddDate(0, 4, 0))), FreePlaces: 1}); err != nil {
+			t.Fatal(err)
+		}
+		if r := answer(admin, "leuven", offerReq.ID, offer); r.Status != http.StatusSeeOther {
+			t.Fatalf("offer: %d", r.Status)
+		}
+		if got, _ := w.a.Requests.Get(deskCtx(t, w.a, "leuven"), offerReq.ID); got.Status != requests.StatusOffered ||
+			got.Preferences[0].State != requests.PreferenceOffered || got.Preferences[0].OfferDays != "mon,tue" {
+			t.Errorf("offer stored: %s %+v", got.Status, got.Preferences[0])
 		}
 		state := func(slug string, id requests.RequestID) requests.PreferenceState {
 			r, err := w.a.Requests.Get(deskCtx(t, w.a, slug), id)

@@ -289,8 +289,11 @@ func TestAvailabilityConcurrentMissesComputeOnce(t *testing.T) {
 		if got := src.calls.Load(); got != 1 {
 			t.Errorf("%d concurrent misses read the database %d times, want once", n, got)
 		}
-		if got := counter(t, a.requests, "miss"); got != n {
-			t.Errorf("misses counted: %d, want %d", got, n)
+		// The last request to miss releases the read, so it may join after
+		// the answer is in and count as a hit ("filled while we queued"):
+		// what must hold is that every request is counted once.
+		if miss, hit := counter(t, a.requests, "miss"), counter(t, a.requests, "hit"); miss+hit != n || miss < n-1 {
+			t.Errorf("counted %d misses and %d hits for %d requests", miss, hit, n)
 		}
 	})
 }

@@ -1,0 +1,41 @@
+package app
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/loket-kinderopvang/loket/internal/mail"
+	"github.com/loket-kinderopvang/loket/internal/platform/db"
+	"github.com/loket-kinderopvang/loket/internal/platform/dbtest"
+	"github.com/loket-kinderopvang/loket/internal/platform/web/webtest"
+)
+
+// TestRequestMailsAndJobsAreWired: a registration mails the confirmation
+// with the status link to the outbox, the scheduler's sweep runs for every
+// desk, and /metrics shows the job gauges without personal data.
+func TestRequestMailsAndJobsAreWired(t *testing.T) {
+	a, srv := newApp(t, dbtest.NewTarget(t, db.SQLite))
+	_, leuven := availLocations(t, a.Catalog)
+	if res := webtest.Do(t, srv.App, "POST", "/api/v1/tenants/leuven/requests", submissionJSON(t, leuven.String()),
+		"Content-Type", "application/json"); res.Status != 201 {
+		t.Fatalf("register: %d %s", res.Status, res.Body)
+	}
+	ctx := context.Background()
+	var sent []mail.Stored
+	if err := a.DB.NewSelect().Model(&sent).Where("kind = 'request.submitted'").Scan(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(sent) != 1 || sent[0].To != "an@ouders.example" || !strings.Contains(sent[0].Text, "/leuven/aanvraag/") {
+		t.Fatalf("confirmation mails: %+v", sent)
+	}
+	if n, err := a.Jobs.RunDue(ctx); err != nil || n != 1 {
+		t.Fatalf("RunDue: %d (%v), want the sweep", n, err)
+	}
+	body := get(t, srv, "/metrics").Body
+	for _, want := range []string{"loket_jobs_queued 0", "loket_jobs_late 0", "loket_jobs_failed_total 0"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+}

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Submission load: N concurrent clients register requests through the JSON API
+# on PostgreSQL for D seconds; then pgbench inserts single rows on the same
+# server with the same number of clients for the same time. Prints both and
+# the ratio (goal: Loket >= 40% of pgbench's transactions per second).
+#   scripts/load/submit.sh [clients=16] [seconds=15]
+source "$(dirname "$0")/lib.sh"
+CLIENTS=${1:-16}
+SECONDS_=${2:-15}
+build
+fresh_db
+PIDS+=("$(start_loket 18181)")
+log "Loket: $CLIENTS clients, ${SECONDS_}s"
+loket=$("$WORK/loket-load" submit -url http://127.0.0.1:18181 -clients "$CLIENTS" -duration "${SECONDS_}s" -max 200000 -out "$WORK/acks.jsonl")
+echo "loket   $loket"
+echo "verify  $("$WORK/loket-load" verify -db "$DBURL" -acks "$WORK/acks.jsonl")"
+kill "${PIDS[0]}"; wait "${PIDS[0]}" 2>/dev/null || true; PIDS=()
+
+log "pgbench: single-row inserts, $CLIENTS clients, ${SECONDS_}s"
+psql -q "$DBURL" -c "CREATE TABLE bench_rows (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), payload text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())"
+echo "INSERT INTO bench_rows (payload) VALUES (md5(random()::text));" >"$WORK/insert.sql"
+pg=$(pgbench -n -c "$CLIENTS" -j 2 -T "$SECONDS_" -f "$WORK/insert.sql" "$DBURL" 2>&1 | grep -E '^tps' | head -1)
+echo "pgbench $pg"
+tps=$(echo "$pg" | sed -E 's/^tps = ([0-9.]+).*/\1/')
+rps=$(echo "$loket" | sed -E 's/.*"req_per_s":([0-9.]+).*/\1/')
+ratio=$(awk -v a="$rps" -v b="$tps" 'BEGIN { printf "%.1f", 100 * a / b }')
+echo "ratio   Loket ${rps} req/s = ${ratio}% of pgbench ${tps} TPS (goal >= 40%)"
