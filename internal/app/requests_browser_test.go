@@ -15,42 +15,14 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/google/uuid"
 
+	"github.com/loket-kinderopvang/loket/internal/account"
 	"github.com/loket-kinderopvang/loket/internal/catalog"
-	"github.com/loket-kinderopvang/loket/internal/geo"
+	"github.com/loket-kinderopvang/loket/internal/platform/authz"
 	"github.com/loket-kinderopvang/loket/internal/platform/browsertest"
 	"github.com/loket-kinderopvang/loket/internal/platform/dbtest"
 	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
 	"github.com/loket-kinderopvang/loket/internal/requests"
 )
-
-// demoLeuvenLocations seeds the demo catalogue and returns n Leuven
-// locations that take requests, each with a free baby place in month.
-func demoLeuvenLocations(t *testing.T, a *App, n int, month string) []catalog.Location {
-	t.Helper()
-	ctx := context.Background()
-	if _, err := catalog.SeedDemo(ctx, a.Catalog, a.Clock.Now()); err != nil {
-		t.Fatal(err)
-	}
-	res, err := a.Catalog.Search(ctx, catalog.Query{Municipalities: []geo.NISCode{"24062"}, AcceptsRequests: true, Sort: "name", PerPage: 100})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []catalog.Location
-	for _, h := range res.Hits {
-		if h.MaxAgeMonths < 12 || len(out) == n {
-			continue
-		}
-		if err := a.Catalog.SetAvailability(ctx, "test", catalog.AvailabilityChange{LocationID: h.ID, StartMonth: month,
-			AgeBand: catalog.Baby, FreePlaces: 1}); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, h.Location)
-	}
-	if len(out) < n {
-		t.Fatalf("the demo catalogue has only %d Leuven locations that take requests", len(out))
-	}
-	return out
-}
 
 // browserForm fills and posts the form like a person: it sets attributes
 // through the DevTools DOM (no page JavaScript needed) and clicks buttons.
@@ -112,9 +84,15 @@ func waitFresh() chromedp.Action[chromedp.Void] {
 }
 
 // register walks the form in the browser and returns the status page path.
-func (f browserForm) register(base string, prefs []uuid.UUID) string {
+// A location outside the desk's area can be chosen when the parent comes
+// from a search that showed it (?voorkeur=); pass it as voorkeur.
+func (f browserForm) register(base string, prefs []uuid.UUID, voorkeur ...uuid.UUID) string {
 	f.t.Helper()
-	f.do(chromedp.Navigate(base + "/leuven/aanvragen?lang=nl")) // Chromium asks for English
+	q := "?lang=nl" // Chromium asks for English
+	for _, v := range voorkeur {
+		q += "&voorkeur=" + v.String()
+	}
+	f.do(chromedp.Navigate(base + "/leuven/aanvragen" + q))
 	f.check()
 	// Step 1 with an error first: the error summary and the kept value.
 	f.fill(url.Values{"child.first_name": {"Mila"}})
@@ -148,43 +126,79 @@ func (f browserForm) register(base string, prefs []uuid.UUID) string {
 }
 
 // TestParentEndToEnd is the acceptance test of issue 5: a parent registers
-// with three preferences in the browser (JavaScript off), a provider offers a
-// place, the parent accepts on the status page, and the desk sees the request
-// placed and the other two preferences closed. A second tab with JavaScript
-// checks every page of the way with axe-core.
+// with three preferences in the browser (JavaScript off), the provider offers
+// a place in its inbox, the parent accepts on the status page, and the desk
+// worker sees the request placed and the other two preferences closed on the
+// request page. Each person has their own browser context; axe-core checks
+// every page of the way (the parent's pages again in a tab with JavaScript).
 func TestParentEndToEnd(t *testing.T) {
 	dbtest.EachTarget(t, func(t *testing.T, tg dbtest.Target) {
 		a, srv := newApp(t, tg)
+		ctx := context.Background()
+		if _, err := a.Seed(ctx); err != nil { // demo catalogue and accounts
+			t.Fatal(err)
+		}
 		start := time.Now().AddDate(0, 2, 0)
-		locs := demoLeuvenLocations(t, a, 3, start.Format("2006-01"))
-		prefs := []uuid.UUID{locs[0].ID.UUID, locs[1].ID.UUID, locs[2].ID.UUID}
+		month := start.Format("2006-01")
+		provider, _, err := a.Catalog.LargestProvider(ctx, catalog.DemoDossierPrefix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The demo provider's location (its desk may be another one: the
+		// parent comes from a search that showed it) and two Leuven
+		// locations of other providers; the offer's month has a free place.
+		var own, others []catalog.Location
+		if err := a.DB.NewSelect().Model(&own).Where("provider_id = ? AND accepts_requests AND max_age_months >= 12", provider).
+			OrderExpr("name").Limit(1).Scan(ctx); err != nil || len(own) == 0 {
+			t.Fatalf("no location of the demo provider takes requests: %v", err)
+		}
+		if err := a.DB.NewSelect().Model(&others).Where("provider_id <> ? AND municipality_nis = '24062' AND accepts_requests", provider).
+			OrderExpr("name").Limit(2).Scan(ctx); err != nil || len(others) < 2 {
+			t.Fatalf("too few other Leuven locations: %v", err)
+		}
+		if err := a.Catalog.SetAvailability(ctx, "test", catalog.AvailabilityChange{LocationID: own[0].ID, StartMonth: month,
+			AgeBand: catalog.Baby, FreePlaces: 1}); err != nil {
+			t.Fatal(err)
+		}
+		prefs := []uuid.UUID{others[0].ID.UUID, own[0].ID.UUID, others[1].ID.UUID}
 		base := browsertest.Serve(t, srv.App)
 
-		// Accessibility: the same path with JavaScript, axe on every page.
+		// Accessibility of the parent's pages, with JavaScript for axe.
 		axe := browserForm{t: t, ctx: browsertest.Tab(t), a11y: true}
-		axePath := axe.register(base, prefs)
+		axePath := axe.register(base, prefs, prefs[1])
 		axe.do(chromedp.Navigate(base + "/leuven/aanvragen/privacy"))
 		axe.check()
 		axe.do(chromedp.Navigate(base + axePath + "/intrekken"))
 		axe.check()
 
-		// The parent, without JavaScript.
+		// 1. The parent registers, without JavaScript.
 		parent := browserForm{t: t, ctx: browsertest.NoScriptTab(t)}
-		path := parent.register(base, prefs)
-		ctx := tenancy.WithTenant(context.Background(), leuvenID(t, a))
-		_, id, err := a.Requests.OpenStatusToken(ctx, strings.TrimPrefix(path, "/leuven/aanvraag/"))
+		path := parent.register(base, prefs, prefs[1])
+		deskCtx := tenancy.WithTenant(ctx, leuvenID(t, a))
+		_, id, err := a.Requests.OpenStatusToken(deskCtx, strings.TrimPrefix(path, "/leuven/aanvraag/"))
 		if err != nil {
 			t.Fatal(err)
 		}
 
-		// The provider of the second preference offers a place.
-		provider := requests.Actor{Kind: requests.ActorProvider, ID: "test-provider"}
-		if err := a.Requests.ProviderAnswer(context.Background(), "leuven", id, 2, []uuid.UUID{prefs[1]},
-			requests.Answer{Kind: requests.AnswerOffer, OfferStart: start, OfferDays: []string{"mon", "tue", "thu"}}, provider); err != nil {
-			t.Fatal(err)
+		// 2. The provider signs in and offers a place in its inbox.
+		prov := browserForm{t: t, ctx: browsertest.Tab(t), a11y: true}
+		prov.signIn(base, a, DemoEmails[authz.ProviderAdmin])
+		inbox := base + "/aanbieder/" + provider.String() + "/aanvragen"
+		prov.do(chromedp.Navigate(inbox))
+		prov.check()
+		form := fmt.Sprintf(`form[action="/aanbieder/%s/aanvragen/leuven/%s/2"] `, provider, id)
+		prov.do(chromedp.SetAttributeValue(chromedp.CSS(form+`input[name="kind"][value="offer"]`), "checked", "checked"),
+			chromedp.SetAttributeValue(chromedp.CSS(form+`input[name="offer_start"]`), "value", start.Format("2006-01-02")),
+			chromedp.SetAttributeValue(chromedp.CSS(form+`input[name="offer_days"][value="mon"]`), "checked", "checked"),
+			chromedp.SetAttributeValue(chromedp.CSS(form+`input[name="offer_days"][value="tue"]`), "checked", "checked"),
+			markStale(), chromedp.Click(chromedp.CSS(form+`button[type="submit"]`)), waitFresh())
+		prov.check()
+		if r, err := a.Requests.Get(deskCtx, id); err != nil || r.Preferences[1].State != requests.PreferenceOffered {
+			main, _ := chromedp.Run(prov.ctx, chromedp.Text(chromedp.CSS("main")))
+			t.Fatalf("the provider's offer did not arrive (%v):\n%s", err, main)
 		}
 
-		// The status page shows the offer; axe checks it with the buttons on.
+		// 3. The parent sees the offer and accepts it.
 		axe.do(chromedp.Navigate(base + path))
 		axe.check()
 		parent.do(chromedp.Navigate(base + path))
@@ -201,8 +215,22 @@ func TestParentEndToEnd(t *testing.T) {
 		axe.do(chromedp.Navigate(base + path + "?klaar=accepted"))
 		axe.check()
 
-		// The desk sees the request placed and the other preferences closed.
-		cs, err := a.Requests.Case(ctx, id)
+		// 4. The desk worker sees the request placed and the other two
+		// preferences closed.
+		desk := browserForm{t: t, ctx: browsertest.Tab(t), a11y: true}
+		desk.signIn(base, a, DemoEmails[authz.DeskWorker])
+		desk.do(chromedp.Navigate(base + "/leuven/loket?lang=nl"))
+		desk.check()
+		desk.do(chromedp.Navigate(base + "/leuven/loket/aanvragen/" + id.String()))
+		desk.check()
+		page, err := chromedp.Run(desk.ctx, chromedp.Text(chromedp.CSS("main")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(page, "Stand: Geplaatst") || strings.Count(page, "Afgesloten") < 2 || !strings.Contains(page, "Aanvaard") {
+			t.Fatalf("desk request page:\n%s", page)
+		}
+		cs, err := a.Requests.Case(deskCtx, id)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -216,4 +244,31 @@ func TestParentEndToEnd(t *testing.T) {
 			}
 		}
 	})
+}
+
+// signIn signs the tab in as a demo account, with its TOTP code when asked.
+func (f browserForm) signIn(base string, a *App, email string) {
+	f.t.Helper()
+	u, err := a.Users.Store().ByEmail(context.Background(), email)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.do(chromedp.Navigate(base+"/aanmelden?lang=nl"),
+		chromedp.SetAttributeValue(chromedp.ID("email"), "value", email),
+		chromedp.SetAttributeValue(chromedp.ID("password"), "value", DemoPassword),
+		markStale(), chromedp.Click(chromedp.CSS(`form[action="/aanmelden"] button[type="submit"]`)), waitFresh())
+	loc, _ := chromedp.Run(f.ctx, chromedp.Location())
+	if strings.Contains(loc, "/aanmelden/code") {
+		code, err := account.TOTPCode(u.TOTPSecret, time.Now())
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		f.do(chromedp.SetAttributeValue(chromedp.ID("code"), "value", code),
+			markStale(), chromedp.Click(chromedp.CSS(`form[action="/aanmelden/code"] button[type="submit"]`)), waitFresh())
+		loc, _ = chromedp.Run(f.ctx, chromedp.Location())
+	}
+	if strings.Contains(loc, "/aanmelden") {
+		main, _ := chromedp.Run(f.ctx, chromedp.Text(chromedp.CSS("main")))
+		f.t.Fatalf("sign-in of %s stayed on %s:\n%s", email, loc, main)
+	}
 }

@@ -227,8 +227,13 @@ func TestRequestFormWithoutJavaScript(t *testing.T) {
 			req.Preferences[0].LocationID != locs[0].UUID || len(req.Claims) != 1 || req.CareDays != "mon,tue,thu" {
 			t.Fatalf("stored request %+v", req)
 		}
-		// The status page of the link works.
+		// The status page of the link works; it and the form stay out of caches and referrers.
 		st := b.Get(path)
+		for _, r := range []Resp{st, p4} {
+			if r.Header.Get("Cache-Control") != "no-store" || r.Header.Get("Referrer-Policy") != "no-referrer" {
+				t.Errorf("private page headers: %v", r.Header)
+			}
+		}
 		if st.Status != 200 || !strings.Contains(st.Body, "Aanvraag voor Mila") || !strings.Contains(st.Body, "Zonnebloem C") {
 			t.Fatalf("status page %d\n%s", st.Status, st.Body)
 		}
@@ -546,4 +551,33 @@ func pathOfURL(t testing.TB, link string) string {
 		t.Fatal(err)
 	}
 	return u.Path
+}
+
+// TestRequestFormDoubleSubmit: pressing "send" twice (or reloading the
+// confirmation) stores one request and shows the same status link.
+func TestRequestFormDoubleSubmit(t *testing.T) {
+	dbtest.EachTarget(t, func(t *testing.T, tg dbtest.Target) {
+		a, srv := newApp(t, tg)
+		locs := parentLocations(t, a.Catalog, 1)
+		b := NewBrowser(t, srv.App)
+		page := b.Get("/leuven/aanvragen")
+		for _, fields := range parentSteps(locs) {
+			page = step(b, page, "/leuven/aanvragen", fields, "next")
+		}
+		first := step(b, page, "/leuven/aanvragen", nil, "submit")
+		again := step(b, page, "/leuven/aanvragen", nil, "submit")
+		l1, l2 := statusLinkRE.FindStringSubmatch(first.Body), statusLinkRE.FindStringSubmatch(again.Body)
+		if l1 == nil || l2 == nil || l1[1] != l2[1] {
+			t.Fatalf("double submit gave %v and %v", l1, l2)
+		}
+		n, err := tg.Owner(t).NewSelect().Table("requests").Count(context.Background())
+		if err != nil || n != 1 {
+			t.Fatalf("%d requests stored (%v)", n, err)
+		}
+		// A new form (a new key) is a new request.
+		registerByForm(t, b, locs)
+		if n, _ := tg.Owner(t).NewSelect().Table("requests").Count(context.Background()); n != 2 {
+			t.Fatalf("%d requests after a second form", n)
+		}
+	})
 }

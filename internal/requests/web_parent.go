@@ -277,7 +277,15 @@ func (p *ParentPages) submit(c *fiber.Ctx, t tenant.Tenant, f formState) error {
 	tr := p.render.Translator(c)
 	data := doneView{ChildFirstName: sub.Child.FirstName, StatusURL: statusURL, StatusPath: pathOf(statusURL),
 		Email: sub.Parents[0].Email, RequestID: req.ID.String()}
+	privatePage(c)
 	return p.render.Render(c, fiber.StatusOK, "request_done", p.desks.Page(c, t, tr.T("request.done.title"), data))
+}
+
+// privatePage keeps a page with a family's data or a status link out of
+// shared caches and out of the Referer header of links on it.
+func privatePage(c *fiber.Ctx) {
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	c.Set("Referrer-Policy", "no-referrer")
 }
 
 type doneView struct {
@@ -583,6 +591,7 @@ func (p *ParentPages) renderStep(c *fiber.Ctx, t tenant.Tenant, f formState, ste
 		title = tr.T("request.form.title_errors") + " " + title
 	}
 	page := p.desks.Page(c, t, title, pageData{View: v, CheckErrors: checkErrors(errOf)})
+	privatePage(c)
 	return p.render.Render(c, status, "request_form", page)
 }
 
@@ -914,8 +923,7 @@ func (p *ParentPages) renderStatus(c *fiber.Ctx, t tenant.Tenant, v statusView, 
 		title = tr.T("request.form.title_errors") + " " + title
 	}
 	// Status pages carry a secret in the URL: keep it out of caches and referrers.
-	c.Set(fiber.HeaderCacheControl, "no-store")
-	c.Set("Referrer-Policy", "no-referrer")
+	privatePage(c)
 	return p.render.Render(c, status, name, p.desks.Page(c, t, title, v))
 }
 

@@ -112,9 +112,11 @@ func Close() {
 }
 
 // Tab opens a new tab of the package's browser, closed when the test ends.
+// Each tab has its own browser context (cookies, storage), like a separate
+// person: a parent, a provider and a desk worker can be signed in at once.
 func Tab(t testing.TB) context.Context {
 	t.Helper()
-	tab, cancel := chromedp.NewContext(browser(t))
+	tab, cancel := chromedp.NewContext(browser(t), chromedp.WithNewBrowserContext())
 	if err := chromedp.Do(tab); err != nil { // opens the tab, without a timeout (see chromedp.Run)
 		cancel()
 		t.Fatalf("open a tab: %v", err)
