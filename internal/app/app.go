@@ -41,6 +41,7 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/platform/web"
 	"github.com/loket-kinderopvang/loket/internal/reports"
 	"github.com/loket-kinderopvang/loket/internal/requests"
+	"github.com/loket-kinderopvang/loket/internal/rounds"
 	"github.com/loket-kinderopvang/loket/internal/tenant"
 	"github.com/loket-kinderopvang/loket/tenants"
 )
@@ -74,6 +75,8 @@ type App struct {
 	Access *access.Service
 	// Jobs runs deadlines and reminders (database-backed; started in Serve).
 	Jobs *jobs.Scheduler
+	// Rounds runs allocation rounds (central mode).
+	Rounds *rounds.Service
 }
 
 // NewLogger builds the process logger from the configuration.
@@ -148,6 +151,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	}
 	(&notify.Reminders{Requests: a.Requests, Desks: a.Directory, Mailer: mailer, Jobs: a.Jobs, Log: log}).Register()
 	a.Metrics.MustRegister(a.Requests.StatusCollector())
+	a.Rounds = rounds.New(tenancy.NewStore(d), a.Requests, a.Clock)
 	return a, nil
 }
 
@@ -315,6 +319,12 @@ func (a *App) Handler(extra ...func(*fiber.App)) (*web.Server, error) {
 	requestPages := requests.NewWeb(requests.WebConfig{Service: a.Requests, Render: renderer, Desks: desks, Authz: a.Authz,
 		RequireUser: accounts.RequireUser, UserOf: account.UserIDOf, APIAuth: admin.APIAuth, Principal: access.PrincipalOf, Catalog: a.DB.DB})
 	requestPages.RegisterProviderAPI(api)
+	// Rounds (issue 6): desk pages under /{tenant}/loket/rondes, providers
+	// confirm proposed places under /aanbieder/{provider}/rondes.
+	roundPages := &rounds.Handler{Service: a.Rounds, Render: renderer, Desks: desks, Directory: a.Directory, Authz: a.Authz,
+		Catalog: a.DB.DB, RequireUser: accounts.RequireUser, UserOf: account.UserIDOf,
+		ProviderScope: requestPages.ProviderScope, ScopeOf: requests.ProviderScopeOf}
+	roundPages.RegisterProvider(app)
 	requestPages.RegisterProvider(app)
 	api.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
 
@@ -331,10 +341,13 @@ func (a *App) Handler(extra ...func(*fiber.App)) (*web.Server, error) {
 	desks.RegisterDesk(desk)
 	search.RegisterDesk(desk)
 	// Parent request form (/{tenant}/aanvragen) and status page (/{tenant}/aanvraag/{token}).
-	requests.NewParentPages(a.Requests, a.Catalog, renderer, desks).Register(desk)
+	parentPages := requests.NewParentPages(a.Requests, a.Catalog, renderer, desks)
+	parentPages.SetRoundExplainer(a.Rounds.ExplainFor)
+	parentPages.Register(desk)
 	// WIRING:desk-admin (desk staff and sharing agreements under /{tenant}/beheer)
 	admin.RegisterDesk(desk)
 	requestPages.RegisterDesk(desk)
+	roundPages.RegisterDesk(desk)
 	return srv, nil
 }
 

@@ -40,6 +40,10 @@ var RequestRoutes = []RouteCase{
 	{Method: "GET", Path: "/api/v1/providers/{provider}/inbox", OK: 200, Allow: OwnOnly(authz.ProviderAdmin, authz.ProviderStaff)},
 	{Method: "POST", Path: "/api/v1/providers/{provider}/answers", JSON: `{"kind":"maybe"}`, OK: 422,
 		Allow: OwnOnly(authz.ProviderAdmin, authz.ProviderStaff)},
+	// Allocation rounds: desk staff only (not partners, not read-only sharing).
+	{Method: "GET", Path: "/{tenant}/loket/rondes", OK: 200, Allow: OwnOnly(authz.DeskAdmin, authz.DeskWorker)},
+	{Method: "POST", Path: "/{tenant}/loket/rondes", Form: url.Values{"from_month": {"mei"}}, OK: 422, Allow: OwnOnly(authz.DeskAdmin, authz.DeskWorker)},
+	{Method: "GET", Path: "/aanbieder/{provider}/rondes", OK: 200, Allow: OwnOnly(authz.ProviderAdmin, authz.ProviderStaff)},
 }
 
 // deskSub is a valid desk submission for slug's first municipality.

@@ -18,6 +18,7 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/platform/dbtest"
 	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
 	"github.com/loket-kinderopvang/loket/internal/requests"
+	"github.com/loket-kinderopvang/loket/internal/rounds"
 	"github.com/loket-kinderopvang/loket/internal/tenant"
 	"github.com/loket-kinderopvang/loket/tenants"
 )
@@ -33,6 +34,9 @@ var ownedTables = map[string]func() any{
 	"parents":        func() any { return &[]requests.Parent{} },
 	"request_claims": func() any { return &[]requests.RequestClaim{} },
 	"request_notes":  func() any { return &[]requests.Note{} },
+	"rounds":         func() any { return &[]rounds.Round{} },
+	"round_offers":   func() any { return &[]rounds.Offer{} },
+	"round_children": func() any { return &[]rounds.ChildOutcome{} },
 	"events":         func() any { return &[]eventlog.Event{} },
 }
 
@@ -87,6 +91,8 @@ func TestIsolationThroughStore(t *testing.T) {
 		reqA1 := register(t, rs, ds.a, "Amber")
 		register(t, rs, ds.a, "Arno")
 		reqB := register(t, rs, ds.b, "Bram")
+		roundRows(t, scoped, ds.a, reqA1)
+		roundRows(t, scoped, ds.b, reqB)
 		ctxB := tenancy.WithTenant(context.Background(), ds.b)
 
 		for table, model := range ownedTables {
@@ -297,4 +303,24 @@ func tenantsOf(rows any) []tenancy.ID {
 		out[i] = v.Index(i).Addr().Interface().(interface{ Owner() tenancy.ID }).Owner()
 	}
 	return out
+}
+
+// roundRows stores a round of one child with an outcome and a proposed offer.
+func roundRows(t *testing.T, scoped *tenancy.Store, desk tenancy.ID, req *requests.Request) {
+	t.Helper()
+	err := scoped.Tx(tenancy.WithTenant(context.Background(), desk), func(ctx context.Context, tx *tenancy.Tx) error {
+		r := &rounds.Round{ID: rounds.NewID(), FromMonth: "2027-01", ToMonth: "2027-01", Status: rounds.StatusPublished,
+			Seed: "1", Instance: "{}", Result: "{}", Audit: "{}", Children: 1, CreatedBy: "test", CreatedAt: time.Now()}
+		if err := tx.Insert(ctx, r); err != nil {
+			return err
+		}
+		if err := tx.Insert(ctx, &rounds.ChildOutcome{RoundID: r.ID, RequestID: req.ID, TextNL: "x", TextEN: "x"}); err != nil {
+			return err
+		}
+		return tx.Insert(ctx, &rounds.Offer{RoundID: r.ID, RequestID: req.ID, Rank: 1, LocationID: req.Preferences[0].LocationID,
+			StartMonth: "2027-01", State: rounds.OfferProposed})
+	})
+	if err != nil {
+		t.Fatalf("round rows: %v", err)
+	}
 }

@@ -36,6 +36,14 @@ type ParentPages struct {
 	cat    *catalog.Store
 	render *web.Renderer
 	desks  *tenant.Handler
+	// roundExplain, when set, tells why a request got what it got in the
+	// latest published allocation round (package rounds).
+	roundExplain func(ctx context.Context, id RequestID, lang string) (string, error)
+}
+
+// SetRoundExplainer shows allocation round explanations on the status page.
+func (p *ParentPages) SetRoundExplainer(fn func(ctx context.Context, id RequestID, lang string) (string, error)) {
+	p.roundExplain = fn
 }
 
 // NewParentPages returns the parent's pages; desks fills the desk parts of a page.
@@ -826,6 +834,7 @@ type statusView struct {
 	PrivacyURL, DeskEmail  string
 	DeskPhone              string
 	Explain                string
+	RoundExplain           string
 }
 
 func (p *ParentPages) statusView(c *fiber.Ctx, t tenant.Tenant, cs *Case) statusView {
@@ -839,6 +848,10 @@ func (p *ParentPages) statusView(c *fiber.Ctx, t tenant.Tenant, cs *Case) status
 		PrivacyURL: "/" + t.Slug + PathPrivacy, DeskEmail: t.Settings.Contact.Email, DeskPhone: t.Settings.Contact.Phone}
 	if r.SubmittedAt != nil {
 		v.Submitted = formatDate(*r.SubmittedAt, lang)
+	}
+	if p.roundExplain != nil {
+		// The engine explains in Dutch and English; French readers get Dutch.
+		v.RoundExplain, _ = p.roundExplain(c.UserContext(), r.ID, lang)
 	}
 	for _, pr := range r.Preferences {
 		pv := prefView{Rank: pr.Rank, Location: cs.Locations[pr.LocationID].Name,

@@ -94,6 +94,17 @@ func (h *Web) scope(perm authz.Permission, userOf func(*fiber.Ctx) (string, bool
 	}
 }
 
+// ProviderScope authorises perm for the provider in the path (see scope) for
+// other packages' provider pages; ProviderScopeOf then names the provider and
+// the locations the user may act for.
+func (h *Web) ProviderScope(perm authz.Permission) fiber.Handler { return h.scope(perm, h.UserOf) }
+
+// ProviderScopeOf returns what ProviderScope allowed.
+func ProviderScopeOf(c *fiber.Ctx) (provider uuid.UUID, locations []uuid.UUID) {
+	s := scopeOf(c)
+	return s.Provider, s.Locations
+}
+
 func scopeOf(c *fiber.Ctx) providerScope {
 	s, _ := c.Locals(localScope).(providerScope)
 	return s

@@ -1,0 +1,231 @@
+package rounds_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/loket-kinderopvang/loket/internal/allocation"
+	"github.com/loket-kinderopvang/loket/internal/catalog"
+	"github.com/loket-kinderopvang/loket/internal/geo"
+	"github.com/loket-kinderopvang/loket/internal/platform/clock"
+	"github.com/loket-kinderopvang/loket/internal/platform/db"
+	"github.com/loket-kinderopvang/loket/internal/platform/dbtest"
+	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
+	"github.com/loket-kinderopvang/loket/internal/requests"
+	"github.com/loket-kinderopvang/loket/internal/rounds"
+	"github.com/loket-kinderopvang/loket/internal/tenant"
+	"github.com/loket-kinderopvang/loket/tenants"
+)
+
+type fixture struct {
+	reqs   *requests.Service
+	rounds *rounds.Service
+	cat    *catalog.Store
+	ctx    context.Context // the Leuven desk (central mode)
+	locs   []uuid.UUID
+}
+
+// newFixture: the demo desks, one provider with `locations` locations in
+// Leuven, each with `free` baby places in 2027-05.
+func newFixture(t testing.TB, d *db.DB, locations, free int) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	specs, err := tenant.LoadDir(tenants.Demo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := clock.NewFixed(time.Date(2027, 1, 11, 9, 0, 0, 0, time.UTC))
+	ts := tenant.NewStore(d, clk)
+	if _, err := ts.Sync(ctx, specs); err != nil {
+		t.Fatal(err)
+	}
+	dir := tenant.NewDirectory(ts)
+	if err := dir.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cat := catalog.NewStore(d, clk)
+	rs, err := requests.NewService(tenancy.NewStore(d), requests.Options{Clock: clk, Desks: dir, Catalog: cat,
+		HashKey: []byte("a-test-key-of-enough-length-0123456789"), PublicURL: "https://loket.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	desk, _ := dir.BySlug("leuven")
+	f := &fixture{reqs: rs, rounds: rounds.New(tenancy.NewStore(d), rs, clk), cat: cat, ctx: tenancy.WithTenant(ctx, desk.ID)}
+	p := &catalog.Provider{Name: "Vzw Rondetest"}
+	if err := cat.SaveProvider(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	var changes []catalog.AvailabilityChange
+	for i := range locations {
+		loc := &catalog.Location{DossierNumber: fmt.Sprintf("R-%d", i), ProviderID: p.ID, Name: fmt.Sprintf("Rondeopvang %d", i),
+			Postcode: "3000", MunicipalityNIS: geo.NISCode("24062"), Lat: 50.88, Lon: 4.70, CareType: catalog.Groepsopvang,
+			SubsidyTier: catalog.TierT1, LicensedPlaces: 50, MaxAgeMonths: 36, Languages: []string{"nl"}, AcceptsRequests: true}
+		if err := cat.SaveLocation(ctx, loc); err != nil {
+			t.Fatal(err)
+		}
+		changes = append(changes, catalog.AvailabilityChange{LocationID: loc.ID, StartMonth: "2027-05", AgeBand: catalog.Baby, FreePlaces: free})
+		f.locs = append(f.locs, loc.ID.UUID)
+	}
+	if err := cat.SetAvailability(ctx, "test", changes...); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func (f *fixture) submit(t testing.TB, i int, claims []string, prefs ...uuid.UUID) *requests.Request {
+	t.Helper()
+	var ps []string
+	for _, p := range prefs {
+		ps = append(ps, p.String())
+	}
+	r, _, _, err := f.reqs.Submit(f.ctx, requests.Submission{
+		Child:    requests.ChildInput{FirstName: fmt.Sprintf("Kind%d", i), LastName: "Rondetest", BirthDate: "2026-11-02"},
+		Parents:  []requests.ParentInput{{FirstName: "Ouder", LastName: "Rondetest", Email: fmt.Sprintf("o%d@ouders.example", i)}},
+		Language: "nl", Address: requests.AddressInput{MunicipalityNIS: "24062"}, DesiredStart: "2027-05-03",
+		CarePlan:    requests.CarePlanInput{Days: []string{"mon", "tue"}, DayPart: "whole"},
+		Preferences: ps, Reason: "work", PriorityClaims: claims, PrivacyVersion: requests.PrivacyVersion,
+	}, requests.Actor{Kind: requests.ActorAPI}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+var provider = requests.Actor{Kind: requests.ActorProvider, ID: "p"}
+
+// TestRoundLifecycle: dry run, audit, re-run from the stored seed, publish,
+// provider confirm (an offer the parent accepts) and refuse (no place), the
+// explanation for parents, and a later round that leaves the placement alone.
+func TestRoundLifecycle(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := newFixture(t, d, 2, 2) // 4 places
+		var ids []requests.RequestID
+		for i := range 6 {
+			var claims []string
+			if i < 3 {
+				claims = []string{"work_or_training"}
+			}
+			ids = append(ids, f.submit(t, i, claims, f.locs[i%2], f.locs[(i+1)%2]).ID)
+		}
+		r, err := f.rounds.DryRun(f.ctx, "2027-05", "2027-05", allocation.Seed("42"), "worker")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Children != 6 || r.Placed != 4 || !r.AuditOK || r.Status != rounds.StatusDryRun {
+			t.Fatalf("dry run: %d children, %d placed, audit %v, %s", r.Children, r.Placed, r.AuditOK, r.Status)
+		}
+		if same, err := f.rounds.Rerun(f.ctx, r.ID); err != nil || !same {
+			t.Errorf("re-run from the stored input: same=%v (%v)", same, err)
+		}
+		again, _ := f.rounds.DryRun(f.ctx, "2027-05", "2027-05", allocation.Seed("42"), "worker")
+		stored, _ := f.rounds.Get(f.ctx, r.ID)
+		storedAgain, _ := f.rounds.Get(f.ctx, again.ID)
+		if stored.Result != storedAgain.Result {
+			t.Error("the same seed and requests gave another result")
+		}
+		// Priority: the three with a work claim are placed before the others.
+		outs, _ := f.rounds.Outcomes(f.ctx, r.ID)
+		placed := map[requests.RequestID]bool{}
+		for _, o := range outs {
+			placed[o.RequestID] = o.LocationID != nil
+			if o.TextNL == "" || o.TextEN == "" {
+				t.Errorf("no explanation for %s", o.RequestID)
+			}
+		}
+		for _, id := range ids[:3] {
+			if !placed[id] {
+				t.Errorf("a child of the first priority tier got no place")
+			}
+		}
+		n, err := f.rounds.Publish(f.ctx, r.ID, "worker")
+		if err != nil || n != 4 {
+			t.Fatalf("publish: %d offers (%v)", n, err)
+		}
+		if _, err := f.rounds.Publish(f.ctx, r.ID, "worker"); !errors.Is(err, rounds.ErrPublished) {
+			t.Errorf("publishing twice: %v", err)
+		}
+		props, err := f.rounds.Proposals(context.Background(), []tenant.Tenant{mustDesk(t, f)}, f.locs)
+		if err != nil || len(props) != 4 {
+			t.Fatalf("proposals: %d (%v)", len(props), err)
+		}
+		if err := f.rounds.Confirm(f.ctx, r.ID, props[0].RequestID, []uuid.UUID{uuid.New()}, provider); !errors.Is(err, rounds.ErrNotFound) {
+			t.Errorf("confirming for another provider's location: %v", err)
+		}
+		if err := f.rounds.Confirm(f.ctx, r.ID, props[0].RequestID, f.locs, provider); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := f.reqs.Get(f.ctx, props[0].RequestID)
+		if got.Status != requests.StatusOffered {
+			t.Fatalf("after the provider confirmed: %s", got.Status)
+		}
+		var rank int
+		for _, p := range got.Preferences {
+			if p.State == requests.PreferenceOffered {
+				rank = p.Rank
+			}
+		}
+		if err := f.reqs.Accept(f.ctx, got.ID, rank, requests.Actor{Kind: requests.ActorParent}); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.rounds.Refuse(f.ctx, r.ID, props[1].RequestID, f.locs, requests.NoPlaceDays, provider); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.rounds.Refuse(f.ctx, r.ID, props[1].RequestID, f.locs, requests.NoPlaceDays, provider); !errors.Is(err, requests.ErrTransition) {
+			t.Errorf("answering a proposal twice: %v", err)
+		}
+		text, err := f.rounds.ExplainFor(f.ctx, props[0].RequestID, "nl")
+		if err != nil || text == "" {
+			t.Errorf("explanation for the parent: %q (%v)", text, err)
+		}
+		// A later round leaves the accepted placement alone.
+		later, err := f.rounds.DryRun(f.ctx, "2027-05", "2027-05", "", "worker")
+		if err != nil {
+			t.Fatal(err)
+		}
+		laterOuts, _ := f.rounds.Outcomes(f.ctx, later.ID)
+		for _, o := range laterOuts {
+			if o.RequestID == props[0].RequestID {
+				t.Error("a placed request is in a later round")
+			}
+		}
+		if later.Children != 5 {
+			t.Errorf("later round has %d children, want 5 (one placed)", later.Children)
+		}
+	})
+}
+
+func mustDesk(t testing.TB, f *fixture) tenant.Tenant {
+	id, _ := tenancy.FromContext(f.ctx)
+	return tenant.Tenant{ID: id, Slug: "leuven", Name: "Leuven"}
+}
+
+// BenchmarkRound8000 is a whole round for a city: 8,000 requests with up to
+// five preferences over 300 locations, loaded from PostgreSQL, solved,
+// explained, audited and written back.
+func BenchmarkRound8000(b *testing.B) {
+	d := dbtest.Open(b, db.Postgres)
+	f := newFixture(b, d, 300, 12)
+	for i := range 8000 {
+		prefs := []uuid.UUID{}
+		for k := range 1 + i%5 {
+			prefs = append(prefs, f.locs[(i*7+k*31)%len(f.locs)])
+		}
+		var claims []string
+		if i%3 == 0 {
+			claims = []string{"work_or_training"}
+		}
+		f.submit(b, i, claims, prefs...)
+	}
+	b.ResetTimer()
+	for range b.N {
+		r, err := f.rounds.DryRun(f.ctx, "2027-05", "2027-05", "", "bench")
+		if err != nil || r.Children != 8000 {
+			b.Fatalf("round: %v (%d children)", err, r.Children)
+		}
+	}
+}

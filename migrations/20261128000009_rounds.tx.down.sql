@@ -1,0 +1,5 @@
+DROP TABLE round_children
+--bun:split
+DROP TABLE round_offers
+--bun:split
+DROP TABLE rounds
