@@ -168,9 +168,9 @@ func TestIsolationThroughStore(t *testing.T) {
 func TestRowLevelSecurity(t *testing.T) {
 	d := dbtest.Open(t, db.Postgres)
 	ds, scoped, rs := setup(t, d)
-	register(t, rs, ds.a, "Amber")
+	roundRows(t, scoped, ds.a, register(t, rs, ds.a, "Amber"))
 	register(t, rs, ds.a, "Arno")
-	register(t, rs, ds.b, "Bram")
+	roundRows(t, scoped, ds.b, register(t, rs, ds.b, "Bram"))
 	ctxB := tenancy.WithTenant(context.Background(), ds.b)
 
 	for table := range ownedTables {
