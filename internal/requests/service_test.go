@@ -61,7 +61,7 @@ func (m *mailbox) kinds() []string {
 	return out
 }
 
-func newFixture(t *testing.T, d *db.DB) *fixture {
+func newFixture(t testing.TB, d *db.DB) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	specs, err := tenant.LoadDir(tenants.Demo)
@@ -557,5 +557,19 @@ func TestConcurrentAcceptsTakeExactlyTheFreePlaces(t *testing.T) {
 	free, _ := catalog.FreePlacesTx(context.Background(), d.DB, catalog.LocationID{UUID: f.locs[0]}, "2027-05", catalog.Baby)
 	if placed != 2 || taken != families-2 || free != 0 {
 		t.Errorf("placed %d, refused %d, free left %d; want 2, %d, 0", placed, taken, free, families-2)
+	}
+}
+
+// BenchmarkSubmitPostgres registers requests one after another on PostgreSQL
+// (validation, duplicates across desks, idempotency key, one transaction).
+func BenchmarkSubmitPostgres(b *testing.B) {
+	d := dbtest.Open(b, db.Postgres)
+	f := newFixture(b, d)
+	b.ResetTimer()
+	for i := range b.N {
+		sub := f.submission(fmt.Sprintf("Bench%d", i), f.locs...)
+		if _, _, _, err := f.svc.Submit(f.leuven, sub, parent, fmt.Sprintf("key-%d", i)); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
