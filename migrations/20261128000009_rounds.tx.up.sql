@@ -27,6 +27,7 @@ CREATE TABLE round_offers (
     rank        INTEGER NOT NULL,
     location_id UUID NOT NULL,
     start_month TEXT NOT NULL,
+    age_band    TEXT NOT NULL,
     state       TEXT NOT NULL,
     reason      TEXT NOT NULL DEFAULT '',
     answered_by TEXT NOT NULL DEFAULT '',

@@ -152,6 +152,20 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	(&notify.Reminders{Requests: a.Requests, Desks: a.Directory, Mailer: mailer, Jobs: a.Jobs, Log: log}).Register()
 	a.Metrics.MustRegister(a.Requests.StatusCollector())
 	a.Rounds = rounds.New(tenancy.NewStore(d), a.Requests, a.Clock)
+	// Nightly, every desk in central mode fills places freed since its last round.
+	a.Jobs.Handle("rounds.fill", func(ctx context.Context, _ *jobs.Job) error {
+		var errs []error
+		for _, desk := range a.Directory.All() {
+			if desk.Mode != tenant.ModeCentral {
+				continue
+			}
+			if _, err := a.Rounds.FillFreed(tenancy.WithTenant(ctx, desk.ID)); err != nil {
+				errs = append(errs, fmt.Errorf("desk %s: %w", desk.Slug, err))
+			}
+		}
+		return errors.Join(errs...)
+	})
+	a.Jobs.Every("rounds.fill", 24*time.Hour)
 	return a, nil
 }
 

@@ -318,7 +318,7 @@ func roundRows(t *testing.T, scoped *tenancy.Store, desk tenancy.ID, req *reques
 			return err
 		}
 		return tx.Insert(ctx, &rounds.Offer{RoundID: r.ID, RequestID: req.ID, Rank: 1, LocationID: req.Preferences[0].LocationID,
-			StartMonth: "2027-01", State: rounds.OfferProposed})
+			StartMonth: "2027-01", AgeBand: "baby", State: rounds.OfferProposed})
 	})
 	if err != nil {
 		t.Fatalf("round rows: %v", err)

@@ -92,6 +92,7 @@ type Offer struct {
 	Rank       int                `bun:"rank,notnull"`
 	LocationID uuid.UUID          `bun:"location_id,notnull,type:uuid"`
 	StartMonth string             `bun:"start_month,notnull"`
+	AgeBand    string             `bun:"age_band,notnull"`
 	State      string             `bun:"state,notnull"`
 	Reason     string             `bun:"reason,notnull"`
 	AnsweredBy string             `bun:"answered_by,notnull"`
@@ -216,9 +217,17 @@ func (s *Service) Load(ctx context.Context, from, to string, seed allocation.See
 			Scan(ctx); err != nil {
 			return fmt.Errorf("rounds: load free places: %w", err)
 		}
+		held, waiting, refused, err := s.holds(ctx, tx)
+		if err != nil {
+			return err
+		}
 		capacity := map[string]int{}
 		for _, a := range avail {
 			id := programmeID(a.LocationID.UUID, a.StartMonth, string(a.AgeBand))
+			if a.FreePlaces-held[id] <= 0 {
+				continue
+			}
+			a.FreePlaces -= held[id]
 			capacity[id] = a.FreePlaces
 			inst.Programmes = append(inst.Programmes, allocation.Programme{ID: id, Location: a.LocationID.String(),
 				StartMonth: a.StartMonth, AgeBand: string(a.AgeBand), Capacity: a.FreePlaces})
@@ -232,6 +241,9 @@ func (s *Service) Load(ctx context.Context, from, to string, seed allocation.See
 			claimsOf[c.RequestID.UUID] = append(claimsOf[c.RequestID.UUID], string(c.Claim))
 		}
 		for _, r := range reqs {
+			if waiting[r.ID] {
+				continue // a proposal of an earlier round is still open
+			}
 			born := r.BirthDate
 			if born == nil {
 				born = r.Expected
@@ -244,6 +256,9 @@ func (s *Service) Load(ctx context.Context, from, to string, seed allocation.See
 			}
 			for _, p := range byReq[r.ID] {
 				pid := programmeID(p.LocationID, month, string(band))
+				if refused[r.ID.String()+"|"+p.LocationID.String()] {
+					continue // the provider refused this child there
+				}
 				if _, ok := capacity[pid]; ok && !slices.Contains(ch.Preferences, pid) {
 					ch.Preferences = append(ch.Preferences, pid)
 				}
@@ -438,7 +453,8 @@ func (s *Service) Publish(ctx context.Context, id ID, actor string) (int, error)
 				return fmt.Errorf("rounds: publish: %w", err)
 			}
 			offers = append(offers, Offer{RoundID: id, RequestID: requests.RequestID{UUID: reqID}, Rank: p.Rank,
-				LocationID: loc, StartMonth: strings.Split(a.ProgrammeID, "|")[1], State: OfferProposed})
+				LocationID: loc, StartMonth: strings.Split(a.ProgrammeID, "|")[1], AgeBand: strings.Split(a.ProgrammeID, "|")[2],
+				State: OfferProposed})
 		}
 		for chunk := range slices.Chunk(offers, 1000) {
 			if err := tx.Insert(ctx, &chunk); err != nil {
@@ -599,4 +615,65 @@ func (s *Service) Refuse(ctx context.Context, round ID, req requests.RequestID, 
 		return err
 	}
 	return s.settleOffer(ctx, o, OfferRefused, string(reason), actor.String())
+}
+
+// holds finds what earlier rounds and offers still hold: a seat per open
+// proposal and per offer the parent has not answered yet (the seat is taken
+// from free places only when the parent accepts), the requests that wait for
+// an open proposal, and the places a provider refused to a child.
+func (s *Service) holds(ctx context.Context, tx *tenancy.Tx) (held map[string]int, waiting map[uuid.UUID]bool, refused map[string]bool, err error) {
+	held, waiting, refused = map[string]int{}, map[uuid.UUID]bool{}, map[string]bool{}
+	var offers []Offer
+	if err := tx.Select(&offers).Where("state IN (?)", bun.In([]string{OfferProposed, OfferRefused})).Scan(ctx); err != nil {
+		return nil, nil, nil, fmt.Errorf("rounds: load proposals: %w", err)
+	}
+	for _, o := range offers {
+		if o.State == OfferRefused {
+			refused[o.RequestID.String()+"|"+o.LocationID.String()] = true
+			continue
+		}
+		held[programmeID(o.LocationID, o.StartMonth, o.AgeBand)]++
+		waiting[o.RequestID.UUID] = true
+	}
+	var open []struct {
+		LocationID uuid.UUID  `bun:"location_id"`
+		OfferStart time.Time  `bun:"offer_start"`
+		BirthDate  *time.Time `bun:"birth_date"`
+		Expected   *time.Time `bun:"expected_date"`
+	}
+	if err := tx.Select((*requests.Preference)(nil)).ColumnExpr("preference.location_id, preference.offer_start, c.birth_date, c.expected_date").
+		Join("JOIN requests AS r ON r.tenant_id = preference.tenant_id AND r.id = preference.request_id").
+		Join("JOIN children AS c ON c.tenant_id = r.tenant_id AND c.id = r.child_id").
+		Where("preference.state = ? AND preference.offer_start IS NOT NULL", requests.PreferenceOffered).Scan(ctx, &open); err != nil {
+		return nil, nil, nil, fmt.Errorf("rounds: load open offers: %w", err)
+	}
+	for _, o := range open {
+		born := o.BirthDate
+		if born == nil {
+			born = o.Expected
+		}
+		if born == nil {
+			continue
+		}
+		band := catalog.BandForAge(catalog.AgeInMonths(*born, o.OfferStart))
+		held[programmeID(o.LocationID, o.OfferStart.Format("2006-01"), string(band))]++
+	}
+	return held, waiting, refused, nil
+}
+
+// FillFreed runs and publishes a small round for the desk in ctx over the
+// next twelve start months, for places freed since the last round (refused
+// proposals, lapsed or declined offers, new free places). The scheduler runs
+// it nightly for every desk in central mode. It publishes nothing when nobody
+// can be placed.
+func (s *Service) FillFreed(ctx context.Context) (*Round, error) {
+	now := s.clock.Now()
+	r, err := s.DryRun(ctx, now.Format("2006-01"), now.AddDate(0, 11, 0).Format("2006-01"), "", "system:fill")
+	if err != nil || r.Placed == 0 {
+		return nil, err
+	}
+	if _, err := s.Publish(ctx, r.ID, "system:fill"); err != nil {
+		return nil, err
+	}
+	return r, nil
 }

@@ -193,8 +193,27 @@ func TestRoundLifecycle(t *testing.T) {
 				t.Error("a placed request is in a later round")
 			}
 		}
-		if later.Children != 5 {
-			t.Errorf("later round has %d children, want 5 (one placed)", later.Children)
+		// Two proposals are still open: those children wait, and their two
+		// seats are held; one seat was taken by the acceptance; so one of the
+		// four places is free for the three remaining children.
+		if later.Children != 3 || later.Placed != 1 {
+			t.Errorf("later round: %d children, %d placed; want 3 (one placed, two waiting) and 1", later.Children, later.Placed)
+		}
+		for _, o := range laterOuts {
+			if o.RequestID == props[2].RequestID || o.RequestID == props[3].RequestID {
+				t.Error("a child with an open proposal is in a later round")
+			}
+		}
+		// The nightly fill publishes that one free place, and then finds none.
+		filled, err := f.rounds.FillFreed(f.ctx)
+		if err != nil || filled == nil || filled.Placed != 1 {
+			t.Fatalf("fill: %+v (%v)", filled, err)
+		}
+		if got, _ := f.rounds.Get(f.ctx, filled.ID); got.Status != rounds.StatusPublished {
+			t.Errorf("the fill round is %s, want published", got.Status)
+		}
+		if again, err := f.rounds.FillFreed(f.ctx); err != nil || again != nil {
+			t.Errorf("a second fill placed someone again: %+v (%v)", again, err)
 		}
 	})
 }
