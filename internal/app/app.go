@@ -331,7 +331,8 @@ func (a *App) Handler(extra ...func(*fiber.App)) (*web.Server, error) {
 	// Requests (issue 5): provider inbox and its API (platform paths, before
 	// /:tenant and before the /api catch-all), desk worklist on the desk group.
 	requestPages := requests.NewWeb(requests.WebConfig{Service: a.Requests, Render: renderer, Desks: desks, Authz: a.Authz,
-		RequireUser: accounts.RequireUser, UserOf: account.UserIDOf, APIAuth: admin.APIAuth, Principal: access.PrincipalOf, Catalog: a.DB.DB})
+		RequireUser: accounts.RequireUser, UserOf: account.UserIDOf, APIAuth: admin.APIAuth, Principal: access.PrincipalOf, Catalog: a.DB.DB,
+		Referrers: a.partnersOf})
 	requestPages.RegisterProviderAPI(api)
 	// Rounds (issue 6): desk pages under /{tenant}/loket/rondes, providers
 	// confirm proposed places under /aanbieder/{provider}/rondes.
@@ -496,4 +497,25 @@ func hashKey(cfg config.Config) ([]byte, error) {
 		return nil, fmt.Errorf("app: hash key: %w", err)
 	}
 	return b, nil
+}
+
+// partnersOf lists the partners of a desk (holders of the partner role in its
+// domain), for the desk's registration form.
+func (a *App) partnersOf(ctx context.Context, deskSlug string) ([]requests.Referrer, error) {
+	var out []requests.Referrer
+	for _, h := range a.Authz.Holders(authz.Desk(deskSlug)) {
+		if h.Role != authz.Partner {
+			continue
+		}
+		id, err := account.ParseUserID(h.User)
+		if err != nil {
+			continue // an API key or another subject
+		}
+		u, err := a.Users.Store().ByID(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, requests.Referrer{ID: h.User, Name: u.DisplayName})
+	}
+	return out, nil
 }

@@ -398,6 +398,26 @@ func TestDeskRegistration(t *testing.T) {
 	if r := partner.Get("/leuven/loket"); !strings.Contains(r.Body, "Partnerkind") || strings.Contains(r.Body, "Nieuwkomer") {
 		t.Error("the partner must see her own registration and not the desk's")
 	}
+
+	// The desk registers for a family the partner supports: the partner is
+	// offered in the form, only a partner of the desk can be named, and she
+	// then follows the family up too.
+	partnerID := mustUserID(t, w.a, authz.Partner)
+	if page := worker.Get("/leuven/loket/nieuw"); !strings.Contains(page.Body, `value="`+partnerID+`"`) {
+		t.Error("the desk form does not offer the desk's partner as referrer")
+	}
+	form.Set("child.first_name", "Doorverwezen")
+	form.Set("referred_by", mustUserID(t, w.a, authz.DeskAdmin))
+	if r := worker.Post("/leuven/loket/nieuw", form); r.Status != 422 || !strings.Contains(r.Body, `href="#referred_by"`) {
+		t.Errorf("a referrer who is no partner: %d", r.Status)
+	}
+	form.Set("referred_by", partnerID)
+	if r := worker.Post("/leuven/loket/nieuw", form); r.Status != http.StatusSeeOther {
+		t.Fatalf("registration with referrer: %d", r.Status)
+	}
+	if r := partner.Get("/leuven/loket"); !strings.Contains(r.Body, "Doorverwezen") {
+		t.Error("the partner does not see the family the desk registered for her")
+	}
 }
 
 // nationalNumber builds a valid (invented) national register number for a

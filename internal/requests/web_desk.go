@@ -35,6 +35,9 @@ type WebConfig struct {
 	// session); Principal then returns it (apikey:<id> or a user id).
 	APIAuth   fiber.Handler
 	Principal func(*fiber.Ctx) (string, bool)
+	// Referrers lists the partners of a desk a worker may attach to a
+	// request she registers for them (optional).
+	Referrers func(ctx context.Context, deskSlug string) ([]Referrer, error)
 	// Catalog reads the platform-wide catalogue (locations of a provider,
 	// location choices of the desk form).
 	Catalog bun.IDB
@@ -465,7 +468,11 @@ type registerView struct {
 	Partner      bool
 	PrivacyVer   string
 	RequestID    string
+	Referrers    []choice
 }
+
+// Referrer is a partner (a social service, a school) that refers families.
+type Referrer struct{ ID, Name string }
 
 // deskChannels are the channels a desk worker chooses from.
 var deskChannels = []Channel{ChannelCounter, ChannelPhone, ChannelPartner, ChannelForwarded}
@@ -485,6 +492,16 @@ func (h *Web) registerView(c *fiber.Ctx) (*registerView, error) {
 	v := &registerView{Base: "/" + t.Slug, CSRF: account.CSRFToken(c), Fields: map[string]formField{}, Days: map[string]bool{},
 		Claims: map[string]bool{}, Channels: deskChannels, Reasons: Reasons, ClaimList: Claims, Weekdays: Weekdays,
 		Partner: h.referrerOnly(c) != "", PrivacyVer: PrivacyVersion}
+	if h.Referrers != nil && !v.Partner {
+		refs, err := h.Referrers(c.UserContext(), t.Slug)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range refs {
+			v.Referrers = append(v.Referrers, choice{Value: r.ID, Label: r.Name})
+		}
+	}
+	v.set("referred_by", "")
 	for i := 0; i < t.MaxPreferences; i++ {
 		v.Prefs = append(v.Prefs, prefSlot{Index: i, Number: i + 1})
 		v.set(fmt.Sprintf("preferences[%d]", i), "")
@@ -599,6 +616,15 @@ func (h *Web) register(c *fiber.Ctx) error {
 	if actor.Kind == ActorPartner {
 		// A partner's referrals are hers: she sees them, and only them.
 		sub.ReferredBy, sub.Channel = actor.ID, ChannelPartner
+	} else if ref := fv(c, "referred_by"); ref != "" {
+		// The desk registers for a family a partner supports: the partner
+		// then follows it up too. Only a partner of this desk can be named.
+		v.set("referred_by", ref)
+		if !slices.ContainsFunc(v.Referrers, func(ch choice) bool { return ch.Value == ref }) {
+			es.Add("referred_by", "referrer", "is not a partner of this desk")
+		} else {
+			sub.ReferredBy = ref
+		}
 	}
 	var req *Request
 	if len(es) == 0 {
