@@ -173,7 +173,11 @@ func (h *Handler) show(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	names, err := h.locationNames(c.UserContext(), outs)
+	inst, err := allocation.DecodeInstance(strings.NewReader(r.Instance))
+	if err != nil {
+		return err
+	}
+	names, err := h.locationNames(c.UserContext(), inst.Programmes)
 	if err != nil {
 		return err
 	}
@@ -188,10 +192,6 @@ func (h *Handler) show(c *fiber.Ctx) error {
 		} else {
 			v.Nothing = append(v.Nothing, row)
 		}
-	}
-	inst, err := allocation.DecodeInstance(strings.NewReader(r.Instance))
-	if err != nil {
-		return err
 	}
 	var res allocation.Result
 	if err := jsonUnmarshal(r.Result, &res); err != nil {
@@ -210,12 +210,22 @@ func (h *Handler) show(c *fiber.Ctx) error {
 	return h.page(c, fiber.StatusOK, "rounds_round", tr.T("rounds.round.title"), v)
 }
 
-func (h *Handler) locationNames(ctx context.Context, outs []ChildOutcome) (map[uuid.UUID]string, error) {
+// locationNames names the locations of a round's programmes.
+func (h *Handler) locationNames(ctx context.Context, programmes []allocation.Programme) (map[uuid.UUID]string, error) {
+	out := map[uuid.UUID]string{}
+	var ids []uuid.UUID
+	for _, p := range programmes {
+		if id, err := uuid.Parse(p.Location); err == nil {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return out, nil
+	}
 	var locs []catalog.Location
-	if err := h.Catalog.NewSelect().Model(&locs).Column("id", "name").Scan(ctx); err != nil {
+	if err := h.Catalog.NewSelect().Model(&locs).Column("id", "name").Where("id IN (?)", bun.In(ids)).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("rounds: location names: %w", err)
 	}
-	out := make(map[uuid.UUID]string, len(locs))
 	for _, l := range locs {
 		out[l.ID.UUID] = l.Name
 	}
