@@ -152,6 +152,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	(&notify.Reminders{Requests: a.Requests, Desks: a.Directory, Mailer: mailer, Jobs: a.Jobs, Log: log}).Register()
 	a.Metrics.MustRegister(a.Requests.StatusCollector())
 	a.Rounds = rounds.New(tenancy.NewStore(d), a.Requests, a.Clock)
+	a.Rounds.SetGroup(a.waitingListPartners)
 	// Nightly, every desk in central mode fills places freed since its last round.
 	a.Jobs.Handle("rounds.fill", func(ctx context.Context, _ *jobs.Job) error {
 		var errs []error
@@ -516,6 +517,31 @@ func (a *App) partnersOf(ctx context.Context, deskSlug string) ([]requests.Refer
 			return nil, err
 		}
 		out = append(out, requests.Referrer{ID: h.User, Name: u.DisplayName})
+	}
+	return out, nil
+}
+
+// waitingListPartners are the desks whose waiting list desk may allocate:
+// current shared-waiting-list agreements that grant it to desk (or that desk
+// granted reciprocally). The same agreements give desk's workers the right
+// to change those desks' requests.
+func (a *App) waitingListPartners(ctx context.Context, desk tenancy.ID) ([]tenancy.ID, error) {
+	agreements, err := a.Access.Agreements(ctx, desk)
+	if err != nil {
+		return nil, err
+	}
+	now := a.Clock.Now()
+	var out []tenancy.ID
+	for _, ag := range agreements {
+		if ag.Access != access.SharedWaitingList || !ag.Current(now) {
+			continue
+		}
+		switch {
+		case ag.ReceivingTenantID == desk:
+			out = append(out, ag.GrantingTenantID)
+		case ag.GrantingTenantID == desk && ag.Reciprocal:
+			out = append(out, ag.ReceivingTenantID)
+		}
 	}
 	return out, nil
 }

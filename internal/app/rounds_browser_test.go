@@ -8,6 +8,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/loket-kinderopvang/loket/internal/access"
 	"github.com/loket-kinderopvang/loket/internal/catalog"
 	"github.com/loket-kinderopvang/loket/internal/platform/authz"
 	"github.com/loket-kinderopvang/loket/internal/platform/browsertest"
@@ -97,4 +98,37 @@ func TestRoundDryRunAndPublishInBrowser(t *testing.T) {
 	if offered != 1 {
 		t.Errorf("%d requests offered after one confirmation, want 1", offered)
 	}
+}
+
+// TestRoundGroupFollowsAgreements: a desk's rounds include the desks that
+// share their waiting list with it, and no desk that only lets it read.
+func TestRoundGroupFollowsAgreements(t *testing.T) {
+	a, _ := newApp(t, dbtest.NewTarget(t, db.SQLite))
+	ctx := context.Background()
+	if _, err := a.Seed(ctx); err != nil { // includes the read-only demo agreement Turnhout → Leuven
+		t.Fatal(err)
+	}
+	leuven, geel := leuvenID(t, a), deskID(t, a, "geel-laakdal-meerhout")
+	if got, err := a.waitingListPartners(ctx, leuven); err != nil || len(got) != 0 {
+		t.Fatalf("before any shared waiting list: %v (%v)", got, err)
+	}
+	if _, err := a.Access.CreateAgreement(ctx, access.NewAgreement{Granting: geel, Receiving: "leuven", Access: access.SharedWaitingList,
+		StartsOn: time.Now().AddDate(0, 0, -1).Format("2006-01-02"), Reciprocal: true, Actor: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := a.waitingListPartners(ctx, leuven); len(got) != 1 || got[0] != geel {
+		t.Errorf("Leuven's group: %v, want Geel", got)
+	}
+	if got, _ := a.waitingListPartners(ctx, geel); len(got) != 1 || got[0] != leuven {
+		t.Errorf("Geel's group (reciprocal): %v, want Leuven", got)
+	}
+}
+
+func deskID(t *testing.T, a *App, slug string) tenancy.ID {
+	t.Helper()
+	d, ok := a.Directory.BySlug(slug)
+	if !ok {
+		t.Fatalf("no desk %s", slug)
+	}
+	return d.ID
 }

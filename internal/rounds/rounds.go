@@ -142,6 +142,7 @@ type Service struct {
 	requests *requests.Service
 	clock    clock.Clock
 	policy   Policy
+	group    func(ctx context.Context, desk tenancy.ID) ([]tenancy.ID, error)
 }
 
 // New returns the round service.
@@ -172,11 +173,79 @@ type loaded struct {
 	Vulnerable   bool       `bun:"vulnerable"`
 }
 
-// Load builds the engine's instance for a window from the desk's open
-// requests and the free places: with set-based queries, one per table.
-func (s *Service) Load(ctx context.Context, from, to string, seed allocation.Seed) (*allocation.Instance, error) {
+// deskPart is what one desk brings to a round.
+type deskPart struct {
+	reqs     []loaded
+	prefs    map[uuid.UUID][]requests.Preference
+	claims   map[uuid.UUID][]string
+	held     map[string]int
+	waiting  map[uuid.UUID]bool
+	refused  map[string]bool
+	location []uuid.UUID
+}
+
+// loadDesk reads the open requests of the window, their open preferences and
+// claims, and what earlier rounds still hold, of the desk in ctx: one query
+// per table.
+func (s *Service) loadDesk(ctx context.Context, start, end time.Time) (*deskPart, error) {
+	d := &deskPart{prefs: map[uuid.UUID][]requests.Preference{}, claims: map[uuid.UUID][]string{}}
+	err := s.tenants.Tx(ctx, func(ctx context.Context, tx *tenancy.Tx) error {
+		open := bun.In([]requests.Status{requests.StatusSubmitted, requests.StatusActive})
+		if err := tx.Select((*requests.Request)(nil)).
+			ColumnExpr("request.id, request.desired_start, c.birth_date, c.expected_date, f.vulnerable").
+			Join("JOIN children AS c ON c.tenant_id = request.tenant_id AND c.id = request.child_id").
+			Join("JOIN families AS f ON f.tenant_id = c.tenant_id AND f.id = c.family_id").
+			Where("request.status IN (?)", open).
+			Where("request.desired_start >= ? AND request.desired_start < ?", start, end).
+			OrderExpr("request.id").Scan(ctx, &d.reqs); err != nil {
+			return fmt.Errorf("rounds: load requests: %w", err)
+		}
+		var prefs []requests.Preference
+		if err := tx.Select(&prefs).Where("state IN (?)", bun.In([]requests.PreferenceState{requests.PreferencePending, requests.PreferenceWaitingList})).
+			Where("request_id IN (SELECT r.id FROM requests AS r WHERE r.tenant_id = ? AND r.status IN (?) AND r.desired_start >= ? AND r.desired_start < ?)",
+				tx.Tenant(), open, start, end).
+			OrderExpr("request_id, rank").Scan(ctx); err != nil {
+			return fmt.Errorf("rounds: load preferences: %w", err)
+		}
+		for _, p := range prefs {
+			d.prefs[p.RequestID.UUID] = append(d.prefs[p.RequestID.UUID], p)
+			if !slices.Contains(d.location, p.LocationID) {
+				d.location = append(d.location, p.LocationID)
+			}
+		}
+		var claims []requests.RequestClaim
+		if err := tx.Select(&claims).Scan(ctx); err != nil {
+			return fmt.Errorf("rounds: load claims: %w", err)
+		}
+		for _, c := range claims {
+			d.claims[c.RequestID.UUID] = append(d.claims[c.RequestID.UUID], string(c.Claim))
+		}
+		var err error
+		d.held, d.waiting, d.refused, err = s.holds(ctx, tx)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// Load builds the engine's instance for a window from the open requests of
+// the desk in ctx and of every desk that shares its waiting list with it (see
+// SetGroup), and the free places of the locations they chose. It returns the
+// desks that took part.
+func (s *Service) Load(ctx context.Context, from, to string, seed allocation.Seed) (*allocation.Instance, map[uuid.UUID]tenancy.ID, error) {
 	if es := Window(from, to); len(es) > 0 {
-		return nil, es
+		return nil, nil, es
+	}
+	own, ok := tenancy.FromContext(ctx)
+	if !ok {
+		return nil, nil, requests.ErrNoDesk
+	}
+	owner := map[uuid.UUID]tenancy.ID{}
+	desks, err := s.groupOf(ctx, own)
+	if err != nil {
+		return nil, nil, err
 	}
 	start, _ := time.Parse("2006-01", from)
 	end, _ := time.Parse("2006-01", to)
@@ -185,63 +254,49 @@ func (s *Service) Load(ctx context.Context, from, to string, seed allocation.See
 		SiblingCriterion: "sibling", DefaultPolicy: allocation.Policy{Tiers: s.policy.Tiers},
 		Reserve: allocation.ReservePolicy{DefaultShare: s.policy.ReserveShare, Fill: s.policy.Fill}, Labels: labels,
 		Programmes: []allocation.Programme{}, Children: []allocation.Child{}}
-	err := s.tenants.Tx(ctx, func(ctx context.Context, tx *tenancy.Tx) error {
-		var reqs []loaded
-		if err := tx.Select((*requests.Request)(nil)).
-			ColumnExpr("request.id, request.desired_start, c.birth_date, c.expected_date, f.vulnerable").
-			Join("JOIN children AS c ON c.tenant_id = request.tenant_id AND c.id = request.child_id").
-			Join("JOIN families AS f ON f.tenant_id = c.tenant_id AND f.id = c.family_id").
-			Where("request.status IN (?)", bun.In([]requests.Status{requests.StatusSubmitted, requests.StatusActive})).
-			Where("request.desired_start >= ? AND request.desired_start < ?", start, end).
-			OrderExpr("request.id").Scan(ctx, &reqs); err != nil {
-			return fmt.Errorf("rounds: load requests: %w", err)
-		}
-		if len(reqs) == 0 {
-			return nil
-		}
-		var prefs []requests.Preference
-		if err := tx.Select(&prefs).Where("state IN (?)", bun.In([]requests.PreferenceState{requests.PreferencePending, requests.PreferenceWaitingList})).
-			Where("request_id IN (SELECT r.id FROM requests AS r WHERE r.tenant_id = ? AND r.status IN (?) AND r.desired_start >= ? AND r.desired_start < ?)",
-				tx.Tenant(), bun.In([]requests.Status{requests.StatusSubmitted, requests.StatusActive}), start, end).
-			OrderExpr("request_id, rank").Scan(ctx); err != nil {
-			return fmt.Errorf("rounds: load preferences: %w", err)
-		}
-		var claims []requests.RequestClaim
-		if err := tx.Select(&claims).Scan(ctx); err != nil {
-			return fmt.Errorf("rounds: load claims: %w", err)
-		}
-		var avail []catalog.Availability
-		if err := tx.Unscoped().NewSelect().Model(&avail).
-			Where("start_month >= ? AND start_month <= ? AND free_places > 0", from, to).
-			Where("location_id IN (SELECT DISTINCT p.location_id FROM preferences AS p WHERE p.tenant_id = ?)", tx.Tenant()).
-			Scan(ctx); err != nil {
-			return fmt.Errorf("rounds: load free places: %w", err)
-		}
-		held, waiting, refused, err := s.holds(ctx, tx)
+	var parts []*deskPart
+	held := map[string]int{}
+	var locations []uuid.UUID
+	for _, d := range desks {
+		part, err := s.loadDesk(tenancy.WithTenant(ctx, d), start, end)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
-		capacity := map[string]int{}
+		parts = append(parts, part)
+		for k, n := range part.held {
+			held[k] += n
+		}
+		for _, l := range part.location {
+			if !slices.Contains(locations, l) {
+				locations = append(locations, l)
+			}
+		}
+	}
+	capacity := map[string]int{}
+	if len(locations) > 0 {
+		var avail []catalog.Availability
+		err := s.tenants.Tx(ctx, func(ctx context.Context, tx *tenancy.Tx) error {
+			return tx.Unscoped().NewSelect().Model(&avail).
+				Where("start_month >= ? AND start_month <= ? AND free_places > 0", from, to).
+				Where("location_id IN (?)", bun.In(locations)).Scan(ctx)
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("rounds: load free places: %w", err)
+		}
 		for _, a := range avail {
 			id := programmeID(a.LocationID.UUID, a.StartMonth, string(a.AgeBand))
-			if a.FreePlaces-held[id] <= 0 {
+			free := a.FreePlaces - held[id]
+			if free <= 0 {
 				continue
 			}
-			a.FreePlaces -= held[id]
-			capacity[id] = a.FreePlaces
+			capacity[id] = free
 			inst.Programmes = append(inst.Programmes, allocation.Programme{ID: id, Location: a.LocationID.String(),
-				StartMonth: a.StartMonth, AgeBand: string(a.AgeBand), Capacity: a.FreePlaces})
+				StartMonth: a.StartMonth, AgeBand: string(a.AgeBand), Capacity: free})
 		}
-		byReq := map[uuid.UUID][]requests.Preference{}
-		for _, p := range prefs {
-			byReq[p.RequestID.UUID] = append(byReq[p.RequestID.UUID], p)
-		}
-		claimsOf := map[uuid.UUID][]string{}
-		for _, c := range claims {
-			claimsOf[c.RequestID.UUID] = append(claimsOf[c.RequestID.UUID], string(c.Claim))
-		}
-		for _, r := range reqs {
-			if waiting[r.ID] {
+	}
+	for k, part := range parts {
+		for _, r := range part.reqs {
+			if part.waiting[r.ID] {
 				continue // a proposal of an earlier round is still open
 			}
 			born := r.BirthDate
@@ -250,13 +305,13 @@ func (s *Service) Load(ctx context.Context, from, to string, seed allocation.See
 			}
 			month := r.DesiredStart.Format("2006-01")
 			band := catalog.BandForAge(catalog.AgeInMonths(*born, r.DesiredStart))
-			ch := allocation.Child{ID: r.ID.String(), Preferences: []string{}, Criteria: claimsOf[r.ID], Vulnerable: r.Vulnerable}
+			ch := allocation.Child{ID: r.ID.String(), Preferences: []string{}, Criteria: part.claims[r.ID], Vulnerable: r.Vulnerable}
 			if r.Vulnerable {
 				ch.Criteria = append(ch.Criteria, "vulnerable")
 			}
-			for _, p := range byReq[r.ID] {
+			for _, p := range part.prefs[r.ID] {
 				pid := programmeID(p.LocationID, month, string(band))
-				if refused[r.ID.String()+"|"+p.LocationID.String()] {
+				if part.refused[r.ID.String()+"|"+p.LocationID.String()] {
 					continue // the provider refused this child there
 				}
 				if _, ok := capacity[pid]; ok && !slices.Contains(ch.Preferences, pid) {
@@ -264,14 +319,38 @@ func (s *Service) Load(ctx context.Context, from, to string, seed allocation.See
 				}
 			}
 			inst.Children = append(inst.Children, ch)
+			owner[r.ID] = desks[k]
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
 	}
 	slices.SortFunc(inst.Programmes, func(a, b allocation.Programme) int { return strings.Compare(a.ID, b.ID) })
-	return inst, nil
+	slices.SortFunc(inst.Children, func(a, b allocation.Child) int { return strings.Compare(a.ID, b.ID) })
+	return inst, owner, nil
+}
+
+// groupOf is the desk and every desk that shares its waiting list with it.
+func (s *Service) groupOf(ctx context.Context, own tenancy.ID) ([]tenancy.ID, error) {
+	desks := []tenancy.ID{own}
+	if s.group == nil {
+		return desks, nil
+	}
+	others, err := s.group(ctx, own)
+	if err != nil {
+		return nil, fmt.Errorf("rounds: desks sharing a waiting list: %w", err)
+	}
+	for _, d := range others {
+		if !slices.Contains(desks, d) {
+			desks = append(desks, d)
+		}
+	}
+	return desks, nil
+}
+
+// SetGroup names, for a desk, the desks that share their waiting list with it
+// (sharing agreements): its rounds then place their children too, over the
+// same free places. Each desk keeps its own copy of the round, its own
+// children's outcomes and offers, and an event in its own log.
+func (s *Service) SetGroup(fn func(ctx context.Context, desk tenancy.ID) ([]tenancy.ID, error)) {
+	s.group = fn
 }
 
 func programmeID(loc uuid.UUID, month, band string) string {
@@ -296,10 +375,11 @@ func (s *Service) DryRun(ctx context.Context, from, to string, seed allocation.S
 	if seed == "" {
 		seed = NewSeed()
 	}
-	inst, err := s.Load(ctx, from, to, seed)
+	inst, owner, err := s.Load(ctx, from, to, seed)
 	if err != nil {
 		return nil, err
 	}
+	own, _ := tenancy.FromContext(ctx)
 	res, exps, report, err := solve(inst)
 	if err != nil {
 		return nil, err
@@ -310,7 +390,7 @@ func (s *Service) DryRun(ctx context.Context, from, to string, seed allocation.S
 	r := &Round{ID: ids.New[roundKind](), FromMonth: from, ToMonth: to, Status: StatusDryRun, Seed: string(seed),
 		Instance: string(instJSON), Result: string(resJSON), AuditOK: report.OK, Audit: string(auditJSON),
 		Children: len(inst.Children), CreatedBy: actor, CreatedAt: s.clock.Now()}
-	outcomes := make([]ChildOutcome, 0, len(exps))
+	outcomes := map[tenancy.ID][]ChildOutcome{own: nil}
 	for _, e := range exps {
 		id, _ := uuid.Parse(e.ChildID)
 		o := ChildOutcome{RoundID: r.ID, RequestID: requests.RequestID{UUID: id}, Choice: e.Choice, TextNL: e.TextNL, TextEN: e.TextEN}
@@ -319,22 +399,32 @@ func (s *Service) DryRun(ctx context.Context, from, to string, seed allocation.S
 			o.LocationID = &loc
 			r.Placed++
 		}
-		outcomes = append(outcomes, o)
+		outcomes[owner[id]] = append(outcomes[owner[id]], o)
 	}
-	err = s.tenants.Tx(ctx, func(ctx context.Context, tx *tenancy.Tx) error {
-		if err := tx.Insert(ctx, r); err != nil {
-			return fmt.Errorf("rounds: store: %w", err)
-		}
-		for chunk := range slices.Chunk(outcomes, 1000) {
-			if err := tx.Insert(ctx, &chunk); err != nil {
-				return fmt.Errorf("rounds: store outcomes: %w", err)
+	// Every desk of the round keeps a copy with its own children's outcomes;
+	// the other desks' logs record that this desk's round placed them.
+	for desk, outs := range outcomes {
+		copyOf := *r
+		copyOf.Owned = tenancy.Owned{}
+		err = s.tenants.Tx(tenancy.WithTenant(ctx, desk), func(ctx context.Context, tx *tenancy.Tx) error {
+			if err := tx.Insert(ctx, &copyOf); err != nil {
+				return fmt.Errorf("rounds: store: %w", err)
 			}
+			for chunk := range slices.Chunk(outs, 1000) {
+				if err := tx.Insert(ctx, &chunk); err != nil {
+					return fmt.Errorf("rounds: store outcomes: %w", err)
+				}
+			}
+			kind, data := "round.dry_run", json.RawMessage(nil)
+			if desk != own {
+				kind, data = "round.group_dry_run", mustJSON(map[string]string{"run_by_desk": own.String()})
+			}
+			return eventlog.Append(ctx, tx, &eventlog.Event{OccurredAt: r.CreatedAt, Actor: actor, SubjectType: "round",
+				SubjectID: r.ID.UUID, Kind: kind, ToState: StatusDryRun, Data: data})
+		})
+		if err != nil {
+			return nil, err
 		}
-		return eventlog.Append(ctx, tx, &eventlog.Event{OccurredAt: r.CreatedAt, Actor: actor, SubjectType: "round",
-			SubjectID: r.ID.UUID, Kind: "round.dry_run", ToState: StatusDryRun})
-	})
-	if err != nil {
-		return nil, err
 	}
 	return r, nil
 }
@@ -413,6 +503,31 @@ func (s *Service) Outcomes(ctx context.Context, id ID) ([]ChildOutcome, error) {
 // changed since (placed elsewhere, withdrawn, preference answered) are left
 // out: a round never undoes an accepted placement.
 func (s *Service) Publish(ctx context.Context, id ID, actor string) (int, error) {
+	n, err := s.publishDesk(ctx, id, actor)
+	if err != nil {
+		return 0, err
+	}
+	own, _ := tenancy.FromContext(ctx)
+	desks, err := s.groupOf(ctx, own)
+	if err != nil {
+		return n, err
+	}
+	for _, d := range desks[1:] {
+		m, err := s.publishDesk(tenancy.WithTenant(ctx, d), id, actor)
+		if errors.Is(err, ErrNotFound) || errors.Is(err, ErrPublished) {
+			continue // that desk had no children in this round, or published its copy already
+		}
+		if err != nil {
+			return n, err
+		}
+		n += m
+	}
+	return n, nil
+}
+
+// publishDesk publishes the copy of the round of the desk in ctx: the places
+// of its own children.
+func (s *Service) publishDesk(ctx context.Context, id ID, actor string) (int, error) {
 	now := s.clock.Now()
 	n := 0
 	err := s.tenants.Tx(ctx, func(ctx context.Context, tx *tenancy.Tx) error {

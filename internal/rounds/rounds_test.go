@@ -11,6 +11,7 @@ import (
 
 	"github.com/loket-kinderopvang/loket/internal/allocation"
 	"github.com/loket-kinderopvang/loket/internal/catalog"
+	"github.com/loket-kinderopvang/loket/internal/eventlog"
 	"github.com/loket-kinderopvang/loket/internal/geo"
 	"github.com/loket-kinderopvang/loket/internal/platform/clock"
 	"github.com/loket-kinderopvang/loket/internal/platform/db"
@@ -26,6 +27,7 @@ type fixture struct {
 	reqs   *requests.Service
 	rounds *rounds.Service
 	cat    *catalog.Store
+	dir    *tenant.Directory
 	ctx    context.Context // the Leuven desk (central mode)
 	locs   []uuid.UUID
 }
@@ -55,7 +57,7 @@ func newFixture(t testing.TB, d *db.DB, locations, free int) *fixture {
 		t.Fatal(err)
 	}
 	desk, _ := dir.BySlug("leuven")
-	f := &fixture{reqs: rs, rounds: rounds.New(tenancy.NewStore(d), rs, clk), cat: cat, ctx: tenancy.WithTenant(ctx, desk.ID)}
+	f := &fixture{reqs: rs, rounds: rounds.New(tenancy.NewStore(d), rs, clk), cat: cat, dir: dir, ctx: tenancy.WithTenant(ctx, desk.ID)}
 	p := &catalog.Provider{Name: "Vzw Rondetest"}
 	if err := cat.SaveProvider(ctx, p); err != nil {
 		t.Fatal(err)
@@ -247,4 +249,80 @@ func BenchmarkRound8000(b *testing.B) {
 			b.Fatalf("round: %v (%d children)", err, r.Children)
 		}
 	}
+}
+
+// TestGroupRound: Leuven and Geel share a waiting list. Leuven's round places
+// the children of both desks over the same free places; each desk keeps its
+// own copy, its own children's outcomes and offers, and Geel's log records
+// that Leuven's round placed its children.
+func TestGroupRound(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := newFixture(t, d, 1, 2) // 2 places at one Leuven location
+		geelDesk := f.desk(t, "geel-laakdal-meerhout")
+		geel := tenancy.WithTenant(context.Background(), geelDesk)
+		leuvenDesk, _ := tenancy.FromContext(f.ctx)
+		f.rounds.SetGroup(func(_ context.Context, desk tenancy.ID) ([]tenancy.ID, error) {
+			if desk == leuvenDesk {
+				return []tenancy.ID{geelDesk}, nil
+			}
+			return []tenancy.ID{leuvenDesk}, nil
+		})
+		mine := f.submit(t, 1, nil, f.locs[0])
+		theirs := f.submitAt(t, geel, 2, []string{"work_or_training"}, f.locs[0])
+		f.submitAt(t, geel, 3, nil, f.locs[0])
+		r, err := f.rounds.DryRun(f.ctx, "2027-05", "2027-05", allocation.Seed("7"), "worker")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Children != 3 || r.Placed != 2 {
+			t.Fatalf("group round: %d children, %d placed; want 3 and 2", r.Children, r.Placed)
+		}
+		ownOuts, _ := f.rounds.Outcomes(f.ctx, r.ID)
+		geelOuts, err := f.rounds.Outcomes(geel, r.ID)
+		if err != nil || len(ownOuts) != 1 || ownOuts[0].RequestID != mine.ID || len(geelOuts) != 2 {
+			t.Fatalf("outcomes: Leuven %d, Geel %d (%v)", len(ownOuts), len(geelOuts), err)
+		}
+		n, err := f.rounds.Publish(f.ctx, r.ID, "worker")
+		if err != nil || n != 2 {
+			t.Fatalf("publish across the group: %d offers (%v)", n, err)
+		}
+		props, _ := f.rounds.Proposals(context.Background(), []tenant.Tenant{{ID: leuvenDesk, Slug: "leuven"}, {ID: geelDesk, Slug: "geel-laakdal-meerhout"}}, f.locs)
+		found := false
+		for _, p := range props {
+			found = found || p.RequestID == theirs.ID
+		}
+		if len(props) != 2 || !found {
+			t.Errorf("proposals: %+v", props)
+		}
+		if err := f.rounds.Confirm(geel, r.ID, theirs.ID, f.locs, provider); err != nil {
+			t.Errorf("confirm in Geel: %v", err)
+		}
+		var events int
+		err = tenancy.NewStore(d).Tx(geel, func(ctx context.Context, tx *tenancy.Tx) error {
+			c, err := tx.Select((*eventlog.Event)(nil)).Where("kind = 'round.group_dry_run'").Count(ctx)
+			events = int(c)
+			return err
+		})
+		if err != nil || events != 1 {
+			t.Errorf("Geel's log has %d group-round events (%v), want 1", events, err)
+		}
+	})
+}
+
+func (f *fixture) desk(t testing.TB, slug string) tenancy.ID {
+	t.Helper()
+	d, ok := f.dir.BySlug(slug)
+	if !ok {
+		t.Fatalf("no desk %s", slug)
+	}
+	return d.ID
+}
+
+// submitAt registers a request at the desk of ctx.
+func (f *fixture) submitAt(t testing.TB, ctx context.Context, i int, claims []string, prefs ...uuid.UUID) *requests.Request {
+	t.Helper()
+	saved := f.ctx
+	f.ctx = ctx
+	defer func() { f.ctx = saved }()
+	return f.submit(t, i, claims, prefs...)
 }
