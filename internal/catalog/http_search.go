@@ -956,6 +956,9 @@ type detailView struct {
 	Bands                                        []string
 	Months                                       []monthRow
 	Back                                         string
+	// Apply links to the desk's request form with this location preselected,
+	// when the location takes requests.
+	Apply string
 }
 
 func (h *SearchHandler) detail(c *fiber.Ctx) error {
@@ -984,6 +987,9 @@ func (h *SearchHandler) detail(c *fiber.Ctx) error {
 		Ages:   tr.T("location.ages.value", "Min", l.MinAgeMonths, "Max", l.MaxAgeMonths),
 		Email:  l.Email, Phone: l.Phone, Website: l.Website,
 		Back: "/" + t.Slug + "/opvang",
+	}
+	if l.AcceptsRequests {
+		v.Apply = "/" + t.Slug + "/aanvragen?voorkeur=" + l.ID.String()
 	}
 	v.Place = l.Postcode
 	if m, ok := geo.LookupMunicipality(l.MunicipalityNIS); ok {

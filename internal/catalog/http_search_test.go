@@ -184,6 +184,7 @@ func TestLocationPage(t *testing.T) {
 		`18 kinderen tegelijk`, `van 0 tot 36 maanden`, `<th scope="row">maandag</th><td>07:00 tot 18:00</td>`,
 		`<th scope="row">zaterdag</th><td>gesloten</td>`, `<dt>Vroeg open</dt><dd>ja</dd>`, `<dt>Laat open</dt><dd>nee</dd>`,
 		`Deze opvang neemt nu aanvragen aan.`, `href="mailto:info@srch-zon.example"`,
+		`href="/geel-laakdal-meerhout/aanvragen?voorkeur=` + ids[fxZon].String() + `"`,
 		`<caption id="loc-free-caption">Vrije plaatsen per startmaand, voor de komende 12 maanden</caption>`,
 		`<th scope="col">Baby&#39;s (jonger dan 18 maanden)</th>`,
 		`<tr><th scope="row">januari 2027</th><td>2</td><td>0</td></tr>`,
