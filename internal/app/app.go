@@ -107,6 +107,9 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	a := &App{Config: cfg, Log: log, Clock: clock.System{}, DB: d, Cache: c, Metrics: prometheus.NewRegistry()}
 	a.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewDBStatsCollector(d.DB.DB, "loket"))
+	// Every user of the cache (sessions, limiter, availability, policies) is counted.
+	a.Cache = cache.Instrument(c, a.Metrics)
+	c = a.Cache
 	a.Mail = mail.NewOutbox(d, a.Clock)
 	if cfg.SMTPURL != "" {
 		if a.Mail, err = mail.NewSMTP(cfg.SMTPURL, cfg.MailFrom); err != nil {

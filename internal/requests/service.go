@@ -171,22 +171,38 @@ func (s *Service) Validate(ctx context.Context, sub Submission) validate.Errors 
 }
 
 func (s *Service) validate(ctx context.Context, sub Submission, staff bool) (checked, validate.Errors) {
+	ck, es := s.shape(ctx, sub, staff)
+	if len(ck.locations) == 0 {
+		return ck, es
+	}
+	err := s.store.tenants.Tx(ctx, func(ctx context.Context, tx *tenancy.Tx) error {
+		return s.checkLocations(ctx, tx, ck, &es)
+	})
+	if err != nil {
+		es.Add("preferences", "unavailable", "the locations could not be checked; try again")
+	}
+	return ck, es
+}
+
+// shape checks everything that needs no database.
+func (s *Service) shape(ctx context.Context, sub Submission, staff bool) (checked, validate.Errors) {
 	maxPrefs := 5
 	if d, err := s.desk(ctx); err == nil {
 		maxPrefs = d.MaxPreferences
 	}
-	ck, es := validateShape(sub, maxPrefs, s.opts.Clock.Now(), staff)
+	return validateShape(sub, maxPrefs, s.opts.Clock.Now(), staff)
+}
+
+// checkLocations adds an error for every chosen location that does not exist
+// or takes no requests now.
+func (s *Service) checkLocations(ctx context.Context, tx *tenancy.Tx, ck checked, es *validate.Errors) error {
 	if len(ck.locations) == 0 {
-		return ck, es
+		return nil
 	}
 	var found []catalog.Location
-	err := s.store.tenants.Tx(ctx, func(ctx context.Context, tx *tenancy.Tx) error {
-		return tx.Unscoped().NewSelect().Model(&found).Column("id", "accepts_requests").
-			Where("id IN (?)", bun.In(ck.locations)).Scan(ctx)
-	})
-	if err != nil {
-		es.Add("preferences", "unavailable", "the locations could not be checked; try again")
-		return ck, es
+	if err := tx.Unscoped().NewSelect().Model(&found).Column("id", "accepts_requests").
+		Where("id IN (?)", bun.In(ck.locations)).Scan(ctx); err != nil {
+		return fmt.Errorf("requests: check locations: %w", err)
 	}
 	for i, id := range ck.locations {
 		j := slices.IndexFunc(found, func(l catalog.Location) bool { return l.ID.UUID == id })
@@ -198,7 +214,7 @@ func (s *Service) validate(ctx context.Context, sub Submission, staff bool) (che
 			es.Add(field, "location_closed", "this location takes no requests now")
 		}
 	}
-	return ck, es
+	return nil
 }
 
 // Submit validates a submission and stores it in one transaction: family,
@@ -210,16 +226,19 @@ func (s *Service) Submit(ctx context.Context, sub Submission, actor Actor, idemp
 	if err != nil {
 		return nil, "", false, err
 	}
-	if idempotencyKey != "" {
-		if r, err := s.byIdempotencyKey(ctx, idempotencyKey); err == nil {
-			return r, s.StatusURL(desk.Slug, r), true, nil
-		} else if !errors.Is(err, ErrNotFound) {
-			return nil, "", false, err
-		}
-	}
 	staff := actor.Kind == ActorDesk || actor.Kind == ActorPartner
-	ck, es := s.validate(ctx, sub, staff)
+	ck, es := s.shape(ctx, sub, staff)
 	if len(es) > 0 {
+		// Broken input: a replay still answers with the first request;
+		// otherwise report every error, the locations' included.
+		if idempotencyKey != "" {
+			if r, err := s.byIdempotencyKey(ctx, idempotencyKey); err == nil {
+				return r, s.StatusURL(desk.Slug, r), true, nil
+			} else if !errors.Is(err, ErrNotFound) {
+				return nil, "", false, err
+			}
+		}
+		_, es = s.validate(ctx, sub, staff)
 		return nil, "", false, es
 	}
 	now := s.opts.Clock.Now()
@@ -266,7 +285,25 @@ func (s *Service) Submit(ctx context.Context, sub Submission, actor Actor, idemp
 	if child.NationalNumberHash != "" {
 		fingerprints["nn"] = child.NationalNumberHash
 	}
+	// The idempotency lookup, the location check and the insert share one
+	// transaction: two BEGIN/COMMIT rounds fewer per registration.
+	var replay *Request
 	err = s.tenants.Tx(ctx, func(ctx context.Context, tx *tenancy.Tx) error {
+		if idempotencyKey != "" {
+			var r Request
+			if err := tx.Select(&r).Where("idempotency_key = ?", idempotencyKey).Scan(ctx); err == nil {
+				replay = &r
+				return nil
+			} else if !errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("requests: idempotency lookup: %w", err)
+			}
+		}
+		if err := s.checkLocations(ctx, tx, ck, &es); err != nil {
+			return err
+		}
+		if len(es) > 0 {
+			return es
+		}
 		if err := s.store.insert(ctx, tx, now, &fam, &child, req, parents, claims, ck.locations, due); err != nil {
 			return err
 		}
@@ -281,6 +318,12 @@ func (s *Service) Submit(ctx context.Context, sub Submission, actor Actor, idemp
 		return eventlog.Append(ctx, tx, &eventlog.Event{OccurredAt: now, Actor: actor.String(), SubjectType: "request",
 			SubjectID: req.ID.UUID, Kind: "request.submitted", ToState: string(StatusSubmitted), Data: eventData(map[string]any{"channel": channel})})
 	})
+	if replay != nil {
+		return replay, s.StatusURL(desk.Slug, replay), true, nil
+	}
+	if es, ok := validate.As(err); ok {
+		return nil, "", false, es
+	}
 	if err != nil {
 		if idempotencyKey != "" {
 			// A concurrent retry with the same key won the race: answer with its request.
