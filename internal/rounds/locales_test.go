@@ -1,0 +1,26 @@
+package rounds_test
+
+import (
+	"testing"
+
+	"github.com/loket-kinderopvang/loket/internal/platform/web/webtest"
+	"github.com/loket-kinderopvang/loket/internal/requests"
+	"github.com/loket-kinderopvang/loket/internal/rounds"
+)
+
+// TestMessagesBuiltAtRunTime: the round pages build message ids from round
+// states, refusal reasons and window error codes; each exists in Dutch,
+// French and English (literal ids are checked by the web package).
+func TestMessagesBuiltAtRunTime(t *testing.T) {
+	used := map[string]bool{}
+	for _, s := range []string{rounds.StatusDryRun, rounds.StatusPublished} {
+		used["rounds.status."+s] = true
+	}
+	for _, r := range requests.NoPlaceReasons {
+		used["rounds.reason."+string(r)] = true
+	}
+	for _, e := range append(rounds.Window("mei", "2027-01"), rounds.Window("2027-03", "2027-01")...) {
+		used["rounds.error."+e.Code] = true
+	}
+	webtest.RequireMessages(t, used, 10)
+}
