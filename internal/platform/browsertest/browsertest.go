@@ -154,6 +154,9 @@ func Serve(t testing.TB, app *fiber.App) string {
 	t.Cleanup(func() {
 		// Chromium keeps idle connections open; do not wait long for them.
 		_ = app.ShutdownWithTimeout(time.Second)
+		// A test that ends at once (skipped: no Chromium) may shut down before
+		// the server has started serving; closing the listener stops it then.
+		_ = ln.Close()
 		<-done
 	})
 	return "http://" + ln.Addr().String()
