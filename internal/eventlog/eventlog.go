@@ -42,14 +42,33 @@ type Event struct {
 // Append writes e in the desk's transaction, so the change and its event
 // commit together or not at all.
 func Append(ctx context.Context, tx *tenancy.Tx, e *Event) error {
-	if e.ID.IsZero() {
-		e.ID = ids.New[eventKind]()
+	return AppendAll(ctx, tx, []*Event{e})
+}
+
+// AppendAll writes several events with one statement in the desk's transaction.
+func AppendAll(ctx context.Context, tx *tenancy.Tx, es []*Event) error {
+	if len(es) == 0 {
+		return nil
 	}
-	if e.Actor == "" || e.Kind == "" || e.SubjectType == "" {
-		return fmt.Errorf("eventlog: event needs actor, kind and subject type (got %q, %q, %q)", e.Actor, e.Kind, e.SubjectType)
+	if err := Ready(es); err != nil {
+		return err
 	}
-	if err := tx.Insert(ctx, e); err != nil {
-		return fmt.Errorf("eventlog: append %s: %w", e.Kind, err)
+	if err := tx.Insert(ctx, &es); err != nil {
+		return fmt.Errorf("eventlog: append %s: %w", es[0].Kind, err)
+	}
+	return nil
+}
+
+// Ready gives events their ids and checks them, for a caller that inserts
+// them together with other rows (tenancy.Tx.InsertAll).
+func Ready(es []*Event) error {
+	for _, e := range es {
+		if e.ID.IsZero() {
+			e.ID = ids.New[eventKind]()
+		}
+		if e.Actor == "" || e.Kind == "" || e.SubjectType == "" {
+			return fmt.Errorf("eventlog: event needs actor, kind and subject type (got %q, %q, %q)", e.Actor, e.Kind, e.SubjectType)
+		}
 	}
 	return nil
 }

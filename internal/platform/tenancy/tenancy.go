@@ -101,12 +101,26 @@ func (t *Tx) Select(model any) *bun.SelectQuery {
 // Insert stamps model (a struct pointer or a slice of them) with this desk and
 // inserts it. A row stamped with another desk is refused.
 func (t *Tx) Insert(ctx context.Context, model any) error {
+	if v := reflect.ValueOf(model); v.Kind() == reflect.Pointer && v.Elem().Kind() == reflect.Slice {
+		return t.InsertAll(ctx, model)
+	}
 	q, err := t.InsertQuery(model)
 	if err != nil {
 		return err
 	}
 	_, err = q.Exec(ctx)
 	return err
+}
+
+// InsertAll stamps the rows of several slices (each a pointer to a slice)
+// with this desk and inserts them all with one statement (see db.InsertMany).
+func (t *Tx) InsertAll(ctx context.Context, sets ...any) error {
+	for _, rows := range sets {
+		if err := t.stamp(rows); err != nil {
+			return err
+		}
+	}
+	return db.InsertMany(ctx, t.tx, sets...)
 }
 
 // InsertQuery stamps model like Insert and returns the query, for upserts.
