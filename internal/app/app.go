@@ -154,6 +154,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	}
 	(&notify.Reminders{Requests: a.Requests, Desks: a.Directory, Mailer: mailer, Jobs: a.Jobs, Log: log}).Register()
 	a.Metrics.MustRegister(a.Requests.StatusCollector())
+	a.Metrics.MustRegister(a.Requests.BatchCollectors()...)
 	a.Rounds = rounds.New(tenancy.NewStore(d), a.Requests, a.Clock)
 	a.Rounds.SetGroup(a.waitingListPartners)
 	// Nightly, every desk in central mode fills places freed since its last round.

@@ -86,8 +86,22 @@ func (o *Outbox) Send(ctx context.Context, m Message) error {
 	if err := m.Validate(); err != nil {
 		return err
 	}
-	s := &Stored{ID: ids.New[mailKind](), CreatedAt: o.clock.Now(), Kind: m.Kind, To: m.To, Subject: m.Subject, Text: m.Text, HTML: m.HTML}
-	if _, err := o.db.NewInsert().Model(s).Exec(ctx); err != nil {
+	return o.SendTx(ctx, o.db.DB, []Message{m})
+}
+
+// SendTx stores valid messages through idb, a transaction of the caller's,
+// so the mails commit with the change they tell about. Check each message
+// with Validate first.
+func (o *Outbox) SendTx(ctx context.Context, idb bun.IDB, ms []Message) error {
+	if len(ms) == 0 {
+		return nil
+	}
+	now := o.clock.Now()
+	rows := make([]Stored, len(ms))
+	for i, m := range ms {
+		rows[i] = Stored{ID: ids.New[mailKind](), CreatedAt: now, Kind: m.Kind, To: m.To, Subject: m.Subject, Text: m.Text, HTML: m.HTML}
+	}
+	if err := db.InsertMany(ctx, idb, &rows); err != nil {
 		return fmt.Errorf("mail: store in outbox: %w", err)
 	}
 	return nil

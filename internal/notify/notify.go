@@ -10,11 +10,14 @@ import (
 	"bytes"
 	"context"
 	"embed"
+	"errors"
 	"fmt"
 	"strings"
 	"text/template"
 	"time"
 	_ "time/tzdata" // deadlines are shown in Belgian time on any host
+
+	"github.com/uptrace/bun"
 
 	"github.com/loket-kinderopvang/loket/internal/mail"
 	"github.com/loket-kinderopvang/loket/internal/requests"
@@ -118,11 +121,60 @@ func (m *Mailer) Send(ctx context.Context, kind, lang, to string, d Data) error 
 
 // Notify implements requests.Notifier.
 func (m *Mailer) Notify(ctx context.Context, n requests.Notice) error {
+	msg, err := m.message(n)
+	if err != nil {
+		return err
+	}
+	if err := m.send.Send(ctx, msg); err != nil {
+		return fmt.Errorf("notify: send %s: %w", n.Kind, err)
+	}
+	return nil
+}
+
+func (m *Mailer) message(n requests.Notice) (mail.Message, error) {
 	d := Data{DeskName: n.DeskName, ChildFirstName: n.ChildFirstName, LocationName: n.LocationName, StatusURL: n.StatusURL}
 	if n.Deadline != nil {
 		d.Deadline = m.FormatDeadline(*n.Deadline, n.Language)
 	}
-	return m.Send(ctx, n.Kind, n.Language, n.To, d)
+	subject, text, err := m.Render(n.Kind, n.Language, d)
+	if err != nil {
+		return mail.Message{}, err
+	}
+	return mail.Message{To: n.To, Subject: subject, Text: text, Kind: "request." + n.Kind}, nil
 }
 
-var _ requests.Notifier = (*Mailer)(nil)
+// txSender is a sender that can write in the caller's transaction: the outbox.
+type txSender interface {
+	SendTx(ctx context.Context, db bun.IDB, ms []mail.Message) error
+}
+
+// Transactional implements requests.OutboxNotifier: true when mail goes to
+// the database outbox.
+func (m *Mailer) Transactional() bool {
+	_, ok := m.send.(txSender)
+	return ok
+}
+
+// NotifyTx implements requests.OutboxNotifier: it renders ns and stores the
+// mails through db, the caller's transaction.
+func (m *Mailer) NotifyTx(ctx context.Context, db bun.IDB, ns []requests.Notice) (failed []error, err error) {
+	out, ok := m.send.(txSender)
+	if !ok {
+		return nil, errors.New("notify: the mail sender cannot write in a transaction")
+	}
+	msgs := make([]mail.Message, 0, len(ns))
+	for _, n := range ns {
+		msg, err := m.message(n)
+		if err == nil {
+			err = msg.Validate()
+		}
+		if err != nil {
+			failed = append(failed, fmt.Errorf("notify: %s: %w", n.Kind, err))
+			continue
+		}
+		msgs = append(msgs, msg)
+	}
+	return failed, out.SendTx(ctx, db, msgs)
+}
+
+var _ requests.OutboxNotifier = (*Mailer)(nil)

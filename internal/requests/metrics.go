@@ -79,3 +79,24 @@ func (s *Service) countByStatus(ctx context.Context) ([]statusSample, error) {
 	}
 	return out, nil
 }
+
+// batchMetrics show how registrations share transactions (see batch.go):
+// the size of each batch and how long its transaction took.
+type batchMetrics struct {
+	size    prometheus.Histogram
+	seconds prometheus.Histogram
+}
+
+func newBatchMetrics() batchMetrics {
+	return batchMetrics{
+		size: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "loket_registration_batch_size",
+			Help: "Registrations written per transaction.", Buckets: []float64{1, 2, 4, 8, 16, 32, 64}}),
+		seconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "loket_registration_batch_seconds",
+			Help: "Time to write one batch of registrations.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 12)}),
+	}
+}
+
+// BatchCollectors returns the collectors of the registration batches.
+func (s *Service) BatchCollectors() []prometheus.Collector {
+	return []prometheus.Collector{s.batches.size, s.batches.seconds}
+}

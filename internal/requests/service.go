@@ -110,6 +110,8 @@ type Service struct {
 	linkKey  []byte
 	dupKey   []byte
 	notifier Notifier
+	writer   *batchWriter
+	batches  batchMetrics
 }
 
 // NewService returns the request service.
@@ -125,9 +127,11 @@ func NewService(ts *tenancy.Store, opts Options) (*Service, error) {
 		m.Write([]byte(purpose))
 		return m.Sum(nil)
 	}
-	return &Service{store: NewStore(ts, opts.Clock), tenants: ts, opts: opts,
+	s := &Service{store: NewStore(ts, opts.Clock), tenants: ts, opts: opts,
 		nnKey: derive("national-number"), linkKey: derive("status-link"), dupKey: derive("likely-duplicate"),
-		notifier: opts.Notifier}, nil
+		notifier: opts.Notifier}
+	s.writer, s.batches = newBatchWriter(s.storeBatch), newBatchMetrics()
+	return s, nil
 }
 
 // SetNotifier sets who sends notices (wired after construction).
@@ -196,25 +200,43 @@ func (s *Service) shape(ctx context.Context, sub Submission, staff bool) (checke
 // checkLocations adds an error for every chosen location that does not exist
 // or takes no requests now.
 func (s *Service) checkLocations(ctx context.Context, tx *tenancy.Tx, ck checked, es *validate.Errors) error {
-	if len(ck.locations) == 0 {
-		return nil
+	open, err := lookupLocations(ctx, tx, ck.locations)
+	if err != nil {
+		return err
+	}
+	locationErrors(ck, open, es)
+	return nil
+}
+
+// lookupLocations tells for each of ids that exists whether it takes
+// requests now.
+func lookupLocations(ctx context.Context, tx *tenancy.Tx, ids []uuid.UUID) (map[uuid.UUID]bool, error) {
+	open := make(map[uuid.UUID]bool, len(ids))
+	if len(ids) == 0 {
+		return open, nil
 	}
 	var found []catalog.Location
 	if err := tx.Unscoped().NewSelect().Model(&found).Column("id", "accepts_requests").
-		Where("id IN (?)", bun.In(ck.locations)).Scan(ctx); err != nil {
-		return fmt.Errorf("requests: check locations: %w", err)
+		Where("id IN (?)", bun.In(ids)).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("requests: check locations: %w", err)
 	}
+	for _, l := range found {
+		open[l.ID.UUID] = l.AcceptsRequests
+	}
+	return open, nil
+}
+
+func locationErrors(ck checked, open map[uuid.UUID]bool, es *validate.Errors) {
 	for i, id := range ck.locations {
-		j := slices.IndexFunc(found, func(l catalog.Location) bool { return l.ID.UUID == id })
+		accepts, exists := open[id]
 		field := fmt.Sprintf("preferences[%d]", ck.locationIndex[i])
 		switch {
-		case j < 0:
+		case !exists:
 			es.Add(field, "location_unknown", "no such location")
-		case !found[j].AcceptsRequests:
+		case !accepts:
 			es.Add(field, "location_closed", "this location takes no requests now")
 		}
 	}
-	return nil
 }
 
 // Submit validates a submission and stores it in one transaction: family,
@@ -241,6 +263,18 @@ func (s *Service) Submit(ctx context.Context, sub Submission, actor Actor, idemp
 		_, es = s.validate(ctx, sub, staff)
 		return nil, "", false, es
 	}
+	reg := s.newRegistration(ctx, desk, sub, ck, actor, idempotencyKey)
+	if err := s.writer.do(ctx, desk.ID, reg); err != nil {
+		return nil, "", false, err
+	}
+	return s.outcome(ctx, desk, reg)
+}
+
+// newRegistration makes every row of a valid submission in memory: ids,
+// times, the submission event, the fingerprints to look up and the
+// confirmation notice.
+func (s *Service) newRegistration(ctx context.Context, desk tenant.Tenant, sub Submission, ck checked, actor Actor, idempotencyKey string) *registration {
+	staff := actor.Kind == ActorDesk || actor.Kind == ActorPartner
 	now := s.opts.Clock.Now()
 	channel := sub.Channel
 	if channel == "" {
@@ -280,63 +314,52 @@ func (s *Service) Submit(ctx context.Context, sub Submission, actor Actor, idemp
 		}
 	}
 	due := now.AddDate(0, 0, desk.ProviderResponseDays)
-	fingerprints := map[string]string{"likely": hashHex(s.dupKey, strings.ToLower(child.FirstName), strings.ToLower(child.LastName),
-		born.Format(dateLayout), strings.ToLower(fam.Email+"|"+fam.Phone))}
+	fam.TenantID, child.TenantID, req.TenantID = desk.ID, desk.ID, desk.ID
+	reg := &registration{ctx: ctx, ck: ck, key: idempotencyKey, done: make(chan struct{}),
+		rows: fill(now, &fam, &child, req, parents, claims, ck.locations, due)}
+	reg.rows.event.Actor, reg.rows.event.Data = actor.String(), eventData(map[string]any{"channel": channel})
+	// The national number first: its match is the stronger one.
 	if child.NationalNumberHash != "" {
-		fingerprints["nn"] = child.NationalNumberHash
+		reg.fingerprints = append(reg.fingerprints, fingerprintKey{"nn", child.NationalNumberHash})
 	}
-	// The idempotency lookup, the location check and the insert share one
-	// transaction: two BEGIN/COMMIT rounds fewer per registration.
-	var replay *Request
-	err = s.tenants.Tx(ctx, func(ctx context.Context, tx *tenancy.Tx) error {
-		if idempotencyKey != "" {
-			var r Request
-			if err := tx.Select(&r).Where("idempotency_key = ?", idempotencyKey).Scan(ctx); err == nil {
-				replay = &r
-				return nil
-			} else if !errors.Is(err, sql.ErrNoRows) {
-				return fmt.Errorf("requests: idempotency lookup: %w", err)
-			}
-		}
-		if err := s.checkLocations(ctx, tx, ck, &es); err != nil {
-			return err
-		}
-		if len(es) > 0 {
-			return es
-		}
-		if err := s.store.insert(ctx, tx, now, &fam, &child, req, parents, claims, ck.locations, due); err != nil {
-			return err
-		}
-		if err := s.markDuplicates(ctx, tx, req, fingerprints, now); err != nil {
-			return err
-		}
-		if note := strings.TrimSpace(sub.Note); note != "" && staff {
-			if err := tx.Insert(ctx, &Note{ID: ids.New[noteKind](), RequestID: req.ID, Author: actor.String(), Body: note, CreatedAt: now}); err != nil {
-				return fmt.Errorf("requests: insert note: %w", err)
-			}
-		}
-		return eventlog.Append(ctx, tx, &eventlog.Event{OccurredAt: now, Actor: actor.String(), SubjectType: "request",
-			SubjectID: req.ID.UUID, Kind: "request.submitted", ToState: string(StatusSubmitted), Data: eventData(map[string]any{"channel": channel})})
-	})
-	if replay != nil {
-		return replay, s.StatusURL(desk.Slug, replay), true, nil
+	reg.fingerprints = append(reg.fingerprints, fingerprintKey{"likely", hashHex(s.dupKey, strings.ToLower(child.FirstName),
+		strings.ToLower(child.LastName), born.Format(dateLayout), strings.ToLower(fam.Email+"|"+fam.Phone))})
+	if note := strings.TrimSpace(sub.Note); note != "" && staff {
+		reg.rows.note = &Note{ID: ids.New[noteKind](), RequestID: req.ID, Author: actor.String(), Body: note, CreatedAt: now}
 	}
-	if es, ok := validate.As(err); ok {
-		return nil, "", false, es
+	url := s.StatusURL(desk.Slug, req)
+	reg.notice = Notice{Kind: "submitted", Language: fam.Language, To: fam.Email, DeskName: desk.DisplayName(fam.Language),
+		StatusURL: url, ChildFirstName: child.FirstName}
+	return reg
+}
+
+// outcome answers a written registration: its request, a replay, the
+// location errors or the failure.
+func (s *Service) outcome(ctx context.Context, desk tenant.Tenant, reg *registration) (*Request, string, bool, error) {
+	done := reg
+	if reg.sameAs != nil {
+		done = reg.sameAs
 	}
-	if err != nil {
-		if idempotencyKey != "" {
+	switch {
+	case done.replay != nil:
+		return done.replay, s.StatusURL(desk.Slug, done.replay), true, nil
+	case len(done.errs) > 0:
+		return nil, "", false, done.errs
+	case done.err != nil:
+		if reg.key != "" {
 			// A concurrent retry with the same key won the race: answer with its request.
-			if r, err2 := s.byIdempotencyKey(ctx, idempotencyKey); err2 == nil {
+			if r, err2 := s.byIdempotencyKey(ctx, reg.key); err2 == nil {
 				return r, s.StatusURL(desk.Slug, r), true, nil
 			}
 		}
-		return nil, "", false, err
+		return nil, "", false, done.err
+	case reg.sameAs != nil:
+		return done.rows.req, done.notice.StatusURL, true, nil
 	}
-	url := s.StatusURL(desk.Slug, req)
-	s.notify(ctx, Notice{Kind: "submitted", Language: fam.Language, To: fam.Email, DeskName: desk.DisplayName(fam.Language),
-		StatusURL: url, ChildFirstName: child.FirstName})
-	return req, url, false, nil
+	if !reg.mailed {
+		s.notify(ctx, reg.notice)
+	}
+	return reg.rows.req, reg.notice.StatusURL, false, nil
 }
 
 func sortDays(days []string) []string {
@@ -359,53 +382,18 @@ func (s *Service) byIdempotencyKey(ctx context.Context, key string) (*Request, e
 	return &r, nil
 }
 
-// markDuplicates looks the fingerprints up across every desk and records the
-// new request's own. A national-number match makes the request a suspected
-// duplicate; a name/birth/contact match a likely one.
-func (s *Service) markDuplicates(ctx context.Context, tx *tenancy.Tx, req *Request, fps map[string]string, now time.Time) error {
-	db := tx.Unscoped()
-	for _, kind := range []string{"nn", "likely"} {
-		digest, ok := fps[kind]
-		if !ok {
-			continue
-		}
-		var other []Fingerprint
-		// A match in the same desk first: the worker can open that request.
-		if err := db.NewSelect().Model(&other).Where("kind = ? AND digest = ?", kind, digest).
-			OrderExpr("CASE WHEN tenant_id = ? THEN 0 ELSE 1 END, created_at", tx.Tenant()).Limit(1).Scan(ctx); err != nil {
-			return fmt.Errorf("requests: duplicate lookup: %w", err)
-		}
-		if len(other) > 0 && req.DuplicateState == DuplicateNone {
-			req.DuplicateState = map[string]string{"nn": DuplicateSuspected, "likely": DuplicateLikely}[kind]
-			if other[0].TenantID == tx.Tenant() {
-				id := RequestID{UUID: other[0].RequestID}
-				req.DuplicateOf = &id
-			}
-			q, err := tx.Update(req)
-			if err != nil {
-				return err
-			}
-			if _, err := q.Column("duplicate_state", "duplicate_of").WherePK().Exec(ctx); err != nil {
-				return fmt.Errorf("requests: mark duplicate: %w", err)
-			}
-		}
-		fp := Fingerprint{Kind: kind, Digest: digest, TenantID: tx.Tenant(), RequestID: req.ID.UUID, CreatedAt: now}
-		if _, err := db.NewInsert().Model(&fp).Exec(ctx); err != nil {
-			return fmt.Errorf("requests: store fingerprint: %w", err)
-		}
-	}
-	return nil
-}
-
 // Fingerprint is a keyed hash that finds the same child in any desk.
 type Fingerprint struct {
 	bun.BaseModel `bun:"table:request_fingerprints"`
 
-	Kind      string     `bun:"kind,pk"`
-	Digest    string     `bun:"digest,pk"`
-	TenantID  tenancy.ID `bun:"tenant_id,pk,type:uuid"`
-	RequestID uuid.UUID  `bun:"request_id,pk,type:uuid"`
-	CreatedAt time.Time  `bun:"created_at,notnull"`
+	// The desk of the request. The table is platform data (no row-level
+	// security): lookups cross desks on purpose.
+	tenancy.Owned
+
+	Kind      string    `bun:"kind,pk"`
+	Digest    string    `bun:"digest,pk"`
+	RequestID uuid.UUID `bun:"request_id,pk,type:uuid"`
+	CreatedAt time.Time `bun:"created_at,notnull"`
 }
 
 // --- status links -----------------------------------------------------------

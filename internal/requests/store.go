@@ -52,14 +52,10 @@ func (s *Store) Register(ctx context.Context, in NewRequest) (*Request, error) {
 	fam, child := in.Family, in.Child
 	req := &Request{Status: StatusSubmitted, Channel: in.Channel, DesiredStart: in.DesiredStart, DayPart: DayWhole,
 		Reason: ReasonOther, StatusLinkVersion: 1, MunicipalityNIS: fam.MunicipalityNIS, Neighbourhood: fam.Neighbourhood}
+	rows := fill(now, &fam, &child, req, in.Parents, in.Claims, in.Locations, now)
+	rows.event.Actor = in.Actor
 	err := s.tenants.Tx(ctx, func(ctx context.Context, tx *tenancy.Tx) error {
-		if err := s.insert(ctx, tx, now, &fam, &child, req, in.Parents, in.Claims, in.Locations, now); err != nil {
-			return err
-		}
-		return eventlog.Append(ctx, tx, &eventlog.Event{
-			OccurredAt: now, Actor: in.Actor, SubjectType: "request", SubjectID: req.ID.UUID,
-			Kind: "request.submitted", ToState: string(StatusSubmitted),
-		})
+		return s.insert(ctx, tx, []*newRequest{rows})
 	})
 	if err != nil {
 		return nil, err
@@ -67,52 +63,77 @@ func (s *Store) Register(ctx context.Context, in NewRequest) (*Request, error) {
 	return req, nil
 }
 
-// insert writes a new family, its parents, the child, the request, its
-// preferences (answer due at due) and claims inside tx.
-func (s *Store) insert(ctx context.Context, tx *tenancy.Tx, now time.Time, fam *Family, child *Child, req *Request,
-	parents []Parent, claims []Claim, locations []uuid.UUID, due time.Time) error {
+// newRequest is one registration's rows, made complete in memory before
+// anything is written, so that many registrations can share one statement
+// per table (see batch.go).
+type newRequest struct {
+	fam     *Family
+	child   *Child
+	req     *Request
+	parents []Parent
+	claims  []RequestClaim
+	note    *Note
+	event   eventlog.Event
+}
+
+// fill gives a new family, its parents, the child, the request, its
+// preferences (answer due at due) and claims their ids and times, and the
+// submission event (the caller sets its actor and data).
+func fill(now time.Time, fam *Family, child *Child, req *Request, parents []Parent, claims []Claim,
+	locations []uuid.UUID, due time.Time) *newRequest {
 	fam.ID, fam.CreatedAt, fam.UpdatedAt = ids.New[familyKind](), now, now
 	if fam.Language == "" {
 		fam.Language = "nl"
 	}
-	if err := tx.Insert(ctx, fam); err != nil {
-		return fmt.Errorf("requests: insert family: %w", err)
-	}
 	child.ID, child.FamilyID, child.CreatedAt = ids.New[childKind](), fam.ID, now
-	if err := tx.Insert(ctx, child); err != nil {
-		return fmt.Errorf("requests: insert child: %w", err)
-	}
 	req.ID, req.ChildID, req.SubmittedAt, req.StatusChangedAt = ids.New[requestKind](), child.ID, &now, &now
 	req.CreatedAt, req.UpdatedAt = now, now
-	if err := tx.Insert(ctx, req); err != nil {
-		return fmt.Errorf("requests: insert request: %w", err)
-	}
 	req.Preferences = req.Preferences[:0]
 	for i, loc := range locations {
 		req.Preferences = append(req.Preferences, Preference{RequestID: req.ID, Rank: i + 1, LocationID: loc,
 			State: PreferencePending, AnswerDue: &due, UpdatedAt: now})
 	}
-	if err := tx.Insert(ctx, &req.Preferences); err != nil {
-		return fmt.Errorf("requests: insert preferences: %w", err)
-	}
-	if len(parents) > 0 {
-		parents = slices.Clone(parents)
-		for i := range parents {
-			parents[i].FamilyID, parents[i].Position = fam.ID, i+1
-		}
-		if err := tx.Insert(ctx, &parents); err != nil {
-			return fmt.Errorf("requests: insert parents: %w", err)
-		}
+	parents = slices.Clone(parents)
+	for i := range parents {
+		parents[i].FamilyID, parents[i].Position = fam.ID, i+1
 	}
 	req.Claims = claims
-	if len(claims) > 0 {
-		rows := make([]RequestClaim, len(claims))
-		for i, c := range claims {
-			rows[i] = RequestClaim{RequestID: req.ID, Claim: c}
+	rows := make([]RequestClaim, len(claims))
+	for i, c := range claims {
+		rows[i] = RequestClaim{RequestID: req.ID, Claim: c}
+	}
+	return &newRequest{fam: fam, child: child, req: req, parents: parents, claims: rows,
+		event: eventlog.Event{OccurredAt: now, SubjectType: "request", SubjectID: req.ID.UUID,
+			Kind: "request.submitted", ToState: string(StatusSubmitted)}}
+}
+
+// insert writes registrations, and the desk's rows in also (pointers to
+// slices), inside tx with one statement, whatever their number.
+func (s *Store) insert(ctx context.Context, tx *tenancy.Tx, regs []*newRequest, also ...any) error {
+	var (
+		fams     = make([]*Family, 0, len(regs))
+		children = make([]*Child, 0, len(regs))
+		reqs     = make([]*Request, 0, len(regs))
+		events   = make([]*eventlog.Event, 0, len(regs))
+		prefs    []Preference
+		parents  []Parent
+		claims   []RequestClaim
+		notes    []*Note
+	)
+	for _, r := range regs {
+		fams, children, reqs = append(fams, r.fam), append(children, r.child), append(reqs, r.req)
+		prefs, parents, claims = append(prefs, r.req.Preferences...), append(parents, r.parents...), append(claims, r.claims...)
+		if r.note != nil {
+			notes = append(notes, r.note)
 		}
-		if err := tx.Insert(ctx, &rows); err != nil {
-			return fmt.Errorf("requests: insert claims: %w", err)
-		}
+		events = append(events, &r.event)
+	}
+	if err := eventlog.Ready(events); err != nil {
+		return err
+	}
+	sets := append([]any{&fams, &children, &reqs, &prefs, &parents, &claims, &notes, &events}, also...)
+	if err := tx.InsertAll(ctx, sets...); err != nil {
+		return fmt.Errorf("requests: insert registrations: %w", err)
 	}
 	return nil
 }
