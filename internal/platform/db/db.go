@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -92,13 +91,6 @@ func openPostgres(url, appRole string) (*DB, error) {
 	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("db: parse database URL: %w", err)
-	}
-	if !strings.Contains(url, "default_query_exec_mode") {
-		// bun writes the values into the SQL text, so nearly every statement
-		// is new: caching prepared statements (pgx's default) would cost a
-		// prepare round trip and an eviction per query. One round trip with an
-		// unnamed statement is all it needs; it also suits PgBouncer.
-		cfg.DefaultQueryExecMode = pgx.QueryExecModeExec
 	}
 	var options []stdlib.OptionOpenDB
 	if appRole != "" && appRole != cfg.User {
