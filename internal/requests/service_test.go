@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -572,4 +573,24 @@ func BenchmarkSubmitPostgres(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkSubmitParallelPostgres registers requests from many goroutines at
+// once (16 per core) on PostgreSQL: concurrent registrations share batches (batch.go).
+func BenchmarkSubmitParallelPostgres(b *testing.B) {
+	d := dbtest.Open(b, db.Postgres)
+	f := newFixture(b, d)
+	var n atomic.Int64
+	b.SetParallelism(16) // × GOMAXPROCS goroutines
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := n.Add(1)
+			sub := f.submission(fmt.Sprintf("Bench%d", i), f.locs...)
+			if _, _, _, err := f.svc.Submit(f.leuven, sub, parent, fmt.Sprintf("key-%d", i)); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }
