@@ -32,6 +32,11 @@ fresh_db() {
 # catalogue on PostgreSQL and waits until it is ready; prints its pid.
 start_loket() {
   local port=$1; shift
+  # Another server on the port would answer the readiness check and take the
+  # load, and every request would look lost: refuse to start then.
+  if curl -fs -o /dev/null "http://127.0.0.1:$port/healthz" 2>/dev/null; then
+    log "port $port is taken by another server; stop it first"; return 1
+  fi
   env LOKET_DATABASE_URL="$DBURL" LOKET_HTTP_ADDR="127.0.0.1:$port" LOKET_DEMO=true \
     LOKET_HASH_KEY=load-test-hash-key-0123456789abcdef LOKET_PUBLIC_URL="http://127.0.0.1:$port" \
     LOKET_LOG_LEVEL=warn LOKET_DATA_DIR="$WORK/data-$port" "$@" \

@@ -26,8 +26,11 @@ rows_before=$(stat tup_inserted)
 log "Loket: $CLIENTS clients, ${SECONDS_}s"
 loket=$("$WORK/loket-load" submit -url http://127.0.0.1:18181 -clients "$CLIENTS" -duration "${SECONDS_}s" -max 200000 -out "$WORK/acks.jsonl")
 echo "loket   $loket"
-echo "verify  $("$WORK/loket-load" verify -db "$DBURL" -acks "$WORK/acks.jsonl")"
-echo "warm-up $("$WORK/loket-load" verify -db "$DBURL" -acks "$WORK/warm.jsonl")"
+# An assignment, so that a lost or duplicated request stops the script (set -e).
+checked=$("$WORK/loket-load" verify -db "$DBURL" -acks "$WORK/acks.jsonl")
+echo "verify  $checked"
+checked=$("$WORK/loket-load" verify -db "$DBURL" -acks "$WORK/warm.jsonl")
+echo "warm-up $checked"
 batches=$(curl -s http://127.0.0.1:18181/metrics | awk '/^loket_registration_batch_size_(sum|count)/ { v[$1] = $2 } END { if (v["loket_registration_batch_size_count"] > 0) printf "%.1f", v["loket_registration_batch_size_sum"] / v["loket_registration_batch_size_count"] }')
 echo "batches on average ${batches} registrations per transaction"
 kill "${PIDS[0]}"; wait "${PIDS[0]}" 2>/dev/null || true; PIDS=()
