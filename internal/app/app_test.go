@@ -18,6 +18,7 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/platform/dbtest"
 	"github.com/loket-kinderopvang/loket/internal/platform/web"
 	"github.com/loket-kinderopvang/loket/internal/platform/web/webtest"
+	"github.com/loket-kinderopvang/loket/internal/tenant"
 )
 
 func testConfig(tg dbtest.Target) config.Config {
@@ -304,5 +305,26 @@ func TestLanguagesOfferedByDesk(t *testing.T) {
 	}
 	if !slices.Contains(got, "fr") && !slices.Contains(got, "en") {
 		t.Errorf("language switch offers %v", got)
+	}
+}
+
+// TestReservedSlugsCoverEveryRoute: every first path segment of the
+// platform's own routes is a slug no desk may take, or that desk's pages
+// would hide behind the platform's (or the other way round).
+func TestReservedSlugsCoverEveryRoute(t *testing.T) {
+	_, srv := newApp(t, dbtest.NewTarget(t, db.SQLite))
+	seen := map[string]bool{}
+	for _, r := range srv.App.GetRoutes(true) {
+		first, _, _ := strings.Cut(strings.TrimPrefix(r.Path, "/"), "/")
+		if first == "" || strings.HasPrefix(first, ":") || strings.ContainsAny(first, "*.") || seen[first] {
+			continue
+		}
+		seen[first] = true
+		if !slices.Contains(tenant.ReservedSlugs, first) {
+			t.Errorf("route %s: %q is not a reserved desk slug", r.Path, first)
+		}
+	}
+	if len(seen) < 5 {
+		t.Errorf("only %d first segments found (%v); the check proves nothing", len(seen), seen)
 	}
 }

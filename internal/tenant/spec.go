@@ -349,6 +349,12 @@ func (s *Spec) normalize() {
 	s.Branding.LogoURL = strings.TrimSpace(s.Branding.LogoURL)
 }
 
+// ReservedSlugs are the first path segments of the platform's own pages and
+// APIs; a desk with one of them as slug would be hidden behind them. A test
+// of the app checks the list against every route.
+var ReservedSlugs = []string{"aanbieder", "api", "beheer", "regio", "account", "aanmelden", "afmelden",
+	"wachtwoord-vergeten", "wachtwoord-herstellen", "healthz", "readyz", "metrics", "static"}
+
 var (
 	slugRE  = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
 	colorRE = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
@@ -368,6 +374,8 @@ func (s Spec) Validate() ValidationErrors {
 		v.add("slug", "must be 2 to 40 characters long (got %d)", len(s.Slug))
 	case !slugRE.MatchString(s.Slug):
 		v.add("slug", "must consist of lowercase letters a-z, digits and single dashes, not starting or ending with a dash (got %q)", s.Slug)
+	case slices.Contains(ReservedSlugs, s.Slug):
+		v.add("slug", "%q is a path of the platform itself; choose another slug (reserved: %s)", s.Slug, strings.Join(ReservedSlugs, ", "))
 	}
 	if s.File != "" && s.Slug != "" {
 		if want := strings.TrimSuffix(path.Base(s.File), ".yaml"); s.Slug != want {

@@ -229,6 +229,9 @@ func TestLoadDirRejectsOneRuleAtATime(t *testing.T) {
 			want: []string{`Leu_ven.yaml: slug: must consist of lowercase letters a-z, digits and single dashes, not starting or ending with a dash (got "Leu_ven")`}},
 		{name: "slug leading dash", file: "-leuven.yaml", edit: map[string]string{"slug:": "slug: -leuven"},
 			want: []string{`-leuven.yaml: slug: must consist of lowercase letters a-z, digits and single dashes, not starting or ending with a dash (got "-leuven")`}},
+		{name: "slug reserved", file: "beheer.yaml", edit: map[string]string{"slug:": "slug: beheer"},
+			want: []string{`beheer.yaml: slug: "beheer" is a path of the platform itself; choose another slug (reserved: ` +
+				strings.Join(tenant.ReservedSlugs, ", ") + ")"}},
 		{name: "slug differs from file name", edit: map[string]string{"slug:": "slug: leuven-stad"},
 			want: []string{`leuven.yaml: slug: must equal the file name without .yaml ("leuven"), got "leuven-stad"`}},
 		// names
@@ -643,5 +646,18 @@ func TestDisplayNameAndRegions(t *testing.T) {
 	s.Municipalities = nil
 	if got := s.RegionNIS(); len(got) != 0 {
 		t.Errorf("RegionNIS() without municipalities = %v", got)
+	}
+}
+
+// TestReadmeNamesTheReservedSlugs keeps the format description complete.
+func TestReadmeNamesTheReservedSlugs(t *testing.T) {
+	readme, err := os.ReadFile("../../tenants/README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, slug := range tenant.ReservedSlugs {
+		if !strings.Contains(string(readme), "`"+slug+"`") {
+			t.Errorf("tenants/README.md does not name the reserved slug %q", slug)
+		}
 	}
 }
