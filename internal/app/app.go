@@ -63,8 +63,9 @@ type App struct {
 	// Availability answers free places per region, through the cache.
 	Availability *catalog.AvailabilityCache
 	Metrics      *prometheus.Registry
-	// Mail goes to the database outbox, or over SMTP when configured.
+	// Mail goes to the database outbox; with SMTP configured, Relay sends it.
 	Mail     mail.Sender
+	Relay    *mail.Relay
 	Users    *account.Service
 	Accounts *account.Handler
 	// Authz answers who may do what where (Casbin; policies in the database).
@@ -112,10 +113,12 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	c = a.Cache
 	a.Mail = mail.NewOutbox(d, a.Clock)
 	if cfg.SMTPURL != "" {
-		if a.Mail, err = mail.NewSMTP(cfg.SMTPURL, cfg.MailFrom); err != nil {
+		smtp, err := mail.NewSMTP(cfg.SMTPURL, cfg.MailFrom)
+		if err != nil {
 			_ = d.Close()
 			return nil, err
 		}
+		a.Relay = mail.NewRelay(d, smtp, a.Clock, log)
 	}
 	a.Users, err = account.NewService(account.NewStore(d, a.Clock), c, a.Mail, a.Clock,
 		account.ServiceOptions{PublicURL: cfg.PublicURL, Log: log})
@@ -428,6 +431,9 @@ func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready chan<
 	}
 	a.Jobs.Start(ctx, time.Minute) // due jobs every minute; the deadline sweep every quarter hour
 	defer a.Jobs.Stop()
+	if a.Relay != nil {
+		go a.Relay.Run(ctx, 2*time.Second)
+	}
 	go func() {
 		if err := a.Availability.Start(ctx); err != nil && ctx.Err() == nil {
 			log.Warn("availability invalidation listener stopped", "error", err)

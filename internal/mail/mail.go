@@ -69,6 +69,11 @@ type Stored struct {
 	Subject   string    `bun:"subject,notnull"`
 	Text      string    `bun:"body_text,notnull"`
 	HTML      string    `bun:"body_html,notnull"`
+	// Set by the relay (SMTP configured); never on the embedded default.
+	SentAt        *time.Time `bun:"sent_at"`
+	Attempts      int        `bun:"attempts,notnull"`
+	LastError     string     `bun:"last_error,notnull"`
+	NextAttemptAt *time.Time `bun:"next_attempt_at"`
 }
 
 // Outbox stores mails in the database instead of sending them. Mails can hold

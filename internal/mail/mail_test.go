@@ -1,11 +1,8 @@
 package mail_test
 
 import (
-	"bufio"
 	"context"
-	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -95,7 +92,7 @@ func TestNewSMTP(t *testing.T) {
 
 // TestSMTPSend delivers a mail to a minimal SMTP server on localhost.
 func TestSMTPSend(t *testing.T) {
-	srv := newFakeSMTP(t)
+	srv := newSMTPSink(t)
 	s, err := mail.NewSMTP("smtp://"+srv.addr+"?tls=none", "Loket <noreply@loket.example>")
 	if err != nil {
 		t.Fatal(err)
@@ -104,81 +101,10 @@ func TestSMTPSend(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := srv.wait(t)
+	got := srv.waitFor(t, 1)
 	for _, want := range []string{"MAIL FROM:<noreply@loket.example>", "RCPT TO:<ouder@gezin.example>", "Subject: Nieuw wachtwoord", "Klik op de link."} {
 		if !strings.Contains(got, want) {
 			t.Errorf("the SMTP session lacks %q:\n%s", want, got)
 		}
 	}
-}
-
-type fakeSMTP struct {
-	addr string
-	mu   sync.Mutex
-	log  strings.Builder
-	done chan struct{}
-}
-
-func newFakeSMTP(t *testing.T) *fakeSMTP {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = ln.Close() })
-	f := &fakeSMTP{addr: ln.Addr().String(), done: make(chan struct{})}
-	go func() {
-		conn, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer conn.Close()
-		defer close(f.done)
-		_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-		r := bufio.NewReader(conn)
-		reply := func(s string) { _, _ = conn.Write([]byte(s + "\r\n")) }
-		reply("220 fake ESMTP")
-		inData := false
-		for {
-			line, err := r.ReadString('\n')
-			if err != nil {
-				return
-			}
-			f.mu.Lock()
-			f.log.WriteString(line)
-			f.mu.Unlock()
-			if inData {
-				if line == ".\r\n" {
-					inData = false
-					reply("250 queued")
-				}
-				continue
-			}
-			cmd := strings.ToUpper(strings.TrimSpace(line))
-			switch {
-			case strings.HasPrefix(cmd, "EHLO"):
-				reply("250-fake")
-				reply("250 8BITMIME")
-			case strings.HasPrefix(cmd, "DATA"):
-				inData = true
-				reply("354 go on")
-			case strings.HasPrefix(cmd, "QUIT"):
-				reply("221 bye")
-				return
-			default:
-				reply("250 ok")
-			}
-		}
-	}()
-	return f
-}
-
-func (f *fakeSMTP) wait(t *testing.T) string {
-	select {
-	case <-f.done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the SMTP session did not end")
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.log.String()
 }

@@ -49,7 +49,7 @@ var Keys = []Key{
 	{"log_level", "info", "log level: debug, info, warn or error"},
 	{"shutdown_timeout", "20s", "how long in-flight requests may take to finish after SIGTERM"},
 	{"public_url", "", "URL at which users reach Loket, used in links and mails; empty derives it from http_addr"},
-	{"smtp_url", "", "SMTP server for mail (smtp://user:pass@host:587 or smtps://…:465); empty keeps mail in the database outbox"},
+	{"smtp_url", "", "SMTP server for mail (smtp://user:pass@host:587 or smtps://…:465): mail is stored in the database outbox and relayed from there; empty keeps it in the outbox"},
 	{"mail_from", "Loket Kinderopvang <noreply@loket.example>", "sender address of Loket's mail"},
 	{"session_secure", "auto", "mark session and CSRF cookies Secure: true, false or auto (true when public_url is https)"},
 	{"trusted_proxies", "", "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For is trusted; empty trusts none"},
