@@ -1,7 +1,7 @@
--- With SMTP configured, every mail is first stored here, in the transaction
--- of the change it tells about, and the relay sends it and marks it sent:
--- a mail is neither lost when the server dies after the change nor sent for
--- a change that was rolled back. On the embedded default nothing is sent.
+-- With SMTP configured, every mail is first stored here (a registration's
+-- confirmation in the registration's transaction), and the relay sends it and
+-- marks it sent: a stored mail is not lost when a server dies. On the
+-- embedded default nothing is sent.
 ALTER TABLE mail_outbox ADD COLUMN sent_at TIMESTAMPTZ
 --bun:split
 ALTER TABLE mail_outbox ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0

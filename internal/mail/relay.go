@@ -13,8 +13,8 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/platform/db"
 )
 
-// Relay sends the outbox over SMTP. Every mail is stored first, in the
-// transaction of the change it tells about (Outbox.Send, Outbox.SendTx); the
+// Relay sends the outbox over SMTP. Every mail is stored first (Outbox.Send,
+// or Outbox.SendTx in the transaction of the change it tells about); the
 // relay claims due mails for a lease, sends them and marks them sent. A relay
 // that dies after sending and before marking sends that mail once more when
 // the lease ends: at least once, never lost. Replicas may all run a relay;

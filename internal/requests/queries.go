@@ -276,6 +276,10 @@ func (s *Service) ProviderAnswer(ctx context.Context, deskSlug string, id Reques
 // LapseOffers lets offers whose acceptance deadline passed lapse, and returns
 // how many did.
 func (s *Service) LapseOffers(ctx context.Context) (int, error) {
+	desk, err := s.desk(ctx)
+	if err != nil {
+		return 0, err
+	}
 	now := s.opts.Clock.Now()
 	refs, err := s.prefsWhere(ctx, "state = ? AND offer_deadline < ?", PreferenceOffered, now)
 	if err != nil {
@@ -283,6 +287,7 @@ func (s *Service) LapseOffers(ctx context.Context) (int, error) {
 	}
 	n := 0
 	for _, ref := range refs {
+		var notice *Notice
 		err := s.change(ctx, ref.RequestID, Actor{Kind: ActorSystem}, func(ctx context.Context, tx *tenancy.Tx, r *Request, now time.Time) (*eventlog.Event, error) {
 			p, err := r.preference(ref.Rank)
 			if err != nil || p.State != PreferenceOffered || p.OfferDeadline == nil || !p.OfferDeadline.Before(now) {
@@ -293,11 +298,18 @@ func (s *Service) LapseOffers(ctx context.Context) (int, error) {
 				return nil, err
 			}
 			n++
+			// The parent hears that the place is gone; their other choices go on.
+			if nt, err := s.parentNotice(ctx, tx, desk, r, "offer_lapsed", p); err == nil {
+				notice = nt
+			}
 			return &eventlog.Event{Kind: "preference.lapsed", FromState: string(PreferenceOffered), ToState: string(PreferenceLapsed),
 				Reason: "deadline passed", Data: eventData(map[string]any{"rank": ref.Rank})}, s.settle(ctx, tx, r, now)
 		})
 		if err != nil {
 			return n, err
+		}
+		if notice != nil {
+			s.notify(ctx, *notice)
 		}
 	}
 	return n, nil
@@ -319,7 +331,8 @@ func (s *Service) MarkUnanswered(ctx context.Context) (int, error) {
 	}
 	n := 0
 	for _, id := range ids {
-		if err := s.end(ctx, RequestID{UUID: id}, StatusUnanswered, "start date passed without a place", Actor{Kind: ActorSystem}); err != nil {
+		// The family hears it too, with the desk to contact if they still need care.
+		if err := s.end(ctx, RequestID{UUID: id}, StatusUnanswered, "start date passed without a place", Actor{Kind: ActorSystem}, "unanswered"); err != nil {
 			if errors.Is(err, ErrTransition) {
 				continue
 			}

@@ -926,16 +926,23 @@ func (s *Service) Decline(ctx context.Context, id RequestID, rank int, actor Act
 
 // Withdraw ends an open request at the family's wish; open preferences close.
 func (s *Service) Withdraw(ctx context.Context, id RequestID, why string, actor Actor) error {
-	return s.end(ctx, id, StatusWithdrawn, why, actor)
+	return s.end(ctx, id, StatusWithdrawn, why, actor, "")
 }
 
 // Close ends an open request for another reason (moved away, merged duplicate).
 func (s *Service) Close(ctx context.Context, id RequestID, why string, actor Actor) error {
-	return s.end(ctx, id, StatusClosed, why, actor)
+	return s.end(ctx, id, StatusClosed, why, actor, "")
 }
 
-func (s *Service) end(ctx context.Context, id RequestID, to Status, why string, actor Actor) error {
-	return s.change(ctx, id, actor, func(ctx context.Context, tx *tenancy.Tx, r *Request, now time.Time) (*eventlog.Event, error) {
+// end moves an open request to a final status; tell, if not empty, is the
+// kind of notice the family then gets.
+func (s *Service) end(ctx context.Context, id RequestID, to Status, why string, actor Actor, tell string) error {
+	desk, err := s.desk(ctx)
+	if err != nil {
+		return err
+	}
+	var notice *Notice
+	err = s.change(ctx, id, actor, func(ctx context.Context, tx *tenancy.Tx, r *Request, now time.Time) (*eventlog.Event, error) {
 		from := r.Status
 		if err := s.setStatus(ctx, tx, r, to, now); err != nil {
 			return nil, err
@@ -943,8 +950,15 @@ func (s *Service) end(ctx context.Context, id RequestID, to Status, why string, 
 		if err := s.closeOpenPreferences(ctx, tx, r, 0); err != nil {
 			return nil, err
 		}
+		if tell != "" {
+			notice, _ = s.parentNotice(ctx, tx, desk, r, tell, nil)
+		}
 		return &eventlog.Event{Kind: "request." + string(to), FromState: string(from), ToState: string(to), Reason: why}, nil
 	})
+	if err == nil && notice != nil {
+		s.notify(ctx, *notice)
+	}
+	return err
 }
 
 // ContactChange is what a parent may change on the status page.

@@ -376,6 +376,25 @@ func TestDeadlines(t *testing.T) {
 		if got.Status != requests.StatusUnanswered || got.Preferences[0].State != requests.PreferenceClosed {
 			t.Errorf("after start date: %s / %s", got.Status, got.Preferences[0].State)
 		}
+		// The families heard of the lapsed offer (Ada, with the location) and
+		// of the start date passing (both), once each.
+		told := map[string][]string{}
+		f.mailbox.mu.Lock()
+		for _, n := range f.mailbox.notices {
+			if n.Kind == "offer_lapsed" || n.Kind == "unanswered" {
+				told[n.Kind] = append(told[n.Kind], n.To)
+				if n.StatusURL == "" || (n.Kind == "offer_lapsed" && n.LocationName == "") {
+					t.Errorf("%s notice lacks its link or location: %+v", n.Kind, n)
+				}
+			}
+		}
+		f.mailbox.mu.Unlock()
+		if !slices.Equal(told["offer_lapsed"], []string{"ada@ouders.example"}) {
+			t.Errorf("lapsed-offer notices to %v", told["offer_lapsed"])
+		}
+		if slices.Sort(told["unanswered"]); !slices.Equal(told["unanswered"], []string{"ada@ouders.example", "bas@ouders.example"}) {
+			t.Errorf("unanswered notices to %v", told["unanswered"])
+		}
 	})
 }
 
