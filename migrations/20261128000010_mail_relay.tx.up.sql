@@ -1,5 +1,5 @@
--- With SMTP configured, every mail is first stored here (a registration's
--- confirmation in the registration's transaction), and the relay sends it and
+-- With SMTP configured, every mail is first stored here (a notice about a
+-- request in the transaction of its change), and the relay sends it and
 -- marks it sent: a stored mail is not lost when a server dies. On the
 -- embedded default nothing is sent.
 ALTER TABLE mail_outbox ADD COLUMN sent_at TIMESTAMPTZ

@@ -269,8 +269,9 @@ func (s *Service) markDuplicates(ctx context.Context, tx *tenancy.Tx, batch []*r
 }
 
 // OutboxNotifier is a Notifier that can store notices in the caller's
-// transaction (the mail outbox): a registration and its confirmation mail
-// then commit together, in the batch's transaction, at no extra commit.
+// transaction (the mail outbox): a change and the mail about it then commit
+// together (a batch of registrations and their confirmations at no extra
+// commit).
 type OutboxNotifier interface {
 	Notifier
 	// Transactional tells whether NotifyTx can be used (mail goes to the
@@ -283,10 +284,6 @@ type OutboxNotifier interface {
 }
 
 func (s *Service) mailInTx(ctx context.Context, tx *tenancy.Tx, batch []*registration) error {
-	on, ok := s.notifier.(OutboxNotifier)
-	if !ok || !on.Transactional() {
-		return nil
-	}
 	var ns []Notice
 	var to []*registration
 	for _, r := range batch {
@@ -294,15 +291,27 @@ func (s *Service) mailInTx(ctx context.Context, tx *tenancy.Tx, batch []*registr
 			ns, to = append(ns, r.notice), append(to, r)
 		}
 	}
+	stored, err := s.storeNotices(ctx, tx, ns)
+	for _, r := range to {
+		r.mailed = stored
+	}
+	return err
+}
+
+// storeNotices writes ns to the mail outbox through tx when the notifier
+// keeps one, so they commit with the change they tell about. false means the
+// caller sends them after the commit.
+func (s *Service) storeNotices(ctx context.Context, tx *tenancy.Tx, ns []Notice) (bool, error) {
+	on, ok := s.notifier.(OutboxNotifier)
+	if !ok || !on.Transactional() || len(ns) == 0 {
+		return false, nil
+	}
 	failed, err := on.NotifyTx(ctx, tx.Unscoped(), ns)
 	if err != nil {
-		return fmt.Errorf("requests: store confirmation mails: %w", err)
+		return false, fmt.Errorf("requests: store notices: %w", err)
 	}
 	for _, f := range failed {
-		s.opts.Log.WarnContext(ctx, "notice not sent", "kind", "submitted", "err", f)
+		s.opts.Log.WarnContext(ctx, "notice not sent", "kind", ns[0].Kind, "err", f)
 	}
-	for _, r := range to {
-		r.mailed = true
-	}
-	return nil
+	return true, nil
 }

@@ -78,8 +78,9 @@ func TestBatchAnswersEachRegistration(t *testing.T) {
 }
 
 // TestConfirmationMailCommitsWithTheRegistration: with the mail outbox, the
-// confirmation is written in the registration's own transaction; a
-// registration that fails leaves no mail behind.
+// confirmation is written in the registration's own transaction, and a
+// change's notice (an offer) in the change's; a registration that fails
+// leaves no mail behind.
 func TestConfirmationMailCommitsWithTheRegistration(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		f := newFixture(t, d)
@@ -94,13 +95,24 @@ func TestConfirmationMailCommitsWithTheRegistration(t *testing.T) {
 		if errs[0] != nil || errs[1] == nil {
 			t.Fatalf("want the first stored and the second refused: %v", errs)
 		}
-		for to, want := range map[string]int{"dirk@ouders.example": 1, "eva@ouders.example": 0} {
+		// A change's notice commits with the change too: the offer's mail.
+		stored, _ := f.svc.Store().List(f.leuven, 10)
+		if len(stored) != 1 {
+			t.Fatalf("%d requests stored, want 1", len(stored))
+		}
+		if err := f.svc.Answer(f.leuven, stored[0].ID, 1, offer(), provider); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := outbox.List(context.Background(), "dirk@ouders.example", 10); len(got) != 2 || got[0].Kind != "request.offer_made" {
+			t.Errorf("after the offer, mails to Dirk: %+v", got)
+		}
+		for to, want := range map[string]int{"dirk@ouders.example": 2, "eva@ouders.example": 0} {
 			got, err := outbox.List(context.Background(), to, 10)
 			if err != nil || len(got) != want {
 				t.Errorf("mails to %s: %d (%v), want %d", to, len(got), err, want)
 			}
-			if len(got) == 1 && (got[0].Kind != "request.submitted" || got[0].Subject == "") {
-				t.Errorf("mail: %+v", got[0])
+			if len(got) == 2 && (got[1].Kind != "request.submitted" || got[1].Subject == "") {
+				t.Errorf("mail: %+v", got[1])
 			}
 		}
 	})

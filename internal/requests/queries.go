@@ -299,8 +299,8 @@ func (s *Service) LapseOffers(ctx context.Context) (int, error) {
 			}
 			n++
 			// The parent hears that the place is gone; their other choices go on.
-			if nt, err := s.parentNotice(ctx, tx, desk, r, "offer_lapsed", p); err == nil {
-				notice = nt
+			if notice, err = s.parentNotice(ctx, tx, desk, r, "offer_lapsed", p); err != nil {
+				return nil, err
 			}
 			return &eventlog.Event{Kind: "preference.lapsed", FromState: string(PreferenceOffered), ToState: string(PreferenceLapsed),
 				Reason: "deadline passed", Data: eventData(map[string]any{"rank": ref.Rank})}, s.settle(ctx, tx, r, now)

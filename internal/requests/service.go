@@ -779,8 +779,8 @@ func (s *Service) Answer(ctx context.Context, id RequestID, rank int, a Answer, 
 			return nil, err
 		}
 		if a.Kind == AnswerOffer {
-			if n, err := s.parentNotice(ctx, tx, desk, r, "offer_made", p); err == nil {
-				notice = n
+			if notice, err = s.parentNotice(ctx, tx, desk, r, "offer_made", p); err != nil {
+				return nil, err
 			}
 		}
 		return &eventlog.Event{Kind: "preference." + string(to), FromState: string(from), ToState: string(to),
@@ -889,7 +889,9 @@ func (s *Service) Accept(ctx context.Context, id RequestID, rank int, actor Acto
 		if err := s.setStatus(ctx, tx, r, StatusPlaced, now); err != nil {
 			return nil, err
 		}
-		notice, _ = s.parentNotice(ctx, tx, desk, r, "placed", p)
+		if notice, err = s.parentNotice(ctx, tx, desk, r, "placed", p); err != nil {
+			return nil, err
+		}
 		return &eventlog.Event{Kind: "request.placed", Data: eventData(map[string]any{"rank": rank, "location_id": loc.String()})}, nil
 	})
 	if err != nil {
@@ -951,7 +953,10 @@ func (s *Service) end(ctx context.Context, id RequestID, to Status, why string, 
 			return nil, err
 		}
 		if tell != "" {
-			notice, _ = s.parentNotice(ctx, tx, desk, r, tell, nil)
+			var err error
+			if notice, err = s.parentNotice(ctx, tx, desk, r, tell, nil); err != nil {
+				return nil, err
+			}
 		}
 		return &eventlog.Event{Kind: "request." + string(to), FromState: string(from), ToState: string(to), Reason: why}, nil
 	})
@@ -1061,7 +1066,9 @@ func (s *Service) ResolveDuplicate(ctx context.Context, id RequestID, merge bool
 	})
 }
 
-// parentNotice builds a notice to the family of r about preference p.
+// parentNotice builds a notice to the family of r about preference p. With
+// an outbox notifier it is stored in tx at once, to commit with the change,
+// and nil is returned; otherwise the caller sends it after the commit.
 func (s *Service) parentNotice(ctx context.Context, tx *tenancy.Tx, desk tenant.Tenant, r *Request, kind string, p *Preference) (*Notice, error) {
 	var child Child
 	if err := tx.Select(&child).Where("id = ?", r.ChildID).Scan(ctx); err != nil {
@@ -1078,6 +1085,12 @@ func (s *Service) parentNotice(ctx context.Context, tx *tenancy.Tx, desk tenant.
 		if refs, err := locationRefs(ctx, tx.Unscoped(), []Preference{*p}); err == nil {
 			n.LocationName = refs[p.LocationID].Name
 		}
+	}
+	if n.To == "" {
+		return n, nil
+	}
+	if stored, err := s.storeNotices(ctx, tx, []Notice{*n}); err != nil || stored {
+		return nil, err
 	}
 	return n, nil
 }
