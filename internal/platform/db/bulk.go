@@ -65,10 +65,21 @@ func InsertMany(ctx context.Context, idb bun.IDB, sets ...any) error {
 				cols[j] = append(cols[j], val)
 			}
 		}
-		var names, arrays, unset []string
+		if !pg {
+			var unset []string
+			for j, f := range table.Fields {
+				if allNil(cols[j]) {
+					unset = append(unset, f.Name)
+				}
+			}
+			if _, err := idb.NewInsert().Model(rows).ExcludeColumn(unset...).Exec(ctx); err != nil {
+				return fmt.Errorf("db: insert into %s: %w", table.Name, err)
+			}
+			continue
+		}
+		var names, arrays []string
 		for j, f := range table.Fields {
 			if allNil(cols[j]) {
-				unset = append(unset, f.Name)
 				continue
 			}
 			if f.CreateTableSQLType == "" {
@@ -77,12 +88,6 @@ func InsertMany(ctx context.Context, idb bun.IDB, sets ...any) error {
 			args = append(args, typedArray(cols[j], f.CreateTableSQLType))
 			names = append(names, string(f.SQLName))
 			arrays = append(arrays, "$"+strconv.Itoa(len(args)-1)+"::"+f.CreateTableSQLType+"[]")
-		}
-		if !pg {
-			if _, err := idb.NewInsert().Model(rows).ExcludeColumn(unset...).Exec(ctx); err != nil {
-				return fmt.Errorf("db: insert into %s: %w", table.Name, err)
-			}
-			continue
 		}
 		inserts = append(inserts, "INSERT INTO "+string(table.SQLName)+" ("+strings.Join(names, ", ")+
 			") SELECT * FROM unnest("+strings.Join(arrays, ", ")+")")
