@@ -413,14 +413,7 @@ func (p *ParentPages) renderStep(c *fiber.Ctx, t tenant.Tenant, f formState, ste
 		if hint != "" {
 			fv.Hint = tr.T(hint)
 		}
-		var by []string
-		if fv.Hint != "" {
-			by = append(by, "hint-"+fv.ID)
-		}
-		if fv.Error != "" {
-			by = append(by, "err-"+fv.ID)
-		}
-		fv.Describedby = strings.Join(by, " ")
+		fv.Describedby = describedBy(fv.ID, fv.Hint, fv.Error)
 		v.Fields[name] = fv
 		return fv
 	}
@@ -444,14 +437,7 @@ func (p *ParentPages) renderStep(c *fiber.Ctx, t tenant.Tenant, f formState, ste
 		if hint != "" {
 			g.Hint = tr.T(hint)
 		}
-		var by []string
-		if g.Hint != "" {
-			by = append(by, "hint-"+g.ID)
-		}
-		if g.Error != "" {
-			by = append(by, "err-"+g.ID)
-		}
-		g.Describedby = strings.Join(by, " ")
+		g.Describedby = describedBy(g.ID, g.Hint, g.Error)
 		v.Groups[name] = g
 	}
 	multi := func(name string, values []string, label func(string) string) []checkView {
@@ -1066,4 +1052,17 @@ func (p *ParentPages) withdraw(c *fiber.Ctx) error {
 		return p.showProblem(c, t, err)
 	}
 	return c.Redirect(p.statusBase(t, c)+"?klaar=withdrawn", fiber.StatusSeeOther)
+}
+
+// describedBy names the hint and error elements of the field id that exist,
+// for aria-describedby.
+func describedBy(id, hint, err string) string {
+	var by []string
+	if hint != "" {
+		by = append(by, "hint-"+id)
+	}
+	if err != "" {
+		by = append(by, "err-"+id)
+	}
+	return strings.Join(by, " ")
 }
