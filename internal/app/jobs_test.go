@@ -8,6 +8,7 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/mail"
 	"github.com/loket-kinderopvang/loket/internal/platform/db"
 	"github.com/loket-kinderopvang/loket/internal/platform/dbtest"
+	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
 	"github.com/loket-kinderopvang/loket/internal/platform/web/webtest"
 )
 
@@ -22,11 +23,12 @@ func TestRequestMailsAndJobsAreWired(t *testing.T) {
 		t.Fatalf("register: %d %s", res.Status, res.Body)
 	}
 	ctx := context.Background()
-	var sent []mail.Stored
-	if err := a.DB.NewSelect().Model(&sent).Where("kind = 'request.submitted'").Scan(ctx); err != nil {
+	desk, _ := a.Directory.BySlug("leuven")
+	sent, err := a.Mail.(*mail.Outbox).DeskList(tenancy.WithTenant(ctx, desk.ID), "", 10)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if len(sent) != 1 || sent[0].To != "an@ouders.example" || !strings.Contains(sent[0].Text, "/leuven/aanvraag/") {
+	if len(sent) != 1 || sent[0].Kind != "request.submitted" || sent[0].To != "an@ouders.example" || !strings.Contains(sent[0].Text, "/leuven/aanvraag/") {
 		t.Fatalf("confirmation mails: %+v", sent)
 	}
 	if n, err := a.Jobs.RunDue(ctx); err != nil || n != 2 {

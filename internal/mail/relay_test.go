@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -16,16 +17,21 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/platform/clock"
 	"github.com/loket-kinderopvang/loket/internal/platform/db"
 	"github.com/loket-kinderopvang/loket/internal/platform/dbtest"
+	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
+	"github.com/loket-kinderopvang/loket/internal/tenant"
+	"github.com/loket-kinderopvang/loket/tenants"
 )
 
-// TestRelaySendsEachStoredMailOnce: mails stored in the outbox go out over
-// SMTP once and are marked sent; while the SMTP server is away, a mail is
-// kept, with its error, and retried later.
+// TestRelaySendsEachStoredMailOnce: mails stored in the outbox, platform
+// mail and every desk's mail, go out over SMTP once and are marked sent;
+// while the SMTP server is away, a mail is kept, with its error, and
+// retried later.
 func TestRelaySendsEachStoredMailOnce(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
 		clk := clock.NewFixed(time.Date(2027, 3, 1, 9, 0, 0, 0, time.UTC))
 		o := mail.NewOutbox(d, clk)
+		leuven, geel := deskContexts(t, d)
 		quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 
 		// No SMTP server yet: the attempt fails and is retried later.
@@ -57,17 +63,31 @@ func TestRelaySendsEachStoredMailOnce(t *testing.T) {
 		if err := o.Send(ctx, mail.Message{To: "bo@gezin.example", Subject: "Aanbod", Text: "Er is een plaats."}); err != nil {
 			t.Fatal(err)
 		}
+		for to, desk := range map[string]context.Context{"cas@gezin.example": leuven, "dirk@gezin.example": geel} {
+			if err := o.SendDesk(desk, mail.Message{To: to, Subject: "Bevestiging", Text: "Uw aanvraag is ontvangen.", Kind: "request.submitted"}); err != nil {
+				t.Fatal(err)
+			}
+		}
 		clk.Advance(time.Minute)
-		if n, err := relay.Deliver(ctx); err != nil || n != 2 {
-			t.Fatalf("after the retry time: %d sent, %v; want both", n, err)
+		if n, err := relay.Deliver(ctx); err != nil || n != 4 {
+			t.Fatalf("after the retry time: %d sent, %v; want all four", n, err)
 		}
 		if n, _ := relay.Deliver(ctx); n != 0 {
 			t.Errorf("%d mails sent twice", n)
 		}
-		if got := srv.recipients(); len(got) != 2 || !strings.Contains(strings.Join(got, " "), "an@gezin.example") {
-			t.Errorf("the SMTP server received mail for %v", got)
+		got := srv.recipients()
+		slices.Sort(got)
+		if want := []string{"an@gezin.example", "bo@gezin.example", "cas@gezin.example", "dirk@gezin.example"}; !slices.Equal(got, want) {
+			t.Errorf("the SMTP server received mail for %v, want %v", got, want)
 		}
 		all, _ := o.List(ctx, "", 10)
+		for _, desk := range []context.Context{leuven, geel} {
+			mine, err := o.DeskList(desk, "", 10)
+			if err != nil || len(mine) != 1 {
+				t.Fatalf("a desk's outbox: %+v (%v)", mine, err)
+			}
+			all = append(all, mail.Stored{Record: mine[0].Record})
+		}
 		for _, m := range all {
 			if m.SentAt == nil || m.LastError != "" {
 				t.Errorf("mail to %s: sent %v, error %q", m.To, m.SentAt, m.LastError)
@@ -76,15 +96,48 @@ func TestRelaySendsEachStoredMailOnce(t *testing.T) {
 	})
 }
 
+// deskContexts syncs the demo desks and returns contexts bound to two of them.
+func deskContexts(t *testing.T, d *db.DB) (leuven, geel context.Context) {
+	t.Helper()
+	ctx := context.Background()
+	specs, err := tenant.LoadDir(tenants.Demo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := tenant.NewStore(d, clock.System{})
+	if _, err := ts.Sync(ctx, specs); err != nil {
+		t.Fatal(err)
+	}
+	dir := tenant.NewDirectory(ts)
+	if err := dir.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := dir.BySlug("leuven")
+	b, _ := dir.BySlug("geel-laakdal-meerhout")
+	return tenancy.WithTenant(ctx, a.ID), tenancy.WithTenant(ctx, b.ID)
+}
+
 // TestRelaysOnReplicasSendEachMailOnce: three relays on one PostgreSQL
-// outbox deliver 60 mails, each exactly once.
+// outbox deliver 60 mails (platform mail and two desks' mail), each exactly
+// once.
 func TestRelaysOnReplicasSendEachMailOnce(t *testing.T) {
 	d := dbtest.Open(t, db.Postgres)
 	ctx := context.Background()
 	o := mail.NewOutbox(d, clock.System{})
+	leuven, geel := deskContexts(t, d)
 	const n = 60
 	for i := range n {
-		if err := o.Send(ctx, mail.Message{To: fmt.Sprintf("ouder%d@gezin.example", i), Subject: "Bevestiging", Text: "Ontvangen."}); err != nil {
+		m := mail.Message{To: fmt.Sprintf("ouder%d@gezin.example", i), Subject: "Bevestiging", Text: "Ontvangen."}
+		var err error
+		switch i % 3 {
+		case 0:
+			err = o.Send(ctx, m)
+		case 1:
+			err = o.SendDesk(leuven, m)
+		case 2:
+			err = o.SendDesk(geel, m)
+		}
+		if err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -277,10 +277,10 @@ type OutboxNotifier interface {
 	// Transactional tells whether NotifyTx can be used (mail goes to the
 	// outbox rather than straight to a mail server).
 	Transactional() bool
-	// NotifyTx stores ns through db. It returns an error per notice it
-	// could not render or address (never fatal) and err when the outbox
-	// could not be written.
-	NotifyTx(ctx context.Context, db bun.IDB, ns []Notice) (failed []error, err error)
+	// NotifyTx stores ns as mail of tx's desk, in tx. It returns an error
+	// per notice it could not render or address (never fatal) and err when
+	// the outbox could not be written.
+	NotifyTx(ctx context.Context, tx *tenancy.Tx, ns []Notice) (failed []error, err error)
 }
 
 func (s *Service) mailInTx(ctx context.Context, tx *tenancy.Tx, batch []*registration) error {
@@ -306,7 +306,7 @@ func (s *Service) storeNotices(ctx context.Context, tx *tenancy.Tx, ns []Notice)
 	if !ok || !on.Transactional() || len(ns) == 0 {
 		return false, nil
 	}
-	failed, err := on.NotifyTx(ctx, tx.Unscoped(), ns)
+	failed, err := on.NotifyTx(ctx, tx, ns)
 	if err != nil {
 		return false, fmt.Errorf("requests: store notices: %w", err)
 	}
