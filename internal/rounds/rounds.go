@@ -21,12 +21,12 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
-	"github.com/uptrace/bun/dialect"
 
 	"github.com/loket-kinderopvang/loket/internal/allocation"
 	"github.com/loket-kinderopvang/loket/internal/catalog"
 	"github.com/loket-kinderopvang/loket/internal/eventlog"
 	"github.com/loket-kinderopvang/loket/internal/platform/clock"
+	"github.com/loket-kinderopvang/loket/internal/platform/db"
 	"github.com/loket-kinderopvang/loket/internal/platform/ids"
 	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
 	"github.com/loket-kinderopvang/loket/internal/platform/validate"
@@ -533,7 +533,7 @@ func (s *Service) publishDesk(ctx context.Context, id ID, actor string) (int, er
 	err := s.tenants.Tx(ctx, func(ctx context.Context, tx *tenancy.Tx) error {
 		var r Round
 		q := tx.Select(&r).Where("id = ?", id)
-		if tx.Unscoped().Dialect().Name() == dialect.PG {
+		if tx.Dialect() == db.Postgres {
 			q = q.For("UPDATE") // one publisher at a time
 		}
 		if err := q.Scan(ctx); errors.Is(err, sql.ErrNoRows) {
