@@ -262,14 +262,14 @@ func (q *query) percentiles(ctx context.Context, ss scopes, fromCol, toCol strin
 			if grouped && len(ss) == 1 {
 				break // the desk alone: no municipality asked
 			}
-			key, group := "''", false
+			key := "''"
 			if grouped {
-				key, group = "COALESCE(r.municipality_nis, '')", true
+				key = "COALESCE(r.municipality_nis, '')"
 			}
 			sel := q.requests().Where(both).ColumnExpr(fmt.Sprintf(
 				"%[2]s, count(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY %[1]s), percentile_cont(0.9) WITHIN GROUP (ORDER BY %[1]s)",
 				expr, key))
-			if group {
+			if grouped {
 				sel = sel.GroupExpr("1")
 			}
 			rows, err := sel.Rows(ctx)
