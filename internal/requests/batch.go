@@ -228,7 +228,9 @@ func (s *Service) markDuplicates(ctx context.Context, tx *tenancy.Tx, batch []*r
 		}
 	}
 	var known []Fingerprint
-	// kind leads the primary key: naming it lets the lookup use the index.
+	// Crossing desks is the point: the fingerprints of every desk (keyed
+	// hashes only; TestBatchAnswersEachRegistration). kind leads the primary
+	// key: naming it lets the lookup use the index.
 	if err := tx.Unscoped().NewSelect().Model(&known).Where("kind IN ('nn', 'likely') AND digest IN (?)", bun.In(digests)).
 		OrderExpr("created_at, request_id").Scan(ctx); err != nil {
 		return nil, fmt.Errorf("requests: duplicate lookup: %w", err)

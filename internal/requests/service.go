@@ -558,12 +558,14 @@ func locationRefs(ctx context.Context, db bun.IDB, prefs []Preference) (map[uuid
 
 func (s *Service) duplicateHints(ctx context.Context, tx *tenancy.Tx, r *Request, child Child) ([]DuplicateHint, error) {
 	var mine []Fingerprint
-	if err := tx.Unscoped().NewSelect().Model(&mine).Where("tenant_id = ? AND request_id = ?", tx.Tenant(), r.ID).Scan(ctx); err != nil {
+	if err := tx.Select(&mine).Where("request_id = ?", r.ID).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("requests: fingerprints: %w", err)
 	}
 	var out []DuplicateHint
 	for _, fp := range mine {
 		var others []Fingerprint
+		// Crossing desks is the point: the same child at any desk (keyed
+		// hashes only; TestDuplicatesAcrossDesks).
 		if err := tx.Unscoped().NewSelect().Model(&others).Where("kind = ? AND digest = ? AND request_id <> ?", fp.Kind, fp.Digest, r.ID).
 			Scan(ctx); err != nil {
 			return nil, fmt.Errorf("requests: fingerprints: %w", err)

@@ -27,7 +27,7 @@ var unscopedUses = map[string]struct {
 	// request_fingerprints migration). Tests: TestDuplicatesAcrossDesks and
 	// TestBatchAnswersEachRegistration in internal/requests.
 	"internal/requests/batch.go:markDuplicates":   {1, "cross-desk duplicate fingerprints"},
-	"internal/requests/service.go:duplicateHints": {2, "cross-desk duplicate fingerprints (the first of the two reads only the desk's own, with a hand-written filter: should use tx.Select)"},
+	"internal/requests/service.go:duplicateHints": {1, "cross-desk duplicate fingerprints"},
 	// The public catalogue (platform data, no desk's) read or changed in the
 	// desk's transaction: location names, whether a location accepts requests,
 	// free places taken atomically with the placement. No desk data is reached
