@@ -3,6 +3,7 @@ package mail_test
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,6 +13,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/uptrace/bun"
 
 	"github.com/loket-kinderopvang/loket/internal/mail"
 	"github.com/loket-kinderopvang/loket/internal/platform/clock"
@@ -276,4 +280,59 @@ func freeAddr(t *testing.T) string {
 	addr := ln.Addr().String()
 	_ = ln.Close()
 	return addr
+}
+
+// TestRelayRoleIsNarrow: the relay's role reads every desk's mail and marks
+// it sent, and can do nothing else: no family table, no mail body to change,
+// no mail to add or delete. The application role gains nothing from being a
+// member of it: without switching it reads no desk's mail.
+func TestRelayRoleIsNarrow(t *testing.T) {
+	d := dbtest.Open(t, db.Postgres)
+	ctx := context.Background()
+	o := mail.NewOutbox(d, clock.System{})
+	leuven, geel := deskContexts(t, d)
+	for i, desk := range []context.Context{leuven, geel} {
+		if err := o.SendDesk(desk, mail.Message{To: fmt.Sprintf("ouder%d@gezin.example", i), Subject: "Bevestiging", Text: "Ontvangen."}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var n int
+	if err := d.NewRaw("SELECT count(*) FROM desk_mail").Scan(ctx, &n); err != nil || n != 0 {
+		t.Errorf("the application role without a desk reads %d desk mails (%v), want 0", n, err)
+	}
+	asRelay := func(query string) error {
+		return d.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+			if _, err := tx.ExecContext(ctx, "SET LOCAL ROLE "+mail.RelayRole); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, query)
+			return err
+		})
+	}
+	err := d.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.ExecContext(ctx, "SET LOCAL ROLE "+mail.RelayRole); err != nil {
+			return err
+		}
+		return tx.NewRaw("SELECT count(*) FROM desk_mail").Scan(ctx, &n)
+	})
+	if err != nil || n != 2 {
+		t.Errorf("the relay reads %d desk mails (%v), want both desks'", n, err)
+	}
+	if err := asRelay("UPDATE desk_mail SET attempts = attempts + 1, next_attempt_at = now()"); err != nil {
+		t.Errorf("the relay cannot mark its claim: %v", err)
+	}
+	for _, q := range []string{
+		"SELECT count(*) FROM families",
+		"SELECT count(*) FROM requests",
+		"SELECT count(*) FROM users",
+		"UPDATE desk_mail SET body_text = 'anders'",
+		"UPDATE desk_mail SET to_address = 'indringer@gezin.example'",
+		"DELETE FROM desk_mail",
+		"INSERT INTO mail_outbox (id, created_at, to_address, subject, body_text) VALUES (gen_random_uuid(), now(), 'a@gezin.example', 'x', 'x')",
+	} {
+		var pgErr *pgconn.PgError
+		if err := asRelay(q); !errors.As(err, &pgErr) || pgErr.Code != "42501" {
+			t.Errorf("as the relay, %s: err = %v, want permission denied (42501)", q, err)
+		}
+	}
 }
