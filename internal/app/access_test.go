@@ -103,6 +103,7 @@ func TestAuthorisationMatrix(t *testing.T) {
 	routes := append([]RouteCase(nil), AccessRoutes...)
 	addRequestValues(t, w)
 	routes = append(routes, RequestRoutes...)
+	routes = append(routes, WorkRoutes...)
 	for _, rc := range routes {
 		for _, v := range []Variant{Own, Other, Shared} {
 			for _, role := range MatrixRoles {

@@ -43,6 +43,7 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/requests"
 	"github.com/loket-kinderopvang/loket/internal/rounds"
 	"github.com/loket-kinderopvang/loket/internal/tenant"
+	"github.com/loket-kinderopvang/loket/internal/work"
 	"github.com/loket-kinderopvang/loket/tenants"
 )
 
@@ -321,6 +322,14 @@ func (a *App) Handler(extra ...func(*fiber.App)) (*web.Server, error) {
 	}
 	a.Accounts = accounts
 	accounts.Register(app)
+	// Issue 20: every signed-in account lands on /werk, and every page it
+	// sees carries the staff menu (registered after the session middleware).
+	desks.AlsoPlatform(work.PathHome)
+	work.NewHandler(work.HandlerConfig{Service: work.NewService(a.Authz, a.Directory, a.Requests, a.Catalog, a.Clock),
+		Render: renderer, RequireUser: accounts.RequireUser, UserOf: account.UserIDOf, CSRF: account.CSRFToken,
+		SignOut: account.PathSignOut}).Register(app)
+	catalog.NewPlacesHandler(catalog.PlacesConfig{Store: a.Catalog, Render: renderer, Authz: a.Authz,
+		RequireUser: accounts.RequireUser, UserOf: account.UserIDOf, CSRF: account.CSRFToken}).Register(app)
 	for _, fn := range extra {
 		fn(app)
 	}
