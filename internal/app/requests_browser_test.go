@@ -186,12 +186,13 @@ func TestParentEndToEnd(t *testing.T) {
 		inbox := base + "/aanbieder/" + provider.String() + "/aanvragen"
 		prov.do(chromedp.Navigate(inbox))
 		prov.check()
-		form := fmt.Sprintf(`form[action="/aanbieder/%s/aanvragen/leuven/%s/2"] `, provider, id)
-		prov.do(chromedp.SetAttributeValue(chromedp.CSS(form+`input[name="kind"][value="offer"]`), "checked", "checked"),
-			chromedp.SetAttributeValue(chromedp.CSS(form+`input[name="offer_start"]`), "value", start.Format("2006-01-02")),
-			chromedp.SetAttributeValue(chromedp.CSS(form+`input[name="offer_days"][value="mon"]`), "checked", "checked"),
-			chromedp.SetAttributeValue(chromedp.CSS(form+`input[name="offer_days"][value="tue"]`), "checked", "checked"),
-			markStale(), chromedp.Click(chromedp.CSS(form+`button[type="submit"]`)), waitFresh())
+		// The inbox links to the answer page, which asks only what an offer
+		// needs, prefilled from the family's request (start and days).
+		answer := fmt.Sprintf(`a[href="/aanbieder/%s/aanvragen/leuven/%s/2?antwoord=offer"]`, provider, id)
+		prov.do(markStale(), chromedp.Click(chromedp.CSS(answer)), waitFresh(), chromedp.WaitReady(chromedp.ID("offer_start")))
+		prov.check()
+		prov.do(chromedp.SetAttributeValue(chromedp.ID("offer_start"), "value", start.Format("2006-01-02")),
+			markStale(), chromedp.Click(chromedp.CSS(`form[method="post"] button[type="submit"]`)), waitFresh())
 		prov.check()
 		if r, err := a.Requests.Get(deskCtx, id); err != nil || r.Preferences[1].State != requests.PreferenceOffered {
 			main, _ := chromedp.Run(prov.ctx, chromedp.Text(chromedp.CSS("main")))

@@ -245,3 +245,73 @@ func visibleText(page string) string {
 	}
 	return html.UnescapeString(tagRE.ReplaceAllString(page, " "))
 }
+
+// TestProviderAnswerPage: the provider's answer asks only what each kind of
+// answer needs, prefills an offer from the family's request, and after an
+// error keeps every typed value with each error linked to its field (issue
+// 20, point 9).
+func TestProviderAnswerPage(t *testing.T) {
+	w := newDemoWorld(t)
+	ctx := context.Background()
+	a := w.a
+	provider, loc, _ := a.Catalog.LargestProvider(ctx, catalog.DemoDossierPrefix)
+	desk := tenancy.WithTenant(ctx, leuvenID(t, a))
+	sub := deskSub(t, a, "leuven", "Antwoordkind", "Vraagmans", "antwoord@ouders.example", loc.String())
+	sub.CarePlan.Days = []string{"mon", "wed", "thu"}
+	r, _, _, err := a.Requests.Submit(desk, sub, requests.Actor{Kind: requests.ActorDesk, ID: "test"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := w.browsers[authz.ProviderStaff]
+	inbox := "/aanbieder/" + provider.String() + "/aanvragen"
+	page := inbox + "/leuven/" + r.ID.String() + "/1"
+	if p := b.Get(inbox + "?lang=nl"); !strings.Contains(p.Body, `href="`+page+`?antwoord=offer"`) {
+		t.Fatalf("the inbox does not link to the answer page:\n%s", p.Body)
+	}
+	get := func(kind string) string {
+		t.Helper()
+		p := b.Get(page + "?lang=nl&antwoord=" + kind)
+		if p.Status != 200 {
+			t.Fatalf("answer page %s: %d", kind, p.Status)
+		}
+		return p.Body
+	}
+	for _, kind := range []string{"waiting_list", "no_place"} {
+		if p := get(kind); strings.Contains(p, `name="offer_start"`) || strings.Contains(p, `name="offer_days"`) {
+			t.Errorf("a %s answer asks for the offer's date or days", kind)
+		}
+	}
+	if p := get("no_place"); !strings.Contains(p, `<select id="reason" name="reason"`) {
+		t.Error("no place without the reason")
+	}
+	offer := get("offer")
+	for _, want := range []string{`name="offer_start" value="` + sub.DesiredStart + `"`, `id="offer_days-mon" name="offer_days" value="mon" checked`,
+		`id="offer_days-wed" name="offer_days" value="wed" checked`, `id="offer_days-thu" name="offer_days" value="thu" checked`} {
+		if !strings.Contains(offer, want) {
+			t.Errorf("the offer is not prefilled from the family's plan: no %q", want)
+		}
+	}
+	if strings.Contains(offer, `value="tue" checked`) {
+		t.Error("a day the family did not ask for is ticked")
+	}
+	// An offer with a date in the past and no days: both errors linked, values kept.
+	past := time.Now().AddDate(0, 0, -3).Format("2006-01-02")
+	p := b.Post(page+"?lang=nl", url.Values{"kind": {"offer"}, "offer_start": {past}})
+	if p.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("bad offer: %d", p.Status)
+	}
+	for _, want := range []string{`href="#offer_start"`, `href="#offer_days-mon"`, `name="offer_start" value="` + past + `"`,
+		`aria-describedby="hint-offer_start err-offer_start"`, `id="err-offer_days"`, `name="kind" value="offer"`} {
+		if !strings.Contains(p.Body, want) {
+			t.Errorf("after the error the page lacks %q", want)
+		}
+	}
+	if strings.Contains(p.Body, `value="mon" checked`) {
+		t.Error("days the provider had unticked came back")
+	}
+	// A no-place answer without a reason keeps the choice and links the error.
+	p = b.Post(page+"?lang=nl", url.Values{"kind": {"no_place"}})
+	if p.Status != http.StatusUnprocessableEntity || !strings.Contains(p.Body, `href="#reason"`) || !strings.Contains(p.Body, `aria-describedby="err-reason"`) {
+		t.Errorf("no place without a reason: %d", p.Status)
+	}
+}
