@@ -207,7 +207,15 @@ func TestParentEndToEnd(t *testing.T) {
 		if err != nil || !strings.Contains(state, "plaats aangeboden") || !strings.Contains(state, "Antwoord uiterlijk") {
 			t.Fatalf("offer on the status page: %q (%v)", state, err)
 		}
-		parent.do(markStale(), chromedp.Click(chromedp.ID("accept-2")), waitFresh(), chromedp.WaitReady(chromedp.CSS(`.notice`)))
+		// Accepting closes the other preferences: without JavaScript the
+		// button opens a confirmation page, and only its form accepts.
+		parent.do(markStale(), chromedp.Click(chromedp.ID("accept-2")), waitFresh(), chromedp.WaitReady(chromedp.CSS(`main form[method="post"]`)))
+		question, _ := chromedp.Run(parent.ctx, chromedp.Text(chromedp.CSS("main")))
+		if r, _ := a.Requests.Get(deskCtx, id); r.Status == requests.StatusPlaced || !strings.Contains(question, "Zeker") {
+			t.Fatalf("one click accepted the offer, or no question:\n%s", question)
+		}
+		parent.do(markStale(), chromedp.Click(chromedp.CSS(`main form[method="post"] button[type="submit"]`)), waitFresh(),
+			chromedp.WaitReady(chromedp.CSS(`.notice`)))
 		notice, _ := chromedp.Run(parent.ctx, chromedp.Text(chromedp.CSS(".notice")))
 		status, _ := chromedp.Run(parent.ctx, chromedp.Text(chromedp.ID("request-status")))
 		if !strings.Contains(notice, "U hebt de plaats aanvaard") || !strings.Contains(status, "uw kind heeft een plaats") {

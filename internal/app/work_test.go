@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"html"
 	"net/http"
 	"net/url"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/loket-kinderopvang/loket/internal/access"
 	"github.com/loket-kinderopvang/loket/internal/account"
 	"github.com/loket-kinderopvang/loket/internal/catalog"
 	"github.com/loket-kinderopvang/loket/internal/platform/authz"
@@ -313,5 +315,133 @@ func TestProviderAnswerPage(t *testing.T) {
 	p = b.Post(page+"?lang=nl", url.Values{"kind": {"no_place"}})
 	if p.Status != http.StatusUnprocessableEntity || !strings.Contains(p.Body, `href="#reason"`) || !strings.Contains(p.Body, `aria-describedby="err-reason"`) {
 		t.Errorf("no place without a reason: %d", p.Status)
+	}
+}
+
+// TestDangerousActionsAskFirst: accepting an offer, revoking an API key and
+// removing a role never happen in one click: the bare post leads to a
+// question (a page without JavaScript), and only its form acts (issue 20,
+// point 8).
+func TestDangerousActionsAskFirst(t *testing.T) {
+	a, srv := newApp(t, dbtest.NewTarget(t, db.SQLite))
+	ctx := context.Background()
+	if _, err := a.Seed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Run("accept an offer", func(t *testing.T) {
+		locs := parentLocations(t, a.Catalog, 3)
+		b := NewBrowser(t, srv.App)
+		path := registerByForm(t, b, locs)
+		desk := tenancy.WithTenant(ctx, leuvenID(t, a))
+		_, id, err := a.Requests.OpenStatusToken(desk, strings.TrimPrefix(path, "/leuven/aanvraag/"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		offer(t, a, id, 2)
+		status := b.Get(path)
+		if !strings.Contains(status.Body, `<dialog class="confirm" id="confirm-accept-2"`) || !strings.Contains(status.Body, `data-confirm="confirm-accept-2"`) {
+			t.Error("the status page has no dialog for the question")
+		}
+		csrf := hiddenFields(status.Body).Get("csrf_token")
+		r := b.Do(http.MethodPost, path+"/aanvaarden", url.Values{"rank": {"2"}, "csrf_token": {csrf}})
+		if r.Status != http.StatusSeeOther || r.Header.Get("Location") != path+"/aanvaarden?rank=2" {
+			t.Fatalf("one click: %d %q", r.Status, r.Header.Get("Location"))
+		}
+		if req, _ := a.Requests.Get(desk, id); req.Status == requests.StatusPlaced {
+			t.Fatal("one click accepted the offer")
+		}
+		q := b.Get(path + "/aanvaarden?rank=2&lang=nl")
+		names := 0
+		for _, n := range []string{"Zonnebloem A", "Zonnebloem B", "Zonnebloem C"} {
+			if strings.Contains(q.Body, n) {
+				names++
+			}
+		}
+		if q.Status != 200 || !strings.Contains(q.Body, "Zeker dat u deze plaats aanvaardt?") || names != 3 {
+			t.Fatalf("question: %d, %d location names (the offer and the two that close)\n%s", q.Status, names, q.Body)
+		}
+		r = b.Do(http.MethodPost, path+"/aanvaarden", url.Values{"rank": {"2"}, "confirm": {"yes"}, "csrf_token": {csrf}})
+		if req, _ := a.Requests.Get(desk, id); r.Status != http.StatusSeeOther || req.Status != requests.StatusPlaced {
+			t.Fatalf("confirmed accept: %d, status %s", r.Status, req.Status)
+		}
+	})
+	t.Run("revoke an API key", func(t *testing.T) {
+		admin := SignInDemo(t, a, srv.App, authz.ProviderAdmin)
+		provider, _, _ := a.Catalog.LargestProvider(ctx, catalog.DemoDossierPrefix)
+		keys, err := a.Access.Keys(ctx, provider)
+		if err != nil || len(keys) == 0 {
+			t.Fatalf("demo key: %v", err)
+		}
+		path := "/aanbieder/" + provider.String() + "/sleutels/" + keys[0].ID.String() + "/intrekken"
+		if r := admin.Post(path, url.Values{}); r.Status != http.StatusSeeOther || r.Header.Get("Location") != path {
+			t.Fatalf("one click: %d %q", r.Status, r.Header.Get("Location"))
+		}
+		if keys, _ := a.Access.Keys(ctx, provider); !keys[0].RevokedAt.IsZero() {
+			t.Fatal("one click revoked the key")
+		}
+		if q := admin.Get(path + "?lang=nl"); q.Status != 200 || !strings.Contains(q.Body, "Sleutel Demo-koppeling intrekken?") {
+			t.Fatalf("question: %d", q.Status)
+		}
+		if r := admin.Post(path, url.Values{"confirm": {"yes"}}); r.Status != http.StatusSeeOther {
+			t.Fatalf("confirmed: %d", r.Status)
+		}
+		if keys, _ := a.Access.Keys(ctx, provider); keys[0].RevokedAt.IsZero() {
+			t.Fatal("the confirmed revocation did nothing")
+		}
+	})
+	t.Run("remove a role", func(t *testing.T) {
+		admin := SignInDemo(t, a, srv.App, authz.DeskAdmin)
+		worker := mustUserID(t, a, authz.DeskWorker)
+		path := "/leuven/beheer/medewerkers/" + worker + "/rollen"
+		r := admin.Post(path, url.Values{"op": {"remove"}, "role": {"desk_worker"}})
+		if r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Header.Get("Location"), path+"?op=remove&role=desk_worker") {
+			t.Fatalf("one click: %d %q", r.Status, r.Header.Get("Location"))
+		}
+		if ok, _ := a.Authz.Allowed(worker, authz.Desk("leuven"), authz.RequestsRead); !ok {
+			t.Fatal("one click removed the role")
+		}
+		if q := admin.Get(path + "?op=remove&role=desk_worker&lang=nl"); q.Status != 200 || !strings.Contains(q.Body, "Medewerker Leuven (demo)") {
+			t.Fatalf("question: %d", q.Status)
+		}
+		if r := admin.Post(path, url.Values{"op": {"remove"}, "role": {"desk_worker"}, "confirm": {"yes"}}); r.Status != http.StatusSeeOther {
+			t.Fatalf("confirmed: %d", r.Status)
+		}
+		if ok, _ := a.Authz.Allowed(worker, authz.Desk("leuven"), authz.RequestsRead); ok {
+			t.Fatal("the confirmed removal did nothing")
+		}
+	})
+}
+
+// TestLastDeskAdminKeepsHerRole: the desk's last admin cannot remove her own
+// admin role, by the page or the service; with a second admin she can
+// (issue 20, point 8).
+func TestLastDeskAdminKeepsHerRole(t *testing.T) {
+	a, srv := newApp(t, dbtest.NewTarget(t, db.SQLite))
+	ctx := context.Background()
+	if _, err := a.Seed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	me := mustUserID(t, a, authz.DeskAdmin)
+	if err := a.Access.RemoveDeskRole(ctx, "leuven", me, authz.DeskAdmin); !errors.Is(err, access.ErrLastAdmin) {
+		t.Fatalf("service: %v, want ErrLastAdmin", err)
+	}
+	admin := SignInDemo(t, a, srv.App, authz.DeskAdmin)
+	r := admin.Post("/leuven/beheer/medewerkers/"+me+"/rollen?lang=nl", url.Values{"op": {"remove"}, "role": {"desk_admin"}, "confirm": {"yes"}})
+	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, "laatste beheerder") || !strings.Contains(r.Body, `href="#staff-list"`) {
+		t.Fatalf("last admin removes herself: %d", r.Status)
+	}
+	if ok, _ := a.Authz.Allowed(me, authz.Desk("leuven"), authz.StaffManage); !ok {
+		t.Fatal("the last admin lost her role")
+	}
+	// With a second admin she may step down (after the question).
+	if err := a.Authz.AssignRole(ctx, mustUserID(t, a, authz.DeskWorker), authz.DeskAdmin, authz.Desk("leuven")); err != nil {
+		t.Fatal(err)
+	}
+	r = admin.Post("/leuven/beheer/medewerkers/"+me+"/rollen", url.Values{"op": {"remove"}, "role": {"desk_admin"}, "confirm": {"yes"}})
+	if r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/werk" {
+		t.Fatalf("stepping down with a second admin: %d %q", r.Status, r.Header.Get("Location"))
+	}
+	if ok, _ := a.Authz.Allowed(me, authz.Desk("leuven"), authz.StaffManage); ok {
+		t.Fatal("the role is still there")
 	}
 }
