@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/loket-kinderopvang/loket/internal/access"
 	"github.com/loket-kinderopvang/loket/internal/account"
 	"github.com/loket-kinderopvang/loket/internal/catalog"
@@ -443,5 +445,80 @@ func TestLastDeskAdminKeepsHerRole(t *testing.T) {
 	}
 	if ok, _ := a.Authz.Allowed(me, authz.Desk("leuven"), authz.StaffManage); ok {
 		t.Fatal("the role is still there")
+	}
+}
+
+// TestStaffPagesNameThings: the round page lists children by name and
+// request, places by location, month and age group in words; a request's
+// history says who (name and role) and what happened in a sentence; no id,
+// no programme key, no event code on either page (issue 20, point 3).
+func TestStaffPagesNameThings(t *testing.T) {
+	w := newDemoWorld(t)
+	ctx := context.Background()
+	a := w.a
+	desk := tenancy.WithTenant(ctx, leuvenID(t, a))
+	provider, _, _ := a.Catalog.LargestProvider(ctx, catalog.DemoDossierPrefix)
+	var own []catalog.Location
+	if err := a.DB.NewSelect().Model(&own).Where("provider_id = ? AND accepts_requests AND max_age_months >= 12", provider).
+		OrderExpr("name").Limit(1).Scan(ctx); err != nil || len(own) == 0 {
+		t.Fatalf("no location of the demo provider: %v", err)
+	}
+	start := time.Now().AddDate(0, 2, 0)
+	month := start.Format("2006-01")
+	if err := a.Catalog.SetAvailability(ctx, "test", catalog.AvailabilityChange{LocationID: own[0].ID, StartMonth: month,
+		AgeBand: catalog.Baby, FreePlaces: 1}); err != nil {
+		t.Fatal(err)
+	}
+	worker := mustUserID(t, a, authz.DeskWorker)
+	staff := mustUserID(t, a, authz.ProviderStaff)
+	var ids []requests.RequestID
+	for _, name := range []string{"Noor", "Nand"} {
+		sub := deskSub(t, a, "leuven", name, "Naamtest", strings.ToLower(name)+"@ouders.example", own[0].ID.String())
+		sub.DesiredStart = start.Format("2006-01-02")
+		r, _, _, err := a.Requests.Submit(desk, sub, requests.Actor{Kind: requests.ActorDesk, ID: worker}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, r.ID)
+	}
+	round, err := a.Rounds.DryRun(desk, month, month, "naamtest", worker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := w.browsers[authz.DeskWorker]
+	page := b.Get("/leuven/loket/rondes/" + round.ID.String() + "?lang=nl")
+	text := visibleText(page.Body)
+	for _, want := range []string{"Noor Naamtest", "Nand Naamtest", "aanvraag van ", own[0].Name} {
+		if !strings.Contains(text, want) {
+			t.Errorf("round page lacks %q", want)
+		}
+	}
+	if uuidRE.MatchString(text) || strings.Contains(text, "|"+month+"|") {
+		t.Errorf("round page shows an id or a programme key: %q", uuidRE.FindString(text))
+	}
+	// History: the worker registered, the provider's staff answered.
+	if err := a.Requests.ProviderAnswer(ctx, "leuven", ids[0], 1, []uuid.UUID{own[0].ID.UUID},
+		requests.Answer{Kind: requests.AnswerWaitingList}, requests.Actor{Kind: requests.ActorProvider, ID: staff}); err != nil {
+		t.Fatal(err)
+	}
+	page = b.Get("/leuven/loket/aanvragen/" + ids[0].String() + "?lang=nl")
+	i := strings.Index(page.Body, `<caption>Geschiedenis`)
+	if i < 0 {
+		i = strings.Index(page.Body, "deskwork.case.history")
+	}
+	history := visibleText(page.Body[max(i, 0):])
+	for _, want := range []string{"Medewerker Leuven (demo) (", "Registreerde de aanvraag.", "Kinderbegeleider (demo) (",
+		"Zette het kind op de wachtlijst van " + own[0].Name} {
+		if !strings.Contains(history, want) {
+			t.Errorf("history lacks %q:\n%s", want, history)
+		}
+	}
+	for _, leak := range []string{"desk:", "provider:", "request.submitted", "preference.waiting_list", "→"} {
+		if strings.Contains(history, leak) {
+			t.Errorf("history shows %q", leak)
+		}
+	}
+	if uuidRE.MatchString(history) {
+		t.Errorf("history shows an id: %q", uuidRE.FindString(history))
 	}
 }
