@@ -192,7 +192,7 @@ func TestParentEndToEnd(t *testing.T) {
 		prov.do(markStale(), chromedp.Click(chromedp.CSS(answer)), waitFresh(), chromedp.WaitReady(chromedp.ID("offer_start")))
 		prov.check()
 		prov.do(chromedp.SetAttributeValue(chromedp.ID("offer_start"), "value", start.Format("2006-01-02")),
-			markStale(), chromedp.Click(chromedp.CSS(`form[method="post"] button[type="submit"]`)), waitFresh())
+			markStale(), chromedp.Click(chromedp.CSS(`main form[method="post"] button[type="submit"]`)), waitFresh())
 		prov.check()
 		if r, err := a.Requests.Get(deskCtx, id); err != nil || r.Preferences[1].State != requests.PreferenceOffered {
 			main, _ := chromedp.Run(prov.ctx, chromedp.Text(chromedp.CSS("main")))
