@@ -164,5 +164,13 @@ func TestStaffJourneysInBrowser(t *testing.T) {
 		if notice := f.text(".notice"); notice == "" || !strings.Contains(f.text("#staff-list"), "Nieuwe Collega") {
 			t.Errorf("after the invitation: %q", notice)
 		}
+		// With JavaScript, removing a role asks in a dialog on the page.
+		dialog := "confirm-role-" + mustUserIDEmail(t, a, "nieuwe.collega@loket.example") + "-desk_worker"
+		f.do(chromedp.Click(chromedp.CSS(`button[data-confirm="`+dialog+`"]`)), chromedp.WaitVisible(chromedp.CSS(`dialog[open][id="`+dialog+`"]`)))
+		f.check()
+		f.follow(`dialog[open][id="` + dialog + `"] button[type="submit"]`)
+		if list := f.text("#staff-list"); strings.Contains(list, "Nieuwe Collega") {
+			t.Errorf("the role is still there after the dialog: %q", list)
+		}
 	})
 }
