@@ -61,64 +61,66 @@ func TestSignInLandsOnWorkHome(t *testing.T) {
 // the numbers that need attention as links to the work, and no internal id
 // in any text (ids only inside links).
 func TestWorkHomePerRole(t *testing.T) {
-	w := newDemoWorld(t)
-	ctx := context.Background()
-	a := w.a
-	// One Leuven request for a vulnerable family, still to be checked.
-	desk := tenancy.WithTenant(ctx, leuvenID(t, a))
-	_, loc, _ := a.Catalog.LargestProvider(ctx, catalog.DemoDossierPrefix)
-	r, _, _, err := a.Requests.Submit(desk, deskSub(t, a, "leuven", "Vera", "Thuiswerk", "vera@ouders.example", loc.String()),
-		requests.Actor{Kind: requests.ActorDesk, ID: "test"}, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Requests.SetVulnerable(desk, r.ID, true, requests.Actor{Kind: requests.ActorDesk, ID: "test"}); err != nil {
-		t.Fatal(err)
-	}
-	home := func(role authz.Role) string {
-		t.Helper()
-		p := w.browsers[role].Get("/werk?lang=nl")
-		if p.Status != 200 {
-			t.Fatalf("%s: /werk %d", role, p.Status)
+	dbtest.EachTarget(t, func(t *testing.T, tg dbtest.Target) {
+		w := newDemoWorld(t, tg)
+		ctx := context.Background()
+		a := w.a
+		// One Leuven request for a vulnerable family, still to be checked.
+		desk := tenancy.WithTenant(ctx, leuvenID(t, a))
+		_, loc, _ := a.Catalog.LargestProvider(ctx, catalog.DemoDossierPrefix)
+		r, _, _, err := a.Requests.Submit(desk, deskSub(t, a, "leuven", "Vera", "Thuiswerk", "vera@ouders.example", loc.String()),
+			requests.Actor{Kind: requests.ActorDesk, ID: "test"}, "")
+		if err != nil {
+			t.Fatal(err)
 		}
-		return p.Body
-	}
-	worker := home(authz.DeskWorker)
-	for _, want := range []string{"Leuven", `href="/leuven/loket"`, `href="/leuven/loket?attention=vulnerable"`,
-		`<span class="n">1</span> <span class="t">kwetsbare gezinnen wachten`, `<span class="n">1</span> <span class="t">nieuwe aanvragen`, `href="/leuven/loket/cijfers"`} {
-		if !strings.Contains(worker, want) {
-			t.Errorf("desk worker's home lacks %q", want)
+		if err := a.Requests.SetVulnerable(desk, r.ID, true, requests.Actor{Kind: requests.ActorDesk, ID: "test"}); err != nil {
+			t.Fatal(err)
 		}
-	}
-	if strings.Contains(worker, `href="/leuven/beheer/medewerkers"`) {
-		t.Error("a desk worker's home links to staff administration")
-	}
-	if !strings.Contains(home(authz.DeskAdmin), `href="/leuven/beheer/medewerkers"`) {
-		t.Error("the desk admin's home has no link to the staff page")
-	}
-	// A partner sees the desk and her worklist, not the desk's numbers.
-	if p := home(authz.Partner); !strings.Contains(p, `href="/leuven/loket"`) || strings.Contains(p, "kwetsbare gezinnen") {
-		t.Errorf("partner's home:\n%s", p)
-	}
-	provider, _, _ := a.Catalog.LargestProvider(ctx, catalog.DemoDossierPrefix)
-	staff := home(authz.ProviderStaff)
-	for _, want := range []string{`href="/aanbieder/` + provider.String() + `/aanvragen"`,
-		`href="/aanbieder/` + provider.String() + `/plaatsen/` + loc.String() + `"`, "wachten op uw antwoord"} {
-		if !strings.Contains(staff, want) {
-			t.Errorf("provider staff's home lacks %q", want)
+		home := func(role authz.Role) string {
+			t.Helper()
+			p := w.browsers[role].Get("/werk?lang=nl")
+			if p.Status != 200 {
+				t.Fatalf("%s: /werk %d", role, p.Status)
+			}
+			return p.Body
 		}
-	}
-	if strings.Contains(staff, "U beheert geen organisator") {
-		t.Error("provider staff told they manage no provider")
-	}
-	if p := home(authz.RegionalCoordinator); !strings.Contains(p, `href="/regio/13000/cijfers"`) {
-		t.Errorf("regional coordinator's home has no regional figures")
-	}
-	for _, role := range MatrixRoles[:len(MatrixRoles)-1] {
-		if text := visibleText(home(role)); uuidRE.MatchString(text) {
-			t.Errorf("%s's home shows an id: %q", role, uuidRE.FindString(text))
+		worker := home(authz.DeskWorker)
+		for _, want := range []string{"Leuven", `href="/leuven/loket"`, `href="/leuven/loket?attention=vulnerable"`,
+			`<span class="n">1</span> <span class="t">kwetsbare gezinnen wachten`, `<span class="n">1</span> <span class="t">nieuwe aanvragen`, `href="/leuven/loket/cijfers"`} {
+			if !strings.Contains(worker, want) {
+				t.Errorf("desk worker's home lacks %q", want)
+			}
 		}
-	}
+		if strings.Contains(worker, `href="/leuven/beheer/medewerkers"`) {
+			t.Error("a desk worker's home links to staff administration")
+		}
+		if !strings.Contains(home(authz.DeskAdmin), `href="/leuven/beheer/medewerkers"`) {
+			t.Error("the desk admin's home has no link to the staff page")
+		}
+		// A partner sees the desk and her worklist, not the desk's numbers.
+		if p := home(authz.Partner); !strings.Contains(p, `href="/leuven/loket"`) || strings.Contains(p, "kwetsbare gezinnen") {
+			t.Errorf("partner's home:\n%s", p)
+		}
+		provider, _, _ := a.Catalog.LargestProvider(ctx, catalog.DemoDossierPrefix)
+		staff := home(authz.ProviderStaff)
+		for _, want := range []string{`href="/aanbieder/` + provider.String() + `/aanvragen"`,
+			`href="/aanbieder/` + provider.String() + `/plaatsen/` + loc.String() + `"`, "wachten op uw antwoord"} {
+			if !strings.Contains(staff, want) {
+				t.Errorf("provider staff's home lacks %q", want)
+			}
+		}
+		if strings.Contains(staff, "U beheert geen organisator") {
+			t.Error("provider staff told they manage no provider")
+		}
+		if p := home(authz.RegionalCoordinator); !strings.Contains(p, `href="/regio/13000/cijfers"`) {
+			t.Errorf("regional coordinator's home has no regional figures")
+		}
+		for _, role := range MatrixRoles[:len(MatrixRoles)-1] {
+			if text := visibleText(home(role)); uuidRE.MatchString(text) {
+				t.Errorf("%s's home shows an id: %q", role, uuidRE.FindString(text))
+			}
+		}
+	})
 }
 
 // TestStaffMenu: every staff page carries one menu, its items following the
@@ -159,81 +161,83 @@ func TestStaffMenu(t *testing.T) {
 // its typed value kept, months and age groups in words, the reminder when
 // figures are old, and copying last month forward.
 func TestFreePlacesGrid(t *testing.T) {
-	w := newDemoWorld(t)
-	ctx := context.Background()
-	a := w.a
-	provider, loc, _ := a.Catalog.LargestProvider(ctx, catalog.DemoDossierPrefix)
-	path := "/aanbieder/" + provider.String() + "/plaatsen/" + loc.String()
-	b := w.browsers[authz.ProviderStaff]
-	now := time.Now()
-	this := now.Format("2006-01")
-	next := now.AddDate(0, 1, 0).Format("2006-01")
-	for _, lang := range []string{"nl", "fr", "en"} {
-		p := b.Get(path + "?lang=" + lang)
-		if p.Status != 200 {
-			t.Fatalf("%s: %d", lang, p.Status)
+	dbtest.EachTarget(t, func(t *testing.T, tg dbtest.Target) {
+		w := newDemoWorld(t, tg)
+		ctx := context.Background()
+		a := w.a
+		provider, loc, _ := a.Catalog.LargestProvider(ctx, catalog.DemoDossierPrefix)
+		path := "/aanbieder/" + provider.String() + "/plaatsen/" + loc.String()
+		b := w.browsers[authz.ProviderStaff]
+		now := time.Now()
+		this := now.Format("2006-01")
+		next := now.AddDate(0, 1, 0).Format("2006-01")
+		for _, lang := range []string{"nl", "fr", "en"} {
+			p := b.Get(path + "?lang=" + lang)
+			if p.Status != 200 {
+				t.Fatalf("%s: %d", lang, p.Status)
+			}
+			month := map[string]string{"nl": "december", "fr": "décembre", "en": "December"}
+			band := map[string]string{"nl": "Peuters (18 maanden of ouder)", "fr": "Petits enfants (18 mois ou plus)", "en": "Toddlers (18 months or older)"}
+			if !strings.Contains(p.Body, band[lang]) || (now.Month() == time.December && !strings.Contains(p.Body, month[lang])) {
+				t.Errorf("%s grid without months or age groups in words", lang)
+			}
+			if text := visibleText(p.Body); uuidRE.MatchString(text) || strings.Contains(text, "|") {
+				t.Errorf("%s grid shows an id or a key: %q", lang, text)
+			}
 		}
-		month := map[string]string{"nl": "december", "fr": "décembre", "en": "December"}
-		band := map[string]string{"nl": "Peuters (18 maanden of ouder)", "fr": "Petits enfants (18 mois ou plus)", "en": "Toddlers (18 months or older)"}
-		if !strings.Contains(p.Body, band[lang]) || (now.Month() == time.December && !strings.Contains(p.Body, month[lang])) {
-			t.Errorf("%s grid without months or age groups in words", lang)
+		// Old figures: the reminder.
+		if err := a.Catalog.SetAvailability(ctx, "test", catalog.AvailabilityChange{LocationID: loc, StartMonth: now.AddDate(0, -1, 0).Format("2006-01"),
+			AgeBand: catalog.Baby, FreePlaces: 1}); err != nil {
+			t.Fatal(err)
 		}
-		if text := visibleText(p.Body); uuidRE.MatchString(text) || strings.Contains(text, "|") {
-			t.Errorf("%s grid shows an id or a key: %q", lang, text)
+		if _, err := a.DB.NewUpdate().Model((*catalog.Availability)(nil)).Set("changed_at = ?", now.AddDate(0, -2, 0)).
+			Where("location_id = ?", loc).Exec(ctx); err != nil {
+			t.Fatal(err)
 		}
-	}
-	// Old figures: the reminder.
-	if err := a.Catalog.SetAvailability(ctx, "test", catalog.AvailabilityChange{LocationID: loc, StartMonth: now.AddDate(0, -1, 0).Format("2006-01"),
-		AgeBand: catalog.Baby, FreePlaces: 1}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a.DB.NewUpdate().Model((*catalog.Availability)(nil)).Set("changed_at = ?", now.AddDate(0, -2, 0)).
-		Where("location_id = ?", loc).Exec(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a.DB.NewDelete().Model((*catalog.Availability)(nil)).Where("location_id = ? AND start_month >= ?", loc, this).Exec(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if p := b.Get(path + "?lang=nl"); !strings.Contains(p.Body, `id="places-reminder"`) {
-		t.Error("no reminder for figures older than a month")
-	}
-	// Copy last month forward: this month's empty baby cell takes last month's 1.
-	var before []catalog.AvailabilityEvent
-	before, _ = a.Catalog.AvailabilityHistory(ctx, loc)
-	p := b.Post(path+"?lang=nl", url.Values{"action": {"copy"}})
-	if !strings.Contains(p.Body, `id="places-`+this+`-baby" name="places-`+this+`-baby" value="1"`) {
-		t.Errorf("copy forward did not fill this month:\n%s", p.Body)
-	}
-	if after, _ := a.Catalog.AvailabilityHistory(ctx, loc); len(after) != len(before) {
-		t.Error("copy forward saved figures")
-	}
-	// Two wrong cells and one right one: nothing saved, both errors linked, values kept.
-	p = b.Post(path+"?lang=nl", url.Values{"action": {"save"}, "places-" + this + "-baby": {"twee"},
-		"places-" + next + "-toddler": {"500"}, "places-" + next + "-baby": {"2"}})
-	if p.Status != http.StatusUnprocessableEntity {
-		t.Fatalf("wrong cells: %d", p.Status)
-	}
-	for _, want := range []string{`href="#places-` + this + `-baby"`, `href="#places-` + next + `-toddler"`,
-		`value="twee"`, `value="500"`, `name="places-` + next + `-baby" value="2"`, `aria-describedby="err-places-` + this + `-baby"`} {
-		if !strings.Contains(p.Body, want) {
-			t.Errorf("after errors the page lacks %q", want)
+		if _, err := a.DB.NewDelete().Model((*catalog.Availability)(nil)).Where("location_id = ? AND start_month >= ?", loc, this).Exec(ctx); err != nil {
+			t.Fatal(err)
 		}
-	}
-	if after, _ := a.Catalog.AvailabilityHistory(ctx, loc); len(after) != len(before) {
-		t.Error("a grid with errors saved some figures")
-	}
-	// All right: saved at once, one event per figure, back with a notice.
-	p = b.Post(path+"?lang=nl", url.Values{"action": {"save"}, "places-" + this + "-baby": {"2"}, "places-" + next + "-toddler": {"1"}})
-	if p.Status != http.StatusSeeOther {
-		t.Fatalf("save: %d\n%s", p.Status, p.Body)
-	}
-	after, _ := a.Catalog.AvailabilityHistory(ctx, loc)
-	if len(after) != len(before)+2 {
-		t.Errorf("%d events after saving two figures, want %d", len(after), len(before)+2)
-	}
-	if p := b.Get(path + "?lang=nl&bewaard=1"); strings.Contains(p.Body, `id="places-reminder"`) || !strings.Contains(p.Body, "bewaard") {
-		t.Error("after saving: still a reminder or no notice")
-	}
+		if p := b.Get(path + "?lang=nl"); !strings.Contains(p.Body, `id="places-reminder"`) {
+			t.Error("no reminder for figures older than a month")
+		}
+		// Copy last month forward: this month's empty baby cell takes last month's 1.
+		var before []catalog.AvailabilityEvent
+		before, _ = a.Catalog.AvailabilityHistory(ctx, loc)
+		p := b.Post(path+"?lang=nl", url.Values{"action": {"copy"}})
+		if !strings.Contains(p.Body, `id="places-`+this+`-baby" name="places-`+this+`-baby" value="1"`) {
+			t.Errorf("copy forward did not fill this month:\n%s", p.Body)
+		}
+		if after, _ := a.Catalog.AvailabilityHistory(ctx, loc); len(after) != len(before) {
+			t.Error("copy forward saved figures")
+		}
+		// Two wrong cells and one right one: nothing saved, both errors linked, values kept.
+		p = b.Post(path+"?lang=nl", url.Values{"action": {"save"}, "places-" + this + "-baby": {"twee"},
+			"places-" + next + "-toddler": {"500"}, "places-" + next + "-baby": {"2"}})
+		if p.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("wrong cells: %d", p.Status)
+		}
+		for _, want := range []string{`href="#places-` + this + `-baby"`, `href="#places-` + next + `-toddler"`,
+			`value="twee"`, `value="500"`, `name="places-` + next + `-baby" value="2"`, `aria-describedby="err-places-` + this + `-baby"`} {
+			if !strings.Contains(p.Body, want) {
+				t.Errorf("after errors the page lacks %q", want)
+			}
+		}
+		if after, _ := a.Catalog.AvailabilityHistory(ctx, loc); len(after) != len(before) {
+			t.Error("a grid with errors saved some figures")
+		}
+		// All right: saved at once, one event per figure, back with a notice.
+		p = b.Post(path+"?lang=nl", url.Values{"action": {"save"}, "places-" + this + "-baby": {"2"}, "places-" + next + "-toddler": {"1"}})
+		if p.Status != http.StatusSeeOther {
+			t.Fatalf("save: %d\n%s", p.Status, p.Body)
+		}
+		after, _ := a.Catalog.AvailabilityHistory(ctx, loc)
+		if len(after) != len(before)+2 {
+			t.Errorf("%d events after saving two figures, want %d", len(after), len(before)+2)
+		}
+		if p := b.Get(path + "?lang=nl&bewaard=1"); strings.Contains(p.Body, `id="places-reminder"`) || !strings.Contains(p.Body, "bewaard") {
+			t.Error("after saving: still a reminder or no notice")
+		}
+	})
 }
 
 var (
