@@ -83,6 +83,7 @@ func (h *Handler) RegisterDesk(desk fiber.Router) {
 	desk.Post("/beheer/samenwerking/:agreement/intrekken", auth, sharing, h.revokeAgreement)
 	desk.Get("/beheer/medewerkers", auth, staff, h.deskStaff)
 	desk.Post("/beheer/medewerkers", auth, staff, h.inviteDeskStaff)
+	desk.Get("/beheer/medewerkers/:user/rollen", auth, staff, h.confirmDeskRole)
 	desk.Post("/beheer/medewerkers/:user/rollen", auth, staff, h.changeDeskRole)
 }
 
@@ -95,9 +96,11 @@ func (h *Handler) RegisterPlatform(app fiber.Router) {
 	app.Get(PathProvider, auth, h.providers)
 	app.Get(PathProvider+"/:provider/medewerkers", auth, pStaff, h.providerStaff)
 	app.Post(PathProvider+"/:provider/medewerkers", auth, pStaff, h.inviteProviderStaff)
+	app.Get(PathProvider+"/:provider/medewerkers/:user/verwijderen", auth, pStaff, h.confirmProviderStaff)
 	app.Post(PathProvider+"/:provider/medewerkers/:user/verwijderen", auth, pStaff, h.removeProviderStaff)
 	app.Get(PathProvider+"/:provider/sleutels", auth, pKeys, h.keys)
 	app.Post(PathProvider+"/:provider/sleutels", auth, pKeys, h.createKey)
+	app.Get(PathProvider+"/:provider/sleutels/:key/intrekken", auth, pKeys, h.confirmRevokeKey)
 	app.Post(PathProvider+"/:provider/sleutels/:key/intrekken", auth, pKeys, h.revokeKey)
 
 	app.Get(PathOperator, auth, h.require(authz.TenantsManage, platformDomain), h.operatorDesks)
@@ -392,6 +395,7 @@ func (h *Handler) deskStaffView(c *fiber.Ctx) (*view, error) {
 	}
 	v.Items = rows
 	v.Extra["Roles"] = deskRoles
+	v.Extra["Dialogs"] = h.deskRoleDialogs(c, v.Base, rows)
 	return v, nil
 }
 
@@ -510,12 +514,25 @@ func (h *Handler) changeDeskRole(c *fiber.Ctx) error {
 			}
 		}
 	case "remove":
-		if user == me && role == authz.DeskAdmin {
-			// Nobody locks herself out of her own desk's admin pages.
-			return fiber.ErrUnprocessableEntity
+		// Asked first; the desk's last admin keeps her role (ErrLastAdmin).
+		if !confirmed(c) {
+			return askRoleRemoval(c, "/"+t.Slug+"/beheer/medewerkers", user, role)
 		}
-		if err := az.RemoveRole(ctx, user, role, dom); err != nil {
+		err := h.Service.RemoveDeskRole(ctx, t.Slug, user, role)
+		if errors.Is(err, ErrLastAdmin) {
+			v, verr := h.deskStaffView(c)
+			if verr != nil {
+				return verr
+			}
+			tr := h.Render.Translator(c)
+			v.Errors = append(v.Errors, errorLink{Anchor: "staff-list", Message: tr.T("work.confirm.role.last_admin")})
+			return h.deskPage(c, fiber.StatusUnprocessableEntity, "access_staff", "access.staff.title", v)
+		}
+		if err != nil {
 			return err
+		}
+		if user == me && role == authz.DeskAdmin {
+			return see(c, "/werk")
 		}
 	default:
 		return fiber.ErrUnprocessableEntity
@@ -704,23 +721,17 @@ func (h *Handler) removeProviderStaff(c *fiber.Ctx) error {
 	}
 	az := h.Service.Authz()
 	ctx := c.UserContext()
-	removed := false
-	doms := []string{authz.Provider(p.ID.String())}
-	for _, l := range locs {
-		doms = append(doms, authz.Location(l.ID.String()))
-	}
-	for _, d := range doms {
-		for _, hd := range az.Holders(d) {
-			if hd.User == user {
-				if err := az.RemoveRole(ctx, user, hd.Role, d); err != nil {
-					return err
-				}
-				removed = true
-			}
-		}
-	}
-	if !removed {
+	held := h.providerHoldings(p.ID.String(), locs, user)
+	if len(held) == 0 {
 		return fiber.ErrNotFound
+	}
+	if !confirmed(c) {
+		return see(c, PathProvider+"/"+p.ID.String()+"/medewerkers/"+user+"/verwijderen")
+	}
+	for _, asg := range held {
+		if err := az.RemoveRole(ctx, user, asg.Role, asg.Domain); err != nil {
+			return err
+		}
 	}
 	return see(c, PathProvider+"/"+p.ID.String()+"/medewerkers?bewaard=1")
 }
@@ -762,6 +773,13 @@ func (h *Handler) keysView(c *fiber.Ctx) (*view, *catalog.Provider, []catalog.Lo
 	}
 	v := newView(c, PathProvider+"/"+p.ID.String()+"/sleutels")
 	v.Items = rows
+	var dialogs []web.Confirm
+	for _, r := range rows {
+		if !r.Revoked {
+			dialogs = append(dialogs, h.keyQuestion(c, v.Base, r.ID, r.Name))
+		}
+	}
+	v.Extra["Dialogs"] = dialogs
 	v.Extra["Provider"], v.Extra["Locations"] = p.Name, locationOptions(locs)
 	return v, p, locs, nil
 }
@@ -811,6 +829,16 @@ func (h *Handler) revokeKey(c *fiber.Ctx) error {
 	id, err := ParseAPIKeyID(c.Params("key"))
 	if err != nil {
 		return fiber.ErrNotFound
+	}
+	if !confirmed(c) {
+		keys, err := h.Service.Keys(c.UserContext(), p.ID)
+		if err != nil {
+			return err
+		}
+		if !slices.ContainsFunc(keys, func(k APIKey) bool { return k.ID == id }) {
+			return fiber.ErrNotFound
+		}
+		return see(c, PathProvider+"/"+p.ID.String()+"/sleutels/"+id.String()+"/intrekken")
 	}
 	if err := h.Service.RevokeKey(c.UserContext(), p.ID, id); errors.Is(err, ErrNotFound) {
 		return fiber.ErrNotFound

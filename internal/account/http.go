@@ -29,6 +29,9 @@ const (
 	PathResetPassword  = "/wachtwoord-herstellen"
 	PathAccount        = "/account"
 	PathAccountSetup   = "/account/code-instellen"
+	// PathLanding is where a sign-in without a page to return to lands:
+	// the staff home of every account (internal/work).
+	PathLanding = "/werk"
 )
 
 // PlatformPaths never belong to a desk: on a desk's own host name they must

@@ -263,7 +263,7 @@ func TestSignIn(t *testing.T) {
 	}
 	// An open redirect is refused.
 	evil := b.do(http.MethodGet, "/aanmelden?next=//evil.example/", nil)
-	if evil.status != http.StatusSeeOther || evil.location() != "/account" {
+	if evil.status != http.StatusSeeOther || evil.location() != "/werk" {
 		t.Errorf("signed-in visit of the sign-in page with a foreign next: %d %q", evil.status, evil.location())
 	}
 
@@ -495,7 +495,7 @@ func TestTOTP(t *testing.T) {
 	if r.status != http.StatusUnauthorized || !strings.Contains(r.body, "Deze code klopt niet.") {
 		t.Fatalf("wrong code: %d", r.status)
 	}
-	if r := b.post("/aanmelden/code", "/aanmelden/code", url.Values{"code": {code}}); r.status != http.StatusSeeOther || r.location() != "/account" {
+	if r := b.post("/aanmelden/code", "/aanmelden/code", url.Values{"code": {code}}); r.status != http.StatusSeeOther || r.location() != "/werk" {
 		t.Fatalf("right code: %d %q", r.status, r.location())
 	}
 	if !b.signedInAs(u.DisplayName) {

@@ -281,7 +281,7 @@ func (h *Handler) RequireUser(c *fiber.Ctx) error {
 func safeNext(next string) string {
 	if next == "" || next[0] != '/' || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n\t") ||
 		strings.HasPrefix(next, PathSignIn) {
-		return PathAccount
+		return PathLanding
 	}
 	return next
 }

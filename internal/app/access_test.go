@@ -103,6 +103,7 @@ func TestAuthorisationMatrix(t *testing.T) {
 	routes := append([]RouteCase(nil), AccessRoutes...)
 	addRequestValues(t, w)
 	routes = append(routes, RequestRoutes...)
+	routes = append(routes, WorkRoutes...)
 	for _, rc := range routes {
 		for _, v := range []Variant{Own, Other, Shared} {
 			for _, role := range MatrixRoles {
@@ -304,7 +305,7 @@ func TestAPIKeys(t *testing.T) {
 		if strings.Contains(list.Body, "nog nooit</td><td>") && strings.Count(list.Body, "nog nooit") > 1 {
 			t.Error("the list must show the last use")
 		}
-		if r := admin.Post("/aanbieder/"+own["provider"]+"/sleutels/"+id+"/intrekken", url.Values{}); r.Status != http.StatusSeeOther {
+		if r := admin.Post("/aanbieder/"+own["provider"]+"/sleutels/"+id+"/intrekken", url.Values{"confirm": {"yes"}}); r.Status != http.StatusSeeOther {
 			t.Fatalf("revoke: %d", r.Status)
 		}
 		if r := put(own["location"], token, good); r.Status != http.StatusUnauthorized {
@@ -383,7 +384,7 @@ func TestDeskStaffInvitation(t *testing.T) {
 	if !strings.Contains(list.Body, "Nina Nieuw") {
 		t.Error("the staff list must show the new worker")
 	}
-	if r := admin.Post("/leuven/beheer/medewerkers/"+u.ID.String()+"/rollen", url.Values{"role": {"desk_worker"}, "op": {"remove"}}); r.Status != http.StatusSeeOther {
+	if r := admin.Post("/leuven/beheer/medewerkers/"+u.ID.String()+"/rollen", url.Values{"role": {"desk_worker"}, "op": {"remove"}, "confirm": {"yes"}}); r.Status != http.StatusSeeOther {
 		t.Fatalf("remove role: %d", r.Status)
 	}
 	if ok, _ := w.a.Authz.Allowed(u.ID.String(), authz.Desk("leuven"), authz.RequestsRead); ok {

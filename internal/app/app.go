@@ -43,6 +43,7 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/requests"
 	"github.com/loket-kinderopvang/loket/internal/rounds"
 	"github.com/loket-kinderopvang/loket/internal/tenant"
+	"github.com/loket-kinderopvang/loket/internal/work"
 	"github.com/loket-kinderopvang/loket/tenants"
 )
 
@@ -321,6 +322,14 @@ func (a *App) Handler(extra ...func(*fiber.App)) (*web.Server, error) {
 	}
 	a.Accounts = accounts
 	accounts.Register(app)
+	// Issue 20: every signed-in account lands on /werk, and every page it
+	// sees carries the staff menu (registered after the session middleware).
+	desks.AlsoPlatform(work.PathHome)
+	work.NewHandler(work.HandlerConfig{Service: work.NewService(a.Authz, a.Directory, a.Requests, a.Catalog, a.Clock),
+		Render: renderer, RequireUser: accounts.RequireUser, UserOf: account.UserIDOf, CSRF: account.CSRFToken,
+		SignOut: account.PathSignOut}).Register(app)
+	catalog.NewPlacesHandler(catalog.PlacesConfig{Store: a.Catalog, Render: renderer, Authz: a.Authz,
+		RequireUser: accounts.RequireUser, UserOf: account.UserIDOf, CSRF: account.CSRFToken}).Register(app)
 	for _, fn := range extra {
 		fn(app)
 	}
@@ -340,7 +349,7 @@ func (a *App) Handler(extra ...func(*fiber.App)) (*web.Server, error) {
 	// /:tenant and before the /api catch-all), desk worklist on the desk group.
 	requestPages := requests.NewWeb(requests.WebConfig{Service: a.Requests, Render: renderer, Desks: desks, Authz: a.Authz,
 		RequireUser: accounts.RequireUser, UserOf: account.UserIDOf, APIAuth: admin.APIAuth, Principal: access.PrincipalOf, Catalog: a.DB.DB,
-		Referrers: a.partnersOf})
+		Referrers: a.partnersOf, People: a.peopleNamed})
 	requestPages.RegisterProviderAPI(api)
 	// Rounds (issue 6): desk pages under /{tenant}/loket/rondes, providers
 	// confirm proposed places under /aanbieder/{provider}/rondes.
@@ -527,6 +536,27 @@ func (a *App) partnersOf(ctx context.Context, deskSlug string) ([]requests.Refer
 			return nil, err
 		}
 		out = append(out, requests.Referrer{ID: h.User, Name: u.DisplayName})
+	}
+	return out, nil
+}
+
+// peopleNamed names accounts by user id, for the history of a request
+// (who did what, by name); unknown ids and other subjects are left out.
+func (a *App) peopleNamed(ctx context.Context, userIDs []string) (map[string]string, error) {
+	out := make(map[string]string, len(userIDs))
+	for _, s := range userIDs {
+		id, err := account.ParseUserID(s)
+		if err != nil {
+			continue
+		}
+		u, err := a.Users.Store().ByID(ctx, id)
+		if errors.Is(err, account.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out[s] = u.DisplayName
 	}
 	return out, nil
 }

@@ -282,7 +282,7 @@ func TestDeskRequestPage(t *testing.T) {
 		page := worker.Get(base + first.ID.String())
 		cs, _ := w.a.Requests.Case(ctx, first.ID)
 		locName := cs.Locations[cs.Request.Preferences[0].LocationID].Name
-		for _, want := range []string{"Tweeling Dubbelmans", "dubbel@ouders.example", locName, "Wacht op antwoord", "request.submitted", "Notitie toevoegen"} {
+		for _, want := range []string{"Tweeling Dubbelmans", "dubbel@ouders.example", locName, "Wacht op antwoord", "Registreerde de aanvraag.", "Notitie toevoegen"} {
 			if !strings.Contains(page.Body, want) {
 				t.Errorf("request page lacks %q", want)
 			}
@@ -303,7 +303,7 @@ func TestDeskRequestPage(t *testing.T) {
 			t.Errorf("activating twice: %d", r.Status)
 		}
 		page = worker.Get(base + first.ID.String() + "?gedaan=activeren")
-		for _, want := range []string{"Belde op maandag terug.", "De aanvraag is actief.", "request.activated", "family.vulnerable", "Niet langer kwetsbaar", "Actief"} {
+		for _, want := range []string{"Belde op maandag terug.", "De aanvraag is actief.", "Keek de aanvraag na", "Markeerde het gezin als kwetsbaar.", "Niet langer kwetsbaar", "Actief"} {
 			if !strings.Contains(page.Body, want) {
 				t.Errorf("after the changes the page lacks %q", want)
 			}

@@ -41,6 +41,8 @@ type WebConfig struct {
 	// Catalog reads the platform-wide catalogue (locations of a provider,
 	// location choices of the desk form).
 	Catalog bun.IDB
+	// People names the staff in a request's history and notes (optional).
+	People People
 }
 
 // Web serves the desk and provider pages of the request lifecycle.
@@ -249,7 +251,7 @@ type prefRow struct {
 	Overdue                                  bool
 }
 
-type historyRow struct{ When, Who, Kind, From, To, Why string }
+type historyRow struct{ When, Who, What, Why string }
 
 type noteRow struct{ When, Author, Body string }
 
@@ -351,11 +353,26 @@ func (h *Web) renderCase(c *fiber.Ctx, status int, cs *Case, edit func(*caseView
 		}
 		v.Prefs = append(v.Prefs, row)
 	}
+	actors := make([]string, 0, len(cs.History)+len(cs.Notes))
 	for _, e := range cs.History {
-		v.History = append(v.History, historyRow{When: stamp(e.OccurredAt), Who: e.Actor, Kind: e.Kind, From: e.FromState, To: e.ToState, Why: e.Reason})
+		actors = append(actors, e.Actor)
 	}
 	for _, n := range cs.Notes {
-		v.Notes = append(v.Notes, noteRow{When: stamp(n.CreatedAt), Author: n.Author, Body: n.Body})
+		actors = append(actors, n.Author)
+	}
+	names := map[string]string{}
+	if h.People != nil {
+		var err error
+		if names, err = h.People(c.UserContext(), actorIDs(actors)); err != nil {
+			return err
+		}
+	}
+	for _, e := range cs.History {
+		v.History = append(v.History, historyRow{When: stamp(e.OccurredAt), Who: h.actorWords(tr, t.Slug, e.Actor, names),
+			What: historyWhat(tr, e, cs.Locations), Why: historyWhy(tr, e)})
+	}
+	for _, n := range cs.Notes {
+		v.Notes = append(v.Notes, noteRow{When: stamp(n.CreatedAt), Author: h.actorWords(tr, t.Slug, n.Author, names), Body: n.Body})
 	}
 	for _, d := range cs.Duplicates {
 		row := dupRow{Kind: d.Kind, Desk: d.DeskName}

@@ -64,6 +64,7 @@ func (p *ParentPages) Register(desk fiber.Router) {
 	desk.Post(PathRequestForm, p.formStep)
 	desk.Get(PathPrivacy, p.privacy)
 	desk.Get(PathStatus+"/:token", p.status)
+	desk.Get(PathStatus+"/:token/aanvaarden", p.acceptPage)
 	desk.Post(PathStatus+"/:token/aanvaarden", p.accept)
 	desk.Post(PathStatus+"/:token/weigeren", p.decline)
 	desk.Post(PathStatus+"/:token/contact", p.contact)
@@ -821,6 +822,8 @@ type statusView struct {
 	DeskPhone              string
 	Explain                string
 	RoundExplain           string
+	// Dialogs ask before accepting an offer (with JavaScript).
+	Dialogs []web.Confirm
 }
 
 func (p *ParentPages) statusView(c *fiber.Ctx, t tenant.Tenant, cs *Case) statusView {
@@ -921,6 +924,7 @@ func (p *ParentPages) renderStatus(c *fiber.Ctx, t tenant.Tenant, v statusView, 
 	if v.Problem != "" || len(v.Errors) > 0 {
 		title = tr.T("request.form.title_errors") + " " + title
 	}
+	v.Dialogs = p.acceptDialogs(tr, v)
 	// Status pages carry a secret in the URL: keep it out of caches and referrers.
 	privatePage(c)
 	return p.render.Render(c, status, name, p.desks.Page(c, t, title, v))
@@ -978,7 +982,16 @@ func (p *ParentPages) statusBase(t tenant.Tenant, c *fiber.Ctx) string {
 	return "/" + t.Slug + PathStatus + "/" + c.Params("token")
 }
 
-func (p *ParentPages) accept(c *fiber.Ctx) error  { return p.answerOffer(c, true) }
+// accept accepts only after the question (confirm=yes); a bare post, like
+// one click on an old page, is sent to the question.
+func (p *ParentPages) accept(c *fiber.Ctx) error {
+	if c.FormValue("confirm") != "yes" {
+		t, _ := tenant.FromRequest(c)
+		return c.Redirect(p.statusBase(t, c)+"/aanvaarden?rank="+url.QueryEscape(c.FormValue("rank")), fiber.StatusSeeOther)
+	}
+	return p.answerOffer(c, true)
+}
+
 func (p *ParentPages) decline(c *fiber.Ctx) error { return p.answerOffer(c, false) }
 
 func (p *ParentPages) contact(c *fiber.Ctx) error {
