@@ -158,13 +158,23 @@ func (s *Service) Accept(ctx context.Context, c Consent, id AgreementID) (*Agree
 		return nil, ErrState // a desk cannot accept its own proposal
 	}
 	now := s.clock.Now()
+	// Check every grant against its consent before the answer is stored: a
+	// stored acceptance is a consent Reconcile trusts later.
+	accepted := *a
+	accepted.Status, accepted.AcceptedAt, accepted.AcceptedBy = StatusActive, now, c.actor
+	gs, cs := s.expectedGrants(&accepted, &c)
+	for i, g := range gs {
+		if err := covers(&accepted, cs[i], g); err != nil {
+			return nil, err
+		}
+	}
 	if err := s.step(ctx, a, StatusProposed, StatusActive, func(q *bun.UpdateQuery) *bun.UpdateQuery {
 		return q.Set("accepted_at = ?", now).Set("accepted_by = ?", c.actor)
 	}); err != nil {
 		return nil, err
 	}
 	a.Status, a.AcceptedAt, a.AcceptedBy = StatusActive, now, c.actor
-	if err := s.writeGrants(ctx, a); err != nil {
+	if err := s.writeGrants(ctx, a, &c); err != nil {
 		return nil, err
 	}
 	return a, s.logBoth(ctx, a, "sharing.accepted", string(StatusProposed), string(StatusActive), c.actor)
@@ -247,19 +257,27 @@ func (s *Service) step(ctx context.Context, a *Agreement, from, to Status, set f
 }
 
 // expectedGrants are the grants an agreement should have now: one per
-// (role, permission) of its access for every owner desk that consented.
-func (s *Service) expectedGrants(a *Agreement) ([]authz.Grant, []Consent) {
+// (role, permission) of its access for every owner desk that consented,
+// each with the consent it is written under: answer (the receiving desk's
+// admin accepting now) for the receiving desk's data, else the consent
+// stored on the row. The owner comes from the agreement, never from the
+// consent, so that writeGrant can compare the two.
+func (s *Service) expectedGrants(a *Agreement, answer *Consent) ([]authz.Grant, []Consent) {
 	var out []authz.Grant
 	var consents []Consent
 	for _, pair := range a.owners() {
 		c, ok := s.storedConsent(a, pair[0])
-		grantee, ok2 := s.desks.DeskByID(pair[1])
-		if !ok || !ok2 {
+		if answer != nil && pair[0] == a.ReceivingTenantID {
+			c, ok = *answer, true
+		}
+		owner, ok2 := s.desks.DeskByID(pair[0])
+		grantee, ok3 := s.desks.DeskByID(pair[1])
+		if !ok || !ok2 || !ok3 {
 			continue
 		}
 		for _, rp := range a.Access.grants() {
 			out = append(out, authz.Grant{
-				Owner: authz.Desk(c.desk.Slug), Grantee: authz.Desk(grantee.Slug),
+				Owner: authz.Desk(owner.Slug), Grantee: authz.Desk(grantee.Slug),
 				Role: authz.Role(rp[0]), Permission: authz.Permission(rp[1]),
 				From: a.StartsAt, Until: a.EndsAt, Agreement: a.ID.String(),
 			})
@@ -270,9 +288,9 @@ func (s *Service) expectedGrants(a *Agreement) ([]authz.Grant, []Consent) {
 }
 
 // writeGrants writes the grants of an active agreement, each under its
-// owner's stored consent. Grants are idempotent, so a retry completes the set.
-func (s *Service) writeGrants(ctx context.Context, a *Agreement) error {
-	gs, cs := s.expectedGrants(a)
+// owner's consent. Grants are idempotent, so a retry completes the set.
+func (s *Service) writeGrants(ctx context.Context, a *Agreement, answer *Consent) error {
+	gs, cs := s.expectedGrants(a, answer)
 	for i, g := range gs {
 		if err := s.writeGrant(ctx, a, cs[i], g); err != nil {
 			return err
@@ -285,14 +303,22 @@ func (s *Service) writeGrants(ctx context.Context, a *Agreement) error {
 // grant whose owner is not the consenting desk, or whose agreement does not
 // record that desk's consent.
 func (s *Service) writeGrant(ctx context.Context, a *Agreement, c Consent, g authz.Grant) error {
+	if err := covers(a, c, g); err != nil {
+		return err
+	}
+	if err := s.authz.Grant(ctx, g); err != nil {
+		return fmt.Errorf("access: grant of agreement %s: %w", a.ID, err)
+	}
+	return nil
+}
+
+// covers reports (as ErrNoConsent) a grant that c does not cover.
+func covers(a *Agreement, c Consent, g authz.Grant) error {
 	if c.desk.Slug == "" || g.Owner != authz.Desk(c.desk.Slug) {
 		return fmt.Errorf("%w: grant on %s under the consent of %q", ErrNoConsent, g.Owner, c.desk.Slug)
 	}
 	if a.Status != StatusActive || !a.consented(c.desk.ID) || g.Agreement != a.ID.String() {
 		return fmt.Errorf("%w: agreement %s (%s) has no consent of %s", ErrNoConsent, a.ID, a.Status, c.desk.Slug)
-	}
-	if err := s.authz.Grant(ctx, g); err != nil {
-		return fmt.Errorf("access: grant of agreement %s: %w", a.ID, err)
 	}
 	return nil
 }
@@ -409,7 +435,7 @@ func (s *Service) Reconcile(ctx context.Context) (int, error) {
 		}
 	}
 	for _, a := range byID {
-		want, _ := s.expectedGrants(a)
+		want, _ := s.expectedGrants(a, nil)
 		same := len(want) == len(actual[a.ID.String()])
 		for _, g := range want {
 			same = same && actual[a.ID.String()][key(g)]
@@ -420,7 +446,7 @@ func (s *Service) Reconcile(ctx context.Context) (int, error) {
 		if err := s.authz.Revoke(ctx, a.ID.String()); err != nil {
 			return repaired, err
 		}
-		if err := s.writeGrants(ctx, a); err != nil {
+		if err := s.writeGrants(ctx, a, nil); err != nil {
 			return repaired, err
 		}
 		if err := s.logBoth(ctx, a, "sharing.repaired", string(a.Status), string(a.Status), "system:reconcile"); err != nil {

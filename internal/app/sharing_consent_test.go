@@ -6,6 +6,9 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/loket-kinderopvang/loket/internal/access"
 	"github.com/loket-kinderopvang/loket/internal/account"
@@ -181,4 +184,206 @@ func TestReciprocalProposalGrantsNothingWithoutConsent(t *testing.T) {
 			}
 		}
 	})
+}
+
+// foreignGrants are the grants on the data of any desk but own, by rule.
+func foreignGrants(t *testing.T, w *demoWorld, own string) map[string]bool {
+	t.Helper()
+	out := map[string]bool{}
+	for _, d := range w.a.Directory.All() {
+		gs, err := w.a.Authz.Grants(authz.Desk(d.Slug))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, g := range gs {
+			if g.Owner != authz.Desk(own) {
+				out[g.Owner+" → "+g.Grantee+" "+string(g.Role)+" "+string(g.Permission)+" ("+g.Agreement+")"] = true
+			}
+		}
+	}
+	return out
+}
+
+// newForeign lists grants in now that were not in before.
+func newForeign(before, now map[string]bool) []string {
+	var out []string
+	for g := range now {
+		if !before[g] {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// TestNoRouteLetsADeskAdminGrantAnotherDesksData: Leuven's desk admin sends
+// every state-changing route of the real router (each desk, each agreement:
+// her own reciprocal proposal to Geel, Geel's proposal to Turnhout, the
+// demo agreement), with a form that fills every field those routes read.
+// After each, no grant on another desk's data exists that was not there
+// before. The sign-in and sign-out routes are left out: they would end the
+// session the walk needs, and write no policy.
+func TestNoRouteLetsADeskAdminGrantAnotherDesksData(t *testing.T) {
+	w := newDemoWorld(t)
+	ctx := context.Background()
+	admin := w.browsers[authz.DeskAdmin]
+	geel, _ := w.a.Directory.BySlug("geel-laakdal-meerhout")
+	geelAdmin := newDeskAdmin(t, w, "geel-laakdal-meerhout", "coordinator.geel@test.example")
+	geelConsent, err := w.a.Access.AdminConsent(geelAdmin, geel.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	toTurnhout, err := w.a.Access.Propose(ctx, geelConsent, access.NewAgreement{Receiving: "stadsregio-turnhout",
+		Access: access.SharedWaitingList, StartsOn: "2026-01-01", Reciprocal: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := admin.Post("/leuven/beheer/samenwerking", url.Values{"receiving": {"geel-laakdal-meerhout"},
+		"access": {"shared_waiting_list"}, "starts_on": {"2026-01-01"}, "reciprocal": {"1"}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("propose: %d", r.Status)
+	}
+	var toGeel, demo access.Agreement
+	as, _ := w.a.Access.Agreements(ctx, geel.ID)
+	for _, a := range as {
+		if a.ID != toTurnhout.ID {
+			toGeel = a
+		}
+	}
+	turnhout, _ := w.a.Directory.BySlug(DemoSharingFrom)
+	if as, _ := w.a.Access.Agreements(ctx, turnhout.ID); len(as) > 0 {
+		for _, a := range as {
+			if a.Status == access.StatusActive {
+				demo = a
+			}
+		}
+	}
+	req := submitAt(t, w.a, "geel-laakdal-meerhout",
+		deskSub(t, w.a, "geel-laakdal-meerhout", "Route", "Kind", "route@ouders.example", locationIn(t, w.a, "geel-laakdal-meerhout", true)),
+		requests.Actor{ID: "test", Kind: requests.ActorDesk})
+
+	before := foreignGrants(t, w, "leuven")
+	// The check can fail: a grant on Geel's data written behind the
+	// service's back is seen.
+	probe := authz.Grant{Owner: authz.Desk("geel-laakdal-meerhout"), Grantee: authz.Desk("leuven"), Role: authz.DeskWorker,
+		Permission: authz.RequestsRead, Agreement: "probe"}
+	if err := w.a.Authz.Grant(ctx, probe); err != nil {
+		t.Fatal(err)
+	}
+	if len(newForeign(before, foreignGrants(t, w, "leuven"))) != 1 {
+		t.Fatal("the check must see a grant on another desk's data")
+	}
+	if err := w.a.Authz.Revoke(ctx, "probe"); err != nil {
+		t.Fatal(err)
+	}
+
+	values := map[string][]string{
+		"tenant":    {"leuven", "geel-laakdal-meerhout", DemoSharingFrom},
+		"agreement": {toGeel.ID.String(), toTurnhout.ID.String(), demo.ID.String()},
+		"user":      {geelAdmin},
+		"id":        {req.ID.String()},
+		"request":   {req.ID.String()},
+		"action":    {"notitie", "kwetsbaar"},
+		"provider":  {w.values[Own]["provider"]},
+		"location":  {w.values[Own]["location"]},
+		"desk":      {"geel-laakdal-meerhout"},
+		"slug":      {"geel-laakdal-meerhout"},
+	}
+	form := url.Values{"receiving": {"geel-laakdal-meerhout"}, "access": {"shared_waiting_list"}, "starts_on": {"2026-01-01"},
+		"reciprocal": {"1"}, "role": {"desk_admin"}, "op": {"add"}, "email": {"walker@test.example"}, "display_name": {"Walker"},
+		"body": {"Notitie"}, "vulnerable": {"1"}, "granting": {"geel-laakdal-meerhout"}, "owner": {"geel-laakdal-meerhout"}}
+	sent := 0
+	for _, r := range w.srv.App.GetRoutes(true) {
+		if r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodOptions ||
+			strings.HasPrefix(r.Path, account.PathSignIn) || strings.HasPrefix(r.Path, account.PathSignOut) {
+			continue
+		}
+		paths := []string{r.Path}
+		for _, seg := range strings.Split(r.Path, "/") {
+			if !strings.HasPrefix(seg, ":") {
+				continue
+			}
+			vs := values[seg[1:]]
+			if len(vs) == 0 {
+				vs = []string{"1"}
+			}
+			var next []string
+			for _, p := range paths {
+				for _, v := range vs {
+					next = append(next, strings.Replace(p, seg, v, 1))
+				}
+			}
+			paths = next
+		}
+		for _, p := range paths {
+			var res Resp
+			if strings.HasPrefix(p, "/api/") {
+				res = admin.Do(r.Method, p, `{"receiving":"geel-laakdal-meerhout","access":"shared_waiting_list","reciprocal":true}`)
+			} else {
+				res = admin.Post(p, form)
+			}
+			sent++
+			if got := newForeign(before, foreignGrants(t, w, "leuven")); len(got) > 0 {
+				t.Errorf("%s %s (%d) left grants on another desk's data: %v", r.Method, p, res.Status, got)
+			}
+		}
+	}
+	if sent < 30 {
+		t.Errorf("only %d requests sent; the walk proves little", sent)
+	}
+	if r := admin.Get("/leuven/beheer/samenwerking"); r.Status != http.StatusOK {
+		t.Errorf("the admin's session ended during the walk (%d): later routes proved nothing", r.Status)
+	}
+	for dom := range w.a.Authz.RolesFor(mustUserID(t, w.a, authz.DeskAdmin)) {
+		if dom != authz.Desk("leuven") {
+			t.Errorf("Leuven's admin gained a role in %s", dom)
+		}
+	}
+	t.Logf("%d state-changing requests sent", sent)
+}
+
+// TestReconcileDropsGrantsWithoutConsent: an agreement from before consent
+// (as the migration leaves it: active, the granting desk's consent only)
+// with the reciprocal grants the old code wrote on the other desk's data:
+// Reconcile keeps the granting side, drops the rest, logs the repair in
+// both desks, and a second run changes nothing.
+func TestReconcileDropsGrantsWithoutConsent(t *testing.T) {
+	w := newDemoWorld(t)
+	ctx := context.Background()
+	leuven, _ := w.a.Directory.BySlug("leuven")
+	geel, _ := w.a.Directory.BySlug("geel-laakdal-meerhout")
+	if n, err := w.a.Access.Reconcile(ctx); err != nil || n != 0 {
+		t.Fatalf("the seeded demo needs no repair: %d %v", n, err)
+	}
+	legacy := &access.Agreement{ID: access.AgreementID{UUID: uuid.New()}, GrantingTenantID: leuven.ID, ReceivingTenantID: geel.ID,
+		Access: access.ReadRequestsInArea, StartsAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Status: access.StatusActive,
+		CreatedBy: "user:old-admin", CreatedAt: time.Now()}
+	if _, err := w.a.DB.NewInsert().Model(legacy).Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, pair := range [][2]string{{"leuven", "geel-laakdal-meerhout"}, {"geel-laakdal-meerhout", "leuven"}} {
+		if err := w.a.Authz.Grant(ctx, authz.Grant{Owner: authz.Desk(pair[0]), Grantee: authz.Desk(pair[1]), Role: authz.DeskWorker,
+			Permission: authz.RequestsRead, From: legacy.StartsAt, Agreement: legacy.ID.String()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	kempen, leuvenWorker := mustUserIDEmail(t, w.a, "medewerker.kempen@demo.loket.example"), mustUserID(t, w.a, authz.DeskWorker)
+	if ok, _ := w.a.Authz.Allowed(leuvenWorker, authz.Desk("geel-laakdal-meerhout"), authz.RequestsRead); !ok {
+		t.Fatal("setup: the old reciprocal grant must work before the repair")
+	}
+	if n, err := w.a.Access.Reconcile(ctx); err != nil || n != 1 {
+		t.Fatalf("repair: %d %v", n, err)
+	}
+	if ok, _ := w.a.Authz.Allowed(leuvenWorker, authz.Desk("geel-laakdal-meerhout"), authz.RequestsRead); ok {
+		t.Error("the grant on Geel's data without Geel's consent must be gone")
+	}
+	if ok, _ := w.a.Authz.Allowed(kempen, authz.Desk("leuven"), authz.RequestsRead); !ok {
+		t.Error("Leuven's own grant to Geel must stay")
+	}
+	for _, d := range []string{"leuven", "geel-laakdal-meerhout"} {
+		if n := countEvents(t, w.a, d, "sharing.repaired", legacy.ID.UUID); n != 1 {
+			t.Errorf("%s: %d sharing.repaired events, want 1", d, n)
+		}
+	}
+	if n, err := w.a.Access.Reconcile(ctx); err != nil || n != 0 {
+		t.Errorf("a second run must change nothing: %d %v", n, err)
+	}
 }
