@@ -46,16 +46,16 @@ type Field string
 
 // The fields.
 const (
-	FieldIdentity         Field = "identity"          // child's and family's names, parents' names
-	FieldBirthDate        Field = "birth_date"        // exact birth or expected date (else the age in months)
-	FieldContact          Field = "contact"           // e-mail, phone, neighbourhood, language
-	FieldNotes            Field = "notes"             // the desk's internal notes
-	FieldFlags            Field = "flags"             // vulnerable, urgent, specific care need and its note
-	FieldCircumstances    Field = "circumstances"     // reason for care, priority claims
-	FieldHistory          Field = "history"           // who did what, and why
-	FieldDuplicates       Field = "duplicates"        // duplicate hints within the desk
+	FieldIdentity         Field = "identity"           // child's and family's names, parents' names
+	FieldBirthDate        Field = "birth_date"         // exact birth or expected date (else the age in months)
+	FieldContact          Field = "contact"            // e-mail, phone, neighbourhood, language
+	FieldNotes            Field = "notes"              // the desk's internal notes
+	FieldFlags            Field = "flags"              // vulnerable, urgent, specific care need and its note
+	FieldCircumstances    Field = "circumstances"      // reason for care, priority claims
+	FieldHistory          Field = "history"            // who did what, and why
+	FieldDuplicates       Field = "duplicates"         // duplicate hints within the desk
 	FieldCrossDeskMatches Field = "cross_desk_matches" // same national number or child at another desk
-	FieldAllPreferences   Field = "all_preferences"   // preferences outside the viewer's area
+	FieldAllPreferences   Field = "all_preferences"    // preferences outside the viewer's area
 )
 
 // Fields lists every field, for tests and documentation.

@@ -245,11 +245,11 @@ type caseView struct {
 	Open, Submitted                          bool
 	// Sees says which groups of fields the viewer may see (visibility.go);
 	// Age is the child's age when the exact date is not shown.
-	Sees   map[string]bool
-	Age    string
-	Notice string
-	NoteError                                string
-	ActionError                              string
+	Sees        map[string]bool
+	Age         string
+	Notice      string
+	NoteError   string
+	ActionError string
 }
 
 // loadCase reads a request of the desk; 404 when it is not there or, for a
