@@ -3,6 +3,8 @@ package app
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/url"
 	"sort"
 	"strings"
 	"testing"
@@ -188,5 +190,52 @@ func TestAuthorisationMatrixFields(t *testing.T) {
 		if !strings.Contains(r.Body, want) {
 			t.Errorf("the area reader's request page lacks %q", want)
 		}
+	}
+}
+
+// TestPartnerLearnsNothingOfOtherDesks (issue 13, point 9): a partner
+// registers, through the desk form, a child already registered at
+// Geel–Laakdal–Meerhout with the same national number. The page she lands
+// on names no other desk and hints at no match; Leuven's own worker sees
+// the hint on the same request.
+func TestPartnerLearnsNothingOfOtherDesks(t *testing.T) {
+	w := newDemoWorld(t)
+	loc := w.values[Own]["location"]
+	d, _ := w.a.Directory.BySlug("leuven")
+	born := time.Now().AddDate(0, -4, 0)
+	nn := nationalNumber(born, 77)
+	elsewhere := deskSub(t, w.a, "geel-laakdal-meerhout", "Tweelingzus", "Dubbelaar", "dubbel@invented.example",
+		locationIn(t, w.a, "geel-laakdal-meerhout", true))
+	elsewhere.Child.BirthDate, elsewhere.Child.NationalNumber = born.Format("2006-01-02"), nn
+	submitAt(t, w.a, "geel-laakdal-meerhout", elsewhere, requests.Actor{ID: "test", Kind: requests.ActorDesk})
+	form := url.Values{
+		"child.first_name": {"Partnerkind"}, "child.last_name": {"Dubbelaar"}, "child.birth_date": {born.Format("2006-01-02")},
+		"child.national_number": {nn},
+		"parents[0].first_name": {"Sam"}, "parents[0].last_name": {"Dubbelaar"}, "parents[0].email": {"sam@invented.example"},
+		"language": {"nl"}, "address.municipality_nis": {string(d.Municipalities[0])},
+		"desired_start": {time.Now().AddDate(0, 5, 0).Format("2006-01-02")}, "flexibility_weeks": {"3"},
+		"care_plan.days": {"mon"}, "care_plan.day_part": {"whole"}, "preferences[0]": {loc}, "reason": {"work"},
+		"privacy_consent_version": {requests.PrivacyVersion},
+	}
+	partner := w.browsers[authz.Partner]
+	r := partner.Post("/leuven/loket/nieuw?lang=nl", form)
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("partner registration: %d", r.Status)
+	}
+	landing := partner.Get(r.Header.Get("Location"))
+	if landing.Status != 200 || !strings.Contains(landing.Body, "Partnerkind") {
+		t.Fatalf("the partner's request page: %d", landing.Status)
+	}
+	for _, leak := range []string{"Geel-Laakdal-Meerhout", "Geel–Laakdal–Meerhout", "Zelfde rijksregisternummer", `id="dup-title"`} {
+		if strings.Contains(landing.Body, leak) {
+			t.Errorf("the partner's page shows %q", leak)
+		}
+	}
+	if wl := partner.Get("/leuven/loket"); strings.Contains(wl.Body, `flag-duplicate"`) {
+		t.Error("the partner's worklist flags the match at another desk")
+	}
+	desk := w.browsers[authz.DeskWorker].Get(r.Header.Get("Location"))
+	if !strings.Contains(desk.Body, "Zelfde rijksregisternummer") || !strings.Contains(desk.Body, `id="dup-title"`) {
+		t.Error("Leuven's own worker must see the match (else this test proves nothing)")
 	}
 }
