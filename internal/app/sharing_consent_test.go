@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -385,5 +386,34 @@ func TestReconcileDropsGrantsWithoutConsent(t *testing.T) {
 	}
 	if n, err := w.a.Access.Reconcile(ctx); err != nil || n != 0 {
 		t.Errorf("a second run must change nothing: %d %v", n, err)
+	}
+}
+
+// TestConsentOnlyFromAnAdminOfTheDeskItself: an agreement that lets
+// Leuven's admin work on Geel's list gives her no consent for Geel, and the
+// demo accounts without desk_admin give none for their own desk either.
+func TestConsentOnlyFromAnAdminOfTheDeskItself(t *testing.T) {
+	w := newDemoWorld(t)
+	ctx := context.Background()
+	geel, _ := w.a.Directory.BySlug("geel-laakdal-meerhout")
+	leuven, _ := w.a.Directory.BySlug("leuven")
+	if _, err := w.a.Access.SeedAgreement(ctx, geel.ID, access.NewAgreement{Receiving: "leuven", Access: access.SharedWaitingList,
+		StartsOn: "2026-01-01"}, "test:geel", "test:leuven"); err != nil {
+		t.Fatal(err)
+	}
+	admin := mustUserID(t, w.a, authz.DeskAdmin)
+	if ok, _ := w.a.Authz.Allowed(admin, authz.Desk("geel-laakdal-meerhout"), authz.RequestsWrite); !ok {
+		t.Fatal("setup: Leuven's admin works on Geel's shared list")
+	}
+	if _, err := w.a.Access.AdminConsent(admin, geel.ID); !errors.Is(err, access.ErrNoConsent) {
+		t.Errorf("Leuven's admin consented for Geel: %v", err)
+	}
+	if c, err := w.a.Access.AdminConsent(admin, leuven.ID); err != nil || c.Desk().ID != leuven.ID {
+		t.Errorf("Leuven's admin for Leuven: %v", err)
+	}
+	for _, role := range []authz.Role{authz.DeskWorker, authz.Partner, authz.Operator, authz.RegionalCoordinator} {
+		if _, err := w.a.Access.AdminConsent(mustUserID(t, w.a, role), leuven.ID); !errors.Is(err, access.ErrNoConsent) {
+			t.Errorf("%s consented for Leuven: %v", role, err)
+		}
 	}
 }
