@@ -157,3 +157,23 @@ func TestWorklistItemHidesPersonalFlags(t *testing.T) {
 		t.Errorf("partner row: %+v", p)
 	}
 }
+
+// TestDuplicateStateFollowsTheHints: a request suspected only because of a
+// match at another desk shows no duplicate state to a shared-list worker
+// (the state would reveal the match); with a match in the desk it does.
+func TestDuplicateStateFollowsTheHints(t *testing.T) {
+	now := time.Date(2027, 1, 20, 0, 0, 0, 0, time.UTC)
+	cs := plantedCase()
+	cs.Duplicates = cs.Duplicates[1:] // only the other desk's match
+	shared := Viewer{Audience: AudienceSharedList}
+	if got := shared.redact(cs, now); got.Request.DuplicateState != DuplicateNone || len(got.Duplicates) != 0 {
+		t.Errorf("shared list, match elsewhere only: state %q, hints %v", got.Request.DuplicateState, got.Duplicates)
+	}
+	if got := DeskViewer.redact(cs, now); got.Request.DuplicateState != DuplicateSuspected || len(got.Duplicates) != 1 {
+		t.Errorf("own desk: state %q, hints %v", got.Request.DuplicateState, got.Duplicates)
+	}
+	if got := shared.redact(plantedCase(), now); got.Request.DuplicateState != DuplicateSuspected || len(got.Duplicates) != 1 ||
+		got.Duplicates[0].RequestID == nil {
+		t.Errorf("shared list, match in the desk: state %q, hints %v", got.Request.DuplicateState, got.Duplicates)
+	}
+}
