@@ -423,6 +423,14 @@ func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready chan<
 	} else if err := a.Directory.Reload(ctx); err != nil {
 		return err
 	}
+	// Grants must match the agreements' consents: this drops grants written
+	// on a desk's data without that desk's consent (before issue 13) and
+	// restores grants lost between an answer and its policy write.
+	if n, err := a.Access.Reconcile(ctx); err != nil {
+		return fmt.Errorf("reconcile sharing grants: %w", err)
+	} else if n > 0 {
+		log.Warn("sharing grants repaired to match the agreements' consents", "agreements", n)
+	}
 	srv, err := a.Handler(extra...)
 	if err != nil {
 		return err

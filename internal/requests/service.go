@@ -481,6 +481,23 @@ type Case struct {
 	History    []eventlog.Event
 	Duplicates []DuplicateHint
 	Locations  map[uuid.UUID]LocationRef
+	// Viewer is who the case was made for (CaseFor); AgeMonths is the
+	// child's age in whole months (negative before birth).
+	Viewer    Viewer
+	AgeMonths int
+}
+
+// CaseFor is Case as v may see it (see visibility.go): ErrNotFound when v
+// may not see the request at all.
+func (s *Service) CaseFor(ctx context.Context, id RequestID, v Viewer) (*Case, error) {
+	cs, err := s.Case(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !v.may(cs) {
+		return nil, ErrNotFound
+	}
+	return v.redact(cs, s.opts.Clock.Now()), nil
 }
 
 // DuplicateHint names another request of the same child: in this desk (with
