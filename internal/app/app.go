@@ -4,6 +4,7 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -487,28 +488,52 @@ func (a *App) reloadDesksEvery(ctx context.Context, every time.Duration) {
 
 // hashKey is the configured secret for keyed hashes and signed links or, when
 // none is set, a random one kept in data_dir/hash.key, so links stay valid
-// across restarts of the embedded default.
+// across restarts of the embedded default. A new key is made only when the
+// file does not exist: any other read error, or a file that is not a key,
+// stops the start, because a new key would silently invalidate every status
+// link and every national-number fingerprint.
 func hashKey(cfg config.Config) ([]byte, error) {
 	if cfg.HashKey != "" {
 		return []byte(cfg.HashKey), nil
 	}
 	path := filepath.Join(cfg.DataDir, "hash.key")
-	if b, err := os.ReadFile(path); err == nil && len(b) >= 32 {
-		return b, nil
+	b, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		// The bytes as stored are the key (as before): trimming them would
+		// change it.
+		if len(bytes.TrimSpace(b)) >= minHashKeyLen {
+			return b, nil
+		}
+		return nil, fmt.Errorf("app: hash key %s is shorter than %d characters: restore it from a backup, or set LOKET_HASH_KEY", path, minHashKeyLen)
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("app: read hash key (a new one would invalidate every status link): %w", err)
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("app: hash key: %w", err)
 	}
-	b := make([]byte, 32)
+	b = make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
 		return nil, fmt.Errorf("app: hash key: %w", err)
 	}
 	b = []byte(hex.EncodeToString(b))
-	if err := os.WriteFile(path, b, 0o600); err != nil {
+	// O_EXCL: never overwrite a key another process wrote meanwhile.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("app: hash key: %w", err)
+	}
+	if _, err := f.Write(b); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("app: hash key: %w", err)
+	}
+	if err := f.Close(); err != nil {
 		return nil, fmt.Errorf("app: hash key: %w", err)
 	}
 	return b, nil
 }
+
+// minHashKeyLen matches LOKET_HASH_KEY's minimum.
+const minHashKeyLen = 32
 
 // partnersOf lists the partners of a desk (holders of the partner role in its
 // domain), for the desk's registration form.

@@ -30,7 +30,7 @@ const availPath = "/api/v1/availability?region=%s&month=2027-03"
 // in-process cache) and returns it with its server; tg must be migrated.
 func openInstance(t *testing.T, tg dbtest.Target, redisURL, prefix string) (*App, *web.Server) {
 	t.Helper()
-	cfg := withSQLite(testConfig(tg), tg)
+	cfg := testDataDir(t, testConfig(tg), tg)
 	cfg.RedisURL, cfg.RedisPrefix = redisURL, prefix
 	a, err := Open(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {

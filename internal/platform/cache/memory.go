@@ -35,9 +35,13 @@ type Memory struct {
 }
 
 type memorySub struct {
-	ch         chan []byte
-	once       sync.Once
+	ch   chan []byte
+	once sync.Once
+	// mu guards unregister: Subscribe sets it after the subscription is
+	// visible, while Close or the context watcher may already be stopping it.
+	mu         sync.Mutex
 	unregister func() bool // detaches the ctx watcher
+	stopped    bool
 }
 
 // MemoryOption configures NewMemory.
@@ -231,15 +235,25 @@ func (m *Memory) Subscribe(ctx context.Context, channel string) (<-chan []byte, 
 	m.subMu.Unlock()
 
 	stop := func() { m.unsubscribe(channel, s) }
-	s.unregister = context.AfterFunc(ctx, stop)
+	unregister := context.AfterFunc(ctx, stop)
+	s.mu.Lock()
+	if s.stopped { // stopped already (Close): nothing left to watch
+		unregister()
+	} else {
+		s.unregister = unregister
+	}
+	s.mu.Unlock()
 	return s.ch, stop, nil
 }
 
 func (m *Memory) unsubscribe(channel string, s *memorySub) {
 	s.once.Do(func() {
+		s.mu.Lock()
+		s.stopped = true
 		if s.unregister != nil {
 			s.unregister()
 		}
+		s.mu.Unlock()
 		m.subMu.Lock()
 		defer m.subMu.Unlock()
 		delete(m.subs[channel], s)
