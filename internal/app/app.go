@@ -233,8 +233,8 @@ func (a *App) SyncTenants(ctx context.Context) (tenant.SyncReport, error) {
 	return rep, a.Directory.Reload(ctx)
 }
 
-// Seed loads the demo desks and the demo catalogue. Later issues add the demo
-// accounts here.
+// Seed loads the demo desks and the demo catalogue, and the demo accounts
+// when the configuration allows them (Config.DemoAccounts).
 func (a *App) Seed(ctx context.Context) (tenant.SyncReport, error) {
 	rep, err := a.SyncTenants(ctx)
 	if err != nil {
@@ -243,8 +243,10 @@ func (a *App) Seed(ctx context.Context) (tenant.SyncReport, error) {
 	return rep, a.seedDemo(ctx)
 }
 
-// seedDemo loads the invented demo catalogue and the demo accounts, and
-// prints the accounts; a second run writes nothing.
+// seedDemo loads the invented demo catalogue and, when allowed, the demo
+// accounts and API key, and prints them; a second run writes nothing. Where
+// demo accounts are not allowed (anyone may reach the server and demo mode
+// was not asked for), demo accounts left by an earlier start are disabled.
 func (a *App) seedDemo(ctx context.Context) error {
 	rep, err := catalog.SeedDemo(ctx, a.Catalog, a.Clock.Now())
 	if err != nil {
@@ -255,6 +257,9 @@ func (a *App) seedDemo(ctx context.Context) error {
 	}
 	if err := a.Access.GroupLocations(ctx); err != nil {
 		return err
+	}
+	if !a.Config.DemoAccounts {
+		return a.disableDemoAccounts(ctx)
 	}
 	accounts, err := a.SeedDemoAccounts(ctx)
 	if err != nil {
@@ -272,6 +277,47 @@ func (a *App) seedDemo(ctx context.Context) error {
 		return err
 	}
 	a.Log.Info("demo API key", "provider_admin", "aanbieder.beheer@demo.loket.example", "key", key)
+	a.Log.Warn("DEMO ACCOUNTS ARE ACTIVE: anyone who can reach this server can sign in with the published demo password, "+
+		"code-app secrets and API key. Never expose it; set LOKET_DEMO=false for real use",
+		"accounts", len(accounts), "http_addr", a.Config.HTTPAddr)
+	return nil
+}
+
+// disableDemoAccounts disables the demo accounts and revokes the demo API
+// key if an earlier start made them: their secrets are published.
+func (a *App) disableDemoAccounts(ctx context.Context) error {
+	disabled := 0
+	for _, d := range demoAccountList("", "") { // only the addresses matter here
+		u, err := a.Users.Store().ByEmail(ctx, d.Email)
+		if errors.Is(err, account.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("demo account %s: %w", d.Email, err)
+		}
+		if u.Disabled() {
+			continue
+		}
+		if err := a.Users.Store().SetDisabled(ctx, u.ID, true); err != nil {
+			return fmt.Errorf("disable demo account %s: %w", d.Email, err)
+		}
+		disabled++
+	}
+	if k, ok, err := a.Access.Authenticate(ctx, DemoAPIKey()); err != nil {
+		return err
+	} else if ok {
+		if err := a.Access.RevokeKey(ctx, k.ProviderID, k.ID); err != nil {
+			return fmt.Errorf("revoke the demo API key: %w", err)
+		}
+		disabled++
+	}
+	if disabled > 0 {
+		a.Log.Warn("demo accounts and key from an earlier start disabled: this server is reachable from other machines "+
+			"and LOKET_DEMO is not true", "disabled", disabled, "http_addr", a.Config.HTTPAddr)
+	} else if a.Config.Demo {
+		a.Log.Info("demo desks and catalogue only: no demo accounts, as this server is reachable from other machines "+
+			"(set LOKET_DEMO=true to seed them anyway)", "http_addr", a.Config.HTTPAddr)
+	}
 	return nil
 }
 
@@ -296,6 +342,8 @@ func (a *App) Handler(extra ...func(*fiber.App)) (*web.Server, error) {
 		Renderer:       renderer,
 		Registry:       a.Metrics,
 		TrustedProxies: a.Config.TrustedProxies,
+		PublicURL:      a.Config.PublicURL,
+		MetricsToken:   a.Config.MetricsToken,
 		Tracing:        a.Config.OTelEndpoint != "",
 		Checks: []web.Check{
 			{Name: "database", Run: func(ctx context.Context) error { return a.DB.PingContext(ctx) }},
@@ -415,6 +463,12 @@ func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready chan<
 	} else if err := a.Directory.Reload(ctx); err != nil {
 		return err
 	}
+	if !cfg.Demo {
+		// Demo accounts of an earlier LOKET_DEMO=true start must not outlive it.
+		if err := a.disableDemoAccounts(ctx); err != nil {
+			return err
+		}
+	}
 	srv, err := a.Handler(extra...)
 	if err != nil {
 		return err
@@ -425,6 +479,22 @@ func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready chan<
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen on %s (LOKET_HTTP_ADDR): %w", cfg.HTTPAddr, err)
+	}
+	var metricsLn net.Listener
+	if cfg.MetricsAddr != "" {
+		if metricsLn, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
+			_ = ln.Close()
+			return fmt.Errorf("listen on %s (LOKET_METRICS_ADDR): %w", cfg.MetricsAddr, err)
+		}
+		go func() {
+			if err := srv.Metrics.Listener(metricsLn); err != nil && ctx.Err() == nil {
+				log.Error("metrics listener stopped", "error", err)
+			}
+		}()
+		defer func() { _ = srv.Metrics.ShutdownWithTimeout(time.Second) }()
+		if !config.IsLoopback(cfg.MetricsAddr) {
+			log.Info("metrics listener reachable from other machines: keep it off the public network", "metrics_addr", metricsLn.Addr().String())
+		}
 	}
 	go a.reloadDesksEvery(ctx, 30*time.Second)
 	if err := a.Authz.Start(ctx); err != nil {
@@ -447,7 +517,11 @@ func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready chan<
 	if cfg.PublicURL == "" || isEphemeral(cfg.HTTPAddr) {
 		url = "http://" + ln.Addr().String()
 	}
-	log.Info("Loket is running", "url", url, "database", a.DB.Dialect, "cache", a.Cache.Kind(), "desks", len(a.Directory.All()), "startup", time.Since(start).Round(time.Millisecond))
+	metricsAt := "off"
+	if metricsLn != nil {
+		metricsAt = "http://" + metricsLn.Addr().String() + "/metrics"
+	}
+	log.Info("Loket is running", "url", url, "metrics", metricsAt, "database", a.DB.Dialect, "cache", a.Cache.Kind(), "desks", len(a.Directory.All()), "startup", time.Since(start).Round(time.Millisecond))
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}

@@ -27,7 +27,7 @@ import (
 func testConfig(tg dbtest.Target) config.Config {
 	return config.Config{
 		HTTPAddr: "127.0.0.1:0", DataDir: "unused", DatabaseURL: tg.URL, DatabaseAppRole: dbtest.AppRole,
-		Demo: true, LogFormat: "text", LogLevel: slog.LevelWarn, PublicURL: "http://localhost",
+		Demo: true, DemoAccounts: true, LogFormat: "text", LogLevel: slog.LevelWarn, PublicURL: "http://localhost",
 		HashKey: "test-hash-key-0123456789abcdef-0123456789",
 	}
 }
@@ -239,7 +239,7 @@ func TestHealthAndReadiness(t *testing.T) {
 		if r.Status != 200 || !strings.Contains(r.Body, `"status":"ok"`) {
 			t.Errorf("readyz: %d %s", r.Status, r.Body)
 		}
-		m := get(t, srv, "/metrics")
+		m := webtest.Get(t, srv.Metrics, "/metrics")
 		if !strings.Contains(m.Body, `loket_http_requests_total{method="GET",route="/readyz",status="200"} 1`) || !strings.Contains(m.Body, "loket_http_request_duration_seconds_bucket") {
 			t.Errorf("metrics lack the HTTP counters:\n%s", m.Body[:min(2000, len(m.Body))])
 		}
