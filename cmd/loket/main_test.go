@@ -45,8 +45,8 @@ type proc struct {
 	cmd     *exec.Cmd
 	url     string
 	metrics string // the metrics listener's /metrics URL
-	stderr *bytes.Buffer
-	done   chan error
+	stderr  *bytes.Buffer
+	done    chan error
 }
 
 // startLoket runs loket serve on the embedded store in dataDir; env may
