@@ -2,6 +2,7 @@ package account_test
 
 import (
 	"context"
+	"fmt"
 	"html"
 	"io"
 	"log/slog"
@@ -63,7 +64,9 @@ func newEnvOn(t *testing.T, d *db.DB, c cache.Cache, clk *clock.Fixed, opts ...o
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv := web.New(web.Options{Logger: log, Renderer: renderer})
+	// app.Test's connections come from 0.0.0.0: as a trusted proxy, it lets
+	// a test browser name its address in X-Forwarded-For (browser.addr).
+	srv := web.New(web.Options{Logger: log, Renderer: renderer, TrustedProxies: []string{"0.0.0.0"}})
 	outbox := mail.NewOutbox(d, clk)
 	cfg := account.Config{
 		DB: d, Cache: c, Clock: clk, Mail: outbox, Renderer: renderer, Log: log,
@@ -108,6 +111,7 @@ func (e *env) user(email string, totpRequired bool) *account.User {
 type browser struct {
 	e       *env
 	cookies map[string]*http.Cookie
+	addr    string // the client address the proxy reports, if any
 }
 
 func (e *env) browser() *browser { return &browser{e: e, cookies: map[string]*http.Cookie{}} }
@@ -132,6 +136,9 @@ func (b *browser) do(method, path string, form url.Values, headers ...string) re
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
 	req.Header.Set("Accept", "text/html")
+	if b.addr != "" {
+		req.Header.Set("X-Forwarded-For", b.addr)
+	}
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
@@ -424,41 +431,62 @@ func TestCSRF(t *testing.T) {
 	}
 }
 
-func TestBruteForceLimit(t *testing.T) {
+// TestAttackerCannotLockOutUser: behind the ingress every visitor has her
+// own address (X-Forwarded-For from the trusted proxy). Wrong passwords from
+// an attacker's address slow down that address only; the real user, from
+// hers, signs in at once. One address trying many accounts is stopped.
+func TestAttackerCannotLockOutUser(t *testing.T) {
 	e := newEnv(t, func(c *account.Config) {
-		c.Limits = account.Limits{Window: 15 * time.Minute, PerAccount: 5, PerAddress: 20}
+		c.Limits = account.Limits{Window: 15 * time.Minute, PerPair: 5, PerAddress: 20}
 	})
 	u := e.user("an@loket.example", false)
 	e.user("bo@loket.example", false)
-	b := e.browser()
+	attacker := e.browser()
+	attacker.addr = "198.51.100.7"
 	for i := 0; i < 5; i++ {
-		if r := b.signIn("an@loket.example", "fout"); r.status != http.StatusUnauthorized {
+		if r := attacker.signIn("an@loket.example", "fout"); r.status != http.StatusUnauthorized {
 			t.Fatalf("failure %d: %d", i+1, r.status)
 		}
 	}
-	locked := b.signIn("an@loket.example", password)
 	want := "U hebt te vaak een verkeerd wachtwoord of een verkeerde code ingevuld. Wacht 15 minuten en probeer het dan opnieuw."
-	if locked.status != http.StatusTooManyRequests || alert(locked.body) != want {
-		t.Fatalf("sixth attempt, right password: %d %q", locked.status, alert(locked.body))
-	}
-	if b.session() != "" {
-		t.Fatal("a locked account must not sign in")
-	}
-	// An unknown address locks the same way, with the same message.
 	for i := 0; i < 5; i++ {
-		b.signIn("niemand@loket.example", "fout")
+		if r := attacker.signIn("an@loket.example", password); r.status != http.StatusTooManyRequests || alert(r.body) != want {
+			t.Fatalf("attempt %d after five failures, right password: %d %q", 6+i, r.status, alert(r.body))
+		}
 	}
-	if r := b.signIn("niemand@loket.example", "fout"); r.status != http.StatusTooManyRequests || alert(r.body) != want {
+	if attacker.session() != "" && attacker.signedInAs(u.DisplayName) {
+		t.Fatal("a slowed-down attacker must not sign in")
+	}
+	// The real user, from her own address: no lock at all.
+	user := e.browser()
+	user.addr = "192.0.2.1"
+	if r := user.signIn("an@loket.example", password); r.status != http.StatusSeeOther || !user.signedInAs(u.DisplayName) {
+		t.Fatalf("the real user was locked out by the attacker: %d %q", r.status, alert(r.body))
+	}
+	// An unknown e-mail address is slowed down the same way, with the same message.
+	for i := 0; i < 5; i++ {
+		attacker.signIn("niemand@loket.example", "fout")
+	}
+	if r := attacker.signIn("niemand@loket.example", "fout"); r.status != http.StatusTooManyRequests || alert(r.body) != want {
 		t.Errorf("unknown address: %d %q", r.status, alert(r.body))
 	}
-	// Another account from the same address still works (11 of 20 failures).
-	other := e.browser()
-	if r := other.signIn("bo@loket.example", password); r.status != http.StatusSeeOther {
-		t.Errorf("another account: %d %q", r.status, alert(r.body))
+	// 16 attempts so far; four more on other accounts use up the address's
+	// 20: then every account is refused from there…
+	for i := 0; i < 4; i++ {
+		attacker.signIn(fmt.Sprintf("gok%d@loket.example", i), "fout")
 	}
-	// The lock ends with the window.
+	if r := attacker.signIn("bo@loket.example", password); r.status != http.StatusTooManyRequests {
+		t.Errorf("21st attempt from one address: %d", r.status)
+	}
+	// …but not from elsewhere.
+	other := e.browser()
+	other.addr = "192.0.2.2"
+	if r := other.signIn("bo@loket.example", password); r.status != http.StatusSeeOther {
+		t.Errorf("another account from another address: %d %q", r.status, alert(r.body))
+	}
+	// The slowdown ends with the window.
 	e.clock.Advance(15 * time.Minute)
-	if r := b.signIn("an@loket.example", password); r.status != http.StatusSeeOther || !b.signedInAs(u.DisplayName) {
+	if r := attacker.signIn("an@loket.example", password); r.status != http.StatusSeeOther || !attacker.signedInAs(u.DisplayName) {
 		t.Fatalf("after the window: %d %q", r.status, alert(r.body))
 	}
 }
@@ -532,7 +560,7 @@ func TestTOTP(t *testing.T) {
 
 func TestTOTPGuessesAreLimited(t *testing.T) {
 	e := newEnv(t, func(c *account.Config) {
-		c.Limits = account.Limits{Window: 15 * time.Minute, PerAccount: 3, PerAddress: 50}
+		c.Limits = account.Limits{Window: 15 * time.Minute, PerPair: 3, PerAddress: 50}
 	})
 	u := e.user("an@loket.example", false)
 	secret := enrol(t, e, u)
@@ -774,7 +802,7 @@ func TestPasswordReset(t *testing.T) {
 
 func TestResetMailsAreLimited(t *testing.T) {
 	e := newEnv(t, func(c *account.Config) {
-		c.Limits = account.Limits{Window: 15 * time.Minute, PerAccount: 2, PerAddress: 20}
+		c.Limits = account.Limits{Window: 15 * time.Minute, PerPair: 5, PerAddress: 20, ResetMails: 2}
 	})
 	e.user("an@loket.example", false)
 	b := e.browser()

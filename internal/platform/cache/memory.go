@@ -167,6 +167,19 @@ func (m *Memory) DeletePrefix(ctx context.Context, prefix string) error {
 
 // Incr implements Cache.
 func (m *Memory) Incr(ctx context.Context, key string) (int64, error) {
+	return m.incr(ctx, key, 0)
+}
+
+// IncrExpire implements Cache.
+func (m *Memory) IncrExpire(ctx context.Context, key string, ttl time.Duration) (int64, error) {
+	if ttl <= 0 {
+		return 0, fmt.Errorf("cache: incr %q: ttl must be positive, got %s", key, ttl)
+	}
+	return m.incr(ctx, key, ttl)
+}
+
+// incr increments key under writeMu; a key it creates gets newTTL (0: none).
+func (m *Memory) incr(ctx context.Context, key string, newTTL time.Duration) (int64, error) {
 	if err := m.usable(ctx); err != nil {
 		return 0, fmt.Errorf("cache: incr %q: %w", key, err)
 	}
@@ -191,6 +204,9 @@ func (m *Memory) Incr(ctx context.Context, key string) (int64, error) {
 				n, ttl = 0, ttlcache.NoTTL
 			}
 		}
+	}
+	if n == 0 && newTTL > 0 {
+		ttl = newTTL
 	}
 	n++
 	m.store.Set(key, []byte(strconv.FormatInt(n, 10)), ttl)
