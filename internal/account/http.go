@@ -59,6 +59,10 @@ type Config struct {
 	// Service, when set, is used instead of building one from the fields
 	// above (the composition root shares one service with seeding).
 	Service *Service
+	// SecondFactor reports whether the user's current roles require a
+	// second factor (authz.Authorizer.NeedsSecondFactor). It is asked on
+	// every request, so a role given to a signed-in user counts at once.
+	SecondFactor func(userID string) bool
 }
 
 // Handler serves the account pages and provides the session and CSRF
@@ -289,7 +293,12 @@ func (h *Handler) signIn(c *fiber.Ctx) error {
 		}
 		return c.Redirect(PathSignInSetup, fiber.StatusSeeOther)
 	case SignedIn:
-		if err := h.startSession(c, u); err != nil {
+		if h.needsSecondFactor(u) {
+			// Her roles require a code app that her account does not know
+			// of yet: set one up now.
+			return h.stepUp(c, u, next)
+		}
+		if err := h.startSession(c, u, false); err != nil {
 			return err
 		}
 		h.log.InfoContext(c.UserContext(), "signed in", "user", u.ID)
@@ -335,7 +344,7 @@ func (h *Handler) code(c *fiber.Ctx) error {
 func (h *Handler) afterCode(c *fiber.Ctx, tr web.Translator, p *pendingSignIn, out Outcome, tmpl, title string, v pageView) error {
 	switch out {
 	case SignedIn:
-		if err := h.startSession(c, p.user); err != nil {
+		if err := h.startSession(c, p.user, true); err != nil {
 			return err
 		}
 		h.log.InfoContext(c.UserContext(), "signed in", "user", p.user.ID, "totp", true)
@@ -457,7 +466,7 @@ func (h *Handler) accountSetup(c *fiber.Ctx) error {
 		return err
 	}
 	if out == SignedIn {
-		if err := h.setSessionValue(c, keyEnrolSecret, nil); err != nil {
+		if err := h.setSessionValues(c, map[string]any{keyEnrolSecret: nil, keySecondFactor: true}); err != nil {
 			return err
 		}
 		return c.Redirect(p.next, fiber.StatusSeeOther)

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -814,5 +815,73 @@ func TestResetMailsAreLimited(t *testing.T) {
 	e.h.Service().Wait()
 	if mails, _ := e.outbox.List(context.Background(), "", 10); len(mails) != 2 {
 		t.Errorf("%d mails sent; at most 2 per window", len(mails))
+	}
+}
+
+// TestRoleGivenLateNeedsSecondFactor: a desk role given to someone who is
+// signed in without a second factor counts on her very next request: no
+// page lets her in until she has set up a code app (and given a code from
+// it); someone with a code app gives a code. Her open session alone is
+// never enough.
+func TestRoleGivenLateNeedsSecondFactor(t *testing.T) {
+	var deskRoles sync.Map // user id → a role that needs a second factor
+	e := newEnv(t, func(c *account.Config) {
+		c.SecondFactor = func(id string) bool { _, ok := deskRoles.Load(id); return ok }
+	})
+	partner := e.user("partner@loket.example", false)
+	b := e.browser()
+	if r := b.signIn("partner@loket.example", password); r.status != http.StatusSeeOther || !b.signedInAs(partner.DisplayName) {
+		t.Fatalf("sign-in without a second factor: %d", r.status)
+	}
+	// The desk admin makes her a desk worker while she is signed in.
+	deskRoles.Store(partner.ID.String(), true)
+	r := b.get("/prive")
+	if r.status != http.StatusSeeOther || r.location() != "/aanmelden/code-instellen" {
+		t.Fatalf("a private page after the role was given: %d %q; want the code-app set-up", r.status, r.location())
+	}
+	if b.signedInAs(partner.DisplayName) {
+		t.Fatal("the open session still passes without a second factor")
+	}
+	if r := b.do(http.MethodGet, "/prive", nil, "Accept", "application/json"); r.status != http.StatusUnauthorized {
+		t.Errorf("a JSON request without the second factor: %d", r.status)
+	}
+	// She sets up the code app and comes back.
+	b.get("/prive") // starts the set-up again, as a browser would
+	page := b.get("/aanmelden/code-instellen")
+	m := regexp.MustCompile(`<code class="secret">([A-Z2-7 ]+)</code>`).FindStringSubmatch(page.body)
+	if m == nil {
+		t.Fatalf("set-up page: %d %s", page.status, page.body)
+	}
+	code, _ := account.TOTPCode(strings.ReplaceAll(m[1], " ", ""), e.clock.Now())
+	if r := b.post("/aanmelden/code-instellen", "/aanmelden/code-instellen", url.Values{"code": {code}}); r.status != http.StatusSeeOther || r.location() != "/prive" {
+		t.Fatalf("confirm: %d %q", r.status, r.location())
+	}
+	if !b.signedInAs(partner.DisplayName) {
+		t.Fatal("not signed in after the second factor")
+	}
+
+	// Someone who already has a code app but signed in before needing it
+	// (it was optional then) gives a code.
+	other := e.user("other@loket.example", false)
+	secret := enrol(t, e, other)
+	e.clock.Advance(time.Minute)
+	ob := e.browser()
+	if r := ob.signIn("other@loket.example", password); r.location() != "/aanmelden/code" {
+		t.Fatalf("a user with a code app gives a code at sign-in: %q", r.location())
+	}
+	code, _ = account.TOTPCode(secret, e.clock.Now())
+	ob.post("/aanmelden/code", "/aanmelden/code", url.Values{"code": {code}})
+	deskRoles.Store(other.ID.String(), true)
+	if !ob.signedInAs(other.DisplayName) {
+		t.Error("a session that passed a code needs no new one when a role is given")
+	}
+
+	// A sign-in of a user whose roles need a code app she lacks goes
+	// straight to setting one up.
+	third := e.user("third@loket.example", false)
+	deskRoles.Store(third.ID.String(), true)
+	tb := e.browser()
+	if r := tb.signIn("third@loket.example", password); r.status != http.StatusSeeOther || r.location() != "/aanmelden/code-instellen" || tb.signedInAs(third.DisplayName) {
+		t.Fatalf("sign-in with a desk role and no code app: %d %q", r.status, r.location())
 	}
 }

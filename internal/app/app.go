@@ -364,7 +364,7 @@ func (a *App) Handler(extra ...func(*fiber.App)) (*web.Server, error) {
 	app.Use(desks.HostRewrite)
 	accounts, err := account.New(account.Config{DB: a.DB, Cache: a.Cache, Clock: a.Clock, Mail: a.Mail,
 		Renderer: renderer, Log: a.Log, PublicURL: a.Config.PublicURL, SecureCookies: a.Config.SessionSecure,
-		Service: a.Users})
+		Service: a.Users, SecondFactor: a.Authz.NeedsSecondFactor})
 	if err != nil {
 		return nil, err
 	}
