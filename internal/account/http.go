@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -76,8 +77,9 @@ type Handler struct {
 	log         *slog.Logger
 	sessions    *session.Store
 	sessStorage *cache.Storage
-	csrfStorage *cache.Storage
 	csrf        fiber.Handler
+	// publicOrigin is PublicURL's scheme and host, for the Origin check.
+	publicOrigin *url.URL
 }
 
 // New builds the account handler and its service.
@@ -115,7 +117,9 @@ func New(cfg Config) (*Handler, error) {
 		cfg: cfg, svc: svc, store: store, render: cfg.Renderer, clock: cfg.Clock, log: cfg.Log,
 		// Distinct prefixes: a storage Reset clears its own keys only.
 		sessStorage: cache.FiberStorage(cfg.Cache, "sess:"),
-		csrfStorage: cache.FiberStorage(cfg.Cache, "csrf:"),
+	}
+	if u, err := url.Parse(cfg.PublicURL); err == nil && u.Host != "" {
+		h.publicOrigin = u
 	}
 	h.sessions = h.newSessionStore()
 	h.csrf = h.newCSRF()
@@ -126,8 +130,16 @@ func New(cfg Config) (*Handler, error) {
 func (h *Handler) Service() *Service { return h.svc }
 
 // CSRF is the middleware that refuses every unsafe request (POST, PUT,
-// PATCH, DELETE) without a valid token and issues tokens to HTML pages.
-func (h *Handler) CSRF(c *fiber.Ctx) error { return h.csrf(c) }
+// PATCH, DELETE) from another site or without this session's token, and
+// issues tokens to HTML pages. It must run after Session.
+func (h *Handler) CSRF(c *fiber.Ctx) error {
+	if !skipCSRF(c) && !safeMethod(c.Method()) {
+		if err := h.checkOrigin(c); err != nil {
+			return h.csrfRefused(c, err)
+		}
+	}
+	return h.csrf(c)
+}
 
 // Register installs the session and CSRF middleware for every route
 // registered after it, then the account pages. Call it after
@@ -505,10 +517,10 @@ func (h *Handler) account(c *fiber.Ctx) error {
 }
 
 func (h *Handler) signOut(c *fiber.Ctx) error {
+	// The session, and with it the CSRF token, is gone.
 	if err := h.endSession(c); err != nil {
 		return err
 	}
-	rotateCSRF(c)
 	return c.Redirect(PathSignIn+"?afgemeld=1", fiber.StatusSeeOther)
 }
 

@@ -225,9 +225,12 @@ func TestSignIn(t *testing.T) {
 	if fr := e.browser().get("/aanmelden?lang=fr"); !strings.Contains(fr.body, "<h1>Se connecter</h1>") || !strings.Contains(fr.body, `<html lang="fr">`) {
 		t.Error("the sign-in page must speak French on ?lang=fr")
 	}
-	if form.set["loket_session"] != nil {
-		t.Error("an anonymous visit must not start a session")
+	// An anonymous visit gets a session only to hold its CSRF token: it
+	// signs nobody in (the token is bound to the session; see TestCSRF).
+	if c := form.set["loket_session"]; c == nil || !c.HttpOnly {
+		t.Error("a page with a form keeps its CSRF token in a session")
 	}
+	anonymous := b.session()
 	if form.header.Get("Cache-Control") != "no-store" {
 		t.Error("account pages must not be cached")
 	}
@@ -238,8 +241,8 @@ func TestSignIn(t *testing.T) {
 		if r.status != http.StatusUnauthorized || alert(r.body) != "Het e-mailadres of het wachtwoord klopt niet. Kijk het na en probeer opnieuw." {
 			t.Errorf("failed sign-in: %d %q", r.status, alert(r.body))
 		}
-		if r.set["loket_session"] != nil {
-			t.Error("a failed sign-in must not start a session")
+		if b.session() != anonymous || b.signedInAs("Medewerker an") {
+			t.Error("a failed sign-in must not start a signed-in session")
 		}
 	}
 	// Apart from the address typed in, both answers are the same page.
@@ -426,9 +429,60 @@ func TestCSRF(t *testing.T) {
 	if r := b.do(http.MethodPost, "/formulier", url.Values{"csrf_token": {token}}); r.status != http.StatusForbidden {
 		t.Errorf("the token from before signing in still works: %d", r.status)
 	}
-	// The CSRF state lives in the cache under its own prefix.
-	if _, found, _ := e.cache.Get(context.Background(), "csrf:"+token); found {
-		t.Error("the old token is still stored")
+}
+
+// TestCSRFTokenBoundToSession: a token is good only in the session it was
+// issued to. An attacker who plants her own valid token and CSRF cookie in
+// a victim's browser (a sibling subdomain can set cookies) still cannot
+// post in the victim's session; and a form posted from another site is
+// refused by its Origin (or Referer) even with a valid token.
+func TestCSRFTokenBoundToSession(t *testing.T) {
+	e := newEnv(t)
+	u := e.user("an@loket.example", false)
+	attacker := e.browser()
+	page := attacker.get("/aanmelden")
+	attackerToken := html.UnescapeString(tokenRE.FindStringSubmatch(page.body)[1])
+	if r := attacker.do(http.MethodPost, "/formulier", url.Values{"csrf_token": {attackerToken}}); r.status != 200 {
+		t.Fatalf("the attacker's token works in her own session: %d", r.status)
+	}
+	victim := e.browser()
+	victim.signIn("an@loket.example", password)
+	if !victim.signedInAs(u.DisplayName) {
+		t.Fatal("victim not signed in")
+	}
+	// The victim's browser, with the attacker's CSRF cookie planted.
+	victim.cookies["loket_csrf"] = &http.Cookie{Name: "loket_csrf", Value: attackerToken}
+	if r := victim.do(http.MethodPost, "/formulier", url.Values{"csrf_token": {attackerToken}}); r.status != http.StatusForbidden {
+		t.Errorf("a token of another session, with its cookie: %d", r.status)
+	}
+	if r := victim.do(http.MethodPost, "/formulier", url.Values{}, "X-CSRF-Token", attackerToken); r.status != http.StatusForbidden {
+		t.Errorf("a token of another session in the htmx header: %d", r.status)
+	}
+
+	// The victim's own token works from Loket's pages, not from elsewhere.
+	own := html.UnescapeString(tokenRE.FindStringSubmatch(victim.get("/account").body)[1])
+	for _, tc := range []struct {
+		headers []string
+		want    int
+	}{
+		{nil, 200}, // no Origin, no Referer: the token decides
+		{[]string{"Origin", "https://loket.example"}, 200},                 // the public URL
+		{[]string{"Origin", "http://example.com"}, 200},                    // the host the request went to
+		{[]string{"Referer", "https://loket.example/account"}, 200},        // Referer when Origin is missing
+		{[]string{"Origin", "https://evil.example"}, http.StatusForbidden}, // another site
+		{[]string{"Origin", "null"}, http.StatusForbidden},                 // a sandboxed or hidden origin
+		{[]string{"Origin", "https://loket.example.evil.example"}, http.StatusForbidden},
+		{[]string{"Referer", "https://evil.example/form"}, http.StatusForbidden},
+		{[]string{"Origin", "http://loket.example"}, http.StatusForbidden}, // public URL is https
+	} {
+		if r := victim.do(http.MethodPost, "/formulier", url.Values{"csrf_token": {own}}, tc.headers...); r.status != tc.want {
+			t.Errorf("POST with %v: %d, want %d", tc.headers, r.status, tc.want)
+		}
+	}
+	// Signing out ends the token with the session.
+	victim.do(http.MethodPost, "/afmelden", url.Values{"csrf_token": {own}})
+	if r := victim.do(http.MethodPost, "/formulier", url.Values{"csrf_token": {own}}); r.status != http.StatusForbidden {
+		t.Errorf("the token after signing out: %d", r.status)
 	}
 }
 
@@ -655,14 +709,15 @@ func TestSignOutEverywhere(t *testing.T) {
 	if !laptop.signedInAs(u.DisplayName) || !phone.signedInAs(u.DisplayName) {
 		t.Fatal("both devices must be signed in")
 	}
+	phoneSession := phone.session()
 	if r := laptop.post("/account", "/afmelden/overal", url.Values{}); r.status != http.StatusSeeOther {
 		t.Fatalf("sign out everywhere: %d", r.status)
 	}
 	if laptop.signedInAs(u.DisplayName) || phone.signedInAs(u.DisplayName) {
 		t.Fatal("every session must end")
 	}
-	if phone.session() != "" {
-		t.Error("the rejected session's cookie must be cleared")
+	if _, found, _ := e.cache.Get(context.Background(), "sess:"+phoneSession); found || phone.session() == phoneSession {
+		t.Error("the rejected session must be deleted and its cookie replaced")
 	}
 	// A new sign-in works again.
 	phone.signIn("an@loket.example", password)

@@ -178,11 +178,9 @@ func (h *Handler) startSession(c *fiber.Ctx, u *User, secondFactor bool) error {
 	sess.Set(keySignedInAt, now)
 	sess.Set(keySeenAt, now)
 	sess.Set(keySecondFactor, secondFactor)
-	if err := sess.Save(); err != nil {
-		return err
-	}
-	rotateCSRF(c)
-	return nil
+	// The session's new id comes without the old CSRF token: the next page
+	// gets a fresh one.
+	return sess.Save()
 }
 
 // startPending remembers a sign-in that waits for the code step, under a
