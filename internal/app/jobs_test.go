@@ -38,7 +38,7 @@ func TestRequestMailsAndJobsAreWired(t *testing.T) {
 	if err := a.DB.NewRaw("SELECT count(*) FROM jobs WHERE kind = 'rounds.fill' AND done_at IS NOT NULL").Scan(ctx, &fills); err != nil || fills != 1 {
 		t.Errorf("nightly round fill jobs done: %d (%v), want 1", fills, err)
 	}
-	body := get(t, srv, "/metrics").Body
+	body := webtest.Get(t, srv.Metrics, "/metrics").Body
 	for _, want := range []string{"loket_jobs_queued 0", "loket_jobs_late 0", "loket_jobs_failed_total 0"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("metrics lack %q", want)
