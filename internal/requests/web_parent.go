@@ -105,7 +105,8 @@ func stepOf(field string) int {
 // errors point at them directly. "sworn" is the sworn statement of the claims.
 const (
 	fieldSworn   = "sworn"
-	fieldKey     = "key" // idempotency key: a double submit stores one request
+	fieldKey     = "key"    // idempotency key: a double submit stores one request
+	fieldSubmit  = "submit" // problems of the send itself, shown on the review step
 	maxFormPrefs = 10
 )
 
@@ -274,7 +275,30 @@ func (p *ParentPages) submit(c *fiber.Ctx, t tenant.Tenant, f formState) error {
 		return p.renderStep(c, t, f, first, own, fiber.StatusUnprocessableEntity)
 	}
 	sub, _ := f.submission(lang)
-	req, statusURL, _, err := p.svc.Submit(ctx, sub, Actor{Kind: ActorParent}, "web:"+f.get(fieldKey))
+	if retry, err := p.svc.AllowAnonymous(ctx, c.IP()); err != nil {
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(retry.Seconds())+1))
+		var es validate.Errors
+		es.Add(fieldSubmit, "too_many_registrations", "too many registrations from this address")
+		return p.renderStep(c, t, f, stepReview, es, fiber.StatusTooManyRequests)
+	}
+	actor, key := Actor{Kind: ActorParent}, "web:"+f.get(fieldKey)
+	req, statusURL, _, err := p.svc.Submit(ctx, sub, actor, key)
+	if errors.Is(err, ErrIdempotencyInFlight) {
+		// A double click: the first post is still being stored; answer
+		// this one with its outcome.
+		if err = p.svc.AwaitInFlight(ctx, actor, key); err == nil {
+			req, statusURL, _, err = p.svc.Submit(ctx, sub, actor, key)
+		}
+	}
+	if errors.Is(err, ErrIdempotencyMismatch) {
+		// This form was sent before with other answers (the browser's back
+		// button). Nothing of that request is shown; a new key makes the
+		// next send a request of its own.
+		f.vals.Set(fieldKey, randomKey())
+		var es validate.Errors
+		es.Add(fieldSubmit, "sent_before", "this form was sent before with other answers")
+		return p.renderStep(c, t, f, stepReview, es, fiber.StatusConflict)
+	}
 	if es, ok := validate.As(err); ok {
 		// A location may have closed between the review and the submit.
 		return p.renderStep(c, t, f, stepPreferences, es, fiber.StatusUnprocessableEntity)
