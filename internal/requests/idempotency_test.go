@@ -81,7 +81,7 @@ type blockingOutbox struct {
 }
 
 func (b *blockingOutbox) Notify(context.Context, requests.Notice) error { return nil }
-func (b *blockingOutbox) Transactional() bool                             { return true }
+func (b *blockingOutbox) Transactional() bool                           { return true }
 func (b *blockingOutbox) NotifyTx(context.Context, bun.IDB, []requests.Notice) ([]error, error) {
 	b.entered <- struct{}{}
 	<-b.release
