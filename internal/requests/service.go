@@ -5,8 +5,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"database/sql"
-	"encoding/base64"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -437,37 +435,23 @@ func (s *Service) StatusURL(deskSlug string, r *Request) string {
 }
 
 func (s *Service) token(desk tenancy.ID, id RequestID, version int) string {
-	payload := make([]byte, 36)
-	copy(payload, id.UUID[:])
-	copy(payload[16:], desk.UUID[:])
-	binary.BigEndian.PutUint32(payload[32:], uint32(version))
-	m := hmac.New(sha256.New, s.linkKey)
-	m.Write(payload)
-	return base64.RawURLEncoding.EncodeToString(payload) + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:16])
+	return makeToken(s.linkKey, desk, id, version)
 }
 
 // OpenStatusToken checks a status link's token and returns its desk and
-// request; a forged, damaged or revoked token gives ErrBadToken.
+// request; a forged, damaged or revoked token gives ErrBadToken, the token
+// of a request that ended long ago ErrLinkExpired (see links.go).
 func (s *Service) OpenStatusToken(ctx context.Context, token string) (tenancy.ID, RequestID, error) {
-	p, sig, ok := strings.Cut(token, ".")
-	payload, err1 := base64.RawURLEncoding.DecodeString(p)
-	mac, err2 := base64.RawURLEncoding.DecodeString(sig)
-	if !ok || err1 != nil || err2 != nil || len(payload) != 36 {
+	desk, id, version, ok := parseToken(s.linkKey, token)
+	if !ok {
 		return tenancy.ID{}, RequestID{}, ErrBadToken
 	}
-	m := hmac.New(sha256.New, s.linkKey)
-	m.Write(payload)
-	if !hmac.Equal(m.Sum(nil)[:16], mac) {
-		return tenancy.ID{}, RequestID{}, ErrBadToken
-	}
-	var id RequestID
-	var desk tenancy.ID
-	copy(id.UUID[:], payload[:16])
-	copy(desk.UUID[:], payload[16:32])
-	version := int(binary.BigEndian.Uint32(payload[32:]))
 	r, err := s.Get(tenancy.WithTenant(ctx, desk), id)
 	if err != nil || r.StatusLinkVersion != version {
 		return tenancy.ID{}, RequestID{}, ErrBadToken
+	}
+	if s.linkExpired(r, s.opts.Clock.Now()) {
+		return tenancy.ID{}, RequestID{}, ErrLinkExpired
 	}
 	return desk, id, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"strings"
 	"time"
 )
 
@@ -53,4 +54,24 @@ func clientNet(addr string) string {
 		return v4.String()
 	}
 	return ip.Mask(net.CIDRMask(64, 128)).String()
+}
+
+// AllowNewLink counts one "send me a new link" for the client address addr
+// and the e-mail address email (hashed: cache keys must not show who asked).
+// It shares the anonymous registrations' window and limit.
+func (s *Service) AllowNewLink(ctx context.Context, addr, email string) (time.Duration, error) {
+	if s.opts.Throttle == nil {
+		return 0, nil
+	}
+	for _, key := range []string{"link-addr:" + clientNet(addr), "link-mail:" + hashHex(s.printKey, "link-mail", strings.ToLower(email))[:32]} {
+		ok, retry, err := s.opts.Throttle.Take(ctx, key)
+		if err != nil {
+			s.opts.Log.WarnContext(ctx, "new link limit not checked", "err", err)
+			return 0, nil
+		}
+		if !ok {
+			return retry, ErrTooManyRegistrations
+		}
+	}
+	return 0, nil
 }

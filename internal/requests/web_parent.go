@@ -13,6 +13,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/mail"
 	"net/url"
 	"slices"
 	"strconv"
@@ -56,6 +57,9 @@ const (
 	PathRequestForm = "/aanvragen"
 	PathPrivacy     = "/aanvragen/privacy"
 	PathStatus      = "/aanvraag"
+	// PathNewLink is where a parent who lost her status link asks for a
+	// new one with her e-mail address.
+	PathNewLink = "/aanvraag/nieuwe-link"
 )
 
 // Register adds the routes on the /:tenant group.
@@ -63,7 +67,11 @@ func (p *ParentPages) Register(desk fiber.Router) {
 	desk.Get(PathRequestForm, p.formStart)
 	desk.Post(PathRequestForm, p.formStep)
 	desk.Get(PathPrivacy, p.privacy)
+	// Before /aanvraag/:token, which would take "nieuwe-link" for a token.
+	desk.Get(PathNewLink, p.newLinkForm)
+	desk.Post(PathNewLink, p.newLink)
 	desk.Get(PathStatus+"/:token", p.status)
+	desk.Post(PathStatus+"/:token/nieuwe-link", p.renewLink)
 	desk.Post(PathStatus+"/:token/aanvaarden", p.accept)
 	desk.Post(PathStatus+"/:token/weigeren", p.decline)
 	desk.Post(PathStatus+"/:token/contact", p.contact)
@@ -806,6 +814,9 @@ func (p *ParentPages) statusRequest(c *fiber.Ctx) (tenant.Tenant, *Case, error) 
 	}
 	ctx := c.UserContext()
 	deskID, id, err := p.svc.OpenStatusToken(ctx, c.Params("token"))
+	if errors.Is(err, ErrLinkExpired) {
+		return t, nil, fiber.NewError(fiber.StatusGone, "this status link expired")
+	}
 	if errors.Is(err, ErrBadToken) || (err == nil && deskID != t.ID) {
 		return t, nil, fiber.ErrNotFound
 	}
@@ -1089,4 +1100,103 @@ func describedBy(id, hint, err string) string {
 		by = append(by, "err-"+id)
 	}
 	return strings.Join(by, " ")
+}
+
+// --- a new status link ----------------------------------------------------------
+
+type newLinkView struct {
+	Action, CSRF         string
+	Email                fieldView
+	Errors               []errorView
+	Sent                 bool
+	DeskEmail, DeskPhone string
+}
+
+func (p *ParentPages) newLinkView(c *fiber.Ctx, t tenant.Tenant) newLinkView {
+	tr := p.render.Translator(c)
+	return newLinkView{Action: "/" + t.Slug + PathNewLink, CSRF: account.CSRFToken(c),
+		Email:     fieldView{ID: "f-newlink-email", Name: "email", Label: tr.T("request.field.email"), Type: "email", Autocomplete: "email"},
+		DeskEmail: t.Settings.Contact.Email, DeskPhone: t.Settings.Contact.Phone}
+}
+
+func (p *ParentPages) renderNewLink(c *fiber.Ctx, t tenant.Tenant, v newLinkView, status int) error {
+	tr := p.render.Translator(c)
+	title := tr.T("request.newlink.title")
+	if len(v.Errors) > 0 {
+		title = tr.T("request.form.title_errors") + " " + title
+	}
+	privatePage(c)
+	return p.render.Render(c, status, "request_newlink", p.desks.Page(c, t, title, v))
+}
+
+// newLinkForm asks for the e-mail address; ?verstuurd=1 shows that a link
+// is on its way (after "send me a new link" on the status page).
+func (p *ParentPages) newLinkForm(c *fiber.Ctx) error {
+	t, err := p.desk(c)
+	if err != nil {
+		return err
+	}
+	v := p.newLinkView(c, t)
+	v.Sent = c.Query("verstuurd") != ""
+	return p.renderNewLink(c, t, v, fiber.StatusOK)
+}
+
+// newLink mails a new link for every request of this desk with the given
+// address. The answer is the same whether the address is known or not.
+// Attempts are limited per client address and per e-mail address, so nobody
+// floods a mailbox or keeps revoking a family's links.
+func (p *ParentPages) newLink(c *fiber.Ctx) error {
+	t, err := p.desk(c)
+	if err != nil {
+		return err
+	}
+	tr := p.render.Translator(c)
+	v := p.newLinkView(c, t)
+	email := strings.TrimSpace(strings.Clone(c.FormValue("email")))
+	v.Email.Value = email
+	fail := func(msg string, status int) error {
+		v.Email.Error, v.Email.Describedby = msg, "err-"+v.Email.ID
+		v.Errors = []errorView{{Anchor: v.Email.ID, Message: v.Email.Label + ": " + msg}}
+		return p.renderNewLink(c, t, v, status)
+	}
+	if a, err := mail.ParseAddress(email); err != nil || a.Address != email {
+		return fail(tr.T("requests.error.email"), fiber.StatusUnprocessableEntity)
+	}
+	ctx := c.UserContext()
+	if retry, err := p.svc.AllowNewLink(ctx, c.IP(), email); err != nil {
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(retry.Seconds())+1))
+		return fail(tr.T("request.newlink.too_many"), fiber.StatusTooManyRequests)
+	}
+	if err := p.svc.MailNewLinks(ctx, email, Actor{Kind: ActorParent}); err != nil {
+		return err
+	}
+	v.Sent = true
+	return p.renderNewLink(c, t, v, fiber.StatusOK)
+}
+
+// renewLink is "send me a new link" on the status page: the link in the
+// address bar stops working, the new one goes to the family's e-mail
+// address (never onto this page: whoever holds a leaked link must not get
+// the new one).
+func (p *ParentPages) renewLink(c *fiber.Ctx) error {
+	t, cs, err := p.statusRequest(c)
+	if err != nil {
+		return err
+	}
+	if retry, err := p.svc.AllowNewLink(c.UserContext(), c.IP(), cs.Family.Email); err != nil {
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(retry.Seconds())+1))
+		v := p.statusView(c, t, cs)
+		v.Problem = p.render.Translator(c).T("request.newlink.too_many")
+		return p.renderStatus(c, t, v, fiber.StatusTooManyRequests)
+	}
+	err = p.svc.RenewStatusLink(c.UserContext(), cs.Request.ID, Actor{Kind: ActorParent})
+	if errors.Is(err, ErrNoEmail) {
+		v := p.statusView(c, t, cs)
+		v.Problem = p.render.Translator(c).T("request.newlink.no_email")
+		return p.renderStatus(c, t, v, fiber.StatusConflict)
+	}
+	if err != nil {
+		return p.showProblem(c, t, err)
+	}
+	return c.Redirect("/"+t.Slug+PathNewLink+"?verstuurd=1", fiber.StatusSeeOther)
 }

@@ -239,6 +239,8 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 		key = "error.notfound"
 	case errors.Is(err, ErrNULInput):
 		key = "error.input"
+	case code == fiber.StatusGone:
+		key = "error.gone"
 	case code < 500:
 		key = "error.notfound"
 	}
