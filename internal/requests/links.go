@@ -159,19 +159,19 @@ func (s *Service) MailNewLinks(ctx context.Context, email string, actor Actor) e
 	if email == "" {
 		return nil
 	}
-	var found []RequestID
+	var found []Request
 	err := s.tenants.Tx(ctx, func(ctx context.Context, tx *tenancy.Tx) error {
-		return tx.Select((*Request)(nil)).Column("id").
+		return tx.Select(&found).Column("id").
 			Where("child_id IN (SELECT c.id FROM children c JOIN families f ON f.tenant_id = c.tenant_id AND f.id = c.family_id "+
 				"WHERE c.tenant_id = ? AND f.tenant_id = ? AND lower(f.email) = ?)", tx.Tenant(), tx.Tenant(), email).
-			Scan(ctx, &found)
+			Scan(ctx)
 	})
 	if err != nil {
 		return fmt.Errorf("requests: requests of an e-mail address: %w", err)
 	}
 	var errs []error
-	for _, id := range found {
-		if err := s.renewLink(ctx, id, actor, "asked for by the parent with her e-mail address", true); err != nil && !errors.Is(err, ErrNoEmail) {
+	for _, r := range found {
+		if err := s.renewLink(ctx, r.ID, actor, "asked for by the parent with her e-mail address", true); err != nil && !errors.Is(err, ErrNoEmail) {
 			errs = append(errs, err)
 		}
 	}
