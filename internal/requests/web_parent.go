@@ -22,6 +22,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
+	"github.com/valyala/fasthttp"
 
 	"github.com/loket-kinderopvang/loket/internal/account"
 	"github.com/loket-kinderopvang/loket/internal/catalog"
@@ -225,6 +226,24 @@ func randomKey() string {
 	return hex.EncodeToString(b)
 }
 
+// formFromArgs reads what the parent typed so far from the posted form:
+// the fields of the steps and the idempotency key; everything else (the
+// CSRF token, the buttons, unknown fields) is dropped, not carried along.
+func formFromArgs(args *fasthttp.Args) formState {
+	f := formState{vals: url.Values{}}
+	args.VisitAll(func(k, v []byte) {
+		key := string(k)
+		if key == account.CSRFField || key == "step" || key == "action" {
+			return
+		}
+		if stepOf(key) == 0 && key != fieldKey {
+			return
+		}
+		f.vals.Add(key, string(v))
+	})
+	return f
+}
+
 // formStep handles every post of the form: back, next, go to a step from the
 // review, or submit.
 func (p *ParentPages) formStep(c *fiber.Ctx) error {
@@ -232,17 +251,7 @@ func (p *ParentPages) formStep(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	f := formState{vals: url.Values{}}
-	c.Request().PostArgs().VisitAll(func(k, v []byte) {
-		key := string(k)
-		if key == account.CSRFField || key == "step" || key == "action" {
-			return
-		}
-		if stepOf(key) == 0 && key != fieldKey {
-			return // unknown fields are dropped, not carried along
-		}
-		f.vals.Add(key, string(v))
-	})
+	f := formFromArgs(c.Request().PostArgs())
 	if f.get(fieldKey) == "" {
 		f.vals.Set(fieldKey, randomKey())
 	}
