@@ -300,7 +300,7 @@ func (p *ParentPages) submit(c *fiber.Ctx, t tenant.Tenant, f formState) error {
 	}
 	actor, key := Actor{Kind: ActorParent}, "web:"+f.get(fieldKey)
 	req, statusURL, _, err := p.svc.Submit(ctx, sub, actor, key)
-	if errors.Is(err, ErrIdempotencyInFlight) {
+	for try := 0; try < 3 && errors.Is(err, ErrIdempotencyInFlight); try++ {
 		// A double click: the first post is still being stored; answer
 		// this one with its outcome.
 		if err = p.svc.AwaitInFlight(ctx, actor, key); err == nil {
