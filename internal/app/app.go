@@ -145,7 +145,8 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		return nil, err
 	}
 	a.Requests, err = requests.NewService(tenancy.NewStore(d), requests.Options{Clock: a.Clock, Desks: a.Directory,
-		Catalog: a.Catalog, HashKey: key, PublicURL: cfg.PublicURL, Log: log})
+		Catalog: a.Catalog, HashKey: key, PublicURL: cfg.PublicURL, Log: log,
+		Throttle: cache.NewWindowCounter(c, a.Clock, "ratelimit:register:", requests.AnonymousWindow, requests.AnonymousRegistrations)})
 	if err != nil {
 		_ = d.Close()
 		return nil, err
@@ -388,7 +389,7 @@ func (a *App) Handler(extra ...func(*fiber.App)) (*web.Server, error) {
 	search := catalog.NewSearchHandler(a.Catalog, a.Directory, desks, renderer)
 	search.RegisterAPI(api)
 	a.Availability.RegisterAPI(api)
-	requests.NewAPI(a.Requests).Register(api)
+	requests.NewAPI(a.Requests, requests.APIOptions{Caller: a.apiCaller}).Register(api)
 	// WIRING:provider-api (provider API keys and availability API)
 	admin := access.NewHandler(access.Config{Service: a.Access, Users: a.Users, Accounts: accounts,
 		Render: renderer, Desks: desks, Dir: a.Directory, Catalog: a.Catalog})

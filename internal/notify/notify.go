@@ -26,7 +26,7 @@ import (
 var files embed.FS
 
 // Kinds are the mails every language has.
-var Kinds = []string{"submitted", "offer_made", "placed", "withdrawn", "offer_lapsed", "unanswered", "offer_reminder", "answer_reminder"}
+var Kinds = []string{"submitted", "offer_made", "placed", "withdrawn", "offer_lapsed", "unanswered", "offer_reminder", "answer_reminder", "status_link"}
 
 // Languages are the languages of the mails; others fall back to Dutch.
 var Languages = []string{"nl", "fr", "en"}

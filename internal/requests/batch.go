@@ -36,7 +36,8 @@ type registration struct {
 	ctx          context.Context
 	rows         *newRequest
 	ck           checked
-	key          string
+	key          string // bound to its caller (Service.idempotency)
+	print        string // fingerprint of the submission, with key
 	fingerprints []fingerprintKey
 	notice       Notice
 

@@ -405,6 +405,8 @@ func (h *Web) caseAction(c *fiber.Ctx) error {
 		err = h.Service.Withdraw(ctx, id, fv(c, "why"), actor)
 	case "afsluiten":
 		err = h.Service.Close(ctx, id, fv(c, "why"), actor)
+	case "links-intrekken":
+		err = h.Service.RevokeAndMail(ctx, id, fv(c, "mail") == "1", actor)
 	default:
 		return fiber.ErrNotFound
 	}

@@ -13,6 +13,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/mail"
 	"net/url"
 	"slices"
 	"strconv"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
+	"github.com/valyala/fasthttp"
 
 	"github.com/loket-kinderopvang/loket/internal/account"
 	"github.com/loket-kinderopvang/loket/internal/catalog"
@@ -56,6 +58,9 @@ const (
 	PathRequestForm = "/aanvragen"
 	PathPrivacy     = "/aanvragen/privacy"
 	PathStatus      = "/aanvraag"
+	// PathNewLink is where a parent who lost her status link asks for a
+	// new one with her e-mail address.
+	PathNewLink = "/aanvraag/nieuwe-link"
 )
 
 // Register adds the routes on the /:tenant group.
@@ -63,8 +68,12 @@ func (p *ParentPages) Register(desk fiber.Router) {
 	desk.Get(PathRequestForm, p.formStart)
 	desk.Post(PathRequestForm, p.formStep)
 	desk.Get(PathPrivacy, p.privacy)
+	// Before /aanvraag/:token, which would take "nieuwe-link" for a token.
+	desk.Get(PathNewLink, p.newLinkForm)
+	desk.Post(PathNewLink, p.newLink)
 	desk.Get(PathStatus+"/:token", p.status)
 	desk.Get(PathStatus+"/:token/aanvaarden", p.acceptPage)
+	desk.Post(PathStatus+"/:token/nieuwe-link", p.renewLink)
 	desk.Post(PathStatus+"/:token/aanvaarden", p.accept)
 	desk.Post(PathStatus+"/:token/weigeren", p.decline)
 	desk.Post(PathStatus+"/:token/contact", p.contact)
@@ -106,7 +115,8 @@ func stepOf(field string) int {
 // errors point at them directly. "sworn" is the sworn statement of the claims.
 const (
 	fieldSworn   = "sworn"
-	fieldKey     = "key" // idempotency key: a double submit stores one request
+	fieldKey     = "key"    // idempotency key: a double submit stores one request
+	fieldSubmit  = "submit" // problems of the send itself, shown on the review step
 	maxFormPrefs = 10
 )
 
@@ -217,6 +227,24 @@ func randomKey() string {
 	return hex.EncodeToString(b)
 }
 
+// formFromArgs reads what the parent typed so far from the posted form:
+// the fields of the steps and the idempotency key; everything else (the
+// CSRF token, the buttons, unknown fields) is dropped, not carried along.
+func formFromArgs(args *fasthttp.Args) formState {
+	f := formState{vals: url.Values{}}
+	args.VisitAll(func(k, v []byte) {
+		key := string(k)
+		if key == account.CSRFField || key == "step" || key == "action" {
+			return
+		}
+		if stepOf(key) == 0 && key != fieldKey {
+			return
+		}
+		f.vals.Add(key, string(v))
+	})
+	return f
+}
+
 // formStep handles every post of the form: back, next, go to a step from the
 // review, or submit.
 func (p *ParentPages) formStep(c *fiber.Ctx) error {
@@ -224,17 +252,7 @@ func (p *ParentPages) formStep(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	f := formState{vals: url.Values{}}
-	c.Request().PostArgs().VisitAll(func(k, v []byte) {
-		key := string(k)
-		if key == account.CSRFField || key == "step" || key == "action" {
-			return
-		}
-		if stepOf(key) == 0 && key != fieldKey {
-			return // unknown fields are dropped, not carried along
-		}
-		f.vals.Add(key, string(v))
-	})
+	f := formFromArgs(c.Request().PostArgs())
 	if f.get(fieldKey) == "" {
 		f.vals.Set(fieldKey, randomKey())
 	}
@@ -275,7 +293,30 @@ func (p *ParentPages) submit(c *fiber.Ctx, t tenant.Tenant, f formState) error {
 		return p.renderStep(c, t, f, first, own, fiber.StatusUnprocessableEntity)
 	}
 	sub, _ := f.submission(lang)
-	req, statusURL, _, err := p.svc.Submit(ctx, sub, Actor{Kind: ActorParent}, "web:"+f.get(fieldKey))
+	if retry, err := p.svc.AllowAnonymous(ctx, c.IP()); err != nil {
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(retry.Seconds())+1))
+		var es validate.Errors
+		es.Add(fieldSubmit, "too_many_registrations", "too many registrations from this address")
+		return p.renderStep(c, t, f, stepReview, es, fiber.StatusTooManyRequests)
+	}
+	actor, key := Actor{Kind: ActorParent}, "web:"+f.get(fieldKey)
+	req, statusURL, _, err := p.svc.Submit(ctx, sub, actor, key)
+	for try := 0; try < 3 && errors.Is(err, ErrIdempotencyInFlight); try++ {
+		// A double click: the first post is still being stored; answer
+		// this one with its outcome.
+		if err = p.svc.AwaitInFlight(ctx, actor, key); err == nil {
+			req, statusURL, _, err = p.svc.Submit(ctx, sub, actor, key)
+		}
+	}
+	if errors.Is(err, ErrIdempotencyMismatch) {
+		// This form was sent before with other answers (the browser's back
+		// button). Nothing of that request is shown; a new key makes the
+		// next send a request of its own.
+		f.vals.Set(fieldKey, randomKey())
+		var es validate.Errors
+		es.Add(fieldSubmit, "sent_before", "this form was sent before with other answers")
+		return p.renderStep(c, t, f, stepReview, es, fiber.StatusConflict)
+	}
 	if es, ok := validate.As(err); ok {
 		// A location may have closed between the review and the submit.
 		return p.renderStep(c, t, f, stepPreferences, es, fiber.StatusUnprocessableEntity)
@@ -783,6 +824,9 @@ func (p *ParentPages) statusRequest(c *fiber.Ctx) (tenant.Tenant, *Case, error) 
 	}
 	ctx := c.UserContext()
 	deskID, id, err := p.svc.OpenStatusToken(ctx, c.Params("token"))
+	if errors.Is(err, ErrLinkExpired) {
+		return t, nil, fiber.NewError(fiber.StatusGone, "this status link expired")
+	}
 	if errors.Is(err, ErrBadToken) || (err == nil && deskID != t.ID) {
 		return t, nil, fiber.ErrNotFound
 	}
@@ -1078,4 +1122,103 @@ func describedBy(id, hint, err string) string {
 		by = append(by, "err-"+id)
 	}
 	return strings.Join(by, " ")
+}
+
+// --- a new status link ----------------------------------------------------------
+
+type newLinkView struct {
+	Action, CSRF         string
+	Email                fieldView
+	Errors               []errorView
+	Sent                 bool
+	DeskEmail, DeskPhone string
+}
+
+func (p *ParentPages) newLinkView(c *fiber.Ctx, t tenant.Tenant) newLinkView {
+	tr := p.render.Translator(c)
+	return newLinkView{Action: "/" + t.Slug + PathNewLink, CSRF: account.CSRFToken(c),
+		Email:     fieldView{ID: "f-newlink-email", Name: "email", Label: tr.T("request.field.email"), Type: "email", Autocomplete: "email"},
+		DeskEmail: t.Settings.Contact.Email, DeskPhone: t.Settings.Contact.Phone}
+}
+
+func (p *ParentPages) renderNewLink(c *fiber.Ctx, t tenant.Tenant, v newLinkView, status int) error {
+	tr := p.render.Translator(c)
+	title := tr.T("request.newlink.title")
+	if len(v.Errors) > 0 {
+		title = tr.T("request.form.title_errors") + " " + title
+	}
+	privatePage(c)
+	return p.render.Render(c, status, "request_newlink", p.desks.Page(c, t, title, v))
+}
+
+// newLinkForm asks for the e-mail address; ?verstuurd=1 shows that a link
+// is on its way (after "send me a new link" on the status page).
+func (p *ParentPages) newLinkForm(c *fiber.Ctx) error {
+	t, err := p.desk(c)
+	if err != nil {
+		return err
+	}
+	v := p.newLinkView(c, t)
+	v.Sent = c.Query("verstuurd") != ""
+	return p.renderNewLink(c, t, v, fiber.StatusOK)
+}
+
+// newLink mails a new link for every request of this desk with the given
+// address. The answer is the same whether the address is known or not.
+// Attempts are limited per client address and per e-mail address, so nobody
+// floods a mailbox or keeps revoking a family's links.
+func (p *ParentPages) newLink(c *fiber.Ctx) error {
+	t, err := p.desk(c)
+	if err != nil {
+		return err
+	}
+	tr := p.render.Translator(c)
+	v := p.newLinkView(c, t)
+	email := strings.TrimSpace(strings.Clone(c.FormValue("email")))
+	v.Email.Value = email
+	fail := func(msg string, status int) error {
+		v.Email.Error, v.Email.Describedby = msg, "err-"+v.Email.ID
+		v.Errors = []errorView{{Anchor: v.Email.ID, Message: v.Email.Label + ": " + msg}}
+		return p.renderNewLink(c, t, v, status)
+	}
+	if a, err := mail.ParseAddress(email); err != nil || a.Address != email {
+		return fail(tr.T("requests.error.email"), fiber.StatusUnprocessableEntity)
+	}
+	ctx := c.UserContext()
+	if retry, err := p.svc.AllowNewLink(ctx, c.IP(), email); err != nil {
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(retry.Seconds())+1))
+		return fail(tr.T("request.newlink.too_many"), fiber.StatusTooManyRequests)
+	}
+	if err := p.svc.MailNewLinks(ctx, email, Actor{Kind: ActorParent}); err != nil {
+		return err
+	}
+	v.Sent = true
+	return p.renderNewLink(c, t, v, fiber.StatusOK)
+}
+
+// renewLink is "send me a new link" on the status page: the link in the
+// address bar stops working, the new one goes to the family's e-mail
+// address (never onto this page: whoever holds a leaked link must not get
+// the new one).
+func (p *ParentPages) renewLink(c *fiber.Ctx) error {
+	t, cs, err := p.statusRequest(c)
+	if err != nil {
+		return err
+	}
+	if retry, err := p.svc.AllowNewLink(c.UserContext(), c.IP(), cs.Family.Email); err != nil {
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(retry.Seconds())+1))
+		v := p.statusView(c, t, cs)
+		v.Problem = p.render.Translator(c).T("request.newlink.too_many")
+		return p.renderStatus(c, t, v, fiber.StatusTooManyRequests)
+	}
+	err = p.svc.RenewStatusLink(c.UserContext(), cs.Request.ID, Actor{Kind: ActorParent})
+	if errors.Is(err, ErrNoEmail) {
+		v := p.statusView(c, t, cs)
+		v.Problem = p.render.Translator(c).T("request.newlink.no_email")
+		return p.renderStatus(c, t, v, fiber.StatusConflict)
+	}
+	if err != nil {
+		return p.showProblem(c, t, err)
+	}
+	return c.Redirect("/"+t.Slug+PathNewLink+"?verstuurd=1", fiber.StatusSeeOther)
 }

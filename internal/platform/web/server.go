@@ -125,6 +125,7 @@ func New(opts Options) *Server {
 		s.log.Error("panic", "request_id", RequestID(c), "route", routePattern(c), "panic", e)
 	}}))
 	app.Use(securityHeaders(strings.HasPrefix(opts.PublicURL, "https://")))
+	app.Use(rejectNUL)
 	app.Use(compress.New(compress.Config{Level: compress.LevelBestSpeed}))
 
 	app.Get("/healthz", func(c *fiber.Ctx) error { return c.SendString("ok") })
@@ -294,6 +295,10 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 		key = "error.desk"
 	case code == fiber.StatusNotFound:
 		key = "error.notfound"
+	case errors.Is(err, ErrNULInput):
+		key = "error.input"
+	case code == fiber.StatusGone:
+		key = "error.gone"
 	case code < 500:
 		key = "error.notfound"
 	}
