@@ -47,9 +47,14 @@ type seat struct {
 // progRun is the state of one programme in a run, in one cache line.
 // Each programme has two seat groups filled in order: group 1 keeps the
 // best proposers under its order, group 2 the best of those group 1 drops.
+// A group stores min(capacity, children listing the programme) seats: a
+// child holds at most one seat, so a group with that many holders has
+// taken every child who could ever propose, and memory does not grow
+// with capacity.
 type progRun struct {
-	off          int32 // group 1 is seats[off:off+cap1], group 2 follows
-	cap1, cap2   int32
+	off          int   // group 1 is seats[off:off+len1], group 2 follows
+	cap1, cap2   int32 // capacities of the groups
+	len1, len2   int32 // stored seats of the groups
 	size1, size2 int32
 	loc, pol     int32
 }
@@ -80,7 +85,7 @@ func newRun(c *compiled, reserve bool) *run {
 		prog:       make([]progRun, c.m),
 		heldSlot:   make([]int32, c.n),
 	}
-	total := int32(0)
+	total := 0
 	for p := range r.prog {
 		capacity, res := c.progCap[p], int32(0)
 		if reserve {
@@ -97,7 +102,8 @@ func newRun(c *compiled, reserve bool) *run {
 		default:
 			pr.cap1, pr.cap2 = capacity-res, res
 		}
-		total += capacity
+		pr.len1, pr.len2 = min(pr.cap1, c.progListed[p]), min(pr.cap2, c.progListed[p])
+		total += int(pr.len1) + int(pr.len2)
 	}
 	r.seats = make([]seat, total)
 	return r
@@ -296,7 +302,7 @@ func (c *compiled) tierOf(q int32, m uint32) int {
 func (r *run) insert(pr *progRun, s seat) (seat, bool) {
 	spill := s
 	if c1 := pr.cap1; c1 > 0 {
-		h := r.seats[pr.off : pr.off+c1]
+		h := r.seats[pr.off : pr.off+int(pr.len1)]
 		in := s
 		if r.g1Reserved {
 			in.key = reservedKey(in.key)
@@ -318,8 +324,8 @@ func (r *run) insert(pr *progRun, s seat) (seat, bool) {
 	if c2 == 0 {
 		return spill, true
 	}
-	start := pr.off + pr.cap1
-	h := r.seats[start : start+c2]
+	start := pr.off + int(pr.len1)
+	h := r.seats[start : start+int(pr.len2)]
 	in := spill
 	if r.reserve && !r.g1Reserved {
 		in.key = reservedKey(in.key)
@@ -385,8 +391,8 @@ func (r *run) groupSeats(p, group int) []seat {
 // groups returns the filled part of both seat groups of programme p.
 func (r *run) groups(p int) (g1, g2 []seat) {
 	pr := &r.prog[p]
-	start := pr.off + pr.cap1
-	return r.seats[pr.off : pr.off+pr.size1], r.seats[start : start+pr.size2]
+	start := pr.off + int(pr.len1)
+	return r.seats[pr.off : pr.off+int(pr.size1)], r.seats[start : start+int(pr.size2)]
 }
 
 // collectHeld derives each child's programme from the seat heaps.
