@@ -383,12 +383,14 @@ func (a *auditor) checkReserveGuard() {
 	if placed != ro.VulnerablePlaced {
 		a.fail(CheckReserveGuard, "", "", "the result reports %d vulnerable children placed but assigns %d", ro.VulnerablePlaced, placed)
 	}
-	if ro.Applied && ro.Guard == GuardAggregate && ro.VulnerablePlacedWithoutReserve != nil && placed < *ro.VulnerablePlacedWithoutReserve {
-		a.fail(CheckReserveGuard, "", "", "the reserve was applied although it places %d vulnerable children against %d without it", placed, *ro.VulnerablePlacedWithoutReserve)
+	// The reserve applies exactly when some seat is reserved: it is decided
+	// from capacities and shares, never from the outcome.
+	reserved := false
+	for i := range a.inst.Programmes {
+		reserved = reserved || a.m.reserved(&a.inst.Programmes[i]) > 0
 	}
-	if !ro.Applied && ro.VulnerablePlacedWithoutReserve != nil {
-		a.report.Notes = append(a.report.Notes, fmt.Sprintf(
-			"the reserve was not applied: with it fewer vulnerable children would be placed than the %d placed without it", *ro.VulnerablePlacedWithoutReserve))
+	if ro.Applied != reserved {
+		a.fail(CheckReserveGuard, "", "", "the result says the reserve applied is %v, but seats reserved by capacity and share is %v", ro.Applied, reserved)
 	}
 }
 

@@ -93,7 +93,6 @@ type compiled struct {
 	critBit   map[string]int
 	sibMask   uint32
 	fillFirst bool
-	guard     bool
 	maxPasses int
 }
 
@@ -108,7 +107,6 @@ func compile(inst *Instance) (*compiled, error) {
 		n:         len(inst.Children),
 		m:         len(inst.Programmes),
 		fillFirst: inst.Reserve.fill() == FillFirst,
-		guard:     inst.Reserve.guard() == GuardAggregate,
 		maxPasses: inst.maxSiblingPasses(),
 	}
 	c.compileCriteria(&l)

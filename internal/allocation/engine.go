@@ -3,7 +3,6 @@ package allocation
 import (
 	"cmp"
 	"slices"
-	"sync"
 )
 
 // A precedence key orders children on one seat group; smaller is better.
@@ -467,50 +466,21 @@ func Solve(inst *Instance) (*Result, error) {
 	return c.solve(), nil
 }
 
-// solve applies the reserve guard: with GuardAggregate the run without
-// reserve is computed alongside and wins if the reserve would place fewer
-// vulnerable children.
+// solve runs deferred acceptance once. Whether seats are reserved is
+// decided from capacities and shares only, never from the outcome: a rule
+// that dropped the reserve when it placed fewer vulnerable children made
+// the outcome depend on the lists, and a child could gain by ranking fewer
+// choices (issue 15, TestStrategyProof).
 func (c *compiled) solve() *Result {
-	if !c.hasReserve() {
-		r := newRun(c, false)
-		r.solve()
-		return c.buildResult(r, nil)
-	}
-	withRes := newRun(c, true)
-	if !c.guard || !c.anyVulnerable() {
-		// Without vulnerable children the guard's comparison is 0 >= 0.
-		withRes.solve()
-		return c.buildResult(withRes, nil)
-	}
-	without := newRun(c, false)
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		without.solve()
-	}()
-	withRes.solve()
-	wg.Wait()
-	base := without.vulnerablePlaced()
-	if withRes.vulnerablePlaced() >= base {
-		return c.buildResult(withRes, &base)
-	}
-	return c.buildResult(without, &base)
+	r := newRun(c, c.hasReserve())
+	r.solve()
+	return c.buildResult(r)
 }
 
 // hasReserve reports whether any seat is reserved.
 func (c *compiled) hasReserve() bool {
 	for _, r := range c.progRes {
 		if r > 0 {
-			return true
-		}
-	}
-	return false
-}
-
-func (c *compiled) anyVulnerable() bool {
-	for _, ci := range c.child {
-		if ci.mask&flagVulnerable != 0 {
 			return true
 		}
 	}
