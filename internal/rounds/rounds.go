@@ -294,6 +294,10 @@ func (s *Service) Load(ctx context.Context, from, to string, seed allocation.See
 				StartMonth: a.StartMonth, AgeBand: string(a.AgeBand), Capacity: free})
 		}
 	}
+	offered := map[string]bool{} // locations with a programme this round
+	for _, p := range inst.Programmes {
+		offered[p.Location] = true
+	}
 	for k, part := range parts {
 		for _, r := range part.reqs {
 			if part.waiting[r.ID] {
@@ -305,7 +309,20 @@ func (s *Service) Load(ctx context.Context, from, to string, seed allocation.See
 			}
 			month := r.DesiredStart.Format("2006-01")
 			band := catalog.BandForAge(catalog.AgeInMonths(*born, r.DesiredStart))
-			ch := allocation.Child{ID: r.ID.String(), Preferences: []string{}, Criteria: part.claims[r.ID], Vulnerable: r.Vulnerable}
+			ch := allocation.Child{ID: r.ID.String(), Preferences: []string{}, Vulnerable: r.Vulnerable}
+			for _, claim := range part.claims[r.ID] {
+				if claim != string(requests.ClaimSibling) {
+					ch.Criteria = append(ch.Criteria, claim)
+					continue
+				}
+				// "A brother or sister already goes to that childcare" holds
+				// at the childcare she names, her first choice, not at every
+				// location she lists (issue 15). The form does not yet ask
+				// for the sibling's childcare by name.
+				if prefs := part.prefs[r.ID]; len(prefs) > 0 && offered[prefs[0].LocationID.String()] {
+					ch.LocationCriteria = map[string][]string{prefs[0].LocationID.String(): {claim}}
+				}
+			}
 			if r.Vulnerable {
 				ch.Criteria = append(ch.Criteria, "vulnerable")
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -325,4 +326,56 @@ func (f *fixture) submitAt(t testing.TB, ctx context.Context, i int, claims []st
 	f.ctx = ctx
 	defer func() { f.ctx = saved }()
 	return f.submit(t, i, claims, prefs...)
+}
+
+// TestSiblingClaimOnlyAtNamedLocation: "a brother or sister already goes to
+// that childcare" holds at the childcare the parent names (her first
+// choice), not at every location she lists. Child 1 claims it and ranks L0
+// then L1; child 0 claims it too and wants only L0, so the lottery decides
+// L0 between them. When child 1 misses L0, child 2 (work or training)
+// outranks her at L1.
+func TestSiblingClaimOnlyAtNamedLocation(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := newFixture(t, d, 2, 1)
+		f.submit(t, 0, []string{"sibling"}, f.locs[0])
+		r1 := f.submit(t, 1, []string{"sibling"}, f.locs[0], f.locs[1])
+		r2 := f.submit(t, 2, []string{"work_or_training"}, f.locs[1])
+		missed := 0
+		for seed := range 12 {
+			inst, _, err := f.rounds.Load(f.ctx, "2027-05", "2027-05", allocation.Seed(fmt.Sprint(seed)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, ch := range inst.Children {
+				if ch.ID != r1.ID.String() {
+					continue
+				}
+				for _, c := range ch.Criteria {
+					if c == "sibling" {
+						t.Fatalf("the sibling claim holds at every listed location: %+v", ch)
+					}
+				}
+				if got := ch.LocationCriteria[f.locs[0].String()]; len(got) != 1 || got[0] != "sibling" {
+					t.Fatalf("the sibling claim should hold at the first choice %s: %+v", f.locs[0], ch)
+				}
+			}
+			res, err := allocation.Solve(inst)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]string{}
+			for _, a := range res.Assignments {
+				got[a.ChildID] = a.ProgrammeID
+			}
+			if p := got[r1.ID.String()]; p == "" || !strings.HasPrefix(p, f.locs[0].String()) {
+				missed++
+				if q := got[r2.ID.String()]; q == "" || !strings.HasPrefix(q, f.locs[1].String()) {
+					t.Errorf("seed %d: child 2 should get L1 before child 1, whose sibling claim is for L0: %v", seed, got)
+				}
+			}
+		}
+		if missed == 0 {
+			t.Fatal("no seed made child 1 miss L0; the test proves nothing")
+		}
+	})
 }
