@@ -181,10 +181,17 @@ func (h *Handler) show(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	texts, err := h.Service.Explanations(c.UserContext(), r, tr.Lang())
+	if err != nil {
+		return err
+	}
 	for _, o := range outs {
-		row := outcomeRow{RequestID: o.RequestID.String(), Choice: o.Choice, Text: o.TextNL}
-		if tr.Lang() == "en" {
-			row.Text = o.TextEN
+		row := outcomeRow{RequestID: o.RequestID.String(), Choice: o.Choice, Text: texts[o.RequestID]}
+		if o.TextNL != "" { // a round stored before texts were rendered when read
+			row.Text = o.TextNL
+			if tr.Lang() == "en" {
+				row.Text = o.TextEN
+			}
 		}
 		if o.LocationID != nil {
 			row.Location = names[*o.LocationID]
