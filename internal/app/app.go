@@ -54,6 +54,10 @@ var Version = "dev"
 
 // App holds the opened stores and the domain services.
 type App struct {
+	// messages is the message catalogue (nl, fr, en), shared by the pages
+	// and by services that render texts for people.
+	messages *web.Catalog
+
 	Config    config.Config
 	Log       *slog.Logger
 	Clock     clock.Clock
@@ -161,7 +165,11 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	(&notify.Reminders{Requests: a.Requests, Desks: a.Directory, Mailer: mailer, Jobs: a.Jobs, Log: log}).Register()
 	a.Metrics.MustRegister(a.Requests.StatusCollector())
 	a.Metrics.MustRegister(a.Requests.BatchCollectors()...)
-	a.Rounds = rounds.New(tenancy.NewStore(d), a.Requests, a.Clock)
+	if a.messages, err = web.LoadCatalog(frontend.Locales); err != nil {
+		_ = d.Close()
+		return nil, err
+	}
+	a.Rounds = rounds.New(tenancy.NewStore(d), a.Requests, a.Clock, a.messages)
 	a.Rounds.SetGroup(a.waitingListPartners)
 	// Nightly, every desk in central mode fills places freed since its last round.
 	a.Jobs.Handle("rounds.fill", func(ctx context.Context, _ *jobs.Job) error {
@@ -326,11 +334,7 @@ func (a *App) disableDemoAccounts(ctx context.Context) error {
 // Handler builds the web server with every route. extra, if given, may add
 // routes (tests use it for a deliberately slow endpoint).
 func (a *App) Handler(extra ...func(*fiber.App)) (*web.Server, error) {
-	messages, err := web.LoadCatalog(frontend.Locales)
-	if err != nil {
-		return nil, err
-	}
-	renderer, err := web.NewRenderer(frontend.Templates, messages)
+	renderer, err := web.NewRenderer(frontend.Templates, a.messages)
 	if err != nil {
 		return nil, err
 	}

@@ -194,11 +194,18 @@ func (h *Handler) show(c *fiber.Ctx) error {
 	for i, p := range inst.Programmes {
 		progs[i] = p.ID
 	}
+	texts, err := h.Service.Explanations(c.UserContext(), r, tr.Lang())
+	if err != nil {
+		return err
+	}
 	for _, o := range outs {
 		l := labels[o.RequestID]
-		row := outcomeRow{RequestID: o.RequestID.String(), Child: l.ChildName, Request: requestWords(tr, l), Choice: o.Choice, Text: o.TextNL}
-		if tr.Lang() == "en" {
-			row.Text = o.TextEN
+		row := outcomeRow{RequestID: o.RequestID.String(), Child: l.ChildName, Request: requestWords(tr, l), Choice: o.Choice, Text: texts[o.RequestID]}
+		if o.TextNL != "" { // a round stored before texts were rendered when read
+			row.Text = o.TextNL
+			if tr.Lang() == "en" {
+				row.Text = o.TextEN
+			}
 		}
 		row.Text = readable(tr, names, progs, row.Text)
 		if o.LocationID != nil {
