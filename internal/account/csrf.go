@@ -101,7 +101,11 @@ var errForeignOrigin = errors.New("origin or referer is not this site")
 // acting for someone else, or hide the referer on purpose).
 func (h *Handler) checkOrigin(c *fiber.Ctx) error {
 	from := c.Get(fiber.HeaderOrigin)
-	if from == "" {
+	if from == "" || from == "null" {
+		// "null": a page with Referrer-Policy no-referrer (the parents'
+		// pages, whose links hold status tokens) makes browsers hide its
+		// origin, as do sandboxed frames. Such a cross-site post carries no
+		// session cookie (SameSite=Lax), so the session's token refuses it.
 		from = c.Get(fiber.HeaderReferer)
 		if from == "" {
 			return nil
@@ -109,7 +113,7 @@ func (h *Handler) checkOrigin(c *fiber.Ctx) error {
 	}
 	u, err := url.Parse(from)
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return errForeignOrigin // "null" (a sandboxed or privacy-hidden origin) included
+		return errForeignOrigin
 	}
 	if h.publicOrigin != nil && strings.EqualFold(u.Scheme, h.publicOrigin.Scheme) && strings.EqualFold(u.Host, h.publicOrigin.Host) {
 		return nil

@@ -470,7 +470,8 @@ func TestCSRFTokenBoundToSession(t *testing.T) {
 		{[]string{"Origin", "http://example.com"}, 200},                    // the host the request went to
 		{[]string{"Referer", "https://loket.example/account"}, 200},        // Referer when Origin is missing
 		{[]string{"Origin", "https://evil.example"}, http.StatusForbidden}, // another site
-		{[]string{"Origin", "null"}, http.StatusForbidden},                 // a sandboxed or hidden origin
+		{[]string{"Origin", "null"}, 200},                                  // hidden (a no-referrer page): the token decides
+		{[]string{"Origin", "null", "Referer", "https://evil.example/"}, http.StatusForbidden},
 		{[]string{"Origin", "https://loket.example.evil.example"}, http.StatusForbidden},
 		{[]string{"Referer", "https://evil.example/form"}, http.StatusForbidden},
 		{[]string{"Origin", "http://loket.example"}, http.StatusForbidden}, // public URL is https
