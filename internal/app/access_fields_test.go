@@ -76,7 +76,7 @@ func plant(t *testing.T, w *demoWorld, slug, tag, matchAt string, serial int, ac
 		"contact":               {sub.Parents[0].Email, sub.Parents[0].Phone},
 		"notes":                 {"Loketnotitie" + tag},
 		"flags":                 {`flag-vulnerable"`},
-		"history":               {"request.submitted"},
+		"history":               {"Registreerde de aanvraag."},
 		"national_number_match": {"Zelfde rijksregisternummer", `flag-duplicate"`, `id="dup-title"`},
 	}}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/mail"
 	"github.com/loket-kinderopvang/loket/internal/platform/authz"
 	"github.com/loket-kinderopvang/loket/internal/platform/dbtest"
+	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
 	"github.com/loket-kinderopvang/loket/internal/platform/web/webtest"
 	"github.com/loket-kinderopvang/loket/internal/requests"
 )
@@ -21,14 +22,17 @@ var mailedLinkRE = regexp.MustCompile(`http://localhost(/leuven/aanvraag/[A-Za-z
 // lastLink is the status link in the newest mail of kind to address.
 func lastLink(t *testing.T, a *App, to, kind string) string {
 	t.Helper()
-	ms, err := a.Mail.(*mail.Outbox).List(context.Background(), to, 20)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range ms {
-		if m.Kind == kind {
-			if l := mailedLinkRE.FindStringSubmatch(m.Text); l != nil {
-				return l[1]
+	// Mail about a family is its desk's data: read every desk's outbox.
+	for _, desk := range a.Directory.All() {
+		ms, err := a.Mail.(*mail.Outbox).DeskList(tenancy.WithTenant(context.Background(), desk.ID), to, 20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range ms {
+			if m.Kind == kind {
+				if l := mailedLinkRE.FindStringSubmatch(m.Text); l != nil {
+					return l[1]
+				}
 			}
 		}
 	}

@@ -13,10 +13,7 @@ import (
 // limit), in a Cache: with Redis every replica shares the counts. The key of a
 // count holds its window number, read from the injectable clock, so a limit
 // ends when the clock enters the next window; the TTL only cleans up.
-//
-// The Cache has no "increment and set a TTL if new", so the first event of a
-// window sets the TTL by writing "1" after incrementing: events counted by
-// other replicas in that instant are lost once per window, never more.
+// Each event is one IncrExpire, so no count is lost between replicas.
 type WindowCounter struct {
 	c      Cache
 	clock  clock.Clock
@@ -40,14 +37,9 @@ func (w *WindowCounter) Take(ctx context.Context, key string) (ok bool, retry ti
 	now := w.clock.Now()
 	n := now.UnixNano() / int64(w.window)
 	k := w.prefix + key + ":" + strconv.FormatInt(n, 10)
-	count, err := w.c.Incr(ctx, k)
+	count, err := w.c.IncrExpire(ctx, k, 2*w.window)
 	if err != nil {
 		return false, 0, fmt.Errorf("cache: count %s: %w", w.prefix, err)
-	}
-	if count == 1 {
-		if err := w.c.Set(ctx, k, []byte("1"), 2*w.window); err != nil {
-			return false, 0, fmt.Errorf("cache: count %s: %w", w.prefix, err)
-		}
 	}
 	if count <= w.max {
 		return true, 0, nil

@@ -2,6 +2,8 @@ package cache_test
 
 import (
 	"context"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -33,6 +35,35 @@ func TestWindowCounter(t *testing.T) {
 			clk.Advance(50 * time.Minute)
 			if ok, _, _ := w.Take(ctx, "a"); !ok {
 				t.Error("the next window is still limited")
+			}
+		})
+	}
+}
+
+// TestWindowCounterConcurrent: events counted at the same instant by many
+// callers (replicas) are never lost, so the limit holds exactly.
+func TestWindowCounterConcurrent(t *testing.T) {
+	ctx := context.Background()
+	for name, c := range map[string]cache.Cache{"memory": cache.NewMemory(), "redis": newRedis(t)} {
+		t.Run(name, func(t *testing.T) {
+			clk := clock.NewFixed(time.Date(2027, 1, 11, 9, 10, 0, 0, time.UTC))
+			w := cache.NewWindowCounter(c, clk, "test:"+t.Name()+":", time.Hour, 20)
+			var allowed atomic.Int64
+			var wg sync.WaitGroup
+			for range 100 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					if ok, _, err := w.Take(ctx, "burst"); err != nil {
+						t.Error(err)
+					} else if ok {
+						allowed.Add(1)
+					}
+				}()
+			}
+			wg.Wait()
+			if n := allowed.Load(); n != 20 {
+				t.Errorf("%d of 100 simultaneous events allowed, want exactly 20", n)
 			}
 		})
 	}

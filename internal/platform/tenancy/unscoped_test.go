@@ -36,6 +36,7 @@ var unscopedUses = map[string]struct {
 	// internal/rounds.
 	"internal/requests/queries.go:Inbox":           {1, "catalogue: location names"},
 	"internal/requests/queries.go:dues":            {1, "catalogue: location names"},
+	"internal/requests/queries.go:inArea":          {1, "catalogue: municipality of each chosen location"},
 	"internal/requests/service.go:lookupLocations": {1, "catalogue: locations accept requests"},
 	"internal/requests/service.go:Case":            {1, "catalogue: location names"},
 	"internal/requests/service.go:checkOffer":      {1, "catalogue: free places"},
