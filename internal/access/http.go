@@ -110,24 +110,21 @@ func (h *Handler) RegisterPlatform(app fiber.Router) {
 
 // --- page plumbing ---
 
-type fieldView struct{ Value, Error string }
-type errorLink struct{ Anchor, Message string }
-
 // view is what every page of this package receives in Data.
 type view struct {
 	CSRF   string
 	Base   string
-	Fields map[string]fieldView
-	Errors []errorLink
+	Fields map[string]web.Field
+	Errors []web.ErrorLink
 	Notice string
 	Items  any
 	Extra  map[string]any
 }
 
-func (v *view) field(name string) fieldView { return v.Fields[name] }
+func (v *view) field(name string) web.Field { return v.Fields[name] }
 
 func newView(c *fiber.Ctx, base string) *view {
-	return &view{CSRF: account.CSRFToken(c), Base: base, Fields: map[string]fieldView{}, Extra: map[string]any{}}
+	return &view{CSRF: account.CSRFToken(c), Base: base, Fields: map[string]web.Field{}, Extra: map[string]any{}}
 }
 
 func (v *view) set(name, value string) {
@@ -140,7 +137,7 @@ func (v *view) fail(tr web.Translator, field, key string) {
 	f := v.Fields[field]
 	f.Error = tr.T(key)
 	v.Fields[field] = f
-	v.Errors = append(v.Errors, errorLink{Anchor: field, Message: f.Error})
+	v.Errors = append(v.Errors, web.ErrorLink{Anchor: field, Message: f.Error})
 }
 
 func (v *view) failAll(tr web.Translator, fe []FieldError) {

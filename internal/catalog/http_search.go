@@ -524,34 +524,6 @@ func sendValidation(c *fiber.Ctx, err error) error {
 
 // --- Public pages ---
 
-// fieldView is one form control, ready to render: labels and errors are
-// already in the visitor's language.
-type fieldView struct {
-	ID, Name, Label, Hint, Value, Error string
-	Type, InputMode, Autocomplete       string
-	Checked                             bool
-	Options                             []optionView
-}
-
-// Describedby lists the ids of the hint and the error, for aria-describedby.
-func (f fieldView) Describedby() string {
-	var ids []string
-	if f.Error != "" {
-		ids = append(ids, "err-"+f.ID)
-	}
-	if f.Hint != "" {
-		ids = append(ids, "hint-"+f.ID)
-	}
-	return strings.Join(ids, " ")
-}
-
-type optionView struct {
-	Value, Label string
-	Selected     bool
-}
-
-type errorLink struct{ Anchor, Message string }
-
 type hitView struct {
 	N                                                  int
 	Name, URL, Provider, Type, PriceType, Municipality string
@@ -583,10 +555,10 @@ type pageLink struct {
 
 type searchView struct {
 	Action      string
-	Fields      map[string]fieldView
-	AreaOptions []fieldView
-	Checks      []fieldView
-	Errors      []errorLink
+	Fields      map[string]web.Field
+	AreaOptions []web.Field
+	Checks      []web.Field
+	Errors      []web.ErrorLink
 	Searched    bool
 	Count       string
 	Hits        []hitView
@@ -655,7 +627,7 @@ func (h *SearchHandler) page(c *fiber.Ctx) error {
 			if anchor == "" {
 				anchor = "search"
 			}
-			view.Errors = append(view.Errors, errorLink{Anchor: anchor, Message: msg})
+			view.Errors = append(view.Errors, web.ErrorLink{Anchor: anchor, Message: msg})
 		}
 	case err != nil:
 		return err
@@ -689,10 +661,10 @@ func (h *SearchHandler) page(c *fiber.Ctx) error {
 
 // fillForm prepares the form controls with what the visitor typed.
 func (h *SearchHandler) fillForm(view *searchView, t tenant.Tenant, tr web.Translator, f SearchForm, errs map[string]string) {
-	field := func(name, value string) fieldView {
-		return fieldView{ID: "f-" + name, Name: name, Label: tr.T("search.field." + name), Value: value, Error: errs[name]}
+	field := func(name, value string) web.Field {
+		return web.Field{ID: "f-" + name, Name: name, Label: tr.T("search.field." + name), Value: value, Error: errs[name]}
 	}
-	fs := map[string]fieldView{}
+	fs := map[string]web.Field{}
 	for name, value := range map[string]string{
 		"postcode": f.Postcode, "within_km": f.WithinKm, "birth_date": f.BirthDate, "start_month": f.StartMonth,
 	} {
@@ -716,7 +688,7 @@ func (h *SearchHandler) fillForm(view *searchView, t tenant.Tenant, tr web.Trans
 	// One municipality: those of the desk's regions and its neighbours.
 	muni := field("municipality", "")
 	muni.Hint = tr.T("search.hint.municipality")
-	muni.Options = []optionView{{Value: "", Label: tr.T("search.option.no_choice")}}
+	muni.Options = []web.Option{{Value: "", Label: tr.T("search.option.no_choice")}}
 	choices := NearbyMunicipalities(t.Municipalities, NearbyKm)
 	for _, r := range deskRegions(t) {
 		choices = append(choices, r.Municipalities...)
@@ -729,7 +701,7 @@ func (h *SearchHandler) fillForm(view *searchView, t tenant.Tenant, tr web.Trans
 	}
 	slices.SortFunc(ms, func(a, b geo.Municipality) int { return strings.Compare(a.Name(tr.Lang()), b.Name(tr.Lang())) })
 	for _, m := range ms {
-		muni.Options = append(muni.Options, optionView{Value: string(m.NIS), Label: m.Name(tr.Lang()), Selected: slices.Contains(f.Municipalities, string(m.NIS))})
+		muni.Options = append(muni.Options, web.Option{Value: string(m.NIS), Label: m.Name(tr.Lang()), Selected: slices.Contains(f.Municipalities, string(m.NIS))})
 	}
 	fs["municipality"] = muni
 
@@ -740,7 +712,7 @@ func (h *SearchHandler) fillForm(view *searchView, t tenant.Tenant, tr web.Trans
 			if val != "" {
 				label = tr.T("search.option." + val)
 			}
-			fv.Options = append(fv.Options, optionView{Value: val, Label: label, Selected: val == value})
+			fv.Options = append(fv.Options, web.Option{Value: val, Label: label, Selected: val == value})
 		}
 		fs[name] = fv
 	}
@@ -758,7 +730,7 @@ func (h *SearchHandler) fillForm(view *searchView, t tenant.Tenant, tr web.Trans
 		regionNames = append(regionNames, r.Name(tr.Lang()))
 	}
 	for _, a := range []string{AreaDesk, AreaNearby, AreaRegion, AreaAll} {
-		fv := fieldView{ID: "f-area-" + a, Name: "area", Value: a, Checked: f.Area == a && len(f.Municipalities) == 0,
+		fv := web.Field{ID: "f-area-" + a, Name: "area", Value: a, Checked: f.Area == a && len(f.Municipalities) == 0,
 			Label: tr.T("search.area."+a, "Region", strings.Join(regionNames, ", ")), Error: errs["area"]}
 		view.AreaOptions = append(view.AreaOptions, fv)
 	}

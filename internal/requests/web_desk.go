@@ -446,8 +446,6 @@ type formField struct{ ID, Value, Error string }
 // ("parents[0].email" → "parents-0-email").
 var anchor = strings.NewReplacer("[", "-", "]", "", ".", "-").Replace
 
-type errorLink struct{ Anchor, Message string }
-
 // prefSlot is one preference select: its index in the form and its number
 // for people (1 is the first choice).
 type prefSlot struct{ Index, Number int }
@@ -455,7 +453,7 @@ type prefSlot struct{ Index, Number int }
 type registerView struct {
 	Base, CSRF   string
 	Fields       map[string]formField
-	Errors       []errorLink
+	Errors       []web.ErrorLink
 	Days         map[string]bool
 	Claims       map[string]bool
 	Prefs        []prefSlot
@@ -660,7 +658,7 @@ func (h *Web) register(c *fiber.Ctx) error {
 		if f.Error == "" {
 			f.Error = msg
 			v.Fields[field] = f
-			v.Errors = append(v.Errors, errorLink{Anchor: f.ID, Message: msg})
+			v.Errors = append(v.Errors, web.ErrorLink{Anchor: f.ID, Message: msg})
 		}
 	}
 	title := tr.T("deskwork.errors.prefix") + ": " + tr.T("deskwork.new.title")

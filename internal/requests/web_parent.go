@@ -321,34 +321,12 @@ func (p *ParentPages) privacy(c *fiber.Ctx) error {
 
 // --- form views ---------------------------------------------------------------
 
-type fieldView struct {
-	ID, Name, Label, Hint, Error, Value, Type, InputMode, Autocomplete, Describedby string
-	Options                                                                         []optionView
-}
-
-type optionView struct {
-	Value, Label string
-	Selected     bool
-}
-
-type checkView struct {
-	ID, Name, Value, Label string
-	Checked                bool
-}
-
-type groupView struct {
-	ID, Legend, Hint, Error, Describedby string
-	Items                                []checkView
-}
-
 type stepView struct {
 	Number  int
 	Label   string
 	Current bool
 	Done    bool
 }
-
-type errorView struct{ Anchor, Message string }
 
 type hiddenView struct{ Name, Value string }
 
@@ -366,27 +344,24 @@ type formView struct {
 	StepTitle                string
 	Steps                    []stepView
 	Hidden                   []hiddenView
-	Errors                   []errorView
-	Fields                   map[string]fieldView
-	Groups                   map[string]groupView
-	Checks                   map[string]checkView
-	Preferences              []fieldView
+	Errors                   []web.ErrorLink
+	Fields                   map[string]web.Field
+	Groups                   map[string]web.Group
+	Checks                   map[string]web.Choice
+	Preferences              []web.Field
 	MaxPreferences           int
 	Review                   []reviewSection
 }
 
 // fieldID is the HTML id of a form field ("parents[0].email" → "f-parents-0-email").
-func fieldID(name string) string {
-	r := strings.NewReplacer(".", "-", "[", "-", "]", "")
-	return "f-" + r.Replace(name)
-}
+func fieldID(name string) string { return web.FieldID(name) }
 
 func (p *ParentPages) renderStep(c *fiber.Ctx, t tenant.Tenant, f formState, step int, es validate.Errors, status int) error {
 	tr := p.render.Translator(c)
 	lang := tr.Lang()
 	v := formView{Action: "/" + t.Slug + PathRequestForm, CSRF: account.CSRFToken(c), PrivacyURL: "/" + t.Slug + PathPrivacy,
 		Step: step, StepCount: stepReview, StepTitle: tr.T("request.step." + stepKeys[step]),
-		Fields: map[string]fieldView{}, Groups: map[string]groupView{}, Checks: map[string]checkView{},
+		Fields: map[string]web.Field{}, Groups: map[string]web.Group{}, Checks: map[string]web.Choice{},
 		MaxPreferences: min(t.MaxPreferences, maxFormPrefs)}
 	for i := stepChild; i <= stepReview; i++ {
 		v.Steps = append(v.Steps, stepView{Number: i, Label: tr.T("request.step." + stepKeys[i]), Current: i == step, Done: i < step})
@@ -408,16 +383,15 @@ func (p *ParentPages) renderStep(c *fiber.Ctx, t tenant.Tenant, f formState, ste
 			errOf[e.Field] = tr.T("requests.error." + e.Code)
 		}
 	}
-	field := func(name, label, hint string) fieldView {
-		fv := fieldView{ID: fieldID(name), Name: name, Label: tr.T(label), Value: f.get(name), Error: errOf[name]}
+	field := func(name, label, hint string) web.Field {
+		fv := web.Field{ID: fieldID(name), Name: name, Label: tr.T(label), Value: f.get(name), Error: errOf[name]}
 		if hint != "" {
 			fv.Hint = tr.T(hint)
 		}
-		fv.Describedby = describedBy(fv.ID, fv.Hint, fv.Error)
 		v.Fields[name] = fv
 		return fv
 	}
-	sel := func(name, label, hint string, opts []optionView) fieldView {
+	sel := func(name, label, hint string, opts []web.Option) web.Field {
 		fv := field(name, label, hint)
 		cur := f.get(name)
 		for i := range opts {
@@ -427,28 +401,27 @@ func (p *ParentPages) renderStep(c *fiber.Ctx, t tenant.Tenant, f formState, ste
 		v.Fields[name] = fv
 		return fv
 	}
-	check := func(name, value, label string) checkView {
-		cv := checkView{ID: fieldID(name), Name: name, Value: value, Label: tr.T(label), Checked: f.get(name) == value}
+	check := func(name, value, label string) web.Choice {
+		cv := web.Choice{ID: fieldID(name), Name: name, Value: value, Label: tr.T(label), Checked: f.get(name) == value}
 		v.Checks[name] = cv
 		return cv
 	}
-	group := func(name, legend, hint string, items []checkView) {
-		g := groupView{ID: fieldID(name), Legend: tr.T(legend), Error: errOf[name], Items: items}
+	group := func(name, legend, hint string, items []web.Choice) {
+		g := web.Group{ID: fieldID(name), Legend: tr.T(legend), Error: errOf[name], Items: items}
 		if hint != "" {
 			g.Hint = tr.T(hint)
 		}
-		g.Describedby = describedBy(g.ID, g.Hint, g.Error)
 		v.Groups[name] = g
 	}
-	multi := func(name string, values []string, label func(string) string) []checkView {
-		var out []checkView
+	multi := func(name string, values []string, label func(string) string) []web.Choice {
+		var out []web.Choice
 		for _, val := range values {
-			out = append(out, checkView{ID: fieldID(name) + "-" + val, Name: name, Value: val, Label: label(val),
+			out = append(out, web.Choice{ID: fieldID(name) + "-" + val, Name: name, Value: val, Label: label(val),
 				Checked: slices.Contains(f.vals[name], val)})
 		}
 		return out
 	}
-	radios := func(name string, values []string, label func(string) string) []checkView {
+	radios := func(name string, values []string, label func(string) string) []web.Choice {
 		out := multi(name, values, label)
 		for i := range out {
 			out[i].Checked = f.get(name) == out[i].Value
@@ -490,11 +463,7 @@ func (p *ParentPages) renderStep(c *fiber.Ctx, t tenant.Tenant, f formState, ste
 		if f.get("language") == "" {
 			f.vals.Set("language", lang)
 		}
-		var langs []optionView
-		for _, l := range web.Languages {
-			langs = append(langs, optionView{Value: l.Code, Label: l.Label})
-		}
-		sel("language", "request.field.language", "request.hint.language", langs)
+		sel("language", "request.field.language", "request.hint.language", web.LanguageOptions(nil, ""))
 		if f.get("address.municipality_nis") == "" && len(t.Municipalities) > 0 {
 			f.vals.Set("address.municipality_nis", string(t.Municipalities[0]))
 		}
@@ -523,13 +492,12 @@ func (p *ParentPages) renderStep(c *fiber.Ctx, t tenant.Tenant, f formState, ste
 			if i == 0 {
 				hint = "request.hint.preferences"
 			}
-			fv := sel(name, "request.field.preference", hint, append([]optionView{{Value: "", Label: tr.T("request.choose_none")}}, opts...))
+			fv := sel(name, "request.field.preference", hint, append([]web.Option{{Value: "", Label: tr.T("request.choose_none")}}, opts...))
 			fv.Label = tr.T("request.field.preference", "N", i+1)
 			v.Preferences = append(v.Preferences, fv)
 		}
 		if e := errOf["preferences"]; e != "" && len(v.Preferences) > 0 && v.Preferences[0].Error == "" {
 			v.Preferences[0].Error = e
-			v.Preferences[0].Describedby = strings.TrimSpace(v.Preferences[0].Describedby + " err-" + v.Preferences[0].ID)
 		}
 	case stepReason:
 		group("reason", "request.field.reason", "", radios("reason", []string{string(ReasonWork), string(ReasonTraining), string(ReasonJobSearch), string(ReasonOther)},
@@ -578,7 +546,7 @@ func (p *ParentPages) renderStep(c *fiber.Ctx, t tenant.Tenant, f formState, ste
 		} else if cv, ok := v.Checks[e.Field]; ok {
 			msg = cv.Label + ": " + msg
 		}
-		v.Errors = append(v.Errors, errorView{Anchor: anchor, Message: msg})
+		v.Errors = append(v.Errors, web.ErrorLink{Anchor: anchor, Message: msg})
 	}
 	title := tr.T("request.form.title")
 	if len(es) > 0 {
@@ -605,17 +573,17 @@ func checkErrors(errOf map[string]string) map[string]string {
 	return out
 }
 
-func municipalityOptions(t tenant.Tenant, lang string) []optionView {
-	var own, other []optionView
+func municipalityOptions(t tenant.Tenant, lang string) []web.Option {
+	var own, other []web.Option
 	for _, m := range geo.Municipalities() {
-		o := optionView{Value: string(m.NIS), Label: m.Name(lang)}
+		o := web.Option{Value: string(m.NIS), Label: m.Name(lang)}
 		if slices.Contains(t.Municipalities, m.NIS) {
 			own = append(own, o)
 		} else {
 			other = append(other, o)
 		}
 	}
-	byLabel := func(a, b optionView) int { return strings.Compare(a.Label, b.Label) }
+	byLabel := func(a, b web.Option) int { return strings.Compare(a.Label, b.Label) }
 	slices.SortFunc(own, byLabel)
 	slices.SortFunc(other, byLabel)
 	return append(own, other...)
@@ -623,8 +591,8 @@ func municipalityOptions(t tenant.Tenant, lang string) []optionView {
 
 // neighbourhoodOptions lists the neighbourhoods of the chosen municipality,
 // or of the desk's municipalities when none is chosen.
-func neighbourhoodOptions(t tenant.Tenant, chosen geo.NISCode, lang, none string) []optionView {
-	out := []optionView{{Value: "", Label: none}}
+func neighbourhoodOptions(t tenant.Tenant, chosen geo.NISCode, lang, none string) []web.Option {
+	out := []web.Option{{Value: "", Label: none}}
 	nis := []geo.NISCode{chosen}
 	if chosen == "" {
 		nis = t.Municipalities
@@ -635,7 +603,7 @@ func neighbourhoodOptions(t tenant.Tenant, chosen geo.NISCode, lang, none string
 			continue
 		}
 		for _, nb := range m.Neighbourhoods {
-			out = append(out, optionView{Value: nb, Label: nb})
+			out = append(out, web.Option{Value: nb, Label: nb})
 		}
 	}
 	return out
@@ -644,9 +612,9 @@ func neighbourhoodOptions(t tenant.Tenant, chosen geo.NISCode, lang, none string
 // locationOptions lists the locations that take requests in the desk's
 // municipalities and their neighbours, plus any location already chosen
 // (a parent may come from a search in a wider area).
-func (p *ParentPages) locationOptions(ctx context.Context, t tenant.Tenant, f formState, lang string) ([]optionView, error) {
+func (p *ParentPages) locationOptions(ctx context.Context, t tenant.Tenant, f formState, lang string) ([]web.Option, error) {
 	area := catalog.NearbyMunicipalities(t.Municipalities, catalog.NearbyKm)
-	var out []optionView
+	var out []web.Option
 	seen := map[string]bool{}
 	for page := 1; page <= 10; page++ {
 		res, err := p.cat.Search(ctx, catalog.Query{Municipalities: area, AcceptsRequests: true, Sort: "name", Page: page, PerPage: 100})
@@ -654,7 +622,7 @@ func (p *ParentPages) locationOptions(ctx context.Context, t tenant.Tenant, f fo
 			return nil, fmt.Errorf("requests: locations for the form: %w", err)
 		}
 		for _, h := range res.Hits {
-			out = append(out, optionView{Value: h.ID.String(), Label: locationLabel(h.Location, lang)})
+			out = append(out, web.Option{Value: h.ID.String(), Label: locationLabel(h.Location, lang)})
 			seen[h.ID.String()] = true
 		}
 		if page >= res.Pages() {
@@ -671,7 +639,7 @@ func (p *ParentPages) locationOptions(ctx context.Context, t tenant.Tenant, f fo
 			continue
 		}
 		if d, err := p.cat.Get(ctx, id, ""); err == nil && d.AcceptsRequests {
-			out = append(out, optionView{Value: v, Label: locationLabel(d.Location, lang)})
+			out = append(out, web.Option{Value: v, Label: locationLabel(d.Location, lang)})
 			seen[v] = true
 		}
 	}
@@ -717,11 +685,7 @@ func (p *ParentPages) review(ctx context.Context, t tenant.Tenant, f formState, 
 		parents.Rows = append(parents.Rows, reviewRow{tr.T("request.review.parent", "N", i+1),
 			strings.TrimSpace(strings.Join([]string{pi.FirstName + " " + pi.LastName, pi.Email, pi.Phone}, " · "))})
 	}
-	for _, l := range web.Languages {
-		if l.Code == sub.Language {
-			parents.Rows = append(parents.Rows, reviewRow{tr.T("request.field.language"), l.Label})
-		}
-	}
+	parents.Rows = append(parents.Rows, reviewRow{tr.T("request.field.language"), web.LanguageName(sub.Language)})
 	place := sub.Address.MunicipalityNIS
 	if m, ok := geo.LookupMunicipality(geo.NISCode(place)); ok {
 		place = m.Name(lang)
@@ -811,9 +775,9 @@ type statusView struct {
 	Open                   bool
 	Preferences            []prefView
 	Notice, Problem        string
-	Errors                 []errorView
-	Email, Phone           fieldView
-	Language               fieldView
+	Errors                 []web.ErrorLink
+	Email, Phone           web.Field
+	Language               web.Field
 	WithdrawURL            string
 	Confirm                bool
 	PlacedAt, DesiredStart string
@@ -864,12 +828,10 @@ func (p *ParentPages) statusView(c *fiber.Ctx, t tenant.Tenant, cs *Case) status
 		v.Preferences = append(v.Preferences, pv)
 	}
 	slices.SortFunc(v.Preferences, func(a, b prefView) int { return a.Rank - b.Rank })
-	v.Email = fieldView{ID: "f-contact-email", Name: "email", Label: tr.T("request.field.email"), Value: cs.Family.Email, Type: "email", Autocomplete: "email"}
-	v.Phone = fieldView{ID: "f-contact-phone", Name: "phone", Label: tr.T("request.field.phone"), Value: cs.Family.Phone, Type: "tel", Autocomplete: "tel"}
-	v.Language = fieldView{ID: "f-contact-language", Name: "language", Label: tr.T("request.field.language")}
-	for _, l := range web.Languages {
-		v.Language.Options = append(v.Language.Options, optionView{Value: l.Code, Label: l.Label, Selected: l.Code == cs.Family.Language})
-	}
+	v.Email = web.Field{ID: "f-contact-email", Name: "email", Label: tr.T("request.field.email"), Value: cs.Family.Email, Type: "email", Autocomplete: "email"}
+	v.Phone = web.Field{ID: "f-contact-phone", Name: "phone", Label: tr.T("request.field.phone"), Value: cs.Family.Phone, Type: "tel", Autocomplete: "tel"}
+	v.Language = web.Field{ID: "f-contact-language", Name: "language", Label: tr.T("request.field.language")}
+	v.Language.Options = web.LanguageOptions(nil, cs.Family.Language)
 	if n := c.Query("klaar"); n != "" && slices.Contains([]string{"accepted", "declined", "contact", "withdrawn"}, n) {
 		v.Notice = tr.T("request.notice." + n)
 	}
@@ -1003,7 +965,7 @@ func (p *ParentPages) contact(c *fiber.Ctx) error {
 		v.Language.Options[i].Selected = v.Language.Options[i].Value == ch.Language
 	}
 	for _, e := range es {
-		var fv *fieldView
+		var fv *web.Field
 		switch e.Field {
 		case "email":
 			fv = &v.Email
@@ -1016,8 +978,7 @@ func (p *ParentPages) contact(c *fiber.Ctx) error {
 		}
 		if fv.Error == "" {
 			fv.Error = tr.T("requests.error." + e.Code)
-			fv.Describedby = "err-" + fv.ID
-			v.Errors = append(v.Errors, errorView{Anchor: fv.ID, Message: fv.Label + ": " + fv.Error})
+			v.Errors = append(v.Errors, web.ErrorLink{Anchor: fv.ID, Message: fv.Label + ": " + fv.Error})
 		}
 	}
 	return p.renderStatus(c, t, v, fiber.StatusUnprocessableEntity)
@@ -1052,17 +1013,4 @@ func (p *ParentPages) withdraw(c *fiber.Ctx) error {
 		return p.showProblem(c, t, err)
 	}
 	return c.Redirect(p.statusBase(t, c)+"?klaar=withdrawn", fiber.StatusSeeOther)
-}
-
-// describedBy names the hint and error elements of the field id that exist,
-// for aria-describedby.
-func describedBy(id, hint, err string) string {
-	var by []string
-	if hint != "" {
-		by = append(by, "hint-"+id)
-	}
-	if err != "" {
-		by = append(by, "err-"+id)
-	}
-	return strings.Join(by, " ")
 }
