@@ -202,9 +202,27 @@ func (p *ParentPages) formStart(c *fiber.Ctx) error {
 	}
 	f := formState{vals: url.Values{}}
 	f.vals.Set(fieldKey, randomKey())
-	if v := c.Query("voorkeur"); v != "" {
-		if _, err := parseLocation(v); err == nil {
-			f.vals.Set("preferences[0]", v)
+	// ?voorkeur=<location id> (repeatable) preselects preferences: from a
+	// location page or the chosen results of a search, whose child's birth
+	// date (?geboren=) and start month (?start=YYYY-MM) come along too.
+	n := 0
+	for _, raw := range c.Context().QueryArgs().PeekMulti("voorkeur") {
+		v := string(raw)
+		if _, err := parseLocation(v); err == nil && n < maxFormPrefs && !slices.Contains(f.vals["pref"], v) {
+			f.vals.Set(fmt.Sprintf("preferences[%d]", n), v)
+			f.vals.Add("pref", v)
+			n++
+		}
+	}
+	delete(f.vals, "pref")
+	if d := c.Query("geboren"); d != "" {
+		if _, err := time.Parse("2006-01-02", d); err == nil {
+			f.vals.Set("child.birth_date", d)
+		}
+	}
+	if m := c.Query("start"); m != "" {
+		if _, err := time.Parse("2006-01", m); err == nil {
+			f.vals.Set("desired_start", m+"-01")
 		}
 	}
 	return p.renderStep(c, t, f, stepChild, nil, fiber.StatusOK)
@@ -242,7 +260,14 @@ func (p *ParentPages) formStep(c *fiber.Ctx) error {
 	action := c.FormValue("action")
 	ctx := c.UserContext()
 	lang := web.LanguageOf(c)
+	compactPreferences(f)
 	switch {
+	case action == "stay":
+		// The language switch posts the form: show the same step, in the
+		// new language, with everything typed so far.
+		return p.renderStep(c, t, f, step, nil, fiber.StatusOK)
+	case step == stepPreferences && editPreferences(f, action, strings.Clone(c.FormValue("add_location")), min(t.MaxPreferences, maxFormPrefs)):
+		return p.renderStep(c, t, f, stepPreferences, nil, fiber.StatusOK)
 	case action == "back":
 		return p.renderStep(c, t, f, max(step-1, stepChild), nil, fiber.StatusOK)
 	case strings.HasPrefix(action, "goto-"):
@@ -255,6 +280,68 @@ func (p *ParentPages) formStep(c *fiber.Ctx) error {
 		return p.renderStep(c, t, f, step, es, fiber.StatusUnprocessableEntity)
 	}
 	return p.renderStep(c, t, f, min(step+1, stepReview), nil, fiber.StatusOK)
+}
+
+// prefList is the chosen locations in rank order.
+func (f formState) prefList() []string {
+	var out []string
+	for i := 0; i < maxFormPrefs; i++ {
+		if v := f.get(fmt.Sprintf("preferences[%d]", i)); v != "" && !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func (f formState) setPrefs(list []string) {
+	for i := 0; i < maxFormPrefs; i++ {
+		f.vals.Del(fmt.Sprintf("preferences[%d]", i))
+	}
+	for i, v := range list {
+		f.vals.Set(fmt.Sprintf("preferences[%d]", i), v)
+	}
+}
+
+// compactPreferences numbers the chosen locations 0, 1, 2… without gaps or doubles.
+func compactPreferences(f formState) { f.setPrefs(f.prefList()) }
+
+// editPreferences applies a button of the preferences step: add:<id>,
+// add-other (the location chosen in the list of all), remove-<n>, up-<n>,
+// down-<n>. It reports whether the action was one of these.
+func editPreferences(f formState, action, other string, max int) bool {
+	list := f.prefList()
+	var n int
+	switch {
+	case strings.HasPrefix(action, "add:") || action == "add-other":
+		id := strings.TrimPrefix(action, "add:")
+		if action == "add-other" {
+			id = other
+		}
+		if _, err := parseLocation(id); err == nil && !slices.Contains(list, id) && len(list) < max {
+			list = append(list, id)
+		}
+	case scan(action, "remove-%d", &n):
+		if n >= 0 && n < len(list) {
+			list = slices.Delete(list, n, n+1)
+		}
+	case scan(action, "up-%d", &n):
+		if n > 0 && n < len(list) {
+			list[n-1], list[n] = list[n], list[n-1]
+		}
+	case scan(action, "down-%d", &n):
+		if n >= 0 && n+1 < len(list) {
+			list[n+1], list[n] = list[n], list[n+1]
+		}
+	default:
+		return false
+	}
+	f.setPrefs(list)
+	return true
+}
+
+func scan(s, format string, n *int) bool {
+	_, err := fmt.Sscanf(s, format, n)
+	return err == nil
 }
 
 func (p *ParentPages) submit(c *fiber.Ctx, t tenant.Tenant, f formState) error {
@@ -348,7 +435,9 @@ type formView struct {
 	Fields                   map[string]web.Field
 	Groups                   map[string]web.Group
 	Checks                   map[string]web.Choice
-	Preferences              []web.Field
+	Chosen, Suggestions      []prefChoice
+	Other                    web.Field
+	CanAdd                   bool
 	MaxPreferences           int
 	Review                   []reviewSection
 }
@@ -471,8 +560,15 @@ func (p *ParentPages) renderStep(c *fiber.Ctx, t tenant.Tenant, f formState, ste
 		sel("address.neighbourhood", "request.field.neighbourhood", "request.hint.neighbourhood",
 			neighbourhoodOptions(t, geo.NISCode(f.get("address.municipality_nis")), lang, tr.T("request.choose_none")))
 	case stepCare:
-		fv := field("desired_start", "request.field.desired_start", "request.hint.date")
-		fv.Type = "date"
+		// A month picker without JavaScript: the coming 24 months in words;
+		// care starts on the first of the month.
+		cur := f.get("desired_start")
+		opts := append([]web.Option{{Value: "", Label: tr.T("request.choose_month")}},
+			tr.MonthsFrom(p.svc.opts.Clock.Now().AddDate(0, 1, 0), 24, cur)...)
+		if cur != "" && !slices.ContainsFunc(opts, func(o web.Option) bool { return o.Value == cur }) {
+			opts = append(opts, web.Option{Value: cur, Label: tr.DateString(cur), Selected: true})
+		}
+		fv := sel("desired_start", "request.field.desired_month", "request.hint.desired_month", opts)
 		v.Fields["desired_start"] = fv
 		fv = field("flexibility_weeks", "request.field.flexibility", "request.hint.flexibility")
 		fv.InputMode = "numeric"
@@ -482,22 +578,8 @@ func (p *ParentPages) renderStep(c *fiber.Ctx, t tenant.Tenant, f formState, ste
 			func(d string) string { return tr.T("request.day_part." + d) }))
 		check("care_plan.wider_hours", "1", "request.field.wider_hours")
 	case stepPreferences:
-		opts, err := p.locationOptions(c.UserContext(), t, f, lang)
-		if err != nil {
+		if err := p.preferenceStep(c.UserContext(), t, f, tr, &v, errOf); err != nil {
 			return err
-		}
-		for i := 0; i < v.MaxPreferences; i++ {
-			name := fmt.Sprintf("preferences[%d]", i)
-			hint := ""
-			if i == 0 {
-				hint = "request.hint.preferences"
-			}
-			fv := sel(name, "request.field.preference", hint, append([]web.Option{{Value: "", Label: tr.T("request.choose_none")}}, opts...))
-			fv.Label = tr.T("request.field.preference", "N", i+1)
-			v.Preferences = append(v.Preferences, fv)
-		}
-		if e := errOf["preferences"]; e != "" && len(v.Preferences) > 0 && v.Preferences[0].Error == "" {
-			v.Preferences[0].Error = e
 		}
 	case stepReason:
 		group("reason", "request.field.reason", "", radios("reason", []string{string(ReasonWork), string(ReasonTraining), string(ReasonJobSearch), string(ReasonOther)},
@@ -539,7 +621,15 @@ func (p *ParentPages) renderStep(c *fiber.Ctx, t tenant.Tenant, f formState, ste
 			anchor = fieldID("priority_claims") + "-" + string(Claims[0])
 		}
 		msg := tr.T("requests.error." + e.Code)
-		if fv, ok := v.Fields[e.Field]; ok {
+		var n int
+		if _, err := fmt.Sscanf(e.Field, "preferences[%d]", &n); err == nil && n < len(v.Chosen) {
+			msg = tr.T("request.field.preference", "N", n+1) + " (" + v.Chosen[n].Name + "): " + msg
+		} else if e.Field == "preferences" {
+			anchor = "f-add_location"
+			if len(v.Suggestions) > 0 {
+				anchor = v.Suggestions[0].ID
+			}
+		} else if fv, ok := v.Fields[e.Field]; ok {
 			msg = fv.Label + ": " + msg
 		} else if g, ok := v.Groups[e.Field]; ok {
 			msg = g.Legend + ": " + msg
@@ -553,6 +643,7 @@ func (p *ParentPages) renderStep(c *fiber.Ctx, t tenant.Tenant, f formState, ste
 		title = tr.T("request.form.title_errors") + " " + title
 	}
 	page := p.desks.Page(c, t, title, pageData{View: v, CheckErrors: checkErrors(errOf)})
+	page.FormID = "request-form" // the language switch posts the form, so nothing typed is lost
 	privatePage(c)
 	return p.render.Render(c, status, "request_form", page)
 }
@@ -607,6 +698,129 @@ func neighbourhoodOptions(t tenant.Tenant, chosen geo.NISCode, lang, none string
 		}
 	}
 	return out
+}
+
+// prefChoice is one location on the preferences step: chosen (with its
+// rank) or suggested.
+type prefChoice struct {
+	ID, Value, Name, Place, Free, Error string
+	Index, Number                       int
+	First, Last                         bool
+}
+
+// preferenceStep fills the preferences step: the chosen locations in rank
+// order, then the locations that fit the child's age, the start month and
+// the care plan (free places first), then a list of all locations of the area.
+func (p *ParentPages) preferenceStep(ctx context.Context, t tenant.Tenant, f formState, tr web.Translator, v *formView, errOf map[string]string) error {
+	lang := tr.Lang()
+	chosen := f.prefList()
+	month := f.get("desired_start")
+	if len(month) >= 7 {
+		month = month[:7]
+	}
+	q := catalog.Query{Municipalities: p.area(t, f), AcceptsRequests: true, Sort: "name", PerPage: 100}
+	if _, err := time.Parse("2006-01", month); err == nil {
+		q.StartMonth = month
+	}
+	for _, name := range []string{"child.birth_date", "child.expected_date"} {
+		if d, err := time.Parse("2006-01-02", f.get(name)); err == nil && q.StartMonth != "" {
+			q.ChildBirth = &d
+			break
+		}
+	}
+	type fit struct {
+		hit   catalog.Hit
+		score int
+	}
+	var fits []fit
+	free := map[string]string{}
+	for page := 1; page <= 10; page++ {
+		q.Page = page
+		res, err := p.cat.Search(ctx, q)
+		if err != nil {
+			return fmt.Errorf("requests: locations that fit the request: %w", err)
+		}
+		for _, h := range res.Hits {
+			score := 0
+			if h.FreePlaces != nil {
+				free[h.ID.String()] = freeText(tr, *h.FreePlaces, q.StartMonth)
+				if *h.FreePlaces > 0 {
+					score += 2
+				}
+			}
+			if f.on("care_plan.wider_hours") && (h.EarlyHours || h.LateHours) {
+				score++
+			}
+			fits = append(fits, fit{h, score})
+		}
+		if page >= res.Pages() {
+			break
+		}
+	}
+	slices.SortStableFunc(fits, func(a, b fit) int { return b.score - a.score })
+
+	for i, id := range chosen {
+		pc := prefChoice{ID: fmt.Sprintf("f-preferences-%d", i), Value: id, Index: i, Number: i + 1,
+			First: i == 0, Last: i == len(chosen)-1, Free: free[id], Error: errOf[fmt.Sprintf("preferences[%d]", i)]}
+		pc.Name = tr.T("request.unknown_location")
+		if lid, err := parseLocation(id); err == nil {
+			if d, err := p.cat.Get(ctx, lid, ""); err == nil {
+				pc.Name, pc.Place = d.Name, municipalityName(d.MunicipalityNIS, lang)
+			}
+		}
+		v.Chosen = append(v.Chosen, pc)
+	}
+	v.CanAdd = len(chosen) < v.MaxPreferences
+	for _, ft := range fits {
+		id := ft.hit.ID.String()
+		if slices.Contains(chosen, id) || len(v.Suggestions) == 8 {
+			continue
+		}
+		v.Suggestions = append(v.Suggestions, prefChoice{ID: "f-suggest-" + id, Value: id, Name: ft.hit.Name,
+			Place: municipalityName(ft.hit.MunicipalityNIS, lang), Free: free[id]})
+	}
+	opts, err := p.locationOptions(ctx, t, f, lang)
+	if err != nil {
+		return err
+	}
+	other := []web.Option{{Value: "", Label: tr.T("request.choose_location")}}
+	for _, o := range opts {
+		if !slices.Contains(chosen, o.Value) {
+			other = append(other, o)
+		}
+	}
+	v.Other = web.Field{ID: "f-add_location", Name: "add_location", Label: tr.T("request.field.other_location"),
+		Hint: tr.T("request.hint.other_location"), Options: other, Error: errOf["preferences"]}
+	return nil
+}
+
+// area is where the form looks for locations: the desk's municipalities and
+// their neighbours, and those around the family's own municipality.
+func (p *ParentPages) area(t tenant.Tenant, f formState) []geo.NISCode {
+	nis := slices.Clone(t.Municipalities)
+	if own := geo.NISCode(f.get("address.municipality_nis")); own != "" && !slices.Contains(nis, own) {
+		nis = append(nis, own)
+	}
+	return catalog.NearbyMunicipalities(nis, catalog.NearbyKm)
+}
+
+func municipalityName(nis geo.NISCode, lang string) string {
+	if m, ok := geo.LookupMunicipality(nis); ok {
+		return m.Name(lang)
+	}
+	return ""
+}
+
+// freeText says how many places are free in a month, in words.
+func freeText(tr web.Translator, n int, month string) string {
+	m := tr.Month(month)
+	switch n {
+	case 0:
+		return tr.T("search.free.none", "Month", m)
+	case 1:
+		return tr.T("search.free.one", "Month", m)
+	}
+	return tr.T("search.free.other", "Count", n, "Month", m)
 }
 
 // locationOptions lists the locations that take requests in the desk's
@@ -673,9 +887,9 @@ func (p *ParentPages) review(ctx context.Context, t tenant.Tenant, f formState, 
 		{tr.T("request.field.child_last_name"), sub.Child.LastName},
 	}}
 	if sub.Child.BirthDate != "" {
-		child.Rows = append(child.Rows, reviewRow{tr.T("request.field.birth_date"), sub.Child.BirthDate})
+		child.Rows = append(child.Rows, reviewRow{tr.T("request.field.birth_date"), tr.DateString(sub.Child.BirthDate)})
 	} else {
-		child.Rows = append(child.Rows, reviewRow{tr.T("request.field.expected_date"), sub.Child.ExpectedDate})
+		child.Rows = append(child.Rows, reviewRow{tr.T("request.field.expected_date"), tr.DateString(sub.Child.ExpectedDate)})
 	}
 	if sub.Child.NationalNumber != "" {
 		child.Rows = append(child.Rows, reviewRow{tr.T("request.field.national_number"), sub.Child.NationalNumber})
@@ -699,7 +913,7 @@ func (p *ParentPages) review(ctx context.Context, t tenant.Tenant, f formState, 
 		days = append(days, tr.T("request.day."+d))
 	}
 	care := reviewSection{Step: stepCare, Title: tr.T("request.step.care"), Rows: []reviewRow{
-		{tr.T("request.field.desired_start"), sub.DesiredStart},
+		{tr.T("request.field.desired_month"), tr.Month(sub.DesiredStart)},
 		{tr.T("request.field.flexibility"), strconv.Itoa(sub.FlexibilityWeeks)},
 		{tr.T("request.field.days"), strings.Join(days, ", ")},
 		{tr.T("request.field.day_part"), tr.T("request.day_part." + sub.CarePlan.DayPart)},

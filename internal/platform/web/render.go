@@ -70,7 +70,11 @@ type Page struct {
 	Desk      *DeskView
 	Brand     template.CSS
 	Languages []Language
-	Data      any
+	// FormID, when set, names the page's form: the language switch then
+	// posts that form (buttons with form= and formaction=), so that a
+	// visitor who changes language mid-form keeps everything she typed.
+	FormID string
+	Data   any
 }
 
 // Render writes page name with status.
