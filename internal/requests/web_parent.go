@@ -436,6 +436,7 @@ type formView struct {
 	Groups                   map[string]web.Group
 	Checks                   map[string]web.Choice
 	Chosen, Suggestions      []prefChoice
+	PrefsError               string
 	Other                    web.Field
 	CanAdd                   bool
 	MaxPreferences           int
@@ -625,9 +626,13 @@ func (p *ParentPages) renderStep(c *fiber.Ctx, t tenant.Tenant, f formState, ste
 		if _, err := fmt.Sscanf(e.Field, "preferences[%d]", &n); err == nil && n < len(v.Chosen) {
 			msg = tr.T("request.field.preference", "N", n+1) + " (" + v.Chosen[n].Name + "): " + msg
 		} else if e.Field == "preferences" {
-			anchor = "f-add_location"
-			if len(v.Suggestions) > 0 {
+			switch {
+			case !v.CanAdd && len(v.Chosen) > 0:
+				anchor = v.Chosen[0].ID
+			case len(v.Suggestions) > 0:
 				anchor = v.Suggestions[0].ID
+			default:
+				anchor = "f-add_location"
 			}
 		} else if fv, ok := v.Fields[e.Field]; ok {
 			msg = fv.Label + ": " + msg
@@ -771,6 +776,7 @@ func (p *ParentPages) preferenceStep(ctx context.Context, t tenant.Tenant, f for
 		v.Chosen = append(v.Chosen, pc)
 	}
 	v.CanAdd = len(chosen) < v.MaxPreferences
+	v.PrefsError = errOf["preferences"]
 	for _, ft := range fits {
 		id := ft.hit.ID.String()
 		if slices.Contains(chosen, id) || len(v.Suggestions) == 8 {
@@ -790,7 +796,7 @@ func (p *ParentPages) preferenceStep(ctx context.Context, t tenant.Tenant, f for
 		}
 	}
 	v.Other = web.Field{ID: "f-add_location", Name: "add_location", Label: tr.T("request.field.other_location"),
-		Hint: tr.T("request.hint.other_location"), Options: other, Error: errOf["preferences"]}
+		Hint: tr.T("request.hint.other_location"), Options: other}
 	return nil
 }
 
