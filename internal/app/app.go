@@ -365,7 +365,7 @@ func (a *App) Handler(extra ...func(*fiber.App)) (*web.Server, error) {
 	search.RegisterDesk(desk)
 	// Parent request form (/{tenant}/aanvragen) and status page (/{tenant}/aanvraag/{token}).
 	parentPages := requests.NewParentPages(a.Requests, a.Catalog, renderer, desks)
-	parentPages.SetRoundExplainer(a.Rounds.ExplainFor)
+	parentPages.SetRoundExplainer(a.Rounds.ExplanationFor)
 	parentPages.Register(desk)
 	// WIRING:desk-admin (desk staff and sharing agreements under /{tenant}/beheer)
 	admin.RegisterDesk(desk)

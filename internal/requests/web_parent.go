@@ -38,11 +38,17 @@ type ParentPages struct {
 	desks  *tenant.Handler
 	// roundExplain, when set, tells why a request got what it got in the
 	// latest published allocation round (package rounds).
-	roundExplain func(ctx context.Context, id RequestID, lang string) (string, error)
+	roundExplain RoundExplainer
 }
 
+// RoundExplainer writes why a request got what it got in the latest
+// published round, in lang, naming places and priority rules with the
+// given functions ("" when no round included it).
+type RoundExplainer func(ctx context.Context, id RequestID, lang string,
+	place func(location uuid.UUID, month, band string) string, criterion func(string) string) (string, error)
+
 // SetRoundExplainer shows allocation round explanations on the status page.
-func (p *ParentPages) SetRoundExplainer(fn func(ctx context.Context, id RequestID, lang string) (string, error)) {
+func (p *ParentPages) SetRoundExplainer(fn RoundExplainer) {
 	p.roundExplain = fn
 }
 
@@ -982,6 +988,7 @@ func (p *ParentPages) statusRequest(c *fiber.Ctx) (tenant.Tenant, *Case, error) 
 type prefView struct {
 	Rank                         int
 	Location, State, Reason      string
+	Address, Phone, Provider     string // shown with an offer or a place
 	Offered                      bool
 	OfferStart, OfferDays, Until string
 	Closed                       bool
@@ -1020,8 +1027,9 @@ func (p *ParentPages) statusView(c *fiber.Ctx, t tenant.Tenant, cs *Case) status
 		v.Submitted = formatDate(*r.SubmittedAt, lang)
 	}
 	if p.roundExplain != nil {
-		// The engine explains in Dutch and English; French readers get Dutch.
-		v.RoundExplain, _ = p.roundExplain(c.UserContext(), r.ID, lang)
+		v.RoundExplain, _ = p.roundExplain(c.UserContext(), r.ID, lang, p.placeNamer(c.UserContext(), tr, cs), func(cr string) string {
+			return tr.T("request.criterion." + cr)
+		})
 	}
 	for _, pr := range r.Preferences {
 		pv := prefView{Rank: pr.Rank, Location: cs.Locations[pr.LocationID].Name,
@@ -1031,6 +1039,14 @@ func (p *ParentPages) statusView(c *fiber.Ctx, t tenant.Tenant, cs *Case) status
 		}
 		if pr.NoPlaceReason != "" {
 			pv.Reason = tr.T("request.noplace." + string(pr.NoPlaceReason))
+		}
+		if pr.State == PreferenceOffered || pr.State == PreferenceAccepted {
+			// Where to go and whom to call: the location's address and
+			// phone and its provider (public catalogue data).
+			if d, err := p.cat.Get(c.UserContext(), catalog.LocationID{UUID: pr.LocationID}, ""); err == nil {
+				pv.Address = strings.TrimSpace(d.Street + ", " + d.Postcode + " " + municipalityName(d.MunicipalityNIS, lang))
+				pv.Phone, pv.Provider = d.Phone, d.Provider.Name
+			}
 		}
 		if pr.OfferStart != nil {
 			pv.OfferStart = formatDate(*pr.OfferStart, lang)
@@ -1056,6 +1072,30 @@ func (p *ParentPages) statusView(c *fiber.Ctx, t tenant.Tenant, cs *Case) status
 		v.Notice = tr.T("request.notice." + n)
 	}
 	return v
+}
+
+// placeNamer names a round's place as a parent knows it: "Zonnebloem
+// (Leuven), maart 2027, baby's".
+func (p *ParentPages) placeNamer(ctx context.Context, tr web.Translator, cs *Case) func(uuid.UUID, string, string) string {
+	return func(loc uuid.UUID, month, band string) string {
+		name := cs.Locations[loc].Name
+		if name == "" {
+			if d, err := p.cat.Get(ctx, catalog.LocationID{UUID: loc}, ""); err == nil {
+				name = d.Name
+			}
+		}
+		if name == "" {
+			name = tr.T("request.unknown_location")
+		}
+		parts := []string{name}
+		if month != "" {
+			parts = append(parts, tr.Month(month))
+		}
+		if band != "" {
+			parts = append(parts, tr.T("request.band."+band))
+		}
+		return strings.Join(parts, ", ")
+	}
 }
 
 var months = map[string][]string{

@@ -110,6 +110,9 @@ type ChildOutcome struct {
 	Choice     int                `bun:"choice,notnull"`
 	TextNL     string             `bun:"text_nl,notnull"`
 	TextEN     string             `bun:"text_en,notnull"`
+	// Explanation is the engine's explanation as JSON (without its texts):
+	// the status page writes it in the reader's language.
+	Explanation string `bun:"explanation,notnull"`
 }
 
 // Policy is the desk's allocation policy: configuration, not code (the
@@ -394,6 +397,9 @@ func (s *Service) DryRun(ctx context.Context, from, to string, seed allocation.S
 	for _, e := range exps {
 		id, _ := uuid.Parse(e.ChildID)
 		o := ChildOutcome{RoundID: r.ID, RequestID: requests.RequestID{UUID: id}, Choice: e.Choice, TextNL: e.TextNL, TextEN: e.TextEN}
+		data := e
+		data.TextNL, data.TextEN = "", ""
+		o.Explanation = string(mustJSON(data))
 		if e.ProgrammeID != "" {
 			loc := locationOf(e.ProgrammeID)
 			o.LocationID = &loc
@@ -613,6 +619,37 @@ func (s *Service) ExplainFor(ctx context.Context, request requests.RequestID, la
 		return o[0].TextEN, nil
 	}
 	return o[0].TextNL, nil
+}
+
+// ExplanationFor is the explanation of the latest published round for a
+// request of the desk in ctx, in the reader's language: place names a
+// location, a start month and an age group in her words; criterion names a
+// priority rule. "" when no round included the request, or when the round
+// predates stored explanations (its texts would show internal ids).
+func (s *Service) ExplanationFor(ctx context.Context, request requests.RequestID, lang string,
+	place func(location uuid.UUID, month, band string) string, criterion func(string) string) (string, error) {
+	var o []ChildOutcome
+	err := s.tenants.Tx(ctx, func(ctx context.Context, tx *tenancy.Tx) error {
+		return tx.Select(&o).Where("request_id = ?", request).
+			Where("round_id IN (SELECT r.id FROM rounds AS r WHERE r.tenant_id = ? AND r.status = ?)", tx.Tenant(), StatusPublished).
+			Join("JOIN rounds AS rd ON rd.tenant_id = child_outcome.tenant_id AND rd.id = child_outcome.round_id").
+			OrderExpr("rd.published_at DESC").Limit(1).Scan(ctx)
+	})
+	if err != nil || len(o) == 0 || o[0].Explanation == "" {
+		return "", err
+	}
+	var e allocation.Explanation
+	if err := json.Unmarshal([]byte(o[0].Explanation), &e); err != nil {
+		return "", fmt.Errorf("rounds: read the explanation: %w", err)
+	}
+	prog := func(id string) string {
+		parts := strings.Split(id, "|")
+		if len(parts) != 3 {
+			return place(uuid.Nil, "", "")
+		}
+		return place(locationOf(id), parts[1], parts[2])
+	}
+	return e.Text(lang, prog, criterion), nil
 }
 
 func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }

@@ -1,0 +1,1 @@
+ALTER TABLE round_children DROP COLUMN explanation
