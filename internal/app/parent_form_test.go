@@ -99,3 +99,27 @@ func TestRequestFormFromSearchResults(t *testing.T) {
 		}
 	}
 }
+
+// TestRequestFormMunicipalityHasNoSilentDefault: issue 20, point 5. The
+// Turnhout desk does not preselect Baarle-Hertog; every known municipality
+// can be chosen, the desk's own first; an empty choice is an error.
+func TestRequestFormMunicipalityHasNoSilentDefault(t *testing.T) {
+	_, srv := newApp(t, dbtest.NewTarget(t, db.SQLite))
+	b := NewBrowser(t, srv.App)
+	page := b.Get("/stadsregio-turnhout/aanvragen")
+	s := parentSteps(nil)
+	p2 := step(b, page, "/stadsregio-turnhout/aanvragen", s[0], "next")
+	sel := p2.Body[strings.Index(p2.Body, `name="address.municipality_nis"`):]
+	sel = sel[:strings.Index(sel, "</select>")]
+	if strings.Count(sel, " selected") != 1 || !strings.Contains(sel, `<option value="" selected>`) {
+		t.Errorf("a municipality is preselected:\n%s", sel)
+	}
+	if !strings.Contains(sel, `<option value="24062">Leuven</option>`) || strings.Index(sel, "Baarle-Hertog") > strings.Index(sel, "Leuven") {
+		t.Errorf("the desk's municipalities first, then every other one:\n%s", sel)
+	}
+	parents := url.Values{"parents[0].first_name": {"Ann"}, "parents[0].last_name": {"Testouder"}, "parents[0].email": {"ann@ouders.example"}, "language": {"nl"}}
+	r := step(b, p2, "/stadsregio-turnhout/aanvragen", parents, "next")
+	if r.Status != 422 || !strings.Contains(r.Body, `href="#f-address-municipality_nis"`) {
+		t.Errorf("no municipality chosen: %d\n%s", r.Status, errorSummary(r.Body))
+	}
+}

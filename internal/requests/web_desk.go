@@ -509,10 +509,13 @@ func (h *Web) registerView(c *fiber.Ctx) (*registerView, error) {
 	}
 	var munis []geo.NISCode
 	for _, nis := range t.Municipalities {
-		if m, ok := geo.LookupMunicipality(nis); ok {
-			v.Municipality = append(v.Municipality, choice{Value: string(nis), Label: m.Name(tr.Lang())})
+		if _, ok := geo.LookupMunicipality(nis); ok {
 			munis = append(munis, nis)
 		}
+	}
+	// Every municipality: a family from outside the desk's area says where it lives.
+	for _, o := range MunicipalityOptions(t.Municipalities, tr.Lang()) {
+		v.Municipality = append(v.Municipality, choice{Value: o.Value, Label: o.Label})
 	}
 	locs, err := h.locationChoices(c.UserContext(), munis)
 	if err != nil {

@@ -560,10 +560,10 @@ func (p *ParentPages) renderStep(c *fiber.Ctx, t tenant.Tenant, f formState, ste
 			f.vals.Set("language", lang)
 		}
 		sel("language", "request.field.language", "request.hint.language", web.LanguageOptions(nil, ""))
-		if f.get("address.municipality_nis") == "" && len(t.Municipalities) > 0 {
-			f.vals.Set("address.municipality_nis", string(t.Municipalities[0]))
-		}
-		sel("address.municipality_nis", "request.field.municipality", "", municipalityOptions(t, lang))
+		// No default: a family names its own municipality, inside the
+		// desk's area or anywhere in Flanders and Brussels.
+		sel("address.municipality_nis", "request.field.municipality", "request.hint.municipality",
+			append([]web.Option{{Value: "", Label: tr.T("request.choose_municipality")}}, MunicipalityOptions(t.Municipalities, lang)...))
 		sel("address.neighbourhood", "request.field.neighbourhood", "request.hint.neighbourhood",
 			neighbourhoodOptions(t, geo.NISCode(f.get("address.municipality_nis")), lang, tr.T("request.choose_none")))
 	case stepCare:
@@ -675,11 +675,13 @@ func checkErrors(errOf map[string]string) map[string]string {
 	return out
 }
 
-func municipalityOptions(t tenant.Tenant, lang string) []web.Option {
+// MunicipalityOptions lists every known municipality: the desk's own first,
+// then all others, each group by name.
+func MunicipalityOptions(desk []geo.NISCode, lang string) []web.Option {
 	var own, other []web.Option
 	for _, m := range geo.Municipalities() {
 		o := web.Option{Value: string(m.NIS), Label: m.Name(lang)}
-		if slices.Contains(t.Municipalities, m.NIS) {
+		if slices.Contains(desk, m.NIS) {
 			own = append(own, o)
 		} else {
 			other = append(other, o)
