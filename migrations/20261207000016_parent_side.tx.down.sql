@@ -1,1 +1,5 @@
+DROP INDEX requests_short_code
+--bun:split
+ALTER TABLE requests DROP COLUMN short_code
+--bun:split
 ALTER TABLE round_children DROP COLUMN explanation

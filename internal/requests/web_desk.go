@@ -65,6 +65,9 @@ func (h *Web) RegisterDesk(desk fiber.Router) {
 	desk.Get(PathDeskNew, auth, write, h.newForm)
 	desk.Post(PathDeskNew, auth, write, h.register)
 	desk.Get(PathDeskCase+"/:id", auth, read, h.casePage)
+	// The receipt carries the status link: own desk (and registering partner) only.
+	desk.Get(PathDeskCase+"/:id"+PathReceipt, auth, write, h.receipt)
+	desk.Get(PathWorklist+"/code", auth, write, h.byShortCode)
 	desk.Post(PathDeskCase+"/:id/:action", auth, write, h.caseAction)
 }
 
@@ -640,7 +643,8 @@ func (h *Web) register(c *fiber.Ctx) error {
 		es = append(es, h.Service.Validate(c.UserContext(), sub)...)
 	}
 	if len(es) == 0 && req != nil {
-		return c.Redirect(v.Base+PathDeskCase+"/"+req.ID.String()+"?gedaan=registered", fiber.StatusSeeOther)
+		// At the counter or on the phone the family takes a receipt home.
+		return c.Redirect(v.Base+PathDeskCase+"/"+req.ID.String()+PathReceipt, fiber.StatusSeeOther)
 	}
 	for _, e := range es {
 		field := e.Field

@@ -378,6 +378,9 @@ func (p *ParentPages) submit(c *fiber.Ctx, t tenant.Tenant, f formState) error {
 	tr := p.render.Translator(c)
 	data := doneView{ChildFirstName: sub.Child.FirstName, StatusURL: statusURL, StatusPath: pathOf(statusURL),
 		Email: sub.Parents[0].Email, RequestID: req.ID.String()}
+	if cs, err := p.svc.Case(ctx, req.ID); err == nil {
+		data.Summary = caseSummary(tr, cs)
+	}
 	privatePage(c)
 	return p.render.Render(c, fiber.StatusOK, "request_done", p.desks.Page(c, t, tr.T("request.done.title"), data))
 }
@@ -391,6 +394,7 @@ func privatePage(c *fiber.Ctx) {
 
 type doneView struct {
 	ChildFirstName, StatusURL, StatusPath, Email, RequestID string
+	Summary                                                 []summaryRow
 }
 
 // pathOf is the path of an absolute status link, so the page links to the
