@@ -221,13 +221,10 @@ type Request struct {
 	bun.BaseModel `bun:"table:requests"`
 	tenancy.Owned
 
-	ID      RequestID `bun:"id,pk,type:uuid"`
-	ChildID ChildID   `bun:"child_id,notnull,type:uuid"`
-	Status  Status    `bun:"status,notnull"`
-	Channel Channel   `bun:"channel,notnull"`
-	// ShortCode names the request on the phone ("K7QM-4TXA"); given when
-	// the desk prints a receipt (ShortCode), "" before.
-	ShortCode         string     `bun:"short_code,notnull"`
+	ID                RequestID  `bun:"id,pk,type:uuid"`
+	ChildID           ChildID    `bun:"child_id,notnull,type:uuid"`
+	Status            Status     `bun:"status,notnull"`
+	Channel           Channel    `bun:"channel,notnull"`
 	DesiredStart      time.Time  `bun:"desired_start,notnull,type:date"`
 	FlexibilityWeeks  int        `bun:"flexibility_weeks,notnull"`
 	CareDays          string     `bun:"care_days,notnull"`
@@ -255,6 +252,10 @@ type Request struct {
 
 	Preferences []Preference `bun:"-"`
 	Claims      []Claim      `bun:"-"`
+
+	// ShortCode names the request on the phone ("K7QM-4TXA"); given when
+	// the desk prints a receipt (Service.ShortCode), "" before.
+	ShortCode string `bun:"short_code,notnull"`
 }
 
 // Days returns the care plan's days.
