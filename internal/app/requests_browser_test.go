@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -30,6 +31,8 @@ type browserForm struct {
 	t    *testing.T
 	ctx  context.Context
 	a11y bool // check every page with axe-core (needs JavaScript)
+	// each, when set, checks every page of the way too (its width, its text).
+	each func()
 }
 
 func (f browserForm) do(actions ...chromedp.Action[chromedp.Void]) {
@@ -58,6 +61,38 @@ func (f browserForm) fill(fields url.Values) {
 	}
 }
 
+// rank builds the ranked list of the preferences step as a person does:
+// adds each location that is not chosen yet from the list of all, then
+// moves each up to its place.
+func (f browserForm) rank(want []uuid.UUID) {
+	f.t.Helper()
+	chosen := func() []string {
+		attrs, err := chromedp.Run(f.ctx, chromedp.AttributesAll(chromedp.CSS(`ol.chosen input[type="hidden"]`), chromedp.AtLeast(0)))
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		var out []string
+		for _, a := range attrs {
+			out = append(out, a["value"])
+		}
+		return out
+	}
+	for _, id := range want {
+		if !slices.Contains(chosen(), id.String()) {
+			f.do(chromedp.SetAttributeValue(chromedp.CSS(fmt.Sprintf(`select[name="add_location"] option[value=%q]`, id.String())), "selected", "selected"))
+			f.press("add-other", 4)
+		}
+	}
+	for i, id := range want {
+		for j := slices.Index(chosen(), id.String()); j > i; j-- {
+			f.press(fmt.Sprintf("up-%d", j), 4)
+		}
+	}
+	if got := chosen(); len(got) != len(want) {
+		f.t.Fatalf("ranked %v, want %v", got, want)
+	}
+}
+
 // press clicks the button with this action and waits for the step page.
 func (f browserForm) press(action string, wantStep int) {
 	f.t.Helper()
@@ -68,6 +103,9 @@ func (f browserForm) press(action string, wantStep int) {
 
 func (f browserForm) check() {
 	f.t.Helper()
+	if f.each != nil {
+		f.each()
+	}
 	if f.a11y {
 		browsertest.CheckA11y(f.t, f.ctx)
 	}
@@ -109,7 +147,11 @@ func (f browserForm) register(base string, prefs []uuid.UUID, voorkeur ...uuid.U
 		ids[i] = catalog.LocationID{UUID: p}
 	}
 	for i, fields := range parentSteps(ids) {
-		f.fill(fields)
+		if i == 3 {
+			f.rank(prefs)
+		} else {
+			f.fill(fields)
+		}
 		f.press("next", i+2)
 	}
 	main, _ := chromedp.Run(f.ctx, chromedp.Text(chromedp.CSS("main")))
