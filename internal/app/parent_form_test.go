@@ -5,7 +5,9 @@ package app
 // and offers the locations that fit the child first, without JavaScript.
 
 import (
+	"html"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -121,5 +123,40 @@ func TestRequestFormMunicipalityHasNoSilentDefault(t *testing.T) {
 	r := step(b, p2, "/stadsregio-turnhout/aanvragen", parents, "next")
 	if r.Status != 422 || !strings.Contains(r.Body, `href="#f-address-municipality_nis"`) {
 		t.Errorf("no municipality chosen: %d\n%s", r.Status, errorSummary(r.Body))
+	}
+}
+
+// TestSearchLeadsToTheRequestForm: issue 20, point 4. The desk page and the
+// search page have a "request care" button; a parent ticks locations in the
+// results and goes to the form with them (and the search's child and
+// month); a location page links back to the search with its filters.
+func TestSearchLeadsToTheRequestForm(t *testing.T) {
+	a, srv := newApp(t, dbtest.NewTarget(t, db.SQLite))
+	locs := parentLocations(t, a.Catalog, 2)
+	b := NewBrowser(t, srv.App)
+	if desk := b.Get("/leuven"); !strings.Contains(desk.Body, `href="/leuven/aanvragen"`) {
+		t.Error("the desk page has no request button")
+	}
+	month := time.Now().AddDate(0, 2, 0).Format("2006-01")
+	q := "municipality=24062&birth_date=2026-09-01&start_month=" + month + "&sort=name"
+	res := b.Get("/leuven/opvang?" + q)
+	for _, want := range []string{`<form method="get" action="/leuven/aanvragen" id="choose">`, `name="voorkeur" value="` + locs[0].String() + `"`,
+		`name="geboren" value="2026-09-01"`, `name="start" value="` + month + `"`, `class="button secondary" href="/leuven/aanvragen"`} {
+		if !strings.Contains(res.Body, want) {
+			t.Errorf("the search page lacks %s", want)
+		}
+	}
+	link := regexp.MustCompile(`href="(/leuven/opvang/` + locs[0].String() + `\?zoek=[^"]+)"`).FindStringSubmatch(res.Body)
+	if link == nil {
+		t.Fatal("no link from the results to the location page keeps the search")
+	}
+	page := b.Get(html.UnescapeString(link[1]))
+	back := regexp.MustCompile(`<a href="([^"]+)">[^<]*</a></p>\s*<h1>`).FindStringSubmatch(page.Body)
+	if back == nil {
+		t.Fatalf("no back link:\n%s", page.Body)
+	}
+	u, _ := url.Parse(html.UnescapeString(back[1]))
+	if u.Path != "/leuven/opvang" || u.Query().Get("start_month") != month || u.Query().Get("birth_date") != "2026-09-01" || u.Query().Get("municipality") != "24062" {
+		t.Errorf("back to search lost the filters: %s", back[1])
 	}
 }

@@ -526,6 +526,8 @@ func sendValidation(c *fiber.Ctx, err error) error {
 
 type hitView struct {
 	N                                                  int
+	ID                                                 string
+	AcceptsRequests                                    bool
 	Name, URL, Provider, Type, PriceType, Municipality string
 	Distance, Free                                     string
 	Badges                                             []string
@@ -555,6 +557,9 @@ type pageLink struct {
 
 type searchView struct {
 	Action      string
+	// Apply is the request form; ApplyBirth and ApplyStart carry the
+	// search's child and month into it.
+	Apply, ApplyBirth, ApplyStart string
 	Fields      map[string]web.Field
 	AreaOptions []web.Field
 	Checks      []web.Field
@@ -608,7 +613,7 @@ func (h *SearchHandler) page(c *fiber.Ctx) error {
 	v := queryValues(c)
 	q, form, err := ParseSearch(v, &t)
 	errs := map[string]string{}
-	view := searchView{Action: "/" + t.Slug + "/opvang"}
+	view := searchView{Action: "/" + t.Slug + "/opvang", Apply: "/" + t.Slug + "/aanvragen"}
 	status := fiber.StatusOK
 	var ves ValidationErrors
 	switch {
@@ -633,6 +638,10 @@ func (h *SearchHandler) page(c *fiber.Ctx) error {
 		return err
 	}
 	h.fillForm(&view, t, tr, form, errs)
+	if q.ChildBirth != nil {
+		view.ApplyBirth = q.ChildBirth.Format("2006-01-02")
+	}
+	view.ApplyStart = q.StartMonth
 
 	title := tr.T("search.title")
 	if len(view.Errors) == 0 {
@@ -648,8 +657,12 @@ func (h *SearchHandler) page(c *fiber.Ctx) error {
 		}
 		title = view.Count + " · " + title
 		view.Start = (res.Page-1)*res.PerPage + 1
+		// A location page links back to this search, filters and page kept.
+		back := url.Values{"zoek": {v.Encode()}}.Encode()
 		for i, hit := range res.Hits {
-			view.Hits = append(view.Hits, hitToView(tr, t, q, hit, view.Start+i))
+			hv := hitToView(tr, t, q, hit, view.Start+i)
+			hv.URL += "?" + back
+			view.Hits = append(view.Hits, hv)
 		}
 		view.Map = plotMap(tr, res.Hits, view.Hits, q.Near)
 		view.Pages, view.Prev, view.Next = pagination(view.Action, v, res.Page, res.Pages())
@@ -749,7 +762,8 @@ func (h *SearchHandler) fillForm(view *searchView, t tenant.Tenant, tr web.Trans
 
 func hitToView(tr web.Translator, t tenant.Tenant, q Query, hit Hit, n int) hitView {
 	v := hitView{
-		N: n, Name: hit.Name, URL: "/" + t.Slug + "/opvang/" + hit.ID.String(), Provider: hit.Provider.Name,
+		N: n, ID: hit.ID.String(), AcceptsRequests: hit.AcceptsRequests,
+		Name: hit.Name, URL: "/" + t.Slug + "/opvang/" + hit.ID.String(), Provider: hit.Provider.Name,
 		Type: tr.T("search.option." + string(hit.CareType)), PriceType: tr.T("search.option." + string(hit.PriceType)),
 	}
 	if m, ok := geo.LookupMunicipality(hit.MunicipalityNIS); ok {
@@ -959,6 +973,12 @@ func (h *SearchHandler) detail(c *fiber.Ctx) error {
 		Ages:   tr.T("location.ages.value", "Min", l.MinAgeMonths, "Max", l.MaxAgeMonths),
 		Email:  l.Email, Phone: l.Phone, Website: l.Website,
 		Back: "/" + t.Slug + "/opvang",
+	}
+	// Back to the search the parent came from, with its filters (?zoek=).
+	if z := c.Query("zoek"); z != "" {
+		if prev, err := url.ParseQuery(z); err == nil {
+			v.Back += "?" + prev.Encode()
+		}
 	}
 	if l.AcceptsRequests {
 		v.Apply = "/" + t.Slug + "/aanvragen?voorkeur=" + l.ID.String()

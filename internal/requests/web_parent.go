@@ -264,6 +264,9 @@ func (p *ParentPages) formStep(c *fiber.Ctx) error {
 	step, _ := strconv.Atoi(c.FormValue("step"))
 	step = min(max(step, stepChild), stepReview)
 	action := c.FormValue("action")
+	if action == "default" {
+		action = "next" // Enter in a field: the layout's hidden first button
+	}
 	ctx := c.UserContext()
 	lang := web.LanguageOf(c)
 	compactPreferences(f)
