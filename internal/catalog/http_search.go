@@ -556,21 +556,21 @@ type pageLink struct {
 }
 
 type searchView struct {
-	Action      string
+	Action string
 	// Apply is the request form; ApplyBirth and ApplyStart carry the
 	// search's child and month into it.
 	Apply, ApplyBirth, ApplyStart string
-	Fields      map[string]web.Field
-	AreaOptions []web.Field
-	Checks      []web.Field
-	Errors      []web.ErrorLink
-	Searched    bool
-	Count       string
-	Hits        []hitView
-	Start       int
-	Map         *mapView
-	Pages       []pageLink
-	Prev, Next  string
+	Fields                        map[string]web.Field
+	AreaOptions                   []web.Field
+	Checks                        []web.Field
+	Errors                        []web.ErrorLink
+	Searched                      bool
+	Count                         string
+	Hits                          []hitView
+	Start                         int
+	Map                           *mapView
+	Pages                         []pageLink
+	Prev, Next                    string
 }
 
 // fieldAnchors is the input each parameter's error links to.
