@@ -296,6 +296,7 @@ func (a *App) Handler(extra ...func(*fiber.App)) (*web.Server, error) {
 		Registry:       a.Metrics,
 		TrustedProxies: a.Config.TrustedProxies,
 		Tracing:        a.Config.OTelEndpoint != "",
+		MapTilesOrigin: a.Config.MapTilesOrigin(),
 		Checks: []web.Check{
 			{Name: "database", Run: func(ctx context.Context) error { return a.DB.PingContext(ctx) }},
 			{Name: "migrations", Run: func(ctx context.Context) error {
@@ -327,7 +328,7 @@ func (a *App) Handler(extra ...func(*fiber.App)) (*web.Server, error) {
 	api := app.Group("/api/v1")
 	api.Get("/openapi.json", serveOpenAPI)
 	desks.Register(app, api)
-	search := catalog.NewSearchHandler(a.Catalog, a.Directory, desks, renderer)
+	search := catalog.NewSearchHandler(a.Catalog, a.Directory, desks, renderer, catalog.WithMapTiles(a.Config.MapTilesURL))
 	search.RegisterAPI(api)
 	a.Availability.RegisterAPI(api)
 	requests.NewAPI(a.Requests).Register(api)

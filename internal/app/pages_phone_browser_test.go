@@ -66,6 +66,7 @@ func checkPage(t *testing.T, ctx context.Context, seen map[string]bool) {
 		t.Fatalf("page facts: %v", err)
 	}
 	seen[f.Path] = true
+	t.Logf("checked %s (%d/%d px)", f.Path, f.ScrollWidth, f.Width)
 	if f.ScrollWidth > f.Width {
 		t.Errorf("%s is %d px wide on a %d px phone (sticks out: %s)", f.Path, f.ScrollWidth, f.Width, f.Wide)
 	}
@@ -93,8 +94,9 @@ func TestEveryPageFitsAPhoneAndShowsNoInternals(t *testing.T) {
 		}
 	}
 
-	// The parent: every step of the form (JavaScript off) and the confirmation page.
-	parent := browserForm{t: t, ctx: phoneTab(t, true)}
+	// The parent: every step of the form and the confirmation page (the form without
+	// JavaScript is TestParentEndToEnd's; page facts need JavaScript to be read).
+	parent := browserForm{t: t, ctx: phoneTab(t, false)}
 	parent.each = func() { checkPage(t, parent.ctx, seen) }
 	statusPath := parent.register(base, []uuid.UUID{locs[0].UUID, locs[1].UUID}, locs[2].UUID)
 	checkPage(t, parent.ctx, seen) // the confirmation page

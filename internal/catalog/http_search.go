@@ -24,11 +24,27 @@ type SearchHandler struct {
 	desks  *tenant.Handler
 	dir    *tenant.Directory
 	render *web.Renderer
+	// mapTiles is the tile URL template of the map shown with JavaScript.
+	mapTiles string
 }
 
 // NewSearchHandler returns the search handlers.
-func NewSearchHandler(store *Store, dir *tenant.Directory, desks *tenant.Handler, render *web.Renderer) *SearchHandler {
-	return &SearchHandler{store: store, dir: dir, desks: desks, render: render}
+func NewSearchHandler(store *Store, dir *tenant.Directory, desks *tenant.Handler, render *web.Renderer, opts ...SearchOption) *SearchHandler {
+	h := &SearchHandler{store: store, dir: dir, desks: desks, render: render}
+	for _, o := range opts {
+		o(h)
+	}
+	return h
+}
+
+// SearchOption configures the search pages.
+type SearchOption func(*SearchHandler)
+
+// WithMapTiles shows, with JavaScript, a real map with tiles from this URL
+// template ({z}/{x}/{y}) on the search and location pages; without it (or
+// without JavaScript) the drawn SVG map stays.
+func WithMapTiles(urlTemplate string) SearchOption {
+	return func(h *SearchHandler) { h.mapTiles = urlTemplate }
 }
 
 // RegisterAPI adds /api/v1/locations routes.
@@ -571,6 +587,22 @@ type searchView struct {
 	Map                           *mapView
 	Pages                         []pageLink
 	Prev, Next                    string
+	// LiveMap is the real map shown with JavaScript: every result, not
+	// only this page's (nil without tiles).
+	LiveMap *liveMap
+}
+
+// liveMap is what /static/map.js draws with Leaflet.
+type liveMap struct {
+	Tiles   string
+	Markers []mapMarker
+}
+
+type mapMarker struct {
+	Lat  float64 `json:"lat"`
+	Lon  float64 `json:"lon"`
+	Name string  `json:"name"`
+	URL  string  `json:"url,omitempty"`
 }
 
 // fieldAnchors is the input each parameter's error links to.
@@ -665,11 +697,44 @@ func (h *SearchHandler) page(c *fiber.Ctx) error {
 			view.Hits = append(view.Hits, hv)
 		}
 		view.Map = plotMap(tr, res.Hits, view.Hits, q.Near)
+		if h.mapTiles != "" && res.Total > 0 {
+			lm, err := h.liveMap(c, t, q, back)
+			if err != nil {
+				return err
+			}
+			view.LiveMap = lm
+		}
 		view.Pages, view.Prev, view.Next = pagination(view.Action, v, res.Page, res.Pages())
 	} else {
 		title = tr.T("search.title.errors") + " · " + title
 	}
 	return h.render.Render(c, status, "search", h.desks.Page(c, t, title, view))
+}
+
+// liveMap collects every result of the search (all pages, at most 2,000)
+// for the real map.
+func (h *SearchHandler) liveMap(c *fiber.Ctx, t tenant.Tenant, q Query, back string) (*liveMap, error) {
+	lm := &liveMap{Tiles: h.mapTiles}
+	all := q
+	all.PerPage = 100
+	for page := 1; page <= 20; page++ {
+		all.Page = page
+		res, err := h.store.Search(c.UserContext(), all)
+		if err != nil {
+			return nil, fmt.Errorf("search page: every result for the map: %w", err)
+		}
+		for _, hit := range res.Hits {
+			if hit.Lat == 0 && hit.Lon == 0 {
+				continue
+			}
+			lm.Markers = append(lm.Markers, mapMarker{Lat: hit.Lat, Lon: hit.Lon, Name: hit.Name,
+				URL: "/" + t.Slug + "/opvang/" + hit.ID.String() + "?" + back})
+		}
+		if page >= res.Pages() {
+			break
+		}
+	}
+	return lm, nil
 }
 
 // fillForm prepares the form controls with what the visitor typed.
@@ -945,6 +1010,8 @@ type detailView struct {
 	// Apply links to the desk's request form with this location preselected,
 	// when the location takes requests.
 	Apply string
+	// LiveMap shows the location on a small real map with JavaScript.
+	LiveMap *liveMap
 }
 
 func (h *SearchHandler) detail(c *fiber.Ctx) error {
@@ -982,6 +1049,9 @@ func (h *SearchHandler) detail(c *fiber.Ctx) error {
 	}
 	if l.AcceptsRequests {
 		v.Apply = "/" + t.Slug + "/aanvragen?voorkeur=" + l.ID.String()
+	}
+	if h.mapTiles != "" && (l.Lat != 0 || l.Lon != 0) {
+		v.LiveMap = &liveMap{Tiles: h.mapTiles, Markers: []mapMarker{{Lat: l.Lat, Lon: l.Lon, Name: l.Name}}}
 	}
 	v.Place = l.Postcode
 	if m, ok := geo.LookupMunicipality(l.MunicipalityNIS); ok {

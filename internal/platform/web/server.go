@@ -48,6 +48,9 @@ type Options struct {
 	TrustedProxies []string
 	// Tracing adds an OpenTelemetry span per request (see package telemetry).
 	Tracing bool
+	// MapTilesOrigin ("https://tile.openstreetmap.org") is the one outside
+	// host pages may load images from: the map's tiles. "" allows none.
+	MapTilesOrigin string
 }
 
 // Server is the Fiber app plus readiness state.
@@ -99,7 +102,7 @@ func New(opts Options) *Server {
 	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {
 		s.log.Error("panic", "request_id", RequestID(c), "route", routePattern(c), "panic", e)
 	}}))
-	app.Use(securityHeaders())
+	app.Use(securityHeaders(opts.MapTilesOrigin))
 	app.Use(compress.New(compress.Config{Level: compress.LevelBestSpeed}))
 
 	app.Get("/healthz", func(c *fiber.Ctx) error { return c.SendString("ok") })
@@ -169,9 +172,19 @@ func DeskSlug(c *fiber.Ctx) string {
 	return s
 }
 
-func securityHeaders() fiber.Handler {
+// ContentSecurityPolicy is the pages' CSP: everything from Loket itself,
+// images also from data: URIs (QR codes, drawn maps) and the map tiles' host.
+func ContentSecurityPolicy(tilesOrigin string) string {
+	img := "'self' data:"
+	if tilesOrigin != "" {
+		img += " " + tilesOrigin
+	}
+	return "default-src 'self'; img-src " + img + "; style-src 'self' 'unsafe-inline'; script-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+}
+
+func securityHeaders(tilesOrigin string) fiber.Handler {
 	h := helmet.New(helmet.Config{
-		ContentSecurityPolicy: "default-src 'self'; img-src 'self' data: https:; style-src 'self' 'unsafe-inline'; script-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
+		ContentSecurityPolicy: ContentSecurityPolicy(tilesOrigin),
 		ReferrerPolicy:        "same-origin",
 		HSTSMaxAge:            31536000,
 		PermissionPolicy:      "geolocation=(self), camera=(), microphone=()",
