@@ -49,6 +49,8 @@ func (f browserForm) fill(fields url.Values) {
 		for _, v := range vals {
 			sel := fmt.Sprintf(`[name=%q]`, name)
 			switch {
+			case name == "desired_start": // a month picker: the first of the month
+				f.do(chromedp.SetAttributeValue(chromedp.CSS(fmt.Sprintf(`select%s option[value=%q]`, sel, v[:7]+"-01")), "selected", "selected"))
 			case strings.HasPrefix(name, "preferences") || name == "language" || strings.HasPrefix(name, "address."):
 				f.do(chromedp.SetAttributeValue(chromedp.CSS(fmt.Sprintf(`select%s option[value=%q]`, sel, v)), "selected", "selected"))
 			case name == "care_plan.days" || name == "care_plan.day_part" || name == "reason" || name == "priority_claims" ||
