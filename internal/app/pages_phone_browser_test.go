@@ -98,7 +98,7 @@ func TestEveryPageFitsAPhoneAndShowsNoInternals(t *testing.T) {
 	// JavaScript is TestParentEndToEnd's; page facts need JavaScript to be read).
 	parent := browserForm{t: t, ctx: phoneTab(t, false)}
 	parent.each = func() { checkPage(t, parent.ctx, seen) }
-	statusPath := parent.register(base, []uuid.UUID{locs[0].UUID, locs[1].UUID}, locs[2].UUID)
+	statusPath := parent.register(base, []uuid.UUID{locs[0].UUID, locs[2].UUID, locs[1].UUID}, locs[2].UUID)
 	checkPage(t, parent.ctx, seen) // the confirmation page
 	_, id, err := a.Requests.OpenStatusToken(deskCtx(t, a, "leuven"), strings.TrimPrefix(statusPath, "/leuven/aanvraag/"))
 	if err != nil {

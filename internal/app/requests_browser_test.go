@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -63,19 +64,22 @@ func (f browserForm) fill(fields url.Values) {
 	}
 }
 
+var chosenRE = regexp.MustCompile(`name="preferences\[\d+\]" value="([^"]+)"`)
+
 // rank builds the ranked list of the preferences step as a person does:
 // adds each location that is not chosen yet from the list of all, then
 // moves each up to its place.
 func (f browserForm) rank(want []uuid.UUID) {
 	f.t.Helper()
 	chosen := func() []string {
-		attrs, err := chromedp.Run(f.ctx, chromedp.AttributesAll(chromedp.CSS(`ol.chosen input[type="hidden"]`), chromedp.AtLeast(0)))
+		// The section of the chosen ones is always there; read it fresh.
+		html, err := chromedp.Run(f.ctx, chromedp.OuterHTML(chromedp.CSS(`section[aria-labelledby="chosen-title"]`)))
 		if err != nil {
 			f.t.Fatal(err)
 		}
 		var out []string
-		for _, a := range attrs {
-			out = append(out, a["value"])
+		for _, m := range chosenRE.FindAllStringSubmatch(html, -1) {
+			out = append(out, m[1])
 		}
 		return out
 	}
@@ -98,7 +102,10 @@ func (f browserForm) rank(want []uuid.UUID) {
 // press clicks the button with this action and waits for the step page.
 func (f browserForm) press(action string, wantStep int) {
 	f.t.Helper()
-	f.do(markStale(), chromedp.Click(chromedp.CSS(fmt.Sprintf(`button[value=%q]`, action))),
+	// Focus and Enter, as a keyboard user does: a mouse click at the
+	// button's coordinates can land elsewhere on a narrow, scrolled page.
+	btn := chromedp.CSS(fmt.Sprintf(`main button[value=%q]`, action))
+	f.do(markStale(), chromedp.Focus(btn), chromedp.KeyEvent("\r"),
 		waitFresh(), chromedp.WaitReady(chromedp.CSS(fmt.Sprintf(`input[name="step"][value="%d"]`, wantStep))))
 	f.check()
 }
