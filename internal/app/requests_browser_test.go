@@ -249,7 +249,9 @@ func TestParentEndToEnd(t *testing.T) {
 			t.Fatalf("the provider's offer did not arrive (%v):\n%s", err, main)
 		}
 
-		// 3. The parent sees the offer and accepts it.
+		// 3. The parent sees the offer and accepts it. (A new tab for axe:
+		// each tab has TabTimeout for all it does, and the form took a while.)
+		axe = browserForm{t: t, ctx: browsertest.Tab(t), a11y: true}
 		axe.do(chromedp.Navigate(base + path))
 		axe.check()
 		parent.do(chromedp.Navigate(base + path))
