@@ -20,6 +20,15 @@ type object struct {
 	Kind     string         `yaml:"kind"`
 	Metadata map[string]any `yaml:"metadata"`
 	Spec     map[string]any `yaml:"spec"`
+	Data     map[string]any `yaml:"data"`
+}
+
+func configData(t *testing.T, o object) map[string]any {
+	t.Helper()
+	if o.Data == nil {
+		t.Fatalf("ConfigMap %v has no data", o.Metadata["name"])
+	}
+	return o.Data
 }
 
 func render(t *testing.T, args ...string) map[string][]object {
@@ -118,5 +127,38 @@ func TestChartRenders(t *testing.T) {
 	prod := render(t, "-f", "values-production.yaml")
 	if n := len(dig(prod["Ingress"][0].Spec, "rules").([]any)); n != 2 {
 		t.Errorf("production ingress has %d host rules, want 2", n)
+	}
+}
+
+// TestChartMetricsStayInside: /metrics is served on its own port (9090),
+// which neither the Service's http port nor the Ingress reaches; the demo
+// (published passwords) is off.
+func TestChartMetricsStayInside(t *testing.T) {
+	objs := render(t)
+	cm := map[string]any{}
+	for _, o := range objs["ConfigMap"] {
+		if name, _ := o.Metadata["name"].(string); strings.HasSuffix(name, "-config") {
+			cm = configData(t, o)
+		}
+	}
+	if cm["LOKET_METRICS_ADDR"] != ":9090" || cm["LOKET_HTTP_ADDR"] != ":8080" || cm["LOKET_DEMO"] != "false" {
+		t.Errorf("config: metrics %v, http %v, demo %v", cm["LOKET_METRICS_ADDR"], cm["LOKET_HTTP_ADDR"], cm["LOKET_DEMO"])
+	}
+	pod := dig(objs["Deployment"][0].Spec, "template.spec")
+	if dig(pod, "containers.0.ports.1.name") != "metrics" || dig(pod, "containers.0.ports.1.containerPort") != 9090 {
+		t.Errorf("container ports: %v", dig(pod, "containers.0.ports"))
+	}
+	if ports := dig(objs["Service"][0].Spec, "ports").([]any); len(ports) != 1 || dig(ports, "0.targetPort") != "http" {
+		t.Errorf("the Service exposes %v; only http by default", ports)
+	}
+	if len(objs["ServiceMonitor"]) != 0 {
+		t.Error("a ServiceMonitor by default")
+	}
+	mon := render(t, "--set", "metrics.serviceMonitor.enabled=true")
+	if len(mon["ServiceMonitor"]) != 1 || dig(mon["ServiceMonitor"][0].Spec, "endpoints.0.port") != "metrics" {
+		t.Errorf("ServiceMonitor: %v", mon["ServiceMonitor"])
+	}
+	if dig(mon["Service"][0].Spec, "ports.1.name") != "metrics" {
+		t.Errorf("with a ServiceMonitor the Service needs its metrics port: %v", dig(mon["Service"][0].Spec, "ports"))
 	}
 }

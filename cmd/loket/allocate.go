@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -38,9 +39,19 @@ when the instance is invalid or the audit fails.`,
 				defer f.Close()
 				r = f
 			}
+			// The engine does not poll for cancellation, so it runs aside
+			// and the command returns as soon as SIGTERM or Ctrl-C cancels
+			// the context; the process then exits without writing a result.
 			var buf bytes.Buffer
-			if err := allocation.SolveJSON(r, &buf); err != nil {
-				return err
+			done := make(chan error, 1)
+			go func() { done <- allocation.SolveJSON(r, &buf) }()
+			select {
+			case err := <-done:
+				if err != nil {
+					return err
+				}
+			case <-cmd.Context().Done():
+				return fmt.Errorf("allocate solve: stopped before finishing (%w); no result written", context.Cause(cmd.Context()))
 			}
 			var verdict struct {
 				Audit struct {

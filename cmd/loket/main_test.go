@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
@@ -18,6 +19,8 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/loket-kinderopvang/loket/internal/account"
+	"github.com/loket-kinderopvang/loket/internal/app"
 	"github.com/loket-kinderopvang/loket/internal/platform/config"
 )
 
@@ -39,18 +42,21 @@ func TestMain(m *testing.M) {
 }
 
 type proc struct {
-	cmd    *exec.Cmd
-	url    string
-	stderr *bytes.Buffer
-	done   chan error
+	cmd     *exec.Cmd
+	url     string
+	metrics string // the metrics listener's /metrics URL
+	stderr  *bytes.Buffer
+	done    chan error
 }
 
-// startLoket runs loket serve on the embedded store in dataDir.
-func startLoket(t *testing.T, dataDir string) *proc {
+// startLoket runs loket serve on the embedded store in dataDir; env may
+// override settings (KEY=value).
+func startLoket(t *testing.T, dataDir string, env ...string) *proc {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "LOKET_TEST_AS_LOKET=1", "LOKET_HTTP_ADDR=127.0.0.1:0", "LOKET_DATA_DIR="+dataDir,
-		"LOKET_DATABASE_URL=", "LOKET_REDIS_URL=", "LOKET_SHUTDOWN_TIMEOUT=10s")
+		"LOKET_DATABASE_URL=", "LOKET_REDIS_URL=", "LOKET_SHUTDOWN_TIMEOUT=10s", "LOKET_METRICS_ADDR=127.0.0.1:0")
+	cmd.Env = append(cmd.Env, env...) // the last value of a key wins
 	cmd.Dir = t.TempDir()
 	pipe, err := cmd.StderrPipe()
 	if err != nil {
@@ -61,20 +67,26 @@ func startLoket(t *testing.T, dataDir string) *proc {
 	}
 	p := &proc{cmd: cmd, stderr: &bytes.Buffer{}, done: make(chan error, 1)}
 	urlRe := regexp.MustCompile(`url=(http://\S+)`)
-	found := make(chan string, 1)
+	metricsRe := regexp.MustCompile(`metrics=(http://\S+)`)
+	found := make(chan [2]string, 1)
 	go func() {
 		sc := bufio.NewScanner(pipe)
 		for sc.Scan() {
 			line := sc.Text()
 			p.stderr.WriteString(line + "\n")
 			if m := urlRe.FindStringSubmatch(line); m != nil && strings.Contains(line, "Loket is running") {
-				found <- m[1]
+				var metrics string
+				if mm := metricsRe.FindStringSubmatch(line); mm != nil {
+					metrics = mm[1]
+				}
+				found <- [2]string{m[1], metrics}
 			}
 		}
 		p.done <- cmd.Wait()
 	}()
 	select {
-	case p.url = <-found:
+	case u := <-found:
+		p.url, p.metrics = u[0], u[1]
 	case <-time.After(20 * time.Second):
 		_ = cmd.Process.Kill()
 		t.Fatalf("loket did not start:\n%s", p.stderr)
@@ -181,6 +193,80 @@ func TestSecondStartChangesNothing(t *testing.T) {
 	}
 	if !strings.Contains(log2, "desks=3") {
 		t.Errorf("second start does not serve the three desks:\n%s", log2)
+	}
+}
+
+// TestDemoAccountsOnlyOnLoopback: the demo accounts' password, code-app
+// secrets and API key are published. With LOKET_DEMO=auto on the embedded
+// store (the Docker image), a server reachable from other machines gets the
+// demo desks but no demo accounts, and disables those an earlier loopback
+// start made; on loopback they exist and the log warns loudly.
+func TestDemoAccountsOnlyOnLoopback(t *testing.T) {
+	dir := t.TempDir()
+	operator := func() (exists, disabled bool) {
+		t.Helper()
+		cfg := config.Config{DataDir: dir, HTTPAddr: "127.0.0.1:0", PublicURL: "http://localhost", LogFormat: "text"}
+		a, err := app.Open(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer a.Close()
+		u, err := a.Users.Store().ByEmail(context.Background(), "beheerder@demo.loket.example")
+		if errors.Is(err, account.ErrNotFound) {
+			return false, false
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return true, u.Disabled()
+	}
+
+	open := startLoket(t, dir, "LOKET_HTTP_ADDR=0.0.0.0:0")
+	// Metrics are on their own loopback listener, not on the public one.
+	for url, want := range map[string]int{open.url + "/metrics": 404, open.metrics: 200} {
+		if res, err := http.Get(url); err != nil || res.StatusCode != want {
+			t.Errorf("GET %s: %v %v, want %d", url, res, err, want)
+		} else {
+			res.Body.Close()
+		}
+	}
+	if !strings.HasPrefix(open.metrics, "http://127.0.0.1:") {
+		t.Errorf("metrics listener %q: want loopback", open.metrics)
+	}
+	if code := open.stop(t); code != 0 {
+		t.Fatalf("exit %d\n%s", code, open.stderr)
+	}
+	log := open.stderr.String()
+	if strings.Contains(log, `msg="demo account"`) || strings.Contains(log, "lk_") || strings.Contains(log, app.DemoPassword) {
+		t.Errorf("a server on every interface printed demo credentials:\n%s", log)
+	}
+	if !strings.Contains(log, "desks=3") {
+		t.Errorf("the demo desks should still be there:\n%s", log)
+	}
+	if exists, _ := operator(); exists {
+		t.Fatal("LOKET_DEMO=auto on 0.0.0.0 created the demo operator")
+	}
+
+	local := startLoket(t, dir)
+	if code := local.stop(t); code != 0 {
+		t.Fatalf("exit %d\n%s", code, local.stderr)
+	}
+	if log := local.stderr.String(); !strings.Contains(log, "level=WARN msg=\"DEMO ACCOUNTS ARE ACTIVE") {
+		t.Errorf("a loopback start must seed the demo accounts and warn loudly:\n%s", log)
+	}
+	if exists, disabled := operator(); !exists || disabled {
+		t.Fatalf("loopback start: operator exists %v, disabled %v", exists, disabled)
+	}
+
+	again := startLoket(t, dir, "LOKET_HTTP_ADDR=0.0.0.0:0")
+	if code := again.stop(t); code != 0 {
+		t.Fatalf("exit %d\n%s", code, again.stderr)
+	}
+	if log := again.stderr.String(); !strings.Contains(log, "level=WARN msg=\"demo accounts and key from an earlier start disabled") {
+		t.Errorf("a reachable start must say it disabled the demo accounts:\n%s", log)
+	}
+	if _, disabled := operator(); !disabled {
+		t.Error("the demo operator made by a loopback start must be disabled once the server is reachable")
 	}
 }
 

@@ -80,9 +80,12 @@ func (h *Handler) RegisterDesk(desk fiber.Router) {
 	desk.Get("/beheer/samenwerking", auth, sharing, h.agreements)
 	desk.Post("/beheer/samenwerking", auth, sharing, h.createAgreement)
 	desk.Get("/beheer/samenwerking/:agreement", auth, sharing, h.agreement)
-	desk.Post("/beheer/samenwerking/:agreement/intrekken", auth, sharing, h.revokeAgreement)
+	desk.Post("/beheer/samenwerking/:agreement/aanvaarden", auth, sharing, h.acceptAgreement)
+	desk.Post("/beheer/samenwerking/:agreement/weigeren", auth, sharing, h.refuseAgreement)
+	desk.Post("/beheer/samenwerking/:agreement/intrekken", auth, sharing, h.endAgreement)
 	desk.Get("/beheer/medewerkers", auth, staff, h.deskStaff)
 	desk.Post("/beheer/medewerkers", auth, staff, h.inviteDeskStaff)
+	desk.Get("/beheer/medewerkers/:user/rollen", auth, staff, h.confirmDeskRole)
 	desk.Post("/beheer/medewerkers/:user/rollen", auth, staff, h.changeDeskRole)
 }
 
@@ -95,9 +98,11 @@ func (h *Handler) RegisterPlatform(app fiber.Router) {
 	app.Get(PathProvider, auth, h.providers)
 	app.Get(PathProvider+"/:provider/medewerkers", auth, pStaff, h.providerStaff)
 	app.Post(PathProvider+"/:provider/medewerkers", auth, pStaff, h.inviteProviderStaff)
+	app.Get(PathProvider+"/:provider/medewerkers/:user/verwijderen", auth, pStaff, h.confirmProviderStaff)
 	app.Post(PathProvider+"/:provider/medewerkers/:user/verwijderen", auth, pStaff, h.removeProviderStaff)
 	app.Get(PathProvider+"/:provider/sleutels", auth, pKeys, h.keys)
 	app.Post(PathProvider+"/:provider/sleutels", auth, pKeys, h.createKey)
+	app.Get(PathProvider+"/:provider/sleutels/:key/intrekken", auth, pKeys, h.confirmRevokeKey)
 	app.Post(PathProvider+"/:provider/sleutels/:key/intrekken", auth, pKeys, h.revokeKey)
 
 	app.Get(PathOperator, auth, h.require(authz.TenantsManage, platformDomain), h.operatorDesks)
@@ -192,7 +197,10 @@ func see(c *fiber.Ctx, to string) error { return c.Redirect(to, fiber.StatusSeeO
 
 type agreementRow struct {
 	ID, Granting, Receiving, Access, Starts, Ends, Status string
-	Outgoing, Reciprocal, Revocable                       bool
+	Outgoing, Reciprocal                                  bool
+	// The buttons this desk's admin has: accept or refuse a proposal to
+	// this desk, withdraw its own proposal, stop an active agreement.
+	Answerable, Withdrawable, Revocable bool
 }
 
 func (h *Handler) agreementRows(c *fiber.Ctx, as []Agreement) []agreementRow {
@@ -209,17 +217,23 @@ func (h *Handler) agreementRows(c *fiber.Ctx, as []Agreement) []agreementRow {
 	}
 	out := make([]agreementRow, 0, len(as))
 	for _, a := range as {
+		outgoing := a.GrantingTenantID == t.ID
 		r := agreementRow{
 			ID: a.ID.String(), Granting: name(a.GrantingTenantID), Receiving: name(a.ReceivingTenantID),
 			Access: tr.T("access.sharing.access." + string(a.Access)), Starts: a.StartsAt.Format(dateLayout),
-			Outgoing: a.GrantingTenantID == t.ID, Reciprocal: a.Reciprocal, Revocable: !a.Revoked(),
+			Outgoing: outgoing, Reciprocal: a.Reciprocal,
+			Answerable: a.Pending() && !outgoing, Withdrawable: a.Pending() && outgoing, Revocable: a.Status == StatusActive,
 		}
 		if !a.EndsAt.IsZero() {
 			r.Ends = a.EndsAt.Format(dateLayout)
 		}
 		switch {
-		case a.Revoked():
-			r.Status = tr.T("access.sharing.status.revoked")
+		case a.Pending() && outgoing:
+			r.Status = tr.T("access.sharing.status.proposed_out")
+		case a.Pending():
+			r.Status = tr.T("access.sharing.status.proposed_in")
+		case a.Status != StatusActive:
+			r.Status = tr.T("access.sharing.status." + string(a.Status))
 		case a.Current(now):
 			r.Status = tr.T("access.sharing.status.active")
 		case now.Before(a.StartsAt):
@@ -239,7 +253,15 @@ func (h *Handler) sharingView(c *fiber.Ctx) (*view, error) {
 	if err != nil {
 		return nil, err
 	}
-	v.Items = h.agreementRows(c, as)
+	rows := h.agreementRows(c, as)
+	v.Items = rows
+	var incoming []agreementRow
+	for _, r := range rows {
+		if r.Answerable {
+			incoming = append(incoming, r)
+		}
+	}
+	v.Extra["Incoming"] = incoming
 	tr := h.Render.Translator(c)
 	var desks [][2]string
 	for _, d := range h.Dir.All() {
@@ -255,27 +277,53 @@ func (h *Handler) sharingView(c *fiber.Ctx) (*view, error) {
 	return v, nil
 }
 
+// sharingNotices are the notices after a step, by query parameter.
+var sharingNotices = []string{"voorgesteld", "aanvaard", "geweigerd", "ingetrokken", "niet_meer"}
+
 func (h *Handler) agreements(c *fiber.Ctx) error {
 	v, err := h.sharingView(c)
 	if err != nil {
 		return err
 	}
-	if c.Query("ingetrokken") != "" {
-		v.Notice = h.Render.Translator(c).T("access.sharing.revoked")
-	} else if c.Query("bewaard") != "" {
-		v.Notice = h.Render.Translator(c).T("access.sharing.created")
+	for _, n := range sharingNotices {
+		if c.Query(n) != "" {
+			v.Notice = h.Render.Translator(c).T("access.sharing.done." + n)
+		}
 	}
 	v.set("starts_on", h.Service.clock.Now().Format(dateLayout))
 	return h.deskPage(c, fiber.StatusOK, "access_sharing", "access.sharing.title", v)
 }
 
+// consent is the signed-in admin's consent for the desk in the URL. The
+// route already required sharing:manage there; this checks again that she
+// holds desk_admin in that desk itself, not through any sharing grant.
+func (h *Handler) consent(c *fiber.Ctx) (Consent, error) {
+	t, ok := tenant.FromRequest(c)
+	if !ok {
+		return Consent{}, fiber.ErrNotFound
+	}
+	if d, ok := authz.DecisionOf(c); !ok || d.CrossTenant() || d.Agreement != "" || d.Role != authz.DeskAdmin {
+		return Consent{}, fiber.ErrNotFound
+	}
+	user, _ := userOf(c)
+	cons, err := h.Service.AdminConsent(user, t.ID)
+	if errors.Is(err, ErrNoConsent) {
+		return Consent{}, fiber.ErrNotFound
+	}
+	return cons, err
+}
+
 func (h *Handler) createAgreement(c *fiber.Ctx) error {
+	cons, err := h.consent(c)
+	if err != nil {
+		return err
+	}
 	t, _ := tenant.FromRequest(c)
 	n := NewAgreement{
-		Granting: t.ID, Receiving: form(c, "receiving"), Access: Access(form(c, "access")),
-		StartsOn: form(c, "starts_on"), EndsOn: form(c, "ends_on"), Reciprocal: form(c, "reciprocal") != "", Actor: actor(c),
+		Receiving: form(c, "receiving"), Access: Access(form(c, "access")),
+		StartsOn: form(c, "starts_on"), EndsOn: form(c, "ends_on"), Reciprocal: form(c, "reciprocal") != "",
 	}
-	_, err := h.Service.CreateAgreement(c.UserContext(), n)
+	_, err = h.Service.Propose(c.UserContext(), cons, n)
 	var fe FieldErrors
 	if errors.As(err, &fe) {
 		v, err := h.sharingView(c)
@@ -292,7 +340,7 @@ func (h *Handler) createAgreement(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return see(c, "/"+t.Slug+"/beheer/samenwerking?bewaard=1")
+	return see(c, "/"+t.Slug+"/beheer/samenwerking?voorgesteld=1")
 }
 
 func (h *Handler) findAgreement(c *fiber.Ctx) (*Agreement, error) {
@@ -320,16 +368,50 @@ func (h *Handler) agreement(c *fiber.Ctx) error {
 	return h.deskPage(c, fiber.StatusOK, "access_sharing", "access.sharing.detail", v)
 }
 
-func (h *Handler) revokeAgreement(c *fiber.Ctx) error {
+// answer runs one step on an agreement of this desk as its admin: done is
+// the notice on success; a step no longer possible (answered meanwhile)
+// shows the page again with a notice, 409.
+func (h *Handler) answer(c *fiber.Ctx, step func(ctx context.Context, cons Consent, id AgreementID) error, done string) error {
+	cons, err := h.consent(c)
+	if err != nil {
+		return err
+	}
 	a, err := h.findAgreement(c)
 	if err != nil {
 		return err
 	}
 	t, _ := tenant.FromRequest(c)
-	if err := h.Service.RevokeAgreement(c.UserContext(), t.ID, a.ID, actor(c)); err != nil {
+	err = step(c.UserContext(), cons, a.ID)
+	if errors.Is(err, ErrNotFound) {
+		return fiber.ErrNotFound
+	}
+	if errors.Is(err, ErrState) {
+		v, err := h.sharingView(c)
+		if err != nil {
+			return err
+		}
+		v.Notice = h.Render.Translator(c).T("access.sharing.done.niet_meer")
+		return h.deskPage(c, fiber.StatusConflict, "access_sharing", "access.sharing.title", v)
+	}
+	if err != nil {
 		return err
 	}
-	return see(c, "/"+t.Slug+"/beheer/samenwerking?ingetrokken=1")
+	return see(c, "/"+t.Slug+"/beheer/samenwerking?"+done+"=1")
+}
+
+func (h *Handler) acceptAgreement(c *fiber.Ctx) error {
+	return h.answer(c, func(ctx context.Context, cons Consent, id AgreementID) error {
+		_, err := h.Service.Accept(ctx, cons, id)
+		return err
+	}, "aanvaard")
+}
+
+func (h *Handler) refuseAgreement(c *fiber.Ctx) error {
+	return h.answer(c, h.Service.Refuse, "geweigerd")
+}
+
+func (h *Handler) endAgreement(c *fiber.Ctx) error {
+	return h.answer(c, h.Service.End, "ingetrokken")
 }
 
 // --- staff (desk, provider, operators) ---
@@ -389,6 +471,7 @@ func (h *Handler) deskStaffView(c *fiber.Ctx) (*view, error) {
 	}
 	v.Items = rows
 	v.Extra["Roles"] = deskRoles
+	v.Extra["Dialogs"] = h.deskRoleDialogs(c, v.Base, rows)
 	return v, nil
 }
 
@@ -507,12 +590,25 @@ func (h *Handler) changeDeskRole(c *fiber.Ctx) error {
 			}
 		}
 	case "remove":
-		if user == me && role == authz.DeskAdmin {
-			// Nobody locks herself out of her own desk's admin pages.
-			return fiber.ErrUnprocessableEntity
+		// Asked first; the desk's last admin keeps her role (ErrLastAdmin).
+		if !confirmed(c) {
+			return askRoleRemoval(c, "/"+t.Slug+"/beheer/medewerkers", user, role)
 		}
-		if err := az.RemoveRole(ctx, user, role, dom); err != nil {
+		err := h.Service.RemoveDeskRole(ctx, t.Slug, user, role)
+		if errors.Is(err, ErrLastAdmin) {
+			v, verr := h.deskStaffView(c)
+			if verr != nil {
+				return verr
+			}
+			tr := h.Render.Translator(c)
+			v.Errors = append(v.Errors, web.ErrorLink{Anchor: "staff-list", Message: tr.T("work.confirm.role.last_admin")})
+			return h.deskPage(c, fiber.StatusUnprocessableEntity, "access_staff", "access.staff.title", v)
+		}
+		if err != nil {
 			return err
+		}
+		if user == me && role == authz.DeskAdmin {
+			return see(c, "/werk")
 		}
 	default:
 		return fiber.ErrUnprocessableEntity
@@ -701,23 +797,17 @@ func (h *Handler) removeProviderStaff(c *fiber.Ctx) error {
 	}
 	az := h.Service.Authz()
 	ctx := c.UserContext()
-	removed := false
-	doms := []string{authz.Provider(p.ID.String())}
-	for _, l := range locs {
-		doms = append(doms, authz.Location(l.ID.String()))
-	}
-	for _, d := range doms {
-		for _, hd := range az.Holders(d) {
-			if hd.User == user {
-				if err := az.RemoveRole(ctx, user, hd.Role, d); err != nil {
-					return err
-				}
-				removed = true
-			}
-		}
-	}
-	if !removed {
+	held := h.providerHoldings(p.ID.String(), locs, user)
+	if len(held) == 0 {
 		return fiber.ErrNotFound
+	}
+	if !confirmed(c) {
+		return see(c, PathProvider+"/"+p.ID.String()+"/medewerkers/"+user+"/verwijderen")
+	}
+	for _, asg := range held {
+		if err := az.RemoveRole(ctx, user, asg.Role, asg.Domain); err != nil {
+			return err
+		}
 	}
 	return see(c, PathProvider+"/"+p.ID.String()+"/medewerkers?bewaard=1")
 }
@@ -759,6 +849,13 @@ func (h *Handler) keysView(c *fiber.Ctx) (*view, *catalog.Provider, []catalog.Lo
 	}
 	v := newView(c, PathProvider+"/"+p.ID.String()+"/sleutels")
 	v.Items = rows
+	var dialogs []web.Confirm
+	for _, r := range rows {
+		if !r.Revoked {
+			dialogs = append(dialogs, h.keyQuestion(c, v.Base, r.ID, r.Name))
+		}
+	}
+	v.Extra["Dialogs"] = dialogs
 	v.Extra["Provider"], v.Extra["Locations"] = p.Name, locationOptions(locs)
 	return v, p, locs, nil
 }
@@ -808,6 +905,16 @@ func (h *Handler) revokeKey(c *fiber.Ctx) error {
 	id, err := ParseAPIKeyID(c.Params("key"))
 	if err != nil {
 		return fiber.ErrNotFound
+	}
+	if !confirmed(c) {
+		keys, err := h.Service.Keys(c.UserContext(), p.ID)
+		if err != nil {
+			return err
+		}
+		if !slices.ContainsFunc(keys, func(k APIKey) bool { return k.ID == id }) {
+			return fiber.ErrNotFound
+		}
+		return see(c, PathProvider+"/"+p.ID.String()+"/sleutels/"+id.String()+"/intrekken")
 	}
 	if err := h.Service.RevokeKey(c.UserContext(), p.ID, id); errors.Is(err, ErrNotFound) {
 		return fiber.ErrNotFound

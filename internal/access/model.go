@@ -71,8 +71,31 @@ func (a Access) grants() [][2]string {
 // Valid reports whether a is a known access.
 func (a Access) Valid() bool { return len(a.grants()) > 0 }
 
+// Status is where an agreement stands.
+type Status string
+
+// The statuses of an agreement. Only an active agreement has grants.
+const (
+	// StatusProposed: the granting desk's admin proposed it (her consent for
+	// her own desk's data); the receiving desk has not answered.
+	StatusProposed Status = "proposed"
+	// StatusActive: an admin of the receiving desk accepted it.
+	StatusActive Status = "active"
+	// StatusRefused: an admin of the receiving desk refused it.
+	StatusRefused Status = "refused"
+	// StatusWithdrawn: the proposing desk took its proposal back.
+	StatusWithdrawn Status = "withdrawn"
+	// StatusRevoked: either desk ended the active agreement.
+	StatusRevoked Status = "revoked"
+)
+
 // Agreement is a sharing agreement between two desks. It is platform data:
 // both desks see it (see the migration).
+//
+// The granting desk proposes it: its admin consents for the granting desk's
+// data (CreatedBy). The receiving desk's admin accepts (AcceptedBy): that is
+// the receiving desk's consent, needed for any grant and in particular for
+// the reciprocal grant on the receiving desk's own data.
 type Agreement struct {
 	bun.BaseModel `bun:"table:sharing_agreements"`
 
@@ -83,23 +106,62 @@ type Agreement struct {
 	StartsAt          time.Time   `bun:"starts_at,notnull"`
 	EndsAt            time.Time   `bun:"ends_at,nullzero"`
 	Reciprocal        bool        `bun:"reciprocal,notnull"`
+	Status            Status      `bun:"status,notnull"`
 	CreatedBy         string      `bun:"created_by,notnull"`
 	CreatedAt         time.Time   `bun:"created_at,notnull"`
-	RevokedAt         time.Time   `bun:"revoked_at,nullzero"`
-	RevokedBy         string      `bun:"revoked_by,notnull"`
+	AcceptedBy        string      `bun:"accepted_by,notnull"`
+	AcceptedAt        time.Time   `bun:"accepted_at,nullzero"`
+	// RevokedAt and RevokedBy: who ended it by hand (refused, withdrawn or
+	// revoked).
+	RevokedAt time.Time `bun:"revoked_at,nullzero"`
+	RevokedBy string    `bun:"revoked_by,notnull"`
 }
 
-// Revoked reports whether the agreement was ended by hand.
+// Revoked reports whether the agreement was ended by hand (refused,
+// withdrawn or revoked).
 func (a *Agreement) Revoked() bool { return !a.RevokedAt.IsZero() }
+
+// Pending reports whether the proposal waits for the receiving desk.
+func (a *Agreement) Pending() bool { return a.Status == StatusProposed }
 
 // Current reports whether the agreement gives access at t.
 func (a *Agreement) Current(t time.Time) bool {
-	return !a.Revoked() && !t.Before(a.StartsAt) && (a.EndsAt.IsZero() || t.Before(a.EndsAt))
+	return a.Status == StatusActive && !t.Before(a.StartsAt) && (a.EndsAt.IsZero() || t.Before(a.EndsAt))
 }
 
 // Involves reports whether desk is one of the two parties.
 func (a *Agreement) Involves(desk tenancy.ID) bool {
 	return a.GrantingTenantID == desk || a.ReceivingTenantID == desk
+}
+
+// consented reports whether desk gave its consent to share its own data
+// under a: the granting desk by proposing, the receiving desk by accepting.
+func (a *Agreement) consented(desk tenancy.ID) bool {
+	switch desk {
+	case a.GrantingTenantID:
+		return a.CreatedBy != ""
+	case a.ReceivingTenantID:
+		return !a.AcceptedAt.IsZero() && a.AcceptedBy != ""
+	}
+	return false
+}
+
+// owners are the desks whose data a grants while it is active: the granting
+// desk, and the receiving desk when reciprocal. Each must have consented.
+func (a *Agreement) owners() [][2]tenancy.ID {
+	if a.Status != StatusActive {
+		return nil
+	}
+	var out [][2]tenancy.ID // owner, grantee
+	// Active means accepted, except for agreements from before consent
+	// existed (see the migration): their granting desk's own grant stands.
+	if a.consented(a.GrantingTenantID) {
+		out = append(out, [2]tenancy.ID{a.GrantingTenantID, a.ReceivingTenantID})
+	}
+	if a.Reciprocal && a.consented(a.ReceivingTenantID) {
+		out = append(out, [2]tenancy.ID{a.ReceivingTenantID, a.GrantingTenantID})
+	}
+	return out
 }
 
 // APIKey is a provider's key for its own systems. Only the SHA-256 of the

@@ -7,7 +7,6 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -16,10 +15,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/uptrace/bun"
 
 	"github.com/loket-kinderopvang/loket/internal/catalog"
-	"github.com/loket-kinderopvang/loket/internal/eventlog"
 	"github.com/loket-kinderopvang/loket/internal/platform/authz"
 	"github.com/loket-kinderopvang/loket/internal/platform/clock"
 	"github.com/loket-kinderopvang/loket/internal/platform/db"
@@ -41,6 +38,8 @@ type Desk struct {
 type Desks interface {
 	DeskBySlug(slug string) (Desk, bool)
 	DeskByID(id tenancy.ID) (Desk, bool)
+	// AllDesks lists every desk (the start-up reconciliation of grants).
+	AllDesks() []Desk
 }
 
 // Service holds the rules of agreements and keys.
@@ -63,170 +62,6 @@ func NewService(d *db.DB, az *authz.Authorizer, desks Desks, clk clock.Clock) *S
 
 // Authz is the authorizer the service writes to.
 func (s *Service) Authz() *authz.Authorizer { return s.authz }
-
-// --- sharing agreements ---
-
-// NewAgreement is the create form.
-type NewAgreement struct {
-	Granting   tenancy.ID
-	Receiving  string // desk slug
-	Access     Access
-	StartsOn   string // YYYY-MM-DD
-	EndsOn     string // YYYY-MM-DD or ""
-	Reciprocal bool
-	Actor      string
-}
-
-const dateLayout = "2006-01-02"
-
-func (n NewAgreement) check(desks Desks) (Desk, time.Time, time.Time, FieldErrors) {
-	var fe FieldErrors
-	recv, ok := desks.DeskBySlug(strings.TrimSpace(n.Receiving))
-	switch {
-	case strings.TrimSpace(n.Receiving) == "":
-		fe = append(fe, FieldError{"receiving", "access.error.receiving_empty"})
-	case !ok:
-		fe = append(fe, FieldError{"receiving", "access.error.receiving_unknown"})
-	case recv.ID == n.Granting:
-		fe = append(fe, FieldError{"receiving", "access.error.receiving_self"})
-	}
-	if !n.Access.Valid() {
-		fe = append(fe, FieldError{"access", "access.error.access"})
-	}
-	start, err := time.Parse(dateLayout, strings.TrimSpace(n.StartsOn))
-	if err != nil {
-		fe = append(fe, FieldError{"starts_on", "access.error.date"})
-	}
-	var end time.Time
-	if e := strings.TrimSpace(n.EndsOn); e != "" {
-		if end, err = time.Parse(dateLayout, e); err != nil {
-			fe = append(fe, FieldError{"ends_on", "access.error.date"})
-		} else if !start.IsZero() && !end.After(start) {
-			fe = append(fe, FieldError{"ends_on", "access.error.end_before_start"})
-		}
-	}
-	return recv, start, end, fe
-}
-
-// CreateAgreement stores an agreement, writes its grants and records it in
-// both desks' event logs. Wrong input is FieldErrors.
-func (s *Service) CreateAgreement(ctx context.Context, n NewAgreement) (*Agreement, error) {
-	recv, start, end, fe := n.check(s.desks)
-	if fe != nil {
-		return nil, fe
-	}
-	grant, ok := s.desks.DeskByID(n.Granting)
-	if !ok {
-		return nil, fmt.Errorf("access: unknown granting desk %s", n.Granting)
-	}
-	a := &Agreement{
-		ID: ids.New[agreementKind](), GrantingTenantID: grant.ID, ReceivingTenantID: recv.ID, Access: n.Access,
-		StartsAt: start, EndsAt: end, Reciprocal: n.Reciprocal, CreatedBy: n.Actor, CreatedAt: s.clock.Now(),
-	}
-	if _, err := s.db.NewInsert().Model(a).Exec(ctx); err != nil {
-		return nil, fmt.Errorf("access: create agreement: %w", err)
-	}
-	if err := s.writeGrants(ctx, a, grant, recv); err != nil {
-		return nil, err
-	}
-	if err := s.logBoth(ctx, a, "sharing.created", "", "active", n.Actor); err != nil {
-		return nil, err
-	}
-	return a, nil
-}
-
-// writeGrants turns the agreement into Casbin grants (agreement ref = id).
-// Grants are idempotent, so a retry after a failure completes the set.
-func (s *Service) writeGrants(ctx context.Context, a *Agreement, grant, recv Desk) error {
-	pairs := [][2]Desk{{grant, recv}}
-	if a.Reciprocal {
-		pairs = append(pairs, [2]Desk{recv, grant})
-	}
-	for _, p := range pairs {
-		for _, rp := range a.Access.grants() {
-			g := authz.Grant{
-				Owner: authz.Desk(p[0].Slug), Grantee: authz.Desk(p[1].Slug),
-				Role: authz.Role(rp[0]), Permission: authz.Permission(rp[1]),
-				From: a.StartsAt, Until: a.EndsAt, Agreement: a.ID.String(),
-			}
-			if err := s.authz.Grant(ctx, g); err != nil {
-				return fmt.Errorf("access: grant of agreement %s: %w", a.ID, err)
-			}
-		}
-	}
-	return nil
-}
-
-func (s *Service) logBoth(ctx context.Context, a *Agreement, kind, from, to, actor string) error {
-	grant, _ := s.desks.DeskByID(a.GrantingTenantID)
-	recv, _ := s.desks.DeskByID(a.ReceivingTenantID)
-	data, err := json.Marshal(map[string]any{
-		"granting": grant.Slug, "receiving": recv.Slug, "access": a.Access, "reciprocal": a.Reciprocal,
-		"starts_at": a.StartsAt, "ends_at": a.EndsAt,
-	})
-	if err != nil {
-		return err
-	}
-	for _, desk := range []tenancy.ID{a.GrantingTenantID, a.ReceivingTenantID} {
-		err := s.tenants.Tx(tenancy.WithTenant(ctx, desk), func(ctx context.Context, tx *tenancy.Tx) error {
-			return eventlog.Append(ctx, tx, &eventlog.Event{
-				OccurredAt: s.clock.Now(), Actor: actor, SubjectType: "sharing_agreement", SubjectID: a.ID.UUID,
-				Kind: kind, FromState: from, ToState: to, Data: data,
-			})
-		})
-		if err != nil {
-			return fmt.Errorf("access: log %s: %w", kind, err)
-		}
-	}
-	return nil
-}
-
-// Agreements lists the agreements in which desk is a party, newest first.
-func (s *Service) Agreements(ctx context.Context, desk tenancy.ID) ([]Agreement, error) {
-	var out []Agreement
-	err := s.db.NewSelect().Model(&out).
-		WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
-			return q.Where("granting_tenant_id = ?", desk).WhereOr("receiving_tenant_id = ?", desk)
-		}).Order("created_at DESC", "id DESC").Scan(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("access: list agreements: %w", err)
-	}
-	return out, nil
-}
-
-// Agreement returns agreement id if desk is a party; ErrNotFound otherwise.
-func (s *Service) Agreement(ctx context.Context, desk tenancy.ID, id AgreementID) (*Agreement, error) {
-	a := new(Agreement)
-	err := s.db.NewSelect().Model(a).Where("id = ?", id).Scan(ctx)
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && !a.Involves(desk)) {
-		return nil, ErrNotFound
-	}
-	if err != nil {
-		return nil, fmt.Errorf("access: get agreement: %w", err)
-	}
-	return a, nil
-}
-
-// RevokeAgreement ends an agreement at once: either party may (ending a
-// share never exposes anything). Its grants go, and both logs record it.
-func (s *Service) RevokeAgreement(ctx context.Context, desk tenancy.ID, id AgreementID, actor string) error {
-	a, err := s.Agreement(ctx, desk, id)
-	if err != nil {
-		return err
-	}
-	if !a.Revoked() {
-		a.RevokedAt, a.RevokedBy = s.clock.Now(), actor
-		if _, err := s.db.NewUpdate().Model(a).Column("revoked_at", "revoked_by").WherePK().Exec(ctx); err != nil {
-			return fmt.Errorf("access: revoke agreement: %w", err)
-		}
-	}
-	// Revoke even when the row was revoked already: a crash between the two
-	// writes must not leave grants behind.
-	if err := s.authz.Revoke(ctx, a.ID.String()); err != nil {
-		return err
-	}
-	return s.logBoth(ctx, a, "sharing.revoked", "active", "revoked", actor)
-}
 
 // --- API keys ---
 

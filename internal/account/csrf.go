@@ -3,6 +3,8 @@ package account
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
+	"net/url"
 	"strings"
 	"time"
 
@@ -12,10 +14,16 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/platform/web"
 )
 
-// CSRF protection: Fiber's csrf middleware (double submit: the token is in a
-// cookie, in the shared cache and in the form or header, and all three must
-// agree). Its state lives in the cache under "csrf:", so every replica
-// accepts a token another one issued.
+// CSRF protection, two checks on every state-changing request:
+//
+//   - the token: Fiber's csrf middleware in session mode. The token is kept
+//     in the visitor's session (in the shared cache, so every replica knows
+//     it), in a cookie, and in the form or header; all three must agree. A
+//     token issued to another session, even with its cookie, is refused,
+//     and signing in or out (a new or no session) ends the old token.
+//   - the origin: a browser's Origin header (or, without it, its Referer)
+//     must name Loket itself: the public URL, or the host the request was
+//     sent to (a desk's own host name).
 const (
 	// CSRFField is the hidden form field every POST form carries:
 	// <input type="hidden" name="csrf_token" value="{{.CSRF}}">.
@@ -27,6 +35,8 @@ const (
 	localCSRF      = "loket.csrf"
 	csrfHandlerKey = "loket.csrf.handler"
 	csrfTTL        = 2 * time.Hour
+	// keyCSRF holds the session's token in the session.
+	keyCSRF = "csrf"
 )
 
 // CSRFToken is the token to put in a form of this page (empty when the
@@ -69,19 +79,53 @@ func acceptsHTML(c *fiber.Ctx) bool {
 	return a == "" || strings.Contains(a, "text/html") || strings.Contains(a, "*/*")
 }
 
+// skipCSRF: requests that need no CSRF check.
+func skipCSRF(c *fiber.Ctx) bool {
+	if safeMethod(c.Method()) {
+		// Tokens only for pages: API reads and JSON need none, and each
+		// token costs a cache write.
+		return isAPI(c) || !acceptsHTML(c)
+	}
+	// An API client with a bearer token and no session cookie sends no
+	// credentials a browser adds by itself: nothing to forge. (Basic auth
+	// would be: browsers resend it on their own.)
+	return strings.HasPrefix(c.Get(fiber.HeaderAuthorization), "Bearer ") && c.Cookies(sessionCookie) == ""
+}
+
+// errForeignOrigin: the request came from a page that is not Loket's.
+var errForeignOrigin = errors.New("origin or referer is not this site")
+
+// checkOrigin refuses a state-changing request whose Origin (or, when a
+// browser sends none, Referer) names another site. Without either header
+// the token alone decides (clients that send neither are no browsers
+// acting for someone else, or hide the referer on purpose).
+func (h *Handler) checkOrigin(c *fiber.Ctx) error {
+	from := c.Get(fiber.HeaderOrigin)
+	if from == "" {
+		from = c.Get(fiber.HeaderReferer)
+		if from == "" {
+			return nil
+		}
+	}
+	u, err := url.Parse(from)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return errForeignOrigin // "null" (a sandboxed or privacy-hidden origin) included
+	}
+	if h.publicOrigin != nil && strings.EqualFold(u.Scheme, h.publicOrigin.Scheme) && strings.EqualFold(u.Host, h.publicOrigin.Host) {
+		return nil
+	}
+	// The host the browser sent this request to: the platform host or a
+	// desk's own host name. Behind a proxy only a trusted one may change
+	// the host and scheme Fiber reports.
+	if strings.EqualFold(u.Host, c.Hostname()) && strings.EqualFold(u.Scheme, c.Protocol()) {
+		return nil
+	}
+	return errForeignOrigin
+}
+
 func (h *Handler) newCSRF() fiber.Handler {
 	return csrf.New(csrf.Config{
-		Next: func(c *fiber.Ctx) bool {
-			if safeMethod(c.Method()) {
-				// Tokens only for pages: API reads and JSON need none, and
-				// each token costs a cache write.
-				return isAPI(c) || !acceptsHTML(c)
-			}
-			// An API client with a bearer token and no session cookie sends
-			// no credentials a browser adds by itself: nothing to forge.
-			// (Basic auth would be: browsers resend it on their own.)
-			return strings.HasPrefix(c.Get(fiber.HeaderAuthorization), "Bearer ") && c.Cookies(sessionCookie) == ""
-		},
+		Next:              skipCSRF,
 		CookieName:        csrfCookie,
 		CookiePath:        "/",
 		CookieSecure:      h.cfg.SecureCookies,
@@ -89,21 +133,14 @@ func (h *Handler) newCSRF() fiber.Handler {
 		CookieSameSite:    fiber.CookieSameSiteLaxMode,
 		CookieSessionOnly: true,
 		Expiration:        csrfTTL,
-		Storage:           h.csrfStorage,
+		Session:           h.sessions,
+		SessionKey:        keyCSRF,
 		ContextKey:        localCSRF,
 		HandlerContextKey: csrfHandlerKey,
 		KeyGenerator:      newToken,
 		Extractor:         extractCSRF,
 		ErrorHandler:      h.csrfRefused,
 	})
-}
-
-// rotateCSRF drops the request's token when the user signs in or out; the
-// next page gets a fresh one.
-func rotateCSRF(c *fiber.Ctx) {
-	if ch, ok := c.Locals(csrfHandlerKey).(*csrf.CSRFHandler); ok && c.Cookies(csrfCookie) != "" {
-		_ = ch.DeleteToken(c)
-	}
 }
 
 // csrfRefused answers a request without a valid token: a 403 page in the

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -29,6 +30,9 @@ const (
 	PathResetPassword  = "/wachtwoord-herstellen"
 	PathAccount        = "/account"
 	PathAccountSetup   = "/account/code-instellen"
+	// PathLanding is where a sign-in without a page to return to lands:
+	// the staff home of every account (internal/work).
+	PathLanding = "/werk"
 )
 
 // PlatformPaths never belong to a desk: on a desk's own host name they must
@@ -59,6 +63,10 @@ type Config struct {
 	// Service, when set, is used instead of building one from the fields
 	// above (the composition root shares one service with seeding).
 	Service *Service
+	// SecondFactor reports whether the user's current roles require a
+	// second factor (authz.Authorizer.NeedsSecondFactor). It is asked on
+	// every request, so a role given to a signed-in user counts at once.
+	SecondFactor func(userID string) bool
 }
 
 // Handler serves the account pages and provides the session and CSRF
@@ -72,8 +80,9 @@ type Handler struct {
 	log         *slog.Logger
 	sessions    *session.Store
 	sessStorage *cache.Storage
-	csrfStorage *cache.Storage
 	csrf        fiber.Handler
+	// publicOrigin is PublicURL's scheme and host, for the Origin check.
+	publicOrigin *url.URL
 }
 
 // New builds the account handler and its service.
@@ -111,7 +120,9 @@ func New(cfg Config) (*Handler, error) {
 		cfg: cfg, svc: svc, store: store, render: cfg.Renderer, clock: cfg.Clock, log: cfg.Log,
 		// Distinct prefixes: a storage Reset clears its own keys only.
 		sessStorage: cache.FiberStorage(cfg.Cache, "sess:"),
-		csrfStorage: cache.FiberStorage(cfg.Cache, "csrf:"),
+	}
+	if u, err := url.Parse(cfg.PublicURL); err == nil && u.Host != "" {
+		h.publicOrigin = u
 	}
 	h.sessions = h.newSessionStore()
 	h.csrf = h.newCSRF()
@@ -122,8 +133,16 @@ func New(cfg Config) (*Handler, error) {
 func (h *Handler) Service() *Service { return h.svc }
 
 // CSRF is the middleware that refuses every unsafe request (POST, PUT,
-// PATCH, DELETE) without a valid token and issues tokens to HTML pages.
-func (h *Handler) CSRF(c *fiber.Ctx) error { return h.csrf(c) }
+// PATCH, DELETE) from another site or without this session's token, and
+// issues tokens to HTML pages. It must run after Session.
+func (h *Handler) CSRF(c *fiber.Ctx) error {
+	if !skipCSRF(c) && !safeMethod(c.Method()) {
+		if err := h.checkOrigin(c); err != nil {
+			return h.csrfRefused(c, err)
+		}
+	}
+	return h.csrf(c)
+}
 
 // Register installs the session and CSRF middleware for every route
 // registered after it, then the account pages. Call it after
@@ -281,7 +300,12 @@ func (h *Handler) signIn(c *fiber.Ctx) error {
 		}
 		return c.Redirect(PathSignInSetup, fiber.StatusSeeOther)
 	case SignedIn:
-		if err := h.startSession(c, u); err != nil {
+		if h.needsSecondFactor(u) {
+			// Her roles require a code app that her account does not know
+			// of yet: set one up now.
+			return h.stepUp(c, u, next)
+		}
+		if err := h.startSession(c, u, false); err != nil {
 			return err
 		}
 		h.log.InfoContext(c.UserContext(), "signed in", "user", u.ID)
@@ -327,7 +351,7 @@ func (h *Handler) code(c *fiber.Ctx) error {
 func (h *Handler) afterCode(c *fiber.Ctx, tr web.Translator, p *pendingSignIn, out Outcome, tmpl, title string, v pageView) error {
 	switch out {
 	case SignedIn:
-		if err := h.startSession(c, p.user); err != nil {
+		if err := h.startSession(c, p.user, true); err != nil {
 			return err
 		}
 		h.log.InfoContext(c.UserContext(), "signed in", "user", p.user.ID, "totp", true)
@@ -449,7 +473,7 @@ func (h *Handler) accountSetup(c *fiber.Ctx) error {
 		return err
 	}
 	if out == SignedIn {
-		if err := h.setSessionValue(c, keyEnrolSecret, nil); err != nil {
+		if err := h.setSessionValues(c, map[string]any{keyEnrolSecret: nil, keySecondFactor: true}); err != nil {
 			return err
 		}
 		return c.Redirect(p.next, fiber.StatusSeeOther)
@@ -488,10 +512,10 @@ func (h *Handler) account(c *fiber.Ctx) error {
 }
 
 func (h *Handler) signOut(c *fiber.Ctx) error {
+	// The session, and with it the CSRF token, is gone.
 	if err := h.endSession(c); err != nil {
 		return err
 	}
-	rotateCSRF(c)
 	return c.Redirect(PathSignIn+"?afgemeld=1", fiber.StatusSeeOther)
 }
 

@@ -2,6 +2,7 @@ package account_test
 
 import (
 	"context"
+	"fmt"
 	"html"
 	"io"
 	"log/slog"
@@ -10,6 +11,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -63,7 +65,9 @@ func newEnvOn(t *testing.T, d *db.DB, c cache.Cache, clk *clock.Fixed, opts ...o
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv := web.New(web.Options{Logger: log, Renderer: renderer})
+	// app.Test's connections come from 0.0.0.0: as a trusted proxy, it lets
+	// a test browser name its address in X-Forwarded-For (browser.addr).
+	srv := web.New(web.Options{Logger: log, Renderer: renderer, TrustedProxies: []string{"0.0.0.0"}})
 	outbox := mail.NewOutbox(d, clk)
 	cfg := account.Config{
 		DB: d, Cache: c, Clock: clk, Mail: outbox, Renderer: renderer, Log: log,
@@ -108,6 +112,7 @@ func (e *env) user(email string, totpRequired bool) *account.User {
 type browser struct {
 	e       *env
 	cookies map[string]*http.Cookie
+	addr    string // the client address the proxy reports, if any
 }
 
 func (e *env) browser() *browser { return &browser{e: e, cookies: map[string]*http.Cookie{}} }
@@ -132,6 +137,9 @@ func (b *browser) do(method, path string, form url.Values, headers ...string) re
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
 	req.Header.Set("Accept", "text/html")
+	if b.addr != "" {
+		req.Header.Set("X-Forwarded-For", b.addr)
+	}
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
@@ -217,9 +225,12 @@ func TestSignIn(t *testing.T) {
 	if fr := e.browser().get("/aanmelden?lang=fr"); !strings.Contains(fr.body, "<h1>Se connecter</h1>") || !strings.Contains(fr.body, `<html lang="fr">`) {
 		t.Error("the sign-in page must speak French on ?lang=fr")
 	}
-	if form.set["loket_session"] != nil {
-		t.Error("an anonymous visit must not start a session")
+	// An anonymous visit gets a session only to hold its CSRF token: it
+	// signs nobody in (the token is bound to the session; see TestCSRF).
+	if c := form.set["loket_session"]; c == nil || !c.HttpOnly {
+		t.Error("a page with a form keeps its CSRF token in a session")
 	}
+	anonymous := b.session()
 	if form.header.Get("Cache-Control") != "no-store" {
 		t.Error("account pages must not be cached")
 	}
@@ -230,8 +241,8 @@ func TestSignIn(t *testing.T) {
 		if r.status != http.StatusUnauthorized || alert(r.body) != "Het e-mailadres of het wachtwoord klopt niet. Kijk het na en probeer opnieuw." {
 			t.Errorf("failed sign-in: %d %q", r.status, alert(r.body))
 		}
-		if r.set["loket_session"] != nil {
-			t.Error("a failed sign-in must not start a session")
+		if b.session() != anonymous || b.signedInAs("Medewerker an") {
+			t.Error("a failed sign-in must not start a signed-in session")
 		}
 	}
 	// Apart from the address typed in, both answers are the same page.
@@ -263,7 +274,7 @@ func TestSignIn(t *testing.T) {
 	}
 	// An open redirect is refused.
 	evil := b.do(http.MethodGet, "/aanmelden?next=//evil.example/", nil)
-	if evil.status != http.StatusSeeOther || evil.location() != "/account" {
+	if evil.status != http.StatusSeeOther || evil.location() != "/werk" {
 		t.Errorf("signed-in visit of the sign-in page with a foreign next: %d %q", evil.status, evil.location())
 	}
 
@@ -418,47 +429,119 @@ func TestCSRF(t *testing.T) {
 	if r := b.do(http.MethodPost, "/formulier", url.Values{"csrf_token": {token}}); r.status != http.StatusForbidden {
 		t.Errorf("the token from before signing in still works: %d", r.status)
 	}
-	// The CSRF state lives in the cache under its own prefix.
-	if _, found, _ := e.cache.Get(context.Background(), "csrf:"+token); found {
-		t.Error("the old token is still stored")
+}
+
+// TestCSRFTokenBoundToSession: a token is good only in the session it was
+// issued to. An attacker who plants her own valid token and CSRF cookie in
+// a victim's browser (a sibling subdomain can set cookies) still cannot
+// post in the victim's session; and a form posted from another site is
+// refused by its Origin (or Referer) even with a valid token.
+func TestCSRFTokenBoundToSession(t *testing.T) {
+	e := newEnv(t)
+	u := e.user("an@loket.example", false)
+	attacker := e.browser()
+	page := attacker.get("/aanmelden")
+	attackerToken := html.UnescapeString(tokenRE.FindStringSubmatch(page.body)[1])
+	if r := attacker.do(http.MethodPost, "/formulier", url.Values{"csrf_token": {attackerToken}}); r.status != 200 {
+		t.Fatalf("the attacker's token works in her own session: %d", r.status)
+	}
+	victim := e.browser()
+	victim.signIn("an@loket.example", password)
+	if !victim.signedInAs(u.DisplayName) {
+		t.Fatal("victim not signed in")
+	}
+	// The victim's browser, with the attacker's CSRF cookie planted.
+	victim.cookies["loket_csrf"] = &http.Cookie{Name: "loket_csrf", Value: attackerToken}
+	if r := victim.do(http.MethodPost, "/formulier", url.Values{"csrf_token": {attackerToken}}); r.status != http.StatusForbidden {
+		t.Errorf("a token of another session, with its cookie: %d", r.status)
+	}
+	if r := victim.do(http.MethodPost, "/formulier", url.Values{}, "X-CSRF-Token", attackerToken); r.status != http.StatusForbidden {
+		t.Errorf("a token of another session in the htmx header: %d", r.status)
+	}
+
+	// The victim's own token works from Loket's pages, not from elsewhere.
+	own := html.UnescapeString(tokenRE.FindStringSubmatch(victim.get("/account").body)[1])
+	for _, tc := range []struct {
+		headers []string
+		want    int
+	}{
+		{nil, 200}, // no Origin, no Referer: the token decides
+		{[]string{"Origin", "https://loket.example"}, 200},                 // the public URL
+		{[]string{"Origin", "http://example.com"}, 200},                    // the host the request went to
+		{[]string{"Referer", "https://loket.example/account"}, 200},        // Referer when Origin is missing
+		{[]string{"Origin", "https://evil.example"}, http.StatusForbidden}, // another site
+		{[]string{"Origin", "null"}, http.StatusForbidden},                 // a sandboxed or hidden origin
+		{[]string{"Origin", "https://loket.example.evil.example"}, http.StatusForbidden},
+		{[]string{"Referer", "https://evil.example/form"}, http.StatusForbidden},
+		{[]string{"Origin", "http://loket.example"}, http.StatusForbidden}, // public URL is https
+	} {
+		if r := victim.do(http.MethodPost, "/formulier", url.Values{"csrf_token": {own}}, tc.headers...); r.status != tc.want {
+			t.Errorf("POST with %v: %d, want %d", tc.headers, r.status, tc.want)
+		}
+	}
+	// Signing out ends the token with the session.
+	victim.do(http.MethodPost, "/afmelden", url.Values{"csrf_token": {own}})
+	if r := victim.do(http.MethodPost, "/formulier", url.Values{"csrf_token": {own}}); r.status != http.StatusForbidden {
+		t.Errorf("the token after signing out: %d", r.status)
 	}
 }
 
-func TestBruteForceLimit(t *testing.T) {
+// TestAttackerCannotLockOutUser: behind the ingress every visitor has her
+// own address (X-Forwarded-For from the trusted proxy). Wrong passwords from
+// an attacker's address slow down that address only; the real user, from
+// hers, signs in at once. One address trying many accounts is stopped.
+func TestAttackerCannotLockOutUser(t *testing.T) {
 	e := newEnv(t, func(c *account.Config) {
-		c.Limits = account.Limits{Window: 15 * time.Minute, PerAccount: 5, PerAddress: 20}
+		c.Limits = account.Limits{Window: 15 * time.Minute, PerPair: 5, PerAddress: 20}
 	})
 	u := e.user("an@loket.example", false)
 	e.user("bo@loket.example", false)
-	b := e.browser()
+	attacker := e.browser()
+	attacker.addr = "198.51.100.7"
 	for i := 0; i < 5; i++ {
-		if r := b.signIn("an@loket.example", "fout"); r.status != http.StatusUnauthorized {
+		if r := attacker.signIn("an@loket.example", "fout"); r.status != http.StatusUnauthorized {
 			t.Fatalf("failure %d: %d", i+1, r.status)
 		}
 	}
-	locked := b.signIn("an@loket.example", password)
 	want := "U hebt te vaak een verkeerd wachtwoord of een verkeerde code ingevuld. Wacht 15 minuten en probeer het dan opnieuw."
-	if locked.status != http.StatusTooManyRequests || alert(locked.body) != want {
-		t.Fatalf("sixth attempt, right password: %d %q", locked.status, alert(locked.body))
-	}
-	if b.session() != "" {
-		t.Fatal("a locked account must not sign in")
-	}
-	// An unknown address locks the same way, with the same message.
 	for i := 0; i < 5; i++ {
-		b.signIn("niemand@loket.example", "fout")
+		if r := attacker.signIn("an@loket.example", password); r.status != http.StatusTooManyRequests || alert(r.body) != want {
+			t.Fatalf("attempt %d after five failures, right password: %d %q", 6+i, r.status, alert(r.body))
+		}
 	}
-	if r := b.signIn("niemand@loket.example", "fout"); r.status != http.StatusTooManyRequests || alert(r.body) != want {
+	if attacker.session() != "" && attacker.signedInAs(u.DisplayName) {
+		t.Fatal("a slowed-down attacker must not sign in")
+	}
+	// The real user, from her own address: no lock at all.
+	user := e.browser()
+	user.addr = "192.0.2.1"
+	if r := user.signIn("an@loket.example", password); r.status != http.StatusSeeOther || !user.signedInAs(u.DisplayName) {
+		t.Fatalf("the real user was locked out by the attacker: %d %q", r.status, alert(r.body))
+	}
+	// An unknown e-mail address is slowed down the same way, with the same message.
+	for i := 0; i < 5; i++ {
+		attacker.signIn("niemand@loket.example", "fout")
+	}
+	if r := attacker.signIn("niemand@loket.example", "fout"); r.status != http.StatusTooManyRequests || alert(r.body) != want {
 		t.Errorf("unknown address: %d %q", r.status, alert(r.body))
 	}
-	// Another account from the same address still works (11 of 20 failures).
-	other := e.browser()
-	if r := other.signIn("bo@loket.example", password); r.status != http.StatusSeeOther {
-		t.Errorf("another account: %d %q", r.status, alert(r.body))
+	// 16 attempts so far; four more on other accounts use up the address's
+	// 20: then every account is refused from there…
+	for i := 0; i < 4; i++ {
+		attacker.signIn(fmt.Sprintf("gok%d@loket.example", i), "fout")
 	}
-	// The lock ends with the window.
+	if r := attacker.signIn("bo@loket.example", password); r.status != http.StatusTooManyRequests {
+		t.Errorf("21st attempt from one address: %d", r.status)
+	}
+	// …but not from elsewhere.
+	other := e.browser()
+	other.addr = "192.0.2.2"
+	if r := other.signIn("bo@loket.example", password); r.status != http.StatusSeeOther {
+		t.Errorf("another account from another address: %d %q", r.status, alert(r.body))
+	}
+	// The slowdown ends with the window.
 	e.clock.Advance(15 * time.Minute)
-	if r := b.signIn("an@loket.example", password); r.status != http.StatusSeeOther || !b.signedInAs(u.DisplayName) {
+	if r := attacker.signIn("an@loket.example", password); r.status != http.StatusSeeOther || !attacker.signedInAs(u.DisplayName) {
 		t.Fatalf("after the window: %d %q", r.status, alert(r.body))
 	}
 }
@@ -495,7 +578,7 @@ func TestTOTP(t *testing.T) {
 	if r.status != http.StatusUnauthorized || !strings.Contains(r.body, "Deze code klopt niet.") {
 		t.Fatalf("wrong code: %d", r.status)
 	}
-	if r := b.post("/aanmelden/code", "/aanmelden/code", url.Values{"code": {code}}); r.status != http.StatusSeeOther || r.location() != "/account" {
+	if r := b.post("/aanmelden/code", "/aanmelden/code", url.Values{"code": {code}}); r.status != http.StatusSeeOther || r.location() != "/werk" {
 		t.Fatalf("right code: %d %q", r.status, r.location())
 	}
 	if !b.signedInAs(u.DisplayName) {
@@ -532,7 +615,7 @@ func TestTOTP(t *testing.T) {
 
 func TestTOTPGuessesAreLimited(t *testing.T) {
 	e := newEnv(t, func(c *account.Config) {
-		c.Limits = account.Limits{Window: 15 * time.Minute, PerAccount: 3, PerAddress: 50}
+		c.Limits = account.Limits{Window: 15 * time.Minute, PerPair: 3, PerAddress: 50}
 	})
 	u := e.user("an@loket.example", false)
 	secret := enrol(t, e, u)
@@ -626,14 +709,15 @@ func TestSignOutEverywhere(t *testing.T) {
 	if !laptop.signedInAs(u.DisplayName) || !phone.signedInAs(u.DisplayName) {
 		t.Fatal("both devices must be signed in")
 	}
+	phoneSession := phone.session()
 	if r := laptop.post("/account", "/afmelden/overal", url.Values{}); r.status != http.StatusSeeOther {
 		t.Fatalf("sign out everywhere: %d", r.status)
 	}
 	if laptop.signedInAs(u.DisplayName) || phone.signedInAs(u.DisplayName) {
 		t.Fatal("every session must end")
 	}
-	if phone.session() != "" {
-		t.Error("the rejected session's cookie must be cleared")
+	if _, found, _ := e.cache.Get(context.Background(), "sess:"+phoneSession); found || phone.session() == phoneSession {
+		t.Error("the rejected session must be deleted and its cookie replaced")
 	}
 	// A new sign-in works again.
 	phone.signIn("an@loket.example", password)
@@ -774,7 +858,7 @@ func TestPasswordReset(t *testing.T) {
 
 func TestResetMailsAreLimited(t *testing.T) {
 	e := newEnv(t, func(c *account.Config) {
-		c.Limits = account.Limits{Window: 15 * time.Minute, PerAccount: 2, PerAddress: 20}
+		c.Limits = account.Limits{Window: 15 * time.Minute, PerPair: 5, PerAddress: 20, ResetMails: 2}
 	})
 	e.user("an@loket.example", false)
 	b := e.browser()
@@ -786,5 +870,73 @@ func TestResetMailsAreLimited(t *testing.T) {
 	e.h.Service().Wait()
 	if mails, _ := e.outbox.List(context.Background(), "", 10); len(mails) != 2 {
 		t.Errorf("%d mails sent; at most 2 per window", len(mails))
+	}
+}
+
+// TestRoleGivenLateNeedsSecondFactor: a desk role given to someone who is
+// signed in without a second factor counts on her very next request: no
+// page lets her in until she has set up a code app (and given a code from
+// it); someone with a code app gives a code. Her open session alone is
+// never enough.
+func TestRoleGivenLateNeedsSecondFactor(t *testing.T) {
+	var deskRoles sync.Map // user id → a role that needs a second factor
+	e := newEnv(t, func(c *account.Config) {
+		c.SecondFactor = func(id string) bool { _, ok := deskRoles.Load(id); return ok }
+	})
+	partner := e.user("partner@loket.example", false)
+	b := e.browser()
+	if r := b.signIn("partner@loket.example", password); r.status != http.StatusSeeOther || !b.signedInAs(partner.DisplayName) {
+		t.Fatalf("sign-in without a second factor: %d", r.status)
+	}
+	// The desk admin makes her a desk worker while she is signed in.
+	deskRoles.Store(partner.ID.String(), true)
+	r := b.get("/prive")
+	if r.status != http.StatusSeeOther || r.location() != "/aanmelden/code-instellen" {
+		t.Fatalf("a private page after the role was given: %d %q; want the code-app set-up", r.status, r.location())
+	}
+	if b.signedInAs(partner.DisplayName) {
+		t.Fatal("the open session still passes without a second factor")
+	}
+	if r := b.do(http.MethodGet, "/prive", nil, "Accept", "application/json"); r.status != http.StatusUnauthorized {
+		t.Errorf("a JSON request without the second factor: %d", r.status)
+	}
+	// She sets up the code app and comes back.
+	b.get("/prive") // starts the set-up again, as a browser would
+	page := b.get("/aanmelden/code-instellen")
+	m := regexp.MustCompile(`<code class="secret">([A-Z2-7 ]+)</code>`).FindStringSubmatch(page.body)
+	if m == nil {
+		t.Fatalf("set-up page: %d %s", page.status, page.body)
+	}
+	code, _ := account.TOTPCode(strings.ReplaceAll(m[1], " ", ""), e.clock.Now())
+	if r := b.post("/aanmelden/code-instellen", "/aanmelden/code-instellen", url.Values{"code": {code}}); r.status != http.StatusSeeOther || r.location() != "/prive" {
+		t.Fatalf("confirm: %d %q", r.status, r.location())
+	}
+	if !b.signedInAs(partner.DisplayName) {
+		t.Fatal("not signed in after the second factor")
+	}
+
+	// Someone who already has a code app but signed in before needing it
+	// (it was optional then) gives a code.
+	other := e.user("other@loket.example", false)
+	secret := enrol(t, e, other)
+	e.clock.Advance(time.Minute)
+	ob := e.browser()
+	if r := ob.signIn("other@loket.example", password); r.location() != "/aanmelden/code" {
+		t.Fatalf("a user with a code app gives a code at sign-in: %q", r.location())
+	}
+	code, _ = account.TOTPCode(secret, e.clock.Now())
+	ob.post("/aanmelden/code", "/aanmelden/code", url.Values{"code": {code}})
+	deskRoles.Store(other.ID.String(), true)
+	if !ob.signedInAs(other.DisplayName) {
+		t.Error("a session that passed a code needs no new one when a role is given")
+	}
+
+	// A sign-in of a user whose roles need a code app she lacks goes
+	// straight to setting one up.
+	third := e.user("third@loket.example", false)
+	deskRoles.Store(third.ID.String(), true)
+	tb := e.browser()
+	if r := tb.signIn("third@loket.example", password); r.status != http.StatusSeeOther || r.location() != "/aanmelden/code-instellen" || tb.signedInAs(third.DisplayName) {
+		t.Fatalf("sign-in with a desk role and no code app: %d %q", r.status, r.location())
 	}
 }

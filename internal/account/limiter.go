@@ -13,29 +13,62 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/platform/clock"
 )
 
-// Limits bound failed sign-in attempts in fixed windows.
+// Limits bound sign-in attempts, after OWASP's advice on brute force: slow
+// down one account tried from one address, and limit what one address may
+// try over all accounts. An account is never locked for everyone: behind a
+// shared address (an ingress without trusted proxies, an office) that would
+// let anyone lock out anyone by typing a wrong password five times.
 type Limits struct {
-	// Window is the length of one counting window; a lock ends with its
-	// window, so never later than Window after it started.
+	// Window is how long counts last.
 	Window time.Duration
-	// PerAccount is how many failures (wrong password or code) one e-mail
-	// address may have per window; further attempts are refused unchecked.
-	PerAccount int
-	// PerAddress is the same per client address (IPv6: per /64).
+	// PerPair is how many attempts (password or code) one account may have
+	// from one address straight away; each further attempt from that
+	// address waits: FirstDelay, doubling with every attempt, at most
+	// Window. Another address is not slowed down.
+	PerPair int
+	// PerAddress is how many attempts one address (IPv6: its /64) may have
+	// per Window over all accounts, not counting those of complete
+	// sign-ins (and right passwords), so an office behind one address is
+	// not stopped by its own staff signing in.
 	PerAddress int
+	// FirstDelay is the first wait after PerPair attempts (default 30 s).
+	FirstDelay time.Duration
+	// ResetMails is how many password-reset mails one e-mail address may
+	// get per Window (default PerPair).
+	ResetMails int
 }
 
-// DefaultLimits: 5 failures per account and 20 per address per 15 minutes.
-var DefaultLimits = Limits{Window: 15 * time.Minute, PerAccount: 5, PerAddress: 20}
+// DefaultLimits: 5 attempts per account and address, then 30 s, 1 min, 2 min
+// … up to 15 minutes between attempts; 20 attempts per address per 15
+// minutes; 5 reset mails per address per 15 minutes.
+var DefaultLimits = Limits{Window: 15 * time.Minute, PerPair: 5, PerAddress: 20, FirstDelay: 30 * time.Second, ResetMails: 5}
 
-// limiter counts failures in the shared cache (Redis in production, so every
-// replica sees the same counts). Keys hold the window number, read from the
-// injectable clock, so a lock ends when the clock enters the next window; the
-// cache TTL only cleans up.
+func (l Limits) withDefaults() Limits {
+	if l.FirstDelay <= 0 {
+		l.FirstDelay = DefaultLimits.FirstDelay
+	}
+	if l.FirstDelay > l.Window {
+		l.FirstDelay = l.Window
+	}
+	if l.ResetMails <= 0 {
+		l.ResetMails = l.PerPair
+	}
+	return l
+}
+
+// limiter counts attempts in the shared cache (Redis in production, so
+// every replica sees the same counts). Every count is one atomic
+// increment that also starts the count's lifetime (Cache.IncrExpire), so no
+// attempt is lost however many arrive at once, on one replica or several.
+// Attempts are counted before the password or code is checked: a burst of
+// parallel guesses cannot slip past a limit.
 //
-// The Cache has no "set TTL if new", so the first failure of a window sets
-// the TTL by writing "1" after incrementing: failures counted by other
-// replicas in that instant are lost once per window, never more.
+// Count keys hold the window number and the gate holds a time, both read
+// from the injectable clock, so limits end when the clock says; cache TTLs
+// only clean up. Once an account has used its free attempts from an
+// address, the gate says when the next attempt may come; of the attempts
+// that find it open, the one that claims it first (an atomic increment on
+// a key named after the gate's time) passes and moves the gate on.
 type limiter struct {
 	c      cache.Cache
 	clock  clock.Clock
@@ -46,16 +79,27 @@ const limiterPrefix = "login:"
 
 func (l *limiter) window() int64 { return l.clock.Now().UnixNano() / int64(l.limits.Window) }
 
-func accountKey(email string, window int64) string {
-	// Hash the address: cache keys show up in Redis tooling and must not
-	// expose who tried to sign in.
-	sum := sha256.Sum256([]byte("loket-login:" + NormalizeEmail(email)))
-	return limiterPrefix + "acct:" + hex.EncodeToString(sum[:16]) + ":" + strconv.FormatInt(window, 10)
+// hashed hides who tried to sign in: cache keys show up in Redis tooling.
+func hashed(parts ...string) string {
+	h := sha256.New()
+	h.Write([]byte("loket-login"))
+	for _, p := range parts {
+		h.Write([]byte{0})
+		h.Write([]byte(p))
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
-// resetKey counts reset mails per address, so nobody can flood a mailbox.
+// pairKey names the attempts of one account from one address.
+func pairKey(email, addr string) string {
+	return limiterPrefix + "pair:" + hashed(NormalizeEmail(email), clientNet(addr))
+}
+
+func windowed(key string, window int64) string { return key + ":" + strconv.FormatInt(window, 10) }
+
+// resetKey counts reset mails per e-mail address, so nobody can flood a mailbox.
 func resetKey(email string, window int64) string {
-	return limiterPrefix + "reset:" + accountKey(email, window)[len(limiterPrefix):]
+	return limiterPrefix + "reset:" + hashed(NormalizeEmail(email)) + ":" + strconv.FormatInt(window, 10)
 }
 
 func addressKey(addr string, window int64) string {
@@ -75,66 +119,98 @@ func clientNet(addr string) string {
 	return ip.Mask(net.CIDRMask(64, 128)).String()
 }
 
-func (l *limiter) count(ctx context.Context, key string) (int, error) {
+func (l *limiter) count(ctx context.Context, key string) (int64, error) {
 	v, found, err := l.c.Get(ctx, key)
 	if err != nil || !found {
 		return 0, err
 	}
-	n, err := strconv.Atoi(string(v))
+	n, err := strconv.ParseInt(string(v), 10, 64)
 	if err != nil {
 		return 0, fmt.Errorf("account: limiter count %q: %w", key, err)
 	}
 	return n, nil
 }
 
-// incr adds one to key; the first increment of a window sets the TTL.
-func (l *limiter) incr(ctx context.Context, key string) (int64, error) {
-	n, err := l.c.Incr(ctx, key)
+func (l *limiter) incr(ctx context.Context, key string, ttl time.Duration) (int64, error) {
+	n, err := l.c.IncrExpire(ctx, key, ttl)
 	if err != nil {
 		return 0, fmt.Errorf("account: count sign-in attempt: %w", err)
-	}
-	if n == 1 {
-		if err := l.c.Set(ctx, key, []byte("1"), 2*l.limits.Window); err != nil {
-			return 0, fmt.Errorf("account: count sign-in attempt: %w", err)
-		}
 	}
 	return n, nil
 }
 
-// Attempt asks to check one password or code for email from addr. It
-// counts the attempt against the account before the check, so a burst of
-// parallel attempts cannot slip past the limit; Succeeded takes it back.
-// false means the account or the address has used up its failures in this
-// window and nothing may be checked.
+// delay is the wait before the nth attempt of a pair (n > PerPair).
+func (l *limiter) delay(n int64) time.Duration {
+	d := l.limits.FirstDelay
+	for i := int64(l.limits.PerPair); i < n-1 && d < l.limits.Window; i++ {
+		d *= 2
+	}
+	return min(d, l.limits.Window)
+}
+
+// Attempt asks to check one password or code for email from addr, and
+// counts it. false means the address has used up its attempts in this
+// window, or this account from this address must wait: nothing may be
+// checked.
 func (l *limiter) Attempt(ctx context.Context, email, addr string) (bool, error) {
 	w := l.window()
-	n, err := l.count(ctx, addressKey(addr, w))
-	if err != nil {
-		return false, fmt.Errorf("account: read sign-in limit: %w", err)
-	}
-	if n >= l.limits.PerAddress {
-		return false, nil
-	}
-	m, err := l.incr(ctx, accountKey(email, w))
+	a, err := l.incr(ctx, addressKey(addr, w), 2*l.limits.Window)
 	if err != nil {
 		return false, err
 	}
-	return m <= int64(l.limits.PerAccount), nil
+	good, err := l.count(ctx, addressKey(addr, w)+":ok")
+	if err != nil {
+		return false, fmt.Errorf("account: read sign-in limit: %w", err)
+	}
+	if a-good > int64(l.limits.PerAddress) {
+		return false, nil
+	}
+	key := pairKey(email, addr)
+	n, err := l.incr(ctx, windowed(key, w), 2*l.limits.Window)
+	if err != nil || n < int64(l.limits.PerPair) {
+		return err == nil, err
+	}
+	// The last free attempt shuts the gate behind it; after that one
+	// attempt passes each time the gate opens, and the wait doubles.
+	now := l.clock.Now()
+	gate := key + ":gate"
+	if n > int64(l.limits.PerPair) {
+		openAt, err := l.count(ctx, gate)
+		if err != nil {
+			return false, fmt.Errorf("account: read sign-in limit: %w", err)
+		}
+		if now.UnixNano() < openAt {
+			return false, nil
+		}
+		claim, err := l.incr(ctx, gate+":"+strconv.FormatInt(openAt, 10), 2*l.limits.Window)
+		if err != nil || claim != 1 {
+			return false, err
+		}
+	}
+	next := now.Add(l.delay(n + 1)).UnixNano()
+	if err := l.c.Set(ctx, gate, []byte(strconv.FormatInt(next, 10)), 2*l.limits.Window); err != nil {
+		return false, fmt.Errorf("account: count sign-in attempt: %w", err)
+	}
+	return true, nil
 }
 
-// Fail counts a failed attempt against the address (Attempt already counted
-// it against the account).
-func (l *limiter) Fail(ctx context.Context, addr string) error {
-	_, err := l.incr(ctx, addressKey(addr, l.window()))
+// RightPassword gives the address back the attempt of a right password
+// (the code step counts again), so staff signing in behind one address do
+// not use up its limit. The pair keeps its count: a right password must not
+// buy fresh guesses at the code.
+func (l *limiter) RightPassword(ctx context.Context, addr string) error {
+	_, err := l.incr(ctx, addressKey(addr, l.window())+":ok", 2*l.limits.Window)
 	return err
 }
 
-// Succeeded forgets the account's attempts after a complete sign-in (or a
-// password reset). The address keeps its failures: one known password must not reset the
-// limit of an address that tries many accounts.
-func (l *limiter) Succeeded(ctx context.Context, email string) error {
-	if err := l.c.Delete(ctx, accountKey(email, l.window())); err != nil {
+// Succeeded forgets the attempts of email from addr after a complete
+// sign-in, and gives the address its attempt back. The account's attempts
+// from other addresses stay: someone who knows the password elsewhere must
+// not reset an attacker's slowdown.
+func (l *limiter) Succeeded(ctx context.Context, email, addr string) error {
+	key := pairKey(email, addr)
+	if err := l.c.Delete(ctx, windowed(key, l.window()), key+":gate"); err != nil {
 		return fmt.Errorf("account: reset sign-in limit: %w", err)
 	}
-	return nil
+	return l.RightPassword(ctx, addr)
 }

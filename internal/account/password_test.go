@@ -125,14 +125,14 @@ func TestCheckNewPassword(t *testing.T) {
 
 func TestSafeNext(t *testing.T) {
 	for in, want := range map[string]string{
-		"":                     PathAccount,
+		"":                     PathLanding,
 		"/leuven/aanvragen":    "/leuven/aanvragen",
 		"/x?y=1":               "/x?y=1",
-		"//evil.example/x":     PathAccount,
-		"https://evil.example": PathAccount,
-		"/\\evil.example":      PathAccount,
-		"/aanmelden":           PathAccount,
-		"/a\r\nSet-Cookie: x":  PathAccount,
+		"//evil.example/x":     PathLanding,
+		"https://evil.example": PathLanding,
+		"/\\evil.example":      PathLanding,
+		"/aanmelden":           PathLanding,
+		"/a\r\nSet-Cookie: x":  PathLanding,
 	} {
 		if got := safeNext(in); got != want {
 			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)

@@ -56,9 +56,10 @@ func NewService(store *Store, c cache.Cache, sender mail.Sender, clk clock.Clock
 	if opts.Limits == (Limits{}) {
 		opts.Limits = DefaultLimits
 	}
-	if opts.Limits.Window <= 0 || opts.Limits.PerAccount < 1 || opts.Limits.PerAddress < 1 {
+	if opts.Limits.Window <= 0 || opts.Limits.PerPair < 1 || opts.Limits.PerAddress < 1 {
 		return nil, fmt.Errorf("account: sign-in limits must be positive: %+v", opts.Limits)
 	}
+	opts.Limits = opts.Limits.withDefaults()
 	if opts.ResetTTL <= 0 {
 		opts.ResetTTL = DefaultResetTTL
 	}
@@ -116,7 +117,8 @@ const (
 	// Refused: wrong e-mail, password or code, or a disabled account. The
 	// page says the same thing in every case.
 	Refused Outcome = iota
-	// Limited: too many failures; nothing was checked.
+	// Limited: too many attempts from this address (for this account or
+	// for all); nothing was checked.
 	Limited
 	// SignedIn: the user may have a session.
 	SignedIn
@@ -148,14 +150,14 @@ func (s *Service) CheckPassword(ctx context.Context, email, password, addr strin
 		if err := s.hasher.VerifyDummy(ctx, password); err != nil {
 			return nil, Refused, err
 		}
-		return nil, Refused, s.limiter.Fail(ctx, addr)
+		return nil, Refused, nil
 	}
 	match, err := s.hasher.Verify(ctx, password, u.PasswordHash)
 	if err != nil {
 		return nil, Refused, fmt.Errorf("account: verify password of user %s: %w", u.ID, err)
 	}
 	if !match || u.Disabled() {
-		return nil, Refused, s.limiter.Fail(ctx, addr)
+		return nil, Refused, nil
 	}
 	if s.hasher.NeedsRehash(u.PasswordHash) {
 		if h, err := s.hasher.Hash(ctx, password); err == nil {
@@ -166,13 +168,13 @@ func (s *Service) CheckPassword(ctx context.Context, email, password, addr strin
 	}
 	switch {
 	case u.HasTOTP():
-		return u, NeedsCode, nil
+		return u, NeedsCode, s.limiter.RightPassword(ctx, addr)
 	case u.TOTPRequired:
-		return u, NeedsEnrolment, nil
+		return u, NeedsEnrolment, s.limiter.RightPassword(ctx, addr)
 	}
 	// Only a complete sign-in resets the account's count: a right password
 	// must not buy fresh guesses at the code.
-	return u, SignedIn, s.limiter.Succeeded(ctx, email)
+	return u, SignedIn, s.limiter.Succeeded(ctx, email, addr)
 }
 
 // CheckCode is the second sign-in step for a user with a code app: code must
@@ -202,16 +204,16 @@ func (s *Service) useCode(ctx context.Context, u *User, secret, code, addr strin
 	}
 	step, match := matchTOTP(secret, code, s.clock.Now())
 	if !match {
-		return Refused, s.limiter.Fail(ctx, addr)
+		return Refused, nil
 	}
 	fresh, err := s.store.UseTOTPStep(ctx, u.ID, step)
 	if err != nil {
 		return Refused, err
 	}
 	if !fresh {
-		return Replayed, s.limiter.Fail(ctx, addr)
+		return Replayed, nil
 	}
-	return SignedIn, s.limiter.Succeeded(ctx, u.Email)
+	return SignedIn, s.limiter.Succeeded(ctx, u.Email, addr)
 }
 
 // SignOutEverywhere ends every session of the user.
@@ -229,14 +231,14 @@ func hashToken(token string) string {
 // RequestReset mails a reset link to the user with that address, if there is
 // one and it is enabled. It returns the same for every address; the mail
 // goes out in the background, so the answer takes as long either way. At
-// most Limits.PerAccount links per address per window go out.
+// most Limits.ResetMails links per address per window go out.
 func (s *Service) RequestReset(ctx context.Context, email string, tr web.Translator) error {
 	email = NormalizeEmail(email)
-	n, err := s.limiter.incr(ctx, resetKey(email, s.limiter.window()))
+	n, err := s.limiter.incr(ctx, resetKey(email, s.limiter.window()), 2*s.limiter.limits.Window)
 	if err != nil {
 		return err
 	}
-	if n > int64(s.limiter.limits.PerAccount) {
+	if n > int64(s.limiter.limits.ResetMails) {
 		return nil
 	}
 	u, err := s.store.ByEmail(ctx, email)
@@ -296,7 +298,7 @@ func (s *Service) CheckResetToken(ctx context.Context, token string) error {
 }
 
 // ResetPassword sets a new password with a reset token, once. It signs the
-// user out everywhere and lifts a sign-in lock of the account. Wrong input is
+// user out everywhere. Wrong input is
 // FieldErrors; a token that does not work ErrInvalidToken.
 func (s *Service) ResetPassword(ctx context.Context, token, password, confirm string) error {
 	if fe := CheckNewPassword(password, confirm); fe != nil {
@@ -309,14 +311,6 @@ func (s *Service) ResetPassword(ctx context.Context, token, password, confirm st
 	if err != nil {
 		return err
 	}
-	id, err := s.store.ResetPassword(ctx, hashToken(token), h)
-	if err != nil {
-		return err
-	}
-	if u, err := s.store.ByID(ctx, id); err == nil {
-		if err := s.limiter.Succeeded(ctx, u.Email); err != nil {
-			s.log.WarnContext(ctx, "lift sign-in lock after reset", "error", err)
-		}
-	}
-	return nil
+	_, err = s.store.ResetPassword(ctx, hashToken(token), h)
+	return err
 }

@@ -23,7 +23,7 @@ func TestRefusalsCostTheSame(t *testing.T) {
 	clk := clock.NewFixed(time.Date(2027, 3, 1, 9, 0, 1, 0, time.UTC))
 	s, err := NewService(NewStore(d, clk), c, mail.NewOutbox(d, clk), clk, ServiceOptions{
 		Params: cheapParams, PublicURL: "https://loket.example",
-		Limits: Limits{Window: time.Minute, PerAccount: 100, PerAddress: 100},
+		Limits: Limits{Window: time.Minute, PerPair: 100, PerAddress: 100},
 	})
 	if err != nil {
 		t.Fatal(err)

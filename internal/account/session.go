@@ -22,6 +22,9 @@ const (
 	keyGeneration = "gen"
 	keySignedInAt = "auth"
 	keySeenAt     = "seen"
+	// keySecondFactor is true when this session passed a second factor
+	// (a code from the code app, or setting one up).
+	keySecondFactor = "2fa"
 	// A sign-in waiting for the code (or for a code app to be set up).
 	keyPendingUser   = "p_uid"
 	keyPendingGen    = "p_gen"
@@ -32,6 +35,10 @@ const (
 	keyEnrolSecret = "e_secret"
 
 	localUser = "loket.user"
+	// localNeedsStepUp holds the user of a session that lacks the second
+	// factor her current roles require: she is not signed in for any page
+	// until she gives a code (RequireUser sends her there).
+	localNeedsStepUp = "loket.user.stepup"
 
 	// Default timeouts: a session ends after an hour without requests and
 	// in any case twelve hours after signing in (a working day).
@@ -122,6 +129,13 @@ func (h *Handler) Session(c *fiber.Ctx) error {
 	if u.Disabled() || u.SessionGeneration != gen {
 		return h.dropSession(c, sess)
 	}
+	// Her roles now, not those of when she signed in, say whether this
+	// session needs a second factor: a desk role given to a signed-in
+	// partner takes effect only after she gives a code.
+	if passed, _ := sess.Get(keySecondFactor).(bool); !passed && h.needsSecondFactor(u) {
+		c.Locals(localNeedsStepUp, u)
+		return c.Next()
+	}
 	c.Locals(localUser, u)
 	c.SetUserContext(WithUser(c.UserContext(), u))
 	if now.Sub(seen) >= touchEvery {
@@ -140,10 +154,17 @@ func (h *Handler) dropSession(c *fiber.Ctx, sess *session.Session) error {
 	return c.Next()
 }
 
+// needsSecondFactor reports whether u must pass a second factor: her
+// account says so, or her current roles do (Config.SecondFactor).
+func (h *Handler) needsSecondFactor(u *User) bool {
+	return u.TOTPRequired || u.HasTOTP() || (h.cfg.SecondFactor != nil && h.cfg.SecondFactor(u.ID.String()))
+}
+
 // startSession signs u in. The session gets a new id (an id known before
 // signing in, perhaps planted by someone else, is worthless afterwards), and
-// the CSRF token is renewed too.
-func (h *Handler) startSession(c *fiber.Ctx, u *User) error {
+// the CSRF token is renewed too. secondFactor records that the sign-in
+// passed a code.
+func (h *Handler) startSession(c *fiber.Ctx, u *User, secondFactor bool) error {
 	sess, err := h.sessions.Get(c)
 	if err != nil {
 		return err
@@ -156,11 +177,10 @@ func (h *Handler) startSession(c *fiber.Ctx, u *User) error {
 	sess.Set(keyGeneration, u.SessionGeneration)
 	sess.Set(keySignedInAt, now)
 	sess.Set(keySeenAt, now)
-	if err := sess.Save(); err != nil {
-		return err
-	}
-	rotateCSRF(c)
-	return nil
+	sess.Set(keySecondFactor, secondFactor)
+	// The session's new id comes without the old CSRF token: the next page
+	// gets a fresh one.
+	return sess.Save()
 }
 
 // startPending remembers a sign-in that waits for the code step, under a
@@ -240,14 +260,21 @@ func (h *Handler) endSession(c *fiber.Ctx) error {
 
 // setSessionValue stores one value in the signed-in session.
 func (h *Handler) setSessionValue(c *fiber.Ctx, key string, v any) error {
+	return h.setSessionValues(c, map[string]any{key: v})
+}
+
+// setSessionValues stores values in the signed-in session (nil deletes).
+func (h *Handler) setSessionValues(c *fiber.Ctx, values map[string]any) error {
 	sess, err := h.sessions.Get(c)
 	if err != nil {
 		return err
 	}
-	if v == nil {
-		sess.Delete(key)
-	} else {
-		sess.Set(key, v)
+	for key, v := range values {
+		if v == nil {
+			sess.Delete(key)
+		} else {
+			sess.Set(key, v)
+		}
 	}
 	return sess.Save()
 }
@@ -262,6 +289,10 @@ func (h *Handler) sessionValue(c *fiber.Ctx, key string) (any, error) {
 
 // RequireUser lets only signed-in users through. Others go to the sign-in
 // page (and come back after signing in); API calls get 401.
+//
+// A signed-in user whose session lacks the second factor her current roles
+// require is sent to give a code, or to set up a code app when she has none,
+// and comes back afterwards.
 func (h *Handler) RequireUser(c *fiber.Ctx) error {
 	if _, ok := CurrentUser(c); ok {
 		return c.Next()
@@ -269,11 +300,37 @@ func (h *Handler) RequireUser(c *fiber.Ctx) error {
 	if isAPI(c) || !acceptsHTML(c) {
 		return fiber.ErrUnauthorized
 	}
-	target := PathSignIn
+	next := ""
 	if c.Method() == fiber.MethodGet {
-		target += "?" + url.Values{"next": {c.OriginalURL()}}.Encode()
+		next = strings.Clone(c.OriginalURL())
+	}
+	if u, ok := c.Locals(localNeedsStepUp).(*User); ok && u != nil {
+		return h.stepUp(c, u, safeNext(next))
+	}
+	target := PathSignIn
+	if next != "" {
+		target += "?" + url.Values{"next": {next}}.Encode()
 	}
 	return c.Redirect(target, fiber.StatusSeeOther)
+}
+
+// stepUp turns a session without the second factor into a sign-in waiting
+// for its code step: the code from her app, or a new code app to set up.
+func (h *Handler) stepUp(c *fiber.Ctx, u *User, next string) error {
+	if u.HasTOTP() {
+		if err := h.startPending(c, u, next, ""); err != nil {
+			return err
+		}
+		return c.Redirect(PathSignInCode, fiber.StatusSeeOther)
+	}
+	key, err := NewTOTPKey(u.Email)
+	if err != nil {
+		return err
+	}
+	if err := h.startPending(c, u, next, key.Secret); err != nil {
+		return err
+	}
+	return c.Redirect(PathSignInSetup, fiber.StatusSeeOther)
 }
 
 // safeNext keeps a return address only when it is a path on this site, so
@@ -281,7 +338,7 @@ func (h *Handler) RequireUser(c *fiber.Ctx) error {
 func safeNext(next string) string {
 	if next == "" || next[0] != '/' || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n\t") ||
 		strings.HasPrefix(next, PathSignIn) {
-		return PathAccount
+		return PathLanding
 	}
 	return next
 }

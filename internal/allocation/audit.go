@@ -258,8 +258,10 @@ func fillString(f *ProgrammeFill) string {
 }
 
 // checkSiblingFacts verifies that every granted sibling fact links siblings
-// applying together. A fact whose sibling ended elsewhere is allowed (facts
-// are never withdrawn within a round) and only noted.
+// applying together and, when the iteration converged, that a sibling holds
+// a place at the fact's location in the final placement: the stability
+// check then holds for the facts of the final placement. Without
+// convergence a stale fact is only noted.
 func (a *auditor) checkSiblingFacts() {
 	groupOf := siblingGroups(a.inst)
 	unsupported := 0
@@ -283,15 +285,36 @@ func (a *auditor) checkSiblingFacts() {
 			}
 			placed = placed || a.assigned[j] >= 0 && a.inst.Programmes[a.assigned[j]].Location == f.LocationID
 		}
-		if !listed {
+		switch {
+		case !listed:
 			a.fail(CheckSiblingFacts, f.ChildID, "", "child %s got the sibling criterion at %s but no sibling applying together asked for that location", f.ChildID, f.LocationID)
-		} else if !placed {
+		case !placed && a.res.Siblings.Converged:
+			a.fail(CheckSiblingFacts, f.ChildID, "", "child %s has the sibling criterion at %s but no sibling applying together holds a place there", f.ChildID, f.LocationID)
+		case !placed:
 			unsupported++
+		}
+	}
+	if a.res.Siblings.Converged {
+		// Every fact the final placement implies must have been used.
+		for i, p := range a.assigned {
+			if p < 0 {
+				continue
+			}
+			loc := a.inst.Programmes[p].Location
+			pol := a.m.policy[loc]
+			if !slices.Contains(pol.tiers, a.m.sibling) && !slices.Contains(pol.required, a.m.sibling) {
+				continue
+			}
+			for _, j := range groupOf[i] {
+				if ch := &a.inst.Children[j]; j != i && !a.m.satisfies(ch, loc, a.m.sibling) {
+					a.fail(CheckSiblingFacts, ch.ID, "", "child %s lacks the sibling criterion at %s although sibling %s holds a place there", ch.ID, loc, a.inst.Children[i].ID)
+				}
+			}
 		}
 	}
 	if unsupported > 0 {
 		a.report.Notes = append(a.report.Notes, fmt.Sprintf(
-			"%d sibling facts were granted in an earlier pass although the sibling ended elsewhere; facts are not withdrawn within a round", unsupported))
+			"%d sibling facts are kept from an earlier pass although the sibling ended elsewhere: no placement whose own facts are stable was found within the bound", unsupported))
 	}
 	if !a.res.Siblings.Converged {
 		a.report.Notes = append(a.report.Notes, fmt.Sprintf(
@@ -383,12 +406,14 @@ func (a *auditor) checkReserveGuard() {
 	if placed != ro.VulnerablePlaced {
 		a.fail(CheckReserveGuard, "", "", "the result reports %d vulnerable children placed but assigns %d", ro.VulnerablePlaced, placed)
 	}
-	if ro.Applied && ro.Guard == GuardAggregate && ro.VulnerablePlacedWithoutReserve != nil && placed < *ro.VulnerablePlacedWithoutReserve {
-		a.fail(CheckReserveGuard, "", "", "the reserve was applied although it places %d vulnerable children against %d without it", placed, *ro.VulnerablePlacedWithoutReserve)
+	// The reserve applies exactly when some seat is reserved: it is decided
+	// from capacities and shares, never from the outcome.
+	reserved := false
+	for i := range a.inst.Programmes {
+		reserved = reserved || a.m.reserved(&a.inst.Programmes[i]) > 0
 	}
-	if !ro.Applied && ro.VulnerablePlacedWithoutReserve != nil {
-		a.report.Notes = append(a.report.Notes, fmt.Sprintf(
-			"the reserve was not applied: with it fewer vulnerable children would be placed than the %d placed without it", *ro.VulnerablePlacedWithoutReserve))
+	if ro.Applied != reserved {
+		a.fail(CheckReserveGuard, "", "", "the result says the reserve applied is %v, but seats reserved by capacity and share is %v", ro.Applied, reserved)
 	}
 }
 

@@ -22,6 +22,10 @@ const (
 // MaxPreferences bounds the length of a child's preference list.
 const MaxPreferences = 1000
 
+// MaxCapacity is the largest capacity a programme may have. Seats are
+// counted in 32 bits; the engine's memory does not depend on capacity.
+const MaxCapacity = 1 << 30
+
 // MaxCriteria is the number of distinct criteria the policies of one
 // instance may use: one bit each, below the flag bits. Masks are 32 bits
 // so that a held seat fits in 16 bytes.
@@ -63,6 +67,9 @@ type compiled struct {
 	progLoc []int32
 	progCap []int32
 	progRes []int32 // reserved seats if the reserve applies
+	// progListed counts the children listing each programme: no seat
+	// group can ever hold more, so seat memory follows it, not capacity.
+	progListed []int32
 
 	// Locations: first those of inst.Locations, then implicit ones.
 	locIDs    []string
@@ -86,7 +93,6 @@ type compiled struct {
 	critBit   map[string]int
 	sibMask   uint32
 	fillFirst bool
-	guard     bool
 	maxPasses int
 }
 
@@ -101,7 +107,6 @@ func compile(inst *Instance) (*compiled, error) {
 		n:         len(inst.Children),
 		m:         len(inst.Programmes),
 		fillFirst: inst.Reserve.fill() == FillFirst,
-		guard:     inst.Reserve.guard() == GuardAggregate,
 		maxPasses: inst.maxSiblingPasses(),
 	}
 	c.compileCriteria(&l)
@@ -119,6 +124,12 @@ func compile(inst *Instance) (*compiled, error) {
 	}
 	if err := l.err(); err != nil {
 		return nil, err
+	}
+	c.progListed = make([]int32, c.m)
+	for _, p := range c.prefs {
+		if p >= 0 {
+			c.progListed[p]++
+		}
 	}
 	if inst.tieBreak() == TieBreakPerLocation {
 		c.compileLocationLottery()
@@ -243,8 +254,8 @@ func (c *compiled) compileLocations(l *errorList) {
 		progIdx[p.ID] = int32(i)
 		if p.Capacity < 0 {
 			l.add(f+".capacity", "must be >= 0, got %d", p.Capacity)
-		} else if p.Capacity > 1<<30 {
-			l.add(f+".capacity", "too large: %d", p.Capacity)
+		} else if p.Capacity > MaxCapacity {
+			l.add(f+".capacity", "at most %d, got %d", MaxCapacity, p.Capacity)
 		}
 		if !validMonth(p.StartMonth) {
 			l.add(f+".start_month", "must be YYYY-MM, got %q", p.StartMonth)

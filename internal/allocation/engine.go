@@ -1,9 +1,7 @@
 package allocation
 
 import (
-	"cmp"
 	"slices"
-	"sync"
 )
 
 // A precedence key orders children on one seat group; smaller is better.
@@ -47,9 +45,14 @@ type seat struct {
 // progRun is the state of one programme in a run, in one cache line.
 // Each programme has two seat groups filled in order: group 1 keeps the
 // best proposers under its order, group 2 the best of those group 1 drops.
+// A group stores min(capacity, children listing the programme) seats: a
+// child holds at most one seat, so a group with that many holders has
+// taken every child who could ever propose, and memory does not grow
+// with capacity.
 type progRun struct {
-	off          int32 // group 1 is seats[off:off+cap1], group 2 follows
-	cap1, cap2   int32
+	off          int   // group 1 is seats[off:off+len1], group 2 follows
+	cap1, cap2   int32 // capacities of the groups
+	len1, len2   int32 // stored seats of the groups
 	size1, size2 int32
 	loc, pol     int32
 }
@@ -64,8 +67,8 @@ type run struct {
 	seats      []seat  // per group a max-heap by key: last admitted on top
 	heldSlot   []int32 // preference slot held by each child after a pass, or the end of its list
 
-	facts     []uint64         // sibling facts granted so far, sorted factKeys
-	factList  []siblingFactIdx // the same, in grant order
+	facts     []uint64         // sibling facts of this pass, sorted factKeys
+	factList  []siblingFactIdx // the same, as pairs
 	passes    int
 	converged bool
 }
@@ -80,7 +83,7 @@ func newRun(c *compiled, reserve bool) *run {
 		prog:       make([]progRun, c.m),
 		heldSlot:   make([]int32, c.n),
 	}
-	total := int32(0)
+	total := 0
 	for p := range r.prog {
 		capacity, res := c.progCap[p], int32(0)
 		if reserve {
@@ -97,7 +100,8 @@ func newRun(c *compiled, reserve bool) *run {
 		default:
 			pr.cap1, pr.cap2 = capacity-res, res
 		}
-		total += capacity
+		pr.len1, pr.len2 = min(pr.cap1, c.progListed[p]), min(pr.cap2, c.progListed[p])
+		total += int(pr.len1) + int(pr.len2)
 	}
 	r.seats = make([]seat, total)
 	return r
@@ -111,43 +115,115 @@ func (c *compiled) childOf(loc int32, lottery uint32) int32 {
 	return c.locRankChild[c.locRankStart[loc]+int32(lottery)-1]
 }
 
-// solve runs deferred acceptance until the sibling facts reach a fixpoint
-// or the pass bound is hit.
+// solve runs deferred acceptance with sibling facts (a child whose sibling
+// applying together holds a place at a location gets the sibling criterion
+// there) until the facts used are exactly those of the placement.
+//
+// Phase 1 grants facts cumulatively: the fact set only grows, so it ends.
+// Its fixpoint may keep stale facts, whose sibling ended elsewhere; with
+// them a child could keep a seat against a child of higher priority (issue
+// 15). Phase 2 therefore passes again with exactly the facts of the last
+// placement until they repeat. Starting from phase 1 matters: from scratch,
+// twins who each hold a place at a different location chase each other.
+// If phase 2 finds no fixpoint within the bound, phase 1's result stands
+// and converged is false.
 func (r *run) solve() {
 	c := r.c
-	for pass := 1; ; pass++ {
-		r.passes = pass
+	r.passes = 0
+	pass := func() {
+		r.passes++
 		r.deferredAcceptance()
-		if c.sibMask == 0 || len(c.groups) == 0 {
-			r.converged = true
-			return
+	}
+	pass()
+	if c.sibMask == 0 || len(c.groups) == 0 {
+		r.converged = true
+		return
+	}
+	for { // phase 1
+		added, removed := r.factChanges()
+		if len(added) == 0 {
+			if removed == 0 {
+				r.converged = true
+				return
+			}
+			break
 		}
-		fresh := r.newSiblingFacts()
-		if len(fresh) == 0 {
-			r.converged = true
-			return
-		}
-		if pass >= c.maxPasses {
+		if r.passes >= c.maxPasses {
 			// The last pass stands; its facts are the ones reported.
 			r.converged = false
 			return
 		}
-		rerun := false
-		for _, f := range fresh {
-			rerun = rerun || !r.inert(f)
+		keys := slices.Clone(r.facts)
+		for _, f := range added {
+			keys = append(keys, factKey(f.child, f.loc))
 		}
-		for _, f := range fresh {
-			r.facts = append(r.facts, factKey(f.child, f.loc))
-			r.factList = append(r.factList, f)
+		slices.Sort(keys)
+		r.setFacts(keys)
+		if !r.anyEffective(added) {
+			// Inert facts leave the outcome unchanged; only the keys of
+			// holders that gained a tier change.
+			r.refreshKeys(added)
+			if removed == 0 {
+				r.converged = true
+				return
+			}
+			break
 		}
-		slices.Sort(r.facts)
-		if !rerun {
-			// Inert facts leave the outcome unchanged, so this is the
-			// fixpoint; only the keys of holders that gained a tier change.
-			r.refreshKeys(fresh)
+		pass()
+	}
+	cumulative := slices.Clone(r.facts)
+	for range c.maxPasses { // phase 2
+		added, removed := r.factChanges()
+		if len(added) == 0 && removed == 0 {
 			r.converged = true
 			return
 		}
+		r.setFacts(r.impliedFacts())
+		if removed == 0 && !r.anyEffective(added) {
+			r.refreshKeys(added)
+			r.converged = true
+			return
+		}
+		pass()
+	}
+	r.setFacts(cumulative)
+	pass()
+	r.converged = false
+}
+
+// factChanges compares the facts implied by the current placement with
+// the facts of the run: the implied facts not yet granted, and how many
+// granted facts are no longer implied.
+func (r *run) factChanges() (added []siblingFactIdx, removed int) {
+	implied := r.impliedFacts()
+	kept := 0
+	for _, k := range implied {
+		if _, ok := slices.BinarySearch(r.facts, k); ok {
+			kept++
+		} else {
+			added = append(added, siblingFactIdx{child: int32(k >> 32), loc: int32(uint32(k))})
+		}
+	}
+	return added, len(r.facts) - kept
+}
+
+// anyEffective reports whether granting one of the facts may change the
+// current outcome.
+func (r *run) anyEffective(facts []siblingFactIdx) bool {
+	for _, f := range facts {
+		if !r.inert(f) {
+			return true
+		}
+	}
+	return false
+}
+
+// setFacts replaces the facts of the run by sorted fact keys.
+func (r *run) setFacts(keys []uint64) {
+	r.facts = keys
+	r.factList = nil
+	for _, k := range keys {
+		r.factList = append(r.factList, siblingFactIdx{child: int32(k >> 32), loc: int32(uint32(k))})
 	}
 }
 
@@ -296,7 +372,7 @@ func (c *compiled) tierOf(q int32, m uint32) int {
 func (r *run) insert(pr *progRun, s seat) (seat, bool) {
 	spill := s
 	if c1 := pr.cap1; c1 > 0 {
-		h := r.seats[pr.off : pr.off+c1]
+		h := r.seats[pr.off : pr.off+int(pr.len1)]
 		in := s
 		if r.g1Reserved {
 			in.key = reservedKey(in.key)
@@ -318,8 +394,8 @@ func (r *run) insert(pr *progRun, s seat) (seat, bool) {
 	if c2 == 0 {
 		return spill, true
 	}
-	start := pr.off + pr.cap1
-	h := r.seats[start : start+c2]
+	start := pr.off + int(pr.len1)
+	h := r.seats[start : start+int(pr.len2)]
 	in := spill
 	if r.reserve && !r.g1Reserved {
 		in.key = reservedKey(in.key)
@@ -385,8 +461,8 @@ func (r *run) groupSeats(p, group int) []seat {
 // groups returns the filled part of both seat groups of programme p.
 func (r *run) groups(p int) (g1, g2 []seat) {
 	pr := &r.prog[p]
-	start := pr.off + pr.cap1
-	return r.seats[pr.off : pr.off+pr.size1], r.seats[start : start+pr.size2]
+	start := pr.off + int(pr.len1)
+	return r.seats[pr.off : pr.off+int(pr.size1)], r.seats[start : start+int(pr.size2)]
 }
 
 // collectHeld derives each child's programme from the seat heaps.
@@ -410,13 +486,14 @@ func (r *run) held(j int32) int32 {
 	return r.c.prefs[r.heldSlot[j]] // -1 at the end of the list
 }
 
-// newSiblingFacts lists the sibling facts implied by the current placement
-// that are not yet satisfied: a child whose sibling holds a place at a
-// location gets the sibling criterion there. Locations whose policy does
-// not use the criterion are skipped, as the fact would change nothing.
-func (r *run) newSiblingFacts() []siblingFactIdx {
+// impliedFacts lists, as sorted fact keys, the sibling facts implied by
+// the current placement: a child whose sibling holds a place at a location
+// gets the sibling criterion there, unless its own criteria give it
+// already. Locations whose policy does not use the criterion are skipped,
+// as the fact would change nothing.
+func (r *run) impliedFacts() []uint64 {
 	c := r.c
-	var fresh []siblingFactIdx
+	var keys []uint64
 	for _, g := range c.groups {
 		for _, j := range g {
 			p := r.held(j)
@@ -428,17 +505,28 @@ func (r *run) newSiblingFacts() []siblingFactIdx {
 				continue
 			}
 			for _, i := range g {
-				if i != j && r.effectiveMask(i, loc, c.child[i].mask)&c.sibMask == 0 {
-					fresh = append(fresh, siblingFactIdx{i, loc})
+				if i != j && c.ownMask(i, loc)&c.sibMask == 0 {
+					keys = append(keys, factKey(i, loc))
 				}
 			}
 		}
 	}
 	// Two siblings at one location imply the same fact twice.
-	slices.SortFunc(fresh, func(a, b siblingFactIdx) int {
-		return cmp.Compare(factKey(a.child, a.loc), factKey(b.child, b.loc))
-	})
-	return slices.Compact(fresh)
+	slices.Sort(keys)
+	return slices.Compact(keys)
+}
+
+// ownMask is the criteria of child i at a location without sibling facts.
+func (c *compiled) ownMask(i, loc int32) uint32 {
+	m := c.child[i].mask
+	if m&flagLocFacts != 0 {
+		for _, lf := range c.locFacts[i] {
+			if lf.loc == loc {
+				m |= lf.mask
+			}
+		}
+	}
+	return m
 }
 
 func (r *run) vulnerablePlaced() int {
@@ -461,50 +549,21 @@ func Solve(inst *Instance) (*Result, error) {
 	return c.solve(), nil
 }
 
-// solve applies the reserve guard: with GuardAggregate the run without
-// reserve is computed alongside and wins if the reserve would place fewer
-// vulnerable children.
+// solve runs deferred acceptance once. Whether seats are reserved is
+// decided from capacities and shares only, never from the outcome: a rule
+// that dropped the reserve when it placed fewer vulnerable children made
+// the outcome depend on the lists, and a child could gain by ranking fewer
+// choices (issue 15, TestStrategyProof).
 func (c *compiled) solve() *Result {
-	if !c.hasReserve() {
-		r := newRun(c, false)
-		r.solve()
-		return c.buildResult(r, nil)
-	}
-	withRes := newRun(c, true)
-	if !c.guard || !c.anyVulnerable() {
-		// Without vulnerable children the guard's comparison is 0 >= 0.
-		withRes.solve()
-		return c.buildResult(withRes, nil)
-	}
-	without := newRun(c, false)
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		without.solve()
-	}()
-	withRes.solve()
-	wg.Wait()
-	base := without.vulnerablePlaced()
-	if withRes.vulnerablePlaced() >= base {
-		return c.buildResult(withRes, &base)
-	}
-	return c.buildResult(without, &base)
+	r := newRun(c, c.hasReserve())
+	r.solve()
+	return c.buildResult(r)
 }
 
 // hasReserve reports whether any seat is reserved.
 func (c *compiled) hasReserve() bool {
 	for _, r := range c.progRes {
 		if r > 0 {
-			return true
-		}
-	}
-	return false
-}
-
-func (c *compiled) anyVulnerable() bool {
-	for _, ci := range c.child {
-		if ci.mask&flagVulnerable != 0 {
 			return true
 		}
 	}

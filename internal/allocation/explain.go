@@ -57,15 +57,9 @@ type Refusal struct {
 type displayNames struct {
 	programme map[string]string
 	labels    map[string]Label
-	// progFn and critFn, when set, name programmes and criteria in the
-	// reader's language (see Text).
-	progFn, critFn func(string) string
 }
 
 func (d *displayNames) prog(id string) string {
-	if d != nil && d.progFn != nil {
-		return d.progFn(id)
-	}
 	if d != nil && d.programme[id] != "" {
 		return d.programme[id]
 	}
@@ -73,9 +67,6 @@ func (d *displayNames) prog(id string) string {
 }
 
 func (d *displayNames) criterion(name string, dutch bool) string {
-	if d != nil && d.critFn != nil {
-		return d.critFn(name)
-	}
 	if d != nil {
 		if l, ok := d.labels[name]; ok {
 			if dutch && l.NL != "" {

@@ -119,37 +119,6 @@ func TestPropertyShuffleInvariant(t *testing.T) {
 	}
 }
 
-// TestPropertyReserveHelpsVulnerable: with the aggregate guard, a reserve
-// never places fewer vulnerable children than the same round without it.
-func TestPropertyReserveHelpsVulnerable(t *testing.T) {
-	f := func(seed uint64) bool {
-		inst := instanceFromSeed(seed)
-		inst.Reserve.DefaultShare = []float64{0.2, 0.3, 0.5}[seed%3]
-		with, err := Solve(inst)
-		if err != nil {
-			return false
-		}
-		none := *inst
-		none.Reserve.DefaultShare = 0
-		none.Locations = slices.Clone(inst.Locations)
-		for i := range none.Locations {
-			none.Locations[i].ReserveShare = nil
-		}
-		without, err := Solve(&none)
-		if err != nil {
-			return false
-		}
-		if with.Reserve.VulnerablePlaced < without.Reserve.VulnerablePlaced {
-			t.Logf("seed %d: %d vulnerable placed with reserve, %d without", seed, with.Reserve.VulnerablePlaced, without.Reserve.VulnerablePlaced)
-			return false
-		}
-		return true
-	}
-	if err := quick.Check(f, quickConfig); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // TestPropertyChildOptimal enumerates every matching of tiny instances and
 // checks, with a literal slot-by-slot choice function written for this
 // test, that the result is stable and that no stable matching gives any

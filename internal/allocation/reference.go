@@ -21,7 +21,6 @@ type refModel struct {
 	perLoc    map[string]map[string]int // location -> child ID -> lottery number
 	sibFacts  map[string]map[string]bool
 	sibling   string
-	applied   bool
 }
 
 type refPolicy struct {
@@ -60,7 +59,6 @@ func newRefModel(inst *Instance, res *Result) (*refModel, error) {
 		locName:   make(map[string]string),
 		sibFacts:  make(map[string]map[string]bool),
 		sibling:   inst.siblingCriterion(),
-		applied:   res.Reserve.Applied,
 	}
 	for _, loc := range inst.Locations {
 		share := inst.Reserve.DefaultShare
@@ -187,11 +185,9 @@ func (m *refModel) reservedKey(ch *Child, loc string) refKey {
 	return k
 }
 
-// reserved is the number of reserved seats in force at a programme.
+// reserved is the number of reserved seats at a programme, from its
+// capacity and share alone.
 func (m *refModel) reserved(p *Programme) int {
-	if !m.applied {
-		return 0
-	}
 	return ReservedSeats(m.policy[p.Location].share, p.Capacity, m.inst.Reserve.rounding())
 }
 

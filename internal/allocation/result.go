@@ -23,11 +23,9 @@ type Result struct {
 type ReserveOutcome struct {
 	Fill  FillOrder `json:"fill"`
 	Guard Guard     `json:"guard"`
-	// Applied is false when no seat is reserved or the guard rejected the reserve.
+	// Applied is false when no seat is reserved.
 	Applied          bool `json:"applied"`
 	VulnerablePlaced int  `json:"vulnerable_placed"`
-	// VulnerablePlacedWithoutReserve is set when the guard compared both runs.
-	VulnerablePlacedWithoutReserve *int `json:"vulnerable_placed_without_reserve,omitempty"`
 }
 
 // SiblingOutcome reports the sibling fixpoint iteration.
@@ -126,7 +124,7 @@ type Cutoff struct {
 	Vulnerable bool `json:"vulnerable,omitempty"`
 }
 
-func (c *compiled) buildResult(r *run, without *int) *Result {
+func (c *compiled) buildResult(r *run) *Result {
 	inst := c.inst
 	res := &Result{
 		Version:  FormatVersion,
@@ -134,11 +132,10 @@ func (c *compiled) buildResult(r *run, without *int) *Result {
 		Round:    inst.round(),
 		TieBreak: inst.tieBreak(),
 		Reserve: ReserveOutcome{
-			Fill:                           inst.Reserve.fill(),
-			Guard:                          inst.Reserve.guard(),
-			Applied:                        r.reserve,
-			VulnerablePlaced:               r.vulnerablePlaced(),
-			VulnerablePlacedWithoutReserve: without,
+			Fill:             inst.Reserve.fill(),
+			Guard:            inst.Reserve.guard(),
+			Applied:          r.reserve,
+			VulnerablePlaced: r.vulnerablePlaced(),
 		},
 		Siblings: SiblingOutcome{Passes: r.passes, Converged: r.converged, Facts: []SiblingFact{}},
 	}

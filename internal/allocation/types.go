@@ -124,11 +124,15 @@ type Guard string
 
 // Guards.
 const (
-	// GuardAggregate keeps the reserve only if it places at least as many
-	// vulnerable children as the same round without reserve.
-	GuardAggregate Guard = "aggregate"
-	// GuardNone always applies the reserve.
+	// GuardNone always applies the reserve: the number of reserved seats
+	// follows from capacity and share alone, facts known before any family
+	// ranks anything. It is the only guard.
 	GuardNone Guard = "none"
+	// GuardAggregate is refused by validation. It kept the reserve only if
+	// the reserve placed at least as many vulnerable children as the round
+	// without it; as that depends on the submitted lists, a child could get
+	// a better place by ranking fewer choices (issue 15).
+	GuardAggregate Guard = "aggregate"
 )
 
 // Seed is the published lottery seed. In JSON it is a string or an
@@ -202,7 +206,7 @@ func (r ReservePolicy) rounding() Rounding {
 
 func (r ReservePolicy) guard() Guard {
 	if r.Guard == "" {
-		return GuardAggregate
+		return GuardNone
 	}
 	return r.Guard
 }

@@ -144,9 +144,11 @@ func validateHeader(inst *Instance, l *errorList) {
 		l.add("reserve.rounding", "unknown rounding %q (want %q or %q)", r.Rounding, RoundDown, RoundHalfUp)
 	}
 	switch r.Guard {
-	case "", GuardAggregate, GuardNone:
+	case "", GuardNone:
+	case GuardAggregate:
+		l.add("reserve.guard", "%q is no longer supported: it let a family get a better place by ranking fewer choices; leave guard out or use %q", GuardAggregate, GuardNone)
 	default:
-		l.add("reserve.guard", "unknown guard %q (want %q or %q)", r.Guard, GuardAggregate, GuardNone)
+		l.add("reserve.guard", "unknown guard %q (want %q)", r.Guard, GuardNone)
 	}
 }
 

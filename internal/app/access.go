@@ -58,10 +58,12 @@ func (a *App) seedDemoAccess(ctx context.Context) (string, error) {
 			return "", err
 		}
 		if len(as) == 0 {
-			if _, err := a.Access.CreateAgreement(ctx, access.NewAgreement{
-				Granting: from.ID, Receiving: DemoSharingTo, Access: access.ReadRequestsInArea,
-				StartsOn: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Format("2006-01-02"), Actor: "demo",
-			}); err != nil {
+			// Both desks' consent is recorded explicitly: Turnhout proposes
+			// (its own data), Leuven accepts.
+			if _, err := a.Access.SeedAgreement(ctx, from.ID, access.NewAgreement{
+				Receiving: DemoSharingTo, Access: access.ReadRequestsInArea,
+				StartsOn: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Format("2006-01-02"),
+			}, "demo:"+DemoSharingFrom, "demo:"+DemoSharingTo); err != nil {
 				return "", err
 			}
 		}
@@ -72,4 +74,12 @@ func (a *App) seedDemoAccess(ctx context.Context) (string, error) {
 	}
 	key := DemoAPIKey()
 	return key, a.Access.SeedKey(ctx, provider, "Demo-koppeling", key)
+}
+
+func (l deskLookup) AllDesks() []access.Desk {
+	var out []access.Desk
+	for _, t := range l.dir.All() {
+		out = append(out, access.Desk{ID: t.ID, Slug: t.Slug})
+	}
+	return out
 }

@@ -141,9 +141,14 @@ func (b *Browser) Post(path string, form url.Values) Resp {
 	for k, v := range form {
 		f[k] = v
 	}
-	page := "/account"
-	if len(b.cookies) == 0 || b.cookies["loket_session"] == nil {
-		page = account.PathSignIn
+	// A signed-in browser's token comes from its account page; anyone
+	// else's from the sign-in page (an anonymous visitor has a session too:
+	// it holds her CSRF token).
+	page := account.PathSignIn
+	if b.cookies["loket_session"] != nil {
+		if p := b.Get("/account"); p.Status == http.StatusOK {
+			page = "/account"
+		}
 	}
 	f.Set("csrf_token", b.Token(page))
 	return b.Do(http.MethodPost, path, f)

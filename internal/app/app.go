@@ -4,6 +4,7 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -43,6 +44,7 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/requests"
 	"github.com/loket-kinderopvang/loket/internal/rounds"
 	"github.com/loket-kinderopvang/loket/internal/tenant"
+	"github.com/loket-kinderopvang/loket/internal/work"
 	"github.com/loket-kinderopvang/loket/tenants"
 )
 
@@ -52,6 +54,10 @@ var Version = "dev"
 
 // App holds the opened stores and the domain services.
 type App struct {
+	// messages is the message catalogue (nl, fr, en), shared by the pages
+	// and by services that render texts for people.
+	messages *web.Catalog
+
 	Config    config.Config
 	Log       *slog.Logger
 	Clock     clock.Clock
@@ -143,7 +149,8 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		return nil, err
 	}
 	a.Requests, err = requests.NewService(tenancy.NewStore(d), requests.Options{Clock: a.Clock, Desks: a.Directory,
-		Catalog: a.Catalog, HashKey: key, PublicURL: cfg.PublicURL, Log: log})
+		Catalog: a.Catalog, HashKey: key, PublicURL: cfg.PublicURL, Log: log,
+		Throttle: cache.NewWindowCounter(c, a.Clock, "ratelimit:register:", requests.AnonymousWindow, requests.AnonymousRegistrations)})
 	if err != nil {
 		_ = d.Close()
 		return nil, err
@@ -158,7 +165,11 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	(&notify.Reminders{Requests: a.Requests, Desks: a.Directory, Mailer: mailer, Jobs: a.Jobs, Log: log}).Register()
 	a.Metrics.MustRegister(a.Requests.StatusCollector())
 	a.Metrics.MustRegister(a.Requests.BatchCollectors()...)
-	a.Rounds = rounds.New(tenancy.NewStore(d), a.Requests, a.Clock)
+	if a.messages, err = web.LoadCatalog(frontend.Locales); err != nil {
+		_ = d.Close()
+		return nil, err
+	}
+	a.Rounds = rounds.New(tenancy.NewStore(d), a.Requests, a.Clock, a.messages)
 	a.Rounds.SetGroup(a.waitingListPartners)
 	// Nightly, every desk in central mode fills places freed since its last round.
 	a.Jobs.Handle("rounds.fill", func(ctx context.Context, _ *jobs.Job) error {
@@ -232,8 +243,8 @@ func (a *App) SyncTenants(ctx context.Context) (tenant.SyncReport, error) {
 	return rep, a.Directory.Reload(ctx)
 }
 
-// Seed loads the demo desks and the demo catalogue. Later issues add the demo
-// accounts here.
+// Seed loads the demo desks and the demo catalogue, and the demo accounts
+// when the configuration allows them (Config.DemoAccounts).
 func (a *App) Seed(ctx context.Context) (tenant.SyncReport, error) {
 	rep, err := a.SyncTenants(ctx)
 	if err != nil {
@@ -242,8 +253,10 @@ func (a *App) Seed(ctx context.Context) (tenant.SyncReport, error) {
 	return rep, a.seedDemo(ctx)
 }
 
-// seedDemo loads the invented demo catalogue and the demo accounts, and
-// prints the accounts; a second run writes nothing.
+// seedDemo loads the invented demo catalogue and, when allowed, the demo
+// accounts and API key, and prints them; a second run writes nothing. Where
+// demo accounts are not allowed (anyone may reach the server and demo mode
+// was not asked for), demo accounts left by an earlier start are disabled.
 func (a *App) seedDemo(ctx context.Context) error {
 	rep, err := catalog.SeedDemo(ctx, a.Catalog, a.Clock.Now())
 	if err != nil {
@@ -254,6 +267,9 @@ func (a *App) seedDemo(ctx context.Context) error {
 	}
 	if err := a.Access.GroupLocations(ctx); err != nil {
 		return err
+	}
+	if !a.Config.DemoAccounts {
+		return a.disableDemoAccounts(ctx)
 	}
 	accounts, err := a.SeedDemoAccounts(ctx)
 	if err != nil {
@@ -271,17 +287,54 @@ func (a *App) seedDemo(ctx context.Context) error {
 		return err
 	}
 	a.Log.Info("demo API key", "provider_admin", "aanbieder.beheer@demo.loket.example", "key", key)
+	a.Log.Warn("DEMO ACCOUNTS ARE ACTIVE: anyone who can reach this server can sign in with the published demo password, "+
+		"code-app secrets and API key. Never expose it; set LOKET_DEMO=false for real use",
+		"accounts", len(accounts), "http_addr", a.Config.HTTPAddr)
+	return nil
+}
+
+// disableDemoAccounts disables the demo accounts and revokes the demo API
+// key if an earlier start made them: their secrets are published.
+func (a *App) disableDemoAccounts(ctx context.Context) error {
+	disabled := 0
+	for _, d := range demoAccountList("", "") { // only the addresses matter here
+		u, err := a.Users.Store().ByEmail(ctx, d.Email)
+		if errors.Is(err, account.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("demo account %s: %w", d.Email, err)
+		}
+		if u.Disabled() {
+			continue
+		}
+		if err := a.Users.Store().SetDisabled(ctx, u.ID, true); err != nil {
+			return fmt.Errorf("disable demo account %s: %w", d.Email, err)
+		}
+		disabled++
+	}
+	if k, ok, err := a.Access.Authenticate(ctx, DemoAPIKey()); err != nil {
+		return err
+	} else if ok {
+		if err := a.Access.RevokeKey(ctx, k.ProviderID, k.ID); err != nil {
+			return fmt.Errorf("revoke the demo API key: %w", err)
+		}
+		disabled++
+	}
+	if disabled > 0 {
+		a.Log.Warn("demo accounts and key from an earlier start disabled: this server is reachable from other machines "+
+			"and LOKET_DEMO is not true", "disabled", disabled, "http_addr", a.Config.HTTPAddr)
+	} else if a.Config.Demo {
+		a.Log.Info("demo desks and catalogue only: no demo accounts, as this server is reachable from other machines "+
+			"(set LOKET_DEMO=true to seed them anyway)", "http_addr", a.Config.HTTPAddr)
+	}
 	return nil
 }
 
 // Handler builds the web server with every route. extra, if given, may add
 // routes (tests use it for a deliberately slow endpoint).
 func (a *App) Handler(extra ...func(*fiber.App)) (*web.Server, error) {
-	messages, err := web.LoadCatalog(frontend.Locales)
-	if err != nil {
-		return nil, err
-	}
-	renderer, err := web.NewRenderer(frontend.Templates, messages)
+	renderer, err := web.NewRenderer(frontend.Templates, a.messages)
 	if err != nil {
 		return nil, err
 	}
@@ -295,6 +348,8 @@ func (a *App) Handler(extra ...func(*fiber.App)) (*web.Server, error) {
 		Renderer:       renderer,
 		Registry:       a.Metrics,
 		TrustedProxies: a.Config.TrustedProxies,
+		PublicURL:      a.Config.PublicURL,
+		MetricsToken:   a.Config.MetricsToken,
 		Tracing:        a.Config.OTelEndpoint != "",
 		MapTilesOrigin: a.Config.MapTilesOrigin(),
 		Checks: []web.Check{
@@ -316,12 +371,20 @@ func (a *App) Handler(extra ...func(*fiber.App)) (*web.Server, error) {
 	app.Use(desks.HostRewrite)
 	accounts, err := account.New(account.Config{DB: a.DB, Cache: a.Cache, Clock: a.Clock, Mail: a.Mail,
 		Renderer: renderer, Log: a.Log, PublicURL: a.Config.PublicURL, SecureCookies: a.Config.SessionSecure,
-		Service: a.Users})
+		Service: a.Users, SecondFactor: a.Authz.NeedsSecondFactor})
 	if err != nil {
 		return nil, err
 	}
 	a.Accounts = accounts
 	accounts.Register(app)
+	// Issue 20: every signed-in account lands on /werk, and every page it
+	// sees carries the staff menu (registered after the session middleware).
+	desks.AlsoPlatform(work.PathHome)
+	work.NewHandler(work.HandlerConfig{Service: work.NewService(a.Authz, a.Directory, a.Requests, a.Catalog, a.Clock),
+		Render: renderer, RequireUser: accounts.RequireUser, UserOf: account.UserIDOf, CSRF: account.CSRFToken,
+		SignOut: account.PathSignOut}).Register(app)
+	catalog.NewPlacesHandler(catalog.PlacesConfig{Store: a.Catalog, Render: renderer, Authz: a.Authz,
+		RequireUser: accounts.RequireUser, UserOf: account.UserIDOf, CSRF: account.CSRFToken}).Register(app)
 	for _, fn := range extra {
 		fn(app)
 	}
@@ -331,7 +394,7 @@ func (a *App) Handler(extra ...func(*fiber.App)) (*web.Server, error) {
 	search := catalog.NewSearchHandler(a.Catalog, a.Directory, desks, renderer, catalog.WithMapTiles(a.Config.MapTilesURL))
 	search.RegisterAPI(api)
 	a.Availability.RegisterAPI(api)
-	requests.NewAPI(a.Requests).Register(api)
+	requests.NewAPI(a.Requests, requests.APIOptions{Caller: a.apiCaller}).Register(api)
 	// WIRING:provider-api (provider API keys and availability API)
 	admin := access.NewHandler(access.Config{Service: a.Access, Users: a.Users, Accounts: accounts,
 		Render: renderer, Desks: desks, Dir: a.Directory, Catalog: a.Catalog})
@@ -341,7 +404,7 @@ func (a *App) Handler(extra ...func(*fiber.App)) (*web.Server, error) {
 	// /:tenant and before the /api catch-all), desk worklist on the desk group.
 	requestPages := requests.NewWeb(requests.WebConfig{Service: a.Requests, Render: renderer, Desks: desks, Authz: a.Authz,
 		RequireUser: accounts.RequireUser, UserOf: account.UserIDOf, APIAuth: admin.APIAuth, Principal: access.PrincipalOf, Catalog: a.DB.DB,
-		Referrers: a.partnersOf})
+		Referrers: a.partnersOf, People: a.peopleNamed})
 	requestPages.RegisterProviderAPI(api)
 	// Rounds (issue 6): desk pages under /{tenant}/loket/rondes, providers
 	// confirm proposed places under /aanbieder/{provider}/rondes.
@@ -366,7 +429,7 @@ func (a *App) Handler(extra ...func(*fiber.App)) (*web.Server, error) {
 	search.RegisterDesk(desk)
 	// Parent request form (/{tenant}/aanvragen) and status page (/{tenant}/aanvraag/{token}).
 	parentPages := requests.NewParentPages(a.Requests, a.Catalog, renderer, desks)
-	parentPages.SetRoundExplainer(a.Rounds.ExplanationFor)
+	parentPages.SetRoundExplainer(a.Rounds.ExplainFor)
 	parentPages.Register(desk)
 	// WIRING:desk-admin (desk staff and sharing agreements under /{tenant}/beheer)
 	admin.RegisterDesk(desk)
@@ -415,6 +478,20 @@ func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready chan<
 	} else if err := a.Directory.Reload(ctx); err != nil {
 		return err
 	}
+	// Grants must match the agreements' consents: this drops grants written
+	// on a desk's data without that desk's consent (before issue 13) and
+	// restores grants lost between an answer and its policy write.
+	if n, err := a.Access.Reconcile(ctx); err != nil {
+		return fmt.Errorf("reconcile sharing grants: %w", err)
+	} else if n > 0 {
+		log.Warn("sharing grants repaired to match the agreements' consents", "agreements", n)
+	}
+	if !cfg.Demo {
+		// Demo accounts of an earlier LOKET_DEMO=true start must not outlive it.
+		if err := a.disableDemoAccounts(ctx); err != nil {
+			return err
+		}
+	}
 	srv, err := a.Handler(extra...)
 	if err != nil {
 		return err
@@ -425,6 +502,22 @@ func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready chan<
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen on %s (LOKET_HTTP_ADDR): %w", cfg.HTTPAddr, err)
+	}
+	var metricsLn net.Listener
+	if cfg.MetricsAddr != "" {
+		if metricsLn, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
+			_ = ln.Close()
+			return fmt.Errorf("listen on %s (LOKET_METRICS_ADDR): %w", cfg.MetricsAddr, err)
+		}
+		go func() {
+			if err := srv.Metrics.Listener(metricsLn); err != nil && ctx.Err() == nil {
+				log.Error("metrics listener stopped", "error", err)
+			}
+		}()
+		defer func() { _ = srv.Metrics.ShutdownWithTimeout(time.Second) }()
+		if !config.IsLoopback(cfg.MetricsAddr) {
+			log.Info("metrics listener reachable from other machines: keep it off the public network", "metrics_addr", metricsLn.Addr().String())
+		}
 	}
 	go a.reloadDesksEvery(ctx, 30*time.Second)
 	if err := a.Authz.Start(ctx); err != nil {
@@ -447,7 +540,11 @@ func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready chan<
 	if cfg.PublicURL == "" || isEphemeral(cfg.HTTPAddr) {
 		url = "http://" + ln.Addr().String()
 	}
-	log.Info("Loket is running", "url", url, "database", a.DB.Dialect, "cache", a.Cache.Kind(), "desks", len(a.Directory.All()), "startup", time.Since(start).Round(time.Millisecond))
+	metricsAt := "off"
+	if metricsLn != nil {
+		metricsAt = "http://" + metricsLn.Addr().String() + "/metrics"
+	}
+	log.Info("Loket is running", "url", url, "metrics", metricsAt, "database", a.DB.Dialect, "cache", a.Cache.Kind(), "desks", len(a.Directory.All()), "startup", time.Since(start).Round(time.Millisecond))
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
@@ -488,28 +585,52 @@ func (a *App) reloadDesksEvery(ctx context.Context, every time.Duration) {
 
 // hashKey is the configured secret for keyed hashes and signed links or, when
 // none is set, a random one kept in data_dir/hash.key, so links stay valid
-// across restarts of the embedded default.
+// across restarts of the embedded default. A new key is made only when the
+// file does not exist: any other read error, or a file that is not a key,
+// stops the start, because a new key would silently invalidate every status
+// link and every national-number fingerprint.
 func hashKey(cfg config.Config) ([]byte, error) {
 	if cfg.HashKey != "" {
 		return []byte(cfg.HashKey), nil
 	}
 	path := filepath.Join(cfg.DataDir, "hash.key")
-	if b, err := os.ReadFile(path); err == nil && len(b) >= 32 {
-		return b, nil
+	b, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		// The bytes as stored are the key (as before): trimming them would
+		// change it.
+		if len(bytes.TrimSpace(b)) >= minHashKeyLen {
+			return b, nil
+		}
+		return nil, fmt.Errorf("app: hash key %s is shorter than %d characters: restore it from a backup, or set LOKET_HASH_KEY", path, minHashKeyLen)
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("app: read hash key (a new one would invalidate every status link): %w", err)
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("app: hash key: %w", err)
 	}
-	b := make([]byte, 32)
+	b = make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
 		return nil, fmt.Errorf("app: hash key: %w", err)
 	}
 	b = []byte(hex.EncodeToString(b))
-	if err := os.WriteFile(path, b, 0o600); err != nil {
+	// O_EXCL: never overwrite a key another process wrote meanwhile.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("app: hash key: %w", err)
+	}
+	if _, err := f.Write(b); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("app: hash key: %w", err)
+	}
+	if err := f.Close(); err != nil {
 		return nil, fmt.Errorf("app: hash key: %w", err)
 	}
 	return b, nil
 }
+
+// minHashKeyLen matches LOKET_HASH_KEY's minimum.
+const minHashKeyLen = 32
 
 // partnersOf lists the partners of a desk (holders of the partner role in its
 // domain), for the desk's registration form.
@@ -528,6 +649,27 @@ func (a *App) partnersOf(ctx context.Context, deskSlug string) ([]requests.Refer
 			return nil, err
 		}
 		out = append(out, requests.Referrer{ID: h.User, Name: u.DisplayName})
+	}
+	return out, nil
+}
+
+// peopleNamed names accounts by user id, for the history of a request
+// (who did what, by name); unknown ids and other subjects are left out.
+func (a *App) peopleNamed(ctx context.Context, userIDs []string) (map[string]string, error) {
+	out := make(map[string]string, len(userIDs))
+	for _, s := range userIDs {
+		id, err := account.ParseUserID(s)
+		if err != nil {
+			continue
+		}
+		u, err := a.Users.Store().ByID(ctx, id)
+		if errors.Is(err, account.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out[s] = u.DisplayName
 	}
 	return out, nil
 }

@@ -21,10 +21,13 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/tenant"
 )
 
+// testConfig is the configuration of a test app on tg. Its DataDir is a
+// placeholder: withSQLite or testDataDir replace it, so nothing a test writes
+// lands in the source tree.
 func testConfig(tg dbtest.Target) config.Config {
 	return config.Config{
 		HTTPAddr: "127.0.0.1:0", DataDir: "unused", DatabaseURL: tg.URL, DatabaseAppRole: dbtest.AppRole,
-		Demo: true, LogFormat: "text", LogLevel: slog.LevelWarn, PublicURL: "http://localhost",
+		Demo: true, DemoAccounts: true, LogFormat: "text", LogLevel: slog.LevelWarn, PublicURL: "http://localhost",
 		HashKey: "test-hash-key-0123456789abcdef-0123456789", MapTilesURL: "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
 	}
 }
@@ -49,14 +52,23 @@ func newApp(t *testing.T, tg dbtest.Target) (*App, *web.Server) {
 
 func openApp(t *testing.T, tg dbtest.Target) *App {
 	t.Helper()
-	cfg := testConfig(tg)
+	cfg := testDataDir(t, testConfig(tg), tg)
 	a := &App{Config: cfg, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	opened, err := Open(context.Background(), withSQLite(cfg, tg), a.Log)
+	opened, err := Open(context.Background(), cfg, a.Log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = opened.Close() })
 	return opened
+}
+
+// testDataDir is withSQLite with, on PostgreSQL, a temporary data directory.
+func testDataDir(t *testing.T, cfg config.Config, tg dbtest.Target) config.Config {
+	t.Helper()
+	if tg.SQLitePath == "" {
+		cfg.DataDir = t.TempDir()
+	}
+	return withSQLite(cfg, tg)
 }
 
 func withSQLite(cfg config.Config, tg dbtest.Target) config.Config {
@@ -227,7 +239,7 @@ func TestHealthAndReadiness(t *testing.T) {
 		if r.Status != 200 || !strings.Contains(r.Body, `"status":"ok"`) {
 			t.Errorf("readyz: %d %s", r.Status, r.Body)
 		}
-		m := get(t, srv, "/metrics")
+		m := webtest.Get(t, srv.Metrics, "/metrics")
 		if !strings.Contains(m.Body, `loket_http_requests_total{method="GET",route="/readyz",status="200"} 1`) || !strings.Contains(m.Body, "loket_http_request_duration_seconds_bucket") {
 			t.Errorf("metrics lack the HTTP counters:\n%s", m.Body[:min(2000, len(m.Body))])
 		}
@@ -278,7 +290,7 @@ func TestReadinessDegradedCache(t *testing.T) {
 	if _, err := tg.Owner(t).MigrateUp(context.Background(), ""); err != nil {
 		t.Fatal(err)
 	}
-	cfg := withSQLite(testConfig(tg), tg)
+	cfg := testDataDir(t, testConfig(tg), tg)
 	cfg.RedisURL = "redis://" + closed
 	a, err := Open(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {

@@ -22,6 +22,7 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/platform/dbtest"
 	"github.com/loket-kinderopvang/loket/internal/platform/testenv"
 	"github.com/loket-kinderopvang/loket/internal/platform/web"
+	"github.com/loket-kinderopvang/loket/internal/platform/web/webtest"
 )
 
 const availPath = "/api/v1/availability?region=%s&month=2027-03"
@@ -30,7 +31,7 @@ const availPath = "/api/v1/availability?region=%s&month=2027-03"
 // in-process cache) and returns it with its server; tg must be migrated.
 func openInstance(t *testing.T, tg dbtest.Target, redisURL, prefix string) (*App, *web.Server) {
 	t.Helper()
-	cfg := withSQLite(testConfig(tg), tg)
+	cfg := testDataDir(t, testConfig(tg), tg)
 	cfg.RedisURL, cfg.RedisPrefix = redisURL, prefix
 	a, err := Open(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
@@ -108,7 +109,7 @@ func places(t *testing.T, srv *web.Server, region string, id catalog.LocationID)
 // metric reads one sample from srv's /metrics.
 func metric(t *testing.T, srv *web.Server, name, labels string) int {
 	t.Helper()
-	body := get(t, srv, "/metrics").Body
+	body := webtest.Get(t, srv.Metrics, "/metrics").Body
 	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name+"{"+labels+"}") + ` (\S+)$`).FindStringSubmatch(body)
 	if m == nil {
 		t.Fatalf("no metric %s{%s}", name, labels)

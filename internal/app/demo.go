@@ -32,6 +32,12 @@ func (a *App) demoAccounts(ctx context.Context) ([]DemoAccount, error) {
 	if err != nil {
 		return nil, fmt.Errorf("demo accounts: %w", err)
 	}
+	return demoAccountList(provider.String(), location.String()), nil
+}
+
+// demoAccountList is the demo accounts, with the demo provider and location
+// that two of them work for.
+func demoAccountList(provider, location string) []DemoAccount {
 	const at = "@demo.loket.example"
 	return []DemoAccount{
 		{"beheerder" + at, "Beheerder Demo", authz.Operator, authz.Platform, ""},
@@ -40,10 +46,10 @@ func (a *App) demoAccounts(ctx context.Context) ([]DemoAccount, error) {
 		{"medewerker.kempen" + at, "Medewerker Geel-Laakdal-Meerhout (demo)", authz.DeskWorker, authz.Desk("geel-laakdal-meerhout"), ""},
 		{"medewerker.turnhout" + at, "Medewerker Stadsregio Turnhout (demo)", authz.DeskWorker, authz.Desk("stadsregio-turnhout"), ""},
 		{"partner.leuven" + at, "Huis van het Kind (demo)", authz.Partner, authz.Desk("leuven"), ""},
-		{"aanbieder.beheer" + at, "Organisator (demo)", authz.ProviderAdmin, authz.Provider(provider.String()), ""},
-		{"aanbieder.medewerker" + at, "Kinderbegeleider (demo)", authz.ProviderStaff, authz.Location(location.String()), ""},
+		{"aanbieder.beheer" + at, "Organisator (demo)", authz.ProviderAdmin, authz.Provider(provider), ""},
+		{"aanbieder.medewerker" + at, "Kinderbegeleider (demo)", authz.ProviderStaff, authz.Location(location), ""},
 		{"regio.turnhout" + at, "Regio-coördinator Kempen (demo)", authz.RegionalCoordinator, authz.Region("13000"), ""},
-	}, nil
+	}
 }
 
 // SeedDemoAccounts creates the demo accounts with their roles; a second run

@@ -8,6 +8,7 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/mail"
 	"github.com/loket-kinderopvang/loket/internal/platform/db"
 	"github.com/loket-kinderopvang/loket/internal/platform/dbtest"
+	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
 	"github.com/loket-kinderopvang/loket/internal/platform/web/webtest"
 )
 
@@ -22,11 +23,12 @@ func TestRequestMailsAndJobsAreWired(t *testing.T) {
 		t.Fatalf("register: %d %s", res.Status, res.Body)
 	}
 	ctx := context.Background()
-	var sent []mail.Stored
-	if err := a.DB.NewSelect().Model(&sent).Where("kind = 'request.submitted'").Scan(ctx); err != nil {
+	desk, _ := a.Directory.BySlug("leuven")
+	sent, err := a.Mail.(*mail.Outbox).DeskList(tenancy.WithTenant(ctx, desk.ID), "", 10)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if len(sent) != 1 || sent[0].To != "an@ouders.example" || !strings.Contains(sent[0].Text, "/leuven/aanvraag/") {
+	if len(sent) != 1 || sent[0].Kind != "request.submitted" || sent[0].To != "an@ouders.example" || !strings.Contains(sent[0].Text, "/leuven/aanvraag/") {
 		t.Fatalf("confirmation mails: %+v", sent)
 	}
 	if n, err := a.Jobs.RunDue(ctx); err != nil || n != 2 {
@@ -36,7 +38,7 @@ func TestRequestMailsAndJobsAreWired(t *testing.T) {
 	if err := a.DB.NewRaw("SELECT count(*) FROM jobs WHERE kind = 'rounds.fill' AND done_at IS NOT NULL").Scan(ctx, &fills); err != nil || fills != 1 {
 		t.Errorf("nightly round fill jobs done: %d (%v), want 1", fills, err)
 	}
-	body := get(t, srv, "/metrics").Body
+	body := webtest.Get(t, srv.Metrics, "/metrics").Body
 	for _, want := range []string{"loket_jobs_queued 0", "loket_jobs_late 0", "loket_jobs_failed_total 0"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("metrics lack %q", want)

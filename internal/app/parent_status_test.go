@@ -7,6 +7,7 @@ package app
 import (
 	"context"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -18,18 +19,8 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/requests"
 )
 
-var (
-	uuidRE   = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
-	pipeKey  = regexp.MustCompile(`\S+\|\S+`)
-	tagRE    = regexp.MustCompile(`(?s)<script.*?</script>|<style.*?</style>|<[^>]*>`)
-	spacesRE = regexp.MustCompile(`\s+`)
-)
-
-// visibleText is the text a person reads on a page: the markup, scripts and
-// attribute values (links, ids, hidden fields) left out.
-func visibleText(body string) string {
-	return spacesRE.ReplaceAllString(tagRE.ReplaceAllString(body, " "), " ")
-}
+// pipeKey is an internal key joined with "|" ("<uuid>|2027-03|baby").
+var pipeKey = regexp.MustCompile(`\S+\|\S+`)
 
 // leaks lists what a person should never read: template placeholders,
 // uuids and "|"-joined keys.
@@ -105,7 +96,7 @@ func TestStatusPageExplainsTheRoundInTheReadersLanguage(t *testing.T) {
 		if l := leaks(text); len(l) > 0 {
 			t.Errorf("the status page shows %q:\n%s", l, text)
 		}
-		if strings.Contains(text, "Zonnebloem A, "+frMonth) && strings.Contains(text, "bébés") &&
+		if strings.Contains(text, "Zonnebloem A") && strings.Contains(text, frMonth+" "+strconv.Itoa(m.Year())) &&
 			(strings.Contains(text, "Votre enfant reçoit une place") || strings.Contains(text, "Votre enfant ne reçoit pas de place")) {
 			explained++
 		}

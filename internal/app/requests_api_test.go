@@ -90,7 +90,7 @@ func TestMetricsCoverRequestsAndPool(t *testing.T) {
 		"Content-Type", "application/json"); res.Status != 201 {
 		t.Fatalf("register: %d %s", res.Status, res.Body)
 	}
-	body := get(t, srv, "/metrics").Body
+	body := webtest.Get(t, srv.Metrics, "/metrics").Body
 	for _, want := range []string{`loket_requests{desk="leuven",status="submitted"} 1`, `loket_requests{desk="leuven",status="placed"} 0`,
 		`go_sql_max_open_connections{db_name="loket"}`, "loket_http_requests_total"} {
 		if !strings.Contains(body, want) {

@@ -237,12 +237,13 @@ func TestParentEndToEnd(t *testing.T) {
 		inbox := base + "/aanbieder/" + provider.String() + "/aanvragen"
 		prov.do(chromedp.Navigate(inbox))
 		prov.check()
-		form := fmt.Sprintf(`form[action="/aanbieder/%s/aanvragen/leuven/%s/2"] `, provider, id)
-		prov.do(chromedp.SetAttributeValue(chromedp.CSS(form+`input[name="kind"][value="offer"]`), "checked", "checked"),
-			chromedp.SetAttributeValue(chromedp.CSS(form+`input[name="offer_start"]`), "value", start.Format("2006-01-02")),
-			chromedp.SetAttributeValue(chromedp.CSS(form+`input[name="offer_days"][value="mon"]`), "checked", "checked"),
-			chromedp.SetAttributeValue(chromedp.CSS(form+`input[name="offer_days"][value="tue"]`), "checked", "checked"),
-			markStale(), chromedp.Click(chromedp.CSS(form+`button[type="submit"]`)), waitFresh())
+		// The inbox links to the answer page, which asks only what an offer
+		// needs, prefilled from the family's request (start and days).
+		answer := fmt.Sprintf(`a[href="/aanbieder/%s/aanvragen/leuven/%s/2?antwoord=offer"]`, provider, id)
+		prov.do(markStale(), chromedp.Click(chromedp.CSS(answer)), waitFresh(), chromedp.WaitReady(chromedp.ID("offer_start")))
+		prov.check()
+		prov.do(chromedp.SetAttributeValue(chromedp.ID("offer_start"), "value", start.Format("2006-01-02")),
+			markStale(), chromedp.Click(chromedp.CSS(`main form[method="post"] button[type="submit"]`)), waitFresh())
 		prov.check()
 		if r, err := a.Requests.Get(deskCtx, id); err != nil || r.Preferences[1].State != requests.PreferenceOffered {
 			main, _ := chromedp.Run(prov.ctx, chromedp.Text(chromedp.CSS("main")))
@@ -259,7 +260,15 @@ func TestParentEndToEnd(t *testing.T) {
 		if err != nil || !strings.Contains(state, "plaats aangeboden") || !strings.Contains(state, "Antwoord uiterlijk") {
 			t.Fatalf("offer on the status page: %q (%v)", state, err)
 		}
-		parent.do(markStale(), chromedp.Click(chromedp.ID("accept-2")), waitFresh(), chromedp.WaitReady(chromedp.CSS(`.notice`)))
+		// Accepting closes the other preferences: without JavaScript the
+		// button opens a confirmation page, and only its form accepts.
+		parent.do(markStale(), chromedp.Click(chromedp.ID("accept-2")), waitFresh(), chromedp.WaitReady(chromedp.CSS(`main form[method="post"]`)))
+		question, _ := chromedp.Run(parent.ctx, chromedp.Text(chromedp.CSS("main")))
+		if r, _ := a.Requests.Get(deskCtx, id); r.Status == requests.StatusPlaced || !strings.Contains(question, "Zeker") {
+			t.Fatalf("one click accepted the offer, or no question:\n%s", question)
+		}
+		parent.do(markStale(), chromedp.Click(chromedp.CSS(`main form[method="post"] button[type="submit"]`)), waitFresh(),
+			chromedp.WaitReady(chromedp.CSS(`.notice`)))
 		notice, _ := chromedp.Run(parent.ctx, chromedp.Text(chromedp.CSS(".notice")))
 		status, _ := chromedp.Run(parent.ctx, chromedp.Text(chromedp.ID("request-status")))
 		if !strings.Contains(notice, "U hebt de plaats aanvaard") || !strings.Contains(status, "uw kind heeft een plaats") {

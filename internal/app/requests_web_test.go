@@ -303,10 +303,10 @@ func TestStatusPage(t *testing.T) {
 		if r := post(path+"/weigeren", url.Values{"rank": {"1"}}); r.Status != 303 {
 			t.Fatalf("decline: %d %s", r.Status, r.Body)
 		}
-		if r := post(path+"/aanvaarden", url.Values{"rank": {"1"}}); r.Status != 409 {
+		if r := post(path+"/aanvaarden", url.Values{"rank": {"1"}, "confirm": {"yes"}}); r.Status != 409 {
 			t.Fatalf("accepting a declined offer: %d", r.Status)
 		}
-		if r := post(path+"/aanvaarden", url.Values{"rank": {"2"}}); r.Status != 303 || !strings.Contains(r.Header.Get("Location"), "klaar=accepted") {
+		if r := post(path+"/aanvaarden", url.Values{"rank": {"2"}, "confirm": {"yes"}}); r.Status != 303 || !strings.Contains(r.Header.Get("Location"), "klaar=accepted") {
 			t.Fatalf("accept: %d %s", r.Status, r.Body)
 		}
 		cs, err = a.Requests.Case(ctx, id)
@@ -414,7 +414,7 @@ func TestStatusPagePlaceTaken(t *testing.T) {
 		accept := func(i int) Resp {
 			page := browsers[i].Get(paths[i])
 			return browsers[i].Do(http.MethodPost, paths[i]+"/aanvaarden",
-				url.Values{"rank": {"1"}, "csrf_token": {hiddenFields(page.Body).Get("csrf_token")}})
+				url.Values{"rank": {"1"}, "confirm": {"yes"}, "csrf_token": {hiddenFields(page.Body).Get("csrf_token")}})
 		}
 		if r := accept(0); r.Status != 303 {
 			t.Fatalf("first accept: %d", r.Status)
@@ -505,7 +505,7 @@ func TestStatusPageConcurrentAccepts(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				form := url.Values{"rank": {"1"}, "csrf_token": {f.token}}
+				form := url.Values{"rank": {"1"}, "confirm": {"yes"}, "csrf_token": {f.token}}
 				req, _ := http.NewRequest(http.MethodPost, base+f.path+"/aanvaarden", strings.NewReader(form.Encode()))
 				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 				req.Header.Set("Accept", "text/html")

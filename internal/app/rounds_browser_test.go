@@ -112,8 +112,8 @@ func TestRoundGroupFollowsAgreements(t *testing.T) {
 	if got, err := a.waitingListPartners(ctx, leuven); err != nil || len(got) != 0 {
 		t.Fatalf("before any shared waiting list: %v (%v)", got, err)
 	}
-	if _, err := a.Access.CreateAgreement(ctx, access.NewAgreement{Granting: geel, Receiving: "leuven", Access: access.SharedWaitingList,
-		StartsOn: time.Now().AddDate(0, 0, -1).Format("2006-01-02"), Reciprocal: true, Actor: "test"}); err != nil {
+	if _, err := a.Access.SeedAgreement(ctx, geel, access.NewAgreement{Receiving: "leuven", Access: access.SharedWaitingList,
+		StartsOn: time.Now().AddDate(0, 0, -1).Format("2006-01-02"), Reciprocal: true}, "test:geel", "test:leuven"); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := a.waitingListPartners(ctx, leuven); len(got) != 1 || got[0] != geel {

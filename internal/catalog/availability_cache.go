@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/utils"
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/singleflight"
 
@@ -555,9 +556,11 @@ func (a *AvailabilityCache) RegisterAPI(api fiber.Router) {
 }
 
 func (a *AvailabilityCache) handle(c *fiber.Ctx) error {
-	region := geo.NISCode(c.Query("region"))
-	month := c.Query("month")
-	band := AgeBand(c.Query("age_band"))
+	// Copies: the key lives on in the local cache, and Fiber's strings
+	// point into a buffer the next request on the connection overwrites.
+	region := geo.NISCode(utils.CopyString(c.Query("region")))
+	month := utils.CopyString(c.Query("month"))
+	band := AgeBand(utils.CopyString(c.Query("age_band")))
 	var errs []web.FieldError
 	switch {
 	case region == "":

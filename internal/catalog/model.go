@@ -30,6 +30,9 @@ type (
 // ParseLocationID reads a location id.
 func ParseLocationID(s string) (LocationID, error) { return ids.Parse[locationKind](s) }
 
+// ParseProviderID reads a provider id from text (a path, a form).
+func ParseProviderID(s string) (ProviderID, error) { return ids.Parse[providerKind](s) }
+
 // CareType is the kind of childcare.
 type CareType string
 

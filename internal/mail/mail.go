@@ -1,7 +1,8 @@
-// Package mail sends Loket's e-mails through one Sender interface. On the
-// embedded default the Outbox keeps every mail in the database table
-// mail_outbox (the admin pages read it, nothing leaves the machine); in
-// production SMTP delivers them through a relay (go-mail).
+// Package mail sends Loket's e-mails through one Sender interface. Every mail
+// is stored first: mail about a desk's family in desk_mail (desk data, bound
+// to the desk like the other family tables), mail that belongs to no desk
+// (accounts) in mail_outbox. On the embedded default nothing leaves the
+// machine; in production the Relay delivers both over SMTP (go-mail).
 package mail
 
 import (
@@ -17,6 +18,7 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/platform/clock"
 	"github.com/loket-kinderopvang/loket/internal/platform/db"
 	"github.com/loket-kinderopvang/loket/internal/platform/ids"
+	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
 )
 
 // Message is one mail to one recipient.
@@ -58,10 +60,11 @@ type mailKind struct{}
 // ID identifies a stored mail.
 type ID = ids.ID[mailKind]
 
-// Stored is a mail kept in the outbox.
-type Stored struct {
-	bun.BaseModel `bun:"table:mail_outbox"`
+// NewID returns a fresh mail ID.
+func NewID() ID { return ids.New[mailKind]() }
 
+// Record is what an outbox keeps of one mail.
+type Record struct {
 	ID        ID        `bun:"id,pk,type:uuid"`
 	CreatedAt time.Time `bun:"created_at,notnull"`
 	Kind      string    `bun:"kind,notnull"`
@@ -76,44 +79,89 @@ type Stored struct {
 	NextAttemptAt *time.Time `bun:"next_attempt_at"`
 }
 
+// Stored is a mail that belongs to no desk (password reset, invitation,
+// account mail), kept in the platform table mail_outbox.
+type Stored struct {
+	bun.BaseModel `bun:"table:mail_outbox"`
+	Record
+}
+
+// DeskStored is a mail about a desk's family or request (confirmation with
+// its status link, offer, reminder), kept in desk_mail: desk data, reached
+// through the desk's tenant-bound transaction and under row-level security
+// on PostgreSQL like the other family tables.
+type DeskStored struct {
+	bun.BaseModel `bun:"table:desk_mail"`
+	tenancy.Owned
+	Record
+}
+
+// DeskSender stores mail that belongs to the desk in ctx.
+type DeskSender interface {
+	SendDesk(ctx context.Context, m Message) error
+}
+
 // Outbox stores mails in the database instead of sending them. Mails can hold
-// secrets (a password reset link), so only administrators may read it.
+// secrets (a password reset link, a status link), so only administrators may
+// read them: platform mail the operator, a desk's mail that desk's admins.
 type Outbox struct {
 	db    *db.DB
+	desks *tenancy.Store
 	clock clock.Clock
 }
 
 // NewOutbox returns an outbox on d.
-func NewOutbox(d *db.DB, c clock.Clock) *Outbox { return &Outbox{db: d, clock: c} }
+func NewOutbox(d *db.DB, c clock.Clock) *Outbox {
+	return &Outbox{db: d, desks: tenancy.NewStore(d), clock: c}
+}
 
-// Send implements Sender by inserting the mail.
+func (o *Outbox) record(m Message) Record {
+	return Record{ID: NewID(), CreatedAt: o.clock.Now(), Kind: m.Kind, To: m.To, Subject: m.Subject, Text: m.Text, HTML: m.HTML}
+}
+
+// Send implements Sender by storing m as platform mail: mail that belongs to
+// no desk. Mail about a desk's family goes through SendDesk or SendTx.
 func (o *Outbox) Send(ctx context.Context, m Message) error {
 	if err := m.Validate(); err != nil {
 		return err
 	}
-	return o.SendTx(ctx, o.db.DB, []Message{m})
-}
-
-// SendTx stores valid messages through idb, a transaction of the caller's,
-// so the mails commit with the change they tell about. Check each message
-// with Validate first.
-func (o *Outbox) SendTx(ctx context.Context, idb bun.IDB, ms []Message) error {
-	if len(ms) == 0 {
-		return nil
-	}
-	now := o.clock.Now()
-	rows := make([]Stored, len(ms))
-	for i, m := range ms {
-		rows[i] = Stored{ID: ids.New[mailKind](), CreatedAt: now, Kind: m.Kind, To: m.To, Subject: m.Subject, Text: m.Text, HTML: m.HTML}
-	}
-	if err := db.InsertMany(ctx, idb, &rows); err != nil {
+	row := Stored{Record: o.record(m)}
+	if _, err := o.db.NewInsert().Model(&row).Exec(ctx); err != nil {
 		return fmt.Errorf("mail: store in outbox: %w", err)
 	}
 	return nil
 }
 
-// List returns the newest mails first; to, if not empty, keeps only the mails
-// to that address (compared without case).
+// SendDesk implements DeskSender: it stores m as mail of the desk in ctx, in
+// a transaction bound to that desk.
+func (o *Outbox) SendDesk(ctx context.Context, m Message) error {
+	if err := m.Validate(); err != nil {
+		return err
+	}
+	return o.desks.Tx(ctx, func(ctx context.Context, tx *tenancy.Tx) error {
+		return o.SendTx(ctx, tx, []Message{m})
+	})
+}
+
+// SendTx stores valid messages as mail of tx's desk, in tx, so the mails
+// commit with the change they tell about. Check each message with Validate
+// first.
+func (o *Outbox) SendTx(ctx context.Context, tx *tenancy.Tx, ms []Message) error {
+	if len(ms) == 0 {
+		return nil
+	}
+	rows := make([]DeskStored, len(ms))
+	for i, m := range ms {
+		rows[i] = DeskStored{Record: o.record(m)}
+	}
+	if err := tx.InsertAll(ctx, &rows); err != nil {
+		return fmt.Errorf("mail: store in the desk's outbox: %w", err)
+	}
+	return nil
+}
+
+// List returns the platform mail (no desk's), newest first; to, if not
+// empty, keeps only the mails to that address (compared without case).
 func (o *Outbox) List(ctx context.Context, to string, limit int) ([]Stored, error) {
 	var out []Stored
 	q := o.db.NewSelect().Model(&out).Order("created_at DESC", "id DESC").Limit(int64(limit))
@@ -122,6 +170,23 @@ func (o *Outbox) List(ctx context.Context, to string, limit int) ([]Stored, erro
 	}
 	if err := q.Scan(ctx); err != nil {
 		return nil, fmt.Errorf("mail: list outbox: %w", err)
+	}
+	return out, nil
+}
+
+// DeskList returns the mail of the desk in ctx, newest first, read through
+// its tenant-bound transaction; to as in List.
+func (o *Outbox) DeskList(ctx context.Context, to string, limit int) ([]DeskStored, error) {
+	var out []DeskStored
+	err := o.desks.Tx(ctx, func(ctx context.Context, tx *tenancy.Tx) error {
+		q := tx.Select(&out).Order("created_at DESC", "id DESC").Limit(int64(limit))
+		if to != "" {
+			q = q.Where("lower(to_address) = ?", strings.ToLower(to))
+		}
+		return q.Scan(ctx)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("mail: list the desk's outbox: %w", err)
 	}
 	return out, nil
 }

@@ -3,29 +3,39 @@ package mail_test
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/uptrace/bun"
+
 	"github.com/loket-kinderopvang/loket/internal/mail"
 	"github.com/loket-kinderopvang/loket/internal/platform/clock"
 	"github.com/loket-kinderopvang/loket/internal/platform/db"
 	"github.com/loket-kinderopvang/loket/internal/platform/dbtest"
+	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
+	"github.com/loket-kinderopvang/loket/internal/tenant"
+	"github.com/loket-kinderopvang/loket/tenants"
 )
 
-// TestRelaySendsEachStoredMailOnce: mails stored in the outbox go out over
-// SMTP once and are marked sent; while the SMTP server is away, a mail is
-// kept, with its error, and retried later.
+// TestRelaySendsEachStoredMailOnce: mails stored in the outbox, platform
+// mail and every desk's mail, go out over SMTP once and are marked sent;
+// while the SMTP server is away, a mail is kept, with its error, and
+// retried later.
 func TestRelaySendsEachStoredMailOnce(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
 		clk := clock.NewFixed(time.Date(2027, 3, 1, 9, 0, 0, 0, time.UTC))
 		o := mail.NewOutbox(d, clk)
+		leuven, geel := deskContexts(t, d)
 		quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 
 		// No SMTP server yet: the attempt fails and is retried later.
@@ -57,17 +67,31 @@ func TestRelaySendsEachStoredMailOnce(t *testing.T) {
 		if err := o.Send(ctx, mail.Message{To: "bo@gezin.example", Subject: "Aanbod", Text: "Er is een plaats."}); err != nil {
 			t.Fatal(err)
 		}
+		for to, desk := range map[string]context.Context{"cas@gezin.example": leuven, "dirk@gezin.example": geel} {
+			if err := o.SendDesk(desk, mail.Message{To: to, Subject: "Bevestiging", Text: "Uw aanvraag is ontvangen.", Kind: "request.submitted"}); err != nil {
+				t.Fatal(err)
+			}
+		}
 		clk.Advance(time.Minute)
-		if n, err := relay.Deliver(ctx); err != nil || n != 2 {
-			t.Fatalf("after the retry time: %d sent, %v; want both", n, err)
+		if n, err := relay.Deliver(ctx); err != nil || n != 4 {
+			t.Fatalf("after the retry time: %d sent, %v; want all four", n, err)
 		}
 		if n, _ := relay.Deliver(ctx); n != 0 {
 			t.Errorf("%d mails sent twice", n)
 		}
-		if got := srv.recipients(); len(got) != 2 || !strings.Contains(strings.Join(got, " "), "an@gezin.example") {
-			t.Errorf("the SMTP server received mail for %v", got)
+		got := srv.recipients()
+		slices.Sort(got)
+		if want := []string{"an@gezin.example", "bo@gezin.example", "cas@gezin.example", "dirk@gezin.example"}; !slices.Equal(got, want) {
+			t.Errorf("the SMTP server received mail for %v, want %v", got, want)
 		}
 		all, _ := o.List(ctx, "", 10)
+		for _, desk := range []context.Context{leuven, geel} {
+			mine, err := o.DeskList(desk, "", 10)
+			if err != nil || len(mine) != 1 {
+				t.Fatalf("a desk's outbox: %+v (%v)", mine, err)
+			}
+			all = append(all, mail.Stored{Record: mine[0].Record})
+		}
 		for _, m := range all {
 			if m.SentAt == nil || m.LastError != "" {
 				t.Errorf("mail to %s: sent %v, error %q", m.To, m.SentAt, m.LastError)
@@ -76,15 +100,48 @@ func TestRelaySendsEachStoredMailOnce(t *testing.T) {
 	})
 }
 
+// deskContexts syncs the demo desks and returns contexts bound to two of them.
+func deskContexts(t *testing.T, d *db.DB) (leuven, geel context.Context) {
+	t.Helper()
+	ctx := context.Background()
+	specs, err := tenant.LoadDir(tenants.Demo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := tenant.NewStore(d, clock.System{})
+	if _, err := ts.Sync(ctx, specs); err != nil {
+		t.Fatal(err)
+	}
+	dir := tenant.NewDirectory(ts)
+	if err := dir.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := dir.BySlug("leuven")
+	b, _ := dir.BySlug("geel-laakdal-meerhout")
+	return tenancy.WithTenant(ctx, a.ID), tenancy.WithTenant(ctx, b.ID)
+}
+
 // TestRelaysOnReplicasSendEachMailOnce: three relays on one PostgreSQL
-// outbox deliver 60 mails, each exactly once.
+// outbox deliver 60 mails (platform mail and two desks' mail), each exactly
+// once.
 func TestRelaysOnReplicasSendEachMailOnce(t *testing.T) {
 	d := dbtest.Open(t, db.Postgres)
 	ctx := context.Background()
 	o := mail.NewOutbox(d, clock.System{})
+	leuven, geel := deskContexts(t, d)
 	const n = 60
 	for i := range n {
-		if err := o.Send(ctx, mail.Message{To: fmt.Sprintf("ouder%d@gezin.example", i), Subject: "Bevestiging", Text: "Ontvangen."}); err != nil {
+		m := mail.Message{To: fmt.Sprintf("ouder%d@gezin.example", i), Subject: "Bevestiging", Text: "Ontvangen."}
+		var err error
+		switch i % 3 {
+		case 0:
+			err = o.Send(ctx, m)
+		case 1:
+			err = o.SendDesk(leuven, m)
+		case 2:
+			err = o.SendDesk(geel, m)
+		}
+		if err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -223,4 +280,59 @@ func freeAddr(t *testing.T) string {
 	addr := ln.Addr().String()
 	_ = ln.Close()
 	return addr
+}
+
+// TestRelayRoleIsNarrow: the relay's role reads every desk's mail and marks
+// it sent, and can do nothing else: no family table, no mail body to change,
+// no mail to add or delete. The application role gains nothing from being a
+// member of it: without switching it reads no desk's mail.
+func TestRelayRoleIsNarrow(t *testing.T) {
+	d := dbtest.Open(t, db.Postgres)
+	ctx := context.Background()
+	o := mail.NewOutbox(d, clock.System{})
+	leuven, geel := deskContexts(t, d)
+	for i, desk := range []context.Context{leuven, geel} {
+		if err := o.SendDesk(desk, mail.Message{To: fmt.Sprintf("ouder%d@gezin.example", i), Subject: "Bevestiging", Text: "Ontvangen."}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var n int
+	if err := d.NewRaw("SELECT count(*) FROM desk_mail").Scan(ctx, &n); err != nil || n != 0 {
+		t.Errorf("the application role without a desk reads %d desk mails (%v), want 0", n, err)
+	}
+	asRelay := func(query string) error {
+		return d.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+			if _, err := tx.ExecContext(ctx, "SET LOCAL ROLE "+mail.RelayRole); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, query)
+			return err
+		})
+	}
+	err := d.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.ExecContext(ctx, "SET LOCAL ROLE "+mail.RelayRole); err != nil {
+			return err
+		}
+		return tx.NewRaw("SELECT count(*) FROM desk_mail").Scan(ctx, &n)
+	})
+	if err != nil || n != 2 {
+		t.Errorf("the relay reads %d desk mails (%v), want both desks'", n, err)
+	}
+	if err := asRelay("UPDATE desk_mail SET attempts = attempts + 1, next_attempt_at = now()"); err != nil {
+		t.Errorf("the relay cannot mark its claim: %v", err)
+	}
+	for _, q := range []string{
+		"SELECT count(*) FROM families",
+		"SELECT count(*) FROM requests",
+		"SELECT count(*) FROM users",
+		"UPDATE desk_mail SET body_text = 'anders'",
+		"UPDATE desk_mail SET to_address = 'indringer@gezin.example'",
+		"DELETE FROM desk_mail",
+		"INSERT INTO mail_outbox (id, created_at, to_address, subject, body_text) VALUES (gen_random_uuid(), now(), 'a@gezin.example', 'x', 'x')",
+	} {
+		var pgErr *pgconn.PgError
+		if err := asRelay(q); !errors.As(err, &pgErr) || pgErr.Code != "42501" {
+			t.Errorf("as the relay, %s: err = %v, want permission denied (42501)", q, err)
+		}
+	}
 }

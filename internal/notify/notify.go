@@ -17,9 +17,8 @@ import (
 	"time"
 	_ "time/tzdata" // deadlines are shown in Belgian time on any host
 
-	"github.com/uptrace/bun"
-
 	"github.com/loket-kinderopvang/loket/internal/mail"
+	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
 	"github.com/loket-kinderopvang/loket/internal/requests"
 )
 
@@ -27,7 +26,7 @@ import (
 var files embed.FS
 
 // Kinds are the mails every language has.
-var Kinds = []string{"submitted", "offer_made", "placed", "withdrawn", "offer_lapsed", "unanswered", "offer_reminder", "answer_reminder"}
+var Kinds = []string{"submitted", "offer_made", "placed", "withdrawn", "offer_lapsed", "unanswered", "offer_reminder", "answer_reminder", "status_link"}
 
 // Languages are the languages of the mails; others fall back to Dutch.
 var Languages = []string{"nl", "fr", "en"}
@@ -113,7 +112,7 @@ func (m *Mailer) Send(ctx context.Context, kind, lang, to string, d Data) error 
 	if err != nil {
 		return err
 	}
-	if err := m.send.Send(ctx, mail.Message{To: to, Subject: subject, Text: text, Kind: "request." + kind}); err != nil {
+	if err := m.deliver(ctx, mail.Message{To: to, Subject: subject, Text: text, Kind: "request." + kind}); err != nil {
 		return fmt.Errorf("notify: send %s: %w", kind, err)
 	}
 	return nil
@@ -125,10 +124,19 @@ func (m *Mailer) Notify(ctx context.Context, n requests.Notice) error {
 	if err != nil {
 		return err
 	}
-	if err := m.send.Send(ctx, msg); err != nil {
+	if err := m.deliver(ctx, msg); err != nil {
 		return fmt.Errorf("notify: send %s: %w", n.Kind, err)
 	}
 	return nil
+}
+
+// deliver sends msg, a mail about a request of the desk in ctx: an outbox
+// stores it as that desk's mail (desk_mail), never as platform mail.
+func (m *Mailer) deliver(ctx context.Context, msg mail.Message) error {
+	if ds, ok := m.send.(mail.DeskSender); ok {
+		return ds.SendDesk(ctx, msg)
+	}
+	return m.send.Send(ctx, msg)
 }
 
 func (m *Mailer) message(n requests.Notice) (mail.Message, error) {
@@ -143,9 +151,10 @@ func (m *Mailer) message(n requests.Notice) (mail.Message, error) {
 	return mail.Message{To: n.To, Subject: subject, Text: text, Kind: "request." + n.Kind}, nil
 }
 
-// txSender is a sender that can write in the caller's transaction: the outbox.
+// txSender is a sender that can write in the caller's transaction of a desk:
+// the outbox.
 type txSender interface {
-	SendTx(ctx context.Context, db bun.IDB, ms []mail.Message) error
+	SendTx(ctx context.Context, tx *tenancy.Tx, ms []mail.Message) error
 }
 
 // Transactional implements requests.OutboxNotifier: true when mail goes to
@@ -156,8 +165,8 @@ func (m *Mailer) Transactional() bool {
 }
 
 // NotifyTx implements requests.OutboxNotifier: it renders ns and stores the
-// mails through db, the caller's transaction.
-func (m *Mailer) NotifyTx(ctx context.Context, db bun.IDB, ns []requests.Notice) (failed []error, err error) {
+// mails as tx's desk's mail, in tx, the caller's transaction.
+func (m *Mailer) NotifyTx(ctx context.Context, tx *tenancy.Tx, ns []requests.Notice) (failed []error, err error) {
 	out, ok := m.send.(txSender)
 	if !ok {
 		return nil, errors.New("notify: the mail sender cannot write in a transaction")
@@ -174,7 +183,7 @@ func (m *Mailer) NotifyTx(ctx context.Context, db bun.IDB, ns []requests.Notice)
 		}
 		msgs = append(msgs, msg)
 	}
-	return failed, out.SendTx(ctx, db, msgs)
+	return failed, out.SendTx(ctx, tx, msgs)
 }
 
 var _ requests.OutboxNotifier = (*Mailer)(nil)

@@ -23,11 +23,15 @@ import (
 
 var day0 = time.Date(2027, 1, 11, 9, 0, 0, 0, time.UTC)
 
-// outbox reads the mails of kind from the outbox table, oldest first.
-func outbox(t *testing.T, d *db.DB, kind string) []mail.Stored {
+// outbox reads the mails of kind from the outbox of the desk in ctx, oldest
+// first.
+func outbox(t *testing.T, ctx context.Context, d *db.DB, kind string) []mail.DeskStored {
 	t.Helper()
-	var out []mail.Stored
-	if err := d.NewSelect().Model(&out).Where("kind = ?", kind).Order("created_at", "id").Scan(context.Background()); err != nil {
+	var out []mail.DeskStored
+	err := tenancy.NewStore(d).Tx(ctx, func(ctx context.Context, tx *tenancy.Tx) error {
+		return tx.Select(&out).Where("kind = ?", kind).Order("created_at", "id").Scan(ctx)
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	return out
@@ -110,7 +114,7 @@ func TestSweepLapsesAndRemindsOnce(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := outbox(t, d, "request.submitted"); len(got) != 1 || !strings.Contains(got[0].Text, "/leuven/aanvraag/") ||
+		if got := outbox(t, leuven, d, "request.submitted"); len(got) != 1 || !strings.Contains(got[0].Text, "/leuven/aanvraag/") ||
 			!strings.Contains(got[0].Subject, "Noor") || !strings.Contains(got[0].Text, "Bonjour") {
 			t.Fatalf("confirmation: %+v", got)
 		}
@@ -119,12 +123,12 @@ func TestSweepLapsesAndRemindsOnce(t *testing.T) {
 			requests.Actor{Kind: requests.ActorProvider, ID: "p1"}); err != nil {
 			t.Fatal(err)
 		}
-		if got := outbox(t, d, "request.offer_made"); len(got) != 1 || got[0].To != "noor@ouders.example" {
+		if got := outbox(t, leuven, d, "request.offer_made"); len(got) != 1 || got[0].To != "noor@ouders.example" {
 			t.Fatalf("offer mail: %+v", got)
 		}
 
 		sweep()
-		if got := outbox(t, d, "request.offer_reminder"); len(got) != 0 {
+		if got := outbox(t, leuven, d, "request.offer_reminder"); len(got) != 0 {
 			t.Fatalf("reminder a week early: %d", len(got))
 		}
 		// One day before the offer deadline: the reminder, once, in French,
@@ -132,13 +136,13 @@ func TestSweepLapsesAndRemindsOnce(t *testing.T) {
 		clk.Advance(time.Duration(desk.OfferAcceptanceDays-1) * 24 * time.Hour)
 		for i := range 3 {
 			sweep()
-			if n := len(outbox(t, d, "request.offer_reminder")); i == 0 && n != 1 {
+			if n := len(outbox(t, leuven, d, "request.offer_reminder")); i == 0 && n != 1 {
 				t.Fatalf("the reminder did not go out in the sweep's own round: %d", n)
 			}
 			sweep()
 			clk.Advance(notify.SweepEvery)
 		}
-		got := outbox(t, d, "request.offer_reminder")
+		got := outbox(t, leuven, d, "request.offer_reminder")
 		if len(got) != 1 {
 			t.Fatalf("offer reminders: %d, want 1", len(got))
 		}
@@ -158,20 +162,20 @@ func TestSweepLapsesAndRemindsOnce(t *testing.T) {
 			t.Errorf("after the deadline: %s / %s", req.Status, req.Preferences[0].State)
 		}
 		sweep()
-		if n := len(outbox(t, d, "request.offer_reminder")); n != 1 {
+		if n := len(outbox(t, leuven, d, "request.offer_reminder")); n != 1 {
 			t.Errorf("offer reminders after lapse: %d", n)
 		}
 
 		// The second location's answer is due 14 days after the request: one
 		// reminder to its address, in the desk's language (Dutch).
-		if n := len(outbox(t, d, "request.answer_reminder")); n != 0 {
+		if n := len(outbox(t, leuven, d, "request.answer_reminder")); n != 0 {
 			t.Fatalf("answer reminders too early: %d", n)
 		}
 		clk.Advance(day0.Add(time.Duration(desk.ProviderResponseDays)*24*time.Hour - 24*time.Hour).Sub(clk.Now()))
 		sweep()
 		clk.Advance(notify.SweepEvery)
 		sweep()
-		ans := outbox(t, d, "request.answer_reminder")
+		ans := outbox(t, leuven, d, "request.answer_reminder")
 		if len(ans) != 1 || ans[0].To != "opvang1@test.example" || !strings.HasPrefix(ans[0].Subject, "Herinnering") ||
 			!strings.Contains(ans[0].Text, "https://loket.example/aanbieder") || strings.Contains(ans[0].Text, "Noor") {
 			t.Errorf("answer reminders: %+v", ans)

@@ -15,27 +15,32 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
 )
 
-// query runs the hand-written aggregation SQL of one desk inside its tenant
-// transaction. Every statement names "tenant_id = ?" itself (on SQLite nothing
-// else protects it; on PostgreSQL row-level security binds it as well).
+// query runs the aggregation SQL of one desk inside its tenant transaction.
+// Every statement starts from the tenant store (tx.From, tx.Join), which adds
+// the desk's condition to each desk table itself; on PostgreSQL row-level
+// security binds it as well. Only the catalogue (platform data) is joined
+// plainly.
 type query struct {
 	dialect db.Dialect
 	tx      *tenancy.Tx
-	// base is the WHERE clause of the counted requests (alias r) and its args.
+	// base is the condition on the counted requests (alias r) besides the
+	// desk, and its args.
 	base string
 	args []any
 }
 
-func newYearQuery(dialect db.Dialect, tx *tenancy.Tx, year int) *query {
+func newYearQuery(tx *tenancy.Tx, year int) *query {
 	from := time.Date(year, 1, 1, 0, 0, 0, 0, time.UTC)
 	to := from.AddDate(1, 0, 0)
-	q := &query{dialect: dialect, tx: tx,
-		base: "r.tenant_id = ? AND r.submitted_at >= ? AND r.submitted_at < ? AND r.duplicate_state <> 'merged'",
-		args: []any{tx.Tenant(), from, to}}
-	return q
+	return &query{dialect: tx.Dialect(), tx: tx,
+		base: "r.submitted_at >= ? AND r.submitted_at < ? AND r.duplicate_state <> 'merged'",
+		args: []any{from, to}}
 }
 
-func (q *query) db() bun.IDB { return q.tx.Unscoped() }
+// requests starts a query on the desk's counted requests (alias r).
+func (q *query) requests() *bun.SelectQuery {
+	return q.tx.From("requests", "r").Where(q.base, q.args...)
+}
 
 // days is the SQL expression of the days between two timestamp columns.
 func (q *query) days(from, to string) string {
@@ -134,22 +139,21 @@ const unknownKey = "unknown"
 func (q *query) counts(ctx context.Context, ss scopes) error {
 	// The inner query computes each breakdown's key once per request; the
 	// outer one counts each key with a FILTER (PostgreSQL, SQLite ≥ 3.30).
-	inner := []string{"COALESCE(r.municipality_nis, '') AS m", "r.status AS st"}
+	inner := q.requests().ColumnExpr("COALESCE(r.municipality_nis, '') AS m, r.status AS st")
 	var sums []string
 	for i, fb := range fixedBreakdowns {
-		inner = append(inner, fmt.Sprintf("%s AS b%d", fb.expr, i))
+		inner = inner.ColumnExpr(fmt.Sprintf("%s AS b%d", fb.expr, i))
 		for _, k := range fb.keys {
 			sums = append(sums, fmt.Sprintf("count(*) FILTER (WHERE b%d = '%s')", i, k))
 		}
 	}
-	rows, err := q.db().QueryContext(ctx, `SELECT m, count(*),
+	rows, err := q.tx.Derived(inner, "x").ColumnExpr(`m, count(*),
 		count(*) FILTER (WHERE st = 'placed'),
 		count(*) FILTER (WHERE st = 'withdrawn'),
 		count(*) FILTER (WHERE st = 'unanswered'),
 		count(*) FILTER (WHERE st IN ('submitted', 'active', 'offered')),
 		count(*) FILTER (WHERE st = 'closed'),
-		`+strings.Join(sums, ",\n\t\t")+`
-		FROM (SELECT `+strings.Join(inner, ", ")+` FROM requests r WHERE `+q.base+`) x GROUP BY m`, q.args...)
+		` + strings.Join(sums, ",\n\t\t")).GroupExpr("m").Rows(ctx)
 	if err != nil {
 		return fmt.Errorf("reports: counts: %w", err)
 	}
@@ -189,15 +193,15 @@ func (q *query) counts(ctx context.Context, ss scopes) error {
 		return fmt.Errorf("reports: counts: %w", err)
 	}
 	// DISTINCT in a subquery is hashed; count(DISTINCT …) would sort.
-	if err := q.db().QueryRowContext(ctx, "SELECT count(*) FROM (SELECT DISTINCT r.child_id FROM requests r WHERE "+q.base+") x", q.args...).
-		Scan(&ss[""].f.Children.N); err != nil {
+	if err := q.tx.Derived(q.requests().Distinct().ColumnExpr("r.child_id"), "x").ColumnExpr("count(*)").
+		Scan(ctx, &ss[""].f.Children.N); err != nil {
 		return fmt.Errorf("reports: unique children: %w", err)
 	}
 	if len(ss) == 1 {
 		return nil
 	}
-	crow, err := q.db().QueryContext(ctx, "SELECT m, count(*) FROM (SELECT DISTINCT COALESCE(r.municipality_nis, '') AS m, r.child_id FROM requests r WHERE "+
-		q.base+") x GROUP BY m", q.args...)
+	crow, err := q.tx.Derived(q.requests().Distinct().ColumnExpr("COALESCE(r.municipality_nis, '') AS m, r.child_id"), "x").
+		ColumnExpr("m, count(*)").GroupExpr("m").Rows(ctx)
 	if err != nil {
 		return fmt.Errorf("reports: unique children: %w", err)
 	}
@@ -216,15 +220,20 @@ func (q *query) counts(ctx context.Context, ss scopes) error {
 }
 
 // breakdownSpec is one breakdown: key and second key (SQL over alias r),
-// and the join it needs.
-type breakdownSpec struct{ id, key, sub, join string }
+// and the joins it needs (nil: none).
+type breakdownSpec struct {
+	id, key, sub string
+	join         func(*bun.SelectQuery) *bun.SelectQuery
+}
 
 // grouped runs "SELECT municipality, key, sub, count … GROUP BY" for one
 // breakdown and adds its rows to the scopes.
-func (q *query) grouped(ctx context.Context, ss scopes, id, keyExpr, subExpr, join string) error {
-	s := fmt.Sprintf("SELECT COALESCE(r.municipality_nis, ''), %s, %s, count(*) FROM requests r %s WHERE %s GROUP BY 1, 2, 3",
-		keyExpr, subExpr, join, q.base)
-	rows, err := q.db().QueryContext(ctx, s, q.args...)
+func (q *query) grouped(ctx context.Context, ss scopes, id, keyExpr, subExpr string, join func(*bun.SelectQuery) *bun.SelectQuery) error {
+	sel := q.requests().ColumnExpr(fmt.Sprintf("COALESCE(r.municipality_nis, ''), %s, %s, count(*)", keyExpr, subExpr)).GroupExpr("1, 2, 3")
+	if join != nil {
+		sel = join(sel)
+	}
+	rows, err := sel.Rows(ctx)
 	if err != nil {
 		return fmt.Errorf("reports: breakdown %s: %w", id, err)
 	}
@@ -247,19 +256,23 @@ func (q *query) grouped(ctx context.Context, ss scopes, id, keyExpr, subExpr, jo
 // rank is read from an ordered query with OFFSET (two rows each), never the lot.
 func (q *query) percentiles(ctx context.Context, ss scopes, fromCol, toCol string, set func(f *Figures, median, p90 Days, n int)) error {
 	expr := q.days("r."+fromCol, "r."+toCol)
-	where := q.base + " AND r." + toCol + " IS NOT NULL AND r." + fromCol + " IS NOT NULL"
+	both := "r." + toCol + " IS NOT NULL AND r." + fromCol + " IS NOT NULL"
 	if q.dialect == db.Postgres {
 		for _, grouped := range []bool{false, true} {
 			if grouped && len(ss) == 1 {
 				break // the desk alone: no municipality asked
 			}
-			key, group := "''", ""
+			key := "''"
 			if grouped {
-				key, group = "COALESCE(r.municipality_nis, '')", " GROUP BY 1"
+				key = "COALESCE(r.municipality_nis, '')"
 			}
-			rows, err := q.db().QueryContext(ctx, fmt.Sprintf(
-				"SELECT %[3]s, count(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY %[1]s), percentile_cont(0.9) WITHIN GROUP (ORDER BY %[1]s) FROM requests r WHERE %[2]s%[4]s",
-				expr, where, key, group), q.args...)
+			sel := q.requests().Where(both).ColumnExpr(fmt.Sprintf(
+				"%[2]s, count(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY %[1]s), percentile_cont(0.9) WITHIN GROUP (ORDER BY %[1]s)",
+				expr, key))
+			if grouped {
+				sel = sel.GroupExpr("1")
+			}
+			rows, err := sel.Rows(ctx)
 			if err != nil {
 				return fmt.Errorf("reports: percentiles %s: %w", toCol, err)
 			}
@@ -283,12 +296,14 @@ func (q *query) percentiles(ctx context.Context, ss scopes, fromCol, toCol strin
 		return nil
 	}
 	for m, sc := range ss {
-		w, args := where, q.args
-		if m != "" {
-			w += " AND r.municipality_nis = ?"
-			args = append(append([]any{}, q.args...), m)
+		sel := func() *bun.SelectQuery {
+			s := q.requests().Where(both)
+			if m != "" {
+				s = s.Where("r.municipality_nis = ?", m)
+			}
+			return s
 		}
-		med, p90, n, err := q.sqlitePercentiles(ctx, expr, w, args)
+		med, p90, n, err := q.sqlitePercentiles(ctx, expr, sel)
 		if err != nil {
 			return fmt.Errorf("reports: percentiles %s: %w", toCol, err)
 		}
@@ -297,15 +312,16 @@ func (q *query) percentiles(ctx context.Context, ss scopes, fromCol, toCol strin
 	return nil
 }
 
-func (q *query) sqlitePercentiles(ctx context.Context, expr, where string, args []any) (median, p90 Days, n int, err error) {
-	if err = q.db().QueryRowContext(ctx, "SELECT count(*) FROM requests r WHERE "+where, args...).Scan(&n); err != nil || n == 0 {
+// sqlitePercentiles reads the median and 90th percentile of expr over the
+// requests sel selects.
+func (q *query) sqlitePercentiles(ctx context.Context, expr string, sel func() *bun.SelectQuery) (median, p90 Days, n int, err error) {
+	if err = sel().ColumnExpr("count(*)").Scan(ctx, &n); err != nil || n == 0 {
 		return median, p90, n, err
 	}
 	at := func(p float64) (Days, error) {
 		pos := p * float64(n-1)
 		lo := int(math.Floor(pos))
-		rows, err := q.db().QueryContext(ctx, fmt.Sprintf("SELECT %s AS d FROM requests r WHERE %s ORDER BY d LIMIT 2 OFFSET ?", expr, where),
-			append(append([]any{}, args...), lo)...)
+		rows, err := sel().ColumnExpr(expr + " AS d").OrderExpr("d").Limit(2).Offset(int64(lo)).Rows(ctx)
 		if err != nil {
 			return Days{}, err
 		}
@@ -340,8 +356,8 @@ var breakdownOrder = []string{"by_channel", "by_age", "by_start_month", "by_neig
 
 // yearly computes every yearly figure and breakdown of the desk in tx, and
 // the same for each of municipalities, in one set of grouped queries.
-func yearly(ctx context.Context, dialect db.Dialect, tx *tenancy.Tx, year int, municipalities []string) (Figures, map[string]Figures, error) {
-	q := newYearQuery(dialect, tx, year)
+func yearly(ctx context.Context, tx *tenancy.Tx, year int, municipalities []string) (Figures, map[string]Figures, error) {
+	q := newYearQuery(tx, year)
 	ss := newScopes(year, municipalities)
 	if err := q.counts(ctx, ss); err != nil {
 		return Figures{}, nil, err
@@ -357,13 +373,15 @@ func yearly(ctx context.Context, dialect db.Dialect, tx *tenancy.Tx, year int, m
 		return Figures{}, nil, err
 	}
 	specs := []breakdownSpec{
-		{"by_start_month", q.month("r.desired_start"), "''", ""},
-		{"by_neighbourhood", "COALESCE(r.municipality_nis, '')", "r.neighbourhood", ""},
+		{"by_start_month", q.month("r.desired_start"), "''", nil},
+		{"by_neighbourhood", "COALESCE(r.municipality_nis, '')", "r.neighbourhood", nil},
 		// (request, claim) is the key of request_claims: count(*) counts each request once per claim.
-		{"by_priority", "COALESCE(c.claim, 'none')", "''",
-			"LEFT JOIN request_claims c ON c.tenant_id = r.tenant_id AND c.request_id = r.id"},
-		{"by_vulnerable", "CASE WHEN fa.vulnerable THEN 'yes' ELSE 'no' END", "''",
-			"JOIN children ch ON ch.tenant_id = r.tenant_id AND ch.id = r.child_id JOIN families fa ON fa.tenant_id = ch.tenant_id AND fa.id = ch.family_id"},
+		{"by_priority", "COALESCE(c.claim, 'none')", "''", func(s *bun.SelectQuery) *bun.SelectQuery {
+			return tx.Join(s, "LEFT JOIN", "request_claims", "c", "c.request_id = r.id")
+		}},
+		{"by_vulnerable", "CASE WHEN fa.vulnerable THEN 'yes' ELSE 'no' END", "''", func(s *bun.SelectQuery) *bun.SelectQuery {
+			return tx.Join(tx.Join(s, "JOIN", "children", "ch", "ch.id = r.child_id"), "JOIN", "families", "fa", "fa.id = ch.family_id")
+		}},
 	}
 	// One query per breakdown. (GROUP BY GROUPING SETS on PostgreSQL was
 	// measured: no faster over 100,000 requests than these scans.)
@@ -442,12 +460,13 @@ var (
 
 // aheadDemand counts the open requests per start month, municipality and
 // neighbourhood for months [from, to).
-func aheadDemand(ctx context.Context, dialect db.Dialect, tx *tenancy.Tx, from, to time.Time) (map[[3]string]int, error) {
-	q := &query{dialect: dialect, tx: tx}
-	s := fmt.Sprintf(`SELECT %s, COALESCE(r.municipality_nis, ''), r.neighbourhood, count(*) FROM requests r
-		WHERE r.tenant_id = ? AND r.status IN ('submitted', 'active', 'offered') AND r.duplicate_state <> 'merged'
-		AND r.desired_start >= ? AND r.desired_start < ? GROUP BY 1, 2, 3`, q.month("r.desired_start"))
-	rows, err := q.db().QueryContext(ctx, s, tx.Tenant(), from, to)
+func aheadDemand(ctx context.Context, tx *tenancy.Tx, from, to time.Time) (map[[3]string]int, error) {
+	q := &query{dialect: tx.Dialect(), tx: tx}
+	rows, err := tx.From("requests", "r").
+		ColumnExpr(q.month("r.desired_start")+", COALESCE(r.municipality_nis, ''), r.neighbourhood, count(*)").
+		Where("r.status IN ('submitted', 'active', 'offered') AND r.duplicate_state <> 'merged'").
+		Where("r.desired_start >= ? AND r.desired_start < ?", from, to).
+		GroupExpr("1, 2, 3").Rows(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("reports: demand ahead: %w", err)
 	}
@@ -465,7 +484,8 @@ func aheadDemand(ctx context.Context, dialect db.Dialect, tx *tenancy.Tx, from, 
 }
 
 // aheadSupply sums the free places per start month, municipality and
-// neighbourhood of the catalogue (platform data) for the given municipalities.
+// neighbourhood of the catalogue (platform data, no desk's) for the given
+// municipalities.
 func aheadSupply(ctx context.Context, idb bun.IDB, municipalities []string, months []string) (map[[3]string]int, error) {
 	out := map[[3]string]int{}
 	if len(municipalities) == 0 {
@@ -495,14 +515,13 @@ func aheadSupply(ctx context.Context, idb bun.IDB, municipalities []string, mont
 
 // crossBorder counts, per pair of municipalities (family's, location's), the
 // counted requests with at least one preference across the border.
-func crossBorder(ctx context.Context, dialect db.Dialect, tx *tenancy.Tx, year int) (map[[2]string]int, error) {
-	q := newYearQuery(dialect, tx, year)
-	s := `SELECT r.municipality_nis, l.municipality_nis, count(DISTINCT r.id) FROM requests r
-		JOIN preferences p ON p.tenant_id = r.tenant_id AND p.request_id = r.id
-		JOIN locations l ON l.id = p.location_id
-		WHERE ` + q.base + ` AND r.municipality_nis IS NOT NULL AND l.municipality_nis <> r.municipality_nis
-		GROUP BY 1, 2`
-	rows, err := q.db().QueryContext(ctx, s, q.args...)
+func crossBorder(ctx context.Context, tx *tenancy.Tx, year int) (map[[2]string]int, error) {
+	q := newYearQuery(tx, year)
+	rows, err := tx.Join(q.requests(), "JOIN", "preferences", "p", "p.request_id = r.id").
+		Join("JOIN locations AS l ON l.id = p.location_id"). // the catalogue: platform data
+		ColumnExpr("r.municipality_nis, l.municipality_nis, count(DISTINCT r.id)").
+		Where("r.municipality_nis IS NOT NULL AND l.municipality_nis <> r.municipality_nis").
+		GroupExpr("1, 2").Rows(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("reports: cross-border demand: %w", err)
 	}

@@ -59,7 +59,7 @@ func (s *Service) Yearly(ctx context.Context, year int, municipality string) (Fi
 
 func (s *Service) yearly(ctx context.Context, year int, munis []string) (desk Figures, per map[string]Figures, err error) {
 	err = s.tenants.Tx(ctx, func(ctx context.Context, tx *tenancy.Tx) error {
-		desk, per, err = yearly(ctx, s.db.Dialect, tx, year, munis)
+		desk, per, err = yearly(ctx, tx, year, munis)
 		return err
 	})
 	return desk, per, err
@@ -105,15 +105,18 @@ func (s *Service) Ahead(ctx context.Context, t tenant.Tenant) (Ahead, error) {
 	for i, n := range t.Municipalities {
 		munis[i] = string(n)
 	}
-	var demand, supply map[[3]string]int
+	var demand map[[3]string]int
 	err := s.tenants.Tx(ctx, func(ctx context.Context, tx *tenancy.Tx) error {
 		var err error
-		if demand, err = aheadDemand(ctx, s.db.Dialect, tx, from, to); err != nil {
-			return err
-		}
-		supply, err = aheadSupply(ctx, tx.Unscoped(), munis, a.Months)
+		demand, err = aheadDemand(ctx, tx, from, to)
 		return err
 	})
+	if err != nil {
+		return a, err
+	}
+	// Free places are catalogue data, no desk's: read outside the desk's
+	// transaction.
+	supply, err := aheadSupply(ctx, s.db.DB, munis, a.Months)
 	if err != nil {
 		return a, err
 	}
@@ -206,10 +209,10 @@ func (s *Service) Region(ctx context.Context, user, regionNIS string, year int) 
 		var f Figures
 		err := s.tenants.Tx(dctx, func(ctx context.Context, tx *tenancy.Tx) error {
 			var err error
-			if f, _, err = yearly(ctx, s.db.Dialect, tx, year, nil); err != nil {
+			if f, _, err = yearly(ctx, tx, year, nil); err != nil {
 				return err
 			}
-			cb, err := crossBorder(ctx, s.db.Dialect, tx, year)
+			cb, err := crossBorder(ctx, tx, year)
 			for k, n := range cb {
 				cross[k] += n
 			}

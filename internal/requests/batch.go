@@ -36,7 +36,8 @@ type registration struct {
 	ctx          context.Context
 	rows         *newRequest
 	ck           checked
-	key          string
+	key          string // bound to its caller (Service.idempotency)
+	print        string // fingerprint of the submission, with key
 	fingerprints []fingerprintKey
 	notice       Notice
 
@@ -228,7 +229,9 @@ func (s *Service) markDuplicates(ctx context.Context, tx *tenancy.Tx, batch []*r
 		}
 	}
 	var known []Fingerprint
-	// kind leads the primary key: naming it lets the lookup use the index.
+	// Crossing desks is the point: the fingerprints of every desk (keyed
+	// hashes only; TestBatchAnswersEachRegistration). kind leads the primary
+	// key: naming it lets the lookup use the index.
 	if err := tx.Unscoped().NewSelect().Model(&known).Where("kind IN (?) AND digest IN (?)", bun.In([]string{"nn", fingerprintEmail, fingerprintPhone}), bun.In(digests)).
 		OrderExpr("created_at, request_id").Scan(ctx); err != nil {
 		return nil, fmt.Errorf("requests: duplicate lookup: %w", err)
@@ -277,10 +280,10 @@ type OutboxNotifier interface {
 	// Transactional tells whether NotifyTx can be used (mail goes to the
 	// outbox rather than straight to a mail server).
 	Transactional() bool
-	// NotifyTx stores ns through db. It returns an error per notice it
-	// could not render or address (never fatal) and err when the outbox
-	// could not be written.
-	NotifyTx(ctx context.Context, db bun.IDB, ns []Notice) (failed []error, err error)
+	// NotifyTx stores ns as mail of tx's desk, in tx. It returns an error
+	// per notice it could not render or address (never fatal) and err when
+	// the outbox could not be written.
+	NotifyTx(ctx context.Context, tx *tenancy.Tx, ns []Notice) (failed []error, err error)
 }
 
 func (s *Service) mailInTx(ctx context.Context, tx *tenancy.Tx, batch []*registration) error {
@@ -306,7 +309,7 @@ func (s *Service) storeNotices(ctx context.Context, tx *tenancy.Tx, ns []Notice)
 	if !ok || !on.Transactional() || len(ns) == 0 {
 		return false, nil
 	}
-	failed, err := on.NotifyTx(ctx, tx.Unscoped(), ns)
+	failed, err := on.NotifyTx(ctx, tx, ns)
 	if err != nil {
 		return false, fmt.Errorf("requests: store notices: %w", err)
 	}

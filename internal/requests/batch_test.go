@@ -1,7 +1,6 @@
 package requests_test
 
 import (
-	"context"
 	"testing"
 
 	"github.com/google/uuid"
@@ -103,11 +102,11 @@ func TestConfirmationMailCommitsWithTheRegistration(t *testing.T) {
 		if err := f.svc.Answer(f.leuven, stored[0].ID, 1, offer(), provider); err != nil {
 			t.Fatal(err)
 		}
-		if got, _ := outbox.List(context.Background(), "dirk@ouders.example", 10); len(got) != 2 || got[0].Kind != "request.offer_made" {
+		if got, _ := outbox.DeskList(f.leuven, "dirk@ouders.example", 10); len(got) != 2 || got[0].Kind != "request.offer_made" {
 			t.Errorf("after the offer, mails to Dirk: %+v", got)
 		}
 		for to, want := range map[string]int{"dirk@ouders.example": 2, "eva@ouders.example": 0} {
-			got, err := outbox.List(context.Background(), to, 10)
+			got, err := outbox.DeskList(f.leuven, to, 10)
 			if err != nil || len(got) != want {
 				t.Errorf("mails to %s: %d (%v), want %d", to, len(got), err, want)
 			}

@@ -19,7 +19,8 @@ func SubmitBatch(s *Service, ctx context.Context, subs []Submission, keys []stri
 		if len(es) > 0 {
 			panic(es)
 		}
-		reg := s.newRegistration(ctx, desk, sub, ck, Actor{Kind: ActorParent}, keys[i])
+		key, print := s.idempotency(Actor{Kind: ActorParent}, keys[i], sub)
+		reg := s.newRegistration(ctx, desk, sub, ck, Actor{Kind: ActorParent}, key, print)
 		if spoil != nil {
 			spoil(i, reg.rows.fam)
 		}

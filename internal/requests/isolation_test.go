@@ -13,6 +13,7 @@ import (
 	"github.com/uptrace/bun/dialect/pgdialect"
 
 	"github.com/loket-kinderopvang/loket/internal/eventlog"
+	"github.com/loket-kinderopvang/loket/internal/mail"
 	"github.com/loket-kinderopvang/loket/internal/platform/clock"
 	"github.com/loket-kinderopvang/loket/internal/platform/db"
 	"github.com/loket-kinderopvang/loket/internal/platform/dbtest"
@@ -38,6 +39,7 @@ var ownedTables = map[string]func() any{
 	"round_offers":   func() any { return &[]rounds.Offer{} },
 	"round_children": func() any { return &[]rounds.ChildOutcome{} },
 	"events":         func() any { return &[]eventlog.Event{} },
+	"desk_mail":      func() any { return &[]mail.DeskStored{} },
 }
 
 type desks struct{ a, b tenancy.ID }
@@ -305,7 +307,8 @@ func tenantsOf(rows any) []tenancy.ID {
 	return out
 }
 
-// roundRows stores a round of one child with an outcome and a proposed offer.
+// roundRows stores a round of one child with an outcome and a proposed offer,
+// and a mail of the desk.
 func roundRows(t *testing.T, scoped *tenancy.Store, desk tenancy.ID, req *requests.Request) {
 	t.Helper()
 	err := scoped.Tx(tenancy.WithTenant(context.Background(), desk), func(ctx context.Context, tx *tenancy.Tx) error {
@@ -315,6 +318,10 @@ func roundRows(t *testing.T, scoped *tenancy.Store, desk tenancy.ID, req *reques
 			return err
 		}
 		if err := tx.Insert(ctx, &rounds.ChildOutcome{RoundID: r.ID, RequestID: req.ID, TextNL: "x", TextEN: "x"}); err != nil {
+			return err
+		}
+		if err := tx.Insert(ctx, &mail.DeskStored{Record: mail.Record{ID: mail.NewID(), CreatedAt: time.Now(),
+			To: "ouder@ouders.example", Subject: "Bevestiging", Text: "Ontvangen."}}); err != nil {
 			return err
 		}
 		return tx.Insert(ctx, &rounds.Offer{RoundID: r.ID, RequestID: req.ID, Rank: 1, LocationID: req.Preferences[0].LocationID,

@@ -250,6 +250,10 @@ type Request struct {
 	CreatedAt         time.Time  `bun:"created_at,notnull"`
 	UpdatedAt         time.Time  `bun:"updated_at,notnull"`
 
+	// IdempotencyPrint is the keyed fingerprint of the body IdempotencyKey
+	// came with: only the same body replays the first answer.
+	IdempotencyPrint *string `bun:"idempotency_fingerprint"`
+
 	Preferences []Preference `bun:"-"`
 	Claims      []Claim      `bun:"-"`
 

@@ -127,6 +127,76 @@ func (s *Service) Worklist(ctx context.Context, f WorklistFilter) ([]WorkItem, e
 	return out, nil
 }
 
+// WorklistFor is Worklist as v may see it: a partner's families only; for
+// an area reader the requests with a preference in her area, without names
+// or personal flags. A viewer who may not see names or flags may not search
+// or filter on them either (probing would reveal them).
+func (s *Service) WorklistFor(ctx context.Context, f WorklistFilter, v Viewer) ([]WorkItem, error) {
+	if v.Audience == AudiencePartner {
+		f.ReferredBy = v.ReferredBy
+		if f.ReferredBy == "" {
+			return nil, nil
+		}
+	}
+	if !v.Sees(FieldIdentity) {
+		f.Query = ""
+	}
+	if (!v.Sees(FieldFlags) && (f.Attention == FlagVulnerable || f.Attention == FlagUrgent || f.Attention == FlagCareNeed)) ||
+		(!v.Sees(FieldCrossDeskMatches) && f.Attention == FlagDuplicate) {
+		f.Attention = ""
+	}
+	items, err := s.Worklist(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	if !v.Sees(FieldAllPreferences) {
+		if items, err = s.inArea(ctx, items, v); err != nil {
+			return nil, err
+		}
+	}
+	for i := range items {
+		items[i] = v.item(items[i])
+	}
+	return items, nil
+}
+
+// inArea keeps the items with a preference for a location in v's area.
+func (s *Service) inArea(ctx context.Context, items []WorkItem, v Viewer) ([]WorkItem, error) {
+	if len(items) == 0 {
+		return items, nil
+	}
+	ids := make([]RequestID, len(items))
+	for i, it := range items {
+		ids[i] = it.Request.ID
+	}
+	var prefs []Preference
+	var refs map[uuid.UUID]LocationRef
+	err := s.tenants.Tx(ctx, func(ctx context.Context, tx *tenancy.Tx) error {
+		if err := tx.Select(&prefs).Where("request_id IN (?)", bun.In(ids)).Scan(ctx); err != nil {
+			return fmt.Errorf("requests: worklist preferences: %w", err)
+		}
+		var err error
+		refs, err = locationRefs(ctx, tx.Unscoped(), prefs)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	in := map[RequestID]bool{}
+	for _, p := range prefs {
+		if v.inArea(refs[p.LocationID].MunicipalityNIS) {
+			in[p.RequestID] = true
+		}
+	}
+	var out []WorkItem
+	for _, it := range items {
+		if in[it.Request.ID] {
+			out = append(out, it)
+		}
+	}
+	return out, nil
+}
+
 // --- provider inbox ---------------------------------------------------------
 
 // InboxItem is what a provider sees of one preference for one of its

@@ -5,8 +5,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"database/sql"
-	"encoding/base64"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -15,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
@@ -22,6 +21,7 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/catalog"
 	"github.com/loket-kinderopvang/loket/internal/eventlog"
 	"github.com/loket-kinderopvang/loket/internal/geo"
+	"github.com/loket-kinderopvang/loket/internal/platform/cache"
 	"github.com/loket-kinderopvang/loket/internal/platform/clock"
 	"github.com/loket-kinderopvang/loket/internal/platform/ids"
 	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
@@ -98,6 +98,13 @@ type Options struct {
 	PublicURL string
 	Notifier  Notifier
 	Log       *slog.Logger
+	// Throttle, if set, limits anonymous registrations per client address
+	// (see throttle.go).
+	Throttle *cache.WindowCounter
+	// LinkExpiry is how long after a request ended (withdrawn, closed,
+	// placed, unanswered) its status links keep working; 0 means
+	// DefaultLinkExpiry.
+	LinkExpiry time.Duration
 }
 
 // Service holds the rules of the request lifecycle. Every method works on the
@@ -109,7 +116,9 @@ type Service struct {
 	nnKey    []byte
 	linkKey  []byte
 	dupKey   []byte
+	printKey []byte
 	notifier Notifier
+	flying   inFlight
 	writer   *batchWriter
 	batches  batchMetrics
 }
@@ -129,7 +138,7 @@ func NewService(ts *tenancy.Store, opts Options) (*Service, error) {
 	}
 	s := &Service{store: NewStore(ts, opts.Clock), tenants: ts, opts: opts,
 		nnKey: derive("national-number"), linkKey: derive("status-link"), dupKey: derive("likely-duplicate"),
-		notifier: opts.Notifier}
+		printKey: derive("idempotency-fingerprint"), notifier: opts.Notifier}
 	s.writer, s.batches = newBatchWriter(s.storeBatch), newBatchMetrics()
 	return s, nil
 }
@@ -241,21 +250,34 @@ func locationErrors(ck checked, open map[uuid.UUID]bool, es *validate.Errors) {
 
 // Submit validates a submission and stores it in one transaction: family,
 // parents, child, request, preferences (with the provider's answer deadline),
-// claims, a first note and the submission event. With an idempotency key, a
-// second call with the same key returns the first request (replayed).
+// claims, a first note and the submission event. With an idempotency key
+// (see idempotency.go), a second call by the same caller with the same key
+// and the same submission returns the first request (replayed); with another
+// submission it fails with ErrIdempotencyMismatch, and while the first is
+// still being written with ErrIdempotencyInFlight.
 func (s *Service) Submit(ctx context.Context, sub Submission, actor Actor, idempotencyKey string) (*Request, string, bool, error) {
 	desk, err := s.desk(ctx)
 	if err != nil {
 		return nil, "", false, err
 	}
+	key, print := s.idempotency(actor, idempotencyKey, sub)
+	if key != "" {
+		release, err := s.flying.claim(desk.ID, key)
+		if err != nil {
+			return nil, "", false, err
+		}
+		defer release()
+	}
 	staff := actor.Kind == ActorDesk || actor.Kind == ActorPartner
 	ck, es := s.shape(ctx, sub, staff)
 	if len(es) > 0 {
-		// Broken input: a replay still answers with the first request;
-		// otherwise report every error, the locations' included.
-		if idempotencyKey != "" {
-			if r, err := s.byIdempotencyKey(ctx, idempotencyKey); err == nil {
-				return r, s.StatusURL(desk.Slug, r), true, nil
+		// Broken input: a replay of the very same submission still answers
+		// with the first request (a rule such as "the start lies ahead" may
+		// have changed since); otherwise report every error, the locations'
+		// included.
+		if key != "" {
+			if r, err := s.byIdempotencyKey(ctx, key); err == nil {
+				return s.replayOf(desk, r, print)
 			} else if !errors.Is(err, ErrNotFound) {
 				return nil, "", false, err
 			}
@@ -263,7 +285,7 @@ func (s *Service) Submit(ctx context.Context, sub Submission, actor Actor, idemp
 		_, es = s.validate(ctx, sub, staff)
 		return nil, "", false, es
 	}
-	reg := s.newRegistration(ctx, desk, sub, ck, actor, idempotencyKey)
+	reg := s.newRegistration(ctx, desk, sub, ck, actor, key, print)
 	if err := s.writer.do(ctx, desk.ID, reg); err != nil {
 		return nil, "", false, err
 	}
@@ -272,8 +294,9 @@ func (s *Service) Submit(ctx context.Context, sub Submission, actor Actor, idemp
 
 // newRegistration makes every row of a valid submission in memory: ids,
 // times, the submission event, the fingerprints to look up and the
-// confirmation notice.
-func (s *Service) newRegistration(ctx context.Context, desk tenant.Tenant, sub Submission, ck checked, actor Actor, idempotencyKey string) *registration {
+// confirmation notice. key and print are the caller-bound idempotency key
+// and the submission's fingerprint (see Service.idempotency).
+func (s *Service) newRegistration(ctx context.Context, desk tenant.Tenant, sub Submission, ck checked, actor Actor, key, print string) *registration {
 	staff := actor.Kind == ActorDesk || actor.Kind == ActorPartner
 	now := s.opts.Clock.Now()
 	channel := sub.Channel
@@ -299,8 +322,8 @@ func (s *Service) newRegistration(ctx context.Context, desk tenant.Tenant, sub S
 		Urgent: sub.Urgent, PrivacyVersion: sub.PrivacyVersion, StatusLinkVersion: 1,
 		MunicipalityNIS: sub.Address.MunicipalityNIS, Neighbourhood: sub.Address.Neighbourhood,
 		AgeMonths: catalog.AgeInMonths(born, *ck.start)}
-	if idempotencyKey != "" {
-		req.IdempotencyKey = &idempotencyKey
+	if key != "" {
+		req.IdempotencyKey, req.IdempotencyPrint = &key, &print
 	}
 	var parents []Parent
 	for _, p := range sub.Parents {
@@ -315,7 +338,7 @@ func (s *Service) newRegistration(ctx context.Context, desk tenant.Tenant, sub S
 	}
 	due := now.AddDate(0, 0, desk.ProviderResponseDays)
 	fam.TenantID, child.TenantID, req.TenantID = desk.ID, desk.ID, desk.ID
-	reg := &registration{ctx: ctx, ck: ck, key: idempotencyKey, done: make(chan struct{}),
+	reg := &registration{ctx: ctx, ck: ck, key: key, print: print, done: make(chan struct{}),
 		rows: fill(now, &fam, &child, req, parents, claims, ck.locations, due)}
 	reg.rows.event.Actor, reg.rows.event.Data = actor.String(), eventData(map[string]any{"channel": channel})
 	// The national number first: its match is the stronger one.
@@ -337,18 +360,24 @@ func (s *Service) newRegistration(ctx context.Context, desk tenant.Tenant, sub S
 func (s *Service) outcome(ctx context.Context, desk tenant.Tenant, reg *registration) (*Request, string, bool, error) {
 	done := reg
 	if reg.sameAs != nil {
+		// The key came twice in one batch: the first one's answer, if the
+		// bodies match.
+		if reg.print != reg.sameAs.print {
+			return nil, "", false, ErrIdempotencyMismatch
+		}
 		done = reg.sameAs
 	}
 	switch {
 	case done.replay != nil:
-		return done.replay, s.StatusURL(desk.Slug, done.replay), true, nil
+		return s.replayOf(desk, done.replay, reg.print)
 	case len(done.errs) > 0:
 		return nil, "", false, done.errs
 	case done.err != nil:
 		if reg.key != "" {
-			// A concurrent retry with the same key won the race: answer with its request.
+			// A concurrent retry with the same key (on another replica) won
+			// the race: answer with its request, if the bodies match.
 			if r, err2 := s.byIdempotencyKey(ctx, reg.key); err2 == nil {
-				return r, s.StatusURL(desk.Slug, r), true, nil
+				return s.replayOf(desk, r, reg.print)
 			}
 		}
 		return nil, "", false, done.err
@@ -405,37 +434,23 @@ func (s *Service) StatusURL(deskSlug string, r *Request) string {
 }
 
 func (s *Service) token(desk tenancy.ID, id RequestID, version int) string {
-	payload := make([]byte, 36)
-	copy(payload, id.UUID[:])
-	copy(payload[16:], desk.UUID[:])
-	binary.BigEndian.PutUint32(payload[32:], uint32(version))
-	m := hmac.New(sha256.New, s.linkKey)
-	m.Write(payload)
-	return base64.RawURLEncoding.EncodeToString(payload) + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:16])
+	return makeToken(s.linkKey, desk, id, version)
 }
 
 // OpenStatusToken checks a status link's token and returns its desk and
-// request; a forged, damaged or revoked token gives ErrBadToken.
+// request; a forged, damaged or revoked token gives ErrBadToken, the token
+// of a request that ended long ago ErrLinkExpired (see links.go).
 func (s *Service) OpenStatusToken(ctx context.Context, token string) (tenancy.ID, RequestID, error) {
-	p, sig, ok := strings.Cut(token, ".")
-	payload, err1 := base64.RawURLEncoding.DecodeString(p)
-	mac, err2 := base64.RawURLEncoding.DecodeString(sig)
-	if !ok || err1 != nil || err2 != nil || len(payload) != 36 {
+	desk, id, version, ok := parseToken(s.linkKey, token)
+	if !ok {
 		return tenancy.ID{}, RequestID{}, ErrBadToken
 	}
-	m := hmac.New(sha256.New, s.linkKey)
-	m.Write(payload)
-	if !hmac.Equal(m.Sum(nil)[:16], mac) {
-		return tenancy.ID{}, RequestID{}, ErrBadToken
-	}
-	var id RequestID
-	var desk tenancy.ID
-	copy(id.UUID[:], payload[:16])
-	copy(desk.UUID[:], payload[16:32])
-	version := int(binary.BigEndian.Uint32(payload[32:]))
 	r, err := s.Get(tenancy.WithTenant(ctx, desk), id)
 	if err != nil || r.StatusLinkVersion != version {
 		return tenancy.ID{}, RequestID{}, ErrBadToken
+	}
+	if s.linkExpired(r, s.opts.Clock.Now()) {
+		return tenancy.ID{}, RequestID{}, ErrLinkExpired
 	}
 	return desk, id, nil
 }
@@ -480,6 +495,23 @@ type Case struct {
 	History    []eventlog.Event
 	Duplicates []DuplicateHint
 	Locations  map[uuid.UUID]LocationRef
+	// Viewer is who the case was made for (CaseFor); AgeMonths is the
+	// child's age in whole months (negative before birth).
+	Viewer    Viewer
+	AgeMonths int
+}
+
+// CaseFor is Case as v may see it (see visibility.go): ErrNotFound when v
+// may not see the request at all.
+func (s *Service) CaseFor(ctx context.Context, id RequestID, v Viewer) (*Case, error) {
+	cs, err := s.Case(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !v.may(cs) {
+		return nil, ErrNotFound
+	}
+	return v.redact(cs, s.opts.Clock.Now()), nil
 }
 
 // DuplicateHint names another request of the same child: in this desk (with
@@ -557,12 +589,14 @@ func locationRefs(ctx context.Context, db bun.IDB, prefs []Preference) (map[uuid
 
 func (s *Service) duplicateHints(ctx context.Context, tx *tenancy.Tx, r *Request, child Child) ([]DuplicateHint, error) {
 	var mine []Fingerprint
-	if err := tx.Unscoped().NewSelect().Model(&mine).Where("tenant_id = ? AND request_id = ?", tx.Tenant(), r.ID).Scan(ctx); err != nil {
+	if err := tx.Select(&mine).Where("request_id = ?", r.ID).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("requests: fingerprints: %w", err)
 	}
 	var out []DuplicateHint
 	for _, fp := range mine {
 		var others []Fingerprint
+		// Crossing desks is the point: the same child at any desk (keyed
+		// hashes only; TestDuplicatesAcrossDesks).
 		if err := tx.Unscoped().NewSelect().Model(&others).Where("kind = ? AND digest = ? AND request_id <> ?", fp.Kind, fp.Digest, r.ID).
 			Scan(ctx); err != nil {
 			return nil, fmt.Errorf("requests: fingerprints: %w", err)
@@ -1010,12 +1044,22 @@ func (s *Service) UpdateContact(ctx context.Context, id RequestID, c ContactChan
 	})
 }
 
+// MaxDeskNote is the longest desk note, in characters.
+const MaxDeskNote = 4000
+
 // AddNote adds a desk note to a request; notes are never shown outside the desk.
 func (s *Service) AddNote(ctx context.Context, id RequestID, body string, actor Actor) (*Note, error) {
 	body = strings.TrimSpace(body)
-	if body == "" {
-		var es validate.Errors
+	var es validate.Errors
+	switch {
+	case body == "":
 		es.Add("body", "required", "is required")
+	case utf8.RuneCountInString(body) > MaxDeskNote:
+		es.Add("body", "note_too_long", "is longer than %d characters", MaxDeskNote)
+	case !Text(body):
+		es.Add("body", "control", "contains a control character")
+	}
+	if len(es) > 0 {
 		return nil, es
 	}
 	return s.store.AddNote(ctx, id, actor.String(), body)

@@ -9,10 +9,10 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/uptrace/bun/dialect"
 
 	"github.com/loket-kinderopvang/loket/internal/eventlog"
 	"github.com/loket-kinderopvang/loket/internal/platform/clock"
+	"github.com/loket-kinderopvang/loket/internal/platform/db"
 	"github.com/loket-kinderopvang/loket/internal/platform/ids"
 	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
 )
@@ -143,7 +143,7 @@ func (s *Store) insert(ctx context.Context, tx *tenancy.Tx, regs []*newRequest, 
 func (s *Store) load(ctx context.Context, tx *tenancy.Tx, id RequestID, lock bool) (*Request, error) {
 	var req Request
 	q := tx.Select(&req).Where("id = ?", id)
-	if lock && tx.Unscoped().Dialect().Name() == dialect.PG {
+	if lock && tx.Dialect() == db.Postgres {
 		q = q.For("UPDATE")
 	}
 	err := q.Scan(ctx)

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -111,6 +112,9 @@ func validateShape(sub Submission, maxPrefs int, now time.Time, staff bool) (che
 			es.Add(field, "required", "is required")
 		case utf8.RuneCountInString(v) > maxName:
 			es.Add(field, "too_long", "is longer than %d characters", maxName)
+		case !SingleLine(v):
+			// A name goes into mail headers: a line break there drops the mail.
+			es.Add(field, "control", "contains a line break or another control character")
 		}
 	}
 	name("child.first_name", sub.Child.FirstName)
@@ -243,6 +247,12 @@ func validateShape(sub Submission, maxPrefs int, now time.Time, staff bool) (che
 	if utf8.RuneCountInString(sub.CareNeedNote) > maxNote || utf8.RuneCountInString(sub.Note) > maxNote {
 		es.Add("care_need_note", "too_long", "is longer than %d characters", maxNote)
 	}
+	if !Text(sub.CareNeedNote) {
+		es.Add("care_need_note", "control", "contains a control character")
+	}
+	if !Text(sub.Note) {
+		es.Add("note", "control", "contains a control character")
+	}
 	if sub.PrivacyVersion != PrivacyVersion {
 		es.Add("privacy_consent_version", "privacy", "consent to the privacy notice (version %s) is required", PrivacyVersion)
 	}
@@ -250,6 +260,35 @@ func validateShape(sub Submission, maxPrefs int, now time.Time, staff bool) (che
 		es.Add("channel", "channel", "is not a channel you can choose (got %q)", sub.Channel)
 	}
 	return ck, es
+}
+
+// SingleLine reports whether s is valid UTF-8 without control characters
+// (line breaks included) or Unicode line and paragraph separators: text that
+// may go into a mail header or a one-line field.
+func SingleLine(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+			return false
+		}
+	}
+	return true
+}
+
+// Text reports whether s is valid UTF-8 whose only control characters are
+// tabs and line breaks: free text such as a note.
+func Text(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) && r != '\t' && r != '\n' && r != '\r' {
+			return false
+		}
+	}
+	return true
 }
 
 // NationalNumberDigits checks a Belgian national register number (dots, dashes

@@ -41,6 +41,8 @@ type WebConfig struct {
 	// Catalog reads the platform-wide catalogue (locations of a provider,
 	// location choices of the desk form).
 	Catalog bun.IDB
+	// People names the staff in a request's history and notes (optional).
+	People People
 }
 
 // Web serves the desk and provider pages of the request lifecycle.
@@ -89,56 +91,35 @@ func (h *Web) actorOf(c *fiber.Ctx) Actor {
 	return Actor{ID: strings.Clone(id), Kind: ActorDesk}
 }
 
-// referrerOnly returns the partner's user id when the decision limits the
-// user to the families she referred.
-func (h *Web) referrerOnly(c *fiber.Ctx) string {
-	if d, ok := authz.DecisionOf(c); ok && d.ReferrerOnly {
-		id, _ := h.UserOf(c)
-		return strings.Clone(id)
-	}
-	return ""
+// partner reports whether the decision limits the user to the families she
+// referred.
+func (h *Web) partner(c *fiber.Ctx) bool {
+	d, ok := authz.DecisionOf(c)
+	return ok && d.ReferrerOnly
 }
 
-// areaOf limits a reader who reaches this desk through a sharing agreement
-// that only lets her read (access "read requests in area"): she may see the
-// requests that list a location in her own desk's municipalities, which it
-// returns with limited set. A shared waiting list (read and write) is not
-// limited, nor is anyone with a role in the desk itself.
-func (h *Web) areaOf(c *fiber.Ctx) (area []geo.NISCode, limited bool, err error) {
+// viewer is who reads this desk's requests, from the authorisation
+// decision of the route (see ViewerOf): the domain decides what she sees.
+func (h *Web) viewer(c *fiber.Ctx) (Viewer, error) {
 	d, ok := authz.DecisionOf(c)
-	if !ok || d.Agreement == "" {
-		return nil, false, nil
+	if !ok {
+		return Viewer{Audience: AudienceAreaReader}, nil
+	}
+	d.User = strings.Clone(d.User)
+	if d.Agreement == "" {
+		return ViewerOf(d, false, nil), nil
 	}
 	full, err := h.Authz.Decide(d.User, d.Domain, authz.RequestsWrite)
 	if err != nil {
-		return nil, true, err
+		return Viewer{}, err
 	}
-	if full.Allowed {
-		return nil, false, nil
-	}
+	var area []geo.NISCode
 	if kind, slug, err := authz.ParseDomain(d.Via); err == nil && kind == authz.KindTenant {
 		if t, ok := h.Service.opts.Desks.BySlug(slug); ok {
-			return t.Municipalities, true, nil
+			area = t.Municipalities
 		}
 	}
-	return nil, true, nil
-}
-
-// inArea reports whether any preference is for a location in area.
-func (h *Web) inArea(ctx context.Context, prefs []Preference, area []geo.NISCode) (bool, error) {
-	if len(prefs) == 0 || len(area) == 0 {
-		return false, nil
-	}
-	locs := make([]uuid.UUID, len(prefs))
-	for i, p := range prefs {
-		locs[i] = p.LocationID
-	}
-	n, err := h.Catalog.NewSelect().Model((*catalog.Location)(nil)).Where("id IN (?)", bun.In(locs)).
-		Where("municipality_nis IN (?)", bun.In(area)).Count(ctx)
-	if err != nil {
-		return false, fmt.Errorf("requests: area check: %w", err)
-	}
-	return n > 0, nil
+	return ViewerOf(d, full.Allowed, area), nil
 }
 
 func (h *Web) deskPage(c *fiber.Ctx, status int, name, title string, data any) error {
@@ -203,8 +184,12 @@ func (h *Web) worklist(c *fiber.Ctx) error {
 	tr := h.Render.Translator(c)
 	v := worklistView{Base: "/" + t.Slug, Flags: Flags, Statuses: Statuses,
 		Attention: strings.Clone(c.Query("attention")), Status: strings.Clone(c.Query("status")), Query: strings.TrimSpace(strings.Clone(c.Query("q")))}
-	f := WorklistFilter{Query: v.Query, ReferredBy: h.referrerOnly(c)}
-	v.Partner = f.ReferredBy != ""
+	viewer, err := h.viewer(c)
+	if err != nil {
+		return err
+	}
+	f := WorklistFilter{Query: v.Query}
+	v.Partner = viewer.Audience == AudiencePartner
 	if slices.Contains(Flags, v.Attention) {
 		f.Attention = v.Attention
 	} else {
@@ -215,29 +200,17 @@ func (h *Web) worklist(c *fiber.Ctx) error {
 	} else {
 		v.Status = ""
 	}
-	items, err := h.Service.Worklist(c.UserContext(), f)
-	if err != nil {
-		return err
-	}
-	area, limited, err := h.areaOf(c)
+	items, err := h.Service.WorklistFor(c.UserContext(), f, viewer)
 	if err != nil {
 		return err
 	}
 	for _, it := range items {
-		if limited {
-			r, err := h.Service.Get(c.UserContext(), it.Request.ID)
-			if err != nil {
-				return err
-			}
-			if ok, err := h.inArea(c.UserContext(), r.Preferences, area); err != nil {
-				return err
-			} else if !ok {
-				continue
-			}
-		}
 		row := worklistRow{ID: it.Request.ID.String(), Child: it.ChildName, Family: it.FamilyName, Status: string(it.Request.Status),
 			Start: it.Request.DesiredStart.Format(dateLayout), Deadline: day(it.NextDeadline), Flags: it.Flags,
 			Overdue: slices.Contains(it.Flags, FlagOverdue)}
+		if !viewer.Sees(FieldIdentity) {
+			row.Child = tr.T("deskwork.shared.request")
+		}
 		v.Rows = append(v.Rows, row)
 	}
 	return h.deskPage(c, fiber.StatusOK, "desk_worklist", tr.T("deskwork.worklist.title"), v)
@@ -252,7 +225,7 @@ type prefRow struct {
 	Overdue                                  bool
 }
 
-type historyRow struct{ When, Who, Kind, From, To, Why string }
+type historyRow struct{ When, Who, What, Why string }
 
 type noteRow struct{ When, Author, Body string }
 
@@ -275,9 +248,13 @@ type caseView struct {
 	Duplicates                               []dupRow
 	DuplicateOpen                            bool
 	Open, Submitted                          bool
-	Notice                                   string
-	NoteError                                string
-	ActionError                              string
+	// Sees says which groups of fields the viewer may see (visibility.go);
+	// Age is the child's age when the exact date is not shown.
+	Sees        map[string]bool
+	Age         string
+	Notice      string
+	NoteError   string
+	ActionError string
 }
 
 // loadCase reads a request of the desk; 404 when it is not there or, for a
@@ -287,24 +264,16 @@ func (h *Web) loadCase(c *fiber.Ctx) (*Case, error) {
 	if err != nil {
 		return nil, fiber.ErrNotFound
 	}
-	cs, err := h.Service.Case(c.UserContext(), RequestID{UUID: id})
+	viewer, err := h.viewer(c)
+	if err != nil {
+		return nil, err
+	}
+	cs, err := h.Service.CaseFor(c.UserContext(), RequestID{UUID: id}, viewer)
 	if errors.Is(err, ErrNotFound) {
 		return nil, fiber.ErrNotFound
 	}
 	if err != nil {
 		return nil, err
-	}
-	if ref := h.referrerOnly(c); ref != "" && cs.Family.ReferredBy != ref {
-		return nil, fiber.ErrNotFound
-	}
-	if area, limited, err := h.areaOf(c); err != nil {
-		return nil, err
-	} else if limited {
-		if ok, err := h.inArea(c.UserContext(), cs.Request.Preferences, area); err != nil {
-			return nil, err
-		} else if !ok {
-			return nil, fiber.ErrNotFound
-		}
 	}
 	return cs, nil
 }
@@ -336,7 +305,21 @@ func (h *Web) renderCase(c *fiber.Ctx, status int, cs *Case, edit func(*caseView
 		Born: cs.Child.BornOrExpected().Format(dateLayout), Neighbourhood: cs.Family.Neighbourhood,
 		FamilyName: cs.Family.DisplayName, Email: cs.Family.Email, Phone: cs.Family.Phone, Language: cs.Family.Language,
 		Parents: cs.Family.Parents, Claims: r.Claims, Open: r.Status.Open(), Submitted: r.Status == StatusSubmitted,
-		DuplicateOpen: r.DuplicateState == DuplicateSuspected || r.DuplicateState == DuplicateLikely}
+		DuplicateOpen: r.DuplicateState == DuplicateSuspected || r.DuplicateState == DuplicateLikely, Sees: map[string]bool{}}
+	for _, f := range Fields {
+		v.Sees[string(f)] = cs.Viewer.Sees(f)
+	}
+	if !cs.Viewer.Sees(FieldIdentity) {
+		v.Child = tr.T("deskwork.shared.request")
+	}
+	if !cs.Viewer.Sees(FieldBirthDate) {
+		v.Born = ""
+		if cs.AgeMonths < 0 {
+			v.Age = tr.T("deskwork.shared.expected")
+		} else {
+			v.Age = tr.T("deskwork.shared.age", "Months", cs.AgeMonths)
+		}
+	}
 	if m, ok := geo.LookupMunicipality(geo.NISCode(cs.Family.MunicipalityNIS)); ok {
 		v.Municipality = m.Name(tr.Lang())
 	}
@@ -354,11 +337,26 @@ func (h *Web) renderCase(c *fiber.Ctx, status int, cs *Case, edit func(*caseView
 		}
 		v.Prefs = append(v.Prefs, row)
 	}
+	actors := make([]string, 0, len(cs.History)+len(cs.Notes))
 	for _, e := range cs.History {
-		v.History = append(v.History, historyRow{When: stamp(e.OccurredAt), Who: e.Actor, Kind: e.Kind, From: e.FromState, To: e.ToState, Why: e.Reason})
+		actors = append(actors, e.Actor)
 	}
 	for _, n := range cs.Notes {
-		v.Notes = append(v.Notes, noteRow{When: stamp(n.CreatedAt), Author: n.Author, Body: n.Body})
+		actors = append(actors, n.Author)
+	}
+	names := map[string]string{}
+	if h.People != nil {
+		var err error
+		if names, err = h.People(c.UserContext(), actorIDs(actors)); err != nil {
+			return err
+		}
+	}
+	for _, e := range cs.History {
+		v.History = append(v.History, historyRow{When: stamp(e.OccurredAt), Who: h.actorWords(tr, t.Slug, e.Actor, names),
+			What: historyWhat(tr, e, cs.Locations), Why: historyWhy(tr, e)})
+	}
+	for _, n := range cs.Notes {
+		v.Notes = append(v.Notes, noteRow{When: stamp(n.CreatedAt), Author: h.actorWords(tr, t.Slug, n.Author, names), Body: n.Body})
 	}
 	for _, d := range cs.Duplicates {
 		row := dupRow{Kind: d.Kind, Desk: d.DeskName}
@@ -395,6 +393,9 @@ func (h *Web) caseAction(c *fiber.Ctx) error {
 			err = h.Service.Activate(ctx, id, actor)
 		}
 	case "dubbel":
+		if !cs.Viewer.Sees(FieldDuplicates) {
+			return fiber.ErrNotFound
+		}
 		switch fv(c, "decision") {
 		case "merge":
 			err = h.Service.ResolveDuplicate(ctx, id, true, actor)
@@ -407,6 +408,8 @@ func (h *Web) caseAction(c *fiber.Ctx) error {
 		err = h.Service.Withdraw(ctx, id, fv(c, "why"), actor)
 	case "afsluiten":
 		err = h.Service.Close(ctx, id, fv(c, "why"), actor)
+	case "links-intrekken":
+		err = h.Service.RevokeAndMail(ctx, id, fv(c, "mail") == "1", actor)
 	default:
 		return fiber.ErrNotFound
 	}
@@ -492,7 +495,7 @@ func (h *Web) registerView(c *fiber.Ctx) (*registerView, error) {
 	tr := h.Render.Translator(c)
 	v := &registerView{Base: "/" + t.Slug, CSRF: account.CSRFToken(c), Fields: map[string]formField{}, Days: map[string]bool{},
 		Claims: map[string]bool{}, Channels: deskChannels, Reasons: Reasons, ClaimList: Claims, Weekdays: Weekdays,
-		Partner: h.referrerOnly(c) != "", PrivacyVer: PrivacyVersion}
+		Partner: h.partner(c), PrivacyVer: PrivacyVersion}
 	if h.Referrers != nil && !v.Partner {
 		refs, err := h.Referrers(c.UserContext(), t.Slug)
 		if err != nil {

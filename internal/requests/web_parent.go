@@ -13,6 +13,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/mail"
 	"net/url"
 	"slices"
 	"strconv"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
+	"github.com/valyala/fasthttp"
 
 	"github.com/loket-kinderopvang/loket/internal/account"
 	"github.com/loket-kinderopvang/loket/internal/catalog"
@@ -38,17 +40,11 @@ type ParentPages struct {
 	desks  *tenant.Handler
 	// roundExplain, when set, tells why a request got what it got in the
 	// latest published allocation round (package rounds).
-	roundExplain RoundExplainer
+	roundExplain func(ctx context.Context, id RequestID, lang string) (string, error)
 }
 
-// RoundExplainer writes why a request got what it got in the latest
-// published round, in lang, naming places and priority rules with the
-// given functions ("" when no round included it).
-type RoundExplainer func(ctx context.Context, id RequestID, lang string,
-	place func(location uuid.UUID, month, band string) string, criterion func(string) string) (string, error)
-
 // SetRoundExplainer shows allocation round explanations on the status page.
-func (p *ParentPages) SetRoundExplainer(fn RoundExplainer) {
+func (p *ParentPages) SetRoundExplainer(fn func(ctx context.Context, id RequestID, lang string) (string, error)) {
 	p.roundExplain = fn
 }
 
@@ -62,6 +58,9 @@ const (
 	PathRequestForm = "/aanvragen"
 	PathPrivacy     = "/aanvragen/privacy"
 	PathStatus      = "/aanvraag"
+	// PathNewLink is where a parent who lost her status link asks for a
+	// new one with her e-mail address.
+	PathNewLink = "/aanvraag/nieuwe-link"
 )
 
 // Register adds the routes on the /:tenant group.
@@ -69,7 +68,12 @@ func (p *ParentPages) Register(desk fiber.Router) {
 	desk.Get(PathRequestForm, p.formStart)
 	desk.Post(PathRequestForm, p.formStep)
 	desk.Get(PathPrivacy, p.privacy)
+	// Before /aanvraag/:token, which would take "nieuwe-link" for a token.
+	desk.Get(PathNewLink, p.newLinkForm)
+	desk.Post(PathNewLink, p.newLink)
 	desk.Get(PathStatus+"/:token", p.status)
+	desk.Get(PathStatus+"/:token/aanvaarden", p.acceptPage)
+	desk.Post(PathStatus+"/:token/nieuwe-link", p.renewLink)
 	desk.Post(PathStatus+"/:token/aanvaarden", p.accept)
 	desk.Post(PathStatus+"/:token/weigeren", p.decline)
 	desk.Post(PathStatus+"/:token/contact", p.contact)
@@ -111,7 +115,8 @@ func stepOf(field string) int {
 // errors point at them directly. "sworn" is the sworn statement of the claims.
 const (
 	fieldSworn   = "sworn"
-	fieldKey     = "key" // idempotency key: a double submit stores one request
+	fieldKey     = "key"    // idempotency key: a double submit stores one request
+	fieldSubmit  = "submit" // problems of the send itself, shown on the review step
 	maxFormPrefs = 10
 )
 
@@ -240,6 +245,24 @@ func randomKey() string {
 	return hex.EncodeToString(b)
 }
 
+// formFromArgs reads what the parent typed so far from the posted form:
+// the fields of the steps and the idempotency key; everything else (the
+// CSRF token, the buttons, unknown fields) is dropped, not carried along.
+func formFromArgs(args *fasthttp.Args) formState {
+	f := formState{vals: url.Values{}}
+	args.VisitAll(func(k, v []byte) {
+		key := string(k)
+		if key == account.CSRFField || key == "step" || key == "action" {
+			return
+		}
+		if stepOf(key) == 0 && key != fieldKey {
+			return
+		}
+		f.vals.Add(key, string(v))
+	})
+	return f
+}
+
 // formStep handles every post of the form: back, next, go to a step from the
 // review, or submit.
 func (p *ParentPages) formStep(c *fiber.Ctx) error {
@@ -247,17 +270,7 @@ func (p *ParentPages) formStep(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	f := formState{vals: url.Values{}}
-	c.Request().PostArgs().VisitAll(func(k, v []byte) {
-		key := string(k)
-		if key == account.CSRFField || key == "step" || key == "action" {
-			return
-		}
-		if stepOf(key) == 0 && key != fieldKey {
-			return // unknown fields are dropped, not carried along
-		}
-		f.vals.Add(key, string(v))
-	})
+	f := formFromArgs(c.Request().PostArgs())
 	if f.get(fieldKey) == "" {
 		f.vals.Set(fieldKey, randomKey())
 	}
@@ -370,7 +383,30 @@ func (p *ParentPages) submit(c *fiber.Ctx, t tenant.Tenant, f formState) error {
 		return p.renderStep(c, t, f, first, own, fiber.StatusUnprocessableEntity)
 	}
 	sub, _ := f.submission(lang)
-	req, statusURL, _, err := p.svc.Submit(ctx, sub, Actor{Kind: ActorParent}, "web:"+f.get(fieldKey))
+	if retry, err := p.svc.AllowAnonymous(ctx, c.IP()); err != nil {
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(retry.Seconds())+1))
+		var es validate.Errors
+		es.Add(fieldSubmit, "too_many_registrations", "too many registrations from this address")
+		return p.renderStep(c, t, f, stepReview, es, fiber.StatusTooManyRequests)
+	}
+	actor, key := Actor{Kind: ActorParent}, "web:"+f.get(fieldKey)
+	req, statusURL, _, err := p.svc.Submit(ctx, sub, actor, key)
+	for try := 0; try < 3 && errors.Is(err, ErrIdempotencyInFlight); try++ {
+		// A double click: the first post is still being stored; answer
+		// this one with its outcome.
+		if err = p.svc.AwaitInFlight(ctx, actor, key); err == nil {
+			req, statusURL, _, err = p.svc.Submit(ctx, sub, actor, key)
+		}
+	}
+	if errors.Is(err, ErrIdempotencyMismatch) {
+		// This form was sent before with other answers (the browser's back
+		// button). Nothing of that request is shown; a new key makes the
+		// next send a request of its own.
+		f.vals.Set(fieldKey, randomKey())
+		var es validate.Errors
+		es.Add(fieldSubmit, "sent_before", "this form was sent before with other answers")
+		return p.renderStep(c, t, f, stepReview, es, fiber.StatusConflict)
+	}
 	if es, ok := validate.As(err); ok {
 		// A location may have closed between the review and the submit.
 		return p.renderStep(c, t, f, stepPreferences, es, fiber.StatusUnprocessableEntity)
@@ -981,6 +1017,9 @@ func (p *ParentPages) statusRequest(c *fiber.Ctx) (tenant.Tenant, *Case, error) 
 	}
 	ctx := c.UserContext()
 	deskID, id, err := p.svc.OpenStatusToken(ctx, c.Params("token"))
+	if errors.Is(err, ErrLinkExpired) {
+		return t, nil, fiber.NewError(fiber.StatusGone, "this status link expired")
+	}
 	if errors.Is(err, ErrBadToken) || (err == nil && deskID != t.ID) {
 		return t, nil, fiber.ErrNotFound
 	}
@@ -1021,6 +1060,8 @@ type statusView struct {
 	DeskPhone              string
 	Explain                string
 	RoundExplain           string
+	// Dialogs ask before accepting an offer (with JavaScript).
+	Dialogs []web.Confirm
 }
 
 func (p *ParentPages) statusView(c *fiber.Ctx, t tenant.Tenant, cs *Case) statusView {
@@ -1036,9 +1077,7 @@ func (p *ParentPages) statusView(c *fiber.Ctx, t tenant.Tenant, cs *Case) status
 		v.Submitted = formatDate(*r.SubmittedAt, lang)
 	}
 	if p.roundExplain != nil {
-		v.RoundExplain, _ = p.roundExplain(c.UserContext(), r.ID, lang, p.placeNamer(c.UserContext(), tr, cs), func(cr string) string {
-			return tr.T("request.criterion." + cr)
-		})
+		v.RoundExplain, _ = p.roundExplain(c.UserContext(), r.ID, lang)
 	}
 	for _, pr := range r.Preferences {
 		pv := prefView{Rank: pr.Rank, Location: cs.Locations[pr.LocationID].Name,
@@ -1081,30 +1120,6 @@ func (p *ParentPages) statusView(c *fiber.Ctx, t tenant.Tenant, cs *Case) status
 		v.Notice = tr.T("request.notice." + n)
 	}
 	return v
-}
-
-// placeNamer names a round's place as a parent knows it: "Zonnebloem
-// (Leuven), maart 2027, baby's".
-func (p *ParentPages) placeNamer(ctx context.Context, tr web.Translator, cs *Case) func(uuid.UUID, string, string) string {
-	return func(loc uuid.UUID, month, band string) string {
-		name := cs.Locations[loc].Name
-		if name == "" {
-			if d, err := p.cat.Get(ctx, catalog.LocationID{UUID: loc}, ""); err == nil {
-				name = d.Name
-			}
-		}
-		if name == "" {
-			name = tr.T("request.unknown_location")
-		}
-		parts := []string{name}
-		if month != "" {
-			parts = append(parts, tr.Month(month))
-		}
-		if band != "" {
-			parts = append(parts, tr.T("request.band."+band))
-		}
-		return strings.Join(parts, ", ")
-	}
 }
 
 var months = map[string][]string{
@@ -1152,6 +1167,7 @@ func (p *ParentPages) renderStatus(c *fiber.Ctx, t tenant.Tenant, v statusView, 
 	if v.Problem != "" || len(v.Errors) > 0 {
 		title = tr.T("request.form.title_errors") + " " + title
 	}
+	v.Dialogs = p.acceptDialogs(tr, v)
 	// Status pages carry a secret in the URL: keep it out of caches and referrers.
 	privatePage(c)
 	return p.render.Render(c, status, name, p.desks.Page(c, t, title, v))
@@ -1209,7 +1225,16 @@ func (p *ParentPages) statusBase(t tenant.Tenant, c *fiber.Ctx) string {
 	return "/" + t.Slug + PathStatus + "/" + c.Params("token")
 }
 
-func (p *ParentPages) accept(c *fiber.Ctx) error  { return p.answerOffer(c, true) }
+// accept accepts only after the question (confirm=yes); a bare post, like
+// one click on an old page, is sent to the question.
+func (p *ParentPages) accept(c *fiber.Ctx) error {
+	if c.FormValue("confirm") != "yes" {
+		t, _ := tenant.FromRequest(c)
+		return c.Redirect(p.statusBase(t, c)+"/aanvaarden?rank="+url.QueryEscape(c.FormValue("rank")), fiber.StatusSeeOther)
+	}
+	return p.answerOffer(c, true)
+}
+
 func (p *ParentPages) decline(c *fiber.Ctx) error { return p.answerOffer(c, false) }
 
 func (p *ParentPages) contact(c *fiber.Ctx) error {
@@ -1282,4 +1307,103 @@ func (p *ParentPages) withdraw(c *fiber.Ctx) error {
 		return p.showProblem(c, t, err)
 	}
 	return c.Redirect(p.statusBase(t, c)+"?klaar=withdrawn", fiber.StatusSeeOther)
+}
+
+// --- a new status link ----------------------------------------------------------
+
+type newLinkView struct {
+	Action, CSRF         string
+	Email                web.Field
+	Errors               []web.ErrorLink
+	Sent                 bool
+	DeskEmail, DeskPhone string
+}
+
+func (p *ParentPages) newLinkView(c *fiber.Ctx, t tenant.Tenant) newLinkView {
+	tr := p.render.Translator(c)
+	return newLinkView{Action: "/" + t.Slug + PathNewLink, CSRF: account.CSRFToken(c),
+		Email:     web.Field{ID: "f-newlink-email", Name: "email", Label: tr.T("request.field.email"), Type: "email", Autocomplete: "email"},
+		DeskEmail: t.Settings.Contact.Email, DeskPhone: t.Settings.Contact.Phone}
+}
+
+func (p *ParentPages) renderNewLink(c *fiber.Ctx, t tenant.Tenant, v newLinkView, status int) error {
+	tr := p.render.Translator(c)
+	title := tr.T("request.newlink.title")
+	if len(v.Errors) > 0 {
+		title = tr.T("request.form.title_errors") + " " + title
+	}
+	privatePage(c)
+	return p.render.Render(c, status, "request_newlink", p.desks.Page(c, t, title, v))
+}
+
+// newLinkForm asks for the e-mail address; ?verstuurd=1 shows that a link
+// is on its way (after "send me a new link" on the status page).
+func (p *ParentPages) newLinkForm(c *fiber.Ctx) error {
+	t, err := p.desk(c)
+	if err != nil {
+		return err
+	}
+	v := p.newLinkView(c, t)
+	v.Sent = c.Query("verstuurd") != ""
+	return p.renderNewLink(c, t, v, fiber.StatusOK)
+}
+
+// newLink mails a new link for every request of this desk with the given
+// address. The answer is the same whether the address is known or not.
+// Attempts are limited per client address and per e-mail address, so nobody
+// floods a mailbox or keeps revoking a family's links.
+func (p *ParentPages) newLink(c *fiber.Ctx) error {
+	t, err := p.desk(c)
+	if err != nil {
+		return err
+	}
+	tr := p.render.Translator(c)
+	v := p.newLinkView(c, t)
+	email := strings.TrimSpace(strings.Clone(c.FormValue("email")))
+	v.Email.Value = email
+	fail := func(msg string, status int) error {
+		v.Email.Error = msg
+		v.Errors = []web.ErrorLink{{Anchor: v.Email.ID, Message: v.Email.Label + ": " + msg}}
+		return p.renderNewLink(c, t, v, status)
+	}
+	if a, err := mail.ParseAddress(email); err != nil || a.Address != email {
+		return fail(tr.T("requests.error.email"), fiber.StatusUnprocessableEntity)
+	}
+	ctx := c.UserContext()
+	if retry, err := p.svc.AllowNewLink(ctx, c.IP(), email); err != nil {
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(retry.Seconds())+1))
+		return fail(tr.T("request.newlink.too_many"), fiber.StatusTooManyRequests)
+	}
+	if err := p.svc.MailNewLinks(ctx, email, Actor{Kind: ActorParent}); err != nil {
+		return err
+	}
+	v.Sent = true
+	return p.renderNewLink(c, t, v, fiber.StatusOK)
+}
+
+// renewLink is "send me a new link" on the status page: the link in the
+// address bar stops working, the new one goes to the family's e-mail
+// address (never onto this page: whoever holds a leaked link must not get
+// the new one).
+func (p *ParentPages) renewLink(c *fiber.Ctx) error {
+	t, cs, err := p.statusRequest(c)
+	if err != nil {
+		return err
+	}
+	if retry, err := p.svc.AllowNewLink(c.UserContext(), c.IP(), cs.Family.Email); err != nil {
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(retry.Seconds())+1))
+		v := p.statusView(c, t, cs)
+		v.Problem = p.render.Translator(c).T("request.newlink.too_many")
+		return p.renderStatus(c, t, v, fiber.StatusTooManyRequests)
+	}
+	err = p.svc.RenewStatusLink(c.UserContext(), cs.Request.ID, Actor{Kind: ActorParent})
+	if errors.Is(err, ErrNoEmail) {
+		v := p.statusView(c, t, cs)
+		v.Problem = p.render.Translator(c).T("request.newlink.no_email")
+		return p.renderStatus(c, t, v, fiber.StatusConflict)
+	}
+	if err != nil {
+		return p.showProblem(c, t, err)
+	}
+	return c.Redirect("/"+t.Slug+PathNewLink+"?verstuurd=1", fiber.StatusSeeOther)
 }

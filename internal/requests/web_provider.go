@@ -39,6 +39,7 @@ func (h *Web) RegisterProvider(app fiber.Router) {
 	read := h.scope(authz.RequestsRead, h.UserOf)
 	write := h.scope(authz.RequestsWrite, h.UserOf)
 	app.Get(PathProviderInbox, h.RequireUser, read, h.inbox)
+	app.Get(PathProviderInbox+"/:desk/:request/:rank", h.RequireUser, write, h.answerPage)
 	app.Post(PathProviderInbox+"/:desk/:request/:rank", h.RequireUser, write, h.answerForm)
 }
 
@@ -123,6 +124,7 @@ type inboxLine struct {
 	CareNote                                                         string
 	WiderHours, CareNeed, Overdue, Registry, Pending                 bool
 	Error                                                            string
+	Kinds                                                            []string // answers it can take
 }
 
 type inboxView struct {
@@ -149,7 +151,7 @@ func (h *Web) inboxRows(c *fiber.Ctx, items []InboxItem) []inboxLine {
 			Parent: it.ParentName, Email: it.ParentEmail, Phone: it.ParentPhone, Language: it.Language, State: string(it.State),
 			Due: day(it.AnswerDue), OfferStart: day(it.OfferStart), CareNote: it.CareNeedNote, WiderHours: it.WiderHours,
 			CareNeed: it.SpecificCareNeed, Overdue: it.Overdue, Registry: it.DeskMode == "registry",
-			Pending: it.State == PreferencePending || it.State == PreferenceWaitingList})
+			Pending: it.State == PreferencePending || it.State == PreferenceWaitingList, Kinds: answerKinds(it.DeskMode == "registry")})
 	}
 	return rows
 }
@@ -197,35 +199,25 @@ func answerOf(kind, start string, days []string, reason string) (Answer, validat
 
 func (h *Web) answerForm(c *fiber.Ctx) error {
 	web.SetLanguage(c, web.PickLanguage(c, []string{"nl", "fr", "en"}, "nl"))
-	desk, reqID, rank := strings.Clone(c.Params("desk")), c.Params("request"), c.Params("rank")
-	id, err1 := uuid.Parse(reqID)
-	n, err2 := strconv.Atoi(rank)
-	if err1 != nil || err2 != nil {
-		return fiber.ErrNotFound
+	desk, id, n, err := answerTarget(c)
+	if err != nil {
+		return err
 	}
-	a, es := answerOf(fv(c, "kind"), fv(c, "offer_start"), fvs(c, "offer_days"), fv(c, "reason"))
-	err := error(nil)
+	typed := answerInput{Kind: fv(c, "kind"), Start: fv(c, "offer_start"), Days: fvs(c, "offer_days"), Reason: fv(c, "reason")}
+	a, es := answerOf(typed.Kind, typed.Start, typed.Days, typed.Reason)
 	if len(es) == 0 {
-		err = h.answer(c, desk, RequestID{UUID: id}, n, a, h.UserOf)
+		err = h.answer(c, desk, id, n, a, h.UserOf)
 		es, _ = validate.As(err)
 	}
-	key := desk + "/" + id.String() + "/" + strconv.Itoa(n)
 	switch {
 	case len(es) > 0:
-		tr := h.Render.Translator(c)
-		var msgs []string
-		for _, e := range es {
-			label := "deskwork.field." + e.Field
-			if e.Field == "reason" {
-				label = "deskwork.field.no_place_reason"
-			}
-			msgs = append(msgs, tr.T(label)+": "+errorText(tr, e))
-		}
-		return h.renderInbox(c, fiber.StatusUnprocessableEntity, key, strings.Join(msgs, " "))
+		// The answer page again, with every value as typed and each error
+		// linked to its field.
+		return h.renderAnswer(c, fiber.StatusUnprocessableEntity, desk, id, n, &typed, es)
 	case errors.Is(err, ErrNotFound):
 		return fiber.ErrNotFound
 	case errors.Is(err, ErrTransition):
-		return h.renderInbox(c, fiber.StatusConflict, key, h.Render.Translator(c).T("deskwork.case.not_now"))
+		return h.renderInbox(c, fiber.StatusConflict, desk+"/"+id.String()+"/"+strconv.Itoa(n), h.Render.Translator(c).T("deskwork.case.not_now"))
 	case err != nil:
 		return err
 	}

@@ -122,6 +122,7 @@ func (h *Handler) create(c *fiber.Ctx) error {
 
 type outcomeRow struct {
 	RequestID, Location string
+	Child, Request      string // the child's name; the request in words
 	Choice              int
 	Text                string
 }
@@ -181,11 +182,32 @@ func (h *Handler) show(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	reqIDs := make([]requests.RequestID, len(outs))
+	for i, o := range outs {
+		reqIDs[i] = o.RequestID
+	}
+	labels, err := h.Service.RequestLabels(c.UserContext(), reqIDs)
+	if err != nil {
+		return err
+	}
+	progs := make([]string, len(inst.Programmes))
+	for i, p := range inst.Programmes {
+		progs[i] = p.ID
+	}
+	texts, err := h.Service.Explanations(c.UserContext(), r, tr.Lang())
+	if err != nil {
+		return err
+	}
 	for _, o := range outs {
-		row := outcomeRow{RequestID: o.RequestID.String(), Choice: o.Choice, Text: o.TextNL}
-		if tr.Lang() == "en" {
-			row.Text = o.TextEN
+		l := labels[o.RequestID]
+		row := outcomeRow{RequestID: o.RequestID.String(), Child: l.ChildName, Request: requestWords(tr, l), Choice: o.Choice, Text: texts[o.RequestID]}
+		if o.TextNL != "" { // a round stored before texts were rendered when read
+			row.Text = o.TextNL
+			if tr.Lang() == "en" {
+				row.Text = o.TextEN
+			}
 		}
+		row.Text = readable(tr, names, progs, row.Text)
 		if o.LocationID != nil {
 			row.Location = names[*o.LocationID]
 			v.Placed = append(v.Placed, row)
@@ -203,7 +225,8 @@ func (h *Handler) show(c *fiber.Ctx) error {
 	}
 	for _, p := range inst.Programmes {
 		loc, _ := uuid.Parse(p.Location)
-		v.Fill = append(v.Fill, fillRow{Location: names[loc], Month: p.StartMonth, Band: p.AgeBand, Capacity: p.Capacity, Taken: taken[p.ID]})
+		v.Fill = append(v.Fill, fillRow{Location: names[loc], Month: monthWords(tr, p.StartMonth), Band: bandWords(tr, p.AgeBand),
+			Capacity: p.Capacity, Taken: taken[p.ID]})
 	}
 	slices.SortFunc(v.Fill, func(a, b fillRow) int { return strings.Compare(a.Location+a.Month+a.Band, b.Location+b.Month+b.Band) })
 	v.Unplaced = len(v.Nothing)

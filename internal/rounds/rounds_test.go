@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/loket-kinderopvang/loket/frontend"
 	"github.com/loket-kinderopvang/loket/internal/allocation"
 	"github.com/loket-kinderopvang/loket/internal/catalog"
 	"github.com/loket-kinderopvang/loket/internal/eventlog"
@@ -17,6 +19,7 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/platform/db"
 	"github.com/loket-kinderopvang/loket/internal/platform/dbtest"
 	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
+	"github.com/loket-kinderopvang/loket/internal/platform/web"
 	"github.com/loket-kinderopvang/loket/internal/requests"
 	"github.com/loket-kinderopvang/loket/internal/rounds"
 	"github.com/loket-kinderopvang/loket/internal/tenant"
@@ -57,7 +60,7 @@ func newFixture(t testing.TB, d *db.DB, locations, free int) *fixture {
 		t.Fatal(err)
 	}
 	desk, _ := dir.BySlug("leuven")
-	f := &fixture{reqs: rs, rounds: rounds.New(tenancy.NewStore(d), rs, clk), cat: cat, dir: dir, ctx: tenancy.WithTenant(ctx, desk.ID)}
+	f := &fixture{reqs: rs, rounds: rounds.New(tenancy.NewStore(d), rs, clk, messages(t)), cat: cat, dir: dir, ctx: tenancy.WithTenant(ctx, desk.ID)}
 	p := &catalog.Provider{Name: "Vzw Rondetest"}
 	if err := cat.SaveProvider(ctx, p); err != nil {
 		t.Fatal(err)
@@ -77,6 +80,15 @@ func newFixture(t testing.TB, d *db.DB, locations, free int) *fixture {
 		t.Fatal(err)
 	}
 	return f
+}
+
+func messages(t testing.TB) *web.Catalog {
+	t.Helper()
+	m, err := web.LoadCatalog(frontend.Locales)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
 
 func (f *fixture) submit(t testing.TB, i int, claims []string, prefs ...uuid.UUID) *requests.Request {
@@ -132,11 +144,15 @@ func TestRoundLifecycle(t *testing.T) {
 		}
 		// Priority: the three with a work claim are placed before the others.
 		outs, _ := f.rounds.Outcomes(f.ctx, r.ID)
+		texts, err := f.rounds.Explanations(f.ctx, stored, "fr")
+		if err != nil {
+			t.Fatal(err)
+		}
 		placed := map[requests.RequestID]bool{}
 		for _, o := range outs {
 			placed[o.RequestID] = o.LocationID != nil
-			if o.TextNL == "" || o.TextEN == "" {
-				t.Errorf("no explanation for %s", o.RequestID)
+			if !strings.HasPrefix(texts[o.RequestID], "Votre enfant") {
+				t.Errorf("no French explanation for %s: %q", o.RequestID, texts[o.RequestID])
 			}
 		}
 		for _, id := range ids[:3] {
@@ -325,4 +341,114 @@ func (f *fixture) submitAt(t testing.TB, ctx context.Context, i int, claims []st
 	f.ctx = ctx
 	defer func() { f.ctx = saved }()
 	return f.submit(t, i, claims, prefs...)
+}
+
+// TestSiblingClaimOnlyAtNamedLocation: "a brother or sister already goes to
+// that childcare" holds at the childcare the parent names (her first
+// choice), not at every location she lists. Child 1 claims it and ranks L0
+// then L1; child 0 claims it too and wants only L0, so the lottery decides
+// L0 between them. When child 1 misses L0, child 2 (work or training)
+// outranks her at L1.
+func TestSiblingClaimOnlyAtNamedLocation(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := newFixture(t, d, 2, 1)
+		f.submit(t, 0, []string{"sibling"}, f.locs[0])
+		r1 := f.submit(t, 1, []string{"sibling"}, f.locs[0], f.locs[1])
+		r2 := f.submit(t, 2, []string{"work_or_training"}, f.locs[1])
+		missed := 0
+		for seed := range 12 {
+			inst, _, err := f.rounds.Load(f.ctx, "2027-05", "2027-05", allocation.Seed(fmt.Sprint(seed)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, ch := range inst.Children {
+				if ch.ID != r1.ID.String() {
+					continue
+				}
+				for _, c := range ch.Criteria {
+					if c == "sibling" {
+						t.Fatalf("the sibling claim holds at every listed location: %+v", ch)
+					}
+				}
+				if got := ch.LocationCriteria[f.locs[0].String()]; len(got) != 1 || got[0] != "sibling" {
+					t.Fatalf("the sibling claim should hold at the first choice %s: %+v", f.locs[0], ch)
+				}
+			}
+			res, err := allocation.Solve(inst)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]string{}
+			for _, a := range res.Assignments {
+				got[a.ChildID] = a.ProgrammeID
+			}
+			if p := got[r1.ID.String()]; p == "" || !strings.HasPrefix(p, f.locs[0].String()) {
+				missed++
+				if q := got[r2.ID.String()]; q == "" || !strings.HasPrefix(q, f.locs[1].String()) {
+					t.Errorf("seed %d: child 2 should get L1 before child 1, whose sibling claim is for L0: %v", seed, got)
+				}
+			}
+		}
+		if missed == 0 {
+			t.Fatal("no seed made child 1 miss L0; the test proves nothing")
+		}
+	})
+}
+
+// TestExplanationForParents: choices are numbered as the parent ranked
+// them, a choice without free places is explained rather than dropped, and
+// locations, months and age groups are named in the reader's language.
+// Child A ranks L2 (no free places) then L0 and gets L0; child B ranks only
+// L2.
+func TestExplanationForParents(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := newFixture(t, d, 3, 1)
+		if err := f.cat.SetAvailability(context.Background(), "test",
+			catalog.AvailabilityChange{LocationID: catalog.LocationID{UUID: f.locs[2]}, StartMonth: "2027-05", AgeBand: catalog.Baby, FreePlaces: 0}); err != nil {
+			t.Fatal(err)
+		}
+		a := f.submit(t, 0, nil, f.locs[2], f.locs[0])
+		b := f.submit(t, 1, nil, f.locs[2])
+		r, err := f.rounds.DryRun(f.ctx, "2027-05", "2027-05", allocation.Seed("7"), "worker")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.rounds.Publish(f.ctx, r.ID, "worker"); err != nil {
+			t.Fatal(err)
+		}
+		text := func(id requests.RequestID, lang string) string {
+			s, err := f.rounds.ExplainFor(f.ctx, id, lang)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, bad := range []string{"|", "2027-05", f.locs[0].String(), f.locs[2].String()} {
+				if strings.Contains(s, bad) {
+					t.Errorf("%s explanation shows %q: %q", lang, bad, s)
+				}
+			}
+			return s
+		}
+		want := func(s string, parts ...string) {
+			t.Helper()
+			for _, p := range parts {
+				if !strings.Contains(s, p) {
+					t.Errorf("explanation lacks %q: %q", p, s)
+				}
+			}
+		}
+		nl := text(a.ID, "nl")
+		want(nl, "Rondeopvang 0", "keuze 2", "Keuze 1", "Rondeopvang 2", "mei 2027", "geen vrije plaatsen")
+		fr := text(a.ID, "fr")
+		want(fr, "Votre enfant", "Rondeopvang 0", "choix 2", "mai 2027")
+		en := text(a.ID, "en")
+		want(en, "Your child", "Rondeopvang 0", "choice 2", "May 2027")
+		only := text(b.ID, "nl")
+		want(only, "Rondeopvang 2", "geen vrije plaatsen")
+		if strings.Contains(only, "geen opvang op") {
+			t.Errorf("child B listed a childcare, the text says she did not: %q", only)
+		}
+		if strings.Contains(nl+only, "voorbehouden") {
+			t.Errorf("no seat was reserved at these locations, the text mentions reserved seats: %q", nl+only)
+		}
+	})
 }

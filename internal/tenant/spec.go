@@ -353,7 +353,7 @@ func (s *Spec) normalize() {
 // APIs; a desk with one of them as slug would be hidden behind them. A test
 // of the app checks the list against every route.
 var ReservedSlugs = []string{"aanbieder", "api", "beheer", "regio", "account", "aanmelden", "afmelden",
-	"wachtwoord-vergeten", "wachtwoord-herstellen", "healthz", "readyz", "metrics", "static"}
+	"wachtwoord-vergeten", "wachtwoord-herstellen", "healthz", "readyz", "metrics", "static", "werk"}
 
 var (
 	slugRE  = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)

@@ -249,6 +249,19 @@ func checkAssignment(role Role, domain string) error {
 	return nil
 }
 
+// NeedsSecondFactor reports whether user holds, now, a role in any domain
+// that requires a second factor. Sessions ask it on every request.
+func (a *Authorizer) NeedsSecondFactor(user string) bool {
+	for _, roles := range a.RolesFor(user) {
+		for _, r := range roles {
+			if RequiresSecondFactor(r) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // RequiresSecondFactor reports whether holders of role must sign in with a
 // TOTP code: people who see family data of a desk, and operators.
 func RequiresSecondFactor(role Role) bool {

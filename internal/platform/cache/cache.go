@@ -46,6 +46,12 @@ type Cache interface {
 	// versioned cache keys.
 	Incr(ctx context.Context, key string) (int64, error)
 
+	// IncrExpire is Incr that gives a new key (one the increment created)
+	// the TTL ttl, in one atomic step: no increment is lost and no counter
+	// lives forever, however many replicas count at once. An existing key
+	// keeps its TTL. ttl must be positive. Used for rate limits.
+	IncrExpire(ctx context.Context, key string, ttl time.Duration) (int64, error)
+
 	// Publish sends message to the current subscribers of channel (on every
 	// replica, for Redis). Delivery is best effort.
 	Publish(ctx context.Context, channel string, message []byte) error

@@ -435,3 +435,27 @@ func TestRedisDeletePrefixStaysInNamespace(t *testing.T) {
 		t.Fatalf("own key survived DeletePrefix (exists=%d, err=%v)", n, err)
 	}
 }
+
+// TestMemorySubscribeRacesStop: a subscription whose context ends, or whose
+// cache closes, while Subscribe is still returning must stop cleanly. Run
+// under -race: Subscribe used to record the context watcher after making the
+// subscription visible, while Close or the watcher already read it.
+func TestMemorySubscribeRacesStop(t *testing.T) {
+	for range 200 {
+		c := cache.NewMemory()
+		ctx, cancel := context.WithCancel(t.Context())
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() { defer wg.Done(); cancel() }()
+		go func() { defer wg.Done(); _ = c.Close() }()
+		if ch, stop, err := c.Subscribe(ctx, "ch"); err == nil {
+			stop()
+			stop() // idempotent
+			if _, open := <-ch; open {
+				t.Fatal("a stopped subscription delivered a message")
+			}
+		}
+		wg.Wait()
+		cancel()
+	}
+}

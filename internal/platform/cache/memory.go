@@ -35,9 +35,13 @@ type Memory struct {
 }
 
 type memorySub struct {
-	ch         chan []byte
-	once       sync.Once
+	ch   chan []byte
+	once sync.Once
+	// mu guards unregister: Subscribe sets it after the subscription is
+	// visible, while Close or the context watcher may already be stopping it.
+	mu         sync.Mutex
 	unregister func() bool // detaches the ctx watcher
+	stopped    bool
 }
 
 // MemoryOption configures NewMemory.
@@ -163,6 +167,19 @@ func (m *Memory) DeletePrefix(ctx context.Context, prefix string) error {
 
 // Incr implements Cache.
 func (m *Memory) Incr(ctx context.Context, key string) (int64, error) {
+	return m.incr(ctx, key, 0)
+}
+
+// IncrExpire implements Cache.
+func (m *Memory) IncrExpire(ctx context.Context, key string, ttl time.Duration) (int64, error) {
+	if ttl <= 0 {
+		return 0, fmt.Errorf("cache: incr %q: ttl must be positive, got %s", key, ttl)
+	}
+	return m.incr(ctx, key, ttl)
+}
+
+// incr increments key under writeMu; a key it creates gets newTTL (0: none).
+func (m *Memory) incr(ctx context.Context, key string, newTTL time.Duration) (int64, error) {
 	if err := m.usable(ctx); err != nil {
 		return 0, fmt.Errorf("cache: incr %q: %w", key, err)
 	}
@@ -187,6 +204,9 @@ func (m *Memory) Incr(ctx context.Context, key string) (int64, error) {
 				n, ttl = 0, ttlcache.NoTTL
 			}
 		}
+	}
+	if n == 0 && newTTL > 0 {
+		ttl = newTTL
 	}
 	n++
 	m.store.Set(key, []byte(strconv.FormatInt(n, 10)), ttl)
@@ -231,15 +251,25 @@ func (m *Memory) Subscribe(ctx context.Context, channel string) (<-chan []byte, 
 	m.subMu.Unlock()
 
 	stop := func() { m.unsubscribe(channel, s) }
-	s.unregister = context.AfterFunc(ctx, stop)
+	unregister := context.AfterFunc(ctx, stop)
+	s.mu.Lock()
+	if s.stopped { // stopped already (Close): nothing left to watch
+		unregister()
+	} else {
+		s.unregister = unregister
+	}
+	s.mu.Unlock()
 	return s.ch, stop, nil
 }
 
 func (m *Memory) unsubscribe(channel string, s *memorySub) {
 	s.once.Do(func() {
+		s.mu.Lock()
+		s.stopped = true
 		if s.unregister != nil {
 			s.unregister()
 		}
+		s.mu.Unlock()
 		m.subMu.Lock()
 		defer m.subMu.Unlock()
 		delete(m.subs[channel], s)

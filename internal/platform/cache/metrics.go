@@ -85,6 +85,12 @@ func (i *instrumented) Incr(ctx context.Context, key string) (int64, error) {
 	return n, err
 }
 
+func (i *instrumented) IncrExpire(ctx context.Context, key string, ttl time.Duration) (int64, error) {
+	n, err := i.Cache.IncrExpire(ctx, key, ttl)
+	i.count("incr", err)
+	return n, err
+}
+
 func (i *instrumented) Publish(ctx context.Context, channel string, message []byte) error {
 	err := i.Cache.Publish(ctx, channel, message)
 	i.count("publish", err)

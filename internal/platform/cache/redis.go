@@ -215,6 +215,29 @@ func (r *Redis) Incr(ctx context.Context, key string) (int64, error) {
 	return n, nil
 }
 
+// incrExpire increments KEYS[1] and, when that created it, sets its TTL to
+// ARGV[1] milliseconds: a script, so both happen or neither.
+var incrExpire = redis.NewScript(`
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return n`)
+
+// IncrExpire implements Cache.
+func (r *Redis) IncrExpire(ctx context.Context, key string, ttl time.Duration) (int64, error) {
+	if err := r.usable(ctx); err != nil {
+		return 0, fmt.Errorf("cache: incr %q: %w", key, err)
+	}
+	if ttl <= 0 {
+		return 0, fmt.Errorf("cache: incr %q: ttl must be positive, got %s", key, ttl)
+	}
+	ms := max(ttl.Milliseconds(), 1)
+	n, err := incrExpire.Run(ctx, r.client, []string{r.prefix + key}, ms).Int64()
+	if err != nil {
+		return 0, fmt.Errorf("cache: incr %q: %w", key, err)
+	}
+	return n, nil
+}
+
 // Publish implements Cache.
 func (r *Redis) Publish(ctx context.Context, channel string, message []byte) error {
 	if err := r.usable(ctx); err != nil {

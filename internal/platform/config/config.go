@@ -35,14 +35,16 @@ func (k Key) Flag() string { return strings.ReplaceAll(k.Name, "_", "-") }
 
 // Keys lists every setting Loket reads.
 var Keys = []Key{
-	{"http_addr", ":8080", "address the HTTP server listens on (host:port)"},
+	{"http_addr", "127.0.0.1:8080", "address the HTTP server listens on (host:port); the default is this machine only: set :8080 to listen on every interface (the Docker image and the Helm chart do)"},
+	{"metrics_addr", "127.0.0.1:9090", "address of the separate listener that serves /metrics (host:port); empty turns it off. Keep it off the public network: the figures count requests per desk"},
+	{"metrics_token", "", "if set, the main listener also serves /metrics to requests with the header Authorization: Bearer <token>; empty serves no /metrics there"},
 	{"data_dir", "./data", "directory of the embedded SQLite database file"},
 	{"database_url", "", "PostgreSQL URL (postgres://…); empty uses the embedded SQLite file"},
 	{"database_owner_url", "", "PostgreSQL URL of the schema owner, used for migrations; empty uses database_url"},
 	{"database_app_role", "loket_app", "PostgreSQL role the server switches to after connecting, so row-level security applies; empty keeps the login role"},
 	{"redis_url", "", "Redis URL (redis://…); empty uses the in-process cache"},
 	{"redis_prefix", "loket:", "prefix of every Redis key and channel"},
-	{"demo", "auto", "seed the demo desks, catalogue and accounts: true, false or auto (true on the embedded store)"},
+	{"demo", "auto", "seed the demo desks, catalogue and accounts: true, false or auto (the desks and catalogue on the embedded store; the demo accounts, whose password is published, only when http_addr is loopback as well)"},
 	{"tenants_dir", "", "directory with one YAML file per desk; empty uses the demo desks built into the binary"},
 	{"migrate_on_start", true, "serve applies pending migrations at start"},
 	{"log_format", "text", "log format: text or json"},
@@ -61,6 +63,8 @@ var Keys = []Key{
 // Config is the validated configuration.
 type Config struct {
 	HTTPAddr         string
+	MetricsAddr      string
+	MetricsToken     string
 	DataDir          string
 	DatabaseURL      string
 	DatabaseOwnerURL string
@@ -68,19 +72,23 @@ type Config struct {
 	RedisURL         string
 	RedisPrefix      string
 	Demo             bool
-	TenantsDir       string
-	MigrateOnStart   bool
-	LogFormat        string
-	LogLevel         slog.Level
-	ShutdownTimeout  time.Duration
-	PublicURL        string
-	SMTPURL          string
-	MailFrom         string
-	SessionSecure    bool
-	TrustedProxies   []string
-	HashKey          string
-	OTelEndpoint     string
-	MapTilesURL      string
+	// DemoAccounts: seed the demo accounts (published password, code-app
+	// secrets and API key). Only when demo was asked for explicitly, or on
+	// the embedded store listening on loopback only.
+	DemoAccounts    bool
+	TenantsDir      string
+	MigrateOnStart  bool
+	LogFormat       string
+	LogLevel        slog.Level
+	ShutdownTimeout time.Duration
+	PublicURL       string
+	SMTPURL         string
+	MailFrom        string
+	SessionSecure   bool
+	TrustedProxies  []string
+	HashKey         string
+	OTelEndpoint    string
+	MapTilesURL     string
 }
 
 // Embedded reports whether Loket runs on its SQLite file.
@@ -172,6 +180,8 @@ func parse(v *viper.Viper) (Config, error) {
 	}
 	c := Config{
 		HTTPAddr:         strings.TrimSpace(v.GetString("http_addr")),
+		MetricsAddr:      strings.TrimSpace(v.GetString("metrics_addr")),
+		MetricsToken:     v.GetString("metrics_token"),
 		DataDir:          v.GetString("data_dir"),
 		DatabaseURL:      strings.TrimSpace(v.GetString("database_url")),
 		DatabaseOwnerURL: strings.TrimSpace(v.GetString("database_owner_url")),
@@ -184,6 +194,16 @@ func parse(v *viper.Viper) (Config, error) {
 	}
 	if err := checkAddr(c.HTTPAddr); err != nil {
 		bad("http_addr", err.Error())
+	}
+	if c.MetricsAddr != "" {
+		if err := checkAddr(c.MetricsAddr); err != nil {
+			bad("metrics_addr", err.Error())
+		} else if c.MetricsAddr == c.HTTPAddr && !strings.HasSuffix(c.HTTPAddr, ":0") {
+			bad("metrics_addr", "must differ from LOKET_HTTP_ADDR")
+		}
+	}
+	if c.MetricsToken != "" && len(c.MetricsToken) < 16 {
+		errs = append(errs, FieldError{Key: "metrics_token", Value: "(hidden: a secret)", Reason: "must be at least 16 characters"})
 	}
 	if c.DataDir == "" {
 		bad("data_dir", "must not be empty")
@@ -208,13 +228,16 @@ func parse(v *viper.Viper) (Config, error) {
 	}
 	switch demo := strings.ToLower(strings.TrimSpace(v.GetString("demo"))); demo {
 	case "auto", "":
+		// Demo accounts have a published password: on their own only
+		// where nobody else can reach the server.
 		c.Demo = c.DatabaseURL == ""
+		c.DemoAccounts = c.Demo && IsLoopback(c.HTTPAddr)
 	default:
 		b, err := strconv.ParseBool(demo)
 		if err != nil {
 			bad("demo", "must be true, false or auto")
 		}
-		c.Demo = b
+		c.Demo, c.DemoAccounts = b, b
 	}
 	if b, err := strconv.ParseBool(v.GetString("migrate_on_start")); err != nil {
 		bad("migrate_on_start", "must be true or false")
@@ -279,7 +302,7 @@ func parse(v *viper.Viper) (Config, error) {
 	}
 	if c.PublicURL == "" {
 		host, port, _ := net.SplitHostPort(c.HTTPAddr)
-		if host == "" || host == "0.0.0.0" || host == "::" {
+		if host == "" || host == "0.0.0.0" || host == "::" || IsLoopback(c.HTTPAddr) {
 			host = "localhost"
 		}
 		c.PublicURL = "http://" + net.JoinHostPort(host, port)
@@ -295,6 +318,20 @@ func parse(v *viper.Viper) (Config, error) {
 		c.SessionSecure = b
 	}
 	return c, nil
+}
+
+// IsLoopback reports whether addr (host:port) listens on this machine only:
+// localhost or a loopback IP. An empty host listens on every interface.
+func IsLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func checkAddr(addr string) error {

@@ -31,7 +31,9 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.HTTPAddr != ":8080" || c.DataDir != "./data" || !c.Embedded() || !c.Demo || !c.MigrateOnStart || c.RedisURL != "" {
+	// The default listens on this machine only, so `go run ./cmd/loket`
+	// may seed the demo accounts.
+	if c.HTTPAddr != "127.0.0.1:8080" || c.DataDir != "./data" || !c.Embedded() || !c.Demo || !c.DemoAccounts || !c.MigrateOnStart || c.RedisURL != "" {
 		t.Errorf("defaults: %+v", c)
 	}
 	if c.SQLitePath() != filepath.Join("data", "loket.db") {
@@ -39,6 +41,9 @@ func TestDefaults(t *testing.T) {
 	}
 	if c.PublicURL != "http://localhost:8080" {
 		t.Errorf("public url %q", c.PublicURL)
+	}
+	if c.MetricsAddr != "127.0.0.1:9090" || c.MetricsToken != "" {
+		t.Errorf("metrics must default to a loopback listener and no token: %q %q", c.MetricsAddr, c.MetricsToken)
 	}
 }
 
@@ -94,8 +99,39 @@ func TestDemoDefaultsByStore(t *testing.T) {
 		t.Errorf("demo must be off on PostgreSQL by default: %+v", c)
 	}
 	c, err = load(t, "", map[string]string{"LOKET_DATABASE_URL": "postgres://loket@db.internal/loket", "LOKET_DEMO": "true"})
-	if err != nil || !c.Demo {
+	if err != nil || !c.Demo || !c.DemoAccounts {
 		t.Errorf("LOKET_DEMO=true not honoured: %v %+v", err, c)
+	}
+}
+
+// TestDemoAccountsOnlyOnLoopbackOrAskedFor: the demo accounts have a
+// published password, TOTP secret and API key. On the embedded store with
+// LOKET_DEMO=auto they exist only when Loket listens on loopback; the Docker
+// image (embedded store, :8080) gets the demo desks but no accounts.
+func TestDemoAccountsOnlyOnLoopbackOrAskedFor(t *testing.T) {
+	t.Chdir(t.TempDir())
+	cases := []struct {
+		addr, demo         string
+		wantDemo, wantAccs bool
+	}{
+		{"127.0.0.1:8080", "auto", true, true},
+		{"localhost:8080", "auto", true, true},
+		{"[::1]:8080", "auto", true, true},
+		{":8080", "auto", true, false},
+		{"0.0.0.0:8080", "auto", true, false},
+		{"192.0.2.10:8080", "auto", true, false},
+		{":8080", "true", true, true},
+		{":8080", "false", false, false},
+		{"127.0.0.1:8080", "false", false, false},
+	}
+	for _, tc := range cases {
+		c, err := load(t, "", map[string]string{"LOKET_HTTP_ADDR": tc.addr, "LOKET_DEMO": tc.demo})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Demo != tc.wantDemo || c.DemoAccounts != tc.wantAccs {
+			t.Errorf("http_addr %s, demo %s: demo %v accounts %v, want %v %v", tc.addr, tc.demo, c.Demo, c.DemoAccounts, tc.wantDemo, tc.wantAccs)
+		}
 	}
 }
 
@@ -124,6 +160,8 @@ func TestBadValuesNameKeyAndValue(t *testing.T) {
 		{"LOKET_TRUSTED_PROXIES", "10.0.0.0/8,proxy", "not an IP address or CIDR"},
 		{"LOKET_SESSION_SECURE", "maybe", "true, false or auto"},
 		{"LOKET_MAIL_FROM", "loket at example", "must be an e-mail address"},
+		{"LOKET_METRICS_ADDR", "9090", "host:port"},
+		{"LOKET_METRICS_ADDR", "127.0.0.1:8080", "must differ from LOKET_HTTP_ADDR"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.env+"="+tc.value, func(t *testing.T) {

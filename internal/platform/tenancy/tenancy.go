@@ -12,6 +12,7 @@ import (
 	"reflect"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
 
 	"github.com/loket-kinderopvang/loket/internal/platform/db"
 	"github.com/loket-kinderopvang/loket/internal/platform/ids"
@@ -98,6 +99,35 @@ func (t *Tx) Select(model any) *bun.SelectQuery {
 	return t.tx.NewSelect().Model(model).Where("?TableAlias.tenant_id = ?", t.tenant)
 }
 
+// From starts a query on the tenant-owned table named table, under alias,
+// limited to this desk's rows: for aggregate SQL that has no model (reports).
+func (t *Tx) From(table, alias string) *bun.SelectQuery {
+	return t.tx.NewSelect().TableExpr("? AS ?", bun.Ident(table), bun.Ident(alias)).
+		Where("?.tenant_id = ?", bun.Ident(alias), t.tenant)
+}
+
+// Join joins the tenant-owned table named table to q under alias, limited to
+// this desk's rows; join is "JOIN" or "LEFT JOIN", on the rest of the
+// condition. Platform tables (the catalogue) join with q.Join itself.
+func (t *Tx) Join(q *bun.SelectQuery, join, table, alias, on string, args ...any) *bun.SelectQuery {
+	return q.Join(join+" ? AS ?", bun.Ident(table), bun.Ident(alias)).
+		JoinOn("?.tenant_id = ?", bun.Ident(alias), t.tenant).JoinOn(on, args...)
+}
+
+// Derived starts a query over sub, a query of this transaction built with
+// From or Select, under alias: an aggregate over a derived table.
+func (t *Tx) Derived(sub *bun.SelectQuery, alias string) *bun.SelectQuery {
+	return t.tx.NewSelect().TableExpr("(?) AS ?", sub, bun.Ident(alias))
+}
+
+// Dialect names the database of the transaction.
+func (t *Tx) Dialect() db.Dialect {
+	if t.tx.Dialect().Name() == dialect.PG {
+		return db.Postgres
+	}
+	return db.SQLite
+}
+
 // Insert stamps model (a struct pointer or a slice of them) with this desk and
 // inserts it. A row stamped with another desk is refused.
 func (t *Tx) Insert(ctx context.Context, model any) error {
@@ -146,8 +176,9 @@ func (t *Tx) Delete(model any) *bun.DeleteQuery {
 
 // Unscoped gives the raw transaction, without the store's tenant condition.
 // It exists for the isolation tests (which bypass the store on purpose to prove
-// row-level security) and for hand-written report SQL that must still say
-// "tenant_id = ?" itself. On SQLite nothing else protects the query.
+// row-level security) and for the few queries where crossing desks is the
+// point; each use is listed, with its reason, in TestUnscopedUses. On SQLite
+// nothing else protects the query.
 func (t *Tx) Unscoped() bun.Tx { return t.tx }
 
 // stamp sets the desk on every row of model, refusing rows of another desk.

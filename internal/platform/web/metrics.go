@@ -35,9 +35,30 @@ func (s *Server) metricsMiddleware() fiber.Handler {
 				status = fe.Code
 			}
 		}
+		// Label values live on in the registry: copy the method, whose
+		// string points into Fiber's buffer that the next request on this
+		// connection overwrites ("GET" became "GETT", "POS"). The route
+		// pattern is the registered route's own string.
 		route := routePattern(c)
-		requests.WithLabelValues(c.Method(), route, strconv.Itoa(status)).Inc()
-		latency.WithLabelValues(c.Method(), route).Observe(time.Since(start).Seconds())
+		method := methodLabel(c.Method())
+		requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
+		latency.WithLabelValues(method, route).Observe(time.Since(start).Seconds())
 		return err
 	}
 }
+
+// methodLabel is the method as a label value: one of the standard methods
+// as Fiber's own constant (a copy that no request buffer backs), anything
+// else (a client may send any token) as "other", so the label cannot grow
+// without bound.
+func methodLabel(m string) string {
+	for _, s := range standardMethods {
+		if s == m {
+			return s
+		}
+	}
+	return "other"
+}
+
+var standardMethods = []string{fiber.MethodGet, fiber.MethodHead, fiber.MethodPost, fiber.MethodPut, fiber.MethodPatch,
+	fiber.MethodDelete, fiber.MethodOptions, fiber.MethodConnect, fiber.MethodTrace}

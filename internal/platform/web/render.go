@@ -70,12 +70,37 @@ type Page struct {
 	Desk      *DeskView
 	Brand     template.CSS
 	Languages []Language
+	// Nav is the staff menu in the header; Render fills it from the
+	// request (SetNav) when the handler leaves it empty.
+	Nav *Nav
 	// FormID, when set, names the page's form: the language switch then
 	// posts that form (buttons with form= and formaction=), so that a
 	// visitor who changes language mid-form keeps everything she typed.
 	FormID string
 	Data   any
 }
+
+// NavItem is one link of the staff menu: Key names its text in the message
+// catalogues; Current marks the section the page belongs to.
+type NavItem struct {
+	Href, Key string
+	Current   bool
+}
+
+// Nav is the staff menu shown on every page of a signed-in account: its
+// links (computed from the account's permissions by whoever calls SetNav),
+// and the sign-out form, which needs the CSRF token.
+type Nav struct {
+	Items   []NavItem
+	SignOut string // the sign-out form's action
+	CSRF    string
+}
+
+const localNav = "loket.nav"
+
+// SetNav registers how to build the staff menu of this request; Render calls
+// it once, while the handler still runs, so fn may read the request.
+func SetNav(c *fiber.Ctx, fn func() *Nav) { c.Locals(localNav, fn) }
 
 // Render writes page name with status.
 func (r *Renderer) Render(c *fiber.Ctx, status int, name string, p Page) error {
@@ -90,6 +115,9 @@ func (r *Renderer) Render(c *fiber.Ctx, status int, name string, p Page) error {
 		p.Languages = Languages
 	}
 	p.Languages = withSwitchLinks(c, p.Languages)
+	if fn, ok := c.Locals(localNav).(func() *Nav); ok && p.Nav == nil && fn != nil {
+		p.Nav = fn()
+	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", p); err != nil {
 		return fmt.Errorf("web: render %s: %w", name, err)

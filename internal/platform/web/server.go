@@ -6,6 +6,7 @@ package web
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"io/fs"
 	"log/slog"
@@ -23,6 +24,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/helmet"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	"github.com/gofiber/fiber/v2/middleware/requestid"
+	"github.com/gofiber/fiber/v2/utils"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -44,8 +46,18 @@ type Options struct {
 	Renderer *Renderer
 	Checks   []Check
 	Registry *prometheus.Registry
-	// TrustedProxies may set X-Forwarded-For; without them c.IP() is the peer.
+	// TrustedProxies (IPs or CIDRs) may set X-Forwarded-For and
+	// X-Forwarded-Proto; from anyone else both are ignored, so c.IP() is the
+	// peer and c.Protocol() what the peer connected with.
 	TrustedProxies []string
+	// PublicURL is where users reach Loket: when it is https, every answer
+	// carries HSTS (whatever a client claims in X-Forwarded-Proto).
+	PublicURL string
+	// MetricsToken, if set, serves /metrics on the main app too, to requests
+	// with "Authorization: Bearer <token>". Without it /metrics is only on
+	// Server.Metrics, which belongs on a loopback or cluster-internal
+	// listener.
+	MetricsToken string
 	// Tracing adds an OpenTelemetry span per request (see package telemetry).
 	Tracing bool
 	// MapTilesOrigin ("https://tile.openstreetmap.org") is the one outside
@@ -55,7 +67,11 @@ type Options struct {
 
 // Server is the Fiber app plus readiness state.
 type Server struct {
-	App      *fiber.App
+	App *fiber.App
+	// Metrics serves /metrics (and /healthz) for a separate listener
+	// (LOKET_METRICS_ADDR): the figures count requests per desk and status,
+	// which strangers must not read.
+	Metrics  *fiber.App
 	Renderer *Renderer
 	Registry *prometheus.Registry
 	log      *slog.Logger
@@ -86,6 +102,15 @@ func New(opts Options) *Server {
 		// which costs the cached region availability answer (~8 KB gzipped)
 		// about a tenth of its CPU time on server and client.
 		WriteBufferSize: 16 << 10,
+		// Only the configured proxies may say who the client is and how it
+		// connected; without the check Fiber believes every client's
+		// X-Forwarded-For and X-Forwarded-Proto.
+		EnableTrustedProxyCheck: true,
+		TrustedProxies:          opts.TrustedProxies,
+		ProxyHeader:             proxyHeader(opts.TrustedProxies),
+		// X-Forwarded-For may list several addresses: c.IP() is the first
+		// valid one, never the raw list.
+		EnableIPValidation: true,
 	})
 	s.App = app
 	// Order matters: the access log handles errors last, so it and the metrics
@@ -102,12 +127,20 @@ func New(opts Options) *Server {
 	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {
 		s.log.Error("panic", "request_id", RequestID(c), "route", routePattern(c), "panic", e)
 	}}))
-	app.Use(securityHeaders(opts.MapTilesOrigin))
+	app.Use(securityHeaders(strings.HasPrefix(opts.PublicURL, "https://"), opts.MapTilesOrigin))
+	app.Use(rejectNUL)
 	app.Use(compress.New(compress.Config{Level: compress.LevelBestSpeed}))
 
 	app.Get("/healthz", func(c *fiber.Ctx) error { return c.SendString("ok") })
 	app.Get("/readyz", s.readyz)
-	app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{})))
+	metrics := adaptor.HTTPHandler(promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
+	if opts.MetricsToken != "" {
+		app.Get("/metrics", bearer(opts.MetricsToken), metrics)
+	}
+	s.Metrics = fiber.New(fiber.Config{AppName: "loket-metrics", DisableStartupMessage: true,
+		ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 90 * time.Second})
+	s.Metrics.Get("/metrics", metrics)
+	s.Metrics.Get("/healthz", func(c *fiber.Ctx) error { return c.SendString("ok") })
 	if opts.Static != nil {
 		app.Use("/static", filesystem.New(filesystem.Config{Root: http.FS(opts.Static), MaxAge: 3600}))
 	}
@@ -144,7 +177,7 @@ func (s *Server) accessLog(c *fiber.Ctx) error {
 	// Only the route pattern, never query strings: they may carry personal data.
 	s.log.LogAttrs(c.UserContext(), level, "http",
 		slog.String("request_id", RequestID(c)),
-		slog.String("method", c.Method()),
+		slog.String("method", utils.CopyString(c.Method())),
 		slog.String("route", routePattern(c)),
 		slog.Int("status", status),
 		slog.Duration("duration", time.Since(start)),
@@ -182,14 +215,40 @@ func ContentSecurityPolicy(tilesOrigin string) string {
 	return "default-src 'self'; img-src " + img + "; style-src 'self' 'unsafe-inline'; script-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
 }
 
-func securityHeaders(tilesOrigin string) fiber.Handler {
+// hsts asks browsers to use only https for a year, subdomains included.
+const hsts = "max-age=31536000; includeSubDomains"
+
+// securityHeaders sets the headers of every answer. HSTS goes out when the
+// public URL is https, or when the connection is https: TLS on this server,
+// or X-Forwarded-Proto from a trusted proxy (c.Protocol() ignores the header
+// from anyone else).
+func securityHeaders(publicHTTPS bool, tilesOrigin string) fiber.Handler {
 	h := helmet.New(helmet.Config{
 		ContentSecurityPolicy: ContentSecurityPolicy(tilesOrigin),
 		ReferrerPolicy:        "same-origin",
-		HSTSMaxAge:            31536000,
+		HSTSMaxAge:            0, // set below, from trusted facts only
 		PermissionPolicy:      "geolocation=(self), camera=(), microphone=()",
 	})
-	return h
+	return func(c *fiber.Ctx) error {
+		if publicHTTPS || c.Protocol() == "https" {
+			c.Set(fiber.HeaderStrictTransportSecurity, hsts)
+		}
+		return h(c)
+	}
+}
+
+// bearer lets through requests with "Authorization: Bearer <token>"; others
+// get 401. The comparison takes the same time whatever the guess.
+func bearer(token string) fiber.Handler {
+	want := []byte("Bearer " + token)
+	return func(c *fiber.Ctx) error {
+		got := c.Request().Header.Peek(fiber.HeaderAuthorization)
+		if subtle.ConstantTimeCompare(got, want) != 1 {
+			c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="metrics"`)
+			return fiber.ErrUnauthorized
+		}
+		return c.Next()
+	}
 }
 
 func (s *Server) readyz(c *fiber.Ctx) error {
@@ -249,6 +308,10 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 		key = "error.desk"
 	case code == fiber.StatusNotFound:
 		key = "error.notfound"
+	case errors.Is(err, ErrNULInput):
+		key = "error.input"
+	case code == fiber.StatusGone:
+		key = "error.gone"
 	case code < 500:
 		key = "error.notfound"
 	}

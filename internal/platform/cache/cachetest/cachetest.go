@@ -36,6 +36,7 @@ func Run(t *testing.T, newCache func(t *testing.T) cache.Cache) {
 		{"Delete", testDelete},
 		{"Incr", testIncr},
 		{"ConcurrentIncr", testConcurrentIncr},
+		{"IncrExpire", testIncrExpire},
 		{"DeletePrefix", testDeletePrefix},
 		{"PrefixIsolation", testPrefixIsolation},
 		{"PubSub", testPubSub},
@@ -332,6 +333,60 @@ func testConcurrentIncr(t *testing.T, newCache func(t *testing.T) cache.Cache) {
 		}
 	}
 	wantValue(t, c, "hits", []byte(strconv.Itoa(n)))
+}
+
+// testIncrExpire: the key an increment creates gets the TTL, at once and
+// under concurrency (no increment lost, no counter without expiry); an
+// existing key keeps its TTL.
+func testIncrExpire(t *testing.T, newCache func(t *testing.T) cache.Cache) {
+	c := newCache(t)
+	ctx := t.Context()
+	const n = 200
+	results := make([]int64, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { results[i], errs[i] = c.IncrExpire(ctx, "burst", time.Hour) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatalf("IncrExpire: %v", err)
+	}
+	slices.Sort(results)
+	for i, r := range results {
+		if r != int64(i+1) {
+			t.Fatalf("sorted IncrExpire results[%d] = %d, want %d", i, r, i+1)
+		}
+	}
+	wantValue(t, c, "burst", []byte(strconv.Itoa(n)))
+
+	// A later increment does not extend the first one's TTL. On a slow
+	// machine (-race, a loaded CI) the short TTL may run out between the
+	// two calls: then try again with a new key.
+	for i := 0; ; i++ {
+		key := "short-" + strconv.Itoa(i)
+		first, err := c.IncrExpire(ctx, key, 500*time.Millisecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		second, err := c.IncrExpire(ctx, key, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first == 1 && second == 2 {
+			eventually(t, "the counter to expire with its first TTL", func() bool { return !present(t, c, key) })
+			if got, err := c.IncrExpire(ctx, key, time.Hour); err != nil || got != 1 {
+				t.Fatalf("after expiry: %d %v; want 1", got, err)
+			}
+			break
+		}
+		if i == 10 {
+			t.Fatalf("two increments 500 ms apart never met: %d, %d", first, second)
+		}
+	}
+	if _, err := c.IncrExpire(ctx, "bad", 0); err == nil {
+		t.Error("IncrExpire with ttl 0: want an error")
+	}
 }
 
 func testDeletePrefix(t *testing.T, newCache func(t *testing.T) cache.Cache) {

@@ -1,0 +1,3 @@
+DROP INDEX families_email
+--bun:split
+ALTER TABLE requests DROP COLUMN idempotency_fingerprint
