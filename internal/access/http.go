@@ -115,24 +115,21 @@ func (h *Handler) RegisterPlatform(app fiber.Router) {
 
 // --- page plumbing ---
 
-type fieldView struct{ Value, Error string }
-type errorLink struct{ Anchor, Message string }
-
 // view is what every page of this package receives in Data.
 type view struct {
 	CSRF   string
 	Base   string
-	Fields map[string]fieldView
-	Errors []errorLink
+	Fields map[string]web.Field
+	Errors []web.ErrorLink
 	Notice string
 	Items  any
 	Extra  map[string]any
 }
 
-func (v *view) field(name string) fieldView { return v.Fields[name] }
+func (v *view) field(name string) web.Field { return v.Fields[name] }
 
 func newView(c *fiber.Ctx, base string) *view {
-	return &view{CSRF: account.CSRFToken(c), Base: base, Fields: map[string]fieldView{}, Extra: map[string]any{}}
+	return &view{CSRF: account.CSRFToken(c), Base: base, Fields: map[string]web.Field{}, Extra: map[string]any{}}
 }
 
 func (v *view) set(name, value string) {
@@ -145,7 +142,7 @@ func (v *view) fail(tr web.Translator, field, key string) {
 	f := v.Fields[field]
 	f.Error = tr.T(key)
 	v.Fields[field] = f
-	v.Errors = append(v.Errors, errorLink{Anchor: field, Message: f.Error})
+	v.Errors = append(v.Errors, web.ErrorLink{Anchor: field, Message: f.Error})
 }
 
 func (v *view) failAll(tr web.Translator, fe []FieldError) {
@@ -604,7 +601,7 @@ func (h *Handler) changeDeskRole(c *fiber.Ctx) error {
 				return verr
 			}
 			tr := h.Render.Translator(c)
-			v.Errors = append(v.Errors, errorLink{Anchor: "staff-list", Message: tr.T("work.confirm.role.last_admin")})
+			v.Errors = append(v.Errors, web.ErrorLink{Anchor: "staff-list", Message: tr.T("work.confirm.role.last_admin")})
 			return h.deskPage(c, fiber.StatusUnprocessableEntity, "access_staff", "access.staff.title", v)
 		}
 		if err != nil {

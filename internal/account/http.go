@@ -185,19 +185,13 @@ func form(c *fiber.Ctx, key string) string { return strings.Clone(c.FormValue(ke
 
 func clientAddr(c *fiber.Ctx) string { return strings.Clone(c.IP()) }
 
-// fieldView is one form field as the templates show it.
-type fieldView struct {
-	Value string
-	Error string
-}
-
 // pageView is what every account page template receives in Data.
 type pageView struct {
 	CSRF   string
 	Next   string
-	Fields map[string]fieldView
+	Fields map[string]web.Field
 	// Errors lists the wrong fields for the error summary.
-	Errors []errorLink
+	Errors []web.ErrorLink
 	// Alert is a problem with the whole form (wrong password, locked).
 	Alert string
 	// Notice is good news (signed out, new password saved).
@@ -206,13 +200,11 @@ type pageView struct {
 	Extra map[string]any
 }
 
-type errorLink struct{ Anchor, Message string }
-
 func (h *Handler) page(c *fiber.Ctx, status int, name, titleKey string, v pageView) error {
 	tr := h.render.Translator(c)
 	v.CSRF = CSRFToken(c)
 	if v.Fields == nil {
-		v.Fields = map[string]fieldView{}
+		v.Fields = map[string]web.Field{}
 	}
 	title := tr.T(titleKey)
 	if len(v.Errors) > 0 || v.Alert != "" {
@@ -232,13 +224,13 @@ func (h *Handler) tr(c *fiber.Ctx) web.Translator {
 
 func withFieldErrors(tr web.Translator, v *pageView, fe FieldErrors) {
 	if v.Fields == nil {
-		v.Fields = map[string]fieldView{}
+		v.Fields = map[string]web.Field{}
 	}
 	for _, e := range fe {
 		f := v.Fields[e.Field]
 		f.Error = tr.T(e.Key)
 		v.Fields[e.Field] = f
-		v.Errors = append(v.Errors, errorLink{Anchor: e.Field, Message: f.Error})
+		v.Errors = append(v.Errors, web.ErrorLink{Anchor: e.Field, Message: f.Error})
 	}
 }
 
@@ -270,7 +262,7 @@ func (h *Handler) signIn(c *fiber.Ctx) error {
 	tr := h.tr(c)
 	email, password := strings.TrimSpace(form(c, "email")), c.FormValue("password")
 	next := safeNext(form(c, "next"))
-	v := pageView{Next: next, Fields: map[string]fieldView{"email": {Value: email}}}
+	v := pageView{Next: next, Fields: map[string]web.Field{"email": {Value: email}}}
 	var fe FieldErrors
 	if email == "" {
 		fe = append(fe, FieldError{"email", "account.error.email_empty"})
@@ -546,7 +538,7 @@ func (h *Handler) forgotForm(c *fiber.Ctx) error {
 func (h *Handler) forgot(c *fiber.Ctx) error {
 	tr := h.tr(c)
 	email := strings.TrimSpace(form(c, "email"))
-	v := pageView{Fields: map[string]fieldView{"email": {Value: email}}}
+	v := pageView{Fields: map[string]web.Field{"email": {Value: email}}}
 	if email == "" || !strings.Contains(email, "@") {
 		withFieldErrors(tr, &v, FieldErrors{{"email", "account.error.email"}})
 		return h.page(c, fiber.StatusUnprocessableEntity, "password_forgot", "account.forgot.title", v)

@@ -351,6 +351,7 @@ func (a *App) Handler(extra ...func(*fiber.App)) (*web.Server, error) {
 		PublicURL:      a.Config.PublicURL,
 		MetricsToken:   a.Config.MetricsToken,
 		Tracing:        a.Config.OTelEndpoint != "",
+		MapTilesOrigin: a.Config.MapTilesOrigin(),
 		Checks: []web.Check{
 			{Name: "database", Run: func(ctx context.Context) error { return a.DB.PingContext(ctx) }},
 			{Name: "migrations", Run: func(ctx context.Context) error {
@@ -390,7 +391,7 @@ func (a *App) Handler(extra ...func(*fiber.App)) (*web.Server, error) {
 	api := app.Group("/api/v1")
 	api.Get("/openapi.json", serveOpenAPI)
 	desks.Register(app, api)
-	search := catalog.NewSearchHandler(a.Catalog, a.Directory, desks, renderer)
+	search := catalog.NewSearchHandler(a.Catalog, a.Directory, desks, renderer, catalog.WithMapTiles(a.Config.MapTilesURL))
 	search.RegisterAPI(api)
 	a.Availability.RegisterAPI(api)
 	requests.NewAPI(a.Requests, requests.APIOptions{Caller: a.apiCaller}).Register(api)

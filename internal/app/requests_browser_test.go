@@ -8,6 +8,8 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -30,6 +32,8 @@ type browserForm struct {
 	t    *testing.T
 	ctx  context.Context
 	a11y bool // check every page with axe-core (needs JavaScript)
+	// each, when set, checks every page of the way too (its width, its text).
+	each func()
 }
 
 func (f browserForm) do(actions ...chromedp.Action[chromedp.Void]) {
@@ -46,6 +50,8 @@ func (f browserForm) fill(fields url.Values) {
 		for _, v := range vals {
 			sel := fmt.Sprintf(`[name=%q]`, name)
 			switch {
+			case name == "desired_start": // a month picker: the first of the month
+				f.do(chromedp.SetAttributeValue(chromedp.CSS(fmt.Sprintf(`select%s option[value=%q]`, sel, v[:7]+"-01")), "selected", "selected"))
 			case strings.HasPrefix(name, "preferences") || name == "language" || strings.HasPrefix(name, "address."):
 				f.do(chromedp.SetAttributeValue(chromedp.CSS(fmt.Sprintf(`select%s option[value=%q]`, sel, v)), "selected", "selected"))
 			case name == "care_plan.days" || name == "care_plan.day_part" || name == "reason" || name == "priority_claims" ||
@@ -58,16 +64,57 @@ func (f browserForm) fill(fields url.Values) {
 	}
 }
 
+var chosenRE = regexp.MustCompile(`name="preferences\[\d+\]" value="([^"]+)"`)
+
+// rank builds the ranked list of the preferences step as a person does:
+// adds each location that is not chosen yet from the list of all, then
+// moves each up to its place.
+func (f browserForm) rank(want []uuid.UUID) {
+	f.t.Helper()
+	chosen := func() []string {
+		// The section of the chosen ones is always there; read it fresh.
+		html, err := chromedp.Run(f.ctx, chromedp.OuterHTML(chromedp.CSS(`section[aria-labelledby="chosen-title"]`)))
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		var out []string
+		for _, m := range chosenRE.FindAllStringSubmatch(html, -1) {
+			out = append(out, m[1])
+		}
+		return out
+	}
+	for _, id := range want {
+		if !slices.Contains(chosen(), id.String()) {
+			f.do(chromedp.SetAttributeValue(chromedp.CSS(fmt.Sprintf(`select[name="add_location"] option[value=%q]`, id.String())), "selected", "selected"))
+			f.press("add-other", 4)
+		}
+	}
+	for i, id := range want {
+		for j := slices.Index(chosen(), id.String()); j > i; j-- {
+			f.press(fmt.Sprintf("up-%d", j), 4)
+		}
+	}
+	if got := chosen(); len(got) != len(want) {
+		f.t.Fatalf("ranked %v, want %v", got, want)
+	}
+}
+
 // press clicks the button with this action and waits for the step page.
 func (f browserForm) press(action string, wantStep int) {
 	f.t.Helper()
-	f.do(markStale(), chromedp.Click(chromedp.CSS(fmt.Sprintf(`button[value=%q]`, action))),
+	// Focus and Enter, as a keyboard user does: a mouse click at the
+	// button's coordinates can land elsewhere on a narrow, scrolled page.
+	btn := chromedp.CSS(fmt.Sprintf(`main button[value=%q]`, action))
+	f.do(markStale(), chromedp.Focus(btn), chromedp.KeyEvent("\r"),
 		waitFresh(), chromedp.WaitReady(chromedp.CSS(fmt.Sprintf(`input[name="step"][value="%d"]`, wantStep))))
 	f.check()
 }
 
 func (f browserForm) check() {
 	f.t.Helper()
+	if f.each != nil {
+		f.each()
+	}
 	if f.a11y {
 		browsertest.CheckA11y(f.t, f.ctx)
 	}
@@ -109,7 +156,11 @@ func (f browserForm) register(base string, prefs []uuid.UUID, voorkeur ...uuid.U
 		ids[i] = catalog.LocationID{UUID: p}
 	}
 	for i, fields := range parentSteps(ids) {
-		f.fill(fields)
+		if i == 3 {
+			f.rank(prefs)
+		} else {
+			f.fill(fields)
+		}
 		f.press("next", i+2)
 	}
 	main, _ := chromedp.Run(f.ctx, chromedp.Text(chromedp.CSS("main")))
@@ -199,7 +250,9 @@ func TestParentEndToEnd(t *testing.T) {
 			t.Fatalf("the provider's offer did not arrive (%v):\n%s", err, main)
 		}
 
-		// 3. The parent sees the offer and accepts it.
+		// 3. The parent sees the offer and accepts it. (A new tab for axe:
+		// each tab has TabTimeout for all it does, and the form took a while.)
+		axe = browserForm{t: t, ctx: browsertest.Tab(t), a11y: true}
 		axe.do(chromedp.Navigate(base + path))
 		axe.check()
 		parent.do(chromedp.Navigate(base + path))

@@ -32,6 +32,10 @@ var RequestRoutes = []RouteCase{
 	{Method: "POST", Path: "/{tenant}/loket/nieuw", Form: url.Values{}, OK: 422, Allow: OwnOnly(authz.DeskAdmin, authz.DeskWorker, authz.Partner)},
 	{Method: "GET", Path: "/{tenant}/loket/aanvragen/{request}", OK: 200, Allow: map[Variant][]authz.Role{
 		Own: {authz.DeskAdmin, authz.DeskWorker, authz.Partner}, Shared: {authz.DeskAdmin, authz.DeskWorker}}},
+	// The receipt carries the status link: never for a desk that only shares its reading.
+	{Method: "GET", Path: "/{tenant}/loket/aanvragen/{request}/ontvangstbewijs", OK: 200,
+		Allow: OwnOnly(authz.DeskAdmin, authz.DeskWorker, authz.Partner)},
+	{Method: "GET", Path: "/{tenant}/loket/code", OK: 200, Allow: OwnOnly(authz.DeskAdmin, authz.DeskWorker, authz.Partner)},
 	{Method: "POST", Path: "/{tenant}/loket/aanvragen/{request}/notitie", Form: url.Values{"body": {" "}}, OK: 422,
 		Allow: OwnOnly(authz.DeskAdmin, authz.DeskWorker, authz.Partner)},
 	{Method: "GET", Path: "/aanbieder/{provider}/aanvragen", OK: 200, Allow: OwnOnly(authz.ProviderAdmin, authz.ProviderStaff)},
@@ -167,6 +171,7 @@ func TestCrossTenantRequestRoutes(t *testing.T) {
 		"provider": own["provider"], "otherprovider": other["provider"]}
 	routes := []AttackRoute{
 		{Method: "GET", Path: "/{B}/loket/aanvragen/{request}"},
+		{Method: "GET", Path: "/{B}/loket/aanvragen/{request}/ontvangstbewijs"},
 		{Method: "POST", Path: "/{B}/loket/aanvragen/{request}/notitie", Form: url.Values{"body": {"aanval"}}},
 		{Method: "POST", Path: "/{B}/loket/aanvragen/{request}/kwetsbaar", Form: url.Values{"vulnerable": {"1"}}},
 		{Method: "POST", Path: "/{B}/loket/aanvragen/{request}/activeren", Form: url.Values{}},
@@ -188,7 +193,7 @@ func TestCrossTenantRequestRoutes(t *testing.T) {
 		t.Run(string(role), func(t *testing.T) {
 			rs := routes
 			if role == authz.Partner {
-				rs = routes[:7] // the desk routes
+				rs = routes[:8] // the desk routes
 			}
 			AssertCrossTenant404(t, w.browsers[role], rs, ids, secrets[:2])
 		})

@@ -24,11 +24,27 @@ type SearchHandler struct {
 	desks  *tenant.Handler
 	dir    *tenant.Directory
 	render *web.Renderer
+	// mapTiles is the tile URL template of the map shown with JavaScript.
+	mapTiles string
 }
 
 // NewSearchHandler returns the search handlers.
-func NewSearchHandler(store *Store, dir *tenant.Directory, desks *tenant.Handler, render *web.Renderer) *SearchHandler {
-	return &SearchHandler{store: store, dir: dir, desks: desks, render: render}
+func NewSearchHandler(store *Store, dir *tenant.Directory, desks *tenant.Handler, render *web.Renderer, opts ...SearchOption) *SearchHandler {
+	h := &SearchHandler{store: store, dir: dir, desks: desks, render: render}
+	for _, o := range opts {
+		o(h)
+	}
+	return h
+}
+
+// SearchOption configures the search pages.
+type SearchOption func(*SearchHandler)
+
+// WithMapTiles shows, with JavaScript, a real map with tiles from this URL
+// template ({z}/{x}/{y}) on the search and location pages; without it (or
+// without JavaScript) the drawn SVG map stays.
+func WithMapTiles(urlTemplate string) SearchOption {
+	return func(h *SearchHandler) { h.mapTiles = urlTemplate }
 }
 
 // RegisterAPI adds /api/v1/locations routes.
@@ -524,36 +540,10 @@ func sendValidation(c *fiber.Ctx, err error) error {
 
 // --- Public pages ---
 
-// fieldView is one form control, ready to render: labels and errors are
-// already in the visitor's language.
-type fieldView struct {
-	ID, Name, Label, Hint, Value, Error string
-	Type, InputMode, Autocomplete       string
-	Checked                             bool
-	Options                             []optionView
-}
-
-// Describedby lists the ids of the hint and the error, for aria-describedby.
-func (f fieldView) Describedby() string {
-	var ids []string
-	if f.Error != "" {
-		ids = append(ids, "err-"+f.ID)
-	}
-	if f.Hint != "" {
-		ids = append(ids, "hint-"+f.ID)
-	}
-	return strings.Join(ids, " ")
-}
-
-type optionView struct {
-	Value, Label string
-	Selected     bool
-}
-
-type errorLink struct{ Anchor, Message string }
-
 type hitView struct {
 	N                                                  int
+	ID                                                 string
+	AcceptsRequests                                    bool
 	Name, URL, Provider, Type, PriceType, Municipality string
 	Distance, Free                                     string
 	Badges                                             []string
@@ -582,18 +572,37 @@ type pageLink struct {
 }
 
 type searchView struct {
-	Action      string
-	Fields      map[string]fieldView
-	AreaOptions []fieldView
-	Checks      []fieldView
-	Errors      []errorLink
-	Searched    bool
-	Count       string
-	Hits        []hitView
-	Start       int
-	Map         *mapView
-	Pages       []pageLink
-	Prev, Next  string
+	Action string
+	// Apply is the request form; ApplyBirth and ApplyStart carry the
+	// search's child and month into it.
+	Apply, ApplyBirth, ApplyStart string
+	Fields                        map[string]web.Field
+	AreaOptions                   []web.Field
+	Checks                        []web.Field
+	Errors                        []web.ErrorLink
+	Searched                      bool
+	Count                         string
+	Hits                          []hitView
+	Start                         int
+	Map                           *mapView
+	Pages                         []pageLink
+	Prev, Next                    string
+	// LiveMap is the real map shown with JavaScript: every result, not
+	// only this page's (nil without tiles).
+	LiveMap *liveMap
+}
+
+// liveMap is what /static/map.js draws with Leaflet.
+type liveMap struct {
+	Tiles   string
+	Markers []mapMarker
+}
+
+type mapMarker struct {
+	Lat  float64 `json:"lat"`
+	Lon  float64 `json:"lon"`
+	Name string  `json:"name"`
+	URL  string  `json:"url,omitempty"`
 }
 
 // fieldAnchors is the input each parameter's error links to.
@@ -636,7 +645,7 @@ func (h *SearchHandler) page(c *fiber.Ctx) error {
 	v := queryValues(c)
 	q, form, err := ParseSearch(v, &t)
 	errs := map[string]string{}
-	view := searchView{Action: "/" + t.Slug + "/opvang"}
+	view := searchView{Action: "/" + t.Slug + "/opvang", Apply: "/" + t.Slug + "/aanvragen"}
 	status := fiber.StatusOK
 	var ves ValidationErrors
 	switch {
@@ -655,12 +664,16 @@ func (h *SearchHandler) page(c *fiber.Ctx) error {
 			if anchor == "" {
 				anchor = "search"
 			}
-			view.Errors = append(view.Errors, errorLink{Anchor: anchor, Message: msg})
+			view.Errors = append(view.Errors, web.ErrorLink{Anchor: anchor, Message: msg})
 		}
 	case err != nil:
 		return err
 	}
 	h.fillForm(&view, t, tr, form, errs)
+	if q.ChildBirth != nil {
+		view.ApplyBirth = q.ChildBirth.Format("2006-01-02")
+	}
+	view.ApplyStart = q.StartMonth
 
 	title := tr.T("search.title")
 	if len(view.Errors) == 0 {
@@ -676,10 +689,21 @@ func (h *SearchHandler) page(c *fiber.Ctx) error {
 		}
 		title = view.Count + " · " + title
 		view.Start = (res.Page-1)*res.PerPage + 1
+		// A location page links back to this search, filters and page kept.
+		back := url.Values{"zoek": {v.Encode()}}.Encode()
 		for i, hit := range res.Hits {
-			view.Hits = append(view.Hits, hitToView(tr, t, q, hit, view.Start+i))
+			hv := hitToView(tr, t, q, hit, view.Start+i)
+			hv.URL += "?" + back
+			view.Hits = append(view.Hits, hv)
 		}
 		view.Map = plotMap(tr, res.Hits, view.Hits, q.Near)
+		if h.mapTiles != "" && res.Total > 0 {
+			lm, err := h.liveMap(c, t, q, back)
+			if err != nil {
+				return err
+			}
+			view.LiveMap = lm
+		}
 		view.Pages, view.Prev, view.Next = pagination(view.Action, v, res.Page, res.Pages())
 	} else {
 		title = tr.T("search.title.errors") + " · " + title
@@ -687,12 +711,38 @@ func (h *SearchHandler) page(c *fiber.Ctx) error {
 	return h.render.Render(c, status, "search", h.desks.Page(c, t, title, view))
 }
 
+// liveMap collects every result of the search (all pages, at most 2,000)
+// for the real map.
+func (h *SearchHandler) liveMap(c *fiber.Ctx, t tenant.Tenant, q Query, back string) (*liveMap, error) {
+	lm := &liveMap{Tiles: h.mapTiles}
+	all := q
+	all.PerPage = 100
+	for page := 1; page <= 20; page++ {
+		all.Page = page
+		res, err := h.store.Search(c.UserContext(), all)
+		if err != nil {
+			return nil, fmt.Errorf("search page: every result for the map: %w", err)
+		}
+		for _, hit := range res.Hits {
+			if hit.Lat == 0 && hit.Lon == 0 {
+				continue
+			}
+			lm.Markers = append(lm.Markers, mapMarker{Lat: hit.Lat, Lon: hit.Lon, Name: hit.Name,
+				URL: "/" + t.Slug + "/opvang/" + hit.ID.String() + "?" + back})
+		}
+		if page >= res.Pages() {
+			break
+		}
+	}
+	return lm, nil
+}
+
 // fillForm prepares the form controls with what the visitor typed.
 func (h *SearchHandler) fillForm(view *searchView, t tenant.Tenant, tr web.Translator, f SearchForm, errs map[string]string) {
-	field := func(name, value string) fieldView {
-		return fieldView{ID: "f-" + name, Name: name, Label: tr.T("search.field." + name), Value: value, Error: errs[name]}
+	field := func(name, value string) web.Field {
+		return web.Field{ID: "f-" + name, Name: name, Label: tr.T("search.field." + name), Value: value, Error: errs[name]}
 	}
-	fs := map[string]fieldView{}
+	fs := map[string]web.Field{}
 	for name, value := range map[string]string{
 		"postcode": f.Postcode, "within_km": f.WithinKm, "birth_date": f.BirthDate, "start_month": f.StartMonth,
 	} {
@@ -716,7 +766,7 @@ func (h *SearchHandler) fillForm(view *searchView, t tenant.Tenant, tr web.Trans
 	// One municipality: those of the desk's regions and its neighbours.
 	muni := field("municipality", "")
 	muni.Hint = tr.T("search.hint.municipality")
-	muni.Options = []optionView{{Value: "", Label: tr.T("search.option.no_choice")}}
+	muni.Options = []web.Option{{Value: "", Label: tr.T("search.option.no_choice")}}
 	choices := NearbyMunicipalities(t.Municipalities, NearbyKm)
 	for _, r := range deskRegions(t) {
 		choices = append(choices, r.Municipalities...)
@@ -729,7 +779,7 @@ func (h *SearchHandler) fillForm(view *searchView, t tenant.Tenant, tr web.Trans
 	}
 	slices.SortFunc(ms, func(a, b geo.Municipality) int { return strings.Compare(a.Name(tr.Lang()), b.Name(tr.Lang())) })
 	for _, m := range ms {
-		muni.Options = append(muni.Options, optionView{Value: string(m.NIS), Label: m.Name(tr.Lang()), Selected: slices.Contains(f.Municipalities, string(m.NIS))})
+		muni.Options = append(muni.Options, web.Option{Value: string(m.NIS), Label: m.Name(tr.Lang()), Selected: slices.Contains(f.Municipalities, string(m.NIS))})
 	}
 	fs["municipality"] = muni
 
@@ -740,7 +790,7 @@ func (h *SearchHandler) fillForm(view *searchView, t tenant.Tenant, tr web.Trans
 			if val != "" {
 				label = tr.T("search.option." + val)
 			}
-			fv.Options = append(fv.Options, optionView{Value: val, Label: label, Selected: val == value})
+			fv.Options = append(fv.Options, web.Option{Value: val, Label: label, Selected: val == value})
 		}
 		fs[name] = fv
 	}
@@ -758,7 +808,7 @@ func (h *SearchHandler) fillForm(view *searchView, t tenant.Tenant, tr web.Trans
 		regionNames = append(regionNames, r.Name(tr.Lang()))
 	}
 	for _, a := range []string{AreaDesk, AreaNearby, AreaRegion, AreaAll} {
-		fv := fieldView{ID: "f-area-" + a, Name: "area", Value: a, Checked: f.Area == a && len(f.Municipalities) == 0,
+		fv := web.Field{ID: "f-area-" + a, Name: "area", Value: a, Checked: f.Area == a && len(f.Municipalities) == 0,
 			Label: tr.T("search.area."+a, "Region", strings.Join(regionNames, ", ")), Error: errs["area"]}
 		view.AreaOptions = append(view.AreaOptions, fv)
 	}
@@ -777,7 +827,8 @@ func (h *SearchHandler) fillForm(view *searchView, t tenant.Tenant, tr web.Trans
 
 func hitToView(tr web.Translator, t tenant.Tenant, q Query, hit Hit, n int) hitView {
 	v := hitView{
-		N: n, Name: hit.Name, URL: "/" + t.Slug + "/opvang/" + hit.ID.String(), Provider: hit.Provider.Name,
+		N: n, ID: hit.ID.String(), AcceptsRequests: hit.AcceptsRequests,
+		Name: hit.Name, URL: "/" + t.Slug + "/opvang/" + hit.ID.String(), Provider: hit.Provider.Name,
 		Type: tr.T("search.option." + string(hit.CareType)), PriceType: tr.T("search.option." + string(hit.PriceType)),
 	}
 	if m, ok := geo.LookupMunicipality(hit.MunicipalityNIS); ok {
@@ -959,6 +1010,8 @@ type detailView struct {
 	// Apply links to the desk's request form with this location preselected,
 	// when the location takes requests.
 	Apply string
+	// LiveMap shows the location on a small real map with JavaScript.
+	LiveMap *liveMap
 }
 
 func (h *SearchHandler) detail(c *fiber.Ctx) error {
@@ -988,8 +1041,17 @@ func (h *SearchHandler) detail(c *fiber.Ctx) error {
 		Email:  l.Email, Phone: l.Phone, Website: l.Website,
 		Back: "/" + t.Slug + "/opvang",
 	}
+	// Back to the search the parent came from, with its filters (?zoek=).
+	if z := c.Query("zoek"); z != "" {
+		if prev, err := url.ParseQuery(z); err == nil {
+			v.Back += "?" + prev.Encode()
+		}
+	}
 	if l.AcceptsRequests {
 		v.Apply = "/" + t.Slug + "/aanvragen?voorkeur=" + l.ID.String()
+	}
+	if h.mapTiles != "" && (l.Lat != 0 || l.Lon != 0) {
+		v.LiveMap = &liveMap{Tiles: h.mapTiles, Markers: []mapMarker{{Lat: l.Lat, Lon: l.Lon, Name: l.Name}}}
 	}
 	v.Place = l.Postcode
 	if m, ok := geo.LookupMunicipality(l.MunicipalityNIS); ok {

@@ -100,7 +100,7 @@ func TestSearchPages(t *testing.T) {
 	for _, want := range []string{`<fieldset>`, `<legend>Waar zoekt u?</legend>`, `id="f-area-desk" name="area" value="desk" checked`,
 		`Ook in de buurgemeenten`, `<option value="13017">Kasterlee</option>`, `Inclusieve opvang`, `Neemt nu geen aanvragen aan`,
 		`<svg viewBox="0 0 640 400" role="group" aria-labelledby="map-caption">`, `aria-label="1. ` + fxMaan + `"`,
-		`href="/geel-laakdal-meerhout/opvang/` + ids[fxZon].String() + `"`} {
+		`href="/geel-laakdal-meerhout/opvang/` + ids[fxZon].String() + `?zoek=`} {
 		if !strings.Contains(r.Body, want) {
 			t.Errorf("search page lacks %s", want)
 		}

@@ -2,6 +2,7 @@ package notify_test
 
 import (
 	"context"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -77,5 +78,23 @@ func TestNotifySendsInTheParentsLanguage(t *testing.T) {
 	}
 	if nl := out.msgs[1].Text; !strings.Contains(nl, "18 januari 2027 om 09:00") {
 		t.Errorf("unknown language should fall back to Dutch:\n%s", nl)
+	}
+}
+
+// TestDutchMailsSayU: the Dutch mails address people with "u", like the
+// site (issue 20, point 11), never with "je" or "jij".
+func TestDutchMailsSayU(t *testing.T) {
+	m := notify.New(&sent{}, "https://loket.example/")
+	d := notify.Data{DeskName: "Loket Testgem", ChildFirstName: "Mila", LocationName: "Kinderdagverblijf Zonnetje",
+		StatusURL: "https://loket.example/leuven/aanvraag/tok", InboxURL: m.InboxURL(), Deadline: "3 mei 2027 om 09:00"}
+	informal := regexp.MustCompile(`(?i)\b(je|jij|jou|jouw|jullie)\b`)
+	for _, kind := range notify.Kinds {
+		subject, text, err := m.Render(kind, "nl", d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w := informal.FindAllString(subject+"\n"+text, -1); len(w) > 0 {
+			t.Errorf("%s: the Dutch mail says %q", kind, w)
+		}
 	}
 }

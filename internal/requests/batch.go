@@ -232,7 +232,7 @@ func (s *Service) markDuplicates(ctx context.Context, tx *tenancy.Tx, batch []*r
 	// Crossing desks is the point: the fingerprints of every desk (keyed
 	// hashes only; TestBatchAnswersEachRegistration). kind leads the primary
 	// key: naming it lets the lookup use the index.
-	if err := tx.Unscoped().NewSelect().Model(&known).Where("kind IN ('nn', 'likely') AND digest IN (?)", bun.In(digests)).
+	if err := tx.Unscoped().NewSelect().Model(&known).Where("kind IN (?) AND digest IN (?)", bun.In([]string{"nn", fingerprintEmail, fingerprintPhone}), bun.In(digests)).
 		OrderExpr("created_at, request_id").Scan(ctx); err != nil {
 		return nil, fmt.Errorf("requests: duplicate lookup: %w", err)
 	}
@@ -255,7 +255,7 @@ func (s *Service) markDuplicates(ctx context.Context, tx *tenancy.Tx, batch []*r
 				match, ok = other[k]
 			}
 			if ok && req.DuplicateState == DuplicateNone {
-				req.DuplicateState = map[string]string{"nn": DuplicateSuspected, "likely": DuplicateLikely}[k.kind]
+				req.DuplicateState = fingerprintKinds[k.kind]
 				if match.TenantID == tx.Tenant() {
 					id := RequestID{UUID: match.RequestID}
 					req.DuplicateOf = &id

@@ -256,6 +256,10 @@ type Request struct {
 
 	Preferences []Preference `bun:"-"`
 	Claims      []Claim      `bun:"-"`
+
+	// ShortCode names the request on the phone ("K7QM-4TXA"); given when
+	// the desk prints a receipt (Service.ShortCode), "" before.
+	ShortCode string `bun:"short_code,notnull"`
 }
 
 // Days returns the care plan's days.

@@ -345,8 +345,7 @@ func (s *Service) newRegistration(ctx context.Context, desk tenant.Tenant, sub S
 	if child.NationalNumberHash != "" {
 		reg.fingerprints = append(reg.fingerprints, fingerprintKey{"nn", child.NationalNumberHash})
 	}
-	reg.fingerprints = append(reg.fingerprints, fingerprintKey{"likely", hashHex(s.dupKey, strings.ToLower(child.FirstName),
-		strings.ToLower(child.LastName), born.Format(dateLayout), strings.ToLower(fam.Email+"|"+fam.Phone))})
+	reg.fingerprints = append(reg.fingerprints, s.likelyFingerprints(child.FirstName, child.LastName, born, fam, parents)...)
 	if note := strings.TrimSpace(sub.Note); note != "" && staff {
 		reg.rows.note = &Note{ID: ids.New[noteKind](), RequestID: req.ID, Author: actor.String(), Body: note, CreatedAt: now}
 	}

@@ -67,6 +67,9 @@ func (h *Web) RegisterDesk(desk fiber.Router) {
 	desk.Get(PathDeskNew, auth, write, h.newForm)
 	desk.Post(PathDeskNew, auth, write, h.register)
 	desk.Get(PathDeskCase+"/:id", auth, read, h.casePage)
+	// The receipt carries the status link: own desk (and registering partner) only.
+	desk.Get(PathDeskCase+"/:id"+PathReceipt, auth, write, h.receipt)
+	desk.Get(PathWorklist+"/code", auth, write, h.byShortCode)
 	desk.Post(PathDeskCase+"/:id/:action", auth, write, h.caseAction)
 }
 
@@ -449,8 +452,6 @@ type formField struct{ ID, Value, Error string }
 // ("parents[0].email" → "parents-0-email").
 var anchor = strings.NewReplacer("[", "-", "]", "", ".", "-").Replace
 
-type errorLink struct{ Anchor, Message string }
-
 // prefSlot is one preference select: its index in the form and its number
 // for people (1 is the first choice).
 type prefSlot struct{ Index, Number int }
@@ -458,7 +459,7 @@ type prefSlot struct{ Index, Number int }
 type registerView struct {
 	Base, CSRF   string
 	Fields       map[string]formField
-	Errors       []errorLink
+	Errors       []web.ErrorLink
 	Days         map[string]bool
 	Claims       map[string]bool
 	Prefs        []prefSlot
@@ -514,10 +515,13 @@ func (h *Web) registerView(c *fiber.Ctx) (*registerView, error) {
 	}
 	var munis []geo.NISCode
 	for _, nis := range t.Municipalities {
-		if m, ok := geo.LookupMunicipality(nis); ok {
-			v.Municipality = append(v.Municipality, choice{Value: string(nis), Label: m.Name(tr.Lang())})
+		if _, ok := geo.LookupMunicipality(nis); ok {
 			munis = append(munis, nis)
 		}
+	}
+	// Every municipality: a family from outside the desk's area says where it lives.
+	for _, o := range MunicipalityOptions(t.Municipalities, tr.Lang()) {
+		v.Municipality = append(v.Municipality, choice{Value: o.Value, Label: o.Label})
 	}
 	locs, err := h.locationChoices(c.UserContext(), munis)
 	if err != nil {
@@ -642,7 +646,8 @@ func (h *Web) register(c *fiber.Ctx) error {
 		es = append(es, h.Service.Validate(c.UserContext(), sub)...)
 	}
 	if len(es) == 0 && req != nil {
-		return c.Redirect(v.Base+PathDeskCase+"/"+req.ID.String()+"?gedaan=registered", fiber.StatusSeeOther)
+		// At the counter or on the phone the family takes a receipt home.
+		return c.Redirect(v.Base+PathDeskCase+"/"+req.ID.String()+PathReceipt, fiber.StatusSeeOther)
 	}
 	for _, e := range es {
 		field := e.Field
@@ -663,7 +668,7 @@ func (h *Web) register(c *fiber.Ctx) error {
 		if f.Error == "" {
 			f.Error = msg
 			v.Fields[field] = f
-			v.Errors = append(v.Errors, errorLink{Anchor: f.ID, Message: msg})
+			v.Errors = append(v.Errors, web.ErrorLink{Anchor: f.ID, Message: msg})
 		}
 	}
 	title := tr.T("deskwork.errors.prefix") + ": " + tr.T("deskwork.new.title")

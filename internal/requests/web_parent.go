@@ -213,9 +213,27 @@ func (p *ParentPages) formStart(c *fiber.Ctx) error {
 	}
 	f := formState{vals: url.Values{}}
 	f.vals.Set(fieldKey, randomKey())
-	if v := c.Query("voorkeur"); v != "" {
-		if _, err := parseLocation(v); err == nil {
-			f.vals.Set("preferences[0]", v)
+	// ?voorkeur=<location id> (repeatable) preselects preferences: from a
+	// location page or the chosen results of a search, whose child's birth
+	// date (?geboren=) and start month (?start=YYYY-MM) come along too.
+	n := 0
+	for _, raw := range c.Context().QueryArgs().PeekMulti("voorkeur") {
+		v := string(raw)
+		if _, err := parseLocation(v); err == nil && n < maxFormPrefs && !slices.Contains(f.vals["pref"], v) {
+			f.vals.Set(fmt.Sprintf("preferences[%d]", n), v)
+			f.vals.Add("pref", v)
+			n++
+		}
+	}
+	delete(f.vals, "pref")
+	if d := c.Query("geboren"); d != "" {
+		if _, err := time.Parse("2006-01-02", d); err == nil {
+			f.vals.Set("child.birth_date", d)
+		}
+	}
+	if m := c.Query("start"); m != "" {
+		if _, err := time.Parse("2006-01", m); err == nil {
+			f.vals.Set("desired_start", m+"-01")
 		}
 	}
 	return p.renderStep(c, t, f, stepChild, nil, fiber.StatusOK)
@@ -259,9 +277,19 @@ func (p *ParentPages) formStep(c *fiber.Ctx) error {
 	step, _ := strconv.Atoi(c.FormValue("step"))
 	step = min(max(step, stepChild), stepReview)
 	action := c.FormValue("action")
+	if action == "default" {
+		action = "next" // Enter in a field: the layout's hidden first button
+	}
 	ctx := c.UserContext()
 	lang := web.LanguageOf(c)
+	compactPreferences(f)
 	switch {
+	case action == "stay":
+		// The language switch posts the form: show the same step, in the
+		// new language, with everything typed so far.
+		return p.renderStep(c, t, f, step, nil, fiber.StatusOK)
+	case step == stepPreferences && editPreferences(f, action, strings.Clone(c.FormValue("add_location")), min(t.MaxPreferences, maxFormPrefs)):
+		return p.renderStep(c, t, f, stepPreferences, nil, fiber.StatusOK)
 	case action == "back":
 		return p.renderStep(c, t, f, max(step-1, stepChild), nil, fiber.StatusOK)
 	case strings.HasPrefix(action, "goto-"):
@@ -274,6 +302,68 @@ func (p *ParentPages) formStep(c *fiber.Ctx) error {
 		return p.renderStep(c, t, f, step, es, fiber.StatusUnprocessableEntity)
 	}
 	return p.renderStep(c, t, f, min(step+1, stepReview), nil, fiber.StatusOK)
+}
+
+// prefList is the chosen locations in rank order.
+func (f formState) prefList() []string {
+	var out []string
+	for i := 0; i < maxFormPrefs; i++ {
+		if v := f.get(fmt.Sprintf("preferences[%d]", i)); v != "" && !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func (f formState) setPrefs(list []string) {
+	for i := 0; i < maxFormPrefs; i++ {
+		f.vals.Del(fmt.Sprintf("preferences[%d]", i))
+	}
+	for i, v := range list {
+		f.vals.Set(fmt.Sprintf("preferences[%d]", i), v)
+	}
+}
+
+// compactPreferences numbers the chosen locations 0, 1, 2… without gaps or doubles.
+func compactPreferences(f formState) { f.setPrefs(f.prefList()) }
+
+// editPreferences applies a button of the preferences step: add:<id>,
+// add-other (the location chosen in the list of all), remove-<n>, up-<n>,
+// down-<n>. It reports whether the action was one of these.
+func editPreferences(f formState, action, other string, max int) bool {
+	list := f.prefList()
+	var n int
+	switch {
+	case strings.HasPrefix(action, "add:") || action == "add-other":
+		id := strings.TrimPrefix(action, "add:")
+		if action == "add-other" {
+			id = other
+		}
+		if _, err := parseLocation(id); err == nil && !slices.Contains(list, id) && len(list) < max {
+			list = append(list, id)
+		}
+	case scan(action, "remove-%d", &n):
+		if n >= 0 && n < len(list) {
+			list = slices.Delete(list, n, n+1)
+		}
+	case scan(action, "up-%d", &n):
+		if n > 0 && n < len(list) {
+			list[n-1], list[n] = list[n], list[n-1]
+		}
+	case scan(action, "down-%d", &n):
+		if n >= 0 && n+1 < len(list) {
+			list[n+1], list[n] = list[n], list[n+1]
+		}
+	default:
+		return false
+	}
+	f.setPrefs(list)
+	return true
+}
+
+func scan(s, format string, n *int) bool {
+	_, err := fmt.Sscanf(s, format, n)
+	return err == nil
 }
 
 func (p *ParentPages) submit(c *fiber.Ctx, t tenant.Tenant, f formState) error {
@@ -327,6 +417,9 @@ func (p *ParentPages) submit(c *fiber.Ctx, t tenant.Tenant, f formState) error {
 	tr := p.render.Translator(c)
 	data := doneView{ChildFirstName: sub.Child.FirstName, StatusURL: statusURL, StatusPath: pathOf(statusURL),
 		Email: sub.Parents[0].Email, RequestID: req.ID.String()}
+	if cs, err := p.svc.Case(ctx, req.ID); err == nil {
+		data.Summary = caseSummary(tr, cs)
+	}
 	privatePage(c)
 	return p.render.Render(c, fiber.StatusOK, "request_done", p.desks.Page(c, t, tr.T("request.done.title"), data))
 }
@@ -340,6 +433,7 @@ func privatePage(c *fiber.Ctx) {
 
 type doneView struct {
 	ChildFirstName, StatusURL, StatusPath, Email, RequestID string
+	Summary                                                 []summaryRow
 }
 
 // pathOf is the path of an absolute status link, so the page links to the
@@ -363,34 +457,12 @@ func (p *ParentPages) privacy(c *fiber.Ctx) error {
 
 // --- form views ---------------------------------------------------------------
 
-type fieldView struct {
-	ID, Name, Label, Hint, Error, Value, Type, InputMode, Autocomplete, Describedby string
-	Options                                                                         []optionView
-}
-
-type optionView struct {
-	Value, Label string
-	Selected     bool
-}
-
-type checkView struct {
-	ID, Name, Value, Label string
-	Checked                bool
-}
-
-type groupView struct {
-	ID, Legend, Hint, Error, Describedby string
-	Items                                []checkView
-}
-
 type stepView struct {
 	Number  int
 	Label   string
 	Current bool
 	Done    bool
 }
-
-type errorView struct{ Anchor, Message string }
 
 type hiddenView struct{ Name, Value string }
 
@@ -408,27 +480,27 @@ type formView struct {
 	StepTitle                string
 	Steps                    []stepView
 	Hidden                   []hiddenView
-	Errors                   []errorView
-	Fields                   map[string]fieldView
-	Groups                   map[string]groupView
-	Checks                   map[string]checkView
-	Preferences              []fieldView
+	Errors                   []web.ErrorLink
+	Fields                   map[string]web.Field
+	Groups                   map[string]web.Group
+	Checks                   map[string]web.Choice
+	Chosen, Suggestions      []prefChoice
+	PrefsError               string
+	Other                    web.Field
+	CanAdd                   bool
 	MaxPreferences           int
 	Review                   []reviewSection
 }
 
 // fieldID is the HTML id of a form field ("parents[0].email" → "f-parents-0-email").
-func fieldID(name string) string {
-	r := strings.NewReplacer(".", "-", "[", "-", "]", "")
-	return "f-" + r.Replace(name)
-}
+func fieldID(name string) string { return web.FieldID(name) }
 
 func (p *ParentPages) renderStep(c *fiber.Ctx, t tenant.Tenant, f formState, step int, es validate.Errors, status int) error {
 	tr := p.render.Translator(c)
 	lang := tr.Lang()
 	v := formView{Action: "/" + t.Slug + PathRequestForm, CSRF: account.CSRFToken(c), PrivacyURL: "/" + t.Slug + PathPrivacy,
 		Step: step, StepCount: stepReview, StepTitle: tr.T("request.step." + stepKeys[step]),
-		Fields: map[string]fieldView{}, Groups: map[string]groupView{}, Checks: map[string]checkView{},
+		Fields: map[string]web.Field{}, Groups: map[string]web.Group{}, Checks: map[string]web.Choice{},
 		MaxPreferences: min(t.MaxPreferences, maxFormPrefs)}
 	for i := stepChild; i <= stepReview; i++ {
 		v.Steps = append(v.Steps, stepView{Number: i, Label: tr.T("request.step." + stepKeys[i]), Current: i == step, Done: i < step})
@@ -450,16 +522,15 @@ func (p *ParentPages) renderStep(c *fiber.Ctx, t tenant.Tenant, f formState, ste
 			errOf[e.Field] = tr.T("requests.error." + e.Code)
 		}
 	}
-	field := func(name, label, hint string) fieldView {
-		fv := fieldView{ID: fieldID(name), Name: name, Label: tr.T(label), Value: f.get(name), Error: errOf[name]}
+	field := func(name, label, hint string) web.Field {
+		fv := web.Field{ID: fieldID(name), Name: name, Label: tr.T(label), Value: f.get(name), Error: errOf[name]}
 		if hint != "" {
 			fv.Hint = tr.T(hint)
 		}
-		fv.Describedby = describedBy(fv.ID, fv.Hint, fv.Error)
 		v.Fields[name] = fv
 		return fv
 	}
-	sel := func(name, label, hint string, opts []optionView) fieldView {
+	sel := func(name, label, hint string, opts []web.Option) web.Field {
 		fv := field(name, label, hint)
 		cur := f.get(name)
 		for i := range opts {
@@ -469,28 +540,27 @@ func (p *ParentPages) renderStep(c *fiber.Ctx, t tenant.Tenant, f formState, ste
 		v.Fields[name] = fv
 		return fv
 	}
-	check := func(name, value, label string) checkView {
-		cv := checkView{ID: fieldID(name), Name: name, Value: value, Label: tr.T(label), Checked: f.get(name) == value}
+	check := func(name, value, label string) web.Choice {
+		cv := web.Choice{ID: fieldID(name), Name: name, Value: value, Label: tr.T(label), Checked: f.get(name) == value}
 		v.Checks[name] = cv
 		return cv
 	}
-	group := func(name, legend, hint string, items []checkView) {
-		g := groupView{ID: fieldID(name), Legend: tr.T(legend), Error: errOf[name], Items: items}
+	group := func(name, legend, hint string, items []web.Choice) {
+		g := web.Group{ID: fieldID(name), Legend: tr.T(legend), Error: errOf[name], Items: items}
 		if hint != "" {
 			g.Hint = tr.T(hint)
 		}
-		g.Describedby = describedBy(g.ID, g.Hint, g.Error)
 		v.Groups[name] = g
 	}
-	multi := func(name string, values []string, label func(string) string) []checkView {
-		var out []checkView
+	multi := func(name string, values []string, label func(string) string) []web.Choice {
+		var out []web.Choice
 		for _, val := range values {
-			out = append(out, checkView{ID: fieldID(name) + "-" + val, Name: name, Value: val, Label: label(val),
+			out = append(out, web.Choice{ID: fieldID(name) + "-" + val, Name: name, Value: val, Label: label(val),
 				Checked: slices.Contains(f.vals[name], val)})
 		}
 		return out
 	}
-	radios := func(name string, values []string, label func(string) string) []checkView {
+	radios := func(name string, values []string, label func(string) string) []web.Choice {
 		out := multi(name, values, label)
 		for i := range out {
 			out[i].Checked = f.get(name) == out[i].Value
@@ -532,20 +602,23 @@ func (p *ParentPages) renderStep(c *fiber.Ctx, t tenant.Tenant, f formState, ste
 		if f.get("language") == "" {
 			f.vals.Set("language", lang)
 		}
-		var langs []optionView
-		for _, l := range web.Languages {
-			langs = append(langs, optionView{Value: l.Code, Label: l.Label})
-		}
-		sel("language", "request.field.language", "request.hint.language", langs)
-		if f.get("address.municipality_nis") == "" && len(t.Municipalities) > 0 {
-			f.vals.Set("address.municipality_nis", string(t.Municipalities[0]))
-		}
-		sel("address.municipality_nis", "request.field.municipality", "", municipalityOptions(t, lang))
+		sel("language", "request.field.language", "request.hint.language", web.LanguageOptions(nil, ""))
+		// No default: a family names its own municipality, inside the
+		// desk's area or anywhere in Flanders and Brussels.
+		sel("address.municipality_nis", "request.field.municipality", "request.hint.municipality",
+			append([]web.Option{{Value: "", Label: tr.T("request.choose_municipality")}}, MunicipalityOptions(t.Municipalities, lang)...))
 		sel("address.neighbourhood", "request.field.neighbourhood", "request.hint.neighbourhood",
 			neighbourhoodOptions(t, geo.NISCode(f.get("address.municipality_nis")), lang, tr.T("request.choose_none")))
 	case stepCare:
-		fv := field("desired_start", "request.field.desired_start", "request.hint.date")
-		fv.Type = "date"
+		// A month picker without JavaScript: the coming 24 months in words;
+		// care starts on the first of the month.
+		cur := f.get("desired_start")
+		opts := append([]web.Option{{Value: "", Label: tr.T("request.choose_month")}},
+			tr.MonthsFrom(p.svc.opts.Clock.Now().AddDate(0, 1, 0), 24, cur)...)
+		if cur != "" && !slices.ContainsFunc(opts, func(o web.Option) bool { return o.Value == cur }) {
+			opts = append(opts, web.Option{Value: cur, Label: tr.DateString(cur), Selected: true})
+		}
+		fv := sel("desired_start", "request.field.desired_month", "request.hint.desired_month", opts)
 		v.Fields["desired_start"] = fv
 		fv = field("flexibility_weeks", "request.field.flexibility", "request.hint.flexibility")
 		fv.InputMode = "numeric"
@@ -555,23 +628,8 @@ func (p *ParentPages) renderStep(c *fiber.Ctx, t tenant.Tenant, f formState, ste
 			func(d string) string { return tr.T("request.day_part." + d) }))
 		check("care_plan.wider_hours", "1", "request.field.wider_hours")
 	case stepPreferences:
-		opts, err := p.locationOptions(c.UserContext(), t, f, lang)
-		if err != nil {
+		if err := p.preferenceStep(c.UserContext(), t, f, tr, &v, errOf); err != nil {
 			return err
-		}
-		for i := 0; i < v.MaxPreferences; i++ {
-			name := fmt.Sprintf("preferences[%d]", i)
-			hint := ""
-			if i == 0 {
-				hint = "request.hint.preferences"
-			}
-			fv := sel(name, "request.field.preference", hint, append([]optionView{{Value: "", Label: tr.T("request.choose_none")}}, opts...))
-			fv.Label = tr.T("request.field.preference", "N", i+1)
-			v.Preferences = append(v.Preferences, fv)
-		}
-		if e := errOf["preferences"]; e != "" && len(v.Preferences) > 0 && v.Preferences[0].Error == "" {
-			v.Preferences[0].Error = e
-			v.Preferences[0].Describedby = strings.TrimSpace(v.Preferences[0].Describedby + " err-" + v.Preferences[0].ID)
 		}
 	case stepReason:
 		group("reason", "request.field.reason", "", radios("reason", []string{string(ReasonWork), string(ReasonTraining), string(ReasonJobSearch), string(ReasonOther)},
@@ -613,20 +671,33 @@ func (p *ParentPages) renderStep(c *fiber.Ctx, t tenant.Tenant, f formState, ste
 			anchor = fieldID("priority_claims") + "-" + string(Claims[0])
 		}
 		msg := tr.T("requests.error." + e.Code)
-		if fv, ok := v.Fields[e.Field]; ok {
+		var n int
+		if _, err := fmt.Sscanf(e.Field, "preferences[%d]", &n); err == nil && n < len(v.Chosen) {
+			msg = tr.T("request.field.preference", "N", n+1) + " (" + v.Chosen[n].Name + "): " + msg
+		} else if e.Field == "preferences" {
+			switch {
+			case !v.CanAdd && len(v.Chosen) > 0:
+				anchor = v.Chosen[0].ID
+			case len(v.Suggestions) > 0:
+				anchor = v.Suggestions[0].ID
+			default:
+				anchor = "f-add_location"
+			}
+		} else if fv, ok := v.Fields[e.Field]; ok {
 			msg = fv.Label + ": " + msg
 		} else if g, ok := v.Groups[e.Field]; ok {
 			msg = g.Legend + ": " + msg
 		} else if cv, ok := v.Checks[e.Field]; ok {
 			msg = cv.Label + ": " + msg
 		}
-		v.Errors = append(v.Errors, errorView{Anchor: anchor, Message: msg})
+		v.Errors = append(v.Errors, web.ErrorLink{Anchor: anchor, Message: msg})
 	}
 	title := tr.T("request.form.title")
 	if len(es) > 0 {
 		title = tr.T("request.form.title_errors") + " " + title
 	}
 	page := p.desks.Page(c, t, title, pageData{View: v, CheckErrors: checkErrors(errOf)})
+	page.FormID = "request-form" // the language switch posts the form, so nothing typed is lost
 	privatePage(c)
 	return p.render.Render(c, status, "request_form", page)
 }
@@ -647,17 +718,19 @@ func checkErrors(errOf map[string]string) map[string]string {
 	return out
 }
 
-func municipalityOptions(t tenant.Tenant, lang string) []optionView {
-	var own, other []optionView
+// MunicipalityOptions lists every known municipality: the desk's own first,
+// then all others, each group by name.
+func MunicipalityOptions(desk []geo.NISCode, lang string) []web.Option {
+	var own, other []web.Option
 	for _, m := range geo.Municipalities() {
-		o := optionView{Value: string(m.NIS), Label: m.Name(lang)}
-		if slices.Contains(t.Municipalities, m.NIS) {
+		o := web.Option{Value: string(m.NIS), Label: m.Name(lang)}
+		if slices.Contains(desk, m.NIS) {
 			own = append(own, o)
 		} else {
 			other = append(other, o)
 		}
 	}
-	byLabel := func(a, b optionView) int { return strings.Compare(a.Label, b.Label) }
+	byLabel := func(a, b web.Option) int { return strings.Compare(a.Label, b.Label) }
 	slices.SortFunc(own, byLabel)
 	slices.SortFunc(other, byLabel)
 	return append(own, other...)
@@ -665,8 +738,8 @@ func municipalityOptions(t tenant.Tenant, lang string) []optionView {
 
 // neighbourhoodOptions lists the neighbourhoods of the chosen municipality,
 // or of the desk's municipalities when none is chosen.
-func neighbourhoodOptions(t tenant.Tenant, chosen geo.NISCode, lang, none string) []optionView {
-	out := []optionView{{Value: "", Label: none}}
+func neighbourhoodOptions(t tenant.Tenant, chosen geo.NISCode, lang, none string) []web.Option {
+	out := []web.Option{{Value: "", Label: none}}
 	nis := []geo.NISCode{chosen}
 	if chosen == "" {
 		nis = t.Municipalities
@@ -677,18 +750,142 @@ func neighbourhoodOptions(t tenant.Tenant, chosen geo.NISCode, lang, none string
 			continue
 		}
 		for _, nb := range m.Neighbourhoods {
-			out = append(out, optionView{Value: nb, Label: nb})
+			out = append(out, web.Option{Value: nb, Label: nb})
 		}
 	}
 	return out
 }
 
+// prefChoice is one location on the preferences step: chosen (with its
+// rank) or suggested.
+type prefChoice struct {
+	ID, Value, Name, Place, Free, Error string
+	Index, Number                       int
+	First, Last                         bool
+}
+
+// preferenceStep fills the preferences step: the chosen locations in rank
+// order, then the locations that fit the child's age, the start month and
+// the care plan (free places first), then a list of all locations of the area.
+func (p *ParentPages) preferenceStep(ctx context.Context, t tenant.Tenant, f formState, tr web.Translator, v *formView, errOf map[string]string) error {
+	lang := tr.Lang()
+	chosen := f.prefList()
+	month := f.get("desired_start")
+	if len(month) >= 7 {
+		month = month[:7]
+	}
+	q := catalog.Query{Municipalities: p.area(t, f), AcceptsRequests: true, Sort: "name", PerPage: 100}
+	if _, err := time.Parse("2006-01", month); err == nil {
+		q.StartMonth = month
+	}
+	for _, name := range []string{"child.birth_date", "child.expected_date"} {
+		if d, err := time.Parse("2006-01-02", f.get(name)); err == nil && q.StartMonth != "" {
+			q.ChildBirth = &d
+			break
+		}
+	}
+	type fit struct {
+		hit   catalog.Hit
+		score int
+	}
+	var fits []fit
+	free := map[string]string{}
+	for page := 1; page <= 10; page++ {
+		q.Page = page
+		res, err := p.cat.Search(ctx, q)
+		if err != nil {
+			return fmt.Errorf("requests: locations that fit the request: %w", err)
+		}
+		for _, h := range res.Hits {
+			score := 0
+			if h.FreePlaces != nil {
+				free[h.ID.String()] = freeText(tr, *h.FreePlaces, q.StartMonth)
+				if *h.FreePlaces > 0 {
+					score += 2
+				}
+			}
+			if f.on("care_plan.wider_hours") && (h.EarlyHours || h.LateHours) {
+				score++
+			}
+			fits = append(fits, fit{h, score})
+		}
+		if page >= res.Pages() {
+			break
+		}
+	}
+	slices.SortStableFunc(fits, func(a, b fit) int { return b.score - a.score })
+
+	for i, id := range chosen {
+		pc := prefChoice{ID: fmt.Sprintf("f-preferences-%d", i), Value: id, Index: i, Number: i + 1,
+			First: i == 0, Last: i == len(chosen)-1, Free: free[id], Error: errOf[fmt.Sprintf("preferences[%d]", i)]}
+		pc.Name = tr.T("request.unknown_location")
+		if lid, err := parseLocation(id); err == nil {
+			if d, err := p.cat.Get(ctx, lid, ""); err == nil {
+				pc.Name, pc.Place = d.Name, municipalityName(d.MunicipalityNIS, lang)
+			}
+		}
+		v.Chosen = append(v.Chosen, pc)
+	}
+	v.CanAdd = len(chosen) < v.MaxPreferences
+	v.PrefsError = errOf["preferences"]
+	for _, ft := range fits {
+		id := ft.hit.ID.String()
+		if slices.Contains(chosen, id) || len(v.Suggestions) == 8 {
+			continue
+		}
+		v.Suggestions = append(v.Suggestions, prefChoice{ID: "f-suggest-" + id, Value: id, Name: ft.hit.Name,
+			Place: municipalityName(ft.hit.MunicipalityNIS, lang), Free: free[id]})
+	}
+	opts, err := p.locationOptions(ctx, t, f, lang)
+	if err != nil {
+		return err
+	}
+	other := []web.Option{{Value: "", Label: tr.T("request.choose_location")}}
+	for _, o := range opts {
+		if !slices.Contains(chosen, o.Value) {
+			other = append(other, o)
+		}
+	}
+	v.Other = web.Field{ID: "f-add_location", Name: "add_location", Label: tr.T("request.field.other_location"),
+		Hint: tr.T("request.hint.other_location"), Options: other}
+	return nil
+}
+
+// area is where the form looks for locations: the desk's municipalities and
+// their neighbours, and those around the family's own municipality.
+func (p *ParentPages) area(t tenant.Tenant, f formState) []geo.NISCode {
+	nis := slices.Clone(t.Municipalities)
+	if own := geo.NISCode(f.get("address.municipality_nis")); own != "" && !slices.Contains(nis, own) {
+		nis = append(nis, own)
+	}
+	return catalog.NearbyMunicipalities(nis, catalog.NearbyKm)
+}
+
+func municipalityName(nis geo.NISCode, lang string) string {
+	if m, ok := geo.LookupMunicipality(nis); ok {
+		return m.Name(lang)
+	}
+	return ""
+}
+
+// freeText says how many places are free in a month, in words.
+func freeText(tr web.Translator, n int, month string) string {
+	m := tr.Month(month)
+	switch n {
+	case 0:
+		return tr.T("search.free.none", "Month", m)
+	case 1:
+		return tr.T("search.free.one", "Month", m)
+	}
+	return tr.T("search.free.other", "Count", n, "Month", m)
+}
+
 // locationOptions lists the locations that take requests in the desk's
 // municipalities and their neighbours, plus any location already chosen
 // (a parent may come from a search in a wider area).
-func (p *ParentPages) locationOptions(ctx context.Context, t tenant.Tenant, f formState, lang string) ([]optionView, error) {
+func (p *ParentPages) locationOptions(ctx context.Context, t tenant.Tenant, f formState, lang string) ([]web.Option, error) {
 	area := catalog.NearbyMunicipalities(t.Municipalities, catalog.NearbyKm)
-	var out []optionView
+	var out []web.Option
 	seen := map[string]bool{}
 	for page := 1; page <= 10; page++ {
 		res, err := p.cat.Search(ctx, catalog.Query{Municipalities: area, AcceptsRequests: true, Sort: "name", Page: page, PerPage: 100})
@@ -696,7 +893,7 @@ func (p *ParentPages) locationOptions(ctx context.Context, t tenant.Tenant, f fo
 			return nil, fmt.Errorf("requests: locations for the form: %w", err)
 		}
 		for _, h := range res.Hits {
-			out = append(out, optionView{Value: h.ID.String(), Label: locationLabel(h.Location, lang)})
+			out = append(out, web.Option{Value: h.ID.String(), Label: locationLabel(h.Location, lang)})
 			seen[h.ID.String()] = true
 		}
 		if page >= res.Pages() {
@@ -713,7 +910,7 @@ func (p *ParentPages) locationOptions(ctx context.Context, t tenant.Tenant, f fo
 			continue
 		}
 		if d, err := p.cat.Get(ctx, id, ""); err == nil && d.AcceptsRequests {
-			out = append(out, optionView{Value: v, Label: locationLabel(d.Location, lang)})
+			out = append(out, web.Option{Value: v, Label: locationLabel(d.Location, lang)})
 			seen[v] = true
 		}
 	}
@@ -747,9 +944,9 @@ func (p *ParentPages) review(ctx context.Context, t tenant.Tenant, f formState, 
 		{tr.T("request.field.child_last_name"), sub.Child.LastName},
 	}}
 	if sub.Child.BirthDate != "" {
-		child.Rows = append(child.Rows, reviewRow{tr.T("request.field.birth_date"), sub.Child.BirthDate})
+		child.Rows = append(child.Rows, reviewRow{tr.T("request.field.birth_date"), tr.DateString(sub.Child.BirthDate)})
 	} else {
-		child.Rows = append(child.Rows, reviewRow{tr.T("request.field.expected_date"), sub.Child.ExpectedDate})
+		child.Rows = append(child.Rows, reviewRow{tr.T("request.field.expected_date"), tr.DateString(sub.Child.ExpectedDate)})
 	}
 	if sub.Child.NationalNumber != "" {
 		child.Rows = append(child.Rows, reviewRow{tr.T("request.field.national_number"), sub.Child.NationalNumber})
@@ -759,11 +956,7 @@ func (p *ParentPages) review(ctx context.Context, t tenant.Tenant, f formState, 
 		parents.Rows = append(parents.Rows, reviewRow{tr.T("request.review.parent", "N", i+1),
 			strings.TrimSpace(strings.Join([]string{pi.FirstName + " " + pi.LastName, pi.Email, pi.Phone}, " · "))})
 	}
-	for _, l := range web.Languages {
-		if l.Code == sub.Language {
-			parents.Rows = append(parents.Rows, reviewRow{tr.T("request.field.language"), l.Label})
-		}
-	}
+	parents.Rows = append(parents.Rows, reviewRow{tr.T("request.field.language"), web.LanguageName(sub.Language)})
 	place := sub.Address.MunicipalityNIS
 	if m, ok := geo.LookupMunicipality(geo.NISCode(place)); ok {
 		place = m.Name(lang)
@@ -777,7 +970,7 @@ func (p *ParentPages) review(ctx context.Context, t tenant.Tenant, f formState, 
 		days = append(days, tr.T("request.day."+d))
 	}
 	care := reviewSection{Step: stepCare, Title: tr.T("request.step.care"), Rows: []reviewRow{
-		{tr.T("request.field.desired_start"), sub.DesiredStart},
+		{tr.T("request.field.desired_month"), tr.Month(sub.DesiredStart)},
 		{tr.T("request.field.flexibility"), strconv.Itoa(sub.FlexibilityWeeks)},
 		{tr.T("request.field.days"), strings.Join(days, ", ")},
 		{tr.T("request.field.day_part"), tr.T("request.day_part." + sub.CarePlan.DayPart)},
@@ -843,6 +1036,7 @@ func (p *ParentPages) statusRequest(c *fiber.Ctx) (tenant.Tenant, *Case, error) 
 type prefView struct {
 	Rank                         int
 	Location, State, Reason      string
+	Address, Phone, Provider     string // shown with an offer or a place
 	Offered                      bool
 	OfferStart, OfferDays, Until string
 	Closed                       bool
@@ -856,9 +1050,9 @@ type statusView struct {
 	Open                   bool
 	Preferences            []prefView
 	Notice, Problem        string
-	Errors                 []errorView
-	Email, Phone           fieldView
-	Language               fieldView
+	Errors                 []web.ErrorLink
+	Email, Phone           web.Field
+	Language               web.Field
 	WithdrawURL            string
 	Confirm                bool
 	PlacedAt, DesiredStart string
@@ -883,7 +1077,6 @@ func (p *ParentPages) statusView(c *fiber.Ctx, t tenant.Tenant, cs *Case) status
 		v.Submitted = formatDate(*r.SubmittedAt, lang)
 	}
 	if p.roundExplain != nil {
-		// The engine explains in Dutch and English; French readers get Dutch.
 		v.RoundExplain, _ = p.roundExplain(c.UserContext(), r.ID, lang)
 	}
 	for _, pr := range r.Preferences {
@@ -894,6 +1087,14 @@ func (p *ParentPages) statusView(c *fiber.Ctx, t tenant.Tenant, cs *Case) status
 		}
 		if pr.NoPlaceReason != "" {
 			pv.Reason = tr.T("request.noplace." + string(pr.NoPlaceReason))
+		}
+		if pr.State == PreferenceOffered || pr.State == PreferenceAccepted {
+			// Where to go and whom to call: the location's address and
+			// phone and its provider (public catalogue data).
+			if d, err := p.cat.Get(c.UserContext(), catalog.LocationID{UUID: pr.LocationID}, ""); err == nil {
+				pv.Address = strings.TrimSpace(d.Street + ", " + d.Postcode + " " + municipalityName(d.MunicipalityNIS, lang))
+				pv.Phone, pv.Provider = d.Phone, d.Provider.Name
+			}
 		}
 		if pr.OfferStart != nil {
 			pv.OfferStart = formatDate(*pr.OfferStart, lang)
@@ -911,12 +1112,10 @@ func (p *ParentPages) statusView(c *fiber.Ctx, t tenant.Tenant, cs *Case) status
 		v.Preferences = append(v.Preferences, pv)
 	}
 	slices.SortFunc(v.Preferences, func(a, b prefView) int { return a.Rank - b.Rank })
-	v.Email = fieldView{ID: "f-contact-email", Name: "email", Label: tr.T("request.field.email"), Value: cs.Family.Email, Type: "email", Autocomplete: "email"}
-	v.Phone = fieldView{ID: "f-contact-phone", Name: "phone", Label: tr.T("request.field.phone"), Value: cs.Family.Phone, Type: "tel", Autocomplete: "tel"}
-	v.Language = fieldView{ID: "f-contact-language", Name: "language", Label: tr.T("request.field.language")}
-	for _, l := range web.Languages {
-		v.Language.Options = append(v.Language.Options, optionView{Value: l.Code, Label: l.Label, Selected: l.Code == cs.Family.Language})
-	}
+	v.Email = web.Field{ID: "f-contact-email", Name: "email", Label: tr.T("request.field.email"), Value: cs.Family.Email, Type: "email", Autocomplete: "email"}
+	v.Phone = web.Field{ID: "f-contact-phone", Name: "phone", Label: tr.T("request.field.phone"), Value: cs.Family.Phone, Type: "tel", Autocomplete: "tel"}
+	v.Language = web.Field{ID: "f-contact-language", Name: "language", Label: tr.T("request.field.language")}
+	v.Language.Options = web.LanguageOptions(nil, cs.Family.Language)
 	if n := c.Query("klaar"); n != "" && slices.Contains([]string{"accepted", "declined", "contact", "withdrawn"}, n) {
 		v.Notice = tr.T("request.notice." + n)
 	}
@@ -1060,7 +1259,7 @@ func (p *ParentPages) contact(c *fiber.Ctx) error {
 		v.Language.Options[i].Selected = v.Language.Options[i].Value == ch.Language
 	}
 	for _, e := range es {
-		var fv *fieldView
+		var fv *web.Field
 		switch e.Field {
 		case "email":
 			fv = &v.Email
@@ -1073,8 +1272,7 @@ func (p *ParentPages) contact(c *fiber.Ctx) error {
 		}
 		if fv.Error == "" {
 			fv.Error = tr.T("requests.error." + e.Code)
-			fv.Describedby = "err-" + fv.ID
-			v.Errors = append(v.Errors, errorView{Anchor: fv.ID, Message: fv.Label + ": " + fv.Error})
+			v.Errors = append(v.Errors, web.ErrorLink{Anchor: fv.ID, Message: fv.Label + ": " + fv.Error})
 		}
 	}
 	return p.renderStatus(c, t, v, fiber.StatusUnprocessableEntity)
@@ -1111,25 +1309,12 @@ func (p *ParentPages) withdraw(c *fiber.Ctx) error {
 	return c.Redirect(p.statusBase(t, c)+"?klaar=withdrawn", fiber.StatusSeeOther)
 }
 
-// describedBy names the hint and error elements of the field id that exist,
-// for aria-describedby.
-func describedBy(id, hint, err string) string {
-	var by []string
-	if hint != "" {
-		by = append(by, "hint-"+id)
-	}
-	if err != "" {
-		by = append(by, "err-"+id)
-	}
-	return strings.Join(by, " ")
-}
-
 // --- a new status link ----------------------------------------------------------
 
 type newLinkView struct {
 	Action, CSRF         string
-	Email                fieldView
-	Errors               []errorView
+	Email                web.Field
+	Errors               []web.ErrorLink
 	Sent                 bool
 	DeskEmail, DeskPhone string
 }
@@ -1137,7 +1322,7 @@ type newLinkView struct {
 func (p *ParentPages) newLinkView(c *fiber.Ctx, t tenant.Tenant) newLinkView {
 	tr := p.render.Translator(c)
 	return newLinkView{Action: "/" + t.Slug + PathNewLink, CSRF: account.CSRFToken(c),
-		Email:     fieldView{ID: "f-newlink-email", Name: "email", Label: tr.T("request.field.email"), Type: "email", Autocomplete: "email"},
+		Email:     web.Field{ID: "f-newlink-email", Name: "email", Label: tr.T("request.field.email"), Type: "email", Autocomplete: "email"},
 		DeskEmail: t.Settings.Contact.Email, DeskPhone: t.Settings.Contact.Phone}
 }
 
@@ -1177,8 +1362,8 @@ func (p *ParentPages) newLink(c *fiber.Ctx) error {
 	email := strings.TrimSpace(strings.Clone(c.FormValue("email")))
 	v.Email.Value = email
 	fail := func(msg string, status int) error {
-		v.Email.Error, v.Email.Describedby = msg, "err-"+v.Email.ID
-		v.Errors = []errorView{{Anchor: v.Email.ID, Message: v.Email.Label + ": " + msg}}
+		v.Email.Error = msg
+		v.Errors = []web.ErrorLink{{Anchor: v.Email.ID, Message: v.Email.Label + ": " + msg}}
 		return p.renderNewLink(c, t, v, status)
 	}
 	if a, err := mail.ParseAddress(email); err != nil || a.Address != email {

@@ -93,11 +93,7 @@ func (h *Handler) Page(c *fiber.Ctx, t Tenant, title string, data any) web.Page 
 	if c := t.Settings.Branding.PrimaryColor; c != "" {
 		p.Brand = template.CSS(c) // validated as #rrggbb when the YAML was loaded
 	}
-	for _, l := range web.Languages {
-		if t.Speaks(l.Code) {
-			p.Languages = append(p.Languages, l)
-		}
-	}
+	p.Languages = web.LanguagesOf(t.Settings.Languages)
 	return p
 }
 

@@ -56,6 +56,7 @@ var Keys = []Key{
 	{"session_secure", "auto", "mark session and CSRF cookies Secure: true, false or auto (true when public_url is https)"},
 	{"trusted_proxies", "", "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For is trusted; empty trusts none"},
 	{"otel_endpoint", "", "OTLP/HTTP endpoint for traces (http://otel-collector:4318); empty turns tracing off"},
+	{"map_tiles_url", "https://tile.openstreetmap.org/{z}/{x}/{y}.png", "tile URL template ({z}/{x}/{y}) of the map shown with JavaScript on the search and location pages (https; the page's CSP allows exactly its host); empty shows only the drawn map"},
 	{"hash_key", "", "secret (at least 32 characters) for keyed hashes of national register numbers and signed status links; empty keeps a random key in data_dir/hash.key"},
 }
 
@@ -87,6 +88,7 @@ type Config struct {
 	TrustedProxies  []string
 	HashKey         string
 	OTelEndpoint    string
+	MapTilesURL     string
 }
 
 // Embedded reports whether Loket runs on its SQLite file.
@@ -285,6 +287,12 @@ func parse(v *viper.Viper) (Config, error) {
 			bad("otel_endpoint", "must be an http:// or https:// URL of an OTLP/HTTP collector")
 		}
 	}
+	if c.MapTilesURL = strings.TrimSpace(v.GetString("map_tiles_url")); c.MapTilesURL != "" {
+		if u, err := url.Parse(c.MapTilesURL); err != nil || u.Scheme != "https" || u.Host == "" ||
+			!strings.Contains(c.MapTilesURL, "{z}") || !strings.Contains(c.MapTilesURL, "{x}") || !strings.Contains(c.MapTilesURL, "{y}") {
+			bad("map_tiles_url", "must be an https:// URL template with {z}, {x} and {y}")
+		}
+	}
 	if c.HashKey = v.GetString("hash_key"); c.HashKey != "" && len(c.HashKey) < 32 {
 		errs = append(errs, FieldError{Key: "hash_key", Value: "(hidden: a secret)", Reason: "must be at least 32 characters"})
 	}
@@ -367,4 +375,17 @@ func isIdentifier(s string) bool {
 		}
 	}
 	return s != ""
+}
+
+// MapTilesOrigin is the scheme and host of the map tiles ("https://tile.openstreetmap.org"),
+// the one image host the pages' CSP allows; "" without tiles.
+func (c Config) MapTilesOrigin() string {
+	if c.MapTilesURL == "" {
+		return ""
+	}
+	u, err := url.Parse(c.MapTilesURL)
+	if err != nil {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
 }

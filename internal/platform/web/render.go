@@ -72,8 +72,12 @@ type Page struct {
 	Languages []Language
 	// Nav is the staff menu in the header; Render fills it from the
 	// request (SetNav) when the handler leaves it empty.
-	Nav  *Nav
-	Data any
+	Nav *Nav
+	// FormID, when set, names the page's form: the language switch then
+	// posts that form (buttons with form= and formaction=), so that a
+	// visitor who changes language mid-form keeps everything she typed.
+	FormID string
+	Data   any
 }
 
 // NavItem is one link of the staff menu: Key names its text in the message

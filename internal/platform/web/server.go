@@ -60,6 +60,9 @@ type Options struct {
 	MetricsToken string
 	// Tracing adds an OpenTelemetry span per request (see package telemetry).
 	Tracing bool
+	// MapTilesOrigin ("https://tile.openstreetmap.org") is the one outside
+	// host pages may load images from: the map's tiles. "" allows none.
+	MapTilesOrigin string
 }
 
 // Server is the Fiber app plus readiness state.
@@ -124,7 +127,7 @@ func New(opts Options) *Server {
 	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {
 		s.log.Error("panic", "request_id", RequestID(c), "route", routePattern(c), "panic", e)
 	}}))
-	app.Use(securityHeaders(strings.HasPrefix(opts.PublicURL, "https://")))
+	app.Use(securityHeaders(strings.HasPrefix(opts.PublicURL, "https://"), opts.MapTilesOrigin))
 	app.Use(rejectNUL)
 	app.Use(compress.New(compress.Config{Level: compress.LevelBestSpeed}))
 
@@ -202,6 +205,16 @@ func DeskSlug(c *fiber.Ctx) string {
 	return s
 }
 
+// ContentSecurityPolicy is the pages' CSP: everything from Loket itself,
+// images also from data: URIs (QR codes, drawn maps) and the map tiles' host.
+func ContentSecurityPolicy(tilesOrigin string) string {
+	img := "'self' data:"
+	if tilesOrigin != "" {
+		img += " " + tilesOrigin
+	}
+	return "default-src 'self'; img-src " + img + "; style-src 'self' 'unsafe-inline'; script-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+}
+
 // hsts asks browsers to use only https for a year, subdomains included.
 const hsts = "max-age=31536000; includeSubDomains"
 
@@ -209,9 +222,9 @@ const hsts = "max-age=31536000; includeSubDomains"
 // public URL is https, or when the connection is https: TLS on this server,
 // or X-Forwarded-Proto from a trusted proxy (c.Protocol() ignores the header
 // from anyone else).
-func securityHeaders(publicHTTPS bool) fiber.Handler {
+func securityHeaders(publicHTTPS bool, tilesOrigin string) fiber.Handler {
 	h := helmet.New(helmet.Config{
-		ContentSecurityPolicy: "default-src 'self'; img-src 'self' data: https:; style-src 'self' 'unsafe-inline'; script-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
+		ContentSecurityPolicy: ContentSecurityPolicy(tilesOrigin),
 		ReferrerPolicy:        "same-origin",
 		HSTSMaxAge:            0, // set below, from trusted facts only
 		PermissionPolicy:      "geolocation=(self), camera=(), microphone=()",

@@ -1,0 +1,50 @@
+package web
+
+import (
+	"strconv"
+	"time"
+)
+
+// Dates and months are written out for people ("3 maart 2027", "mars
+// 2027"), never as 2027-03-03 or 2027-03: the month names come from the
+// catalogues (month.1 … month.12).
+
+// Month is a month in words with its year, from "YYYY-MM" (or a date
+// "YYYY-MM-DD"); anything else is returned as it is.
+func (t Translator) Month(month string) string {
+	if len(month) > 7 {
+		month = month[:7]
+	}
+	m, err := time.Parse("2006-01", month)
+	if err != nil {
+		return month
+	}
+	return t.T("month."+strconv.Itoa(int(m.Month()))) + " " + strconv.Itoa(m.Year())
+}
+
+// Date is a day written out: "3 maart 2027" (en: "3 March 2027").
+func (t Translator) Date(d time.Time) string {
+	return strconv.Itoa(d.Day()) + " " + t.T("month."+strconv.Itoa(int(d.Month()))) + " " + strconv.Itoa(d.Year())
+}
+
+// DateString writes out a "YYYY-MM-DD" date; anything else is returned as it is.
+func (t Translator) DateString(s string) string {
+	d, err := time.Parse("2006-01-02", s)
+	if err != nil {
+		return s
+	}
+	return t.Date(d)
+}
+
+// MonthsFrom lists n months from the month of from on, as options of a
+// month picker whose values are the first day of each month ("2027-03-01").
+func (t Translator) MonthsFrom(from time.Time, n int, selected string) []Option {
+	first := time.Date(from.Year(), from.Month(), 1, 0, 0, 0, 0, time.UTC)
+	out := make([]Option, 0, n)
+	for i := range n {
+		m := first.AddDate(0, i, 0)
+		v := m.Format("2006-01-02")
+		out = append(out, Option{Value: v, Label: t.Month(v), Selected: v == selected})
+	}
+	return out
+}
