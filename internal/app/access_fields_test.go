@@ -234,7 +234,21 @@ func TestPartnerLearnsNothingOfOtherDesks(t *testing.T) {
 	if wl := partner.Get("/leuven/loket"); strings.Contains(wl.Body, `flag-duplicate"`) {
 		t.Error("the partner's worklist flags the match at another desk")
 	}
-	desk := w.browsers[authz.DeskWorker].Get(r.Header.Get("Location"))
+	// A counter registration lands on the receipt; the case page is its parent.
+	casePage := strings.TrimSuffix(r.Header.Get("Location"), requests.PathReceipt)
+	if casePage == r.Header.Get("Location") {
+		t.Fatalf("the registration should land on its receipt, got %s", casePage)
+	}
+	partnerCase := partner.Get(casePage)
+	if partnerCase.Status != 200 || !strings.Contains(partnerCase.Body, "Partnerkind") {
+		t.Fatalf("the partner's case page: %d", partnerCase.Status)
+	}
+	for _, leak := range []string{"Geel-Laakdal-Meerhout", "Geel–Laakdal–Meerhout", "Zelfde rijksregisternummer", `id="dup-title"`} {
+		if strings.Contains(partnerCase.Body, leak) {
+			t.Errorf("the partner's case page shows %q", leak)
+		}
+	}
+	desk := w.browsers[authz.DeskWorker].Get(casePage)
 	if !strings.Contains(desk.Body, "Zelfde rijksregisternummer") || !strings.Contains(desk.Body, `id="dup-title"`) {
 		t.Error("Leuven's own worker must see the match (else this test proves nothing)")
 	}
