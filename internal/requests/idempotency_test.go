@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/uptrace/bun"
+	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
 
 	"github.com/loket-kinderopvang/loket/internal/platform/db"
 	"github.com/loket-kinderopvang/loket/internal/platform/dbtest"
@@ -82,7 +82,11 @@ type blockingOutbox struct {
 
 func (b *blockingOutbox) Notify(context.Context, requests.Notice) error { return nil }
 func (b *blockingOutbox) Transactional() bool                           { return true }
-func (b *blockingOutbox) NotifyTx(context.Context, bun.IDB, []requests.Notice) ([]error, error) {
+
+// A signature change must break the build, not make the test wait forever.
+var _ requests.OutboxNotifier = (*blockingOutbox)(nil)
+
+func (b *blockingOutbox) NotifyTx(context.Context, *tenancy.Tx, []requests.Notice) ([]error, error) {
 	b.entered <- struct{}{}
 	<-b.release
 	return nil, nil
@@ -108,7 +112,11 @@ func TestIdempotencyKeyInFlight(t *testing.T) {
 			r, _, _, err := f.svc.Submit(f.leuven, a, api, "k-2")
 			firstDone <- result{r, err}
 		}()
-		<-box.entered
+		select {
+		case <-box.entered:
+		case <-time.After(30 * time.Second):
+			t.Fatal("the registration never reached its transaction's outbox")
+		}
 		if _, _, _, err := f.svc.Submit(f.leuven, a, api, "k-2"); !errors.Is(err, requests.ErrIdempotencyInFlight) {
 			t.Errorf("the same key while the first is written: %v, want ErrIdempotencyInFlight", err)
 		}
