@@ -12,26 +12,32 @@ import (
 )
 
 // MessageIDs collects the message ids the non-test Go files of the current
-// package write out: the first group of re in each match. Ids ending in "."
-// are prefixes of ids built at run time and are skipped.
-func MessageIDs(t testing.TB, re *regexp.Regexp) map[string]bool {
+// package (or of dirs, when given) write out: the first group of re in each
+// match. Ids ending in "." are prefixes of ids built at run time and are
+// skipped.
+func MessageIDs(t testing.TB, re *regexp.Regexp, dirs ...string) map[string]bool {
 	t.Helper()
-	files, err := filepath.Glob("*.go")
-	if err != nil {
-		t.Fatal(err)
+	if len(dirs) == 0 {
+		dirs = []string{"."}
 	}
 	used := map[string]bool{}
-	for _, f := range files {
-		if strings.HasSuffix(f, "_test.go") {
-			continue
-		}
-		b, err := os.ReadFile(f)
+	for _, dir := range dirs {
+		files, err := filepath.Glob(filepath.Join(dir, "*.go"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, m := range re.FindAllStringSubmatch(string(b), -1) {
-			if !strings.HasSuffix(m[1], ".") {
-				used[m[1]] = true
+		for _, f := range files {
+			if strings.HasSuffix(f, "_test.go") {
+				continue
+			}
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range re.FindAllStringSubmatch(string(b), -1) {
+				if !strings.HasSuffix(m[1], ".") {
+					used[m[1]] = true
+				}
 			}
 		}
 	}
