@@ -22,8 +22,7 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/platform/db"
 	"github.com/loket-kinderopvang/loket/internal/platform/dbtest"
 	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
-	"github.com/loket-kinderopvang/loket/internal/tenant"
-	"github.com/loket-kinderopvang/loket/tenants"
+	"github.com/loket-kinderopvang/loket/internal/tenant/tenanttest"
 )
 
 // TestRelaySendsEachStoredMailOnce: mails stored in the outbox, platform
@@ -104,18 +103,7 @@ func TestRelaySendsEachStoredMailOnce(t *testing.T) {
 func deskContexts(t *testing.T, d *db.DB) (leuven, geel context.Context) {
 	t.Helper()
 	ctx := context.Background()
-	specs, err := tenant.LoadDir(tenants.Demo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := tenant.NewStore(d, clock.System{})
-	if _, err := ts.Sync(ctx, specs); err != nil {
-		t.Fatal(err)
-	}
-	dir := tenant.NewDirectory(ts)
-	if err := dir.Reload(ctx); err != nil {
-		t.Fatal(err)
-	}
+	dir := tenanttest.SyncDemo(t, d, clock.System{})
 	a, _ := dir.BySlug("leuven")
 	b, _ := dir.BySlug("geel-laakdal-meerhout")
 	return tenancy.WithTenant(ctx, a.ID), tenancy.WithTenant(ctx, b.ID)

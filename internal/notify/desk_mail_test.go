@@ -18,7 +18,7 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
 	"github.com/loket-kinderopvang/loket/internal/requests"
 	"github.com/loket-kinderopvang/loket/internal/tenant"
-	"github.com/loket-kinderopvang/loket/tenants"
+	"github.com/loket-kinderopvang/loket/internal/tenant/tenanttest"
 )
 
 // TestFamilyMailIsDeskData: a mail about a family (a parent's address, the
@@ -30,18 +30,7 @@ func TestFamilyMailIsDeskData(t *testing.T) {
 	d := dbtest.Open(t, db.Postgres)
 	ctx := context.Background()
 	clk := clock.NewFixed(time.Date(2027, 3, 1, 9, 0, 0, 0, time.UTC))
-	specs, err := tenant.LoadDir(tenants.Demo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := tenant.NewStore(d, clk)
-	if _, err := ts.Sync(ctx, specs); err != nil {
-		t.Fatal(err)
-	}
-	dir := tenant.NewDirectory(ts)
-	if err := dir.Reload(ctx); err != nil {
-		t.Fatal(err)
-	}
+	dir := tenanttest.SyncDemo(t, d, clk)
 	a, _ := dir.BySlug("leuven")
 	b, _ := dir.BySlug("geel-laakdal-meerhout")
 	ctxA, ctxB := tenancy.WithTenant(ctx, a.ID), tenancy.WithTenant(ctx, b.ID)
@@ -90,7 +79,7 @@ func TestFamilyMailIsDeskData(t *testing.T) {
 
 	// Bound to desk A: A's family mail, not B's.
 	scoped := tenancy.NewStore(d)
-	err = scoped.Tx(ctxA, func(ctx context.Context, tx *tenancy.Tx) error {
+	err := scoped.Tx(ctxA, func(ctx context.Context, tx *tenancy.Tx) error {
 		got = read(ctx, func(ctx context.Context, query string, dest *[]string) error {
 			return tx.Unscoped().NewRaw(query).Scan(ctx, dest)
 		})

@@ -20,8 +20,7 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
 	"github.com/loket-kinderopvang/loket/internal/requests"
 	"github.com/loket-kinderopvang/loket/internal/rounds"
-	"github.com/loket-kinderopvang/loket/internal/tenant"
-	"github.com/loket-kinderopvang/loket/tenants"
+	"github.com/loket-kinderopvang/loket/internal/tenant/tenanttest"
 )
 
 // ownedTables are the tenant-owned tables and a model of each. A schema test
@@ -46,19 +45,7 @@ type desks struct{ a, b tenancy.ID }
 
 func setup(t *testing.T, d *db.DB) (desks, *tenancy.Store, *requests.Store) {
 	t.Helper()
-	ctx := context.Background()
-	specs, err := tenant.LoadDir(tenants.Demo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := tenant.NewStore(d, clock.System{})
-	if _, err := ts.Sync(ctx, specs); err != nil {
-		t.Fatal(err)
-	}
-	dir := tenant.NewDirectory(ts)
-	if err := dir.Reload(ctx); err != nil {
-		t.Fatal(err)
-	}
+	dir := tenanttest.SyncDemo(t, d, clock.System{})
 	a, _ := dir.BySlug("leuven")
 	b, _ := dir.BySlug("geel-laakdal-meerhout")
 	scoped := tenancy.NewStore(d)
