@@ -101,11 +101,17 @@ var statusLinkRE = regexp.MustCompile(`href="(/leuven/aanvraag/[^"]+)" id="statu
 // registerByForm walks the whole form with plain posts and returns the status page path.
 func registerByForm(t *testing.T, b *Browser, prefs []catalog.LocationID) string {
 	t.Helper()
+	return registerByFormWith(t, b, parentSteps(prefs))
+}
+
+// registerByFormWith walks the form with the given steps' fields.
+func registerByFormWith(t *testing.T, b *Browser, steps []url.Values) string {
+	t.Helper()
 	page := b.Get("/leuven/aanvragen")
 	if page.Status != 200 || !strings.Contains(page.Body, `name="csrf_token"`) {
 		t.Fatalf("form: %d %s", page.Status, page.Body)
 	}
-	for i, fields := range parentSteps(prefs) {
+	for i, fields := range steps {
 		page = step(b, page, "/leuven/aanvragen", fields, "next")
 		if page.Status != 200 {
 			t.Fatalf("step %d: %d\n%s", i+1, page.Status, errorSummary(page.Body))

@@ -313,8 +313,9 @@ func TestDeskArea(t *testing.T) {
 	}{
 		{url.Values{}, []geo.NISCode{"13008", "13053", "13021"}},
 		{url.Values{"area": {"desk"}}, []geo.NISCode{"13008", "13053", "13021"}},
-		// Kasterlee's centre lies about 9 km from Geel's; Turnhout's 18 km.
-		{url.Values{"area": {"nearby"}}, []geo.NISCode{"13008", "13017", "13021", "13053"}},
+		// Kasterlee's centre lies about 9 km from Geel's, Diest's about 9 km
+		// from Laakdal's; Turnhout's 18 km from Geel's.
+		{url.Values{"area": {"nearby"}}, []geo.NISCode{"13003", "13008", "13011", "13013", "13017", "13021", "13025", "13029", "13049", "13053", "24020", "24134", "71071"}},
 		{url.Values{"area": {"region"}}, searchRegion(t, "13000")},
 		{url.Values{"area": {"all"}}, nil},
 		{url.Values{"postcode": {"2430"}, "within_km": {"15"}}, nil},

@@ -2,22 +2,15 @@
 // (gemeenten) and the regions (arrondissementen) they belong to, identified by
 // their NIS codes, plus a great-circle distance helper for catalogue search.
 //
-// The data is embedded from data/municipalities.csv and data/regions.csv and
-// covers only the municipalities of the three demo desks (with approximate centre
-// points, good enough for demo distances). The CSVs are parsed once, on first
+// The data is embedded from data/municipalities.csv, data/regions.csv and
+// data/postcodes.csv: every municipality of Flanders (285 since the mergers of
+// 2025) and Brussels (19), their arrondissements and postcodes, with
+// approximate centre points. data/README.md says where the list comes from and
+// how [Import] (the command "loket geo import") rebuilds it from Statbel's
+// REFNIS file and bpost's postcode list. The CSVs are parsed once, on first
 // use. A parse error in the embedded data is a programming error: it never
 // panics at run time (the accessors then return no data and [Err] reports the
 // problem), and the package tests fail on it.
-//
-// Real deployments load the full list from Statbel's REFNIS file
-// (TU_COM_REFNIS.txt), which is pipe-separated with the columns
-//
-//	LVL_REFNIS|CD_REFNIS|CD_SUP_REFNIS|TX_REFNIS_NL|TX_REFNIS_FR|DT_VLDT_START|DT_VLDT_END
-//
-// Municipalities are level 4 (their CD_SUP_REFNIS is the arrondissement, level
-// 3); current entries end on 31/12/9999, and the file includes the 2025 mergers.
-// A REFNIS importer is not implemented yet; it should produce the same two CSV
-// files.
 package geo
 
 import (
@@ -76,6 +69,23 @@ func (m Municipality) Name(lang string) string {
 		return m.NameFR
 	}
 	return m.NameNL
+}
+
+// Province returns the REFNIS code of the municipality's province, or of the
+// Brussels-Capital Region (04000), which has none: the first digit(s) of a
+// NIS code name it.
+func (m Municipality) Province() NISCode {
+	switch {
+	case strings.HasPrefix(string(m.NIS), "21"):
+		return "04000"
+	case strings.HasPrefix(string(m.NIS), "23"), strings.HasPrefix(string(m.NIS), "24"):
+		return "20001" // Flemish Brabant
+	case strings.HasPrefix(string(m.NIS), "25"):
+		return "20002" // Walloon Brabant
+	case m.NIS == "":
+		return ""
+	}
+	return NISCode(m.NIS[:1] + "0000")
 }
 
 // Region is an arrondissement.

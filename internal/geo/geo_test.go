@@ -11,12 +11,83 @@ func TestEmbeddedDataParses(t *testing.T) {
 	if err := Err(); err != nil {
 		t.Fatalf("embedded reference data is broken:\n%v", err)
 	}
-	// The three demo desks cover 13 municipalities in 2 arrondissements.
-	if got := len(Municipalities()); got != 13 {
-		t.Errorf("len(Municipalities()) = %d, want 13", got)
+	// Since the mergers of 1 January 2025 Flanders has 285 municipalities
+	// in 22 arrondissements; the Brussels-Capital Region has 19 in one.
+	var flemish, brussels int
+	for _, m := range Municipalities() {
+		if m.RegionNIS == "21000" {
+			brussels++
+		} else {
+			flemish++
+		}
 	}
-	if got := len(Regions()); got != 2 {
-		t.Errorf("len(Regions()) = %d, want 2", got)
+	if flemish != 285 || brussels != 19 {
+		t.Errorf("%d Flemish and %d Brussels municipalities, want 285 and 19", flemish, brussels)
+	}
+	if got := len(Regions()); got != 23 {
+		t.Errorf("len(Regions()) = %d, want 23", got)
+	}
+}
+
+// The mergers of 2025 are in: the merged municipalities' old codes are gone,
+// the new ones are there with their postcodes.
+func TestMergersOf2025(t *testing.T) {
+	for _, old := range []NISCode{"11007", "11056", "23023", "23024", "23032", "37007", "37012", "37015", "37018",
+		"44012", "44034", "44040", "44043", "44045", "44048", "44073", "46003", "46013", "46014",
+		"71022", "71057", "71069", "73006", "73009", "73032", "73040", "73083"} {
+		if m, ok := LookupMunicipality(old); ok {
+			t.Errorf("%s %s no longer exists since 2025", old, m.NameNL)
+		}
+	}
+	for nis, want := range map[NISCode]string{"23106": "Pajottegem", "46030": "Beveren-Kruibeke-Zwijndrecht",
+		"44088": "Merelbeke-Melle", "71072": "Hasselt", "73111": "Tongeren-Borgloon", "44086": "Nazareth-De Pinte"} {
+		if m, ok := LookupMunicipality(nis); !ok || m.NameNL != want {
+			t.Errorf("LookupMunicipality(%s) = %q, %v; want %s", nis, m.NameNL, ok, want)
+		}
+	}
+	// Zwijndrecht (2070) moved with its merger to East Flanders' Sint-Niklaas.
+	if p, ok := LookupPostcode("2070"); !ok || p.MunicipalityNIS != "46030" {
+		t.Errorf("2070 = %+v, %v; want Beveren-Kruibeke-Zwijndrecht", p, ok)
+	}
+}
+
+// Every municipality has a postcode, every postcode a municipality.
+func TestEveryPostcodeHasMunicipality(t *testing.T) {
+	if err := PostcodesErr(); err != nil {
+		t.Fatal(err)
+	}
+	pcs := Postcodes()
+	if len(pcs) < 304 {
+		t.Fatalf("only %d postcodes", len(pcs))
+	}
+	has := map[NISCode]bool{}
+	for _, p := range pcs {
+		if len(p.Code) != 4 || strings.Trim(p.Code, "0123456789") != "" {
+			t.Errorf("postcode %q is not 4 digits", p.Code)
+		}
+		if _, ok := LookupMunicipality(p.MunicipalityNIS); !ok {
+			t.Errorf("postcode %s points at unknown municipality %s", p.Code, p.MunicipalityNIS)
+		}
+		if p.Name == "" || DistanceKm(p.Lat, p.Lon, 50.85, 4.35) > 200 {
+			t.Errorf("postcode %s: name %q, centre %v", p.Code, p.Name, p.Point)
+		}
+		has[p.MunicipalityNIS] = true
+	}
+	for _, m := range Municipalities() {
+		if !has[m.NIS] {
+			t.Errorf("%s %s has no postcode", m.NIS, m.NameNL)
+		}
+	}
+}
+
+// The demo desks' municipalities keep their neighbourhoods (figures break
+// down by them).
+func TestDemoMunicipalitiesKeepNeighbourhoods(t *testing.T) {
+	for _, nis := range []NISCode{"13002", "13004", "13008", "13017", "13019", "13021", "13023", "13031", "13035", "13040", "13046", "13053", "24062"} {
+		m, ok := LookupMunicipality(nis)
+		if !ok || len(m.Neighbourhoods) == 0 {
+			t.Errorf("demo municipality %s: %+v, %v", nis, m, ok)
+		}
 	}
 }
 
@@ -37,12 +108,9 @@ func TestMunicipalitiesSortedUniqueFiveDigits(t *testing.T) {
 		if m.NameNL == "" || m.NameFR == "" {
 			t.Errorf("%s: missing name (nl %q, fr %q)", m.NIS, m.NameNL, m.NameFR)
 		}
-		// All demo municipalities are in Flanders.
+		// Flanders and Brussels lie within this box.
 		if m.Lat < 50.6 || m.Lat > 51.6 || m.Lon < 2.5 || m.Lon > 6 {
 			t.Errorf("%s %s: centre %.4f,%.4f is not in Flanders", m.NIS, m.NameNL, m.Lat, m.Lon)
-		}
-		if len(m.Neighbourhoods) == 0 {
-			t.Errorf("%s %s: no neighbourhoods", m.NIS, m.NameNL)
 		}
 	}
 }
@@ -95,9 +163,13 @@ func TestRegions(t *testing.T) {
 	if turnhout.NameNL != "Arrondissement Turnhout" || turnhout.NameFR != "Arrondissement de Turnhout" {
 		t.Errorf("region 13000 names = %q / %q", turnhout.NameNL, turnhout.NameFR)
 	}
-	want := []NISCode{"13002", "13004", "13008", "13017", "13019", "13021", "13023", "13031", "13035", "13040", "13046", "13053"}
-	if !slices.Equal(turnhout.Municipalities, want) {
-		t.Errorf("region 13000 municipalities = %v, want %v", turnhout.Municipalities, want)
+	for _, nis := range []NISCode{"13002", "13004", "13008", "13017", "13019", "13021", "13023", "13031", "13035", "13040", "13046", "13053"} {
+		if !slices.Contains(turnhout.Municipalities, nis) {
+			t.Errorf("region 13000 misses %s", nis)
+		}
+	}
+	if len(turnhout.Municipalities) != 27 {
+		t.Errorf("arrondissement Turnhout has %d municipalities, want 27", len(turnhout.Municipalities))
 	}
 	leuven, ok := LookupRegion("24000")
 	if !ok {
@@ -106,7 +178,7 @@ func TestRegions(t *testing.T) {
 	if leuven.Name("fr") != "Arrondissement de Louvain" || leuven.Name("nl") != "Arrondissement Leuven" {
 		t.Errorf("region 24000 names = %q / %q", leuven.NameNL, leuven.NameFR)
 	}
-	if !slices.Equal(leuven.Municipalities, []NISCode{"24062"}) {
+	if !slices.Contains(leuven.Municipalities, "24062") || len(leuven.Municipalities) != 30 {
 		t.Errorf("region 24000 municipalities = %v", leuven.Municipalities)
 	}
 	if _, ok := LookupRegion("24062"); ok {
@@ -155,9 +227,10 @@ func TestName(t *testing.T) {
 
 func TestResultsAreCopies(t *testing.T) {
 	ms := Municipalities()
-	ms[0].NameNL = "changed"
-	ms[0].Neighbourhoods[0] = "changed"
-	m, _ := LookupMunicipality(ms[0].NIS)
+	i := slices.IndexFunc(ms, func(m Municipality) bool { return m.NIS == "24062" })
+	ms[i].NameNL = "changed"
+	ms[i].Neighbourhoods[0] = "changed"
+	m, _ := LookupMunicipality(ms[i].NIS)
 	if m.NameNL == "changed" || m.Neighbourhoods[0] == "changed" {
 		t.Error("modifying Municipalities() changed the reference data")
 	}

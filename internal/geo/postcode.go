@@ -5,7 +5,9 @@ import (
 	_ "embed"
 	"encoding/csv"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 )
 
@@ -36,6 +38,9 @@ var postcodes = sync.OnceValues(func() (map[string]Postcode, error) {
 		if len(r) != 5 || err1 != nil || err2 != nil {
 			return nil, fmt.Errorf("geo: postcodes line %d: bad row %v", i+2, r)
 		}
+		if _, dup := out[r[0]]; dup {
+			return nil, fmt.Errorf("geo: postcodes line %d: duplicate postcode %s", i+2, r[0])
+		}
 		out[r[0]] = Postcode{Code: r[0], MunicipalityNIS: NISCode(r[1]), Name: r[2], Point: Point{lat, lon}}
 	}
 	return out, nil
@@ -49,6 +54,31 @@ func LookupPostcode(code string) (Postcode, bool) {
 	}
 	p, ok := m[code]
 	return p, ok
+}
+
+// Postcodes returns every known postcode, sorted by code.
+func Postcodes() []Postcode {
+	m, err := postcodes()
+	if err != nil {
+		return nil
+	}
+	out := make([]Postcode, 0, len(m))
+	for _, p := range m {
+		out = append(out, p)
+	}
+	slices.SortFunc(out, func(a, b Postcode) int { return strings.Compare(a.Code, b.Code) })
+	return out
+}
+
+// PostcodesOf returns the postcodes of one municipality, sorted by code.
+func PostcodesOf(nis NISCode) []Postcode {
+	var out []Postcode
+	for _, p := range Postcodes() {
+		if p.MunicipalityNIS == nis {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // PostcodesErr reports broken embedded postcode data (a test calls it).

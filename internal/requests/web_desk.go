@@ -463,7 +463,7 @@ type registerView struct {
 	Days         map[string]bool
 	Claims       map[string]bool
 	Prefs        []prefSlot
-	Municipality []choice
+	Municipality []web.OptionGroup
 	Locations    []choice
 	Channels     []Channel
 	Reasons      []Reason
@@ -520,9 +520,7 @@ func (h *Web) registerView(c *fiber.Ctx) (*registerView, error) {
 		}
 	}
 	// Every municipality: a family from outside the desk's area says where it lives.
-	for _, o := range MunicipalityOptions(t.Municipalities, tr.Lang()) {
-		v.Municipality = append(v.Municipality, choice{Value: o.Value, Label: o.Label})
-	}
+	v.Municipality = web.GroupOptions(MunicipalityOptions(t.Municipalities, tr))
 	locs, err := h.locationChoices(c.UserContext(), munis)
 	if err != nil {
 		return nil, err

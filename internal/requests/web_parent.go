@@ -23,6 +23,8 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
 	"github.com/valyala/fasthttp"
+	"golang.org/x/text/collate"
+	"golang.org/x/text/language"
 
 	"github.com/loket-kinderopvang/loket/internal/account"
 	"github.com/loket-kinderopvang/loket/internal/catalog"
@@ -606,7 +608,7 @@ func (p *ParentPages) renderStep(c *fiber.Ctx, t tenant.Tenant, f formState, ste
 		// No default: a family names its own municipality, inside the
 		// desk's area or anywhere in Flanders and Brussels.
 		sel("address.municipality_nis", "request.field.municipality", "request.hint.municipality",
-			append([]web.Option{{Value: "", Label: tr.T("request.choose_municipality")}}, MunicipalityOptions(t.Municipalities, lang)...))
+			append([]web.Option{{Value: "", Label: tr.T("request.choose_municipality")}}, MunicipalityOptions(t.Municipalities, tr)...))
 		sel("address.neighbourhood", "request.field.neighbourhood", "request.hint.neighbourhood",
 			neighbourhoodOptions(t, geo.NISCode(f.get("address.municipality_nis")), lang, tr.T("request.choose_none")))
 	case stepCare:
@@ -718,21 +720,30 @@ func checkErrors(errOf map[string]string) map[string]string {
 	return out
 }
 
-// MunicipalityOptions lists every known municipality: the desk's own first,
-// then all others, each group by name.
-func MunicipalityOptions(desk []geo.NISCode, lang string) []web.Option {
+// MunicipalityOptions lists every municipality of Flanders and Brussels:
+// the desk's own first, then the others grouped by province (Brussels as its
+// region), groups and names in alphabetical order of the reader's language.
+func MunicipalityOptions(desk []geo.NISCode, tr web.Translator) []web.Option {
 	var own, other []web.Option
+	ownGroup := tr.T("request.municipality_group.desk")
 	for _, m := range geo.Municipalities() {
-		o := web.Option{Value: string(m.NIS), Label: m.Name(lang)}
+		o := web.Option{Value: string(m.NIS), Label: m.Name(tr.Lang())}
 		if slices.Contains(desk, m.NIS) {
+			o.Group = ownGroup
 			own = append(own, o)
 		} else {
+			o.Group = tr.T("geo.province." + string(m.Province()))
 			other = append(other, o)
 		}
 	}
-	byLabel := func(a, b web.Option) int { return strings.Compare(a.Label, b.Label) }
-	slices.SortFunc(own, byLabel)
-	slices.SortFunc(other, byLabel)
+	coll := collate.New(language.Make(tr.Lang()))
+	slices.SortFunc(own, func(a, b web.Option) int { return coll.CompareString(a.Label, b.Label) })
+	slices.SortFunc(other, func(a, b web.Option) int {
+		if c := coll.CompareString(a.Group, b.Group); c != 0 {
+			return c
+		}
+		return coll.CompareString(a.Label, b.Label)
+	})
 	return append(own, other...)
 }
 

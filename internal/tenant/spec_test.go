@@ -150,18 +150,24 @@ func TestDemoTenantsLoad(t *testing.T) {
 		t.Errorf("regions: leuven %v, turnhout %v", leuven.RegionNIS(), turnhout.RegionNIS())
 	}
 
-	// Together the demo desks cover every municipality in the reference data
-	// exactly once.
+	// The demo desks cover the 13 demo municipalities of the reference data
+	// (the ones with neighbourhoods), each exactly once.
 	covered := map[geo.NISCode]string{}
 	for _, s := range specs {
 		for _, nis := range s.Municipalities {
+			if other := covered[nis]; other != "" {
+				t.Errorf("municipality %s is covered by %s and %s", nis, other, s.Slug)
+			}
 			covered[nis] = s.Slug
 		}
 	}
 	for _, m := range geo.Municipalities() {
-		if covered[m.NIS] == "" {
-			t.Errorf("municipality %s %s is not covered by a demo desk", m.NIS, m.NameNL)
+		if (covered[m.NIS] == "") != (len(m.Neighbourhoods) == 0) {
+			t.Errorf("municipality %s %s: desk %q, neighbourhoods %v", m.NIS, m.NameNL, covered[m.NIS], m.Neighbourhoods)
 		}
+	}
+	if len(covered) != 13 {
+		t.Errorf("the demo desks cover %d municipalities, want 13", len(covered))
 	}
 }
 

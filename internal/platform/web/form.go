@@ -23,7 +23,33 @@ func (f Field) Describedby() string { return describedBy(f.ID, f.Hint, f.Error) 
 type Option struct {
 	Value, Label string
 	Selected     bool
+	// Group names the <optgroup> the option sits in; empty for none.
+	Group string
 }
+
+// OptionGroup is a run of options with the same Group; Label is empty for
+// options outside any group.
+type OptionGroup struct {
+	Label   string
+	Options []Option
+}
+
+// GroupOptions cuts options into runs of the same Group, in order, so a
+// template can render <optgroup>s.
+func GroupOptions(opts []Option) []OptionGroup {
+	var out []OptionGroup
+	for _, o := range opts {
+		if n := len(out); n > 0 && out[n-1].Label == o.Group {
+			out[n-1].Options = append(out[n-1].Options, o)
+			continue
+		}
+		out = append(out, OptionGroup{Label: o.Group, Options: []Option{o}})
+	}
+	return out
+}
+
+// OptionGroups is [GroupOptions] of the field's options.
+func (f Field) OptionGroups() []OptionGroup { return GroupOptions(f.Options) }
 
 // Choice is one checkbox or radio button.
 type Choice struct {
