@@ -135,6 +135,26 @@ func (h *Handler) confirmProviderStaff(c *fiber.Ctx) error {
 		CancelLabel: tr.T("work.confirm.cancel")})
 }
 
+// operatorQuestion asks before taking the operator role from user.
+func (h *Handler) operatorQuestion(c *fiber.Ctx, user, name string) web.Confirm {
+	tr := h.Render.Translator(c)
+	base := PathOperator + "/operators"
+	return web.Confirm{ID: "confirm-operator-" + user, Title: tr.T("work.confirm.operator.title", "Name", name),
+		Text: tr.T("work.confirm.operator.text", "Name", name), Action: base + "/" + user + "/verwijderen", CSRF: account.CSRFToken(c),
+		Submit: tr.T("work.confirm.operator.submit"), Danger: true, Cancel: base, CancelLabel: tr.T("work.confirm.cancel")}
+}
+
+// confirmOperator asks before removing an operator (GET
+// /beheer/operators/{user}/verwijderen); nobody removes herself.
+func (h *Handler) confirmOperator(c *fiber.Ctx) error {
+	user := strings.Clone(c.Params("user"))
+	me, _ := userOf(c)
+	if user == me || !slices.Contains(h.Service.Authz().Holders(authz.Platform), authz.Holder{User: user, Role: authz.Operator}) {
+		return fiber.ErrNotFound
+	}
+	return h.confirmPage(c, h.operatorQuestion(c, user, h.userName(c.UserContext(), user)))
+}
+
 // keyQuestion asks before revoking an API key.
 func (h *Handler) keyQuestion(c *fiber.Ctx, base, id, name string) web.Confirm {
 	tr := h.Render.Translator(c)

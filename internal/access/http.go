@@ -110,6 +110,7 @@ func (h *Handler) RegisterPlatform(app fiber.Router) {
 	ops := h.require(authz.StaffManage, platformDomain)
 	app.Get(PathOperator+"/operators", auth, ops, h.operators)
 	app.Post(PathOperator+"/operators", auth, ops, h.addOperator)
+	app.Get(PathOperator+"/operators/:user/verwijderen", auth, ops, h.confirmOperator)
 	app.Post(PathOperator+"/operators/:user/verwijderen", auth, ops, h.removeOperator)
 }
 
@@ -220,12 +221,12 @@ func (h *Handler) agreementRows(c *fiber.Ctx, as []Agreement) []agreementRow {
 		outgoing := a.GrantingTenantID == t.ID
 		r := agreementRow{
 			ID: a.ID.String(), Granting: name(a.GrantingTenantID), Receiving: name(a.ReceivingTenantID),
-			Access: tr.T("access.sharing.access." + string(a.Access)), Starts: a.StartsAt.Format(dateLayout),
+			Access: tr.T("access.sharing.access." + string(a.Access)), Starts: tr.Date(a.StartsAt),
 			Outgoing: outgoing, Reciprocal: a.Reciprocal,
 			Answerable: a.Pending() && !outgoing, Withdrawable: a.Pending() && outgoing, Revocable: a.Status == StatusActive,
 		}
 		if !a.EndsAt.IsZero() {
-			r.Ends = a.EndsAt.Format(dateLayout)
+			r.Ends = tr.Date(a.EndsAt)
 		}
 		switch {
 		case a.Pending() && outgoing:
@@ -833,10 +834,10 @@ func (h *Handler) keysView(c *fiber.Ctx) (*view, *catalog.Provider, []catalog.Lo
 	}
 	rows := make([]keyRow, len(keys))
 	for i, k := range keys {
-		r := keyRow{ID: k.ID.String(), Name: k.Name, Prefix: k.Prefix, Created: k.CreatedAt.Format("2006-01-02 15:04"),
+		r := keyRow{ID: k.ID.String(), Name: k.Name, Prefix: k.Prefix, Created: tr.DateTime(k.CreatedAt),
 			LastUsed: tr.T("access.keys.never"), Locations: tr.T("access.keys.all_locations"), Revoked: !k.RevokedAt.IsZero()}
 		if !k.LastUsedAt.IsZero() {
-			r.LastUsed = k.LastUsedAt.UTC().Format("2006-01-02 15:04 UTC")
+			r.LastUsed = tr.DateTime(k.LastUsedAt)
 		}
 		if k.Locations != "" {
 			var ns []string
@@ -988,6 +989,13 @@ func (h *Handler) operatorsView(c *fiber.Ctx) (*view, error) {
 	v := newView(c, PathOperator+"/operators")
 	v.Items = rows
 	v.Extra["Operators"] = true
+	var dialogs []web.Confirm
+	for _, r := range rows {
+		if !r.Self {
+			dialogs = append(dialogs, h.operatorQuestion(c, r.ID, r.Name))
+		}
+	}
+	v.Extra["Dialogs"] = dialogs
 	return v, nil
 }
 
@@ -1040,6 +1048,9 @@ func (h *Handler) removeOperator(c *fiber.Ctx) error {
 	}
 	if user == me {
 		return fiber.ErrUnprocessableEntity
+	}
+	if !confirmed(c) {
+		return see(c, PathOperator+"/operators/"+user+"/verwijderen")
 	}
 	if err := az.RemoveRole(c.UserContext(), user, authz.Operator, authz.Platform); err != nil {
 		return err

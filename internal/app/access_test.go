@@ -539,7 +539,7 @@ func TestOperatorPages(t *testing.T) {
 	if !u.TOTPRequired {
 		t.Error("an operator must use a second factor")
 	}
-	if r := op.Post("/beheer/operators/"+id+"/verwijderen", url.Values{}); r.Status != http.StatusSeeOther {
+	if r := op.Post("/beheer/operators/"+id+"/verwijderen", url.Values{"confirm": {"yes"}}); r.Status != http.StatusSeeOther {
 		t.Fatalf("remove operator: %d", r.Status)
 	}
 	if ok, _ := w.a.Authz.Allowed(id, authz.Platform, authz.TenantsManage); ok {

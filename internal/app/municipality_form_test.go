@@ -105,7 +105,12 @@ func TestCounterFormOffersEveryMunicipality(t *testing.T) {
 	if ok.Status != http.StatusSeeOther || m == nil {
 		t.Fatalf("registration: %d %s\n%s", ok.Status, ok.Header.Get("Location"), errorSummary(ok.Body))
 	}
-	if c := worker.Get(m[0]); !strings.Contains(c.Body, "Sint-Gillis") {
+	c := worker.Get(m[0])
+	if !strings.Contains(c.Body, "Sint-Gillis") {
 		t.Errorf("the case page does not name the family's municipality")
+	}
+	// Dates on the case page are written out (issue 20, point 11).
+	if l := leaks(visibleText(c.Body)); len(l) > 0 {
+		t.Errorf("the case page shows %q", l)
 	}
 }

@@ -22,10 +22,15 @@ import (
 // pipeKey is an internal key joined with "|" ("<uuid>|2027-03|baby").
 var pipeKey = regexp.MustCompile(`\S+\|\S+`)
 
+// isoDate is a date as a machine writes it (2027-03-01): people read dates
+// written out (issue 20, point 11).
+var isoDate = regexp.MustCompile(`\b\d{4}-\d{2}-\d{2}\b`)
+
 // leaks lists what a person should never read: template placeholders,
-// uuids and "|"-joined keys.
+// uuids, "|"-joined keys and dates as a machine writes them.
 func leaks(text string) []string {
 	var out []string
+	out = append(out, isoDate.FindAllString(text, 3)...)
 	if strings.Contains(text, "<no value>") || strings.Contains(text, "no value&gt;") {
 		out = append(out, "<no value>")
 	}

@@ -485,6 +485,10 @@ func TestProviderInbox(t *testing.T) {
 			!strings.Contains(late.Body, "Termijn verstreken") {
 			t.Errorf("the overdue answer must come first and be marked (%d, %d)", i, j)
 		}
+		// The parent's language by its name, dates written out (issue 20).
+		if !strings.Contains(late.Body, "spreekt Nederlands") || strings.Contains(late.Body, "(nl)") || isoDate.MatchString(visibleText(late.Body)) {
+			t.Errorf("the inbox must name the language and write dates out: %q", isoDate.FindAllString(visibleText(late.Body), 3))
+		}
 		if wl := w.browsers[authz.DeskWorker].Get("/leuven/loket?attention=overdue"); !strings.Contains(wl.Body, "Apikind") || strings.Contains(wl.Body, "Inboxkind") {
 			t.Error("the desk's worklist must flag the overdue answer")
 		}

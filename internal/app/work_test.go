@@ -324,8 +324,8 @@ func TestProviderAnswerPage(t *testing.T) {
 	}
 }
 
-// TestDangerousActionsAskFirst: accepting an offer, revoking an API key and
-// removing a role never happen in one click: the bare post leads to a
+// TestDangerousActionsAskFirst: accepting an offer, revoking an API key,
+// removing a role and removing an operator never happen in one click: the bare post leads to a
 // question (a page without JavaScript), and only its form acts (issue 20,
 // point 8).
 func TestDangerousActionsAskFirst(t *testing.T) {
@@ -414,6 +414,36 @@ func TestDangerousActionsAskFirst(t *testing.T) {
 		}
 		if ok, _ := a.Authz.Allowed(worker, authz.Desk("leuven"), authz.RequestsRead); ok {
 			t.Fatal("the confirmed removal did nothing")
+		}
+	})
+	t.Run("remove an operator", func(t *testing.T) {
+		op := SignInDemo(t, a, srv.App, authz.Operator)
+		if r := op.Post("/beheer/operators", url.Values{"email": {DemoEmails[authz.RegionalCoordinator]}}); r.Status != http.StatusSeeOther {
+			t.Fatalf("add operator: %d", r.Status)
+		}
+		other := mustUserID(t, a, authz.RegionalCoordinator)
+		page := op.Get("/beheer/operators?lang=nl")
+		if !strings.Contains(page.Body, `<dialog class="confirm" id="confirm-operator-`+other+`"`) || !strings.Contains(page.Body, `data-confirm="confirm-operator-`+other+`"`) {
+			t.Error("the operators page has no dialog for the question")
+		}
+		path := "/beheer/operators/" + other + "/verwijderen"
+		if r := op.Post(path, url.Values{}); r.Status != http.StatusSeeOther || r.Header.Get("Location") != path {
+			t.Fatalf("one click: %d %q", r.Status, r.Header.Get("Location"))
+		}
+		if ok, _ := a.Authz.Allowed(other, authz.Platform, authz.TenantsManage); !ok {
+			t.Fatal("one click removed the operator")
+		}
+		if q := op.Get(path + "?lang=nl"); q.Status != 200 || !strings.Contains(q.Body, "weghalen als beheerder?") {
+			t.Fatalf("question: %d\n%s", q.Status, q.Body)
+		}
+		if r := op.Post(path, url.Values{"confirm": {"yes"}}); r.Status != http.StatusSeeOther {
+			t.Fatalf("confirmed: %d", r.Status)
+		}
+		if ok, _ := a.Authz.Allowed(other, authz.Platform, authz.TenantsManage); ok {
+			t.Fatal("the confirmed removal did nothing")
+		}
+		if r := op.Get("/beheer/operators/" + mustUserID(t, a, authz.Operator) + "/verwijderen"); r.Status != http.StatusNotFound {
+			t.Errorf("an operator is asked to remove herself: %d", r.Status)
 		}
 	})
 }

@@ -148,7 +148,6 @@ func day(t *time.Time) string {
 	return t.Format(dateLayout)
 }
 
-func stamp(t time.Time) string { return t.Format("2006-01-02 15:04") }
 
 // errorText translates a validation error: "deskwork.error.<code>", or the
 // service's English message when the catalogue has no text for the code.
@@ -352,11 +351,11 @@ func (h *Web) renderCase(c *fiber.Ctx, status int, cs *Case, edit func(*caseView
 		}
 	}
 	for _, e := range cs.History {
-		v.History = append(v.History, historyRow{When: stamp(e.OccurredAt), Who: h.actorWords(tr, t.Slug, e.Actor, names),
+		v.History = append(v.History, historyRow{When: tr.DateTime(e.OccurredAt), Who: h.actorWords(tr, t.Slug, e.Actor, names),
 			What: historyWhat(tr, e, cs.Locations), Why: historyWhy(tr, e)})
 	}
 	for _, n := range cs.Notes {
-		v.Notes = append(v.Notes, noteRow{When: stamp(n.CreatedAt), Author: h.actorWords(tr, t.Slug, n.Author, names), Body: n.Body})
+		v.Notes = append(v.Notes, noteRow{When: tr.DateTime(n.CreatedAt), Author: h.actorWords(tr, t.Slug, n.Author, names), Body: n.Body})
 	}
 	for _, d := range cs.Duplicates {
 		row := dupRow{Kind: d.Kind, Desk: d.DeskName}

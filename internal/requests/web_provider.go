@@ -148,7 +148,7 @@ func (h *Web) inboxRows(c *fiber.Ctx, items []InboxItem) []inboxLine {
 		rows = append(rows, inboxLine{Key: key, Action: base + key, Desk: it.DeskName, Location: it.LocationName,
 			Child: it.ChildFirstName, Age: strconv.Itoa(it.AgeMonthsAtStart), Start: it.DesiredStart.Format(dateLayout),
 			Flex: strconv.Itoa(it.FlexibilityWeeks), Days: strings.Join(days, ", "), Part: string(it.DayPart),
-			Parent: it.ParentName, Email: it.ParentEmail, Phone: it.ParentPhone, Language: it.Language, State: string(it.State),
+			Parent: it.ParentName, Email: it.ParentEmail, Phone: it.ParentPhone, Language: tr.T("language." + it.Language), State: string(it.State),
 			Due: day(it.AnswerDue), OfferStart: day(it.OfferStart), CareNote: it.CareNeedNote, WiderHours: it.WiderHours,
 			CareNeed: it.SpecificCareNeed, Overdue: it.Overdue, Registry: it.DeskMode == "registry",
 			Pending: it.State == PreferencePending || it.State == PreferenceWaitingList, Kinds: answerKinds(it.DeskMode == "registry")})

@@ -27,6 +27,12 @@ func (t Translator) Date(d time.Time) string {
 	return strconv.Itoa(d.Day()) + " " + t.T("month."+strconv.Itoa(int(d.Month()))) + " " + strconv.Itoa(d.Year())
 }
 
+// DateTime is a moment written out: "3 maart 2027, 14:05", in the time zone
+// of t.
+func (t Translator) DateTime(d time.Time) string {
+	return t.Date(d) + ", " + d.Format("15:04")
+}
+
 // DateString writes out a "YYYY-MM-DD" date; anything else is returned as it is.
 func (t Translator) DateString(s string) string {
 	d, err := time.Parse("2006-01-02", s)
