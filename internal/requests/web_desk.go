@@ -148,7 +148,6 @@ func day(t *time.Time) string {
 	return t.Format(dateLayout)
 }
 
-
 // errorText translates a validation error: "deskwork.error.<code>", or the
 // service's English message when the catalogue has no text for the code.
 func errorText(tr web.Translator, e validate.FieldError) string {
