@@ -486,6 +486,16 @@ func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready chan<
 	} else if n > 0 {
 		log.Warn("sharing grants repaired to match the agreements' consents", "agreements", n)
 	}
+	// Requests registered under the first likely-duplicate rule get the
+	// fingerprints of the current one (issue 20, point 10); once done, a
+	// query per desk.
+	for _, desk := range a.Directory.All() {
+		if n, err := a.Requests.RefreshFingerprints(tenancy.WithTenant(ctx, desk.ID)); err != nil {
+			return fmt.Errorf("desk %s: %w", desk.Slug, err)
+		} else if n > 0 {
+			log.Info("duplicate fingerprints recomputed", "desk", desk.Slug, "requests", n)
+		}
+	}
 	if !cfg.Demo {
 		// Demo accounts of an earlier LOKET_DEMO=true start must not outlive it.
 		if err := a.disableDemoAccounts(ctx); err != nil {

@@ -75,3 +75,63 @@ func TestLikelyDuplicatesOneChildFourWays(t *testing.T) {
 		}
 	})
 }
+
+// TestRefreshLegacyFingerprints: requests registered under the first likely
+// rule (e-mail AND phone in one digest) are not found by the e-mail OR phone
+// rule until their fingerprints are recomputed; RefreshFingerprints does
+// that once, and a second run changes nothing.
+func TestRefreshLegacyFingerprints(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := newFixture(t, d)
+		ctx := context.Background()
+		variant := func(email, phone string) requests.Submission {
+			s := f.submission("Wout", f.locs[0])
+			s.Parents[0].Email, s.Parents[0].Phone = email, phone
+			return s
+		}
+		old := f.submit(t, f.leuven, variant("wout.ouder@ouders.example", "0470 55 66 77"))
+		// As written before the rule changed: one legacy row, no current ones.
+		leuven, _ := f.dir.BySlug("leuven")
+		if _, err := d.NewDelete().Table("request_fingerprints").Where("request_id = ? AND kind <> 'nn'", old.ID).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.NewInsert().Model(&map[string]any{"kind": "likely", "digest": "0123abcd", "tenant_id": leuven.ID,
+			"request_id": old.ID, "created_at": day0}).TableExpr("request_fingerprints").Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		state := func(r *requests.Request) *requests.Request {
+			got, err := f.svc.Get(f.leuven, r.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return got
+		}
+		if got := state(f.submit(t, f.leuven, variant("", "+32 470 55 66 77"))); got.DuplicateState != requests.DuplicateNone {
+			t.Fatalf("before the refresh the legacy request cannot be found, yet got %q", got.DuplicateState)
+		}
+
+		n, err := f.svc.RefreshFingerprints(f.leuven)
+		if err != nil || n != 1 {
+			t.Fatalf("refresh: %d requests, %v; want 1", n, err)
+		}
+		if n, err := f.svc.RefreshFingerprints(f.leuven); err != nil || n != 0 {
+			t.Fatalf("second refresh: %d requests, %v; want 0", n, err)
+		}
+		if n, err := f.svc.RefreshFingerprints(f.geel); err != nil || n != 0 {
+			t.Fatalf("another desk: %d requests, %v; want 0", n, err)
+		}
+		legacy, err := d.NewSelect().Table("request_fingerprints").Where("kind = 'likely'").Count(ctx)
+		if err != nil || legacy != 0 {
+			t.Fatalf("%d legacy rows left, %v", legacy, err)
+		}
+		// Now the old request is found by e-mail alone, and named first.
+		got := state(f.submit(t, f.leuven, variant("Wout.Ouder@ouders.example", "")))
+		if got.DuplicateState != requests.DuplicateLikely || got.DuplicateOf == nil || *got.DuplicateOf != old.ID {
+			t.Errorf("after the refresh: state %q, duplicate of %v; want likely, of %s", got.DuplicateState, got.DuplicateOf, old.ID)
+		}
+		// Across desks too, by phone.
+		if got := f.submit(t, f.geel, variant("", "0032470556677")); func() string { r, _ := f.svc.Get(f.geel, got.ID); return r.DuplicateState }() != requests.DuplicateLikely {
+			t.Errorf("another desk does not find the refreshed request")
+		}
+	})
+}
