@@ -24,7 +24,8 @@ var pipeKey = regexp.MustCompile(`\S+\|\S+`)
 
 // isoDate is a date as a machine writes it (2027-03-01): people read dates
 // written out (issue 20, point 11).
-var isoDate = regexp.MustCompile(`\b\d{4}-\d{2}-\d{2}\b`)
+// A month as a machine writes it (2027-03) counts too.
+var isoDate = regexp.MustCompile(`\b20\d{2}-(0[1-9]|1[0-2])(-\d{2})?\b`)
 
 // leaks lists what a person should never read: template placeholders,
 // uuids, "|"-joined keys and dates as a machine writes them.

@@ -41,11 +41,11 @@ func (f browserForm) text(sel string) string {
 	return s
 }
 
-// screenshot saves the page as PNG in LOKET_SCREENSHOTS (when set), for the
+// screenshot saves the page as PNG in LOKET_SCREENSHOTS_DIR (when set), for the
 // closing note of the issue; never in the repository.
 func (f browserForm) screenshot(name string) {
 	f.t.Helper()
-	dir := os.Getenv("LOKET_SCREENSHOTS")
+	dir := os.Getenv("LOKET_SCREENSHOTS_DIR")
 	if dir == "" {
 		return
 	}

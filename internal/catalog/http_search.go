@@ -762,6 +762,12 @@ func (h *SearchHandler) fillForm(view *searchView, t tenant.Tenant, tr web.Trans
 	bd := fs["birth_date"]
 	bd.Type = "date" // a date picker where the browser has one; text otherwise
 	fs["birth_date"] = bd
+	// The start month: the coming months in words, without JavaScript (a
+	// month from a link outside that range stays chosen).
+	sm := fs["start_month"]
+	sm.Options = append([]web.Option{{Value: "", Label: tr.T("search.option.any_month"), Selected: f.StartMonth == ""}},
+		tr.MonthOptions(h.store.clock.Now(), 24, f.StartMonth)...)
+	fs["start_month"] = sm
 
 	// One municipality: those of the desk's regions and its neighbours.
 	muni := field("municipality", "")

@@ -380,7 +380,7 @@ func aheadView(tr web.Translator, lang string, a Ahead) *chartTable {
 	series := []Series{{Name: d.LabelIn(lang), Class: "chart-a"}, {Name: DefinitionOf("ahead_free").LabelIn(lang), Class: "chart-b"}}
 	var bars []Bar
 	for _, t := range a.Totals {
-		bars = append(bars, Bar{Label: t.Month, Values: []BarValue{{N: t.Requests.N, Text: t.Requests.String()}, {N: t.FreePlaces, Text: strconv.Itoa(t.FreePlaces)}}})
+		bars = append(bars, Bar{Label: tr.Month(t.Month), Values: []BarValue{{N: t.Requests.N, Text: t.Requests.String()}, {N: t.FreePlaces, Text: strconv.Itoa(t.FreePlaces)}}})
 	}
 	ct.Chart = BarChart("chart-ahead", ct.Title, series, bars)
 	ct.Table = tableView{Caption: tr.T("reports.ahead.table"), LabelHeader: tr.T("reports.col.area"), Header: []string{d.LabelIn(lang),
@@ -390,7 +390,7 @@ func aheadView(tr web.Translator, lang string, a Ahead) *chartTable {
 		if r.Neighbourhood != "" {
 			area += " – " + r.Neighbourhood
 		}
-		ct.Table.Rows = append(ct.Table.Rows, tableRow{Label: r.Month + " · " + area,
+		ct.Table.Rows = append(ct.Table.Rows, tableRow{Label: tr.Month(r.Month) + " · " + area,
 			Cells: []string{r.Requests.String(), strconv.Itoa(r.FreePlaces), strconv.Itoa(r.Shortage)}})
 	}
 	if len(a.Rows) == 0 {

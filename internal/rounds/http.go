@@ -85,8 +85,10 @@ func (h *Handler) user(c *fiber.Ctx) string {
 
 type listView struct {
 	Base, CSRF, From, To string
-	Rounds               []Round
-	Errors               []validate.FieldError
+	// FromMonth and ToMonth pick the window's months in words.
+	FromMonth, ToMonth web.Field
+	Rounds             []Round
+	Errors             []validate.FieldError
 }
 
 func (h *Handler) list(c *fiber.Ctx) error { return h.renderList(c, fiber.StatusOK, "", "", nil) }
@@ -102,8 +104,20 @@ func (h *Handler) renderList(c *fiber.Ctx, status int, from, to string, es valid
 		from, to = next.Format("2006-01"), next.AddDate(0, 2, 0).Format("2006-01")
 	}
 	tr := h.Render.Translator(c)
+	// Rounds are for the coming months; a few past ones for a late round.
+	since := h.Service.clock.Now().AddDate(0, -3, 0)
+	month := func(name, label, value string) web.Field {
+		f := web.Field{ID: name, Name: name, Label: tr.T(label), Value: value, Options: tr.MonthOptions(since, 24, value)}
+		for _, e := range es {
+			if e.Field == name {
+				f.Error = tr.T("rounds.error." + e.Code)
+			}
+		}
+		return f
+	}
 	return h.page(c, status, "rounds_list", tr.T("rounds.title"),
-		listView{Base: "/" + t.Slug + "/loket/rondes", CSRF: account.CSRFToken(c), From: from, To: to, Rounds: rs, Errors: es})
+		listView{Base: "/" + t.Slug + "/loket/rondes", CSRF: account.CSRFToken(c), From: from, To: to, Rounds: rs, Errors: es,
+			FromMonth: month("from_month", "rounds.from", from), ToMonth: month("to_month", "rounds.to", to)})
 }
 
 func (h *Handler) create(c *fiber.Ctx) error {

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"slices"
 	"strconv"
 	"time"
 )
@@ -45,11 +46,25 @@ func (t Translator) DateString(s string) string {
 // MonthsFrom lists n months from the month of from on, as options of a
 // month picker whose values are the first day of each month ("2027-03-01").
 func (t Translator) MonthsFrom(from time.Time, n int, selected string) []Option {
+	return t.months(from, n, selected, "2006-01-02")
+}
+
+// MonthOptions lists n months from the month of from on, as options whose
+// values are the months themselves ("2027-03"). A valid selected month
+// outside that range comes first, so that a chosen value is never lost.
+func (t Translator) MonthOptions(from time.Time, n int, selected string) []Option {
+	out := t.months(from, n, selected, "2006-01")
+	if _, err := time.Parse("2006-01", selected); err == nil && !slices.ContainsFunc(out, func(o Option) bool { return o.Selected }) {
+		out = append([]Option{{Value: selected, Label: t.Month(selected), Selected: true}}, out...)
+	}
+	return out
+}
+
+func (t Translator) months(from time.Time, n int, selected, layout string) []Option {
 	first := time.Date(from.Year(), from.Month(), 1, 0, 0, 0, 0, time.UTC)
 	out := make([]Option, 0, n)
 	for i := range n {
-		m := first.AddDate(0, i, 0)
-		v := m.Format("2006-01-02")
+		v := first.AddDate(0, i, 0).Format(layout)
 		out = append(out, Option{Value: v, Label: t.Month(v), Selected: v == selected})
 	}
 	return out
