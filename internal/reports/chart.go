@@ -99,9 +99,14 @@ func BarChart(id, title string, series []Series, bars []Bar) template.HTML {
 
 // BreakdownChart draws one breakdown.
 func BreakdownChart(id, title string, b Breakdown, lang string) template.HTML {
+	return BreakdownChartLabelled(id, title, b, func(r Row) string { return RowLabel(b.ID, r, lang) })
+}
+
+// BreakdownChartLabelled draws one breakdown with the row labels of label.
+func BreakdownChartLabelled(id, title string, b Breakdown, label func(Row) string) template.HTML {
 	bars := make([]Bar, 0, len(b.Rows))
 	for _, r := range b.Rows {
-		bars = append(bars, Bar{Label: RowLabel(b.ID, r, lang), Values: []BarValue{{N: r.Count.N, Text: r.Count.String()}}})
+		bars = append(bars, Bar{Label: label(r), Values: []BarValue{{N: r.Count.N, Text: r.Count.String()}}})
 	}
 	return BarChart(id, title, nil, bars)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -298,6 +299,9 @@ type pageView struct {
 	Exports        []link
 }
 
+// isMonthKey is a breakdown key that is a month.
+var isMonthKey = regexp.MustCompile(`^\d{4}-\d{2}$`)
+
 func (h *Handler) figuresView(tr web.Translator, lang string, f Figures, year int, base string) pageView {
 	v := pageView{Year: year}
 	this := h.o.Service.clock.Now().Year()
@@ -317,10 +321,18 @@ func (h *Handler) figuresView(tr web.Translator, lang string, f Figures, year in
 	}
 	for _, b := range f.Breakdowns {
 		d := DefinitionOf(b.ID)
+		// A month breakdown's keys ("2027-03") are written out for people.
+		label := func(r Row) string {
+			l := RowLabel(b.ID, r, lang)
+			if isMonthKey.MatchString(l) {
+				return tr.Month(l)
+			}
+			return l
+		}
 		s := sectionView{ID: b.ID, Title: d.LabelIn(lang), Definition: d.TextIn(lang),
-			Chart: BreakdownChart("chart-"+b.ID, d.LabelIn(lang), b, lang)}
+			Chart: BreakdownChartLabelled("chart-"+b.ID, d.LabelIn(lang), b, label)}
 		for _, r := range b.Rows {
-			s.Rows = append(s.Rows, rowView{Label: RowLabel(b.ID, r, lang), Value: r.Count.String()})
+			s.Rows = append(s.Rows, rowView{Label: label(r), Value: r.Count.String()})
 		}
 		v.Sections = append(v.Sections, s)
 	}
