@@ -147,12 +147,13 @@ type fillRow struct {
 }
 
 type roundView struct {
-	Base, CSRF, Notice string
-	Round              *Round
-	Unplaced, Offers   int
-	Placed, Nothing    []outcomeRow
-	Fill               []fillRow
-	Reproducible       *bool
+	// List is the rounds page the round belongs to.
+	Base, List, CSRF, Notice string
+	Round                    *Round
+	Unplaced, Offers         int
+	Placed, Nothing          []outcomeRow
+	Fill                     []fillRow
+	Reproducible             *bool
 }
 
 func (h *Handler) load(c *fiber.Ctx) (*Round, error) {
@@ -173,7 +174,7 @@ func (h *Handler) show(c *fiber.Ctx) error {
 	}
 	t, _ := tenant.FromRequest(c)
 	tr := h.Render.Translator(c)
-	v := roundView{Base: "/" + t.Slug + "/loket/rondes/" + r.ID.String(), CSRF: account.CSRFToken(c), Round: r}
+	v := roundView{Base: "/" + t.Slug + "/loket/rondes/" + r.ID.String(), List: "/" + t.Slug + "/loket/rondes", CSRF: account.CSRFToken(c), Round: r}
 	if c.Query("gepubliceerd") != "" {
 		v.Notice = tr.T("rounds.published")
 	}
