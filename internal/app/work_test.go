@@ -325,9 +325,9 @@ func TestProviderAnswerPage(t *testing.T) {
 }
 
 // TestDangerousActionsAskFirst: accepting an offer, revoking an API key,
-// removing a role and removing an operator never happen in one click: the bare post leads to a
-// question (a page without JavaScript), and only its form acts (issue 20,
-// point 8).
+// removing a role and removing an operator never happen in one click: the
+// bare post leads to a question (a page without JavaScript), and only its
+// form acts (issue 20, point 8).
 func TestDangerousActionsAskFirst(t *testing.T) {
 	a, srv := newApp(t, dbtest.NewTarget(t, db.SQLite))
 	ctx := context.Background()
