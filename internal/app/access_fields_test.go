@@ -71,8 +71,9 @@ func plant(t *testing.T, w *demoWorld, slug, tag, matchAt string, serial int, ac
 		}
 	}
 	return planted{id: r.ID.String(), markers: map[string][]string{
-		"identity":              {"Kindnaam" + tag, "Gezinsnaam" + tag},
-		"birth_date":            {sub.Child.BirthDate},
+		"identity": {"Kindnaam" + tag, "Gezinsnaam" + tag},
+		"birth_date": {sub.Child.BirthDate, w.a.messages.For("nl").DateString(sub.Child.BirthDate), // written out on the pages
+			w.a.messages.For("fr").DateString(sub.Child.BirthDate), w.a.messages.For("en").DateString(sub.Child.BirthDate)},
 		"contact":               {sub.Parents[0].Email, sub.Parents[0].Phone},
 		"notes":                 {"Loketnotitie" + tag},
 		"flags":                 {`flag-vulnerable"`},
