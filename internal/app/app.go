@@ -97,7 +97,8 @@ func NewLogger(cfg config.Config, w io.Writer) *slog.Logger {
 
 // Open connects to the database and the cache.
 func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error) {
-	d, err := db.Open(ctx, db.Options{URL: cfg.DatabaseURL, SQLitePath: cfg.SQLitePath(), AppRole: cfg.DatabaseAppRole})
+	d, err := db.Open(ctx, db.Options{URL: cfg.DatabaseURL, SQLitePath: cfg.SQLitePath(), AppRole: cfg.DatabaseAppRole,
+		Pooler: db.Pooler(cfg.DatabasePooler)})
 	if err != nil {
 		return nil, err
 	}

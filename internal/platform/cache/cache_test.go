@@ -39,6 +39,15 @@ func TestRedis(t *testing.T) {
 	})
 }
 
+// TestRedisCluster runs the same suite on a Redis Cluster of three primaries
+// (.ci/run starts it): keys spread over the slots, pub/sub across nodes.
+func TestRedisCluster(t *testing.T) {
+	cachetest.Run(t, func(t *testing.T) cache.Cache {
+		url, prefix := testenv.RedisCluster(t)
+		return newRedisAt(t, url, prefix)
+	})
+}
+
 // newRedis returns a Redis cache under a fresh prefix; its keys are removed
 // and verified gone when t ends.
 func newRedis(t *testing.T) *cache.Redis {
@@ -63,33 +72,43 @@ func newRedisAt(t *testing.T, url, prefix string) *cache.Redis {
 // cleanupPrefix deletes the test's keys with a plain client (the cache under
 // test may be closed or broken) and fails if any survive.
 func cleanupPrefix(t *testing.T, url, prefix string) {
-	opt, err := redis.ParseURL(url)
+	rdb, err := cache.NewRedisClient(url)
 	if err != nil {
 		t.Errorf("cleanup: %v", err)
 		return
 	}
-	rdb := redis.NewClient(opt)
 	defer rdb.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	scan := func() []string {
-		var keys []string
-		iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+	// In a cluster SCAN sees one node: ask every primary.
+	each := func(fn func(node redis.Cmdable) error) error { return fn(rdb) }
+	if cc, ok := rdb.(*redis.ClusterClient); ok {
+		each = func(fn func(node redis.Cmdable) error) error {
+			return cc.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error { return fn(node) })
+		}
+	}
+	count := 0
+	err = each(func(node redis.Cmdable) error {
+		iter := node.Scan(ctx, 0, prefix+"*", 1000).Iterator()
 		for iter.Next(ctx) {
-			keys = append(keys, iter.Val())
+			count++
+			if err := node.Unlink(ctx, iter.Val()).Err(); err != nil {
+				return err
+			}
 		}
-		if err := iter.Err(); err != nil {
-			t.Errorf("cleanup scan %q: %v", prefix, err)
-		}
-		return keys
+		return iter.Err()
+	})
+	if err != nil {
+		t.Errorf("cleanup %q: %v", prefix, err)
 	}
-	if keys := scan(); len(keys) > 0 {
-		if err := rdb.Unlink(ctx, keys...).Err(); err != nil {
-			t.Errorf("cleanup unlink %q: %v", prefix, err)
-		}
-	}
-	if left := scan(); len(left) > 0 {
-		t.Errorf("cleanup %q: %d keys survive", prefix, len(left))
+	left := 0
+	_ = each(func(node redis.Cmdable) error {
+		keys, _, err := node.Scan(ctx, 0, prefix+"*", 1000).Result()
+		left += len(keys)
+		return err
+	})
+	if left > 0 {
+		t.Errorf("cleanup %q: %d keys survive", prefix, left)
 	}
 }
 

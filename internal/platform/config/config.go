@@ -42,6 +42,7 @@ var Keys = []Key{
 	{"database_url", "", "PostgreSQL URL (postgres://…); empty uses the embedded SQLite file"},
 	{"database_owner_url", "", "PostgreSQL URL of the schema owner, used for migrations; empty uses database_url"},
 	{"database_app_role", "loket_app", "PostgreSQL role the server switches to after connecting, so row-level security applies; empty keeps the login role"},
+	{"database_pooler", "auto", "connection pooler in front of PostgreSQL: none, session, transaction (PgBouncer's pool_mode = transaction: every statement then runs in a transaction that sets the role, without prepared statements) or auto (transaction when the server's port differs from the URL's)"},
 	{"redis_url", "", "Redis URL (redis://…); empty uses the in-process cache"},
 	{"redis_prefix", "loket:", "prefix of every Redis key and channel"},
 	{"demo", "auto", "seed the demo desks, catalogue and accounts: true, false or auto (the desks and catalogue on the embedded store; the demo accounts, whose password is published, only when http_addr is loopback as well)"},
@@ -69,6 +70,7 @@ type Config struct {
 	DatabaseURL      string
 	DatabaseOwnerURL string
 	DatabaseAppRole  string
+	DatabasePooler   string
 	RedisURL         string
 	RedisPrefix      string
 	Demo             bool
@@ -186,6 +188,7 @@ func parse(v *viper.Viper) (Config, error) {
 		DatabaseURL:      strings.TrimSpace(v.GetString("database_url")),
 		DatabaseOwnerURL: strings.TrimSpace(v.GetString("database_owner_url")),
 		DatabaseAppRole:  strings.TrimSpace(v.GetString("database_app_role")),
+		DatabasePooler:   strings.ToLower(strings.TrimSpace(v.GetString("database_pooler"))),
 		RedisURL:         strings.TrimSpace(v.GetString("redis_url")),
 		RedisPrefix:      v.GetString("redis_prefix"),
 		TenantsDir:       v.GetString("tenants_dir"),
@@ -220,6 +223,11 @@ func parse(v *viper.Viper) (Config, error) {
 	}
 	if c.DatabaseAppRole != "" && !isIdentifier(c.DatabaseAppRole) {
 		bad("database_app_role", "must be a plain role name (letters, digits, _)")
+	}
+	switch c.DatabasePooler {
+	case "", "auto", "none", "session", "transaction":
+	default:
+		bad("database_pooler", "must be none, session, transaction or auto")
 	}
 	if c.RedisURL != "" {
 		if err := checkURL(c.RedisURL, "redis", "rediss", "unix"); err != nil {

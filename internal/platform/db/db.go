@@ -33,6 +33,8 @@ const (
 type DB struct {
 	*bun.DB
 	Dialect Dialect
+	// Pooler is the connection pooler found or configured (PostgreSQL).
+	Pooler Pooler
 }
 
 // Options say how to open the database.
@@ -43,6 +45,9 @@ type Options struct {
 	// AppRole is the PostgreSQL role every connection switches to, so that
 	// row-level security applies even when the login role could bypass it.
 	AppRole string
+	// Pooler says whether a connection pooler sits in front of PostgreSQL;
+	// empty detects it (see PoolerAuto).
+	Pooler Pooler
 }
 
 // Open connects and checks the connection.
@@ -52,7 +57,7 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	if opts.URL == "" {
 		d, err = openSQLite(opts.SQLitePath)
 	} else {
-		d, err = openPostgres(opts.URL, opts.AppRole)
+		d, err = openPostgres(ctx, opts)
 	}
 	if err != nil {
 		return nil, err
@@ -87,13 +92,35 @@ func openSQLite(path string) (*DB, error) {
 	return &DB{DB: bun.NewDB(sqldb, sqlitedialect.New()), Dialect: SQLite}, nil
 }
 
-func openPostgres(url, appRole string) (*DB, error) {
-	cfg, err := pgx.ParseConfig(url)
+func openPostgres(ctx context.Context, opts Options) (*DB, error) {
+	cfg, err := pgx.ParseConfig(opts.URL)
 	if err != nil {
 		return nil, fmt.Errorf("db: parse database URL: %w", err)
 	}
+	pooler := opts.Pooler
+	if pooler == "" || pooler == PoolerAuto {
+		detectCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		pooler, err = detectPooler(detectCtx, cfg)
+		cancel()
+		if err != nil {
+			return nil, err
+		}
+	}
+	pooled := pooler == PoolerTransaction
+	if pooled {
+		// No named prepared statements: the next transaction may run on
+		// another server connection. bun writes the values into the SQL
+		// text, so the simple protocol costs nothing.
+		cfg.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
+	}
+	appRole := opts.AppRole
+	if appRole == cfg.User {
+		appRole = ""
+	}
 	var options []stdlib.OptionOpenDB
-	if appRole != "" && appRole != cfg.User {
+	if appRole != "" && !pooled {
+		// A session of its own: the role also holds for statements outside
+		// a transaction, without a transaction each.
 		options = append(options, stdlib.OptionAfterConnect(func(ctx context.Context, conn *pgx.Conn) error {
 			if _, err := conn.Exec(ctx, "SET ROLE "+pgx.Identifier{appRole}.Sanitize()); err != nil {
 				return fmt.Errorf("db: switch to role %s (run migrations first, and grant it to the login role): %w", appRole, err)
@@ -101,11 +128,20 @@ func openPostgres(url, appRole string) (*DB, error) {
 			return nil
 		}))
 	}
-	sqldb := stdlib.OpenDB(*cfg, options...)
+	var sqldb *sql.DB
+	if appRole != "" || pooled {
+		rc := &roleConnector{inner: stdlib.GetConnector(*cfg, options...), pooled: pooled}
+		if appRole != "" {
+			rc.setRole = "SET LOCAL ROLE " + pgx.Identifier{appRole}.Sanitize()
+		}
+		sqldb = sql.OpenDB(rc)
+	} else {
+		sqldb = stdlib.OpenDB(*cfg)
+	}
 	sqldb.SetMaxOpenConns(20)
 	sqldb.SetMaxIdleConns(10)
 	sqldb.SetConnMaxIdleTime(5 * time.Minute)
-	return &DB{DB: bun.NewDB(sqldb, pgdialect.New()), Dialect: Postgres}, nil
+	return &DB{DB: bun.NewDB(sqldb, pgdialect.New()), Dialect: Postgres, Pooler: pooler}, nil
 }
 
 // Transact runs fn in a transaction, committing when it returns nil. On

@@ -102,6 +102,39 @@ func Postgres(t testing.TB) string {
 	return u.String()
 }
 
+// PgBouncerURL is PgBouncer in transaction mode in front of the server of
+// PostgresAdminURL (.ci/run starts it with scripts/ci/pgbouncer.sh and sets
+// LOKET_TEST_PGBOUNCER_URL); empty when not configured.
+func PgBouncerURL() string { return os.Getenv("LOKET_TEST_PGBOUNCER_URL") }
+
+// ViaPgBouncer reports whether the tests' application connections should go
+// through PgBouncer (LOKET_TEST_VIA_PGBOUNCER=1: CI runs the isolation tests
+// once more so).
+func ViaPgBouncer() bool { return os.Getenv("LOKET_TEST_VIA_PGBOUNCER") == "1" }
+
+// PgBouncer returns dbURL (a database of Postgres) as reached through
+// PgBouncer in transaction mode; it skips loudly when there is none.
+func PgBouncer(t testing.TB, dbURL string) string {
+	t.Helper()
+	bouncer := PgBouncerURL()
+	if bouncer == "" {
+		Missing(t, "PgBouncer", "LOKET_TEST_PGBOUNCER_URL is not set (scripts/ci/pgbouncer.sh starts one and prints it)")
+	}
+	if err := reachable(bouncer, "6432"); err != nil {
+		Missing(t, "PgBouncer", err.Error())
+	}
+	b, err := url.Parse(bouncer)
+	if err != nil {
+		t.Fatalf("LOKET_TEST_PGBOUNCER_URL: %v", err)
+	}
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatalf("database URL: %v", err)
+	}
+	u.Host = b.Host
+	return u.String()
+}
+
 // Redis returns the URL of a reachable Redis server and a key prefix unique to
 // this test, so parallel tests never see each other's keys.
 func Redis(t testing.TB) (redisURL, prefix string) {
@@ -111,6 +144,60 @@ func Redis(t testing.TB) (redisURL, prefix string) {
 		Missing(t, "Redis", err.Error())
 	}
 	return u, "loket-test-" + randomHex(6) + ":"
+}
+
+// RedisCluster returns the URL of the Redis Cluster that .ci/run starts
+// (scripts/ci/redis-cluster.sh, LOKET_TEST_REDIS_CLUSTER_URL) and a key
+// prefix unique to this test; it skips loudly when there is none.
+func RedisCluster(t testing.TB) (redisURL, prefix string) {
+	t.Helper()
+	u := os.Getenv("LOKET_TEST_REDIS_CLUSTER_URL")
+	if u == "" {
+		Missing(t, "Redis Cluster", "LOKET_TEST_REDIS_CLUSTER_URL is not set (scripts/ci/redis-cluster.sh starts one and prints it)")
+	}
+	if err := reachable(u, "6379"); err != nil {
+		Missing(t, "Redis Cluster", err.Error())
+	}
+	return u, "loket-test-" + randomHex(6) + ":"
+}
+
+// StartRedisCluster starts a private Redis Cluster (three primaries, three
+// replicas) on ports base..base+5 for a test that kills its nodes, and stops
+// it when the test ends. It returns the cluster's URL.
+func StartRedisCluster(t testing.TB, base int) string {
+	t.Helper()
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		Missing(t, "redis-server", "not on PATH (apt-get install -y redis-server)")
+	}
+	script := filepath.Join(RepoRoot(t), "scripts", "ci", "redis-cluster.sh")
+	dir := t.TempDir()
+	stop := func() { _ = exec.Command("bash", script, "stop", fmt.Sprint(base), dir).Run() }
+	stop() // a cluster left by an earlier run on these ports
+	out, err := exec.Command("bash", script, "start", fmt.Sprint(base), dir).Output()
+	t.Cleanup(stop)
+	if err != nil {
+		t.Fatalf("start redis cluster on %d: %v", base, err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// RepoRoot is the directory of go.mod above the test's working directory.
+func RepoRoot(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no go.mod above the working directory")
+		}
+		dir = parent
+	}
 }
 
 // Chromium returns the path of a Chromium binary.
