@@ -98,7 +98,7 @@ func NewLogger(cfg config.Config, w io.Writer) *slog.Logger {
 // Open connects to the database and the cache.
 func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error) {
 	d, err := db.Open(ctx, db.Options{URL: cfg.DatabaseURL, SQLitePath: cfg.SQLitePath(), AppRole: cfg.DatabaseAppRole,
-		Pooler: db.Pooler(cfg.DatabasePooler)})
+		Pooler: db.Pooler(cfg.DatabasePooler), ReadURL: cfg.DatabaseReadURL})
 	if err != nil {
 		return nil, err
 	}
@@ -370,6 +370,7 @@ func (a *App) Handler(extra ...func(*fiber.App)) (*web.Server, error) {
 	desks.AlsoPlatform(access.PlatformPaths...)
 	app := srv.App
 	app.Use(desks.HostRewrite)
+	app.Use(a.readRouting)
 	accounts, err := account.New(account.Config{DB: a.DB, Cache: a.Cache, Clock: a.Clock, Mail: a.Mail,
 		Renderer: renderer, Log: a.Log, PublicURL: a.Config.PublicURL, SecureCookies: a.Config.SessionSecure,
 		Service: a.Users, SecondFactor: a.Authz.NeedsSecondFactor})

@@ -3,6 +3,8 @@ package app
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"os/exec"
 	"strings"
 	"sync"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/loket-kinderopvang/loket/internal/platform/authz"
 	"github.com/loket-kinderopvang/loket/internal/platform/cache"
 	"github.com/loket-kinderopvang/loket/internal/platform/db"
 	"github.com/loket-kinderopvang/loket/internal/platform/dbtest"
@@ -125,5 +128,73 @@ func TestSearchWhileARedisClusterPrimaryFailsOver(t *testing.T) {
 	setPlaces(t, a.Catalog, leuven, 9)
 	if got := places(t, srv, "24000", leuven); got != 9 {
 		t.Errorf("a change after the failover: %d free places, want 9", got)
+	}
+}
+
+// TestReportsComeFromTheStandby: with LOKET_DATABASE_READ_URL on a
+// streaming standby, the report pages and exports, the public search pages
+// and the availability API read there (counted per page); a signed-in
+// person's pages that are not read-only stay on the primary; after her own
+// change (the sign-in) her browser carries the primary's WAL position.
+func TestReportsComeFromTheStandby(t *testing.T) {
+	tg := dbtest.NewTarget(t, db.Postgres)
+	standby := testenv.Standby(t, tg.URL)
+	ctx := context.Background()
+	if _, err := tg.Owner(t).MigrateUp(ctx, dbtest.AppRole); err != nil {
+		t.Fatal(err)
+	}
+	cfg := testDataDir(t, testConfig(tg), tg)
+	cfg.DatabaseReadURL = standby
+	a, err := Open(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = a.Close() })
+	if _, err := a.SyncTenants(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Seed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := a.Handler()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := SignInDemo(t, a, srv.App, authz.DeskAdmin)
+	if c := b.cookies[lsnCookie]; c == nil || !db.ValidLSN(c.Value) {
+		t.Fatalf("after signing in the browser has no WAL position: %v", c)
+	}
+	for _, tc := range []struct {
+		path    string
+		standby bool
+	}{
+		{"/leuven/loket/cijfers?lang=nl", true},
+		{"/leuven/loket/cijfers/export.csv", true},
+		{"/leuven/opvang?lang=nl", true},
+		{"/api/v1/availability?region=24000&month=2027-03", true},
+		{"/api/v1/locations?postcode=3000", true},
+		{"/werk?lang=nl", false},
+		{"regional:/regio/13000/cijfers?jaar=2026&lang=nl", true},
+	} {
+		before := a.DB.ReplicaStats()
+		who := b
+		if path, ok := strings.CutPrefix(tc.path, "regional:"); ok {
+			// The regional report writes the cross-desk access to the
+			// event log: on the primary, while it reads on the standby.
+			who, tc.path = SignInDemo(t, a, srv.App, authz.RegionalCoordinator), path
+			before = a.DB.ReplicaStats()
+		}
+		r := who.Get(tc.path)
+		if r.Status != 200 {
+			t.Errorf("GET %s: %d %.300s", tc.path, r.Status, r.Body)
+			continue
+		}
+		after := a.DB.ReplicaStats()
+		if got := after.OnReplica > before.OnReplica; got != tc.standby {
+			t.Errorf("GET %s read on the standby: %v, want %v (%+v → %+v)", tc.path, got, tc.standby, before, after)
+		}
+		if after.Lagging != before.Lagging || after.Unavailable != before.Unavailable {
+			t.Errorf("GET %s went to the primary: %+v → %+v", tc.path, before, after)
+		}
 	}
 }

@@ -35,6 +35,8 @@ type DB struct {
 	Dialect Dialect
 	// Pooler is the connection pooler found or configured (PostgreSQL).
 	Pooler Pooler
+
+	replica *replica
 }
 
 // Options say how to open the database.
@@ -48,6 +50,12 @@ type Options struct {
 	// Pooler says whether a connection pooler sits in front of PostgreSQL;
 	// empty detects it (see PoolerAuto).
 	Pooler Pooler
+	// ReadURL is a hot standby of URL for read-only work (see
+	// PreferReplica); empty sends everything to URL.
+	ReadURL string
+	// ReplicaWait is how long a read waits for the standby to replay the
+	// person's last write before it goes to the primary (default 250 ms).
+	ReplicaWait time.Duration
 }
 
 // Open connects and checks the connection.
@@ -93,17 +101,50 @@ func openSQLite(path string) (*DB, error) {
 }
 
 func openPostgres(ctx context.Context, opts Options) (*DB, error) {
-	cfg, err := pgx.ParseConfig(opts.URL)
+	rc, pooler, err := connector(ctx, opts.URL, opts.AppRole, opts.Pooler)
 	if err != nil {
-		return nil, fmt.Errorf("db: parse database URL: %w", err)
+		return nil, err
 	}
-	pooler := opts.Pooler
+	d := &DB{Dialect: Postgres, Pooler: pooler}
+	if opts.ReadURL != "" {
+		// The standby's pooler is detected on its own: the primary may be
+		// behind PgBouncer and the standby not, or the other way round.
+		standby, _, err := connector(ctx, opts.ReadURL, opts.AppRole, PoolerAuto)
+		if err != nil {
+			// A standby that is away at start is no reason not to start.
+			standby, _, err = connector(ctx, opts.ReadURL, opts.AppRole, pooler)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("db: read URL: %w", err)
+		}
+		wait := opts.ReplicaWait
+		if wait <= 0 {
+			wait = 250 * time.Millisecond
+		}
+		rc.replica = &replica{connector: standby, wait: wait, pause: 5 * time.Second}
+		d.replica = rc.replica
+	}
+	sqldb := sql.OpenDB(rc)
+	sqldb.SetMaxOpenConns(20)
+	sqldb.SetMaxIdleConns(10)
+	sqldb.SetConnMaxIdleTime(5 * time.Minute)
+	d.DB = bun.NewDB(sqldb, pgdialect.New())
+	return d, nil
+}
+
+// connector makes the driver connector for url: the application role in
+// every transaction, and what a transaction pooler needs (see Pooler).
+func connector(ctx context.Context, url, appRole string, pooler Pooler) (*roleConnector, Pooler, error) {
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		return nil, "", fmt.Errorf("db: parse database URL: %w", err)
+	}
 	if pooler == "" || pooler == PoolerAuto {
 		detectCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		pooler, err = detectPooler(detectCtx, cfg)
 		cancel()
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 	}
 	pooled := pooler == PoolerTransaction
@@ -113,7 +154,6 @@ func openPostgres(ctx context.Context, opts Options) (*DB, error) {
 		// text, so the simple protocol costs nothing.
 		cfg.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
 	}
-	appRole := opts.AppRole
 	if appRole == cfg.User {
 		appRole = ""
 	}
@@ -128,20 +168,11 @@ func openPostgres(ctx context.Context, opts Options) (*DB, error) {
 			return nil
 		}))
 	}
-	var sqldb *sql.DB
-	if appRole != "" || pooled {
-		rc := &roleConnector{inner: stdlib.GetConnector(*cfg, options...), pooled: pooled}
-		if appRole != "" {
-			rc.setRole = "SET LOCAL ROLE " + pgx.Identifier{appRole}.Sanitize()
-		}
-		sqldb = sql.OpenDB(rc)
-	} else {
-		sqldb = stdlib.OpenDB(*cfg)
+	rc := &roleConnector{inner: stdlib.GetConnector(*cfg, options...), pooled: pooled}
+	if appRole != "" {
+		rc.setRole = "SET LOCAL ROLE " + pgx.Identifier{appRole}.Sanitize()
 	}
-	sqldb.SetMaxOpenConns(20)
-	sqldb.SetMaxIdleConns(10)
-	sqldb.SetConnMaxIdleTime(5 * time.Minute)
-	return &DB{DB: bun.NewDB(sqldb, pgdialect.New()), Dialect: Postgres, Pooler: pooler}, nil
+	return rc, pooler, nil
 }
 
 // Transact runs fn in a transaction, committing when it returns nil. On

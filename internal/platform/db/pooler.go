@@ -72,6 +72,7 @@ type roleConnector struct {
 	inner   driver.Connector
 	setRole string // "SET LOCAL ROLE …", or empty to keep the login role
 	pooled  bool
+	replica *replica // the hot standby for read-only work, or nil
 }
 
 func (c *roleConnector) Connect(ctx context.Context) (driver.Conn, error) {
@@ -93,6 +94,16 @@ type roleConn struct {
 	*stdlib.Conn
 	c    *roleConnector
 	inTx bool
+	// standby is this connection's companion on the hot standby, opened
+	// when first needed; onStandby is set while a transaction runs there.
+	standby, onStandby *roleConn
+}
+
+func (rc *roleConn) Close() error {
+	if rc.standby != nil {
+		_ = rc.standby.Close()
+	}
+	return rc.Conn.Close()
 }
 
 var _ interface {
@@ -110,6 +121,14 @@ func (rc *roleConn) Begin() (driver.Tx, error) {
 }
 
 func (rc *roleConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	if s := rc.standbyFor(ctx); s != nil {
+		tx, err := s.BeginTx(ctx, driver.TxOptions{Isolation: opts.Isolation, ReadOnly: true})
+		if err == nil {
+			rc.onStandby = s
+			return &standbyTx{Tx: tx, rc: rc}, nil
+		}
+		rc.standbyFailed()
+	}
 	tx, err := rc.begin(ctx, opts)
 	if err != nil {
 		return nil, err
@@ -179,6 +198,9 @@ func (rc *roleConn) pooledArgs(args []driver.NamedValue) []driver.NamedValue {
 }
 
 func (rc *roleConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	if rc.onStandby != nil {
+		return rc.onStandby.ExecContext(ctx, query, args)
+	}
 	args = rc.pooledArgs(args)
 	if !rc.c.pooled || rc.inTx {
 		return rc.Conn.ExecContext(ctx, query, args)
@@ -199,6 +221,18 @@ func (rc *roleConn) ExecContext(ctx context.Context, query string, args []driver
 }
 
 func (rc *roleConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	if rc.onStandby != nil {
+		return rc.onStandby.QueryContext(ctx, query, args)
+	}
+	if !rc.inTx && isQueryOnly(query) {
+		if s := rc.standbyFor(ctx); s != nil {
+			rows, err := s.QueryContext(ctx, query, args)
+			if err == nil || !connectionLost(err) {
+				return rows, err
+			}
+			rc.standbyFailed()
+		}
+	}
 	args = rc.pooledArgs(args)
 	if !rc.c.pooled || rc.inTx {
 		return rc.Conn.QueryContext(ctx, query, args)

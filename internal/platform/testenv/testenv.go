@@ -9,12 +9,14 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -133,6 +135,89 @@ func PgBouncer(t testing.TB, dbURL string) string {
 	}
 	u.Host = b.Host
 	return u.String()
+}
+
+// Standby returns dbURL (a database of Postgres) as read on the hot standby
+// that .ci/run starts (scripts/ci/standby.sh, LOKET_TEST_STANDBY_URL), once
+// the standby has replayed the database's creation; it skips loudly when
+// there is none.
+func Standby(t testing.TB, dbURL string) string {
+	t.Helper()
+	standby := os.Getenv("LOKET_TEST_STANDBY_URL")
+	if standby == "" {
+		Missing(t, "PostgreSQL standby", "LOKET_TEST_STANDBY_URL is not set (scripts/ci/standby.sh starts one and prints it)")
+	}
+	if err := reachable(standby, "5432"); err != nil {
+		Missing(t, "PostgreSQL standby", err.Error())
+	}
+	s, err := url.Parse(standby)
+	if err != nil {
+		t.Fatalf("LOKET_TEST_STANDBY_URL: %v", err)
+	}
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatalf("database URL: %v", err)
+	}
+	u.Host = s.Host
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		db, err := sql.Open("pgx", u.String())
+		if err == nil {
+			err = db.Ping()
+			_ = db.Close()
+		}
+		if err == nil {
+			return u.String()
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the standby has not replayed the creation of the test database: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TCPProxy forwards connections on a loopback port to target (host:port)
+// until stop is called, which also cuts the connections it carries: a
+// server going away, for the tests of what happens then.
+func TCPProxy(t testing.TB, target string) (addr string, stop func()) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s, err := net.Dial("tcp", target)
+			if err != nil {
+				_ = c.Close()
+				continue
+			}
+			mu.Lock()
+			conns = append(conns, c, s)
+			mu.Unlock()
+			go func() { _, _ = io.Copy(s, c); _ = s.Close() }()
+			go func() { _, _ = io.Copy(c, s); _ = c.Close() }()
+		}
+	}()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			_ = ln.Close()
+			mu.Lock()
+			defer mu.Unlock()
+			for _, c := range conns {
+				_ = c.Close()
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return ln.Addr().String(), stop
 }
 
 // Redis returns the URL of a reachable Redis server and a key prefix unique to
