@@ -48,6 +48,19 @@ func TestRedisCluster(t *testing.T) {
 	})
 }
 
+// TestRedisSentinel runs the suite through a Sentinel that names the
+// primary (a private one: redis-server --sentinel).
+func TestRedisSentinel(t *testing.T) {
+	url := testenv.StartRedisSentinel(t)
+	if kind, err := cache.ParseRedisURL(url); err != nil || kind != cache.RedisSentinel {
+		t.Fatalf("%s: %v %v", url, kind, err)
+	}
+	cachetest.Run(t, func(t *testing.T) cache.Cache {
+		_, prefix := testenv.Redis(t)
+		return newRedisAt(t, url, prefix)
+	})
+}
+
 // newRedis returns a Redis cache under a fresh prefix; its keys are removed
 // and verified gone when t ends.
 func newRedis(t *testing.T) *cache.Redis {
@@ -476,5 +489,23 @@ func TestMemorySubscribeRacesStop(t *testing.T) {
 		}
 		wg.Wait()
 		cancel()
+	}
+}
+
+// TestParseRedisURL: one URL setting names each of the three deployments.
+func TestParseRedisURL(t *testing.T) {
+	for url, want := range map[string]cache.RedisDeployment{
+		"redis://127.0.0.1:6379/0":                                       cache.RedisSingle,
+		"rediss://user:secret@redis.example:6380/1":                      cache.RedisSingle,
+		"redis://127.0.0.1:7000?addr=127.0.0.1:7001&addr=127.0.0.1:7002": cache.RedisCluster,
+		"redis://s1:26379?addr=s2:26379&master_name=loket":               cache.RedisSentinel,
+		"redis://:secret@s1:26379?master_name=loket&dial_timeout=1s":     cache.RedisSentinel,
+	} {
+		if got, err := cache.ParseRedisURL(url); err != nil || got != want {
+			t.Errorf("%s: %q %v, want %q", url, got, err, want)
+		}
+		if _, err := cache.NewRedis(t.Context(), url, "p:"); err != nil {
+			t.Errorf("NewRedis(%s): %v", url, err)
+		}
 	}
 }

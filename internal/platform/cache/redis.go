@@ -393,7 +393,14 @@ func (r *Redis) Publish(ctx context.Context, channel string, message []byte) err
 	if err := r.usable(ctx); err != nil {
 		return fmt.Errorf("cache: publish %q: %w", channel, err)
 	}
-	if err := r.client.Publish(ctx, r.prefix+channel, message).Err(); err != nil {
+	publish := r.client.Publish
+	if r.cluster {
+		// Sharded pub/sub: the channel's own node delivers, in order. A
+		// plain PUBLISH goes to any node and reaches subscribers over the
+		// cluster bus, so two messages can pass each other.
+		publish = r.client.SPublish
+	}
+	if err := publish(ctx, r.prefix+channel, message).Err(); err != nil {
 		return fmt.Errorf("cache: publish %q: %w", channel, err)
 	}
 	return nil
@@ -408,8 +415,12 @@ func (r *Redis) Subscribe(ctx context.Context, channel string) (<-chan []byte, f
 		return nil, nil, fmt.Errorf("cache: subscribe %q: %w", channel, err)
 	}
 	full := r.prefix + channel
-	ps := r.client.Subscribe(ctx, full)
-	if err := r.awaitSubscription(ctx, ps, full); err != nil {
+	subscribe, kind := r.client.Subscribe, "subscribe"
+	if r.cluster {
+		subscribe, kind = r.client.SSubscribe, "ssubscribe"
+	}
+	ps := subscribe(ctx, full)
+	if err := r.awaitSubscription(ctx, ps, kind, full); err != nil {
 		_ = ps.Close()
 		return nil, nil, fmt.Errorf("cache: subscribe %q: %w", channel, err)
 	}
@@ -459,7 +470,7 @@ func (r *Redis) Subscribe(ctx context.Context, channel string) (<-chan []byte, f
 
 // awaitSubscription waits for Redis to acknowledge SUBSCRIBE, bounded by the
 // read timeout so an unresponsive server cannot hang the caller.
-func (r *Redis) awaitSubscription(ctx context.Context, ps *redis.PubSub, channel string) error {
+func (r *Redis) awaitSubscription(ctx context.Context, ps *redis.PubSub, kind, channel string) error {
 	deadline := time.Now().Add(r.ioTimeout)
 	for {
 		left := time.Until(deadline)
@@ -470,7 +481,7 @@ func (r *Redis) awaitSubscription(ctx context.Context, ps *redis.PubSub, channel
 		if err != nil {
 			return err
 		}
-		if sub, ok := msg.(*redis.Subscription); ok && sub.Kind == "subscribe" && sub.Channel == channel {
+		if sub, ok := msg.(*redis.Subscription); ok && sub.Kind == kind && sub.Channel == channel {
 			return nil
 		}
 	}

@@ -125,15 +125,21 @@ func PgBouncer(t testing.TB, dbURL string) string {
 	if err := reachable(bouncer, "6432"); err != nil {
 		Missing(t, "PgBouncer", err.Error())
 	}
-	b, err := url.Parse(bouncer)
+	return onServer(t, dbURL, bouncer)
+}
+
+// onServer is dbURL with the host and port of server, another URL.
+func onServer(t testing.TB, dbURL, server string) string {
+	t.Helper()
+	s, err := url.Parse(server)
 	if err != nil {
-		t.Fatalf("LOKET_TEST_PGBOUNCER_URL: %v", err)
+		t.Fatalf("server URL: %v", err)
 	}
 	u, err := url.Parse(dbURL)
 	if err != nil {
 		t.Fatalf("database URL: %v", err)
 	}
-	u.Host = b.Host
+	u.Host = s.Host
 	return u.String()
 }
 
@@ -150,24 +156,16 @@ func Standby(t testing.TB, dbURL string) string {
 	if err := reachable(standby, "5432"); err != nil {
 		Missing(t, "PostgreSQL standby", err.Error())
 	}
-	s, err := url.Parse(standby)
-	if err != nil {
-		t.Fatalf("LOKET_TEST_STANDBY_URL: %v", err)
-	}
-	u, err := url.Parse(dbURL)
-	if err != nil {
-		t.Fatalf("database URL: %v", err)
-	}
-	u.Host = s.Host
+	u := onServer(t, dbURL, standby)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		db, err := sql.Open("pgx", u.String())
+		db, err := sql.Open("pgx", u)
 		if err == nil {
 			err = db.Ping()
 			_ = db.Close()
 		}
 		if err == nil {
-			return u.String()
+			return u
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("the standby has not replayed the creation of the test database: %v", err)
@@ -264,6 +262,55 @@ func StartRedisCluster(t testing.TB, base int) string {
 		t.Fatalf("start redis cluster on %d: %v", base, err)
 	}
 	return strings.TrimSpace(string(out))
+}
+
+// StartRedisSentinel starts a private Redis primary and one Sentinel that
+// watches it (redis-server --sentinel), stopped when the test ends, and
+// returns the URL that reaches the primary through the Sentinel.
+func StartRedisSentinel(t testing.TB) string {
+	t.Helper()
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		Missing(t, "redis-server", "not on PATH (apt-get install -y redis-server)")
+	}
+	dir := t.TempDir()
+	start := func(args ...string) {
+		cmd := exec.Command("redis-server", args...)
+		cmd.Dir = dir
+		if err := cmd.Start(); err != nil {
+			t.Fatalf("redis-server %v: %v", args, err)
+		}
+		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	}
+	primary, sentinel := freePort(t), freePort(t)
+	start("--port", fmt.Sprint(primary), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
+	conf := filepath.Join(dir, "sentinel.conf")
+	body := fmt.Sprintf("port %d\nbind 127.0.0.1\nsentinel monitor loket 127.0.0.1 %d 1\n", sentinel, primary)
+	if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	start(conf, "--sentinel")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out, _ := exec.Command("redis-cli", "-p", fmt.Sprint(sentinel), "sentinel", "get-master-addr-by-name", "loket").Output()
+		if strings.Contains(string(out), fmt.Sprint(primary)) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the Sentinel on %d does not know the primary on %d: %s", sentinel, primary, out)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Sprintf("redis://127.0.0.1:%d?master_name=loket", sentinel)
+}
+
+func freePort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // RepoRoot is the directory of go.mod above the test's working directory.
