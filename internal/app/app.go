@@ -115,6 +115,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	a := &App{Config: cfg, Log: log, Clock: clock.System{}, DB: d, Cache: c, Metrics: prometheus.NewRegistry()}
 	a.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewDBStatsCollector(d.DB.DB, "loket"))
+	registerReplicaMetrics(a.Metrics, d)
 	// Every user of the cache (sessions, limiter, availability, policies) is counted.
 	a.Cache = cache.Instrument(c, a.Metrics)
 	c = a.Cache

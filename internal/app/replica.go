@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/loket-kinderopvang/loket/internal/platform/db"
 	"github.com/loket-kinderopvang/loket/internal/reports"
@@ -62,4 +63,23 @@ func readOnlyPath(path string) bool {
 		return true
 	}
 	return false
+}
+
+// registerReplicaMetrics counts where read-only work went, with a standby:
+// loket_db_replica_reads_total{result="standby|lagging|unavailable"}.
+func registerReplicaMetrics(reg prometheus.Registerer, d *db.DB) {
+	if !d.HasReplica() {
+		return
+	}
+	for result, value := range map[string]func(db.ReplicaStats) uint64{
+		"standby":     func(s db.ReplicaStats) uint64 { return s.OnReplica },
+		"lagging":     func(s db.ReplicaStats) uint64 { return s.Lagging },
+		"unavailable": func(s db.ReplicaStats) uint64 { return s.Unavailable },
+	} {
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name:        "loket_db_replica_reads_total",
+			Help:        "Read-only work by where it went: standby, or the primary because the standby lagged behind the person's last change or did not answer.",
+			ConstLabels: prometheus.Labels{"result": result},
+		}, func() float64 { return float64(value(d.ReplicaStats())) }))
+	}
 }

@@ -197,4 +197,7 @@ func TestReportsComeFromTheStandby(t *testing.T) {
 			t.Errorf("GET %s went to the primary: %+v → %+v", tc.path, before, after)
 		}
 	}
+	if n := metric(t, srv, "loket_db_replica_reads_total", `result="standby"`); n == 0 {
+		t.Error("reads on the standby are not in the metrics")
+	}
 }
