@@ -10,7 +10,8 @@ DIR=${STANDBY_DIR:-/var/lib/loket-ci/standby-$PORT}
 version=$(ls /usr/lib/postgresql | sort -V | tail -n 1)
 bin=/usr/lib/postgresql/$version/bin
 as_postgres() {
-  if [ "$(id -u)" = 0 ]; then su postgres -s /bin/sh -c "$*"; else sh -c "$*"; fi
+  # From /: the CI checkout may be a directory the postgres user cannot read.
+  if [ "$(id -u)" = 0 ]; then (cd / && su postgres -s /bin/sh -c "$*"); else sh -c "$*"; fi
 }
 
 if ! pg_isready -h 127.0.0.1 -p "$PORT" -q 2>/dev/null; then
