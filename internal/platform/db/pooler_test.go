@@ -115,3 +115,40 @@ func TestPoolerDetected(t *testing.T) {
 		_ = d.Close()
 	}
 }
+
+// BenchmarkPooledStatements: what transaction pooling costs a statement
+// outside a transaction (a transaction of its own: BEGIN with SET LOCAL
+// ROLE, the statement, COMMIT) and a desk transaction, straight to
+// PostgreSQL and through PgBouncer.
+func BenchmarkPooledStatements(b *testing.B) {
+	direct := dbtest.NewTarget(b, db.Postgres)
+	if _, err := direct.Owner(b).MigrateUp(context.Background(), dbtest.AppRole); err != nil {
+		b.Fatal(err)
+	}
+	pooled := direct
+	pooled.AppURL = testenv.PgBouncer(b, direct.URL)
+	for name, tg := range map[string]dbtest.Target{"direct": direct, "pgbouncer": pooled} {
+		d := tg.App(b)
+		ctx := tenancy.WithTenant(context.Background(), tenancy.NewID())
+		store := tenancy.NewStore(d)
+		b.Run(name+"/statement", func(b *testing.B) {
+			for b.Loop() {
+				var n int
+				if err := d.NewRaw("SELECT 1").Scan(ctx, &n); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(name+"/desk-transaction", func(b *testing.B) {
+			for b.Loop() {
+				err := store.Tx(ctx, func(ctx context.Context, tx *tenancy.Tx) error {
+					var n int
+					return tx.Unscoped().NewRaw("SELECT 1").Scan(ctx, &n)
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
