@@ -6,6 +6,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -100,11 +101,10 @@ func cleanupPrefix(t *testing.T, url, prefix string) {
 			return cc.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error { return fn(node) })
 		}
 	}
-	count := 0
+	// ForEachMaster runs fn on the primaries at once.
 	err = each(func(node redis.Cmdable) error {
 		iter := node.Scan(ctx, 0, prefix+"*", 1000).Iterator()
 		for iter.Next(ctx) {
-			count++
 			if err := node.Unlink(ctx, iter.Val()).Err(); err != nil {
 				return err
 			}
@@ -114,13 +114,13 @@ func cleanupPrefix(t *testing.T, url, prefix string) {
 	if err != nil {
 		t.Errorf("cleanup %q: %v", prefix, err)
 	}
-	left := 0
+	var left atomic.Int64
 	_ = each(func(node redis.Cmdable) error {
 		keys, _, err := node.Scan(ctx, 0, prefix+"*", 1000).Result()
-		left += len(keys)
+		left.Add(int64(len(keys)))
 		return err
 	})
-	if left > 0 {
+	if left := left.Load(); left > 0 {
 		t.Errorf("cleanup %q: %d keys survive", prefix, left)
 	}
 }
