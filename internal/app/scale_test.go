@@ -176,12 +176,14 @@ func TestReportsComeFromTheStandby(t *testing.T) {
 		{"/werk?lang=nl", false},
 		{"regional:/regio/13000/cijfers?jaar=2026&lang=nl", true},
 	} {
+		testenv.WaitForReplay(t, tg.URL, standby)
 		before := a.DB.ReplicaStats()
 		who := b
 		if path, ok := strings.CutPrefix(tc.path, "regional:"); ok {
 			// The regional report writes the cross-desk access to the
 			// event log: on the primary, while it reads on the standby.
 			who, tc.path = SignInDemo(t, a, srv.App, authz.RegionalCoordinator), path
+			testenv.WaitForReplay(t, tg.URL, standby)
 			before = a.DB.ReplicaStats()
 		}
 		r := who.Get(tc.path)

@@ -174,6 +174,39 @@ func Standby(t testing.TB, dbURL string) string {
 	}
 }
 
+// WaitForReplay waits until the standby at standbyURL has replayed all the
+// primary at primaryURL has written so far: on a busy machine a standby may
+// lag by more than a read waits for it.
+func WaitForReplay(t testing.TB, primaryURL, standbyURL string) {
+	t.Helper()
+	ctx := context.Background()
+	query := func(dsn, q string, args []any, dest any) {
+		t.Helper()
+		db, err := sql.Open("pgx", dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		if err := db.QueryRowContext(ctx, q, args...).Scan(dest); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	var lsn string
+	query(primaryURL, "SELECT pg_current_wal_lsn()::text", nil, &lsn)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var ok bool
+		query(standbyURL, "SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn", []any{lsn}, &ok)
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the standby has not replayed %s within 30 s", lsn)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // TCPProxy forwards connections on a loopback port to target (host:port)
 // until stop is called, which also cuts the connections it carries: a
 // server going away, for the tests of what happens then.
