@@ -165,6 +165,7 @@ func submit(args []string) error {
 	maxCount := fs.Int("max", 50000, "at most this many requests")
 	retryFor := fs.Duration("retry-for", 60*time.Second, "how long a lost request is retried")
 	out := fs.String("out", "", "write one JSON line per acknowledged request")
+	apiKey := fs.String("api-key", os.Getenv("LOKET_LOAD_API_KEY"), "API key sent with every request (anonymous registrations are limited per address)")
 	_ = fs.Parse(args)
 	if err := loopback(*base); err != nil {
 		return err
@@ -209,6 +210,9 @@ func submit(args []string) error {
 					req, _ := http.NewRequestWithContext(ctx, http.MethodPost, *base+"/api/v1/tenants/"+*desk+"/requests", bytes.NewReader(payload))
 					req.Header.Set("Content-Type", "application/json")
 					req.Header.Set("Idempotency-Key", key)
+					if *apiKey != "" {
+						req.Header.Set("Authorization", "Bearer "+*apiKey)
+					}
 					res, err := client.Do(req)
 					if err == nil && res.StatusCode == http.StatusCreated {
 						var got struct {
@@ -304,7 +308,8 @@ func verify(args []string) error {
 		if n > 1 {
 			dupes++
 		}
-		found[key] = id
+		// Stored bound to its caller ("<caller>|<key>", requests.idempotency).
+		found[key[strings.LastIndexByte(key, '|')+1:]] = id
 	}
 	lost, wrong := 0, 0
 	for key, id := range acks {

@@ -90,9 +90,11 @@ func hashed(parts ...string) string {
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
-// pairKey names the attempts of one account from one address.
+// pairKey names the attempts of one account from one address. The hash is
+// a Redis Cluster hash tag ({…}): the pair's counts and gate, deleted
+// together, live in one slot.
 func pairKey(email, addr string) string {
-	return limiterPrefix + "pair:" + hashed(NormalizeEmail(email), clientNet(addr))
+	return limiterPrefix + "pair:{" + hashed(NormalizeEmail(email), clientNet(addr)) + "}"
 }
 
 func windowed(key string, window int64) string { return key + ":" + strconv.FormatInt(window, 10) }

@@ -213,3 +213,20 @@ func TestLimiterConcurrent(t *testing.T) {
 		})
 	}
 }
+
+// TestPairKeysShareAHashTag: the keys a successful sign-in deletes together
+// are in one Redis Cluster slot (the part between the first { and }).
+func TestPairKeysShareAHashTag(t *testing.T) {
+	tag := func(k string) string {
+		i := strings.IndexByte(k, '{')
+		j := strings.IndexByte(k[i+1:], '}')
+		if i < 0 || j <= 0 {
+			t.Fatalf("%q has no hash tag", k)
+		}
+		return k[i+1 : i+1+j]
+	}
+	key := pairKey("an@example.org", "192.0.2.7:5000")
+	if a, b := tag(windowed(key, 42)), tag(key+":gate"); a != b {
+		t.Errorf("count and gate in different slots: %q, %q", a, b)
+	}
+}

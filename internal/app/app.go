@@ -97,7 +97,8 @@ func NewLogger(cfg config.Config, w io.Writer) *slog.Logger {
 
 // Open connects to the database and the cache.
 func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error) {
-	d, err := db.Open(ctx, db.Options{URL: cfg.DatabaseURL, SQLitePath: cfg.SQLitePath(), AppRole: cfg.DatabaseAppRole})
+	d, err := db.Open(ctx, db.Options{URL: cfg.DatabaseURL, SQLitePath: cfg.SQLitePath(), AppRole: cfg.DatabaseAppRole,
+		Pooler: db.Pooler(cfg.DatabasePooler), ReadURL: cfg.DatabaseReadURL})
 	if err != nil {
 		return nil, err
 	}
@@ -114,6 +115,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	a := &App{Config: cfg, Log: log, Clock: clock.System{}, DB: d, Cache: c, Metrics: prometheus.NewRegistry()}
 	a.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewDBStatsCollector(d.DB.DB, "loket"))
+	registerReplicaMetrics(a.Metrics, d)
 	// Every user of the cache (sessions, limiter, availability, policies) is counted.
 	a.Cache = cache.Instrument(c, a.Metrics)
 	c = a.Cache
@@ -369,6 +371,7 @@ func (a *App) Handler(extra ...func(*fiber.App)) (*web.Server, error) {
 	desks.AlsoPlatform(access.PlatformPaths...)
 	app := srv.App
 	app.Use(desks.HostRewrite)
+	app.Use(a.readRouting)
 	accounts, err := account.New(account.Config{DB: a.DB, Cache: a.Cache, Clock: a.Clock, Mail: a.Mail,
 		Renderer: renderer, Log: a.Log, PublicURL: a.Config.PublicURL, SecureCookies: a.Config.SessionSecure,
 		Service: a.Users, SecondFactor: a.Authz.NeedsSecondFactor})

@@ -12,7 +12,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/loket-kinderopvang/loket/internal/catalog"
@@ -178,12 +177,12 @@ func TestAvailabilityRedisDownMidTest(t *testing.T) {
 			_ = r.Close()
 		}
 	})
-	proxy := newRedisProxy(t, redisURL)
+	proxyAddr, stopProxy := newRedisProxy(t, redisURL)
 	tg := dbtest.NewTarget(t, db.Postgres)
 	if _, err := tg.Owner(t).MigrateUp(context.Background(), dbtest.AppRole); err != nil {
 		t.Fatal(err)
 	}
-	a, srv := openInstance(t, tg, "redis://"+proxy.addr, prefix)
+	a, srv := openInstance(t, tg, "redis://"+proxyAddr, prefix)
 	if _, err := a.SyncTenants(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +196,7 @@ func TestAvailabilityRedisDownMidTest(t *testing.T) {
 		t.Fatalf("readyz with Redis up: %d %s", r.Status, r.Body)
 	}
 
-	proxy.stop()
+	stopProxy()
 	setPlaces(t, a.Catalog, geel, 8)
 	if got := places(t, srv, "13000", geel); got != 8 {
 		t.Errorf("Redis down: %d free places, want 8 from the database", got)
@@ -267,15 +266,8 @@ func TestAvailabilityHTTP(t *testing.T) {
 	}
 }
 
-// redisProxy forwards TCP to Redis until stopped: Redis "goes down" mid-test.
-type redisProxy struct {
-	addr  string
-	mu    sync.Mutex
-	ln    net.Listener
-	conns []net.Conn
-}
-
-func newRedisProxy(t *testing.T, redisURL string) *redisProxy {
+// newRedisProxy forwards TCP to Redis until stopped: Redis "goes down" mid-test.
+func newRedisProxy(t *testing.T, redisURL string) (addr string, stop func()) {
 	t.Helper()
 	u, err := url.Parse(redisURL)
 	if err != nil {
@@ -285,39 +277,5 @@ func newRedisProxy(t *testing.T, redisURL string) *redisProxy {
 	if u.Port() == "" {
 		target = net.JoinHostPort(u.Hostname(), "6379")
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &redisProxy{addr: ln.Addr().String(), ln: ln}
-	t.Cleanup(p.stop)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			up, err := net.Dial("tcp", target)
-			if err != nil {
-				_ = c.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns = append(p.conns, c, up)
-			p.mu.Unlock()
-			go func() { _, _ = io.Copy(up, c); _ = up.Close() }()
-			go func() { _, _ = io.Copy(c, up); _ = c.Close() }()
-		}
-	}()
-	return p
-}
-
-func (p *redisProxy) stop() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	_ = p.ln.Close()
-	for _, c := range p.conns {
-		_ = c.Close()
-	}
-	p.conns = nil
+	return testenv.TCPProxy(t, target)
 }

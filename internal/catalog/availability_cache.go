@@ -197,7 +197,9 @@ func (k availKey) clone() availKey {
 }
 
 func (k availKey) entryKey(version int64) string {
-	return availEntryKey + string(k.region) + ":" + k.month + ":" + string(k.band) + ":" + strconv.FormatInt(version, 10)
+	// {region}: a Redis Cluster hash tag, so a region's version and its
+	// answers live on one node and fail over together.
+	return availEntryKey + "{" + string(k.region) + "}:" + k.month + ":" + string(k.band) + ":" + strconv.FormatInt(version, 10)
 }
 
 // availEntry is a ready-to-send answer.
@@ -410,7 +412,7 @@ func (a *AvailabilityCache) version(ctx context.Context, region geo.NISCode) (in
 }
 
 func (a *AvailabilityCache) readVersion(ctx context.Context, region geo.NISCode) (int64, error) {
-	key := availVersionKey + string(region)
+	key := availVersionKey + "{" + string(region) + "}"
 	b, found, err := a.cache.Get(ctx, key)
 	if err != nil {
 		return 0, err
@@ -435,7 +437,7 @@ func freshVersion() int64 { return time.Now().UnixNano() }
 
 // bump gives region a new version, so none of its entries is used again.
 func (a *AvailabilityCache) bump(ctx context.Context, region geo.NISCode) error {
-	key := availVersionKey + string(region)
+	key := availVersionKey + "{" + string(region) + "}"
 	n, err := a.cache.Incr(ctx, key)
 	if err != nil {
 		return err

@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 
+	"github.com/loket-kinderopvang/loket/internal/platform/db"
 	"github.com/loket-kinderopvang/loket/internal/platform/ids"
 	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
 )
@@ -108,7 +109,9 @@ func (l CrossTenantLog) LogCrossTenant(ctx context.Context, user, fromDomain, to
 	if err != nil {
 		return err
 	}
-	return l.Tenants.Tx(tenancy.WithTenant(ctx, desk), func(ctx context.Context, tx *tenancy.Tx) error {
+	// OnPrimary: the log is written while serving a report, which reads
+	// from the standby.
+	return l.Tenants.Tx(tenancy.WithTenant(db.OnPrimary(ctx), desk), func(ctx context.Context, tx *tenancy.Tx) error {
 		return Append(ctx, tx, &Event{
 			OccurredAt: l.Now(), Actor: user, SubjectType: "access", SubjectID: uuid.Nil,
 			Kind: "access.cross_tenant", Reason: agreement, Data: data,

@@ -7,7 +7,18 @@ WORK=$(mktemp -d /tmp/loket-load.XXXXXX)
 PGADMIN=${LOKET_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}
 DBNAME=loket_load_$$
 DBURL="postgres://postgres@127.0.0.1:5432/$DBNAME?sslmode=disable"
+# LOKET_LOAD_PGBOUNCER=127.0.0.1:6432 sends Loket's own connections through
+# PgBouncer (scripts/ci/pgbouncer.sh: transaction mode, 4 server connections);
+# migrations and the scripts' checks connect to PostgreSQL directly.
+APPURL=$DBURL
+if [ -n "${LOKET_LOAD_PGBOUNCER:-}" ]; then
+  APPURL="postgres://postgres@$LOKET_LOAD_PGBOUNCER/$DBNAME?sslmode=disable"
+fi
 PIDS=()
+# The demo provider's API key (internal/app DemoAPIKey; LOKET_DEMO=true seeds
+# it): registrations without a key are limited to a few per address.
+LOKET_LOAD_API_KEY="lk_$(printf %s loket-demo-api-key | openssl dgst -sha256 -binary | base64 | tr '+/' '-_' | tr -d '=')"
+export LOKET_LOAD_API_KEY
 
 log() { printf '== %s\n' "$*" >&2; }
 
@@ -37,7 +48,7 @@ start_loket() {
   if curl -fs -o /dev/null "http://127.0.0.1:$port/healthz" 2>/dev/null; then
     log "port $port is taken by another server; stop it first"; return 1
   fi
-  env LOKET_DATABASE_URL="$DBURL" LOKET_HTTP_ADDR="127.0.0.1:$port" LOKET_DEMO=true \
+  env LOKET_DATABASE_URL="$APPURL" LOKET_DATABASE_OWNER_URL="$DBURL" LOKET_HTTP_ADDR="127.0.0.1:$port" LOKET_DEMO=true \
     LOKET_HASH_KEY=load-test-hash-key-0123456789abcdef LOKET_PUBLIC_URL="http://127.0.0.1:$port" \
     LOKET_LOG_LEVEL=warn LOKET_DATA_DIR="$WORK/data-$port" "$@" \
     "$WORK/loket" serve >>"$WORK/loket-$port.log" 2>&1 &

@@ -48,6 +48,15 @@ app.kubernetes.io/instance: {{ .Release.Name }}
     secretKeyRef:
       name: {{ required "secrets.hashKey.name is required" .Values.secrets.hashKey.name }}
       key: {{ .Values.secrets.hashKey.key }}
+{{- with .Values.secrets.databaseReadURL }}
+{{- if .name }}
+- name: LOKET_DATABASE_READ_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ .name }}
+      key: {{ .key }}
+{{- end }}
+{{- end }}
 {{- with .Values.secrets.smtpURL }}
 {{- if .name }}
 - name: LOKET_SMTP_URL

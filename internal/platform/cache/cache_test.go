@@ -6,6 +6,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -39,6 +40,28 @@ func TestRedis(t *testing.T) {
 	})
 }
 
+// TestRedisCluster runs the same suite on a Redis Cluster of three primaries
+// (.ci/run starts it): keys spread over the slots, pub/sub across nodes.
+func TestRedisCluster(t *testing.T) {
+	cachetest.Run(t, func(t *testing.T) cache.Cache {
+		url, prefix := testenv.RedisCluster(t)
+		return newRedisAt(t, url, prefix)
+	})
+}
+
+// TestRedisSentinel runs the suite through a Sentinel that names the
+// primary (a private one: redis-server --sentinel).
+func TestRedisSentinel(t *testing.T) {
+	url := testenv.StartRedisSentinel(t)
+	if kind, err := cache.ParseRedisURL(url); err != nil || kind != cache.RedisSentinel {
+		t.Fatalf("%s: %v %v", url, kind, err)
+	}
+	cachetest.Run(t, func(t *testing.T) cache.Cache {
+		_, prefix := testenv.Redis(t)
+		return newRedisAt(t, url, prefix)
+	})
+}
+
 // newRedis returns a Redis cache under a fresh prefix; its keys are removed
 // and verified gone when t ends.
 func newRedis(t *testing.T) *cache.Redis {
@@ -63,33 +86,42 @@ func newRedisAt(t *testing.T, url, prefix string) *cache.Redis {
 // cleanupPrefix deletes the test's keys with a plain client (the cache under
 // test may be closed or broken) and fails if any survive.
 func cleanupPrefix(t *testing.T, url, prefix string) {
-	opt, err := redis.ParseURL(url)
+	rdb, err := cache.NewRedisClient(url)
 	if err != nil {
 		t.Errorf("cleanup: %v", err)
 		return
 	}
-	rdb := redis.NewClient(opt)
 	defer rdb.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	scan := func() []string {
-		var keys []string
-		iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+	// In a cluster SCAN sees one node: ask every primary.
+	each := func(fn func(node redis.Cmdable) error) error { return fn(rdb) }
+	if cc, ok := rdb.(*redis.ClusterClient); ok {
+		each = func(fn func(node redis.Cmdable) error) error {
+			return cc.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error { return fn(node) })
+		}
+	}
+	// ForEachMaster runs fn on the primaries at once.
+	err = each(func(node redis.Cmdable) error {
+		iter := node.Scan(ctx, 0, prefix+"*", 1000).Iterator()
 		for iter.Next(ctx) {
-			keys = append(keys, iter.Val())
+			if err := node.Unlink(ctx, iter.Val()).Err(); err != nil {
+				return err
+			}
 		}
-		if err := iter.Err(); err != nil {
-			t.Errorf("cleanup scan %q: %v", prefix, err)
-		}
-		return keys
+		return iter.Err()
+	})
+	if err != nil {
+		t.Errorf("cleanup %q: %v", prefix, err)
 	}
-	if keys := scan(); len(keys) > 0 {
-		if err := rdb.Unlink(ctx, keys...).Err(); err != nil {
-			t.Errorf("cleanup unlink %q: %v", prefix, err)
-		}
-	}
-	if left := scan(); len(left) > 0 {
-		t.Errorf("cleanup %q: %d keys survive", prefix, len(left))
+	var left atomic.Int64
+	_ = each(func(node redis.Cmdable) error {
+		keys, _, err := node.Scan(ctx, 0, prefix+"*", 1000).Result()
+		left.Add(int64(len(keys)))
+		return err
+	})
+	if left := left.Load(); left > 0 {
+		t.Errorf("cleanup %q: %d keys survive", prefix, left)
 	}
 }
 
@@ -457,5 +489,23 @@ func TestMemorySubscribeRacesStop(t *testing.T) {
 		}
 		wg.Wait()
 		cancel()
+	}
+}
+
+// TestParseRedisURL: one URL setting names each of the three deployments.
+func TestParseRedisURL(t *testing.T) {
+	for url, want := range map[string]cache.RedisDeployment{
+		"redis://127.0.0.1:6379/0":                                       cache.RedisSingle,
+		"rediss://user:secret@redis.example:6380/1":                      cache.RedisSingle,
+		"redis://127.0.0.1:7000?addr=127.0.0.1:7001&addr=127.0.0.1:7002": cache.RedisCluster,
+		"redis://s1:26379?addr=s2:26379&master_name=loket":               cache.RedisSentinel,
+		"redis://:secret@s1:26379?master_name=loket&dial_timeout=1s":     cache.RedisSentinel,
+	} {
+		if got, err := cache.ParseRedisURL(url); err != nil || got != want {
+			t.Errorf("%s: %q %v, want %q", url, got, err, want)
+		}
+		if _, err := cache.NewRedis(t.Context(), url, "p:"); err != nil {
+			t.Errorf("NewRedis(%s): %v", url, err)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -35,7 +36,8 @@ const (
 // published while disconnected are lost (Redis pub/sub has no backlog), so
 // consumers such as the policy watcher must also poll.
 type Redis struct {
-	client    *redis.Client
+	client    redis.UniversalClient
+	cluster   bool // keys of one command must share a slot; SCAN runs per primary
 	prefix    string
 	ioTimeout time.Duration
 	dropped   atomic.Uint64
@@ -56,8 +58,10 @@ func (s *redisSub) stop() {
 	<-s.done
 }
 
-// NewRedis returns a Redis-backed cache for redisURL (redis:// or rediss://,
-// see redis.ParseURL) whose keys and channels all start with prefix.
+// NewRedis returns a Redis-backed cache for redisURL whose keys and channels
+// all start with prefix. The URL names one of three deployments (see
+// ParseRedisURL): a single server, a Redis Cluster, or a primary watched by
+// Sentinel.
 //
 // It does not require Redis to be reachable: the cache is not the source of
 // truth, so an outage must not stop Loket from starting. Use Ping for health
@@ -66,48 +70,170 @@ func NewRedis(ctx context.Context, redisURL string, prefix string) (*Redis, erro
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("cache: new redis: %w", err)
 	}
-	opt, err := redis.ParseURL(redisURL)
+	client, ioTimeout, err := newRedisClient(redisURL)
 	if err != nil {
-		// The URL may carry a password; go-redis errors do not echo it.
-		return nil, fmt.Errorf("cache: new redis: parse url: %w", err)
+		return nil, err
 	}
-	if opt.DialTimeout == 0 {
-		opt.DialTimeout = redisDialTimeout
-	}
-	if opt.ReadTimeout == 0 {
-		opt.ReadTimeout = redisIOTimeout
-	}
-	if opt.WriteTimeout == 0 {
-		opt.WriteTimeout = opt.ReadTimeout
-	}
-	if opt.PoolTimeout == 0 {
-		opt.PoolTimeout = redisPoolTimeout
-	}
-	if opt.MaxRetries == 0 {
-		opt.MaxRetries = redisMaxRetries
-	}
-	if opt.MinRetryBackoff == 0 {
-		opt.MinRetryBackoff = redisRetryBackoff / 4
-	}
-	if opt.MaxRetryBackoff == 0 {
-		opt.MaxRetryBackoff = redisRetryBackoff
-	}
-	// go-redis retries each dial 5 times by default; the command-level retry
-	// above is enough, and a refused connection should fail at once.
-	opt.DialerRetries = 1
-	// Let a caller's shorter deadline cut a command short.
-	opt.ContextTimeoutEnabled = true
-
-	ioTimeout := opt.ReadTimeout
-	if ioTimeout <= 0 {
-		ioTimeout = redisIOTimeout
-	}
+	_, cluster := client.(*redis.ClusterClient)
 	return &Redis{
-		client:    redis.NewClient(opt),
+		client:    client,
+		cluster:   cluster,
 		prefix:    prefix,
 		ioTimeout: ioTimeout,
 		subs:      make(map[*redisSub]struct{}),
 	}, nil
+}
+
+// RedisDeployment is what a Redis URL names.
+type RedisDeployment string
+
+// The deployments NewRedis connects to.
+const (
+	RedisSingle   RedisDeployment = "single"
+	RedisCluster  RedisDeployment = "cluster"
+	RedisSentinel RedisDeployment = "sentinel"
+)
+
+// ParseRedisURL tells which deployment redisURL names:
+//
+//	redis://host:6379/0                                    one server
+//	redis://host1:7000?addr=host2:7001&addr=host3:7002     Redis Cluster (the nodes to start from)
+//	redis://s1:26379?addr=s2:26379&master_name=mymaster    Sentinel (its addresses and the primary's name)
+//
+// rediss:// asks for TLS; user and password go before the first host.
+func ParseRedisURL(redisURL string) (RedisDeployment, error) {
+	u, err := url.Parse(redisURL)
+	if err != nil {
+		// The URL may carry a password; do not echo it.
+		return "", errors.New("cache: redis url is not a URL")
+	}
+	q := u.Query()
+	switch {
+	case q.Get("master_name") != "":
+		return RedisSentinel, nil
+	case len(q["addr"]) > 0:
+		return RedisCluster, nil
+	}
+	return RedisSingle, nil
+}
+
+// redisTuning points at the fields every go-redis option type shares, so the
+// cache's defaults are set once for all three.
+type redisTuning struct {
+	dial, read, write, pool, minBackoff, maxBackoff *time.Duration
+	retries, dialerRetries                          *int
+	contextTimeout                                  *bool
+}
+
+func (t redisTuning) apply() time.Duration {
+	if *t.dial == 0 {
+		*t.dial = redisDialTimeout
+	}
+	if *t.read == 0 {
+		*t.read = redisIOTimeout
+	}
+	if *t.write == 0 {
+		*t.write = *t.read
+	}
+	if *t.pool == 0 {
+		*t.pool = redisPoolTimeout
+	}
+	if *t.retries == 0 {
+		*t.retries = redisMaxRetries
+	}
+	if *t.minBackoff == 0 {
+		*t.minBackoff = redisRetryBackoff / 4
+	}
+	if *t.maxBackoff == 0 {
+		*t.maxBackoff = redisRetryBackoff
+	}
+	// go-redis retries each dial 5 times by default; the command-level retry
+	// above is enough, and a refused connection should fail at once.
+	*t.dialerRetries = 1
+	// Let a caller's shorter deadline cut a command short.
+	*t.contextTimeout = true
+	if *t.read <= 0 {
+		return redisIOTimeout
+	}
+	return *t.read
+}
+
+// reloadOnError asks the cluster for its slot map again after a command
+// fails. go-redis learns of a new primary only from MOVED answers or once a
+// minute; a dead primary answers nothing, so without this the client keeps
+// dialling it long after a replica has taken over. Reloads are coalesced.
+type reloadOnError struct{ c *redis.ClusterClient }
+
+func (h reloadOnError) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h reloadOnError) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		err := next(ctx, cmd)
+		if err != nil && !errors.Is(err, redis.Nil) {
+			h.c.ReloadState(ctx)
+		}
+		return err
+	}
+}
+
+func (h reloadOnError) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		err := next(ctx, cmds)
+		if err != nil && !errors.Is(err, redis.Nil) {
+			h.c.ReloadState(ctx)
+		}
+		return err
+	}
+}
+
+// NewRedisClient opens a go-redis client for redisURL (see ParseRedisURL)
+// with the cache's timeouts: for tools and tests that talk to the same Redis.
+func NewRedisClient(redisURL string) (redis.UniversalClient, error) {
+	c, _, err := newRedisClient(redisURL)
+	return c, err
+}
+
+// newRedisClient opens the client for redisURL: go-redis's universal client
+// interface over a single, cluster or Sentinel client.
+func newRedisClient(redisURL string) (redis.UniversalClient, time.Duration, error) {
+	kind, err := ParseRedisURL(redisURL)
+	if err != nil {
+		return nil, 0, err
+	}
+	// go-redis's parse errors do not echo the password.
+	switch kind {
+	case RedisCluster:
+		opt, err := redis.ParseClusterURL(redisURL)
+		if err != nil {
+			return nil, 0, fmt.Errorf("cache: new redis cluster: parse url: %w", err)
+		}
+		io := redisTuning{&opt.DialTimeout, &opt.ReadTimeout, &opt.WriteTimeout, &opt.PoolTimeout,
+			&opt.MinRetryBackoff, &opt.MaxRetryBackoff, &opt.MaxRetries, &opt.DialerRetries, &opt.ContextTimeoutEnabled}.apply()
+		// While a failed primary is replaced, the cluster answers MOVED and
+		// CLUSTERDOWN: a few redirects, then the caller falls back to
+		// PostgreSQL instead of waiting.
+		if opt.MaxRedirects == 0 {
+			opt.MaxRedirects = 3
+		}
+		cc := redis.NewClusterClient(opt)
+		cc.AddHook(reloadOnError{cc})
+		return cc, io, nil
+	case RedisSentinel:
+		opt, err := redis.ParseFailoverURL(redisURL)
+		if err != nil {
+			return nil, 0, fmt.Errorf("cache: new redis sentinel: parse url: %w", err)
+		}
+		io := redisTuning{&opt.DialTimeout, &opt.ReadTimeout, &opt.WriteTimeout, &opt.PoolTimeout,
+			&opt.MinRetryBackoff, &opt.MaxRetryBackoff, &opt.MaxRetries, &opt.DialerRetries, &opt.ContextTimeoutEnabled}.apply()
+		return redis.NewFailoverClient(opt), io, nil
+	}
+	opt, err := redis.ParseURL(redisURL)
+	if err != nil {
+		return nil, 0, fmt.Errorf("cache: new redis: parse url: %w", err)
+	}
+	io := redisTuning{&opt.DialTimeout, &opt.ReadTimeout, &opt.WriteTimeout, &opt.PoolTimeout,
+		&opt.MinRetryBackoff, &opt.MaxRetryBackoff, &opt.MaxRetries, &opt.DialerRetries, &opt.ContextTimeoutEnabled}.apply()
+	return redis.NewClient(opt), io, nil
 }
 
 // Kind implements Cache.
@@ -172,10 +298,25 @@ func (r *Redis) Delete(ctx context.Context, keys ...string) error {
 	for i, k := range keys {
 		full[i] = r.prefix + k
 	}
-	if err := r.client.Del(ctx, full...).Err(); err != nil {
+	if err := r.unlink(ctx, full, r.client.Del); err != nil {
 		return fmt.Errorf("cache: delete %q: %w", keys, err)
 	}
 	return nil
+}
+
+// unlink removes keys with one command, or in a cluster with one command per
+// key in a pipeline: keys of different slots cannot share a command there.
+func (r *Redis) unlink(ctx context.Context, keys []string, del func(ctx context.Context, keys ...string) *redis.IntCmd) error {
+	if !r.cluster || len(keys) == 1 {
+		return del(ctx, keys...).Err()
+	}
+	_, err := r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, k := range keys {
+			p.Del(ctx, k)
+		}
+		return nil
+	})
+	return err
 }
 
 // DeletePrefix implements Cache with SCAN + UNLINK, never FLUSHDB/KEYS, so it
@@ -185,22 +326,31 @@ func (r *Redis) DeletePrefix(ctx context.Context, prefix string) error {
 		return fmt.Errorf("cache: delete prefix %q: %w", prefix, err)
 	}
 	pattern := escapeGlob(r.prefix+prefix) + "*"
-	var cursor uint64
-	for {
-		keys, next, err := r.client.Scan(ctx, cursor, pattern, scanBatch).Result()
-		if err != nil {
-			return fmt.Errorf("cache: delete prefix %q: scan: %w", prefix, err)
-		}
-		if len(keys) > 0 {
-			if err := r.client.Unlink(ctx, keys...).Err(); err != nil {
-				return fmt.Errorf("cache: delete prefix %q: unlink: %w", prefix, err)
+	scan := func(ctx context.Context, node redis.Cmdable) error {
+		var cursor uint64
+		for {
+			keys, next, err := node.Scan(ctx, cursor, pattern, scanBatch).Result()
+			if err != nil {
+				return fmt.Errorf("cache: delete prefix %q: scan: %w", prefix, err)
 			}
+			if len(keys) > 0 {
+				if err := r.unlink(ctx, keys, r.client.Unlink); err != nil {
+					return fmt.Errorf("cache: delete prefix %q: unlink: %w", prefix, err)
+				}
+			}
+			if next == 0 {
+				return nil
+			}
+			cursor = next
 		}
-		if next == 0 {
-			return nil
-		}
-		cursor = next
 	}
+	if cc, ok := r.client.(*redis.ClusterClient); ok {
+		// SCAN sees one node's keys: ask every primary.
+		return cc.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
+			return scan(ctx, node)
+		})
+	}
+	return scan(ctx, r.client)
 }
 
 // Incr implements Cache.
@@ -243,7 +393,14 @@ func (r *Redis) Publish(ctx context.Context, channel string, message []byte) err
 	if err := r.usable(ctx); err != nil {
 		return fmt.Errorf("cache: publish %q: %w", channel, err)
 	}
-	if err := r.client.Publish(ctx, r.prefix+channel, message).Err(); err != nil {
+	publish := r.client.Publish
+	if r.cluster {
+		// Sharded pub/sub: the channel's own node delivers, in order. A
+		// plain PUBLISH goes to any node and reaches subscribers over the
+		// cluster bus, so two messages can pass each other.
+		publish = r.client.SPublish
+	}
+	if err := publish(ctx, r.prefix+channel, message).Err(); err != nil {
 		return fmt.Errorf("cache: publish %q: %w", channel, err)
 	}
 	return nil
@@ -258,8 +415,12 @@ func (r *Redis) Subscribe(ctx context.Context, channel string) (<-chan []byte, f
 		return nil, nil, fmt.Errorf("cache: subscribe %q: %w", channel, err)
 	}
 	full := r.prefix + channel
-	ps := r.client.Subscribe(ctx, full)
-	if err := r.awaitSubscription(ctx, ps, full); err != nil {
+	subscribe, kind := r.client.Subscribe, "subscribe"
+	if r.cluster {
+		subscribe, kind = r.client.SSubscribe, "ssubscribe"
+	}
+	ps := subscribe(ctx, full)
+	if err := r.awaitSubscription(ctx, ps, kind, full); err != nil {
 		_ = ps.Close()
 		return nil, nil, fmt.Errorf("cache: subscribe %q: %w", channel, err)
 	}
@@ -309,7 +470,7 @@ func (r *Redis) Subscribe(ctx context.Context, channel string) (<-chan []byte, f
 
 // awaitSubscription waits for Redis to acknowledge SUBSCRIBE, bounded by the
 // read timeout so an unresponsive server cannot hang the caller.
-func (r *Redis) awaitSubscription(ctx context.Context, ps *redis.PubSub, channel string) error {
+func (r *Redis) awaitSubscription(ctx context.Context, ps *redis.PubSub, kind, channel string) error {
 	deadline := time.Now().Add(r.ioTimeout)
 	for {
 		left := time.Until(deadline)
@@ -320,7 +481,7 @@ func (r *Redis) awaitSubscription(ctx context.Context, ps *redis.PubSub, channel
 		if err != nil {
 			return err
 		}
-		if sub, ok := msg.(*redis.Subscription); ok && sub.Kind == "subscribe" && sub.Channel == channel {
+		if sub, ok := msg.(*redis.Subscription); ok && sub.Kind == kind && sub.Channel == channel {
 			return nil
 		}
 	}

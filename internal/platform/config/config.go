@@ -42,7 +42,9 @@ var Keys = []Key{
 	{"database_url", "", "PostgreSQL URL (postgres://…); empty uses the embedded SQLite file"},
 	{"database_owner_url", "", "PostgreSQL URL of the schema owner, used for migrations; empty uses database_url"},
 	{"database_app_role", "loket_app", "PostgreSQL role the server switches to after connecting, so row-level security applies; empty keeps the login role"},
-	{"redis_url", "", "Redis URL (redis://…); empty uses the in-process cache"},
+	{"database_pooler", "auto", "connection pooler in front of PostgreSQL: none, session, transaction (PgBouncer's pool_mode = transaction: every statement then runs in a transaction that sets the role, without prepared statements) or auto (transaction when the server's port differs from the URL's)"},
+	{"database_read_url", "", "PostgreSQL URL of a hot standby of database_url: public search and location pages, reports and exports read there, waiting briefly for it to replay the person's own last change and otherwise reading from the primary; empty reads everything from database_url"},
+	{"redis_url", "", "Redis URL: redis://host:6379/0 for one server, redis://host1:7000?addr=host2:7001&addr=host3:7002 for a Redis Cluster, redis://sentinel1:26379?addr=sentinel2:26379&master_name=NAME for Sentinel (rediss:// for TLS); empty uses the in-process cache"},
 	{"redis_prefix", "loket:", "prefix of every Redis key and channel"},
 	{"demo", "auto", "seed the demo desks, catalogue and accounts: true, false or auto (the desks and catalogue on the embedded store; the demo accounts, whose password is published, only when http_addr is loopback as well)"},
 	{"tenants_dir", "", "directory with one YAML file per desk; empty uses the demo desks built into the binary"},
@@ -69,6 +71,8 @@ type Config struct {
 	DatabaseURL      string
 	DatabaseOwnerURL string
 	DatabaseAppRole  string
+	DatabasePooler   string
+	DatabaseReadURL  string
 	RedisURL         string
 	RedisPrefix      string
 	Demo             bool
@@ -186,6 +190,8 @@ func parse(v *viper.Viper) (Config, error) {
 		DatabaseURL:      strings.TrimSpace(v.GetString("database_url")),
 		DatabaseOwnerURL: strings.TrimSpace(v.GetString("database_owner_url")),
 		DatabaseAppRole:  strings.TrimSpace(v.GetString("database_app_role")),
+		DatabasePooler:   strings.ToLower(strings.TrimSpace(v.GetString("database_pooler"))),
+		DatabaseReadURL:  strings.TrimSpace(v.GetString("database_read_url")),
 		RedisURL:         strings.TrimSpace(v.GetString("redis_url")),
 		RedisPrefix:      v.GetString("redis_prefix"),
 		TenantsDir:       v.GetString("tenants_dir"),
@@ -208,7 +214,7 @@ func parse(v *viper.Viper) (Config, error) {
 	if c.DataDir == "" {
 		bad("data_dir", "must not be empty")
 	}
-	for _, key := range []string{"database_url", "database_owner_url"} {
+	for _, key := range []string{"database_url", "database_owner_url", "database_read_url"} {
 		if raw := v.GetString(key); raw != "" {
 			if err := checkURL(raw, "postgres", "postgresql"); err != nil {
 				bad(key, err.Error())
@@ -218,8 +224,16 @@ func parse(v *viper.Viper) (Config, error) {
 	if c.DatabaseOwnerURL != "" && c.DatabaseURL == "" {
 		bad("database_owner_url", "is only used together with LOKET_DATABASE_URL")
 	}
+	if c.DatabaseReadURL != "" && c.DatabaseURL == "" {
+		bad("database_read_url", "is only used together with LOKET_DATABASE_URL")
+	}
 	if c.DatabaseAppRole != "" && !isIdentifier(c.DatabaseAppRole) {
 		bad("database_app_role", "must be a plain role name (letters, digits, _)")
+	}
+	switch c.DatabasePooler {
+	case "", "auto", "none", "session", "transaction":
+	default:
+		bad("database_pooler", "must be none, session, transaction or auto")
 	}
 	if c.RedisURL != "" {
 		if err := checkURL(c.RedisURL, "redis", "rediss", "unix"); err != nil {

@@ -33,6 +33,10 @@ const (
 type DB struct {
 	*bun.DB
 	Dialect Dialect
+	// Pooler is the connection pooler found or configured (PostgreSQL).
+	Pooler Pooler
+
+	replica *replica
 }
 
 // Options say how to open the database.
@@ -43,6 +47,15 @@ type Options struct {
 	// AppRole is the PostgreSQL role every connection switches to, so that
 	// row-level security applies even when the login role could bypass it.
 	AppRole string
+	// Pooler says whether a connection pooler sits in front of PostgreSQL;
+	// empty detects it (see PoolerAuto).
+	Pooler Pooler
+	// ReadURL is a hot standby of URL for read-only work (see
+	// PreferReplica); empty sends everything to URL.
+	ReadURL string
+	// ReplicaWait is how long a read waits for the standby to replay the
+	// person's last write before it goes to the primary (default 250 ms).
+	ReplicaWait time.Duration
 }
 
 // Open connects and checks the connection.
@@ -52,7 +65,7 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	if opts.URL == "" {
 		d, err = openSQLite(opts.SQLitePath)
 	} else {
-		d, err = openPostgres(opts.URL, opts.AppRole)
+		d, err = openPostgres(ctx, opts)
 	}
 	if err != nil {
 		return nil, err
@@ -87,13 +100,67 @@ func openSQLite(path string) (*DB, error) {
 	return &DB{DB: bun.NewDB(sqldb, sqlitedialect.New()), Dialect: SQLite}, nil
 }
 
-func openPostgres(url, appRole string) (*DB, error) {
+func openPostgres(ctx context.Context, opts Options) (*DB, error) {
+	rc, pooler, err := connector(ctx, opts.URL, opts.AppRole, opts.Pooler)
+	if err != nil {
+		return nil, err
+	}
+	d := &DB{Dialect: Postgres, Pooler: pooler}
+	if opts.ReadURL != "" {
+		// The standby's pooler is detected on its own: the primary may be
+		// behind PgBouncer and the standby not, or the other way round.
+		standby, _, err := connector(ctx, opts.ReadURL, opts.AppRole, PoolerAuto)
+		if err != nil {
+			// A standby that is away at start is no reason not to start.
+			standby, _, err = connector(ctx, opts.ReadURL, opts.AppRole, pooler)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("db: read URL: %w", err)
+		}
+		wait := opts.ReplicaWait
+		if wait <= 0 {
+			wait = 250 * time.Millisecond
+		}
+		rc.replica = &replica{connector: standby, wait: wait, pause: 5 * time.Second}
+		d.replica = rc.replica
+	}
+	sqldb := sql.OpenDB(rc)
+	sqldb.SetMaxOpenConns(20)
+	sqldb.SetMaxIdleConns(10)
+	sqldb.SetConnMaxIdleTime(5 * time.Minute)
+	d.DB = bun.NewDB(sqldb, pgdialect.New())
+	return d, nil
+}
+
+// connector makes the driver connector for url: the application role in
+// every transaction, and what a transaction pooler needs (see Pooler).
+func connector(ctx context.Context, url, appRole string, pooler Pooler) (*roleConnector, Pooler, error) {
 	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
-		return nil, fmt.Errorf("db: parse database URL: %w", err)
+		return nil, "", fmt.Errorf("db: parse database URL: %w", err)
+	}
+	if pooler == "" || pooler == PoolerAuto {
+		detectCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		pooler, err = detectPooler(detectCtx, cfg)
+		cancel()
+		if err != nil {
+			return nil, "", err
+		}
+	}
+	pooled := pooler == PoolerTransaction
+	if pooled {
+		// No named prepared statements: the next transaction may run on
+		// another server connection. bun writes the values into the SQL
+		// text, so the simple protocol costs nothing.
+		cfg.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
+	}
+	if appRole == cfg.User {
+		appRole = ""
 	}
 	var options []stdlib.OptionOpenDB
-	if appRole != "" && appRole != cfg.User {
+	if appRole != "" && !pooled {
+		// A session of its own: the role also holds for statements outside
+		// a transaction, without a transaction each.
 		options = append(options, stdlib.OptionAfterConnect(func(ctx context.Context, conn *pgx.Conn) error {
 			if _, err := conn.Exec(ctx, "SET ROLE "+pgx.Identifier{appRole}.Sanitize()); err != nil {
 				return fmt.Errorf("db: switch to role %s (run migrations first, and grant it to the login role): %w", appRole, err)
@@ -101,11 +168,11 @@ func openPostgres(url, appRole string) (*DB, error) {
 			return nil
 		}))
 	}
-	sqldb := stdlib.OpenDB(*cfg, options...)
-	sqldb.SetMaxOpenConns(20)
-	sqldb.SetMaxIdleConns(10)
-	sqldb.SetConnMaxIdleTime(5 * time.Minute)
-	return &DB{DB: bun.NewDB(sqldb, pgdialect.New()), Dialect: Postgres}, nil
+	rc := &roleConnector{inner: stdlib.GetConnector(*cfg, options...), pooled: pooled}
+	if appRole != "" {
+		rc.setRole = "SET LOCAL ROLE " + pgx.Identifier{appRole}.Sanitize()
+	}
+	return rc, pooler, nil
 }
 
 // Transact runs fn in a transaction, committing when it returns nil. On

@@ -23,6 +23,9 @@ type Target struct {
 	URL string
 	// SQLitePath is the SQLite file (empty for PostgreSQL).
 	SQLitePath string
+	// AppURL, when set, is how the application role reaches the database:
+	// through PgBouncer in transaction mode (migrations go to URL directly).
+	AppURL string
 }
 
 // Each runs fn as a subtest on SQLite and on PostgreSQL.
@@ -47,9 +50,25 @@ func EachTarget(t *testing.T, fn func(t *testing.T, tg Target)) {
 func NewTarget(t testing.TB, dialect db.Dialect) Target {
 	t.Helper()
 	if dialect == db.Postgres {
-		return Target{Dialect: db.Postgres, URL: testenv.Postgres(t)}
+		tg := Target{Dialect: db.Postgres, URL: testenv.Postgres(t)}
+		if testenv.ViaPgBouncer() {
+			tg.AppURL = testenv.PgBouncer(t, tg.URL)
+		}
+		return tg
 	}
 	return Target{Dialect: db.SQLite, SQLitePath: filepath.Join(t.TempDir(), "loket.db")}
+}
+
+// Pooled returns a migrated PostgreSQL database that the application role
+// reaches through PgBouncer in transaction mode; it skips loudly without one.
+func Pooled(t testing.TB) *db.DB {
+	t.Helper()
+	tg := NewTarget(t, db.Postgres)
+	tg.AppURL = testenv.PgBouncer(t, tg.URL)
+	if _, err := tg.Owner(t).MigrateUp(context.Background(), AppRole); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	return tg.App(t)
 }
 
 // Open returns a migrated database of dialect, serving as the application role.
@@ -74,10 +93,14 @@ func (tg Target) Owner(t testing.TB) *db.DB {
 	return d
 }
 
-// App connects as the application role.
+// App connects as the application role (through PgBouncer when AppURL is set).
 func (tg Target) App(t testing.TB) *db.DB {
 	t.Helper()
-	d, err := db.Open(context.Background(), db.Options{URL: tg.URL, SQLitePath: tg.SQLitePath, AppRole: AppRole})
+	opts := db.Options{URL: tg.URL, SQLitePath: tg.SQLitePath, AppRole: AppRole}
+	if tg.AppURL != "" {
+		opts.URL, opts.Pooler = tg.AppURL, db.PoolerTransaction
+	}
+	d, err := db.Open(context.Background(), opts)
 	if err != nil {
 		t.Fatalf("open %s as app: %v", tg.Dialect, err)
 	}
