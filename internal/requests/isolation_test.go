@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/uptrace/bun/dialect/pgdialect"
 
+	"github.com/loket-kinderopvang/loket/internal/crisis"
 	"github.com/loket-kinderopvang/loket/internal/eventlog"
 	"github.com/loket-kinderopvang/loket/internal/mail"
 	"github.com/loket-kinderopvang/loket/internal/platform/clock"
@@ -27,18 +28,19 @@ import (
 // below fails when a table with row-level security is missing here, so a new
 // tenant-owned table cannot escape these isolation tests.
 var ownedTables = map[string]func() any{
-	"families":       func() any { return &[]requests.Family{} },
-	"children":       func() any { return &[]requests.Child{} },
-	"requests":       func() any { return &[]requests.Request{} },
-	"preferences":    func() any { return &[]requests.Preference{} },
-	"parents":        func() any { return &[]requests.Parent{} },
-	"request_claims": func() any { return &[]requests.RequestClaim{} },
-	"request_notes":  func() any { return &[]requests.Note{} },
-	"rounds":         func() any { return &[]rounds.Round{} },
-	"round_offers":   func() any { return &[]rounds.Offer{} },
-	"round_children": func() any { return &[]rounds.ChildOutcome{} },
-	"events":         func() any { return &[]eventlog.Event{} },
-	"desk_mail":      func() any { return &[]mail.DeskStored{} },
+	"families":         func() any { return &[]requests.Family{} },
+	"children":         func() any { return &[]requests.Child{} },
+	"requests":         func() any { return &[]requests.Request{} },
+	"preferences":      func() any { return &[]requests.Preference{} },
+	"parents":          func() any { return &[]requests.Parent{} },
+	"request_claims":   func() any { return &[]requests.RequestClaim{} },
+	"request_notes":    func() any { return &[]requests.Note{} },
+	"rounds":           func() any { return &[]rounds.Round{} },
+	"round_offers":     func() any { return &[]rounds.Offer{} },
+	"round_children":   func() any { return &[]rounds.ChildOutcome{} },
+	"events":           func() any { return &[]eventlog.Event{} },
+	"desk_mail":        func() any { return &[]mail.DeskStored{} },
+	"closure_families": func() any { return &[]crisis.Family{} },
 }
 
 type desks struct{ a, b tenancy.ID }
