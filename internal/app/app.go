@@ -28,6 +28,7 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/access"
 	"github.com/loket-kinderopvang/loket/internal/account"
 	"github.com/loket-kinderopvang/loket/internal/catalog"
+	"github.com/loket-kinderopvang/loket/internal/crisis"
 	"github.com/loket-kinderopvang/loket/internal/eventlog"
 	"github.com/loket-kinderopvang/loket/internal/jobs"
 	"github.com/loket-kinderopvang/loket/internal/mail"
@@ -84,6 +85,8 @@ type App struct {
 	Jobs *jobs.Scheduler
 	// Rounds runs allocation rounds (central mode).
 	Rounds *rounds.Service
+	// Crisis handles sudden closures of locations (issue 16).
+	Crisis *crisis.Service
 }
 
 // NewLogger builds the process logger from the configuration.
@@ -171,6 +174,8 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	}
 	a.Rounds = rounds.New(tenancy.NewStore(d), a.Requests, a.Clock, a.messages)
 	a.Rounds.SetGroup(a.waitingListPartners)
+	a.Crisis = crisis.New(crisis.Options{DB: d, Tenants: tenancy.NewStore(d), Desks: a.Directory, Requests: a.Requests,
+		Rounds: a.Rounds, Catalog: a.Catalog, Clock: a.Clock})
 	// Nightly, every desk in central mode fills places freed since its last round.
 	a.Jobs.Handle("rounds.fill", func(ctx context.Context, _ *jobs.Job) error {
 		var errs []error
@@ -435,6 +440,9 @@ func (a *App) Handler(extra ...func(*fiber.App)) (*web.Server, error) {
 	admin.RegisterDesk(desk)
 	requestPages.RegisterDesk(desk)
 	roundPages.RegisterDesk(desk)
+	// Crisis contact point (issue 16): /{tenant}/loket/crisis.
+	(&crisis.Handler{Service: a.Crisis, Render: renderer, Desks: desks, Authz: a.Authz,
+		RequireUser: accounts.RequireUser, UserOf: account.UserIDOf}).RegisterDesk(desk)
 	return srv, nil
 }
 

@@ -58,9 +58,9 @@ type count struct {
 }
 
 type deskView struct {
-	Name, Roles, Base                                   string
-	Counts                                              []count
-	Worklist, Register, Figures, Rounds, Staff, Sharing bool
+	Name, Roles, Base                                           string
+	Counts                                                      []count
+	Worklist, Register, Figures, Rounds, Staff, Sharing, Crisis bool
 }
 
 type locationView struct {
@@ -110,11 +110,11 @@ func (h *Handler) home(c *fiber.Ctx) error {
 		return err
 	}
 	v := homeView{Operator: home.Operator, Empty: home.Empty(), Multi: map[string]bool{}}
-	figures, rounds, admin := 0, 0, 0
+	figures, rounds, admin, crisisDesks := 0, 0, 0, 0
 	for _, d := range home.Desks {
 		base := "/" + d.Desk.Slug
 		dv := deskView{Name: d.Desk.DisplayName(tr.Lang()), Roles: roleNames(tr, d.Roles), Base: base,
-			Worklist: d.Worklist, Register: d.Register, Figures: d.Figures && d.Attention != nil, Rounds: d.Rounds,
+			Worklist: d.Worklist, Register: d.Register, Figures: d.Figures && d.Attention != nil, Rounds: d.Rounds, Crisis: d.Crisis,
 			Staff: d.Staff, Sharing: d.Sharing}
 		if a := d.Attention; a != nil {
 			dv.Counts = []count{
@@ -130,6 +130,9 @@ func (h *Handler) home(c *fiber.Ctx) error {
 		}
 		if dv.Rounds {
 			rounds++
+		}
+		if dv.Crisis {
+			crisisDesks++
 		}
 		if dv.Staff {
 			admin++
@@ -166,7 +169,7 @@ func (h *Handler) home(c *fiber.Ctx) error {
 	if home.Operator {
 		admin++
 	}
-	v.Multi["cijfers"], v.Multi["rondes"], v.Multi["beheer"] = figures > 1, rounds > 1, admin > 1
+	v.Multi["cijfers"], v.Multi["rondes"], v.Multi["beheer"], v.Multi["crisis"] = figures > 1, rounds > 1, admin > 1, crisisDesks > 1
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return h.cfg.Render.Render(c, fiber.StatusOK, "work_home", web.Page{Translator: tr, Title: tr.T("work.home.title"), Data: v})
 }

@@ -1,0 +1,422 @@
+package crisis
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/uptrace/bun"
+
+	"github.com/loket-kinderopvang/loket/internal/account"
+	"github.com/loket-kinderopvang/loket/internal/catalog"
+	"github.com/loket-kinderopvang/loket/internal/geo"
+	"github.com/loket-kinderopvang/loket/internal/platform/authz"
+	"github.com/loket-kinderopvang/loket/internal/platform/validate"
+	"github.com/loket-kinderopvang/loket/internal/platform/web"
+	"github.com/loket-kinderopvang/loket/internal/reports"
+	"github.com/loket-kinderopvang/loket/internal/requests"
+	"github.com/loket-kinderopvang/loket/internal/rounds"
+	"github.com/loket-kinderopvang/loket/internal/tenant"
+)
+
+// Handler serves the crisis pages of a desk under /{tenant}/loket/crisis.
+type Handler struct {
+	Service     *Service
+	Render      *web.Renderer
+	Desks       *tenant.Handler
+	Authz       *authz.Authorizer
+	RequireUser fiber.Handler
+	UserOf      func(*fiber.Ctx) (string, bool)
+}
+
+// PathOf is a desk's crisis page.
+func PathOf(slug string) string { return "/" + slug + "/loket/crisis" }
+
+// RegisterDesk adds the crisis pages to the desk group. Like rounds they
+// are the desk's own work over all its families: they need the right to
+// change requests and are not for partners.
+func (h *Handler) RegisterDesk(desk fiber.Router) {
+	domain := func(c *fiber.Ctx) (string, error) {
+		t, ok := tenant.FromRequest(c)
+		if !ok {
+			return "", web.ErrUnknownDesk
+		}
+		return authz.Desk(t.Slug), nil
+	}
+	write := h.Authz.Require(authz.RequestsWrite.Object(), authz.RequestsWrite.Action(), domain, h.UserOf)
+	staff := func(c *fiber.Ctx) error {
+		if d, ok := authz.DecisionOf(c); ok && d.ReferrerOnly {
+			return fiber.ErrNotFound
+		}
+		return c.Next()
+	}
+	mw := []fiber.Handler{h.RequireUser, write, staff}
+	desk.Get("/loket/crisis", append(mw, h.list)...)
+	desk.Post("/loket/crisis", append(mw, h.declare)...)
+	desk.Get("/loket/crisis/:closure", append(mw, h.show)...)
+	desk.Post("/loket/crisis/:closure/gezin", append(mw, h.addFamily)...)
+	desk.Post("/loket/crisis/:closure/proefronde", append(mw, h.dryRun)...)
+	desk.Post("/loket/crisis/:closure/publiceren", append(mw, h.publish)...)
+	desk.Post("/loket/crisis/:closure/beeindigen", append(mw, h.end)...)
+	desk.Get("/loket/crisis/:closure/rapport.:format", append(mw, h.export)...)
+}
+
+func (h *Handler) page(c *fiber.Ctx, status int, name, title string, data any) error {
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	t, _ := tenant.FromRequest(c)
+	return h.Render.Render(c, status, name, h.Desks.Page(c, t, title, data))
+}
+
+func (h *Handler) actor(c *fiber.Ctx) requests.Actor {
+	id, _ := h.UserOf(c)
+	return requests.Actor{Kind: requests.ActorDesk, ID: strings.Clone(id)}
+}
+
+// regions are the regions (arrondissements) of the desk's municipalities.
+func regionsOf(t tenant.Tenant) []string {
+	var out []string
+	for _, n := range t.Municipalities {
+		if m, ok := geo.LookupMunicipality(n); ok && !slices.Contains(out, string(m.RegionNIS)) {
+			out = append(out, string(m.RegionNIS))
+		}
+	}
+	return out
+}
+
+type listView struct {
+	Base, CSRF string
+	Closures   []closureLine
+	Form       declareForm
+	Errors     []web.ErrorLink
+}
+
+type closureLine struct {
+	Href, Location, From, Until, State string
+}
+
+type declareForm struct {
+	Location, From, Until, Reason, Radius web.Field
+	Public                                web.Choice
+}
+
+func (h *Handler) list(c *fiber.Ctx) error {
+	return h.renderList(c, fiber.StatusOK, Declaration{Public: true}, nil)
+}
+
+func (h *Handler) renderList(c *fiber.Ctx, status int, d Declaration, es validate.Errors) error {
+	t, _ := tenant.FromRequest(c)
+	tr := h.Render.Translator(c)
+	ctx := c.UserContext()
+	cs, err := h.Service.List(ctx, regionsOf(t))
+	if err != nil {
+		return err
+	}
+	base := PathOf(t.Slug)
+	v := listView{Base: base, CSRF: account.CSRFToken(c)}
+	for _, cl := range cs {
+		line := closureLine{Href: base + "/" + cl.ID.String(), Location: cl.LocationName, From: tr.Date(cl.FromDate),
+			State: tr.T("crisis.state.in_force")}
+		if cl.UntilDate != nil {
+			line.Until = tr.Date(*cl.UntilDate)
+		}
+		if !cl.InForce() {
+			line.State = tr.T("crisis.state.ended")
+		}
+		v.Closures = append(v.Closures, line)
+	}
+	// The desk declares closures of locations in its own area.
+	var locs []catalog.Location
+	if len(t.Municipalities) > 0 {
+		if err := h.Service.o.DB.NewSelect().Model(&locs).Column("id", "name").
+			Where("municipality_nis IN (?)", bun.In(t.Municipalities)).Where(catalog.NotClosed("location.id")).
+			OrderExpr("name").Limit(2000).Scan(ctx); err != nil {
+			return fmt.Errorf("crisis: locations of the desk: %w", err)
+		}
+	}
+	msg := map[string]string{}
+	for _, e := range es {
+		if _, ok := msg[e.Field]; !ok {
+			msg[e.Field] = tr.T("crisis.error." + e.Code)
+			v.Errors = append(v.Errors, web.ErrorLink{Anchor: "f-" + e.Field, Message: msg[e.Field]})
+		}
+	}
+	opts := []web.Option{{Value: "", Label: tr.T("crisis.choose_location")}}
+	for _, l := range locs {
+		opts = append(opts, web.Option{Value: l.ID.String(), Label: l.Name, Selected: l.ID.String() == d.LocationID})
+	}
+	radius := ""
+	if d.RadiusKm > 0 {
+		radius = strconv.Itoa(d.RadiusKm)
+	}
+	field := func(name, value string) web.Field {
+		return web.Field{ID: "f-" + name, Name: name, Label: tr.T("crisis.field." + name), Hint: tr.T("crisis.hint." + name), Value: value, Error: msg[name]}
+	}
+	v.Form = declareForm{Location: field("location_id", d.LocationID), From: field("from", d.From), Until: field("until", d.Until),
+		Reason: field("reason", d.Reason), Radius: field("radius_km", radius),
+		Public: web.Choice{ID: "f-public", Name: "public", Value: "1", Label: tr.T("crisis.field.public"), Checked: d.Public}}
+	v.Form.Location.Options = opts
+	v.Form.From.Type, v.Form.Until.Type, v.Form.Radius.InputMode = "date", "date", "numeric"
+	return h.page(c, status, "crisis_list", tr.T("crisis.title"), v)
+}
+
+func (h *Handler) declare(c *fiber.Ctx) error {
+	t, _ := tenant.FromRequest(c)
+	d := Declaration{LocationID: strings.Clone(c.FormValue("location_id")), From: strings.Clone(c.FormValue("from")),
+		Until: strings.Clone(c.FormValue("until")), Reason: strings.Clone(c.FormValue("reason")), Public: c.FormValue("public") == "1"}
+	if r := strings.TrimSpace(c.FormValue("radius_km")); r != "" {
+		n, err := strconv.Atoi(r)
+		if err != nil {
+			n = -1
+		}
+		d.RadiusKm = n
+	}
+	cl, err := h.Service.Declare(c.UserContext(), d, h.actor(c))
+	if es, ok := validate.As(err); ok {
+		return h.renderList(c, fiber.StatusUnprocessableEntity, d, es)
+	}
+	if err != nil {
+		return err
+	}
+	return c.Redirect(PathOf(t.Slug)+"/"+cl.ID.String(), fiber.StatusSeeOther)
+}
+
+func (h *Handler) load(c *fiber.Ctx) (*Closure, error) {
+	id, err := ParseID(c.Params("closure"))
+	if err != nil {
+		return nil, fiber.ErrNotFound
+	}
+	cl, err := h.Service.Get(c.UserContext(), id)
+	if errors.Is(err, ErrNotFound) {
+		return nil, fiber.ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	// A desk sees the closures of its region only.
+	t, _ := tenant.FromRequest(c)
+	if !slices.Contains(regionsOf(t), cl.RegionNIS) {
+		return nil, fiber.ErrNotFound
+	}
+	return cl, nil
+}
+
+type familyLine struct {
+	Child, Cause, State, Location, Href string
+}
+
+type dayLine struct {
+	Date string
+	Counts
+}
+
+type closureView struct {
+	Base, CSRF, Notice, Round, Location, From, Until, Reason string
+	InForce, Public, HasRound, Published                     bool
+	Total                                                    Counts
+	Days                                                     []dayLine
+	Families                                                 []familyLine
+	Proposals                                                int
+	Outside                                                  outsideForm
+	Errors                                                   []web.ErrorLink
+}
+
+type outsideForm struct {
+	ChildFirst, ChildLast, Birth, ParentFirst, ParentLast, Email, Phone, Start web.Field
+	Days                                                                       web.Group
+}
+
+func (h *Handler) show(c *fiber.Ctx) error {
+	return h.renderShow(c, fiber.StatusOK, OutsideFamily{}, nil)
+}
+
+func (h *Handler) renderShow(c *fiber.Ctx, status int, f OutsideFamily, es validate.Errors) error {
+	cl, err := h.load(c)
+	if err != nil {
+		return err
+	}
+	t, _ := tenant.FromRequest(c)
+	tr := h.Render.Translator(c)
+	ctx := c.UserContext()
+	base := PathOf(t.Slug) + "/" + cl.ID.String()
+	v := closureView{Base: base, CSRF: account.CSRFToken(c), Location: cl.LocationName, From: tr.Date(cl.FromDate),
+		Reason: cl.Reason, InForce: cl.InForce(), Public: cl.Public}
+	if cl.UntilDate != nil {
+		v.Until = tr.Date(*cl.UntilDate)
+	}
+	switch {
+	case c.Query("gepubliceerd") != "":
+		v.Notice = tr.T("crisis.notice.published", "N", c.Query("gepubliceerd"))
+	case c.Query("toegevoegd") != "":
+		v.Notice = tr.T("crisis.notice.added")
+	case c.Query("proef") != "":
+		v.Notice = tr.T("crisis.notice.dry_run")
+	}
+	if cl.RoundID != nil {
+		v.HasRound = true
+		v.Round = "/" + t.Slug + "/loket/rondes/" + cl.RoundID.String()
+		if r, err := h.Service.o.Rounds.Get(ctx, rounds.ID{UUID: *cl.RoundID}); err == nil {
+			v.Published = r.Status == rounds.StatusPublished
+			v.Proposals = r.Placed
+		}
+	}
+	// The board of this desk: its own families (desk data stays with the desk).
+	b, err := h.Service.BoardFor(ctx, cl.ID, []tenant.Tenant{t})
+	if err != nil {
+		return err
+	}
+	v.Total = b.Total
+	for _, d := range b.Days {
+		v.Days = append(v.Days, dayLine{Date: tr.Date(d.Date), Counts: d.Counts})
+	}
+	rows, err := h.Service.Families(ctx, cl.ID)
+	if err != nil {
+		return err
+	}
+	for _, r := range rows {
+		v.Families = append(v.Families, familyLine{Child: r.ChildFirstName + " " + r.ChildLastName, Cause: tr.T("crisis.cause." + r.Cause),
+			State: tr.T("crisis.family." + r.State), Location: r.LocationName, Href: "/" + t.Slug + "/loket/aanvragen/" + r.RequestID.String()})
+	}
+	msg := map[string]string{}
+	for _, e := range es {
+		name := outsideField(e.Field)
+		if _, ok := msg[name]; !ok {
+			msg[name] = tr.T("crisis.error.outside")
+			v.Errors = append(v.Errors, web.ErrorLink{Anchor: "f-" + name, Message: tr.T("crisis.field."+name) + ": " + msg[name]})
+		}
+	}
+	field := func(name, value, typ string) web.Field {
+		return web.Field{ID: "f-" + name, Name: name, Label: tr.T("crisis.field." + name), Value: value, Error: msg[name], Type: typ}
+	}
+	v.Outside = outsideForm{ChildFirst: field("first_name", f.ChildFirstName, ""), ChildLast: field("last_name", f.ChildLastName, ""),
+		Birth: field("birth_date", f.BirthDate, "date"), ParentFirst: field("parent_first_name", f.ParentFirstName, ""),
+		ParentLast: field("parent_last_name", f.ParentLastName, ""), Email: field("email", f.Email, "email"),
+		Phone: field("phone", f.Phone, "tel"), Start: field("start", f.Start, "date")}
+	v.Outside.Days = web.Group{ID: "f-days", Legend: tr.T("crisis.field.days"), Error: msg["days"]}
+	for _, d := range requests.Weekdays[:5] {
+		v.Outside.Days.Items = append(v.Outside.Days.Items, web.Choice{ID: "f-days-" + d, Name: "days", Value: d,
+			Label: tr.T("crisis.day." + d), Checked: slices.Contains(f.Days, d)})
+	}
+	return h.page(c, status, "crisis_closure", tr.T("crisis.closure.title", "Location", cl.LocationName), v)
+}
+
+func (h *Handler) addFamily(c *fiber.Ctx) error {
+	cl, err := h.load(c)
+	if err != nil {
+		return err
+	}
+	form, err := c.MultipartForm()
+	var days []string
+	if err == nil {
+		days = slices.Clone(form.Value["days"])
+	} else {
+		c.Request().PostArgs().VisitAll(func(k, v []byte) {
+			if string(k) == "days" {
+				days = append(days, string(v))
+			}
+		})
+	}
+	t, _ := tenant.FromRequest(c)
+	f := OutsideFamily{ChildFirstName: strings.Clone(c.FormValue("first_name")), ChildLastName: strings.Clone(c.FormValue("last_name")),
+		BirthDate: strings.Clone(c.FormValue("birth_date")), ParentFirstName: strings.Clone(c.FormValue("parent_first_name")),
+		ParentLastName: strings.Clone(c.FormValue("parent_last_name")), Email: strings.Clone(c.FormValue("email")),
+		Phone: strings.Clone(c.FormValue("phone")), Start: strings.Clone(c.FormValue("start")), Days: days,
+		Language: t.Settings.Languages[0]}
+	if len(t.Municipalities) > 0 {
+		f.MunicipalityNIS = string(t.Municipalities[0])
+	}
+	_, err = h.Service.AddOutside(c.UserContext(), cl.ID, f, h.actor(c))
+	if es, ok := validate.As(err); ok {
+		return h.renderShow(c, fiber.StatusUnprocessableEntity, f, es)
+	}
+	if err != nil {
+		return err
+	}
+	return c.Redirect(PathOf(t.Slug)+"/"+cl.ID.String()+"?toegevoegd=1", fiber.StatusSeeOther)
+}
+
+func (h *Handler) dryRun(c *fiber.Ctx) error {
+	cl, err := h.load(c)
+	if err != nil {
+		return err
+	}
+	if _, err := h.Service.DryRun(c.UserContext(), cl.ID, h.actor(c).String()); err != nil && !errors.Is(err, ErrEnded) {
+		return err
+	}
+	t, _ := tenant.FromRequest(c)
+	return c.Redirect(PathOf(t.Slug)+"/"+cl.ID.String()+"?proef=1", fiber.StatusSeeOther)
+}
+
+func (h *Handler) publish(c *fiber.Ctx) error {
+	cl, err := h.load(c)
+	if err != nil {
+		return err
+	}
+	n, err := h.Service.Publish(c.UserContext(), cl.ID, h.actor(c))
+	if err != nil && !errors.Is(err, rounds.ErrPublished) && !errors.Is(err, ErrNoRound) {
+		return err
+	}
+	t, _ := tenant.FromRequest(c)
+	return c.Redirect(PathOf(t.Slug)+"/"+cl.ID.String()+"?gepubliceerd="+strconv.Itoa(n), fiber.StatusSeeOther)
+}
+
+func (h *Handler) end(c *fiber.Ctx) error {
+	cl, err := h.load(c)
+	if err != nil {
+		return err
+	}
+	if err := h.Service.End(c.UserContext(), cl.ID, h.actor(c).String()); err != nil && !errors.Is(err, ErrEnded) {
+		return err
+	}
+	t, _ := tenant.FromRequest(c)
+	return c.Redirect(PathOf(t.Slug)+"/"+cl.ID.String(), fiber.StatusSeeOther)
+}
+
+// export is the crisis report of the desk's families, as a workbook or the
+// CSV of its first sheet, written by the code of the yearly figures.
+func (h *Handler) export(c *fiber.Ctx) error {
+	cl, err := h.load(c)
+	if err != nil {
+		return err
+	}
+	t, _ := tenant.FromRequest(c)
+	b, err := h.Service.BoardFor(c.UserContext(), cl.ID, []tenant.Tenant{t})
+	if err != nil {
+		return err
+	}
+	name := "crisis-" + cl.FromDate.Format("2006-01-02")
+	format := c.Params("format")
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="%s.%s"`, name, format))
+	switch format {
+	case "xlsx":
+		c.Set(fiber.HeaderContentType, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+		return reports.WriteSheetsXLSX(c.Response().BodyWriter(), b.Report())
+	case "csv":
+		c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
+		return reports.WriteSheetCSV(c.Response().BodyWriter(), b.Report()[0])
+	}
+	return fiber.ErrNotFound
+}
+
+// outsideField maps a field of the request submission to the quick-entry
+// form's field.
+func outsideField(f string) string {
+	switch {
+	case strings.HasPrefix(f, "child."):
+		return strings.TrimPrefix(f, "child.")
+	case strings.HasPrefix(f, "parents"):
+		_, name, _ := strings.Cut(f, ".")
+		if name == "email" || name == "phone" {
+			return name
+		}
+		return "parent_" + name
+	case strings.HasPrefix(f, "care_plan.days"):
+		return "days"
+	case f == "desired_start":
+		return "start"
+	}
+	return "first_name"
+}
