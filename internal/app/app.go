@@ -175,7 +175,8 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	a.Rounds = rounds.New(tenancy.NewStore(d), a.Requests, a.Clock, a.messages)
 	a.Rounds.SetGroup(a.waitingListPartners)
 	a.Crisis = crisis.New(crisis.Options{DB: d, Tenants: tenancy.NewStore(d), Desks: a.Directory, Requests: a.Requests,
-		Rounds: a.Rounds, Catalog: a.Catalog, Clock: a.Clock})
+		Rounds: a.Rounds, Catalog: a.Catalog, Clock: a.Clock,
+		Notify: &crisis.MailNotifier{Mail: mailer, Tenants: tenancy.NewStore(d), Requests: a.Requests, Log: log}})
 	// Nightly, every desk in central mode fills places freed since its last round.
 	a.Jobs.Handle("rounds.fill", func(ctx context.Context, _ *jobs.Job) error {
 		var errs []error

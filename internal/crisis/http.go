@@ -62,6 +62,7 @@ func (h *Handler) RegisterDesk(desk fiber.Router) {
 	desk.Post("/loket/crisis/:closure/publiceren", append(mw, h.publish)...)
 	desk.Post("/loket/crisis/:closure/beeindigen", append(mw, h.end)...)
 	desk.Get("/loket/crisis/:closure/rapport.:format", append(mw, h.export)...)
+	desk.Get("/loket/crisis/:closure/brieven", append(mw, h.letters)...)
 }
 
 func (h *Handler) page(c *fiber.Ctx, status int, name, title string, data any) error {
@@ -419,4 +420,26 @@ func outsideField(f string) string {
 		return "start"
 	}
 	return "first_name"
+}
+
+type lettersView struct {
+	Back    string
+	Letters []Letter
+}
+
+// letters is the printable letters for the affected families without an
+// e-mail address, each in the family's language.
+func (h *Handler) letters(c *fiber.Ctx) error {
+	cl, err := h.load(c)
+	if err != nil {
+		return err
+	}
+	t, _ := tenant.FromRequest(c)
+	ls, err := h.Service.Letters(c.UserContext(), t, cl.ID)
+	if err != nil {
+		return err
+	}
+	tr := h.Render.Translator(c)
+	return h.page(c, fiber.StatusOK, "crisis_letters", tr.T("crisis.letters.title", "Location", cl.LocationName),
+		lettersView{Back: PathOf(t.Slug) + "/" + cl.ID.String(), Letters: ls})
 }

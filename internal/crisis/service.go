@@ -148,7 +148,42 @@ func (s *Service) Declare(ctx context.Context, d Declaration, actor requests.Act
 	if err := s.collect(ctx, c, actor); err != nil {
 		return c, err
 	}
+	if s.o.Notify != nil {
+		if err := s.askProviders(ctx, c, &loc); err != nil {
+			return c, err
+		}
+	}
 	return c, nil
+}
+
+// askProviders asks the providers of the open locations within the radius
+// for emergency places, through the desk that covers the closed location.
+func (s *Service) askProviders(ctx context.Context, c *Closure, closed *catalog.Location) error {
+	var home *tenant.Tenant
+	for _, d := range s.o.Desks.All() {
+		if slices.Contains(d.Municipalities, closed.MunicipalityNIS) {
+			home = &d
+			break
+		}
+	}
+	region, ok := geo.LookupRegion(geo.NISCode(c.RegionNIS))
+	if home == nil || !ok {
+		return nil
+	}
+	var near []catalog.Location
+	if err := s.o.DB.NewSelect().Model(&near).Column("id", "lat", "lon", "email").
+		Where("municipality_nis IN (?)", bun.In(region.Municipalities)).Where("id <> ?", c.LocationID).
+		Where("email <> ''").Where(catalog.NotClosed("location.id")).Scan(ctx); err != nil {
+		return fmt.Errorf("crisis: providers nearby: %w", err)
+	}
+	var emails []string
+	for _, l := range near {
+		if geo.DistanceKm(closed.Lat, closed.Lon, l.Lat, l.Lon) <= float64(c.RadiusKm) && !slices.Contains(emails, l.Email) {
+			emails = append(emails, l.Email)
+		}
+	}
+	s.o.Notify.AskProviders(tenancy.WithTenant(ctx, home.ID), *home, c, emails)
+	return nil
 }
 
 // start is when an affected child needs care again: the first day of the
@@ -716,9 +751,6 @@ func (s *Service) Publish(ctx context.Context, id ID, actor requests.Actor) (int
 		if err != nil {
 			return n, err
 		}
-	}
-	if s.o.Notify != nil {
-		s.o.Notify.Published(ctx, c, n)
 	}
 	return n, nil
 }
