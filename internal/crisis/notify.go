@@ -39,13 +39,13 @@ type MailNotifier struct {
 
 // Letter is one family's letter (or mail) about a closure.
 type Letter struct {
-	RequestID          requests.RequestID
-	To, Language       string
-	Subject, Text      string
-	ChildFirstName     string
-	ParentName         string
-	NeedsPaper         bool // the family has no e-mail address
-	data               notify.Data
+	RequestID      requests.RequestID
+	To, Language   string
+	Subject, Text  string
+	ChildFirstName string
+	ParentName     string
+	NeedsPaper     bool // the family has no e-mail address
+	data           notify.Data
 }
 
 type contactRow struct {
