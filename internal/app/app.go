@@ -406,7 +406,8 @@ func (a *App) Handler(extra ...func(*fiber.App)) (*web.Server, error) {
 		Render: renderer, Desks: desks, Dir: a.Directory, Catalog: a.Catalog})
 	admin.RegisterAPI(api)
 	// Crisis (issue 16): a provider's system declares a closure and reads its board.
-	(&crisis.API{Service: a.Crisis, Auth: admin.APIAuth, Authz: a.Authz, Principal: access.PrincipalOf}).RegisterAPI(api)
+	(&crisis.API{Service: a.Crisis, Auth: admin.APIAuth, Authz: a.Authz, Principal: access.PrincipalOf,
+		Location: admin.LocationDomain}).RegisterAPI(api)
 	admin.RegisterPlatform(app) // /aanbieder, /beheer: before the /:tenant group
 	// Requests (issue 5): provider inbox and its API (platform paths, before
 	// /:tenant and before the /api catch-all), desk worklist on the desk group.

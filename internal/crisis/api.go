@@ -8,7 +8,6 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/loket-kinderopvang/loket/internal/catalog"
 	"github.com/loket-kinderopvang/loket/internal/platform/authz"
 	"github.com/loket-kinderopvang/loket/internal/platform/validate"
 	"github.com/loket-kinderopvang/loket/internal/platform/web"
@@ -23,32 +22,19 @@ type API struct {
 	Auth      fiber.Handler // API key or session (access.Handler.APIAuth)
 	Authz     *authz.Authorizer
 	Principal func(*fiber.Ctx) (string, bool)
+	// Location is the authorisation domain of the location in the path
+	// (access.Handler.LocationDomain).
+	Location func(*fiber.Ctx) (string, error)
 }
 
 // RegisterAPI adds /api/v1/locations/{id}/closure… to the API group.
 func (a *API) RegisterAPI(api fiber.Router) {
 	// The same right as setting the location's free places: its provider's
 	// staff and API keys (of the provider or of that location).
-	may := a.Authz.Require(authz.AvailabilityWrite.Object(), authz.AvailabilityWrite.Action(), a.locationDomain, a.Principal)
+	may := a.Authz.Require(authz.AvailabilityWrite.Object(), authz.AvailabilityWrite.Action(), a.Location, a.Principal)
 	api.Post("/locations/:id/closure", a.Auth, may, a.declare)
 	api.Get("/locations/:id/closure", a.Auth, may, a.board)
 	api.Post("/locations/:id/emergency-places", a.Auth, may, a.announce)
-}
-
-// locationDomain answers 404 for a malformed or unknown location.
-func (a *API) locationDomain(c *fiber.Ctx) (string, error) {
-	id, err := catalog.ParseLocationID(c.Params("id"))
-	if err != nil {
-		return "", fiber.ErrNotFound
-	}
-	n, err := a.Service.o.DB.NewSelect().Model((*catalog.Location)(nil)).Where("id = ?", id).Count(c.UserContext())
-	if err != nil {
-		return "", err
-	}
-	if n == 0 {
-		return "", fiber.ErrNotFound
-	}
-	return authz.Location(id.String()), nil
 }
 
 func (a *API) actor(c *fiber.Ctx) requests.Actor {

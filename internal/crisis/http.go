@@ -35,24 +35,10 @@ type Handler struct {
 // PathOf is a desk's crisis page.
 func PathOf(slug string) string { return "/" + slug + "/loket/crisis" }
 
-// RegisterDesk adds the crisis pages to the desk group. Like rounds they
-// are the desk's own work over all its families: they need the right to
-// change requests and are not for partners.
+// RegisterDesk adds the crisis pages to the desk group: like rounds, the
+// desk's own work over all its families (rounds.DeskWork).
 func (h *Handler) RegisterDesk(desk fiber.Router) {
-	domain := func(c *fiber.Ctx) (string, error) {
-		t, ok := tenant.FromRequest(c)
-		if !ok {
-			return "", web.ErrUnknownDesk
-		}
-		return authz.Desk(t.Slug), nil
-	}
-	write := h.Authz.Require(authz.RequestsWrite.Object(), authz.RequestsWrite.Action(), domain, h.UserOf)
-	staff := func(c *fiber.Ctx) error {
-		if d, ok := authz.DecisionOf(c); ok && d.ReferrerOnly {
-			return fiber.ErrNotFound
-		}
-		return c.Next()
-	}
+	write, staff := rounds.DeskWork(h.Authz, h.UserOf)
 	mw := []fiber.Handler{h.RequireUser, write, staff}
 	desk.Get("/loket/crisis", append(mw, h.list)...)
 	desk.Post("/loket/crisis", append(mw, h.declare)...)
