@@ -424,6 +424,13 @@ func (a *App) Handler(extra ...func(*fiber.App)) (*web.Server, error) {
 	requestPages.RegisterProvider(app)
 	api.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
 
+	// Crisis contact point (issue 16): the regional coordinator's pages under
+	// /regio/{nis}/crisis (platform paths, before any /:tenant group, the reports' included).
+	crisisPages := &crisis.Handler{Service: a.Crisis, Render: renderer, Desks: desks, Authz: a.Authz,
+		RequireUser: accounts.RequireUser, UserOf: account.UserIDOf,
+		Audit: eventlog.CrossTenantLog{Tenants: tenancy.NewStore(a.DB), Now: a.Clock.Now, Desk: a.deskID}.LogCrossTenant}
+	crisisPages.RegisterRegion(app)
+
 	// Reports (issue 7): desk figures under /{tenant}/loket/cijfers, regional
 	// figures under /regio/{nis}/cijfers, a platform path registered before /:tenant.
 	desks.AlsoPlatform(reports.PlatformPaths...)
@@ -445,8 +452,7 @@ func (a *App) Handler(extra ...func(*fiber.App)) (*web.Server, error) {
 	requestPages.RegisterDesk(desk)
 	roundPages.RegisterDesk(desk)
 	// Crisis contact point (issue 16): /{tenant}/loket/crisis.
-	(&crisis.Handler{Service: a.Crisis, Render: renderer, Desks: desks, Authz: a.Authz,
-		RequireUser: accounts.RequireUser, UserOf: account.UserIDOf}).RegisterDesk(desk)
+	crisisPages.RegisterDesk(desk)
 	return srv, nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/loket-kinderopvang/loket/internal/catalog"
+	"github.com/loket-kinderopvang/loket/internal/crisis"
 	"github.com/loket-kinderopvang/loket/internal/platform/authz"
 	"github.com/loket-kinderopvang/loket/internal/platform/browsertest"
 	"github.com/loket-kinderopvang/loket/internal/platform/db"
@@ -93,4 +94,26 @@ func TestCrisisDeclareAndPublishInBrowser(t *testing.T) {
 	}
 	// The staff menu leads to the crisis contact point too.
 	worker.follow(`nav.staff-nav a[href="/leuven/loket/crisis"]`)
+
+	// The Kempen coordinator follows a closure in her region by links: board
+	// by desk and by day, axe clean.
+	kempen := &catalog.Location{DossierNumber: "CB-K", ProviderID: p.ID, Name: "Kinderdagverblijf De Storm", Postcode: "2460",
+		MunicipalityNIS: "13017", Lat: 51.24, Lon: 4.97, CareType: catalog.Groepsopvang, SubsidyTier: catalog.TierT1,
+		LicensedPlaces: 20, MaxAgeMonths: 36, OpeningHours: hours, Languages: []string{"nl"}, AcceptsRequests: true}
+	if err := a.Catalog.SaveLocation(ctx, kempen); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Crisis.Declare(deskCtx(t, a, "stadsregio-turnhout"), crisis.Declaration{LocationID: kempen.ID.String(),
+		From: tomorrow.Format("2006-01-02"), Reason: "Stormschade"}, requests.Actor{Kind: requests.ActorDesk, ID: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	coord := browserForm{t: t, ctx: browsertest.Tab(t), a11y: true}
+	coord.signIn(base, a, DemoEmails[authz.RegionalCoordinator])
+	coord.do(chromedp.Navigate(base + "/werk?lang=nl"))
+	coord.check()
+	coord.follow(`main a[href="/regio/13000/crisis"]`)
+	coord.follow(`main table a`)
+	if !strings.Contains(coord.text("#by-desk"), "Totaal") { // no families there: only the total
+		t.Fatalf("the regional board lacks the desk: %s", coord.text("#by-desk"))
+	}
 }

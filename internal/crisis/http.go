@@ -1,6 +1,7 @@
 package crisis
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -30,6 +31,9 @@ type Handler struct {
 	Authz       *authz.Authorizer
 	RequireUser fiber.Handler
 	UserOf      func(*fiber.Ctx) (string, bool)
+	// Audit records a regional coordinator's read of a desk's figures in
+	// that desk's event log (eventlog.CrossTenantLog.LogCrossTenant).
+	Audit func(ctx context.Context, user, fromDomain, toDomain, action, agreement string) error
 }
 
 // PathOf is a desk's crisis page.
@@ -373,7 +377,13 @@ func (h *Handler) export(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	name := "crisis-" + cl.FromDate.Format("2006-01-02")
+	return writeReport(c, b)
+}
+
+// writeReport sends the crisis report as a workbook or the CSV of its first
+// sheet, written by the code of the yearly figures.
+func writeReport(c *fiber.Ctx, b *Board) error {
+	name := "crisis-" + b.Closure.FromDate.Format("2006-01-02")
 	format := c.Params("format")
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="%s.%s"`, name, format))
@@ -428,4 +438,132 @@ func (h *Handler) letters(c *fiber.Ctx) error {
 	tr := h.Render.Translator(c)
 	return h.page(c, fiber.StatusOK, "crisis_letters", tr.T("crisis.letters.title", "Location", cl.LocationName),
 		lettersView{Back: PathOf(t.Slug) + "/" + cl.ID.String(), Letters: ls})
+}
+
+// RegionPath is a region's crisis page.
+func RegionPath(nis string) string { return "/regio/" + nis + "/crisis" }
+
+// RegisterRegion adds the regional coordinator's crisis pages (platform
+// paths, before the /:tenant group): the closures of the region and the
+// board of each, counts only (by desk and by day), never a family.
+func (h *Handler) RegisterRegion(app fiber.Router) {
+	guard := []fiber.Handler{h.RequireUser,
+		h.Authz.Require(authz.ReportsAggregate.Object(), authz.ReportsAggregate.Action(), reports.RegionDomain, h.UserOf)}
+	app.Get("/regio/:nis/crisis", append(guard, h.regionList)...)
+	app.Get("/regio/:nis/crisis/:closure", append(guard, h.regionBoard)...)
+	app.Get("/regio/:nis/crisis/:closure/rapport.:format", append(guard, h.regionExport)...)
+}
+
+type regionView struct {
+	Region, Base string
+	Closures     []closureLine
+	Board        *regionBoardView
+	XLSX, CSV    string
+}
+
+type regionBoardView struct {
+	Location, From, Until, Reason string
+	InForce                       bool
+	Total                         Counts
+	Desks                         []deskLine
+	Days                          []dayLine
+	Places                        []placeLine
+}
+
+type deskLine struct {
+	Name string
+	Counts
+}
+
+type placeLine struct {
+	Location string
+	N        int
+}
+
+func (h *Handler) regionPage(c *fiber.Ctx, title string, v regionView) error {
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return h.Render.Render(c, fiber.StatusOK, "crisis_region", web.Page{Translator: h.Render.Translator(c), Title: title, Data: v})
+}
+
+func (h *Handler) regionList(c *fiber.Ctx) error {
+	nis := strings.Clone(c.Params("nis"))
+	r, _ := geo.LookupRegion(geo.NISCode(nis))
+	tr := h.Render.Translator(c)
+	cs, err := h.Service.List(c.UserContext(), []string{nis})
+	if err != nil {
+		return err
+	}
+	v := regionView{Region: r.Name(tr.Lang()), Base: RegionPath(nis)}
+	for _, cl := range cs {
+		line := closureLine{Href: v.Base + "/" + cl.ID.String(), Location: cl.LocationName, From: tr.Date(cl.FromDate), State: tr.T("crisis.state.in_force")}
+		if cl.UntilDate != nil {
+			line.Until = tr.Date(*cl.UntilDate)
+		}
+		if !cl.InForce() {
+			line.State = tr.T("crisis.state.ended")
+		}
+		v.Closures = append(v.Closures, line)
+	}
+	return h.regionPage(c, tr.T("crisis.region.title", "Region", v.Region), v)
+}
+
+// regionBoardOf reads the board of a closure of the region in the path over
+// the region's desks, each read logged in that desk's event log.
+func (h *Handler) regionBoardOf(c *fiber.Ctx) (*Board, error) {
+	nis := strings.Clone(c.Params("nis"))
+	id, err := ParseID(c.Params("closure"))
+	if err != nil {
+		return nil, fiber.ErrNotFound
+	}
+	cl, err := h.Service.Get(c.UserContext(), id)
+	if errors.Is(err, ErrNotFound) || (err == nil && cl.RegionNIS != nis) {
+		return nil, fiber.ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	desks := h.Service.involved(cl)
+	user, _ := h.UserOf(c)
+	for _, d := range desks {
+		if err := h.Audit(c.UserContext(), strings.Clone(user), authz.Region(nis), authz.Desk(d.Slug), "crisis.board", ""); err != nil {
+			return nil, err
+		}
+	}
+	return h.Service.BoardFor(c.UserContext(), id, desks)
+}
+
+func (h *Handler) regionBoard(c *fiber.Ctx) error {
+	b, err := h.regionBoardOf(c)
+	if err != nil {
+		return err
+	}
+	nis := strings.Clone(c.Params("nis"))
+	r, _ := geo.LookupRegion(geo.NISCode(nis))
+	tr := h.Render.Translator(c)
+	cl := b.Closure
+	base := RegionPath(nis) + "/" + cl.ID.String()
+	bv := &regionBoardView{Location: cl.LocationName, From: tr.Date(cl.FromDate), Reason: cl.Reason, InForce: cl.InForce(), Total: b.Total}
+	if cl.UntilDate != nil {
+		bv.Until = tr.Date(*cl.UntilDate)
+	}
+	for _, d := range b.Desks {
+		bv.Desks = append(bv.Desks, deskLine{Name: d.Desk.DisplayName(tr.Lang()), Counts: d.Counts})
+	}
+	for _, d := range b.Days {
+		bv.Days = append(bv.Days, dayLine{Date: tr.Date(d.Date), Counts: d.Counts})
+	}
+	for name, n := range b.Places {
+		bv.Places = append(bv.Places, placeLine{Location: name, N: n})
+	}
+	slices.SortFunc(bv.Places, func(a, b placeLine) int { return strings.Compare(a.Location, b.Location) })
+	v := regionView{Region: r.Name(tr.Lang()), Base: RegionPath(nis), Board: bv, XLSX: base + "/rapport.xlsx", CSV: base + "/rapport.csv"}
+	return h.regionPage(c, tr.T("crisis.closure.title", "Location", cl.LocationName), v)
+}
+
+func (h *Handler) regionExport(c *fiber.Ctx) error {
+	b, err := h.regionBoardOf(c)
+	if err != nil {
+		return err
+	}
+	return writeReport(c, b)
 }

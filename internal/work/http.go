@@ -76,7 +76,7 @@ type providerView struct {
 	Admin                                   bool
 }
 
-type regionView struct{ Name, Figures string }
+type regionView struct{ Name, Figures, Crisis string }
 
 type homeView struct {
 	Name      string
@@ -163,7 +163,8 @@ func (h *Handler) home(c *fiber.Ctx) error {
 		v.Providers = append(v.Providers, pv)
 	}
 	for _, r := range home.Regions {
-		v.Regions = append(v.Regions, regionView{Name: r.Region.Name(tr.Lang()), Figures: "/regio/" + string(r.Region.NIS) + "/cijfers"})
+		v.Regions = append(v.Regions, regionView{Name: r.Region.Name(tr.Lang()), Figures: "/regio/" + string(r.Region.NIS) + "/cijfers",
+			Crisis: "/regio/" + string(r.Region.NIS) + "/crisis"})
 		figures++
 	}
 	if home.Operator {

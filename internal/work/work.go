@@ -292,6 +292,7 @@ func (s *Service) Menu(user, path string) []web.NavItem {
 		case authz.KindRegion:
 			if slices.Contains(roles, authz.RegionalCoordinator) {
 				figures = append(figures, "/regio/"+id+"/cijfers")
+				crisis = append(crisis, "/regio/"+id+"/crisis")
 			}
 		}
 	}
