@@ -430,6 +430,8 @@ func (a *App) Handler(extra ...func(*fiber.App)) (*web.Server, error) {
 		RequireUser: accounts.RequireUser, UserOf: account.UserIDOf,
 		Audit: eventlog.CrossTenantLog{Tenants: tenancy.NewStore(a.DB), Now: a.Clock.Now, Desk: a.deskID}.LogCrossTenant}
 	crisisPages.RegisterRegion(app)
+	// Providers: /aanbieder/{provider}/crisis (declare, emergency places).
+	(&crisis.ProviderPages{Handler: crisisPages, Scope: requestPages.ProviderScope, ScopeOf: requests.ProviderScopeOf}).RegisterProvider(app)
 
 	// Reports (issue 7): desk figures under /{tenant}/loket/cijfers, regional
 	// figures under /regio/{nis}/cijfers, a platform path registered before /:tenant.

@@ -116,4 +116,46 @@ func TestCrisisDeclareAndPublishInBrowser(t *testing.T) {
 	if !strings.Contains(coord.text("#by-desk"), "Totaal") { // no families there: only the total
 		t.Fatalf("the regional board lacks the desk: %s", coord.text("#by-desk"))
 	}
+
+	// The demo provider's admin announces emergency places for a closure
+	// near one of its locations, by links from her home; axe clean.
+	demoProv, demoLoc, err := a.Catalog.LargestProvider(ctx, catalog.DemoDossierPrefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var own catalog.Location
+	if err := a.DB.NewSelect().Model(&own).Where("id = ?", demoLoc).Scan(ctx); err != nil {
+		t.Fatal(err)
+	}
+	nearOwn := &catalog.Location{DossierNumber: "CB-N", ProviderID: p.ID, Name: "Kinderdagverblijf De Overstroming", Postcode: own.Postcode,
+		MunicipalityNIS: own.MunicipalityNIS, Lat: own.Lat, Lon: own.Lon, CareType: catalog.Groepsopvang, SubsidyTier: catalog.TierT1,
+		LicensedPlaces: 20, MaxAgeMonths: 36, OpeningHours: hours, Languages: []string{"nl"}, AcceptsRequests: true}
+	if err := a.Catalog.SaveLocation(ctx, nearOwn); err != nil {
+		t.Fatal(err)
+	}
+	cl, err := a.Crisis.Declare(ctx, crisis.Declaration{LocationID: nearOwn.ID.String(), From: tomorrow.Format("2006-01-02"),
+		Reason: "Overstroming"}, requests.Actor{Kind: requests.ActorSystem})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prov := browserForm{t: t, ctx: browsertest.Tab(t), a11y: true}
+	prov.signIn(base, a, DemoEmails[authz.ProviderAdmin])
+	prov.do(chromedp.Navigate(base + "/werk?lang=nl"))
+	prov.check()
+	prov.follow(fmt.Sprintf(`main a[href="/aanbieder/%s/crisis"]`, demoProv))
+	month := tomorrow.Format("2006-01") + "-01"
+	prov.do(chromedp.SetAttributeValue(chromedp.CSS(fmt.Sprintf(`#f-closure_id option[value=%q]`, cl.ID.String())), "selected", "selected"),
+		chromedp.SetAttributeValue(chromedp.CSS(fmt.Sprintf(`#f-emergency_location option[value=%q]`, demoLoc.String())), "selected", "selected"),
+		chromedp.SetAttributeValue(chromedp.CSS(fmt.Sprintf(`#f-start_month option[value=%q]`, month)), "selected", "selected"),
+		chromedp.SetAttributeValue(chromedp.CSS(`#f-age_band option[value="toddler"]`), "selected", "selected"),
+		chromedp.SetAttributeValue(chromedp.ID("f-places"), "value", "4"),
+		chromedp.SetAttributeValue(chromedp.ID("f-emergency_until"), "value", tomorrow.AddDate(0, 3, 0).Format("2006-01-02")))
+	prov.follow("#announce")
+	if !strings.Contains(prov.text("main"), "noodplaatsen zijn gemeld") {
+		t.Fatalf("after announcing: %s", prov.text("main"))
+	}
+	ems, err := a.Crisis.Emergencies(ctx, cl.ID)
+	if err != nil || len(ems) != 1 || ems[0].Places != 4 || ems[0].LocationID != demoLoc.UUID {
+		t.Fatalf("emergency places = %+v (%v)", ems, err)
+	}
 }

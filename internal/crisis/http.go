@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 
 	"github.com/loket-kinderopvang/loket/internal/account"
@@ -566,4 +567,184 @@ func (h *Handler) regionExport(c *fiber.Ctx) error {
 		return err
 	}
 	return writeReport(c, b)
+}
+
+// --- providers ----------------------------------------------------------------
+
+// ProviderPages serves a provider's crisis page under /aanbieder/{provider}/crisis:
+// declare that one of its locations closes, and announce emergency places
+// at its other locations for a closure nearby. Proposals to confirm or
+// refuse are on the provider's rounds page, as for any round.
+type ProviderPages struct {
+	*Handler
+	// Scope authorises the page for the provider's domain or some of its
+	// locations; ScopeOf names the provider and those locations.
+	Scope   func(authz.Permission) fiber.Handler
+	ScopeOf func(*fiber.Ctx) (uuid.UUID, []uuid.UUID)
+}
+
+// ProviderPath is a provider's crisis page.
+func ProviderPath(provider string) string { return "/aanbieder/" + provider + "/crisis" }
+
+// RegisterProvider adds the provider's crisis routes (before /:tenant).
+func (h *ProviderPages) RegisterProvider(app fiber.Router) {
+	may := h.Scope(authz.AvailabilityWrite)
+	app.Get("/aanbieder/:provider/crisis", h.RequireUser, may, h.providerPage)
+	app.Post("/aanbieder/:provider/crisis", h.RequireUser, may, h.providerDeclare)
+	app.Post("/aanbieder/:provider/crisis/noodplaatsen", h.RequireUser, may, h.providerAnnounce)
+}
+
+type providerView struct {
+	Base, CSRF, Notice string
+	Errors             []web.ErrorLink
+	Closures           []providerClosure
+	Declare            declareForm
+	Emergency          emergencyForm
+}
+
+type providerClosure struct {
+	Location, From, Until string
+}
+
+type emergencyForm struct {
+	Closure, Location, Month, Band, Places, Until web.Field
+}
+
+func (h *ProviderPages) locations(c *fiber.Ctx) ([]catalog.Location, error) {
+	_, ids := h.ScopeOf(c)
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	var locs []catalog.Location
+	err := h.Service.o.DB.NewSelect().Model(&locs).Column("id", "name", "municipality_nis").Where("id IN (?)", bun.In(ids)).
+		OrderExpr("name").Scan(c.UserContext())
+	return locs, err
+}
+
+func (h *ProviderPages) providerPage(c *fiber.Ctx) error {
+	return h.renderProvider(c, fiber.StatusOK, "", Declaration{Public: true}, "", EmergencyInput{}, nil)
+}
+
+func (h *ProviderPages) renderProvider(c *fiber.Ctx, status int, notice string, d Declaration, closure string, e EmergencyInput, es validate.Errors) error {
+	pid, _ := h.ScopeOf(c)
+	tr := h.Render.Translator(c)
+	locs, err := h.locations(c)
+	if err != nil {
+		return err
+	}
+	var regions []string
+	for _, l := range locs {
+		if m, ok := geo.LookupMunicipality(l.MunicipalityNIS); ok && !slices.Contains(regions, string(m.RegionNIS)) {
+			regions = append(regions, string(m.RegionNIS))
+		}
+	}
+	cs, err := h.Service.List(c.UserContext(), regions)
+	if err != nil {
+		return err
+	}
+	base := ProviderPath(pid.String())
+	v := providerView{Base: base, CSRF: account.CSRFToken(c), Notice: notice}
+	var closures []web.Option
+	for _, cl := range cs {
+		if !cl.InForce() {
+			continue
+		}
+		closures = append(closures, web.Option{Value: cl.ID.String(), Label: cl.LocationName, Selected: cl.ID.String() == closure})
+		pc := providerClosure{Location: cl.LocationName, From: tr.Date(cl.FromDate)}
+		if cl.UntilDate != nil {
+			pc.Until = tr.Date(*cl.UntilDate)
+		}
+		v.Closures = append(v.Closures, pc)
+	}
+	msg := map[string]string{}
+	for _, e := range es {
+		if _, ok := msg[e.Field]; !ok {
+			msg[e.Field] = tr.T("crisis.error." + e.Code)
+			v.Errors = append(v.Errors, web.ErrorLink{Anchor: "f-" + e.Field, Message: msg[e.Field]})
+		}
+	}
+	field := func(name, value string) web.Field {
+		return web.Field{ID: "f-" + name, Name: name, Label: tr.T("crisis.field." + name), Value: value, Error: msg[name]}
+	}
+	own := func(selected string) []web.Option {
+		opts := []web.Option{{Value: "", Label: tr.T("crisis.choose_location")}}
+		for _, l := range locs {
+			opts = append(opts, web.Option{Value: l.ID.String(), Label: l.Name, Selected: l.ID.String() == selected})
+		}
+		return opts
+	}
+	v.Declare = declareForm{Location: field("location_id", d.LocationID), From: field("from", d.From), Until: field("until", d.Until),
+		Reason: field("reason", d.Reason), Public: web.Choice{ID: "f-public", Name: "public", Value: "1", Label: tr.T("crisis.field.public"), Checked: d.Public}}
+	v.Declare.Location.Options = own(d.LocationID)
+	v.Declare.From.Type, v.Declare.Until.Type = "date", "date"
+	v.Emergency = emergencyForm{Closure: field("closure_id", closure), Location: field("emergency_location", e.LocationID), Month: field("start_month", e.StartMonth),
+		Band: field("age_band", e.AgeBand), Places: field("places", ""), Until: field("emergency_until", e.Until)}
+	if e.Places > 0 {
+		v.Emergency.Places.Value = strconv.Itoa(e.Places)
+	}
+	v.Emergency.Location.Options = own(e.LocationID)
+	v.Emergency.Closure.Options = closures
+	v.Emergency.Month.Options = tr.MonthsFrom(h.Service.o.Clock.Now(), 6, e.StartMonth+"-01")
+	for _, b := range catalog.AgeBands {
+		v.Emergency.Band.Options = append(v.Emergency.Band.Options, web.Option{Value: string(b), Label: tr.T("rounds.band." + string(b)), Selected: string(b) == e.AgeBand})
+	}
+	v.Emergency.Places.InputMode, v.Emergency.Until.Type = "numeric", "date"
+	return h.Render.Render(c, status, "crisis_provider", web.Page{Translator: tr, Title: tr.T("crisis.provider.title"), Data: v})
+}
+
+func (h *ProviderPages) providerDeclare(c *fiber.Ctx) error {
+	d := Declaration{LocationID: strings.Clone(c.FormValue("location_id")), From: strings.Clone(c.FormValue("from")),
+		Until: strings.Clone(c.FormValue("until")), Reason: strings.Clone(c.FormValue("reason")), Public: c.FormValue("public") == "1"}
+	_, own := h.ScopeOf(c)
+	if id, err := uuid.Parse(d.LocationID); err != nil || !slices.Contains(own, id) {
+		d.LocationID = "" // only its own locations
+	}
+	id, _ := h.UserOf(c)
+	_, err := h.Service.Declare(c.UserContext(), d, requests.Actor{Kind: requests.ActorProvider, ID: strings.Clone(id)})
+	if es, ok := validate.As(err); ok {
+		return h.renderProvider(c, fiber.StatusUnprocessableEntity, "", d, "", EmergencyInput{}, es)
+	}
+	if err != nil {
+		return err
+	}
+	return h.renderProvider(c, fiber.StatusOK, h.Render.Translator(c).T("crisis.provider.declared"), Declaration{Public: true}, "", EmergencyInput{}, nil)
+}
+
+func (h *ProviderPages) providerAnnounce(c *fiber.Ctx) error {
+	closure := strings.Clone(c.FormValue("closure_id"))
+	cid, err := ParseID(closure)
+	if err != nil {
+		return fiber.ErrNotFound
+	}
+	e := EmergencyInput{LocationID: strings.Clone(c.FormValue("emergency_location")), StartMonth: strings.Clone(c.FormValue("start_month")),
+		AgeBand: strings.Clone(c.FormValue("age_band")), Until: strings.Clone(c.FormValue("emergency_until"))}
+	e.Places, _ = strconv.Atoi(strings.TrimSpace(c.FormValue("places")))
+	if len(e.StartMonth) == len("2027-01-01") {
+		e.StartMonth = e.StartMonth[:7] // the month picker sends its first day
+	}
+	_, own := h.ScopeOf(c)
+	if id, err := uuid.Parse(e.LocationID); err != nil || !slices.Contains(own, id) {
+		e.LocationID = ""
+	}
+	id, _ := h.UserOf(c)
+	err = h.Service.Announce(c.UserContext(), cid, e, "provider:"+strings.Clone(id))
+	if es, ok := validate.As(err); ok {
+		// The form's own names for the fields it shares with the declaration.
+		for i := range es {
+			switch es[i].Field {
+			case "location_id":
+				es[i].Field = "emergency_location"
+			case "until":
+				es[i].Field = "emergency_until"
+			}
+		}
+		return h.renderProvider(c, fiber.StatusUnprocessableEntity, "", Declaration{Public: true}, closure, e, es)
+	}
+	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrEnded) {
+		return fiber.ErrNotFound
+	}
+	if err != nil {
+		return err
+	}
+	return h.renderProvider(c, fiber.StatusOK, h.Render.Translator(c).T("crisis.provider.announced"), Declaration{Public: true}, "", EmergencyInput{}, nil)
 }

@@ -13,7 +13,8 @@ import (
 // French and English.
 func TestMessagesOfGoCode(t *testing.T) {
 	used := webtest.MessageIDs(t, regexp.MustCompile(`"(crisis\.[a-z0-9_.]+)"`), ".")
-	for _, c := range []string{"location", "date", "until_before_from", "required", "text", "radius", "already_closed", "outside"} {
+	for _, c := range []string{"location", "date", "until_before_from", "required", "text", "radius", "already_closed", "outside",
+		"month", "age_band", "places"} {
 		used["crisis.error."+c] = true
 	}
 	for _, c := range []string{crisis.CausePlacement, crisis.CauseOffer, crisis.CausePreference, crisis.CauseOutside} {
@@ -26,7 +27,8 @@ func TestMessagesOfGoCode(t *testing.T) {
 		used["crisis.day."+d] = true
 	}
 	for _, f := range []string{"location_id", "from", "until", "reason", "radius_km", "public", "first_name", "last_name", "birth_date",
-		"parent_first_name", "parent_last_name", "email", "phone", "start", "days"} {
+		"parent_first_name", "parent_last_name", "email", "phone", "start", "days",
+		"closure_id", "emergency_location", "start_month", "age_band", "places", "emergency_until"} {
 		used["crisis.field."+f] = true
 	}
 	for _, f := range []string{"location_id", "from", "until", "reason", "radius_km"} {

@@ -69,7 +69,7 @@ type locationView struct {
 }
 
 type providerView struct {
-	Name, Roles, Inbox, Rounds, Staff, Keys string
+	Name, Roles, Inbox, Rounds, Crisis, Staff, Keys string
 	Anchor                                  string // id of its locations table
 	Counts                                  []count
 	Locations                               []locationView
@@ -141,7 +141,7 @@ func (h *Handler) home(c *fiber.Ctx) error {
 	}
 	for i, p := range home.Providers {
 		base := "/aanbieder/" + p.ID.String()
-		pv := providerView{Anchor: "locaties-" + strconv.Itoa(i+1), Name: p.Name, Roles: roleNames(tr, p.Roles), Inbox: base + "/aanvragen", Rounds: base + "/rondes",
+		pv := providerView{Anchor: "locaties-" + strconv.Itoa(i+1), Name: p.Name, Roles: roleNames(tr, p.Roles), Inbox: base + "/aanvragen", Rounds: base + "/rondes", Crisis: base + "/crisis",
 			Staff: base + "/medewerkers", Keys: base + "/sleutels", Admin: p.Admin}
 		a := p.Attention
 		pv.Counts = []count{
