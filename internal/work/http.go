@@ -70,10 +70,10 @@ type locationView struct {
 
 type providerView struct {
 	Name, Roles, Inbox, Rounds, Crisis, Staff, Keys string
-	Anchor                                  string // id of its locations table
-	Counts                                  []count
-	Locations                               []locationView
-	Admin                                   bool
+	Anchor                                          string // id of its locations table
+	Counts                                          []count
+	Locations                                       []locationView
+	Admin                                           bool
 }
 
 type regionView struct{ Name, Figures, Crisis string }
