@@ -177,6 +177,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	a.Crisis = crisis.New(crisis.Options{DB: d, Tenants: tenancy.NewStore(d), Desks: a.Directory, Requests: a.Requests,
 		Rounds: a.Rounds, Catalog: a.Catalog, Clock: a.Clock,
 		Notify: &crisis.MailNotifier{Mail: mailer, Tenants: tenancy.NewStore(d), Requests: a.Requests, Log: log}})
+	a.Rounds.SetPublisher(a.Crisis.PublishRound)
 	// Nightly, every desk in central mode fills places freed since its last round.
 	a.Jobs.Handle("rounds.fill", func(ctx context.Context, _ *jobs.Job) error {
 		var errs []error

@@ -191,3 +191,37 @@ func TestOffersWithdrawnAndOutsideFamilies(t *testing.T) {
 		}
 	})
 }
+
+// TestRoundPagePublishesACrisisRound: publishing the crisis dry run from the
+// round page (rounds.Service.Publish) does what the crisis page does: the
+// places are proposed in every desk of the families, not lost.
+func TestRoundPagePublishesACrisisRound(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		w := newWorld(t, d)
+		turnhout, tctx := w.desk(t, "stadsregio-turnhout")
+		glm, gctx := w.desk(t, "geel-laakdal-meerhout")
+		w.place(t, tctx, 1, "13017", w.closed)
+		w.place(t, gctx, 2, "13008", w.closed)
+		w.clk.Advance(42 * 24 * time.Hour)
+		c, err := w.crisis.Declare(tctx, crisis.Declaration{LocationID: w.closed.ID.String(), From: "2027-01-12", Reason: "Brand"}, deskWorker)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := w.crisis.DryRun(tctx, c.ID, "desk:test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.rounds.SetPublisher(w.crisis.PublishRound)
+		n, err := w.rounds.Publish(tctx, r.ID, "medewerker")
+		if err != nil || n != 2 {
+			t.Fatalf("published %d (%v), want 2", n, err)
+		}
+		props, err := w.rounds.Proposals(context.Background(), []tenant.Tenant{turnhout, glm}, locIDs(w.near))
+		if err != nil || len(props) != 2 {
+			t.Fatalf("proposals = %d (%v), want one in each desk", len(props), err)
+		}
+		if _, err := w.crisis.Publish(tctx, c.ID, deskWorker); err == nil {
+			t.Fatal("the crisis page published the round a second time")
+		}
+	})
+}

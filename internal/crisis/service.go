@@ -689,6 +689,25 @@ func (s *Service) sites(ctx context.Context, c *Closure, needs []Need, held map[
 	return sites, nil
 }
 
+// PublishRound publishes a round of the rounds service when it is the dry
+// run of a closure (rounds.Service.SetPublisher): the round page's publish
+// button then does what the crisis page's does.
+func (s *Service) PublishRound(ctx context.Context, round rounds.ID, actor string) (bool, int, error) {
+	var cs []Closure
+	if err := s.o.DB.NewSelect().Model(&cs).Column("id").Where("round_id = ?", round.UUID).Limit(1).Scan(ctx); err != nil {
+		return true, 0, fmt.Errorf("crisis: closure of round %s: %w", round, err)
+	}
+	if len(cs) == 0 {
+		return false, 0, nil
+	}
+	who := requests.Actor{Kind: requests.ActorDesk, ID: actor} // the round page names the desk worker by her id
+	if kind, id, ok := strings.Cut(actor, ":"); ok {
+		who = requests.Actor{Kind: requests.ActorKind(kind), ID: id}
+	}
+	n, err := s.Publish(ctx, cs[0].ID, who)
+	return true, n, err
+}
+
 // Publish proposes the places of the closure's dry run: each place becomes a
 // choice of the child's request (added on the desk's behalf) and a proposal
 // to the provider, who confirms or refuses it as in any round; the parent

@@ -136,6 +136,9 @@ type Service struct {
 	messages *web.Catalog // explanations are rendered when read, in the reader's language
 	policy   Policy
 	group    func(ctx context.Context, desk tenancy.ID) ([]tenancy.ID, error)
+	// publisher, if set, publishes rounds another part built (a crisis
+	// re-placement) its own way; see SetPublisher.
+	publisher func(ctx context.Context, id ID, actor string) (handled bool, n int, err error)
 }
 
 // New returns the round service.
@@ -549,6 +552,11 @@ func (s *Service) Outcomes(ctx context.Context, id ID) ([]ChildOutcome, error) {
 // changed since (placed elsewhere, withdrawn, preference answered) are left
 // out: a round never undoes an accepted placement.
 func (s *Service) Publish(ctx context.Context, id ID, actor string) (int, error) {
+	if s.publisher != nil {
+		if handled, n, err := s.publisher(ctx, id, actor); handled {
+			return n, err
+		}
+	}
 	n, err := s.publishDesk(ctx, id, actor)
 	if err != nil {
 		return 0, err
@@ -569,6 +577,14 @@ func (s *Service) Publish(ctx context.Context, id ID, actor string) (int, error)
 		n += m
 	}
 	return n, nil
+}
+
+// SetPublisher lets another part publish the rounds it built: a crisis
+// re-placement first adds each proposed place to the child's request and
+// publishes in every desk of its families, whichever page the desk worker
+// publishes from (the crisis page or the round page).
+func (s *Service) SetPublisher(fn func(ctx context.Context, id ID, actor string) (handled bool, n int, err error)) {
+	s.publisher = fn
 }
 
 // PublishDesks publishes the copies of a round in the given desks (a crisis
