@@ -178,6 +178,12 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		Rounds: a.Rounds, Catalog: a.Catalog, Clock: a.Clock,
 		Notify: &crisis.MailNotifier{Mail: mailer, Tenants: tenancy.NewStore(d), Requests: a.Requests, Log: log}})
 	a.Rounds.SetPublisher(a.Crisis.PublishRound)
+	// Daily, closures whose last day has passed end: the locations reopen.
+	a.Jobs.Handle("crisis.end_due", func(ctx context.Context, _ *jobs.Job) error {
+		_, err := a.Crisis.EndDue(ctx)
+		return err
+	})
+	a.Jobs.Every("crisis.end_due", 24*time.Hour)
 	// Nightly, every desk in central mode fills places freed since its last round.
 	a.Jobs.Handle("rounds.fill", func(ctx context.Context, _ *jobs.Job) error {
 		var errs []error

@@ -225,3 +225,41 @@ func TestRoundPagePublishesACrisisRound(t *testing.T) {
 		}
 	})
 }
+
+// TestClosureEndsAfterItsLastDay: a closure with an end date ends by itself
+// the day after (the daily job), and the location shows its free places
+// again; an open-ended one stays.
+func TestClosureEndsAfterItsLastDay(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		w := newWorld(t, d)
+		_, tctx := w.desk(t, "stadsregio-turnhout")
+		c, err := w.crisis.Declare(tctx, crisis.Declaration{LocationID: w.closed.ID.String(), From: "2026-12-01", Until: "2026-12-03", Reason: "Inspectie"}, deskWorker)
+		if err != nil {
+			t.Fatal(err)
+		}
+		open, err := w.crisis.Declare(tctx, crisis.Declaration{LocationID: w.near[0].ID.String(), From: "2026-12-01", Reason: "Brand"}, deskWorker)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, err := w.crisis.EndDue(context.Background()); err != nil || n != 0 {
+			t.Fatalf("ended %d (%v) before the last day", n, err)
+		}
+		w.clk.Advance(4 * 24 * time.Hour) // 2026-12-04
+		if n, err := w.crisis.EndDue(context.Background()); err != nil || n != 1 {
+			t.Fatalf("ended %d (%v), want 1", n, err)
+		}
+		for _, cl := range []struct {
+			id      crisis.ID
+			inForce bool
+		}{{c.ID, false}, {open.ID, true}} {
+			got, err := w.crisis.Get(context.Background(), cl.id)
+			if err != nil || got.InForce() != cl.inForce {
+				t.Fatalf("closure %s in force = %v (%v), want %v", got.LocationName, got.InForce(), err, cl.inForce)
+			}
+		}
+		free, err := w.cat.RegionAvailability(context.Background(), "13000", "2026-12", "baby")
+		if err != nil || len(free) == 0 || free[0].LocationID != w.closed.ID {
+			t.Fatalf("the reopened location does not show its free places: %+v (%v)", free, err)
+		}
+	})
+}

@@ -470,6 +470,23 @@ func (s *Service) End(ctx context.Context, id ID, actor string) error {
 	return nil
 }
 
+// EndDue ends every closure whose last day has passed: the location reopens
+// with its free places (the scheduler runs it daily). It returns how many.
+func (s *Service) EndDue(ctx context.Context) (int, error) {
+	today := s.o.Clock.Now().UTC().Truncate(24 * time.Hour)
+	var due []Closure
+	if err := s.o.DB.NewSelect().Model(&due).Column("id").Where("ended_at IS NULL AND until_date IS NOT NULL AND until_date < ?", today).
+		Scan(ctx); err != nil {
+		return 0, fmt.Errorf("crisis: closures due to end: %w", err)
+	}
+	for _, c := range due {
+		if err := s.End(ctx, c.ID, "system:until"); err != nil && !errors.Is(err, ErrEnded) {
+			return 0, err
+		}
+	}
+	return len(due), nil
+}
+
 // involved are the desks with families of the closure or in its region
 // (those that logged the declaration).
 func (s *Service) involved(c *Closure) []tenant.Tenant {
