@@ -49,6 +49,7 @@ func (h *Handler) RegisterDesk(desk fiber.Router) {
 	desk.Post("/loket/crisis", append(mw, h.declare)...)
 	desk.Get("/loket/crisis/:closure", append(mw, h.show)...)
 	desk.Post("/loket/crisis/:closure/gezin", append(mw, h.addFamily)...)
+	desk.Post("/loket/crisis/:closure/lijst", append(mw, h.addList)...)
 	desk.Post("/loket/crisis/:closure/proefronde", append(mw, h.dryRun)...)
 	desk.Post("/loket/crisis/:closure/publiceren", append(mw, h.publish)...)
 	desk.Post("/loket/crisis/:closure/beeindigen", append(mw, h.end)...)
@@ -212,6 +213,7 @@ type closureView struct {
 	Families                                                 []familyLine
 	Proposals                                                int
 	Outside                                                  outsideForm
+	File                                                     web.Field
 	Errors                                                   []web.ErrorLink
 }
 
@@ -242,7 +244,7 @@ func (h *Handler) renderShow(c *fiber.Ctx, status int, f OutsideFamily, es valid
 	case c.Query("gepubliceerd") != "":
 		v.Notice = tr.T("crisis.notice.published", "N", c.Query("gepubliceerd"))
 	case c.Query("toegevoegd") != "":
-		v.Notice = tr.T("crisis.notice.added")
+		v.Notice = tr.T("crisis.notice.added", "N", c.Query("toegevoegd"))
 	case c.Query("proef") != "":
 		v.Notice = tr.T("crisis.notice.dry_run")
 	}
@@ -273,6 +275,15 @@ func (h *Handler) renderShow(c *fiber.Ctx, status int, f OutsideFamily, es valid
 	}
 	msg := map[string]string{}
 	for _, e := range es {
+		if e.Field == "file" {
+			text := tr.T("crisis.error.upload")
+			if e.Code == "line" {
+				text = e.Message // already in the reader's language
+			}
+			msg["file"] = text
+			v.Errors = append(v.Errors, web.ErrorLink{Anchor: "f-file", Message: text})
+			continue
+		}
 		name := outsideField(e.Field)
 		if _, ok := msg[name]; !ok {
 			msg[name] = tr.T("crisis.error.outside")
@@ -286,6 +297,7 @@ func (h *Handler) renderShow(c *fiber.Ctx, status int, f OutsideFamily, es valid
 		Birth: field("birth_date", f.BirthDate, "date"), ParentFirst: field("parent_first_name", f.ParentFirstName, ""),
 		ParentLast: field("parent_last_name", f.ParentLastName, ""), Email: field("email", f.Email, "email"),
 		Phone: field("phone", f.Phone, "tel"), Start: field("start", f.Start, "date")}
+	v.File = web.Field{ID: "f-file", Name: "file", Type: "file", Label: tr.T("crisis.field.file"), Hint: tr.T("crisis.hint.file"), Error: msg["file"]}
 	v.Outside.Days = web.Group{ID: "f-days", Legend: tr.T("crisis.field.days"), Error: msg["days"]}
 	for _, d := range requests.Weekdays[:5] {
 		v.Outside.Days.Items = append(v.Outside.Days.Items, web.Choice{ID: "f-days-" + d, Name: "days", Value: d,
@@ -327,6 +339,45 @@ func (h *Handler) addFamily(c *fiber.Ctx) error {
 		return err
 	}
 	return c.Redirect(PathOf(t.Slug)+"/"+cl.ID.String()+"?toegevoegd=1", fiber.StatusSeeOther)
+}
+
+// addList takes a provider's list of outside families (CSV upload).
+func (h *Handler) addList(c *fiber.Ctx) error {
+	cl, err := h.load(c)
+	if err != nil {
+		return err
+	}
+	t, _ := tenant.FromRequest(c)
+	tr := h.Render.Translator(c)
+	fh, err := c.FormFile("file")
+	if err != nil {
+		return h.renderShow(c, fiber.StatusUnprocessableEntity, OutsideFamily{},
+			validate.Errors{{Field: "file", Code: "upload", Message: "choose a file"}})
+	}
+	f, err := fh.Open()
+	if err != nil {
+		return fmt.Errorf("crisis: uploaded list: %w", err)
+	}
+	defer f.Close()
+	nis := ""
+	if len(t.Municipalities) > 0 {
+		nis = string(t.Municipalities[0])
+	}
+	added, bad, err := h.Service.AddOutsideList(c.UserContext(), cl.ID, f, nis, h.actor(c))
+	if es, ok := validate.As(err); ok {
+		return h.renderShow(c, fiber.StatusUnprocessableEntity, OutsideFamily{}, es)
+	}
+	if err != nil {
+		return err
+	}
+	if len(bad) > 0 {
+		var es validate.Errors
+		for _, b := range bad {
+			es = append(es, validate.FieldError{Field: "file", Code: "line", Message: tr.T("crisis.error.line", "Line", b.Line)})
+		}
+		return h.renderShow(c, fiber.StatusUnprocessableEntity, OutsideFamily{}, es)
+	}
+	return c.Redirect(PathOf(t.Slug)+"/"+cl.ID.String()+"?toegevoegd="+strconv.Itoa(added), fiber.StatusSeeOther)
 }
 
 func (h *Handler) dryRun(c *fiber.Ctx) error {

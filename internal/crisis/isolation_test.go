@@ -2,6 +2,7 @@ package crisis_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -260,6 +261,39 @@ func TestClosureEndsAfterItsLastDay(t *testing.T) {
 		free, err := w.cat.RegionAvailability(context.Background(), "13000", "2026-12", "baby")
 		if err != nil || len(free) == 0 || free[0].LocationID != w.closed.ID {
 			t.Fatalf("the reopened location does not show its free places: %+v (%v)", free, err)
+		}
+	})
+}
+
+// TestOutsideFamiliesUploaded: a provider's list (CSV) becomes urgent
+// requests marked with the closure; a wrong line comes back by number with
+// its field errors and the good lines are added.
+func TestOutsideFamiliesUploaded(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		w := newWorld(t, d)
+		_, tctx := w.desk(t, "stadsregio-turnhout")
+		w.clk.Advance(41 * 24 * time.Hour)
+		c, err := w.crisis.Declare(tctx, crisis.Declaration{LocationID: w.closed.ID.String(), From: "2027-01-11", Reason: "Brand"}, deskWorker)
+		if err != nil {
+			t.Fatal(err)
+		}
+		list := "child_first_name,child_last_name,birth_date,parent_first_name,parent_last_name,email,phone,language,days\n" +
+			"Lijst,Een,2026-05-01,Ouder,Een,een@ouders.example,,nl,mon tue\n" +
+			"Lijst,Twee,geen datum,Ouder,Twee,twee@ouders.example,,fr,wed\n" +
+			"Lijst,Drie,2026-07-09,Ouder,Drie,,0470 11 22 33,en,\"thu,fri\"\n"
+		added, bad, err := w.crisis.AddOutsideList(tctx, c.ID, strings.NewReader(list), "13017", deskWorker)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if added != 2 || len(bad) != 1 || bad[0].Line != 3 || !bad[0].Errors.Has("child.birth_date") {
+			t.Fatalf("added %d, bad %+v; want 2 added and line 3 wrong", added, bad)
+		}
+		rows, err := w.crisis.Families(tctx, c.ID)
+		if err != nil || len(rows) != 2 || rows[0].Cause != crisis.CauseOutside {
+			t.Fatalf("families = %+v (%v)", rows, err)
+		}
+		if _, _, err := w.crisis.AddOutsideList(tctx, c.ID, strings.NewReader("naam,datum\nA,B\n"), "13017", deskWorker); !isField(err, "file") {
+			t.Fatalf("a list without the columns: %v", err)
 		}
 	})
 }

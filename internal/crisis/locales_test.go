@@ -14,7 +14,7 @@ import (
 func TestMessagesOfGoCode(t *testing.T) {
 	used := webtest.MessageIDs(t, regexp.MustCompile(`"(crisis\.[a-z0-9_.]+)"`), ".")
 	for _, c := range []string{"location", "date", "until_before_from", "required", "text", "radius", "already_closed", "outside",
-		"month", "age_band", "places"} {
+		"month", "age_band", "places", "upload", "line"} {
 		used["crisis.error."+c] = true
 	}
 	for _, c := range []string{crisis.CausePlacement, crisis.CauseOffer, crisis.CausePreference, crisis.CauseOutside} {
@@ -28,10 +28,10 @@ func TestMessagesOfGoCode(t *testing.T) {
 	}
 	for _, f := range []string{"location_id", "from", "until", "reason", "radius_km", "public", "first_name", "last_name", "birth_date",
 		"parent_first_name", "parent_last_name", "email", "phone", "start", "days",
-		"closure_id", "emergency_location", "start_month", "age_band", "places", "emergency_until"} {
+		"closure_id", "emergency_location", "start_month", "age_band", "places", "emergency_until", "file"} {
 		used["crisis.field."+f] = true
 	}
-	for _, f := range []string{"location_id", "from", "until", "reason", "radius_km"} {
+	for _, f := range []string{"location_id", "from", "until", "reason", "radius_km", "file"} {
 		used["crisis.hint."+f] = true
 	}
 	webtest.RequireMessages(t, used, 50)
