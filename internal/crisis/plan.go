@@ -51,6 +51,18 @@ type Site struct {
 	LateHours    bool
 	// Free places by "month|band".
 	Free map[string]int
+
+	open [7]int // minutes open per weekday, -1 when closed (see prepare)
+}
+
+// prepare reads the opening hours once, so that fitting a child reads numbers.
+func (s *Site) prepare() {
+	for i, h := range s.Hours {
+		s.open[i] = -1
+		if h.Open != "" && h.Close != "" {
+			s.open[i] = minutes(h.Close) - minutes(h.Open)
+		}
+	}
 }
 
 var dayIndex = map[string]int{"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
@@ -58,7 +70,12 @@ var dayIndex = map[string]int{"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, 
 // Fits reports whether a site can take a child: age at the start, every asked
 // day open, a whole day open long enough, wider hours when asked.
 func (s *Site) Fits(n *Need) bool {
-	months := catalog.AgeInMonths(n.Born, n.Start)
+	s.prepare()
+	return s.fits(n, catalog.AgeInMonths(n.Born, n.Start))
+}
+
+// fits is Fits for a prepared site and the child's age in months at the start.
+func (s *Site) fits(n *Need, months int) bool {
 	if months < s.MinAgeMonths || (s.MaxAgeMonths > 0 && months >= s.MaxAgeMonths) {
 		return false
 	}
@@ -67,12 +84,8 @@ func (s *Site) Fits(n *Need) bool {
 		if !ok {
 			return false
 		}
-		h := s.Hours[i]
-		if h.Open == "" || h.Close == "" {
-			return false
-		}
-		if !n.HalfDays && minutes(h.Close)-minutes(h.Open) < 7*60 {
-			return false // a whole day is seven hours or more
+		if s.open[i] < 0 || (!n.HalfDays && s.open[i] < 7*60) {
+			return false // closed that day, or shorter than a whole day (seven hours)
 		}
 	}
 	if n.WiderHours && !s.EarlyHours && !s.LateHours {
@@ -132,24 +145,50 @@ func (g *grid) key(lat, lon float64) [2]int {
 func Nearby(needs []Need, sites []Site, radiusKm float64) [][]Candidate {
 	g := newGrid(sites, radiusKm/2)
 	reach := int(math.Ceil(radiusKm/g.cellKm)) + 1
+	// A flat-earth distance, exact enough at this scale, rules most sites
+	// out before the great-circle distance is computed.
+	kmPerDegLon := kmPerDegLat * math.Cos(g.lat0*math.Pi/180)
+	near := (radiusKm * 1.01) * (radiusKm * 1.01)
+	// The free places of every site for one start month and age band, by
+	// site index: one map lookup per site and slot, not per child.
+	free := map[string][]int{}
+	freeOf := func(slot string) []int {
+		if f, ok := free[slot]; ok {
+			return f
+		}
+		f := make([]int, len(sites))
+		for i := range sites {
+			f[i] = sites[i].Free[slot]
+		}
+		free[slot] = f
+		return f
+	}
+	for i := range sites {
+		sites[i].prepare()
+	}
 	out := make([][]Candidate, len(needs))
 	var buf []Candidate
 	for i := range needs {
 		n := &needs[i]
 		month := n.Start.Format("2006-01")
-		band := string(catalog.BandForAge(catalog.AgeInMonths(n.Born, n.Start)))
-		slot := month + "|" + band
+		age := catalog.AgeInMonths(n.Born, n.Start)
+		band := string(catalog.BandForAge(age))
+		slotFree := freeOf(month + "|" + band)
 		c := g.key(n.Lat, n.Lon)
 		buf = buf[:0]
 		for dy := -reach; dy <= reach; dy++ {
 			for dx := -reach; dx <= reach; dx++ {
 				for _, si := range g.cells[[2]int{c[0] + dy, c[1] + dx}] {
+					if slotFree[si] <= 0 {
+						continue
+					}
 					s := &sites[si]
-					if s.Free[slot] <= 0 {
+					fy, fx := (s.Lat-n.Lat)*kmPerDegLat, (s.Lon-n.Lon)*kmPerDegLon
+					if fy*fy+fx*fx > near {
 						continue
 					}
 					km := geo.DistanceKm(n.Lat, n.Lon, s.Lat, s.Lon)
-					if km > radiusKm || !s.Fits(n) || slices.Contains(n.Refused, s.ID) {
+					if km > radiusKm || !s.fits(n, age) || slices.Contains(n.Refused, s.ID) {
 						continue
 					}
 					buf = append(buf, Candidate{Site: si, Km: km})
