@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -96,5 +97,31 @@ func TestCrisisRegionalCoordinator(t *testing.T) {
 	}
 	if res := worker.Get("/regio/13000/crisis"); res.Status == http.StatusOK {
 		t.Fatal("a desk worker opened the regional crisis page")
+	}
+
+	// The coordinator declares a closure of a location of her region; bad
+	// input is a field error in her language; a location of another region
+	// cannot be chosen.
+	other := &catalog.Location{DossierNumber: "KC-2", ProviderID: p.ID, Name: "Kinderdagverblijf De Hagel", Postcode: "2440",
+		MunicipalityNIS: "13008", Lat: 51.16, Lon: 4.99, CareType: catalog.Groepsopvang, SubsidyTier: catalog.TierT1,
+		LicensedPlaces: 20, MaxAgeMonths: 36, Languages: []string{"nl"}, AcceptsRequests: true}
+	if err := a.Catalog.SaveLocation(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	bad := coord.Post("/regio/13000/crisis", url.Values{"location_id": {other.ID.String()}, "from": {"morgen"}, "reason": {"Hagel"}})
+	if bad.Status != http.StatusUnprocessableEntity || !strings.Contains(bad.Body, "Geef een datum") {
+		t.Fatalf("a bad declaration: %d", bad.Status)
+	}
+	var leuvenLoc catalog.Location
+	if err := a.DB.NewSelect().Model(&leuvenLoc).Where("municipality_nis = '24062'").Limit(1).Scan(ctx); err != nil {
+		t.Fatal(err)
+	}
+	from := time.Now().AddDate(0, 0, 1).Format("2006-01-02")
+	if res := coord.Post("/regio/13000/crisis", url.Values{"location_id": {leuvenLoc.ID.String()}, "from": {from}, "reason": {"Hagel"}}); res.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("a location of another region: %d", res.Status)
+	}
+	ok := coord.Post("/regio/13000/crisis", url.Values{"location_id": {other.ID.String()}, "from": {from}, "reason": {"Hagel"}, "public": {"1"}})
+	if ok.Status != http.StatusSeeOther || !strings.HasPrefix(ok.Header.Get("Location"), "/regio/13000/crisis/") {
+		t.Fatalf("declare: %d %s", ok.Status, ok.Header.Get("Location"))
 	}
 }

@@ -121,19 +121,31 @@ func (h *Handler) renderList(c *fiber.Ctx, status int, d Declaration, es validat
 		v.Closures = append(v.Closures, line)
 	}
 	// The desk declares closures of locations in its own area.
+	v.Form, v.Errors, err = h.declareForm(c, t.Municipalities, d, es)
+	if err != nil {
+		return err
+	}
+	return h.page(c, status, "crisis_list", tr.T("crisis.title"), v)
+}
+
+// declareForm is the form to declare a closure of an open location in the
+// given municipalities, with the errors of a first try.
+func (h *Handler) declareForm(c *fiber.Ctx, area []geo.NISCode, d Declaration, es validate.Errors) (declareForm, []web.ErrorLink, error) {
+	tr := h.Render.Translator(c)
 	var locs []catalog.Location
-	if len(t.Municipalities) > 0 {
+	if len(area) > 0 {
 		if err := h.Service.o.DB.NewSelect().Model(&locs).Column("id", "name").
-			Where("municipality_nis IN (?)", bun.In(t.Municipalities)).Where(catalog.NotClosed("location.id")).
-			OrderExpr("name").Limit(2000).Scan(ctx); err != nil {
-			return fmt.Errorf("crisis: locations of the desk: %w", err)
+			Where("municipality_nis IN (?)", bun.In(area)).Where(catalog.NotClosed("location.id")).
+			OrderExpr("name").Limit(2000).Scan(c.UserContext()); err != nil {
+			return declareForm{}, nil, fmt.Errorf("crisis: locations of the area: %w", err)
 		}
 	}
+	var links []web.ErrorLink
 	msg := map[string]string{}
 	for _, e := range es {
 		if _, ok := msg[e.Field]; !ok {
 			msg[e.Field] = tr.T("crisis.error." + e.Code)
-			v.Errors = append(v.Errors, web.ErrorLink{Anchor: "f-" + e.Field, Message: msg[e.Field]})
+			links = append(links, web.ErrorLink{Anchor: "f-" + e.Field, Message: msg[e.Field]})
 		}
 	}
 	opts := []web.Option{{Value: "", Label: tr.T("crisis.choose_location")}}
@@ -147,16 +159,16 @@ func (h *Handler) renderList(c *fiber.Ctx, status int, d Declaration, es validat
 	field := func(name, value string) web.Field {
 		return web.Field{ID: "f-" + name, Name: name, Label: tr.T("crisis.field." + name), Hint: tr.T("crisis.hint." + name), Value: value, Error: msg[name]}
 	}
-	v.Form = declareForm{Location: field("location_id", d.LocationID), From: field("from", d.From), Until: field("until", d.Until),
+	f := declareForm{Location: field("location_id", d.LocationID), From: field("from", d.From), Until: field("until", d.Until),
 		Reason: field("reason", d.Reason), Radius: field("radius_km", radius),
 		Public: web.Choice{ID: "f-public", Name: "public", Value: "1", Label: tr.T("crisis.field.public"), Checked: d.Public}}
-	v.Form.Location.Options = opts
-	v.Form.From.Type, v.Form.Until.Type, v.Form.Radius.InputMode = "date", "date", "numeric"
-	return h.page(c, status, "crisis_list", tr.T("crisis.title"), v)
+	f.Location.Options = opts
+	f.From.Type, f.Until.Type, f.Radius.InputMode = "date", "date", "numeric"
+	return f, links, nil
 }
 
-func (h *Handler) declare(c *fiber.Ctx) error {
-	t, _ := tenant.FromRequest(c)
+// declaration reads the declare form.
+func declaration(c *fiber.Ctx) Declaration {
 	d := Declaration{LocationID: strings.Clone(c.FormValue("location_id")), From: strings.Clone(c.FormValue("from")),
 		Until: strings.Clone(c.FormValue("until")), Reason: strings.Clone(c.FormValue("reason")), Public: c.FormValue("public") == "1"}
 	if r := strings.TrimSpace(c.FormValue("radius_km")); r != "" {
@@ -166,6 +178,12 @@ func (h *Handler) declare(c *fiber.Ctx) error {
 		}
 		d.RadiusKm = n
 	}
+	return d
+}
+
+func (h *Handler) declare(c *fiber.Ctx) error {
+	t, _ := tenant.FromRequest(c)
+	d := declaration(c)
 	cl, err := h.Service.Declare(c.UserContext(), d, h.actor(c))
 	if es, ok := validate.As(err); ok {
 		return h.renderList(c, fiber.StatusUnprocessableEntity, d, es)
@@ -502,12 +520,16 @@ func (h *Handler) RegisterRegion(app fiber.Router) {
 	guard := []fiber.Handler{h.RequireUser,
 		h.Authz.Require(authz.ReportsAggregate.Object(), authz.ReportsAggregate.Action(), reports.RegionDomain, h.UserOf)}
 	app.Get("/regio/:nis/crisis", append(guard, h.regionList)...)
+	app.Post("/regio/:nis/crisis", append(guard, h.regionDeclare)...)
 	app.Get("/regio/:nis/crisis/:closure", append(guard, h.regionBoard)...)
 	app.Get("/regio/:nis/crisis/:closure/rapport.:format", append(guard, h.regionExport)...)
 }
 
 type regionView struct {
 	Region, Base string
+	CSRF         string
+	Form         declareForm
+	Errors       []web.ErrorLink
 	Closures     []closureLine
 	Board        *regionBoardView
 	XLSX, CSV    string
@@ -532,12 +554,44 @@ type placeLine struct {
 	N        int
 }
 
-func (h *Handler) regionPage(c *fiber.Ctx, title string, v regionView) error {
+func (h *Handler) regionPage(c *fiber.Ctx, status int, title string, v regionView) error {
 	c.Set(fiber.HeaderCacheControl, "no-store")
-	return h.Render.Render(c, fiber.StatusOK, "crisis_region", web.Page{Translator: h.Render.Translator(c), Title: title, Data: v})
+	return h.Render.Render(c, status, "crisis_region", web.Page{Translator: h.Render.Translator(c), Title: title, Data: v})
 }
 
 func (h *Handler) regionList(c *fiber.Ctx) error {
+	return h.renderRegionList(c, fiber.StatusOK, Declaration{Public: true}, nil)
+}
+
+// regionDeclare: a regional coordinator declares a closure of a location of
+// her region; the desks of its families are told as for any closure.
+func (h *Handler) regionDeclare(c *fiber.Ctx) error {
+	d := declaration(c)
+	nis := strings.Clone(c.Params("nis"))
+	r, _ := geo.LookupRegion(geo.NISCode(nis))
+	var n int64
+	if id, err := uuid.Parse(d.LocationID); err == nil {
+		n, err = h.Service.o.DB.NewSelect().Model((*catalog.Location)(nil)).Where("id = ?", id).
+			Where("municipality_nis IN (?)", bun.In(r.Municipalities)).Count(c.UserContext())
+		if err != nil {
+			return err
+		}
+	}
+	if n == 0 {
+		d.LocationID = "" // only a location of her region
+	}
+	user, _ := h.UserOf(c)
+	cl, err := h.Service.Declare(c.UserContext(), d, requests.Actor{Kind: ActorCoordinator, ID: strings.Clone(user)})
+	if es, ok := validate.As(err); ok {
+		return h.renderRegionList(c, fiber.StatusUnprocessableEntity, d, es)
+	}
+	if err != nil {
+		return err
+	}
+	return c.Redirect(RegionPath(nis)+"/"+cl.ID.String(), fiber.StatusSeeOther)
+}
+
+func (h *Handler) renderRegionList(c *fiber.Ctx, status int, d Declaration, es validate.Errors) error {
 	nis := strings.Clone(c.Params("nis"))
 	r, _ := geo.LookupRegion(geo.NISCode(nis))
 	tr := h.Render.Translator(c)
@@ -545,7 +599,10 @@ func (h *Handler) regionList(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	v := regionView{Region: r.Name(tr.Lang()), Base: RegionPath(nis)}
+	v := regionView{Region: r.Name(tr.Lang()), Base: RegionPath(nis), CSRF: account.CSRFToken(c)}
+	if v.Form, v.Errors, err = h.declareForm(c, r.Municipalities, d, es); err != nil {
+		return err
+	}
 	for _, cl := range cs {
 		line := closureLine{Href: v.Base + "/" + cl.ID.String(), Location: cl.LocationName, From: tr.Date(cl.FromDate), State: tr.T("crisis.state.in_force")}
 		if cl.UntilDate != nil {
@@ -556,7 +613,7 @@ func (h *Handler) regionList(c *fiber.Ctx) error {
 		}
 		v.Closures = append(v.Closures, line)
 	}
-	return h.regionPage(c, tr.T("crisis.region.title", "Region", v.Region), v)
+	return h.regionPage(c, status, tr.T("crisis.region.title", "Region", v.Region), v)
 }
 
 // regionBoardOf reads the board of a closure of the region in the path over
@@ -609,7 +666,7 @@ func (h *Handler) regionBoard(c *fiber.Ctx) error {
 	}
 	slices.SortFunc(bv.Places, func(a, b placeLine) int { return strings.Compare(a.Location, b.Location) })
 	v := regionView{Region: r.Name(tr.Lang()), Base: RegionPath(nis), Board: bv, XLSX: base + "/rapport.xlsx", CSV: base + "/rapport.csv"}
-	return h.regionPage(c, tr.T("crisis.closure.title", "Location", cl.LocationName), v)
+	return h.regionPage(c, fiber.StatusOK, tr.T("crisis.closure.title", "Location", cl.LocationName), v)
 }
 
 func (h *Handler) regionExport(c *fiber.Ctx) error {
@@ -799,3 +856,7 @@ func (h *ProviderPages) providerAnnounce(c *fiber.Ctx) error {
 	}
 	return h.renderProvider(c, fiber.StatusOK, h.Render.Translator(c).T("crisis.provider.announced"), Declaration{Public: true}, "", EmergencyInput{}, nil)
 }
+
+// ActorCoordinator is a regional coordinator acting (declaring a closure), as
+// written in the event log.
+const ActorCoordinator requests.ActorKind = "coordinator"
