@@ -51,6 +51,11 @@ func principalOf(c *fiber.Ctx) (string, bool) {
 	return account.UserIDOf(c)
 }
 
+// LocationDomain is the authorisation domain of the location in the path
+// (:id); 404 for a malformed or unknown location. Other domains' provider
+// API routes on a location (a crisis closure) use it too.
+func (h *Handler) LocationDomain(c *fiber.Ctx) (string, error) { return h.locationDomain(c) }
+
 // locationDomain answers 404 for a malformed or unknown location.
 func (h *Handler) locationDomain(c *fiber.Ctx) (string, error) {
 	id, err := catalog.ParseLocationID(c.Params("id"))

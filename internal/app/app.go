@@ -28,6 +28,7 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/access"
 	"github.com/loket-kinderopvang/loket/internal/account"
 	"github.com/loket-kinderopvang/loket/internal/catalog"
+	"github.com/loket-kinderopvang/loket/internal/crisis"
 	"github.com/loket-kinderopvang/loket/internal/eventlog"
 	"github.com/loket-kinderopvang/loket/internal/jobs"
 	"github.com/loket-kinderopvang/loket/internal/mail"
@@ -84,6 +85,8 @@ type App struct {
 	Jobs *jobs.Scheduler
 	// Rounds runs allocation rounds (central mode).
 	Rounds *rounds.Service
+	// Crisis handles sudden closures of locations (issue 16).
+	Crisis *crisis.Service
 }
 
 // NewLogger builds the process logger from the configuration.
@@ -173,6 +176,16 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	}
 	a.Rounds = rounds.New(tenancy.NewStore(d), a.Requests, a.Clock, a.messages)
 	a.Rounds.SetGroup(a.waitingListPartners)
+	a.Crisis = crisis.New(crisis.Options{DB: d, Tenants: tenancy.NewStore(d), Desks: a.Directory, Requests: a.Requests,
+		Rounds: a.Rounds, Catalog: a.Catalog, Clock: a.Clock,
+		Notify: &crisis.MailNotifier{Mail: mailer, Tenants: tenancy.NewStore(d), Requests: a.Requests, Log: log}})
+	a.Rounds.SetPublisher(a.Crisis.PublishRound)
+	// Daily, closures whose last day has passed end: the locations reopen.
+	a.Jobs.Handle("crisis.end_due", func(ctx context.Context, _ *jobs.Job) error {
+		_, err := a.Crisis.EndDue(ctx)
+		return err
+	})
+	a.Jobs.Every("crisis.end_due", 24*time.Hour)
 	// Nightly, every desk in central mode fills places freed since its last round.
 	a.Jobs.Handle("rounds.fill", func(ctx context.Context, _ *jobs.Job) error {
 		var errs []error
@@ -402,6 +415,9 @@ func (a *App) Handler(extra ...func(*fiber.App)) (*web.Server, error) {
 	admin := access.NewHandler(access.Config{Service: a.Access, Users: a.Users, Accounts: accounts,
 		Render: renderer, Desks: desks, Dir: a.Directory, Catalog: a.Catalog})
 	admin.RegisterAPI(api)
+	// Crisis (issue 16): a provider's system declares a closure and reads its board.
+	(&crisis.API{Service: a.Crisis, Auth: admin.APIAuth, Authz: a.Authz, Principal: access.PrincipalOf,
+		Location: admin.LocationDomain}).RegisterAPI(api)
 	admin.RegisterPlatform(app) // /aanbieder, /beheer: before the /:tenant group
 	// Requests (issue 5): provider inbox and its API (platform paths, before
 	// /:tenant and before the /api catch-all), desk worklist on the desk group.
@@ -417,6 +433,15 @@ func (a *App) Handler(extra ...func(*fiber.App)) (*web.Server, error) {
 	roundPages.RegisterProvider(app)
 	requestPages.RegisterProvider(app)
 	api.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
+
+	// Crisis contact point (issue 16): the regional coordinator's pages under
+	// /regio/{nis}/crisis (platform paths, before any /:tenant group, the reports' included).
+	crisisPages := &crisis.Handler{Service: a.Crisis, Render: renderer, Desks: desks, Authz: a.Authz,
+		RequireUser: accounts.RequireUser, UserOf: account.UserIDOf,
+		Audit: eventlog.CrossTenantLog{Tenants: tenancy.NewStore(a.DB), Now: a.Clock.Now, Desk: a.deskID}.LogCrossTenant}
+	crisisPages.RegisterRegion(app)
+	// Providers: /aanbieder/{provider}/crisis (declare, emergency places).
+	(&crisis.ProviderPages{Handler: crisisPages, Scope: requestPages.ProviderScope, ScopeOf: requests.ProviderScopeOf}).RegisterProvider(app)
 
 	// Reports (issue 7): desk figures under /{tenant}/loket/cijfers, regional
 	// figures under /regio/{nis}/cijfers, a platform path registered before /:tenant.
@@ -438,6 +463,8 @@ func (a *App) Handler(extra ...func(*fiber.App)) (*web.Server, error) {
 	admin.RegisterDesk(desk)
 	requestPages.RegisterDesk(desk)
 	roundPages.RegisterDesk(desk)
+	// Crisis contact point (issue 16): /{tenant}/loket/crisis.
+	crisisPages.RegisterDesk(desk)
 	return srv, nil
 }
 

@@ -167,7 +167,8 @@ func (s *Store) Search(ctx context.Context, q Query) (Result, error) {
 		sub := s.db.NewSelect().Table("availability").ColumnExpr("1").
 			Where("availability.location_id = location.id").
 			Where("availability.start_month = ?", q.StartMonth).
-			Where("availability.free_places > 0")
+			Where("availability.free_places > 0").
+			Where(NotClosed("availability.location_id"))
 		if hasChild {
 			sub = sub.Where("availability.age_band = ?", band)
 		}

@@ -292,6 +292,7 @@ func (s *Store) RegionAvailability(ctx context.Context, region geo.NISCode, mont
 		ColumnExpr("a.location_id, l.name, l.municipality_nis, a.age_band, a.free_places").
 		Where("l.municipality_nis IN (?)", bun.In(r.Municipalities)).
 		Where("a.start_month = ?", month).
+		Where(NotClosed("a.location_id")).
 		OrderExpr("l.municipality_nis, l.name, a.age_band")
 	if band != "" {
 		q = q.Where("a.age_band = ?", band)
@@ -336,6 +337,7 @@ func (s *Store) TakePlace(ctx context.Context, tx bun.IDB, loc LocationID, month
 	err := tx.NewUpdate().Model((*Availability)(nil)).
 		Set("free_places = free_places - 1").Set("changed_at = ?", s.clock.Now()).Set("changed_by = ?", actor).
 		Where("location_id = ? AND start_month = ? AND age_band = ? AND free_places > 0", loc, month, band).
+		Where(NotClosed("availability.location_id")).
 		Returning("free_places").Scan(ctx, &left)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return "", fmt.Errorf("catalog: take place: %w", err)
@@ -369,7 +371,8 @@ func (s *Store) PlacesChanged(ctx context.Context, region geo.NISCode) {
 func FreePlacesTx(ctx context.Context, tx bun.IDB, loc LocationID, month string, band AgeBand) (int, error) {
 	var n []int
 	err := tx.NewSelect().Model((*Availability)(nil)).Column("free_places").
-		Where("location_id = ? AND start_month = ? AND age_band = ?", loc, month, band).Scan(ctx, &n)
+		Where("location_id = ? AND start_month = ? AND age_band = ?", loc, month, band).
+		Where(NotClosed("availability.location_id")).Scan(ctx, &n)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return 0, fmt.Errorf("catalog: free places: %w", err)
 	}

@@ -26,7 +26,8 @@ import (
 var files embed.FS
 
 // Kinds are the mails every language has.
-var Kinds = []string{"submitted", "offer_made", "placed", "withdrawn", "offer_lapsed", "unanswered", "offer_reminder", "answer_reminder", "status_link"}
+var Kinds = []string{"submitted", "offer_made", "placed", "withdrawn", "offer_lapsed", "unanswered", "offer_reminder", "answer_reminder", "status_link",
+	"closure_family", "closure_provider"}
 
 // Languages are the languages of the mails; others fall back to Dutch.
 var Languages = []string{"nl", "fr", "en"}
@@ -41,6 +42,8 @@ type Data struct {
 	InboxURL string
 	// Deadline is already formatted in the mail's language ("" = none).
 	Deadline string
+	// Reason is why a location closes (crisis mails).
+	Reason string
 }
 
 // Mailer renders and sends the mails; it implements requests.Notifier.

@@ -262,7 +262,7 @@ func (rep DeskReport) WriteCSV(w io.Writer, kind string) error {
 // WriteXLSX writes every report of the desk as one workbook, a sheet each,
 // the Opgroeien layout first.
 func (rep DeskReport) WriteXLSX(w io.Writer) error {
-	return writeXLSX(w, DeskExports, rep.table)
+	return writeXLSX(w, DeskExports, sheetNames, rep.table)
 }
 
 // WriteCSV writes one regional report as CSV (already suppressed).
@@ -276,7 +276,26 @@ func (rep RegionReport) WriteCSV(w io.Writer, kind string) error {
 
 // WriteXLSX writes the regional reports as one workbook.
 func (rep RegionReport) WriteXLSX(w io.Writer) error {
-	return writeXLSX(w, RegionExports, rep.table)
+	return writeXLSX(w, RegionExports, sheetNames, rep.table)
+}
+
+// Sheet is a named table another domain exports with the same code as the
+// yearly figures (the crisis report of package crisis).
+type Sheet struct {
+	Name string // the sheet's name, also the CSV's kind
+	Rows [][]any
+}
+
+// WriteSheetCSV writes one sheet as CSV, like the yearly figures.
+func WriteSheetCSV(w io.Writer, s Sheet) error { return writeCSV(w, table(s.Rows)) }
+
+// WriteSheetsXLSX writes sheets as one workbook, like the yearly figures.
+func WriteSheetsXLSX(w io.Writer, sheets []Sheet) error {
+	kinds, names, rows := make([]string, len(sheets)), map[string]string{}, map[string]table{}
+	for i, s := range sheets {
+		kinds[i], names[s.Name], rows[s.Name] = s.Name, s.Name, table(s.Rows)
+	}
+	return writeXLSX(w, kinds, names, func(k string) (table, error) { return rows[k], nil })
 }
 
 func writeCSV(w io.Writer, t table) error {
@@ -299,7 +318,7 @@ func writeCSV(w io.Writer, t table) error {
 	return cw.Error()
 }
 
-func writeXLSX(w io.Writer, kinds []string, tableOf func(string) (table, error)) error {
+func writeXLSX(w io.Writer, kinds []string, sheetNames map[string]string, tableOf func(string) (table, error)) error {
 	f := excelize.NewFile()
 	defer f.Close()
 	bold, err := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}})

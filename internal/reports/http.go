@@ -56,6 +56,10 @@ func deskDomain(c *fiber.Ctx) (string, error) {
 	return authz.Desk(t.Slug), nil
 }
 
+// RegionDomain is the authorisation domain of the region in the path
+// (:nis); 404 for an unknown region. The crisis pages of a region use it too.
+func RegionDomain(c *fiber.Ctx) (string, error) { return regionDomain(c) }
+
 func regionDomain(c *fiber.Ctx) (string, error) {
 	nis := c.Params("nis")
 	if !geo.NISCode(nis).Valid() {

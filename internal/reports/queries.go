@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"github.com/loket-kinderopvang/loket/internal/catalog"
 	"math"
 	"sort"
 	"strings"
@@ -502,6 +503,7 @@ func aheadSupply(ctx context.Context, idb bun.IDB, municipalities []string, mont
 		ColumnExpr("a.start_month, l.municipality_nis, l.neighbourhood, sum(a.free_places) AS free").
 		Where("l.municipality_nis IN (?)", bun.In(municipalities)).
 		Where("a.start_month IN (?)", bun.In(months)).
+		Where(catalog.NotClosed("a.location_id")).
 		GroupExpr("a.start_month, l.municipality_nis, l.neighbourhood").
 		Scan(ctx, &rows)
 	if err != nil {

@@ -29,6 +29,7 @@ var historyKinds = []string{
 	"request.closed", "request.unanswered", "request.duplicate_kept", "request.duplicate_merged", "request.status_link_revoked",
 	"preference.offered", "preference.waiting_list", "preference.no_place", "preference.forwarded", "preference.accepted",
 	"preference.declined", "preference.lapsed", "preference.closed", "preference.pending",
+	"preference.location_closed", "preference.added",
 	"family.contact_changed", "family.vulnerable.true", "family.vulnerable.false",
 }
 

@@ -12,6 +12,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/uptrace/bun/dialect/pgdialect"
 
+	"github.com/loket-kinderopvang/loket/internal/catalog"
+	"github.com/loket-kinderopvang/loket/internal/crisis"
 	"github.com/loket-kinderopvang/loket/internal/eventlog"
 	"github.com/loket-kinderopvang/loket/internal/mail"
 	"github.com/loket-kinderopvang/loket/internal/platform/clock"
@@ -27,18 +29,19 @@ import (
 // below fails when a table with row-level security is missing here, so a new
 // tenant-owned table cannot escape these isolation tests.
 var ownedTables = map[string]func() any{
-	"families":       func() any { return &[]requests.Family{} },
-	"children":       func() any { return &[]requests.Child{} },
-	"requests":       func() any { return &[]requests.Request{} },
-	"preferences":    func() any { return &[]requests.Preference{} },
-	"parents":        func() any { return &[]requests.Parent{} },
-	"request_claims": func() any { return &[]requests.RequestClaim{} },
-	"request_notes":  func() any { return &[]requests.Note{} },
-	"rounds":         func() any { return &[]rounds.Round{} },
-	"round_offers":   func() any { return &[]rounds.Offer{} },
-	"round_children": func() any { return &[]rounds.ChildOutcome{} },
-	"events":         func() any { return &[]eventlog.Event{} },
-	"desk_mail":      func() any { return &[]mail.DeskStored{} },
+	"families":         func() any { return &[]requests.Family{} },
+	"children":         func() any { return &[]requests.Child{} },
+	"requests":         func() any { return &[]requests.Request{} },
+	"preferences":      func() any { return &[]requests.Preference{} },
+	"parents":          func() any { return &[]requests.Parent{} },
+	"request_claims":   func() any { return &[]requests.RequestClaim{} },
+	"request_notes":    func() any { return &[]requests.Note{} },
+	"rounds":           func() any { return &[]rounds.Round{} },
+	"round_offers":     func() any { return &[]rounds.Offer{} },
+	"round_children":   func() any { return &[]rounds.ChildOutcome{} },
+	"events":           func() any { return &[]eventlog.Event{} },
+	"desk_mail":        func() any { return &[]mail.DeskStored{} },
+	"closure_families": func() any { return &[]crisis.Family{} },
 }
 
 type desks struct{ a, b tenancy.ID }
@@ -311,8 +314,28 @@ func roundRows(t *testing.T, scoped *tenancy.Store, desk tenancy.ID, req *reques
 			To: "ouder@ouders.example", Subject: "Bevestiging", Text: "Ontvangen."}}); err != nil {
 			return err
 		}
-		return tx.Insert(ctx, &rounds.Offer{RoundID: r.ID, RequestID: req.ID, Rank: 1, LocationID: req.Preferences[0].LocationID,
-			StartMonth: "2027-01", AgeBand: "baby", State: rounds.OfferProposed})
+		if err := tx.Insert(ctx, &rounds.Offer{RoundID: r.ID, RequestID: req.ID, Rank: 1, LocationID: req.Preferences[0].LocationID,
+			StartMonth: "2027-01", AgeBand: "baby", State: rounds.OfferProposed}); err != nil {
+			return err
+		}
+		// A closure is platform data (a location that closes); the desk's
+		// affected family is desk data.
+		pid, _ := catalog.ParseProviderID(uuid.NewString())
+		lid, _ := catalog.ParseLocationID(uuid.NewString())
+		now := time.Now()
+		if _, err := tx.Unscoped().NewInsert().Model(&catalog.Provider{ID: pid, Name: "Vzw Isolatie", CreatedAt: now, UpdatedAt: now}).Exec(ctx); err != nil {
+			return err
+		}
+		if _, err := tx.Unscoped().NewInsert().Model(&catalog.Location{ID: lid, DossierNumber: "ISO-" + lid.String()[:8], ProviderID: pid,
+			Name: "Isolatieopvang", MunicipalityNIS: "24062", CareType: catalog.Groepsopvang, SubsidyTier: catalog.TierT1, PriceType: catalog.FreePrice, LicensedPlaces: 10, MaxAgeMonths: 36, Languages: []string{"nl"}, CreatedAt: now, UpdatedAt: now}).Exec(ctx); err != nil {
+			return err
+		}
+		cid, _ := crisis.ParseID(uuid.NewString())
+		if _, err := tx.Unscoped().NewInsert().Model(&crisis.Closure{ID: cid, LocationID: lid.UUID, RegionNIS: "24000", FromDate: now,
+			Reason: "test", RadiusKm: 15, DeclaredBy: "test", DeclaredAt: now}).Exec(ctx); err != nil {
+			return err
+		}
+		return tx.Insert(ctx, &crisis.Family{ClosureID: cid, RequestID: req.ID, Cause: crisis.CausePlacement, AddedAt: now})
 	})
 	if err != nil {
 		t.Fatalf("round rows: %v", err)

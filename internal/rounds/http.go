@@ -39,8 +39,11 @@ type Handler struct {
 	ScopeOf       func(*fiber.Ctx) (uuid.UUID, []uuid.UUID)
 }
 
-// RegisterDesk adds /{tenant}/loket/rondes… to the desk group.
-func (h *Handler) RegisterDesk(desk fiber.Router) {
+// DeskWork guards the desk's own work over all its families (rounds, a
+// crisis): it needs the right to change requests (a read-only sharing
+// agreement does not reach it) and is not for partners, who see only their
+// referrals. It runs after the desk is resolved.
+func DeskWork(az *authz.Authorizer, userOf func(*fiber.Ctx) (string, bool)) (write, staff fiber.Handler) {
 	domain := func(c *fiber.Ctx) (string, error) {
 		t, ok := tenant.FromRequest(c)
 		if !ok {
@@ -48,16 +51,19 @@ func (h *Handler) RegisterDesk(desk fiber.Router) {
 		}
 		return authz.Desk(t.Slug), nil
 	}
-	// Rounds are the desk's own work over all its families: they need the
-	// right to change requests (a read-only sharing agreement does not
-	// reach them) and are not for partners, who see only their referrals.
-	write := h.Authz.Require(authz.RequestsWrite.Object(), authz.RequestsWrite.Action(), domain, h.UserOf)
-	staff := func(c *fiber.Ctx) error {
+	write = az.Require(authz.RequestsWrite.Object(), authz.RequestsWrite.Action(), domain, userOf)
+	staff = func(c *fiber.Ctx) error {
 		if d, ok := authz.DecisionOf(c); ok && d.ReferrerOnly {
 			return fiber.ErrNotFound
 		}
 		return c.Next()
 	}
+	return write, staff
+}
+
+// RegisterDesk adds /{tenant}/loket/rondes… to the desk group.
+func (h *Handler) RegisterDesk(desk fiber.Router) {
+	write, staff := DeskWork(h.Authz, h.UserOf)
 	desk.Get("/loket/rondes", h.RequireUser, write, staff, h.list)
 	desk.Post("/loket/rondes", h.RequireUser, write, staff, h.create)
 	desk.Get("/loket/rondes/:round", h.RequireUser, write, staff, h.show)

@@ -136,6 +136,9 @@ type Service struct {
 	messages *web.Catalog // explanations are rendered when read, in the reader's language
 	policy   Policy
 	group    func(ctx context.Context, desk tenancy.ID) ([]tenancy.ID, error)
+	// publisher, if set, publishes rounds another part built (a crisis
+	// re-placement) its own way; see SetPublisher.
+	publisher func(ctx context.Context, id ID, actor string) (handled bool, n int, err error)
 }
 
 // New returns the round service.
@@ -280,7 +283,7 @@ func (s *Service) Load(ctx context.Context, from, to string, seed allocation.See
 		err := s.tenants.Tx(ctx, func(ctx context.Context, tx *tenancy.Tx) error {
 			return tx.Unscoped().NewSelect().TableExpr("locations AS l").
 				ColumnExpr("l.id, l.name, a.start_month, a.age_band, a.free_places").
-				Join("LEFT JOIN availability AS a ON a.location_id = l.id AND a.start_month >= ? AND a.start_month <= ? AND a.free_places > 0", from, to).
+				Join("LEFT JOIN availability AS a ON a.location_id = l.id AND a.start_month >= ? AND a.start_month <= ? AND a.free_places > 0 AND "+catalog.NotClosed("l.id"), from, to).
 				Where("l.id IN (?)", bun.In(locations)).Scan(ctx, &rows)
 		})
 		if err != nil {
@@ -415,6 +418,15 @@ func (s *Service) DryRun(ctx context.Context, from, to string, seed allocation.S
 	if err != nil {
 		return nil, err
 	}
+	return s.StoreDryRun(ctx, inst, owner, from, to, actor)
+}
+
+// StoreDryRun solves, explains and audits an instance another part built
+// (a crisis re-placement, package crisis) and stores it as a dry run of the
+// desk in ctx; every desk in owner keeps a copy with its own children, as in
+// a round over a shared waiting list.
+func (s *Service) StoreDryRun(ctx context.Context, inst *allocation.Instance, owner map[uuid.UUID]tenancy.ID, from, to, actor string) (*Round, error) {
+	seed := inst.Seed
 	own, _ := tenancy.FromContext(ctx)
 	res, exps, report, err := solve(inst)
 	if err != nil {
@@ -540,6 +552,11 @@ func (s *Service) Outcomes(ctx context.Context, id ID) ([]ChildOutcome, error) {
 // changed since (placed elsewhere, withdrawn, preference answered) are left
 // out: a round never undoes an accepted placement.
 func (s *Service) Publish(ctx context.Context, id ID, actor string) (int, error) {
+	if s.publisher != nil {
+		if handled, n, err := s.publisher(ctx, id, actor); handled {
+			return n, err
+		}
+	}
 	n, err := s.publishDesk(ctx, id, actor)
 	if err != nil {
 		return 0, err
@@ -561,6 +578,49 @@ func (s *Service) Publish(ctx context.Context, id ID, actor string) (int, error)
 	}
 	return n, nil
 }
+
+// SetPublisher lets another part publish the rounds it built: a crisis
+// re-placement first adds each proposed place to the child's request and
+// publishes in every desk of its families, whichever page the desk worker
+// publishes from (the crisis page or the round page).
+func (s *Service) SetPublisher(fn func(ctx context.Context, id ID, actor string) (handled bool, n int, err error)) {
+	s.publisher = fn
+}
+
+// PublishDesks publishes the copies of a round in the given desks (a crisis
+// re-placement names the desks of its families itself); it skips a desk
+// without a copy or whose copy is published.
+func (s *Service) PublishDesks(ctx context.Context, id ID, desks []tenancy.ID, actor string) (int, error) {
+	n := 0
+	for _, d := range desks {
+		m, err := s.publishDesk(tenancy.WithTenant(ctx, d), id, actor)
+		if errors.Is(err, ErrNotFound) || errors.Is(err, ErrPublished) {
+			continue
+		}
+		if err != nil {
+			return n, err
+		}
+		n += m
+	}
+	return n, nil
+}
+
+// Held is what open proposals and unanswered offers of the desk in ctx hold,
+// per programme ("location|month|band"): a crisis re-placement leaves those
+// seats alone.
+func (s *Service) Held(ctx context.Context) (map[string]int, error) {
+	var held map[string]int
+	err := s.tenants.Tx(ctx, func(ctx context.Context, tx *tenancy.Tx) error {
+		var err error
+		held, _, _, err = s.holds(ctx, tx)
+		return err
+	})
+	return held, err
+}
+
+// ProgrammeID names a group of places in an instance: a location, a start
+// month and an age band.
+func ProgrammeID(loc uuid.UUID, month, band string) string { return programmeID(loc, month, band) }
 
 // publishDesk publishes the copy of the round of the desk in ctx: the places
 // of its own children.

@@ -58,9 +58,9 @@ type count struct {
 }
 
 type deskView struct {
-	Name, Roles, Base                                   string
-	Counts                                              []count
-	Worklist, Register, Figures, Rounds, Staff, Sharing bool
+	Name, Roles, Base                                           string
+	Counts                                                      []count
+	Worklist, Register, Figures, Rounds, Staff, Sharing, Crisis bool
 }
 
 type locationView struct {
@@ -69,14 +69,14 @@ type locationView struct {
 }
 
 type providerView struct {
-	Name, Roles, Inbox, Rounds, Staff, Keys string
-	Anchor                                  string // id of its locations table
-	Counts                                  []count
-	Locations                               []locationView
-	Admin                                   bool
+	Name, Roles, Inbox, Rounds, Crisis, Staff, Keys string
+	Anchor                                          string // id of its locations table
+	Counts                                          []count
+	Locations                                       []locationView
+	Admin                                           bool
 }
 
-type regionView struct{ Name, Figures string }
+type regionView struct{ Name, Figures, Crisis string }
 
 type homeView struct {
 	Name      string
@@ -110,11 +110,11 @@ func (h *Handler) home(c *fiber.Ctx) error {
 		return err
 	}
 	v := homeView{Operator: home.Operator, Empty: home.Empty(), Multi: map[string]bool{}}
-	figures, rounds, admin := 0, 0, 0
+	figures, rounds, admin, crisisDesks := 0, 0, 0, 0
 	for _, d := range home.Desks {
 		base := "/" + d.Desk.Slug
 		dv := deskView{Name: d.Desk.DisplayName(tr.Lang()), Roles: roleNames(tr, d.Roles), Base: base,
-			Worklist: d.Worklist, Register: d.Register, Figures: d.Figures && d.Attention != nil, Rounds: d.Rounds,
+			Worklist: d.Worklist, Register: d.Register, Figures: d.Figures && d.Attention != nil, Rounds: d.Rounds, Crisis: d.Crisis,
 			Staff: d.Staff, Sharing: d.Sharing}
 		if a := d.Attention; a != nil {
 			dv.Counts = []count{
@@ -131,6 +131,9 @@ func (h *Handler) home(c *fiber.Ctx) error {
 		if dv.Rounds {
 			rounds++
 		}
+		if dv.Crisis {
+			crisisDesks++
+		}
 		if dv.Staff {
 			admin++
 		}
@@ -138,7 +141,7 @@ func (h *Handler) home(c *fiber.Ctx) error {
 	}
 	for i, p := range home.Providers {
 		base := "/aanbieder/" + p.ID.String()
-		pv := providerView{Anchor: "locaties-" + strconv.Itoa(i+1), Name: p.Name, Roles: roleNames(tr, p.Roles), Inbox: base + "/aanvragen", Rounds: base + "/rondes",
+		pv := providerView{Anchor: "locaties-" + strconv.Itoa(i+1), Name: p.Name, Roles: roleNames(tr, p.Roles), Inbox: base + "/aanvragen", Rounds: base + "/rondes", Crisis: base + "/crisis",
 			Staff: base + "/medewerkers", Keys: base + "/sleutels", Admin: p.Admin}
 		a := p.Attention
 		pv.Counts = []count{
@@ -160,13 +163,14 @@ func (h *Handler) home(c *fiber.Ctx) error {
 		v.Providers = append(v.Providers, pv)
 	}
 	for _, r := range home.Regions {
-		v.Regions = append(v.Regions, regionView{Name: r.Region.Name(tr.Lang()), Figures: "/regio/" + string(r.Region.NIS) + "/cijfers"})
+		v.Regions = append(v.Regions, regionView{Name: r.Region.Name(tr.Lang()), Figures: "/regio/" + string(r.Region.NIS) + "/cijfers",
+			Crisis: "/regio/" + string(r.Region.NIS) + "/crisis"})
 		figures++
 	}
 	if home.Operator {
 		admin++
 	}
-	v.Multi["cijfers"], v.Multi["rondes"], v.Multi["beheer"] = figures > 1, rounds > 1, admin > 1
+	v.Multi["cijfers"], v.Multi["rondes"], v.Multi["beheer"], v.Multi["crisis"] = figures > 1, rounds > 1, admin > 1, crisisDesks > 1
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return h.cfg.Render.Render(c, fiber.StatusOK, "work_home", web.Page{Translator: tr, Title: tr.T("work.home.title"), Data: v})
 }

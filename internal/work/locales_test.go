@@ -18,7 +18,7 @@ func TestMessagesOfGoCode(t *testing.T) {
 		"request.withdrawn", "request.closed", "request.unanswered", "request.duplicate_kept", "request.duplicate_merged",
 		"request.status_link_revoked", "preference.offered", "preference.waiting_list", "preference.no_place",
 		"preference.forwarded", "preference.accepted", "preference.declined", "preference.lapsed", "preference.closed",
-		"preference.pending", "family.contact_changed", "family.vulnerable.true", "family.vulnerable.false"} {
+		"preference.pending", "preference.location_closed", "preference.added", "family.contact_changed", "family.vulnerable.true", "family.vulnerable.false"} {
 		used["work.history."+k] = true
 	}
 	for _, k := range []string{"desk", "partner", "provider", "other"} {

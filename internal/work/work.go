@@ -62,6 +62,9 @@ type Desk struct {
 	Attention *requests.DeskAttention
 	// What the account may open here.
 	Worklist, Register, Figures, Rounds, Staff, Sharing bool
+	// Crisis: the desk's crisis contact point (issue 16), for staff who
+	// change requests, in either mode.
+	Crisis bool
 }
 
 // Location is one location whose free places the account keeps.
@@ -154,6 +157,7 @@ func (s *Service) Home(ctx context.Context, user string) (Home, error) {
 				Sharing:  s.allowed(user, dom, authz.SharingManage)}
 			staff := slices.Contains(roles, authz.DeskAdmin) || slices.Contains(roles, authz.DeskWorker)
 			d.Rounds = staff && t.Mode == tenant.ModeCentral && d.Register
+			d.Crisis = staff && d.Register
 			if staff {
 				n, err := s.attention.DeskAttention(tenancy.WithTenant(ctx, t.ID))
 				if err != nil {
@@ -248,7 +252,7 @@ func (p *Provider) addLocation(l catalog.Location) {
 // links to it; with several, to its part of the home.
 func (s *Service) Menu(user, path string) []web.NavItem {
 	held := s.roles.RolesFor(user)
-	var figures, rounds, admin []string
+	var figures, rounds, crisis, admin []string
 	domains := make([]string, 0, len(held))
 	for d := range held {
 		domains = append(domains, d)
@@ -276,6 +280,7 @@ func (s *Service) Menu(user, path string) []web.NavItem {
 				if t.Mode == tenant.ModeCentral {
 					rounds = append(rounds, "/"+t.Slug+"/loket/rondes")
 				}
+				crisis = append(crisis, "/"+t.Slug+"/loket/crisis")
 			}
 			if slices.Contains(roles, authz.DeskAdmin) {
 				admin = append(admin, "/"+t.Slug+"/beheer/medewerkers")
@@ -287,6 +292,7 @@ func (s *Service) Menu(user, path string) []web.NavItem {
 		case authz.KindRegion:
 			if slices.Contains(roles, authz.RegionalCoordinator) {
 				figures = append(figures, "/regio/"+id+"/cijfers")
+				crisis = append(crisis, "/regio/"+id+"/crisis")
 			}
 		}
 	}
@@ -303,6 +309,7 @@ func (s *Service) Menu(user, path string) []web.NavItem {
 	}
 	add("work.nav.figures", "cijfers", figures)
 	add("work.nav.rounds", "rondes", rounds)
+	add("work.nav.crisis", "crisis", crisis)
 	add("work.nav.admin", "beheer", admin)
 	items = append(items, web.NavItem{Href: "/account", Key: "work.nav.account"})
 	// The page's own section is marked (aria-current); the home only on itself.
