@@ -1,12 +1,13 @@
 package main
 
 import (
-	"bytes"
+	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -18,18 +19,29 @@ func init() { moreCommands = append(moreCommands, newAllocateCmd) }
 func newAllocateCmd(c *cli) *cobra.Command {
 	allocate := &cobra.Command{Use: "allocate", Short: "Fair allocation of places (engine, rounds)", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() }}
-	var in, out string
+	var in, out, explain string
+	var reproduce bool
 	solve := &cobra.Command{
 		Use:   "solve",
 		Short: "Solve an allocation instance file and audit the result",
 		Long: `Read an instance (children with ranked preferences and priority facts, programmes
 with capacity, per-location priority policy, reserve policy, seed) in the JSON format
-of docs/allocation-format.md, run the engine, and write the assignments, an
-explanation per child and the audit verdict. Needs no database: anyone can check
-the engine, or compare an independent implementation with it. Exits non-zero
-when the instance is invalid or the audit fails.`,
+of docs/allocation-format.md, run the engine, audit the result (stability checked in
+one pass over the preferences) and write the assignments, the fill per programme,
+the explanations asked for and the audit verdict as compact JSON. Needs no
+database: anyone can check the engine, or compare an independent implementation
+with it. Exits non-zero when the instance is invalid or the audit fails.
+
+--explain none (the default) writes no explanations, all explains every child,
+and a comma-separated list of child IDs (or @file with one ID per line) explains
+those children.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			opt, err := explainOption(explain)
+			if err != nil {
+				return fmt.Errorf("allocate solve: %w", err)
+			}
+			opt.Audit.Reproduce = reproduce
 			var r io.Reader = os.Stdin
 			if in != "-" {
 				f, err := os.Open(in)
@@ -39,36 +51,51 @@ when the instance is invalid or the audit fails.`,
 				defer f.Close()
 				r = f
 			}
+			// The result goes to a temporary file renamed at the end, so
+			// an interrupted run leaves no partial result behind.
+			var w io.Writer = c.stdout
+			var tmp *os.File
+			if out != "-" {
+				if tmp, err = os.CreateTemp(filepath.Dir(out), ".allocate-*.json"); err != nil {
+					return fmt.Errorf("allocate solve: %w", err)
+				}
+				defer os.Remove(tmp.Name()) // a no-op after the rename
+				defer tmp.Close()
+				w = tmp
+			}
 			// The engine does not poll for cancellation, so it runs aside
 			// and the command returns as soon as SIGTERM or Ctrl-C cancels
-			// the context; the process then exits without writing a result.
-			var buf bytes.Buffer
-			done := make(chan error, 1)
-			go func() { done <- allocation.SolveJSON(r, &buf) }()
+			// the context; the process then exits without a result file.
+			type outcome struct {
+				report allocation.Report
+				err    error
+			}
+			done := make(chan outcome, 1)
+			go func() {
+				rep, err := allocation.SolveJSON(r, w, opt)
+				done <- outcome{rep, err}
+			}()
+			var o outcome
 			select {
-			case err := <-done:
-				if err != nil {
-					return err
+			case o = <-done:
+				if o.err != nil {
+					return o.err
 				}
 			case <-cmd.Context().Done():
 				return fmt.Errorf("allocate solve: stopped before finishing (%w); no result written", context.Cause(cmd.Context()))
 			}
-			var verdict struct {
-				Audit struct {
-					OK bool `json:"ok"`
-				} `json:"audit"`
-			}
-			if err := json.Unmarshal(buf.Bytes(), &verdict); err != nil {
-				return fmt.Errorf("allocate solve: read own result: %w", err)
-			}
-			if out == "-" {
-				if _, err := c.stdout.Write(buf.Bytes()); err != nil {
-					return err
+			if tmp != nil {
+				if err := tmp.Chmod(0o644); err != nil {
+					return fmt.Errorf("allocate solve: %w", err)
 				}
-			} else if err := os.WriteFile(out, buf.Bytes(), 0o644); err != nil {
-				return fmt.Errorf("allocate solve: %w", err)
+				if err := tmp.Close(); err != nil {
+					return fmt.Errorf("allocate solve: %w", err)
+				}
+				if err := os.Rename(tmp.Name(), out); err != nil {
+					return fmt.Errorf("allocate solve: %w", err)
+				}
 			}
-			if !verdict.Audit.OK {
+			if !o.report.OK {
 				return fmt.Errorf("allocate solve: the audit found violations (see audit in the result)")
 			}
 			if out != "-" {
@@ -79,6 +106,92 @@ when the instance is invalid or the audit fails.`,
 	}
 	solve.Flags().StringVar(&in, "in", "-", "instance file (JSON); - reads standard input")
 	solve.Flags().StringVar(&out, "out", "-", "result file (JSON); - writes standard output")
-	allocate.AddCommand(solve)
+	solve.Flags().StringVar(&explain, "explain", "none", "explanations to write: none, all, child IDs separated by commas, or @file with one ID per line")
+	solve.Flags().BoolVar(&reproduce, "reproduce", false, "also solve a second time and check that the result is identical (doubles the time)")
+	allocate.AddCommand(solve, newAllocateGenerateCmd(c))
 	return allocate
+}
+
+// newAllocateGenerateCmd writes a large invented instance for measuring
+// the solver (scripts/bench-allocate.sh); the same flags give the same file.
+func newAllocateGenerateCmd(c *cli) *cobra.Command {
+	var children, prefs, programmes int
+	var seed uint64
+	var out string
+	cmd := &cobra.Command{
+		Use:   "generate",
+		Short: "Write a large invented allocation instance (for measurements)",
+		Long: `Write an invented instance in the format of docs/allocation-format.md: children
+who prefer programmes near an invented home and some popular ones, a 20 % reserve,
+five priority tiers, 2 % of children applying with a twin. The same flags always
+give the same file. Used by scripts/bench-allocate.sh.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if prefs < 1 || programmes < prefs || children < 0 {
+				return fmt.Errorf("allocate generate: need 1 <= --preferences (%d) <= --programmes (%d) and --children >= 0", prefs, programmes)
+			}
+			inst := allocation.Generate(children, prefs, programmes, seed)
+			return writeOut(c, out, func(w io.Writer) error { return allocation.EncodeInstance(w, inst) })
+		},
+	}
+	cmd.Flags().IntVar(&children, "children", 100_000, "number of children")
+	cmd.Flags().IntVar(&prefs, "preferences", 5, "preferences per child")
+	cmd.Flags().IntVar(&programmes, "programmes", 10_000, "number of programmes")
+	cmd.Flags().Uint64Var(&seed, "seed", 2026, "generator and lottery seed")
+	cmd.Flags().StringVar(&out, "out", "-", "instance file; - writes standard output")
+	return cmd
+}
+
+// writeOut writes to a file (or standard output for -) through write.
+func writeOut(c *cli, out string, write func(io.Writer) error) error {
+	if out == "-" {
+		return write(c.stdout)
+	}
+	f, err := os.Create(out)
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// explainOption parses --explain: none, all, a comma-separated list of
+// child IDs, or @file with one ID per line.
+func explainOption(v string) (allocation.SolveOptions, error) {
+	switch v {
+	case "", "none":
+		return allocation.SolveOptions{Explain: allocation.ExplainNone}, nil
+	case "all":
+		return allocation.SolveOptions{Explain: allocation.ExplainAll}, nil
+	}
+	var ids []string
+	if name, ok := strings.CutPrefix(v, "@"); ok {
+		f, err := os.Open(name)
+		if err != nil {
+			return allocation.SolveOptions{}, fmt.Errorf("--explain: %w", err)
+		}
+		defer f.Close()
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if id := strings.TrimSpace(sc.Text()); id != "" {
+				ids = append(ids, id)
+			}
+		}
+		if err := sc.Err(); err != nil {
+			return allocation.SolveOptions{}, fmt.Errorf("--explain: %w", err)
+		}
+	} else {
+		for _, id := range strings.Split(v, ",") {
+			if id = strings.TrimSpace(id); id != "" {
+				ids = append(ids, id)
+			}
+		}
+	}
+	if len(ids) == 0 {
+		return allocation.SolveOptions{}, fmt.Errorf("--explain: want none, all, child IDs or @file, got %q", v)
+	}
+	return allocation.SolveOptions{Explain: allocation.ExplainIDs, IDs: ids}, nil
 }

@@ -1,16 +1,22 @@
 package allocation
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
-// Output is what SolveJSON writes: the result, an explanation per child
-// and the audit report.
+// Output is what SolveJSON writes: the result, the explanations asked for
+// and the audit report. It is also how the output reads back.
 type Output struct {
 	Result
 	// InputSHA256 identifies the exact instance file that was solved.
@@ -19,55 +25,489 @@ type Output struct {
 	Audit        Report        `json:"audit"`
 }
 
-// DecodeInstance reads a JSON instance. Unknown fields are rejected so
+// ExplainMode selects the children SolveJSON explains.
+type ExplainMode string
+
+// Explain modes.
+const (
+	// ExplainNone writes an empty explanations list: the fastest, for
+	// checking the engine; parents' texts come from Explain or the rounds.
+	ExplainNone ExplainMode = "none"
+	// ExplainAll explains every child.
+	ExplainAll ExplainMode = "all"
+	// ExplainIDs explains the children listed in SolveOptions.IDs.
+	ExplainIDs ExplainMode = "ids"
+)
+
+// SolveOptions are the choices of SolveJSON.
+type SolveOptions struct {
+	Explain ExplainMode
+	// IDs are the children to explain under ExplainIDs, in output order.
+	IDs []string
+	// Audit selects optional audit checks.
+	Audit AuditOptions
+}
+
+// DecodeInstance reads a JSON instance token by token (a million-child
+// file is never held in memory as text). Unknown fields are rejected so
 // that a misspelt option does not silently fall back to a default.
+// Children are decoded by hand: programme and criterion names are
+// interned, so ten million preferences share fifty thousand strings.
 func DecodeInstance(r io.Reader) (*Instance, error) {
-	dec := json.NewDecoder(r)
-	dec.DisallowUnknownFields()
-	var inst Instance
-	if err := dec.Decode(&inst); err != nil {
+	inst, err := decodeInstance(r)
+	if err != nil {
+		var ve *ValidationError
+		if errors.As(err, &ve) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("allocation: decode instance: %w", err)
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("allocation: decode instance: trailing data after the instance")
 	}
 	if inst.Version != FormatVersion {
 		return nil, &ValidationError{Errors: []FieldError{{Field: "version", Message: fmt.Sprintf("must be %d, got %d", FormatVersion, inst.Version)}}}
 	}
-	return &inst, nil
+	return inst, nil
 }
 
-// SolveJSON reads an instance, solves and audits it, and writes the
-// Output as indented JSON. An invalid instance is an error; a failed
-// audit is not (it is reported in the output, with audit.ok false).
-func SolveJSON(r io.Reader, w io.Writer) error {
-	raw, err := io.ReadAll(r)
-	if err != nil {
-		return fmt.Errorf("allocation: read instance: %w", err)
+// instanceFields are the top-level members other than children; they are
+// small and decoded with encoding/json into Instance, with its rules.
+var instanceFields = map[string]bool{
+	"version": true, "seed": true, "round": true, "tie_break": true, "sibling_criterion": true,
+	"max_sibling_passes": true, "default_policy": true, "locations": true, "reserve": true,
+	"labels": true, "programmes": true,
+}
+
+func decodeInstance(r io.Reader) (*Instance, error) {
+	dec := jsontext.NewDecoder(r)
+	if err := expectDelim(dec, '{', "instance"); err != nil {
+		return nil, err
 	}
-	inst, err := DecodeInstance(bytes.NewReader(raw))
+	inst := &Instance{}
+	// The header fields are gathered into one small object and decoded
+	// at the end, so that encoding/json applies its usual rules to them.
+	head := []byte{'{'}
+	seen := map[string]bool{}
+	d := childDecoder{dec: dec, intern: make(map[string]string)}
+	for dec.PeekKind() != '}' {
+		name, err := d.name()
+		if err != nil {
+			return nil, err
+		}
+		if seen[name] {
+			return nil, fmt.Errorf("duplicate field %q", name)
+		}
+		seen[name] = true
+		switch {
+		case name == "children":
+			if inst.Children, err = d.children(); err != nil {
+				return nil, err
+			}
+		case instanceFields[name] || instanceField(name) != "":
+			v, err := dec.ReadValue()
+			if err != nil {
+				return nil, err
+			}
+			if len(head) > 1 {
+				head = append(head, ',')
+			}
+			head = strconv.AppendQuote(head, name)
+			head = append(head, ':')
+			head = append(head, v...)
+		default:
+			return nil, fmt.Errorf("json: unknown field %q", name)
+		}
+	}
+	if _, err := dec.ReadToken(); err != nil {
+		return nil, err
+	}
+	if _, err := dec.ReadToken(); err != io.EOF {
+		return nil, fmt.Errorf("trailing data after the instance")
+	}
+	head = append(head, '}')
+	children := inst.Children
+	hd := json.NewDecoder(bytes.NewReader(head))
+	hd.DisallowUnknownFields()
+	if err := hd.Decode(inst); err != nil {
+		return nil, err
+	}
+	inst.Children = children
+	return inst, nil
+}
+
+// instanceField matches a member name case-insensitively, as
+// encoding/json does, and returns the field's name or "".
+func instanceField(name string) string {
+	for f := range instanceFields {
+		if strings.EqualFold(name, f) {
+			return f
+		}
+	}
+	return ""
+}
+
+func expectDelim(dec *jsontext.Decoder, delim jsontext.Kind, what string) error {
+	tok, err := dec.ReadToken()
 	if err != nil {
 		return err
 	}
-	res, err := Solve(inst)
-	if err != nil {
-		return fmt.Errorf("allocation: solve: %w", err)
-	}
-	expl, err := Explain(inst, res)
-	if err != nil {
-		return fmt.Errorf("allocation: %w", err)
-	}
-	sum := sha256.Sum256(raw)
-	out := Output{
-		Result:       *res,
-		InputSHA256:  hex.EncodeToString(sum[:]),
-		Explanations: expl,
-		Audit:        Audit(inst, res),
-	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(&out); err != nil {
-		return fmt.Errorf("allocation: write result: %w", err)
+	if tok.Kind() != delim {
+		return fmt.Errorf("%s: expected %c, got %s", what, delim, tok.Kind())
 	}
 	return nil
+}
+
+// childDecoder reads the children array. Preference lists and criteria
+// are cut from shared blocks, so a million children do not mean ten
+// million small allocations.
+type childDecoder struct {
+	dec      *jsontext.Decoder
+	intern   map[string]string
+	block    []string
+	scratch  []string
+	unquoted []byte
+}
+
+// name reads an object member name.
+func (d *childDecoder) name() (string, error) {
+	tok, err := d.dec.ReadToken()
+	if err != nil {
+		return "", err
+	}
+	return tok.String(), nil
+}
+
+// str reads a string value; interned strings are shared.
+func (d *childDecoder) str(field string, intern bool) (string, error) {
+	v, err := d.dec.ReadValue()
+	if err != nil {
+		return "", err
+	}
+	if v.Kind() != '"' {
+		return "", fmt.Errorf("%s: must be a string, got %s", field, v.Kind())
+	}
+	raw := []byte(v[1 : len(v)-1])
+	if bytes.IndexByte(raw, '\\') >= 0 {
+		if d.unquoted, err = jsontext.AppendUnquote(d.unquoted[:0], v); err != nil {
+			return "", fmt.Errorf("%s: %w", field, err)
+		}
+		raw = d.unquoted
+	}
+	if !intern {
+		return string(raw), nil
+	}
+	if s, ok := d.intern[string(raw)]; ok {
+		return s, nil
+	}
+	s := string(raw)
+	d.intern[s] = s
+	return s, nil
+}
+
+// null consumes a null value and reports whether there was one; like
+// encoding/json, null leaves a field at its zero value.
+func (d *childDecoder) null() (bool, error) {
+	if d.dec.PeekKind() != 'n' {
+		return false, nil
+	}
+	_, err := d.dec.ReadToken()
+	return true, err
+}
+
+// strings reads an array of strings into a slice of a shared block.
+func (d *childDecoder) strings(field string, intern bool) ([]string, error) {
+	if null, err := d.null(); null || err != nil {
+		return nil, err
+	}
+	if err := expectDelim(d.dec, '[', field); err != nil {
+		return nil, err
+	}
+	d.scratch = d.scratch[:0]
+	for k := 0; d.dec.PeekKind() != ']'; k++ {
+		s, err := d.str(field+"["+strconv.Itoa(k)+"]", intern)
+		if err != nil {
+			return nil, err
+		}
+		d.scratch = append(d.scratch, s)
+	}
+	if _, err := d.dec.ReadToken(); err != nil {
+		return nil, err
+	}
+	n := len(d.scratch)
+	if n == 0 {
+		return []string{}, nil
+	}
+	if n > len(d.block) {
+		d.block = make([]string, max(n, 1<<16))
+	}
+	out := d.block[:n:n]
+	d.block = d.block[n:]
+	copy(out, d.scratch)
+	return out, nil
+}
+
+func (d *childDecoder) children() ([]Child, error) {
+	if null, err := d.null(); null || err != nil {
+		return nil, err
+	}
+	if err := expectDelim(d.dec, '[', "children"); err != nil {
+		return nil, err
+	}
+	var out []Child
+	for i := 0; d.dec.PeekKind() != ']'; i++ {
+		out = append(out, Child{})
+		if err := d.child(&out[i], "children["+strconv.Itoa(i)+"]"); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := d.dec.ReadToken(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// childFields are the members of a child, for encoding/json's
+// case-insensitive fallback.
+var childFields = []string{"id", "preferences", "criteria", "location_criteria", "vulnerable", "siblings"}
+
+func (d *childDecoder) child(ch *Child, field string) error {
+	if err := expectDelim(d.dec, '{', field); err != nil {
+		return err
+	}
+	for d.dec.PeekKind() != '}' {
+		name, err := d.name()
+		if err != nil {
+			return err
+		}
+		known := false
+		for _, f := range childFields {
+			if name == f || strings.EqualFold(name, f) {
+				name, known = f, true
+				break
+			}
+		}
+		if !known {
+			return fmt.Errorf("%s: json: unknown field %q", field, name)
+		}
+		f := field + "." + name
+		if null, err := d.null(); err != nil {
+			return err
+		} else if null {
+			continue
+		}
+		switch name {
+		case "id":
+			ch.ID, err = d.str(f, false)
+		case "preferences":
+			ch.Preferences, err = d.strings(f, true)
+		case "criteria":
+			ch.Criteria, err = d.strings(f, true)
+		case "siblings":
+			ch.Siblings, err = d.strings(f, false)
+		case "vulnerable":
+			var tok jsontext.Token
+			if tok, err = d.dec.ReadToken(); err == nil {
+				if k := tok.Kind(); k != 't' && k != 'f' {
+					return fmt.Errorf("%s: must be true or false, got %s", f, k)
+				}
+				ch.Vulnerable = tok.Bool()
+			}
+		case "location_criteria":
+			var v jsontext.Value
+			if v, err = d.dec.ReadValue(); err == nil {
+				err = json.Unmarshal(v, &ch.LocationCriteria)
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", f, err)
+		}
+	}
+	_, err := d.dec.ReadToken()
+	return err
+}
+
+// hashingReader hashes everything read through it.
+type hashingReader struct {
+	r io.Reader
+	h interface {
+		io.Writer
+		Sum([]byte) []byte
+	}
+}
+
+func (h *hashingReader) Read(p []byte) (int, error) {
+	n, err := h.r.Read(p)
+	h.h.Write(p[:n])
+	return n, err
+}
+
+// SolveJSON reads an instance, solves and audits it, and writes the
+// Output as compact JSON, streamed. An invalid instance is an error; a
+// failed audit is not: it is reported in the output and in the returned
+// report (audit.ok false), so the caller need not read the output back.
+func SolveJSON(r io.Reader, w io.Writer, opt SolveOptions) (Report, error) {
+	hr := &hashingReader{r: r, h: sha256.New()}
+	inst, err := DecodeInstance(hr)
+	if err != nil {
+		return Report{}, err
+	}
+	// Hash whatever the decoder left unread (trailing whitespace).
+	if _, err := io.Copy(io.Discard, hr); err != nil {
+		return Report{}, fmt.Errorf("allocation: read instance: %w", err)
+	}
+	var which []int
+	switch opt.Explain {
+	case "", ExplainNone:
+		which = []int{}
+	case ExplainAll:
+	case ExplainIDs:
+		idx := childIndexes(inst, opt.IDs)
+		for _, id := range opt.IDs {
+			i, ok := idx[id]
+			if !ok {
+				return Report{}, &ValidationError{Errors: []FieldError{{Field: "explain", Message: fmt.Sprintf("unknown child %q", id)}}}
+			}
+			which = append(which, i)
+		}
+		if which == nil {
+			which = []int{}
+		}
+	default:
+		return Report{}, fmt.Errorf("allocation: unknown explain mode %q (want none, all or ids)", opt.Explain)
+	}
+	res, err := Solve(inst)
+	if err != nil {
+		return Report{}, fmt.Errorf("allocation: solve: %w", err)
+	}
+	// Solve validated the instance: the audit model skips a second compile.
+	m := newValidRefModel(inst, res)
+	report := auditModel(m, opt.Audit)
+	expl, err := m.explain(which)
+	if err != nil {
+		return report, fmt.Errorf("allocation: %w", err)
+	}
+	out := outputWriter{w: bufio.NewWriterSize(w, 1<<20)}
+	out.write(res, hex.EncodeToString(hr.h.Sum(nil)), expl, &report)
+	if out.err == nil {
+		out.err = out.w.Flush()
+	}
+	if out.err != nil {
+		return report, fmt.Errorf("allocation: write result: %w", out.err)
+	}
+	return report, nil
+}
+
+// outputWriter writes an Output in the byte layout of encoding/json's
+// compact form (same field order, same escaping), the many assignments
+// by hand and the rest with encoding/json, straight to a buffered writer.
+type outputWriter struct {
+	w   *bufio.Writer
+	buf []byte
+	err error
+}
+
+func (o *outputWriter) raw(s string) {
+	if o.err == nil {
+		_, o.err = o.w.WriteString(s)
+	}
+}
+
+func (o *outputWriter) bytes(b []byte) {
+	if o.err == nil {
+		_, o.err = o.w.Write(b)
+	}
+}
+
+func (o *outputWriter) value(v any) {
+	b, err := json.Marshal(v)
+	if err != nil && o.err == nil {
+		o.err = err
+	}
+	o.bytes(b)
+}
+
+func (o *outputWriter) write(res *Result, sum string, expl []Explanation, report *Report) {
+	o.raw(`{"version":`)
+	o.raw(strconv.Itoa(res.Version))
+	o.raw(`,"seed":`)
+	o.value(res.Seed)
+	o.raw(`,"round":`)
+	o.raw(strconv.Itoa(res.Round))
+	o.raw(`,"tie_break":`)
+	o.value(res.TieBreak)
+	o.raw(`,"reserve":`)
+	o.value(res.Reserve)
+	o.raw(`,"siblings":`)
+	o.value(res.Siblings)
+	o.raw(`,"assignments":`)
+	if res.Assignments == nil {
+		o.raw("null")
+	} else {
+		o.raw("[")
+		for k := range res.Assignments {
+			if k > 0 {
+				o.raw(",")
+			}
+			o.buf = appendAssignment(o.buf[:0], &res.Assignments[k])
+			o.bytes(o.buf)
+		}
+		o.raw("]")
+	}
+	o.raw(`,"fill":`)
+	if res.Fill == nil {
+		o.raw("null")
+	} else {
+		o.raw("[")
+		for k := range res.Fill {
+			if k > 0 {
+				o.raw(",")
+			}
+			o.value(&res.Fill[k])
+		}
+		o.raw("]")
+	}
+	o.raw(`,"input_sha256":`)
+	o.value(sum)
+	o.raw(`,"explanations":[`)
+	for k := range expl {
+		if k > 0 {
+			o.raw(",")
+		}
+		o.value(&expl[k])
+	}
+	o.raw(`],"audit":`)
+	o.value(report)
+	o.raw("}\n")
+}
+
+// appendAssignment encodes an Assignment exactly as encoding/json does.
+func appendAssignment(b []byte, a *Assignment) []byte {
+	b = append(b, `{"child_id":`...)
+	b = appendJSONString(b, a.ChildID)
+	if a.ProgrammeID != "" {
+		b = append(b, `,"programme_id":`...)
+		b = appendJSONString(b, a.ProgrammeID)
+	}
+	b = append(b, `,"lottery":`...)
+	b = strconv.AppendUint(b, uint64(a.Lottery), 10)
+	b = append(b, `,"choice":`...)
+	b = strconv.AppendUint(b, uint64(a.Choice), 10)
+	if a.Seat != SeatNone {
+		b = append(b, `,"seat":"`...)
+		b = append(b, a.Seat.String()...)
+		b = append(b, '"')
+	}
+	return append(b, '}')
+}
+
+// appendJSONString quotes s as encoding/json does: plain ASCII directly,
+// anything that needs escaping through encoding/json itself.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
