@@ -125,7 +125,9 @@ func TestAllocateSolveExplainModes(t *testing.T) {
 			t.Fatal(err)
 		}
 		var res struct {
-			Assignments  []struct{ ChildID string `json:"child_id"` }
+			Assignments []struct {
+				ChildID string `json:"child_id"`
+			}
 			Explanations []struct {
 				ChildID string `json:"child_id"`
 				TextNL  string `json:"text_nl"`
