@@ -73,12 +73,12 @@ func DecodeInstance(r io.Reader) (*Instance, error) {
 var instanceFields = map[string]bool{
 	"version": true, "seed": true, "round": true, "tie_break": true, "sibling_criterion": true,
 	"max_sibling_passes": true, "default_policy": true, "locations": true, "reserve": true,
-	"labels": true, "programmes": true,
+	"labels": true,
 }
 
 func decodeInstance(r io.Reader) (*Instance, error) {
 	dec := jsontext.NewDecoder(r)
-	if err := expectDelim(dec, '{', "instance"); err != nil {
+	if err := expectDelim(dec, '{'); err != nil {
 		return nil, err
 	}
 	inst := &Instance{}
@@ -100,6 +100,23 @@ func decodeInstance(r io.Reader) (*Instance, error) {
 		case name == "children":
 			if inst.Children, err = d.children(); err != nil {
 				return nil, err
+			}
+		case name == "programmes" || strings.EqualFold(name, "programmes"):
+			// Decoded at once so that preferences share the programme
+			// IDs' memory: map lookups by ID then compare pointers only.
+			v, err := dec.ReadValue()
+			if err != nil {
+				return nil, err
+			}
+			pd := json.NewDecoder(bytes.NewReader(v))
+			pd.DisallowUnknownFields()
+			if err := pd.Decode(&inst.Programmes); err != nil {
+				return nil, fmt.Errorf("programmes: %w", err)
+			}
+			for _, p := range inst.Programmes {
+				if _, ok := d.intern[p.ID]; !ok {
+					d.intern[p.ID] = p.ID
+				}
 			}
 		case instanceFields[name] || instanceField(name) != "":
 			v, err := dec.ReadValue()
@@ -123,13 +140,13 @@ func decodeInstance(r io.Reader) (*Instance, error) {
 		return nil, fmt.Errorf("trailing data after the instance")
 	}
 	head = append(head, '}')
-	children := inst.Children
+	children, programmes := inst.Children, inst.Programmes
 	hd := json.NewDecoder(bytes.NewReader(head))
 	hd.DisallowUnknownFields()
 	if err := hd.Decode(inst); err != nil {
 		return nil, err
 	}
-	inst.Children = children
+	inst.Children, inst.Programmes = children, programmes
 	return inst, nil
 }
 
@@ -144,15 +161,33 @@ func instanceField(name string) string {
 	return ""
 }
 
-func expectDelim(dec *jsontext.Decoder, delim jsontext.Kind, what string) error {
+func expectDelim(dec *jsontext.Decoder, delim jsontext.Kind) error {
 	tok, err := dec.ReadToken()
 	if err != nil {
 		return err
 	}
 	if tok.Kind() != delim {
-		return fmt.Errorf("%s: expected %c, got %s", what, delim, tok.Kind())
+		return fmt.Errorf("expected %c, got %s", delim, tok.Kind())
 	}
 	return nil
+}
+
+// fieldError is a decoding error at a field path such as
+// children[3].preferences[1]; the path is put together only on failure.
+type fieldError struct {
+	path string
+	err  error
+}
+
+func (e *fieldError) Error() string { return e.path + ": " + e.err.Error() }
+func (e *fieldError) Unwrap() error { return e.err }
+
+// at prefixes the path of err with seg.
+func at(seg string, err error) error {
+	if fe, ok := err.(*fieldError); ok {
+		return &fieldError{seg + fe.path, fe.err}
+	}
+	return &fieldError{seg, err}
 }
 
 // childDecoder reads the children array. Preference lists and criteria
@@ -176,18 +211,18 @@ func (d *childDecoder) name() (string, error) {
 }
 
 // str reads a string value; interned strings are shared.
-func (d *childDecoder) str(field string, intern bool) (string, error) {
+func (d *childDecoder) str(intern bool) (string, error) {
 	v, err := d.dec.ReadValue()
 	if err != nil {
 		return "", err
 	}
 	if v.Kind() != '"' {
-		return "", fmt.Errorf("%s: must be a string, got %s", field, v.Kind())
+		return "", fmt.Errorf("must be a string, got %s", v.Kind())
 	}
 	raw := []byte(v[1 : len(v)-1])
 	if bytes.IndexByte(raw, '\\') >= 0 {
 		if d.unquoted, err = jsontext.AppendUnquote(d.unquoted[:0], v); err != nil {
-			return "", fmt.Errorf("%s: %w", field, err)
+			return "", err
 		}
 		raw = d.unquoted
 	}
@@ -213,18 +248,15 @@ func (d *childDecoder) null() (bool, error) {
 }
 
 // strings reads an array of strings into a slice of a shared block.
-func (d *childDecoder) strings(field string, intern bool) ([]string, error) {
-	if null, err := d.null(); null || err != nil {
-		return nil, err
-	}
-	if err := expectDelim(d.dec, '[', field); err != nil {
+func (d *childDecoder) strings(intern bool) ([]string, error) {
+	if err := expectDelim(d.dec, '['); err != nil {
 		return nil, err
 	}
 	d.scratch = d.scratch[:0]
 	for k := 0; d.dec.PeekKind() != ']'; k++ {
-		s, err := d.str(field+"["+strconv.Itoa(k)+"]", intern)
+		s, err := d.str(intern)
 		if err != nil {
-			return nil, err
+			return nil, at("["+strconv.Itoa(k)+"]", err)
 		}
 		d.scratch = append(d.scratch, s)
 	}
@@ -248,14 +280,14 @@ func (d *childDecoder) children() ([]Child, error) {
 	if null, err := d.null(); null || err != nil {
 		return nil, err
 	}
-	if err := expectDelim(d.dec, '[', "children"); err != nil {
-		return nil, err
+	if err := expectDelim(d.dec, '['); err != nil {
+		return nil, at("children", err)
 	}
 	var out []Child
 	for i := 0; d.dec.PeekKind() != ']'; i++ {
 		out = append(out, Child{})
-		if err := d.child(&out[i], "children["+strconv.Itoa(i)+"]"); err != nil {
-			return nil, err
+		if err := d.child(&out[i]); err != nil {
+			return nil, at("children["+strconv.Itoa(i)+"]", err)
 		}
 	}
 	if _, err := d.dec.ReadToken(); err != nil {
@@ -268,26 +300,49 @@ func (d *childDecoder) children() ([]Child, error) {
 // case-insensitive fallback.
 var childFields = []string{"id", "preferences", "criteria", "location_criteria", "vulnerable", "siblings"}
 
-func (d *childDecoder) child(ch *Child, field string) error {
-	if err := expectDelim(d.dec, '{', field); err != nil {
+// childField reads the name of a child's member; the usual exact names
+// are matched on the raw bytes, without allocating.
+func (d *childDecoder) childField() (string, error) {
+	v, err := d.dec.ReadValue()
+	if err != nil {
+		return "", err
+	}
+	switch string(v) {
+	case `"id"`:
+		return "id", nil
+	case `"preferences"`:
+		return "preferences", nil
+	case `"criteria"`:
+		return "criteria", nil
+	case `"vulnerable"`:
+		return "vulnerable", nil
+	case `"siblings"`:
+		return "siblings", nil
+	case `"location_criteria"`:
+		return "location_criteria", nil
+	}
+	b, err := jsontext.AppendUnquote(nil, v)
+	if err != nil {
+		return "", err
+	}
+	for _, f := range childFields {
+		if strings.EqualFold(string(b), f) {
+			return f, nil
+		}
+	}
+	return "", fmt.Errorf("json: unknown field %q", b)
+}
+
+// child decodes one child. Field paths are built only for errors.
+func (d *childDecoder) child(ch *Child) error {
+	if err := expectDelim(d.dec, '{'); err != nil {
 		return err
 	}
 	for d.dec.PeekKind() != '}' {
-		name, err := d.name()
+		name, err := d.childField()
 		if err != nil {
 			return err
 		}
-		known := false
-		for _, f := range childFields {
-			if name == f || strings.EqualFold(name, f) {
-				name, known = f, true
-				break
-			}
-		}
-		if !known {
-			return fmt.Errorf("%s: json: unknown field %q", field, name)
-		}
-		f := field + "." + name
 		if null, err := d.null(); err != nil {
 			return err
 		} else if null {
@@ -295,20 +350,22 @@ func (d *childDecoder) child(ch *Child, field string) error {
 		}
 		switch name {
 		case "id":
-			ch.ID, err = d.str(f, false)
+			ch.ID, err = d.str(false)
 		case "preferences":
-			ch.Preferences, err = d.strings(f, true)
+			ch.Preferences, err = d.strings(true)
 		case "criteria":
-			ch.Criteria, err = d.strings(f, true)
+			ch.Criteria, err = d.strings(true)
 		case "siblings":
-			ch.Siblings, err = d.strings(f, false)
+			ch.Siblings, err = d.strings(false)
 		case "vulnerable":
 			var tok jsontext.Token
 			if tok, err = d.dec.ReadToken(); err == nil {
 				if k := tok.Kind(); k != 't' && k != 'f' {
-					return fmt.Errorf("%s: must be true or false, got %s", f, k)
+					err = fmt.Errorf("must be true or false, got %s", k)
 				}
-				ch.Vulnerable = tok.Bool()
+				if err == nil {
+					ch.Vulnerable = tok.Bool()
+				}
 			}
 		case "location_criteria":
 			var v jsontext.Value
@@ -317,7 +374,7 @@ func (d *childDecoder) child(ch *Child, field string) error {
 			}
 		}
 		if err != nil {
-			return fmt.Errorf("%s: %w", f, err)
+			return at("."+name, err)
 		}
 	}
 	_, err := d.dec.ReadToken()
