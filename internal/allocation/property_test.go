@@ -39,7 +39,7 @@ func TestPropertyAuditClean(t *testing.T) {
 			t.Logf("seed %d: %v", seed, err)
 			return false
 		}
-		rep := Audit(inst, res)
+		rep := AuditWith(inst, res, AuditOptions{Reproduce: true})
 		if !rep.OK {
 			t.Logf("seed %d: %+v", seed, rep.Violations)
 		}
