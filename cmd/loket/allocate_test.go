@@ -158,3 +158,32 @@ func TestAllocateSolveExplainModes(t *testing.T) {
 		t.Errorf("an unknown child in --explain must fail naming it: exit %d, %q", code, errOut)
 	}
 }
+
+// TestAllocateSimulate: the table of docs/fairness.md comes out the same
+// on every run, with every policy and no justified envy.
+func TestAllocateSimulate(t *testing.T) {
+	args := []string{"allocate", "simulate", "--seeds", "1-2", "--requests", "2000", "--locations", "40"}
+	code, first, errOut := runCLI(t, args...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	_, second, _ := runCLI(t, args...)
+	if first != second {
+		t.Errorf("two runs differ:\n%s\n%s", first, second)
+	}
+	for _, want := range []string{"| none | 2 |", "| reserve_first | 2 |", "| reserve_last | 2 |", "2000 requests"} {
+		if !strings.Contains(first, want) {
+			t.Errorf("the table lacks %q:\n%s", want, first)
+		}
+	}
+	for _, line := range strings.Split(first, "\n") {
+		if strings.HasPrefix(line, "| reserve") || strings.HasPrefix(line, "| none") {
+			if cells := strings.Split(line, "|"); strings.TrimSpace(cells[6]) != "0" {
+				t.Errorf("justified envy in %q", line)
+			}
+		}
+	}
+	if code, _, errOut := runCLI(t, "allocate", "simulate", "--seeds", "x"); code == 0 || !strings.Contains(errOut, "--seeds") {
+		t.Errorf("a bad --seeds must fail naming the flag: %d %q", code, errOut)
+	}
+}

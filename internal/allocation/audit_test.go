@@ -6,16 +6,6 @@ import (
 	"testing"
 )
 
-// auditCount is the number of violations of a check in a report.
-func auditCount(rep Report, check string) int {
-	for _, c := range rep.Checks {
-		if c.Name == check {
-			return c.Violations
-		}
-	}
-	return -1
-}
-
 // TestAuditFlagsConstructedBlockingPair builds results by hand that keep
 // capacity and eligibility but have a blocking pair, one per rule the
 // engine's stability respects: the lottery, a tier, a reserved seat and
@@ -74,7 +64,7 @@ func TestAuditFlagsConstructedBlockingPair(t *testing.T) {
 			}
 		}
 		rep := Audit(tc.inst, res)
-		if rep.OK || auditCount(rep, CheckEnvy) != 1 {
+		if rep.OK || auditViolations(rep, CheckEnvy) != 1 {
 			t.Errorf("%s: want one justified-envy violation, got %+v", tc.name, rep)
 			continue
 		}
@@ -104,7 +94,7 @@ func TestAuditStabilityAgreesWithBruteForce(t *testing.T) {
 		if err != nil {
 			t.Fatalf("seed %d: %v", seed, err)
 		}
-		if rep := Audit(inst, res); auditCount(rep, CheckEnvy)+auditCount(rep, CheckWaste) != 0 {
+		if rep := Audit(inst, res); auditViolations(rep, CheckEnvy)+auditViolations(rep, CheckWaste) != 0 {
 			t.Fatalf("seed %d: the engine's result has blocking pairs: %+v", seed, rep.Violations)
 		}
 		for range 5 {
@@ -129,8 +119,8 @@ func TestAuditStabilityAgreesWithBruteForce(t *testing.T) {
 				}
 			}
 			rep := Audit(inst, res)
-			if auditCount(rep, CheckCapacity) == 0 && auditCount(rep, CheckEligible) == 0 {
-				audited := auditCount(rep, CheckEnvy)+auditCount(rep, CheckWaste) == 0
+			if auditViolations(rep, CheckCapacity) == 0 && auditViolations(rep, CheckEligible) == 0 {
+				audited := auditViolations(rep, CheckEnvy)+auditViolations(rep, CheckWaste) == 0
 				if brute := bruteStable(m, match); audited != brute {
 					t.Fatalf("seed %d: the audit says stable=%v, brute force %v, after moving %s to choice %d: %+v",
 						seed, audited, brute, ch.ID, k+1, rep.Violations)
