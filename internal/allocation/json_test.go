@@ -56,11 +56,11 @@ func TestDecodeInstanceAgreesWithEncodingJSON(t *testing.T) {
 func TestDecodeInstanceFieldErrors(t *testing.T) {
 	cases := map[string]string{
 		`{"version":1,"seed":"s","children":[{"id":"a"},{"id":"b","preferences":["x",3]}]}`: "children[1].preferences[1]: must be a string",
-		`{"version":1,"seed":"s","children":[{"id":"a","vulnerable":"yes"}]}`:              "children[0].vulnerable: must be true or false",
-		`{"version":1,"seed":"s","children":[{"id":"a","colour":1}]}`:                      `children[0]: json: unknown field "colour"`,
-		`{"version":1,"seed":"s","children":[]} x`:                                         "trailing data",
-		`{"version":1,"seed":"s","colour":"red"}`:                                          `unknown field "colour"`,
-		`{"version":1,"seed":"s","programmes":[{"id":"p","x":1}]}`:                         `programmes: json: unknown field "x"`,
+		`{"version":1,"seed":"s","children":[{"id":"a","vulnerable":"yes"}]}`:               "children[0].vulnerable: must be true or false",
+		`{"version":1,"seed":"s","children":[{"id":"a","colour":1}]}`:                       `children[0]: json: unknown field "colour"`,
+		`{"version":1,"seed":"s","children":[]} x`:                                          "trailing data",
+		`{"version":1,"seed":"s","colour":"red"}`:                                           `unknown field "colour"`,
+		`{"version":1,"seed":"s","programmes":[{"id":"p","x":1}]}`:                          `programmes: json: unknown field "x"`,
 	}
 	for in, want := range cases {
 		if _, err := DecodeInstance(strings.NewReader(in)); err == nil || !strings.Contains(err.Error(), want) {
