@@ -359,7 +359,7 @@ func (a *auditor) checkSiblingFacts() {
 	}
 	if !a.res.Siblings.Converged {
 		a.report.Notes = append(a.report.Notes, fmt.Sprintf(
-			"the sibling iteration stopped at the bound of %d passes before reaching a fixpoint", a.res.Siblings.Passes))
+			"the sibling iteration found no fixpoint in %d passes (its passes went round in a cycle, or reached the bound)", a.res.Siblings.Passes))
 	}
 }
 
