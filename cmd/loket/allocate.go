@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 
@@ -44,6 +45,11 @@ those children.`,
 				return fmt.Errorf("allocate solve: %w", err)
 			}
 			opt.Audit.Reproduce = reproduce
+			// The decoded instance is long-lived, so the default collector
+			// would rescan it again and again while it grows: collect at
+			// 5 x the live heap, but never let the heap pass 1.5 GiB.
+			defer debug.SetGCPercent(debug.SetGCPercent(400))
+			defer debug.SetMemoryLimit(debug.SetMemoryLimit(1536 << 20))
 			var r io.Reader = os.Stdin
 			if in != "-" {
 				f, err := os.Open(in)

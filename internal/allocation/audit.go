@@ -414,31 +414,70 @@ func siblingGroups(inst *Instance) [][]int {
 // would be chosen by p. Tiers count location criteria and the sibling
 // facts of the result, as in the engine.
 func (a *auditor) checkStability() {
-	for i := range a.inst.Children {
-		ch := &a.inst.Children[i]
-		for k := 0; k < int(a.choice[i]) && k < len(ch.Preferences); k++ {
-			p := a.m.progIndex[ch.Preferences[k]]
-			prog := &a.inst.Programmes[p]
-			l := a.m.progLoc[p]
-			if prog.Capacity == 0 || !a.m.eligible(i, l) {
-				continue
+	// Children are checked in parallel chunks; each chunk keeps its first
+	// violations and counts the rest, and the chunks are merged in child
+	// order, so the report is the same as a sequential pass.
+	type found struct {
+		check string
+		i, k  int
+		p     int
+		g     *refGroup
+		mine  refKey
+	}
+	type chunk struct {
+		listed []found
+		more   map[string]int
+	}
+	chunks := make([]chunk, parallelism(len(a.inst.Children)))
+	parallelFor(len(a.inst.Children), func(w, lo, hi int) {
+		c := &chunks[w]
+		c.more = make(map[string]int)
+		add := func(f found) {
+			if len(c.listed) < maxListedViolations {
+				c.listed = append(c.listed, f)
+			} else {
+				c.more[f.check]++
 			}
-			if len(a.holders[p]) < prog.Capacity {
-				a.fail(CheckWaste, ch.ID, prog.ID, "child %s prefers %s (choice %d) to its assignment and is eligible, but %s has %d empty seats",
-					ch.ID, prog.ID, k+1, prog.ID, prog.Capacity-len(a.holders[p]))
-				continue
-			}
-			for _, g := range a.groups[p] {
-				if g.capacity == 0 || len(g.members) == 0 {
+		}
+		for i := lo; i < hi; i++ {
+			prefs := a.inst.Children[i].Preferences
+			for k := 0; k < int(a.choice[i]) && k < len(prefs); k++ {
+				p := a.m.progIndex[prefs[k]]
+				l := a.m.progLoc[p]
+				if a.inst.Programmes[p].Capacity == 0 || !a.m.eligible(i, l) {
 					continue
 				}
-				if mine := g.key(a.m, i, l); mine.less(g.last) {
-					last := g.members[len(g.members)-1]
-					a.fail(CheckEnvy, ch.ID, prog.ID, "child %s prefers %s (choice %d) to its assignment, and %s holds a seat of type %s there with lower precedence: %s against %s",
-						ch.ID, prog.ID, k+1, a.inst.Children[last].ID, g.seat, a.m.describe(i, l, mine), a.m.describe(last, l, g.last))
-					break
+				if len(a.holders[p]) < a.inst.Programmes[p].Capacity {
+					add(found{check: CheckWaste, i: i, k: k, p: p})
+					continue
+				}
+				for _, g := range a.groups[p] {
+					if g.capacity == 0 || len(g.members) == 0 {
+						continue
+					}
+					if mine := g.key(a.m, i, l); mine.less(g.last) {
+						add(found{check: CheckEnvy, i: i, k: k, p: p, g: g, mine: mine})
+						break
+					}
 				}
 			}
+		}
+	})
+	for _, c := range chunks {
+		for _, f := range c.listed {
+			ch, prog := &a.inst.Children[f.i], &a.inst.Programmes[f.p]
+			if f.check == CheckWaste {
+				a.fail(CheckWaste, ch.ID, prog.ID, "child %s prefers %s (choice %d) to its assignment and is eligible, but %s has %d empty seats",
+					ch.ID, prog.ID, f.k+1, prog.ID, prog.Capacity-len(a.holders[f.p]))
+				continue
+			}
+			l, last := a.m.progLoc[f.p], f.g.members[len(f.g.members)-1]
+			a.fail(CheckEnvy, ch.ID, prog.ID, "child %s prefers %s (choice %d) to its assignment, and %s holds a seat of type %s there with lower precedence: %s against %s",
+				ch.ID, prog.ID, f.k+1, a.inst.Children[last].ID, f.g.seat, a.m.describe(f.i, l, f.mine), a.m.describe(last, l, f.g.last))
+		}
+		for check, n := range c.more {
+			a.counts[check] += n
+			a.report.Unlisted += n
 		}
 	}
 }

@@ -138,3 +138,63 @@ func TestAuditStabilityAgreesWithBruteForce(t *testing.T) {
 	}
 	t.Logf("%d changed results compared, %d unstable", compared, unstable)
 }
+
+// TestAuditManyViolationsInOrder: with more violations than listed, the
+// parallel stability check lists the first ones in child order and counts
+// every one.
+func TestAuditManyViolationsInOrder(t *testing.T) {
+	inst := Generate(60_000, 3, 3_000, 7)
+	res, err := Solve(inst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := newRefModel(inst, res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Nobody placed, consistently reported: every wanted seat is waste,
+	// and waste is the only violation.
+	for i := range res.Assignments {
+		res.Assignments[i].ProgrammeID, res.Assignments[i].Choice, res.Assignments[i].Seat = "", 0, SeatNone
+	}
+	for p := range res.Fill {
+		f := &res.Fill[p]
+		f.Filled, f.FilledReserved, f.ReleasedReserved, f.OpenCutoff, f.ReservedCutoff = 0, 0, 0, nil, nil
+	}
+	res.Reserve.VulnerablePlaced = 0
+	res.Siblings = SiblingOutcome{Passes: 1, Converged: true}
+	want := 0
+	pos := make(map[string]int, len(inst.Children))
+	for i, ch := range inst.Children {
+		pos[ch.ID] = i
+		for _, pid := range ch.Preferences {
+			p := m.progIndex[pid]
+			if inst.Programmes[p].Capacity > 0 && m.eligible(i, m.progLoc[p]) {
+				want++
+			}
+		}
+	}
+	rep := Audit(inst, res)
+	if got := auditViolations(rep, CheckWaste); got != want {
+		t.Errorf("waste counted %d times, want %d", got, want)
+	}
+	last := -1
+	listedWaste := 0
+	for _, v := range rep.Violations {
+		if v.Check != CheckWaste {
+			continue
+		}
+		listedWaste++
+		if pos[v.ChildID] < last {
+			t.Fatalf("violations out of child order at %s", v.ChildID)
+		}
+		last = pos[v.ChildID]
+	}
+	total := 0
+	for _, c := range rep.Checks {
+		total += c.Violations
+	}
+	if len(rep.Violations) != maxListedViolations || total != len(rep.Violations)+rep.Unlisted || listedWaste != maxListedViolations {
+		t.Errorf("%d listed, %d unlisted, %d counted", len(rep.Violations), rep.Unlisted, total)
+	}
+}
