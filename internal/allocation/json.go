@@ -481,6 +481,22 @@ func (o *outputWriter) value(v any) {
 	o.bytes(b)
 }
 
+// list writes a JSON array of n items (null for a nil slice).
+func (o *outputWriter) list(null bool, n int, item func(k int)) {
+	if null {
+		o.raw("null")
+		return
+	}
+	o.raw("[")
+	for k := range n {
+		if k > 0 {
+			o.raw(",")
+		}
+		item(k)
+	}
+	o.raw("]")
+}
+
 func (o *outputWriter) write(res *Result, sum string, expl []Explanation, report *Report) {
 	o.raw(`{"version":`)
 	o.raw(strconv.Itoa(res.Version))
@@ -495,42 +511,17 @@ func (o *outputWriter) write(res *Result, sum string, expl []Explanation, report
 	o.raw(`,"siblings":`)
 	o.value(res.Siblings)
 	o.raw(`,"assignments":`)
-	if res.Assignments == nil {
-		o.raw("null")
-	} else {
-		o.raw("[")
-		for k := range res.Assignments {
-			if k > 0 {
-				o.raw(",")
-			}
-			o.buf = appendAssignment(o.buf[:0], &res.Assignments[k])
-			o.bytes(o.buf)
-		}
-		o.raw("]")
-	}
+	o.list(res.Assignments == nil, len(res.Assignments), func(k int) {
+		o.buf = appendAssignment(o.buf[:0], &res.Assignments[k])
+		o.bytes(o.buf)
+	})
 	o.raw(`,"fill":`)
-	if res.Fill == nil {
-		o.raw("null")
-	} else {
-		o.raw("[")
-		for k := range res.Fill {
-			if k > 0 {
-				o.raw(",")
-			}
-			o.value(&res.Fill[k])
-		}
-		o.raw("]")
-	}
+	o.list(res.Fill == nil, len(res.Fill), func(k int) { o.value(&res.Fill[k]) })
 	o.raw(`,"input_sha256":`)
 	o.value(sum)
-	o.raw(`,"explanations":[`)
-	for k := range expl {
-		if k > 0 {
-			o.raw(",")
-		}
-		o.value(&expl[k])
-	}
-	o.raw(`],"audit":`)
+	o.raw(`,"explanations":`)
+	o.list(false, len(expl), func(k int) { o.value(&expl[k]) })
+	o.raw(`,"audit":`)
 	o.value(report)
 	o.raw("}\n")
 }
