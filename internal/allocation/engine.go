@@ -125,8 +125,8 @@ func (c *compiled) childOf(loc int32, lottery uint32) int32 {
 // 15). Phase 2 therefore passes again with exactly the facts of the last
 // placement until they repeat. Starting from phase 1 matters: from scratch,
 // twins who each hold a place at a different location chase each other.
-// If phase 2 finds no fixpoint within the bound, phase 1's result stands
-// and converged is false.
+// If phase 2 finds no fixpoint within the bound, or meets facts it used
+// before (a cycle), phase 1's result stands and converged is false.
 func (r *run) solve() {
 	c := r.c
 	r.passes = 0
