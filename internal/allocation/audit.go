@@ -442,7 +442,7 @@ func (a *auditor) checkStability() {
 		for i := lo; i < hi; i++ {
 			prefs := a.inst.Children[i].Preferences
 			for k := 0; k < int(a.choice[i]) && k < len(prefs); k++ {
-				p := a.m.progIndex[prefs[k]]
+				p := a.m.prefProgramme(i, k)
 				l := a.m.progLoc[p]
 				if a.inst.Programmes[p].Capacity == 0 || !a.m.eligible(i, l) {
 					continue

@@ -86,7 +86,7 @@ func decodeInstance(r io.Reader) (*Instance, error) {
 	// at the end, so that encoding/json applies its usual rules to them.
 	head := []byte{'{'}
 	seen := map[string]bool{}
-	d := childDecoder{dec: dec, intern: make(map[string]string)}
+	d := childDecoder{dec: dec, intern: make(map[string]interned)}
 	for dec.PeekKind() != '}' {
 		name, err := d.name()
 		if err != nil {
@@ -101,6 +101,9 @@ func decodeInstance(r io.Reader) (*Instance, error) {
 			if inst.Children, err = d.children(); err != nil {
 				return nil, err
 			}
+			if d.indexed {
+				inst.decoded = &decodedIndex{prefs: d.prefIdx}
+			}
 		case name == "programmes" || strings.EqualFold(name, "programmes"):
 			// Decoded at once so that preferences share the programme
 			// IDs' memory: map lookups by ID then compare pointers only.
@@ -113,11 +116,10 @@ func decodeInstance(r io.Reader) (*Instance, error) {
 			if err := pd.Decode(&inst.Programmes); err != nil {
 				return nil, fmt.Errorf("programmes: %w", err)
 			}
-			for _, p := range inst.Programmes {
-				if _, ok := d.intern[p.ID]; !ok {
-					d.intern[p.ID] = p.ID
-				}
+			for i, p := range inst.Programmes {
+				d.intern[p.ID] = interned{p.ID, int32(i)}
 			}
+			d.indexed = true
 		case instanceFields[name] || instanceField(name) != "":
 			v, err := dec.ReadValue()
 			if err != nil {
@@ -195,10 +197,23 @@ func at(seg string, err error) error {
 // million small allocations.
 type childDecoder struct {
 	dec      *jsontext.Decoder
-	intern   map[string]string
+	intern   map[string]interned
 	block    []string
 	scratch  []string
 	unquoted []byte
+	// indexed: the programmes came first, so interned names know their
+	// programme index, recorded per preference in prefIdx.
+	indexed    bool
+	lastProg   int32 // programme index of the last interned string
+	prefIdx    [][]int32
+	idxBlock   []int32
+	idxScratch []int32
+}
+
+// interned is a shared name and, for a programme ID, its index (else -1).
+type interned struct {
+	s    string
+	prog int32
 }
 
 // name reads an object member name.
@@ -229,11 +244,13 @@ func (d *childDecoder) str(intern bool) (string, error) {
 	if !intern {
 		return string(raw), nil
 	}
-	if s, ok := d.intern[string(raw)]; ok {
-		return s, nil
+	if e, ok := d.intern[string(raw)]; ok {
+		d.lastProg = e.prog
+		return e.s, nil
 	}
 	s := string(raw)
-	d.intern[s] = s
+	d.intern[s] = interned{s, -1}
+	d.lastProg = -1
 	return s, nil
 }
 
@@ -247,18 +264,22 @@ func (d *childDecoder) null() (bool, error) {
 	return true, err
 }
 
-// strings reads an array of strings into a slice of a shared block.
-func (d *childDecoder) strings(intern bool) ([]string, error) {
+// strings reads an array of strings into a slice of a shared block; with
+// indexes, the programme index of each is kept in d.idxScratch.
+func (d *childDecoder) strings(intern, indexes bool) ([]string, error) {
 	if err := expectDelim(d.dec, '['); err != nil {
 		return nil, err
 	}
-	d.scratch = d.scratch[:0]
+	d.scratch, d.idxScratch = d.scratch[:0], d.idxScratch[:0]
 	for k := 0; d.dec.PeekKind() != ']'; k++ {
 		s, err := d.str(intern)
 		if err != nil {
 			return nil, at("["+strconv.Itoa(k)+"]", err)
 		}
 		d.scratch = append(d.scratch, s)
+		if indexes {
+			d.idxScratch = append(d.idxScratch, d.lastProg)
+		}
 	}
 	if _, err := d.dec.ReadToken(); err != nil {
 		return nil, err
@@ -276,6 +297,18 @@ func (d *childDecoder) strings(intern bool) ([]string, error) {
 	return out, nil
 }
 
+// cutIndexes copies d.idxScratch into a slice of a shared block.
+func (d *childDecoder) cutIndexes() []int32 {
+	n := len(d.idxScratch)
+	if n > len(d.idxBlock) {
+		d.idxBlock = make([]int32, max(n, 1<<16))
+	}
+	out := d.idxBlock[:n:n]
+	d.idxBlock = d.idxBlock[n:]
+	copy(out, d.idxScratch)
+	return out
+}
+
 func (d *childDecoder) children() ([]Child, error) {
 	if null, err := d.null(); null || err != nil {
 		return nil, err
@@ -286,6 +319,9 @@ func (d *childDecoder) children() ([]Child, error) {
 	var out []Child
 	for i := 0; d.dec.PeekKind() != ']'; i++ {
 		out = append(out, Child{})
+		if d.indexed {
+			d.prefIdx = append(d.prefIdx, nil)
+		}
 		if err := d.child(&out[i]); err != nil {
 			return nil, at("children["+strconv.Itoa(i)+"]", err)
 		}
@@ -352,11 +388,13 @@ func (d *childDecoder) child(ch *Child) error {
 		case "id":
 			ch.ID, err = d.str(false)
 		case "preferences":
-			ch.Preferences, err = d.strings(true)
+			if ch.Preferences, err = d.strings(true, d.indexed); err == nil && d.indexed {
+				d.prefIdx[len(d.prefIdx)-1] = d.cutIndexes()
+			}
 		case "criteria":
-			ch.Criteria, err = d.strings(true)
+			ch.Criteria, err = d.strings(true, false)
 		case "siblings":
-			ch.Siblings, err = d.strings(false)
+			ch.Siblings, err = d.strings(false, false)
 		case "vulnerable":
 			var tok jsontext.Token
 			if tok, err = d.dec.ReadToken(); err == nil {

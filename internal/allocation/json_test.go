@@ -32,6 +32,25 @@ func TestDecodeInstanceAgreesWithEncodingJSON(t *testing.T) {
 		if err != nil {
 			t.Fatalf("seed %d: %v", seed, err)
 		}
+		// The decoder records each preference's programme; the engine
+		// and the audit use it instead of looking the ID up.
+		for i, ch := range got.Children {
+			for k, pid := range ch.Preferences {
+				if p, ok := got.prefProgramme(i, k); !ok || got.Programmes[p].ID != pid {
+					t.Fatalf("seed %d: preference %d of %s: recorded programme %d, %v", seed, k, ch.ID, p, ok)
+				}
+			}
+		}
+		if len(got.Children) > 0 && len(got.Children[0].Preferences) > 0 {
+			// A changed preference is no longer the decoder's string.
+			saved := got.Children[0].Preferences[0]
+			got.Children[0].Preferences[0] = strings.Clone(saved)
+			if _, ok := got.prefProgramme(0, 0); ok {
+				t.Fatalf("seed %d: a replaced preference still uses the recorded index", seed)
+			}
+			got.Children[0].Preferences[0] = saved
+		}
+		got.decoded = nil
 		if !reflect.DeepEqual(got, &want) {
 			t.Fatalf("seed %d: decoded\n%+v\nwant\n%+v", seed, got, &want)
 		}
@@ -43,6 +62,9 @@ func TestDecodeInstanceAgreesWithEncodingJSON(t *testing.T) {
 	got, err := DecodeInstance(strings.NewReader(in))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if got.decoded != nil {
+		t.Error("children before programmes: no recorded indexes expected")
 	}
 	var want Instance
 	if err := json.Unmarshal([]byte(in), &want); err != nil {

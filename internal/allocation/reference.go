@@ -143,6 +143,14 @@ func newValidRefModel(inst *Instance, res *Result) *refModel {
 	return m
 }
 
+// prefProgramme is the programme index of preference k of child i.
+func (m *refModel) prefProgramme(i, k int) int {
+	if p, ok := m.inst.prefProgramme(i, k); ok {
+		return int(p)
+	}
+	return m.progIndex[m.inst.Children[i].Preferences[k]]
+}
+
 // bitOf gives every criterion name one bit of a uint64 mask; validation
 // bounds the criteria a policy uses, and only those (and the sibling
 // criterion) get bits.
