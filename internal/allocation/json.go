@@ -468,19 +468,29 @@ func SolveJSON(r io.Reader, w io.Writer, opt SolveOptions) (Report, error) {
 	default:
 		return Report{}, fmt.Errorf("allocation: unknown explain mode %q (want none, all or ids)", opt.Explain)
 	}
-	res, err := Solve(inst)
+	c, err := compile(inst)
 	if err != nil {
 		return Report{}, fmt.Errorf("allocation: solve: %w", err)
 	}
-	// Solve validated the instance: the audit model skips a second compile.
-	m := newValidRefModel(inst, res)
-	report := auditModel(m, opt.Audit)
+	// The instance is valid now. The engine's passes use one core: the
+	// audit's model of the instance is built on the other meanwhile, and
+	// the audit runs while the result is written.
+	models := make(chan *refModel, 1)
+	go func() { models <- newInstanceModel(inst) }()
+	res := c.solve()
+	c = nil // the engine's tables are no longer needed
+	m := <-models
+	m.setResult(res)
+	reports := make(chan Report, 1)
+	go func() { reports <- auditModel(m, opt.Audit) }()
+	out := outputWriter{w: bufio.NewWriterSize(w, 1<<20)}
+	out.writeResult(res, hex.EncodeToString(hr.h.Sum(nil)))
 	expl, err := m.explain(which)
+	report := <-reports
 	if err != nil {
 		return report, fmt.Errorf("allocation: %w", err)
 	}
-	out := outputWriter{w: bufio.NewWriterSize(w, 1<<20)}
-	out.write(res, hex.EncodeToString(hr.h.Sum(nil)), expl, &report)
+	out.writeTail(expl, &report)
 	if out.err == nil {
 		out.err = out.w.Flush()
 	}
@@ -535,7 +545,8 @@ func (o *outputWriter) list(null bool, n int, item func(k int)) {
 	o.raw("]")
 }
 
-func (o *outputWriter) write(res *Result, sum string, expl []Explanation, report *Report) {
+// writeResult writes the output up to input_sha256; writeTail the rest.
+func (o *outputWriter) writeResult(res *Result, sum string) {
 	o.raw(`{"version":`)
 	o.raw(strconv.Itoa(res.Version))
 	o.raw(`,"seed":`)
@@ -557,6 +568,9 @@ func (o *outputWriter) write(res *Result, sum string, expl []Explanation, report
 	o.list(res.Fill == nil, len(res.Fill), func(k int) { o.value(&res.Fill[k]) })
 	o.raw(`,"input_sha256":`)
 	o.value(sum)
+}
+
+func (o *outputWriter) writeTail(expl []Explanation, report *Report) {
 	o.raw(`,"explanations":`)
 	o.list(false, len(expl), func(k int) { o.value(&expl[k]) })
 	o.raw(`,"audit":`)

@@ -66,9 +66,17 @@ func newRefModel(inst *Instance, res *Result) (*refModel, error) {
 // newValidRefModel builds the model of an instance that has already been
 // validated (the CLI pipeline solves it first), so it is not compiled twice.
 func newValidRefModel(inst *Instance, res *Result) *refModel {
+	m := newInstanceModel(inst)
+	m.setResult(res)
+	return m
+}
+
+// newInstanceModel builds everything that depends on the instance alone
+// (criteria, policies, lottery), so that it can be built while the engine
+// solves; setResult adds the result.
+func newInstanceModel(inst *Instance) *refModel {
 	m := &refModel{
 		inst:      inst,
-		res:       res,
 		progIndex: make(map[string]int, len(inst.Programmes)),
 		progLoc:   make([]int32, len(inst.Programmes)),
 		locIndex:  make(map[string]int32),
@@ -121,6 +129,15 @@ func newValidRefModel(inst *Instance, res *Result) *refModel {
 			m.locBits[int32(i)][l] |= m.bitsOf(crit)
 		}
 	}
+	m.drawLottery()
+	return m
+}
+
+// setResult attaches the result to check: its sibling facts count as
+// criteria.
+func (m *refModel) setResult(res *Result) {
+	m.res = res
+	inst := m.inst
 	if res != nil {
 		ids := make([]string, 0, len(res.Siblings.Facts))
 		for _, f := range res.Siblings.Facts {
@@ -139,8 +156,6 @@ func newValidRefModel(inst *Instance, res *Result) *refModel {
 			m.sibFacts[int32(i)][l] = true
 		}
 	}
-	m.drawLottery()
-	return m
 }
 
 // prefProgramme is the programme index of preference k of child i.
