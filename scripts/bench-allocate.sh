@@ -55,9 +55,10 @@ for size in $SIZES; do
 	rss_kb=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$DIR/time-$size.txt")
 	secs=$(awk -v t="$wall" 'BEGIN { n = split(t, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; printf "%.2f", s }')
 	cpu=$(awk '/User time \(seconds\)|System time \(seconds\)/ { s += $NF } END { printf "%.2f", s }' "$DIR/time-$size.txt")
+	share=$(sed -n 's/.*Percent of CPU this job got: //p' "$DIR/time-$size.txt")
 	mb=$((rss_kb / 1024))
 	verdict=$(awk -v s="$secs" -v m="$mb" -v gs="${GOAL_S[$size]}" -v gm="${GOAL_MB[$size]}" 'BEGIN { print (s < gs && m < gm) ? "met" : "NOT met" }')
-	summary+=("solve $size: ${secs} s wall, ${cpu} s CPU (user+sys), ${mb} MB max RSS (goal < ${GOAL_S[$size]} s, < ${GOAL_MB[$size]} MB: $verdict); result $(du -h "$DIR/result-$size.json" | cut -f1)")
+	summary+=("solve $size: ${secs} s wall, ${cpu} s CPU (user+sys, ${share} of one core), ${mb} MB max RSS (goal < ${GOAL_S[$size]} s, < ${GOAL_MB[$size]} MB: $verdict); result $(du -h "$DIR/result-$size.json" | cut -f1)")
 done
 
 if [[ ${BENCH_ENGINE:-1} == 1 ]]; then
