@@ -59,9 +59,20 @@ type auditor struct {
 	// holders[p] lists the children assigned to programme p.
 	holders [][]int
 	// assigned[i] is the programme index of child i, or -1.
-	assigned []int
-	choice   []int // 0-based rank of the assignment, len(preferences) without place
+	assigned []int32
+	choice   []int32 // 0-based rank of the assignment, len(preferences) without place
 	groups   [][]*refGroup
+	// reproduce runs the engine again (AuditOptions.Reproduce).
+	reproduce bool
+}
+
+// AuditOptions select the optional audit checks.
+type AuditOptions struct {
+	// Reproduce solves the instance again and compares the results
+	// (check "reproducible"). It doubles the cost of the audit, and
+	// TestPropertySameSeedSameResult already checks determinism, so it
+	// is off unless asked for (loket allocate solve --reproduce).
+	Reproduce bool
 }
 
 func (a *auditor) fail(check, child, prog, format string, args ...any) {
@@ -77,13 +88,42 @@ func (a *auditor) fail(check, child, prog, format string, args ...any) {
 
 // Audit checks a result against its instance without using the engine's
 // internal state: precedence, lottery numbers and seat groups are
-// recomputed from the documented rules. Only the reproducibility check
-// runs the engine again.
+// recomputed from the documented rules, and stability is checked in one
+// pass over the preferences. It does not run the engine again; see
+// AuditWith for that.
 func Audit(inst *Instance, res *Result) Report {
-	a := &auditor{inst: inst, res: res, counts: make(map[string]int)}
-	checks := []string{CheckValid, CheckComplete, CheckPreferences, CheckEligible, CheckCapacity,
-		CheckLottery, CheckFill, CheckSiblingFacts, CheckEnvy, CheckWaste, CheckReserveGuard, CheckReproducible}
+	return AuditWith(inst, res, AuditOptions{})
+}
+
+// AuditWith is Audit with optional checks.
+func AuditWith(inst *Instance, res *Result, opt AuditOptions) Report {
+	if inst == nil || res == nil {
+		a := &auditor{counts: make(map[string]int)}
+		a.fail(CheckValid, "", "", "instance and result are both required")
+		return a.finish(opt)
+	}
+	m, err := newRefModel(inst, res)
+	if err != nil {
+		a := &auditor{counts: make(map[string]int)}
+		a.fail(CheckValid, "", "", "%v", err)
+		return a.finish(opt)
+	}
+	return auditModel(m, opt)
+}
+
+// auditModel audits with a model built from a validated instance.
+func auditModel(m *refModel, opt AuditOptions) Report {
+	a := &auditor{m: m, inst: m.inst, res: m.res, counts: make(map[string]int), reproduce: opt.Reproduce}
 	a.run()
+	return a.finish(opt)
+}
+
+func (a *auditor) finish(opt AuditOptions) Report {
+	checks := []string{CheckValid, CheckComplete, CheckPreferences, CheckEligible, CheckCapacity,
+		CheckLottery, CheckFill, CheckSiblingFacts, CheckEnvy, CheckWaste, CheckReserveGuard}
+	if opt.Reproduce {
+		checks = append(checks, CheckReproducible)
+	}
 	a.report.OK = true
 	for _, name := range checks {
 		n := a.counts[name]
@@ -97,16 +137,6 @@ func Audit(inst *Instance, res *Result) Report {
 }
 
 func (a *auditor) run() {
-	if a.inst == nil || a.res == nil {
-		a.fail(CheckValid, "", "", "instance and result are both required")
-		return
-	}
-	m, err := newRefModel(a.inst, a.res)
-	if err != nil {
-		a.fail(CheckValid, "", "", "%v", err)
-		return
-	}
-	a.m = m
 	if !a.checkComplete() {
 		return
 	}
@@ -115,7 +145,9 @@ func (a *auditor) run() {
 	a.checkSiblingFacts()
 	a.checkStability()
 	a.checkReserveGuard()
-	a.checkReproducible()
+	if a.reproduce {
+		a.checkReproducible()
+	}
 }
 
 // checkComplete maps assignments to children and programmes; later checks
@@ -126,13 +158,14 @@ func (a *auditor) checkComplete() bool {
 		a.fail(CheckComplete, "", "", "result has %d assignments for %d children", len(res.Assignments), len(inst.Children))
 		return false
 	}
-	a.assigned = make([]int, len(inst.Children))
-	a.choice = make([]int, len(inst.Children))
+	a.assigned = make([]int32, len(inst.Children))
+	a.choice = make([]int32, len(inst.Children))
 	a.holders = make([][]int, len(inst.Programmes))
 	ok := true
-	for i, as := range res.Assignments {
+	for i := range res.Assignments {
+		as := &res.Assignments[i]
 		ch := &inst.Children[i]
-		a.assigned[i], a.choice[i] = -1, len(ch.Preferences)
+		a.assigned[i], a.choice[i] = -1, int32(len(ch.Preferences))
 		if as.ChildID != ch.ID {
 			a.fail(CheckComplete, as.ChildID, "", "assignment %d is for %q but child %d is %q", i, as.ChildID, i, ch.ID)
 			ok = false
@@ -147,7 +180,7 @@ func (a *auditor) checkComplete() bool {
 			ok = false
 			continue
 		}
-		a.assigned[i] = p
+		a.assigned[i] = int32(p)
 		a.holders[p] = append(a.holders[p], i)
 	}
 	return ok
@@ -156,9 +189,9 @@ func (a *auditor) checkComplete() bool {
 func (a *auditor) checkAssignments() {
 	for i, p := range a.assigned {
 		ch := &a.inst.Children[i]
-		as := a.res.Assignments[i]
-		if a.m.single != nil && int(as.Lottery) != a.m.single[ch.ID] {
-			a.fail(CheckLottery, ch.ID, "", "child %s has lottery number %d in the result but %d from the seed", ch.ID, as.Lottery, a.m.single[ch.ID])
+		as := &a.res.Assignments[i]
+		if a.m.single != nil && int32(as.Lottery) != a.m.single[i] {
+			a.fail(CheckLottery, ch.ID, "", "child %s has lottery number %d in the result but %d from the seed", ch.ID, as.Lottery, a.m.single[i])
 		}
 		if p < 0 {
 			if as.Choice != 0 || as.Seat != SeatNone {
@@ -172,11 +205,11 @@ func (a *auditor) checkAssignments() {
 			a.fail(CheckPreferences, ch.ID, prog.ID, "child %s is assigned to %s, which is not among its preferences", ch.ID, prog.ID)
 			continue
 		}
-		a.choice[i] = k
+		a.choice[i] = int32(k)
 		if int(as.Choice) != k+1 {
 			a.fail(CheckPreferences, ch.ID, prog.ID, "child %s is assigned to its choice %d but the result says %d", ch.ID, k+1, as.Choice)
 		}
-		if miss := a.m.missing(ch, prog.Location); len(miss) > 0 {
+		if miss := a.m.missing(i, a.m.progLoc[p]); len(miss) > 0 {
 			a.fail(CheckEligible, ch.ID, prog.ID, "child %s is assigned to %s but lacks required criteria %v", ch.ID, prog.ID, miss)
 		}
 	}
@@ -195,7 +228,7 @@ func (a *auditor) checkCapacityAndFill() {
 		if len(holders) > prog.Capacity {
 			a.fail(CheckCapacity, "", prog.ID, "programme %s holds %d children but has capacity %d", prog.ID, len(holders), prog.Capacity)
 		}
-		gs := a.m.groups(prog, holders)
+		gs := a.m.groups(p, holders)
 		a.groups[p] = gs
 		for _, g := range gs {
 			for _, i := range g.members {
@@ -205,13 +238,14 @@ func (a *auditor) checkCapacityAndFill() {
 			}
 		}
 		if p < len(a.res.Fill) {
-			a.compareFill(prog, gs, &a.res.Fill[p])
+			a.compareFill(p, gs, &a.res.Fill[p])
 		}
 	}
 }
 
-func (a *auditor) compareFill(prog *Programme, gs []*refGroup, got *ProgrammeFill) {
-	want := ProgrammeFill{ProgrammeID: prog.ID, Capacity: prog.Capacity, Reserved: a.m.reserved(prog)}
+func (a *auditor) compareFill(p int, gs []*refGroup, got *ProgrammeFill) {
+	prog := &a.inst.Programmes[p]
+	want := ProgrammeFill{ProgrammeID: prog.ID, Capacity: prog.Capacity, Reserved: a.m.reserved(p)}
 	for _, g := range gs {
 		want.Filled += len(g.members)
 		if g.seat != SeatReserved {
@@ -230,9 +264,9 @@ func (a *auditor) compareFill(prog *Programme, gs []*refGroup, got *ProgrammeFil
 			if len(g.members) == 0 {
 				continue
 			}
-			ch := &a.inst.Children[g.members[len(g.members)-1]]
-			k := a.m.baseKey(ch, prog.Location)
-			co := &Cutoff{Tier: k.tier, Criterion: a.m.tierName(prog.Location, k.tier), Lottery: k.lottery, Vulnerable: ch.Vulnerable}
+			i := g.members[len(g.members)-1]
+			k := a.m.baseKey(i, a.m.progLoc[p])
+			co := &Cutoff{Tier: k.tier, Criterion: a.m.tierName(a.m.progLoc[p], k.tier), Lottery: k.lottery, Vulnerable: a.inst.Children[i].Vulnerable}
 			if g.seat == SeatReserved {
 				want.ReservedCutoff = co
 			} else {
@@ -264,14 +298,20 @@ func fillString(f *ProgrammeFill) string {
 // convergence a stale fact is only noted.
 func (a *auditor) checkSiblingFacts() {
 	groupOf := siblingGroups(a.inst)
+	ids := make([]string, 0, len(a.res.Siblings.Facts))
+	for _, f := range a.res.Siblings.Facts {
+		ids = append(ids, f.ChildID)
+	}
+	idx := childIndexes(a.inst, ids)
 	unsupported := 0
 	for _, f := range a.res.Siblings.Facts {
-		i, ok := a.m.childIdx[f.ChildID]
+		i, ok := idx[f.ChildID]
 		if !ok {
 			a.fail(CheckSiblingFacts, f.ChildID, "", "sibling fact for unknown child %s", f.ChildID)
 			continue
 		}
-		if _, ok := a.m.policy[f.LocationID]; !ok {
+		l, ok := a.m.locIndex[f.LocationID]
+		if !ok {
 			a.fail(CheckSiblingFacts, f.ChildID, "", "sibling fact for unknown location %s", f.LocationID)
 			continue
 		}
@@ -281,9 +321,9 @@ func (a *auditor) checkSiblingFacts() {
 				continue
 			}
 			for _, pid := range a.inst.Children[j].Preferences {
-				listed = listed || a.inst.Programmes[a.m.progIndex[pid]].Location == f.LocationID
+				listed = listed || a.m.progLoc[a.m.progIndex[pid]] == l
 			}
-			placed = placed || a.assigned[j] >= 0 && a.inst.Programmes[a.assigned[j]].Location == f.LocationID
+			placed = placed || a.assigned[j] >= 0 && a.m.progLoc[a.assigned[j]] == l
 		}
 		switch {
 		case !listed:
@@ -296,18 +336,19 @@ func (a *auditor) checkSiblingFacts() {
 	}
 	if a.res.Siblings.Converged {
 		// Every fact the final placement implies must have been used.
-		for i, p := range a.assigned {
-			if p < 0 {
+		for i, g := range groupOf {
+			p := a.assigned[i]
+			if g == nil || p < 0 {
 				continue
 			}
-			loc := a.inst.Programmes[p].Location
-			pol := a.m.policy[loc]
+			l := a.m.progLoc[p]
+			pol := &a.m.policy[l]
 			if !slices.Contains(pol.tiers, a.m.sibling) && !slices.Contains(pol.required, a.m.sibling) {
 				continue
 			}
-			for _, j := range groupOf[i] {
-				if ch := &a.inst.Children[j]; j != i && !a.m.satisfies(ch, loc, a.m.sibling) {
-					a.fail(CheckSiblingFacts, ch.ID, "", "child %s lacks the sibling criterion at %s although sibling %s holds a place there", ch.ID, loc, a.inst.Children[i].ID)
+			for _, j := range g {
+				if j != i && a.m.mask(j, l)&a.m.sibBit == 0 {
+					a.fail(CheckSiblingFacts, a.inst.Children[j].ID, "", "child %s lacks the sibling criterion at %s although sibling %s holds a place there", a.inst.Children[j].ID, a.m.locIDs[l], a.inst.Children[i].ID)
 				}
 			}
 		}
@@ -318,27 +359,32 @@ func (a *auditor) checkSiblingFacts() {
 	}
 	if !a.res.Siblings.Converged {
 		a.report.Notes = append(a.report.Notes, fmt.Sprintf(
-			"the sibling iteration stopped at the bound of %d passes before reaching a fixpoint", a.res.Siblings.Passes))
+			"the sibling iteration found no fixpoint in %d passes (its passes went round in a cycle, or reached the bound)", a.res.Siblings.Passes))
 	}
 }
 
 // siblingGroups returns, per child index, the members of its sibling group
-// (links are symmetric and transitive).
+// (links are symmetric and transitive); nil for a child without siblings.
+// Only the IDs that sibling links name are looked up.
 func siblingGroups(inst *Instance) [][]int {
-	idx := make(map[string]int, len(inst.Children))
-	for i, ch := range inst.Children {
-		idx[ch.ID] = i
+	out := make([][]int, len(inst.Children))
+	var ids []string
+	for i := range inst.Children {
+		ids = append(ids, inst.Children[i].Siblings...)
 	}
+	if len(ids) == 0 {
+		return out
+	}
+	idx := childIndexes(inst, ids)
 	adj := make(map[int][]int)
-	for i, ch := range inst.Children {
-		for _, sid := range ch.Siblings {
+	for i := range inst.Children {
+		for _, sid := range inst.Children[i].Siblings {
 			if j, ok := idx[sid]; ok {
 				adj[i] = append(adj[i], j)
 				adj[j] = append(adj[j], i)
 			}
 		}
 	}
-	out := make([][]int, len(inst.Children))
 	for start := range adj {
 		if out[start] != nil {
 			continue
@@ -360,37 +406,78 @@ func siblingGroups(inst *Instance) [][]int {
 	return out
 }
 
-// checkStability looks for justified envy and waste: a child that prefers
-// programme p to its assignment, is eligible there, and either finds an
-// empty seat or beats the last admitted child of a seat group of p under
-// that group's order. Both groups are full when p is full, so a child who
-// would enter either group would be chosen by p.
+// checkStability looks for justified envy and waste in one pass over the
+// preferences: a child that prefers programme p to its assignment, is
+// eligible there, and either finds an empty seat or beats the last
+// admitted child of a seat group of p under that group's order. Both
+// groups are full when p is full, so a child who would enter either group
+// would be chosen by p. Tiers count location criteria and the sibling
+// facts of the result, as in the engine.
 func (a *auditor) checkStability() {
-	for i := range a.inst.Children {
-		ch := &a.inst.Children[i]
-		for k := 0; k < a.choice[i] && k < len(ch.Preferences); k++ {
-			p := a.m.progIndex[ch.Preferences[k]]
-			prog := &a.inst.Programmes[p]
-			if prog.Capacity == 0 || len(a.m.missing(ch, prog.Location)) > 0 {
-				continue
+	// Children are checked in parallel chunks; each chunk keeps its first
+	// violations and counts the rest, and the chunks are merged in child
+	// order, so the report is the same as a sequential pass.
+	type found struct {
+		check string
+		i, k  int
+		p     int
+		g     *refGroup
+		mine  refKey
+	}
+	type chunk struct {
+		listed []found
+		more   map[string]int
+	}
+	chunks := make([]chunk, parallelism(len(a.inst.Children)))
+	parallelFor(len(a.inst.Children), func(w, lo, hi int) {
+		c := &chunks[w]
+		c.more = make(map[string]int)
+		add := func(f found) {
+			if len(c.listed) < maxListedViolations {
+				c.listed = append(c.listed, f)
+			} else {
+				c.more[f.check]++
 			}
-			if len(a.holders[p]) < prog.Capacity {
-				a.fail(CheckWaste, ch.ID, prog.ID, "child %s prefers %s (choice %d) to its assignment and is eligible, but %s has %d empty seats",
-					ch.ID, prog.ID, k+1, prog.ID, prog.Capacity-len(a.holders[p]))
-				continue
-			}
-			for _, g := range a.groups[p] {
-				if g.capacity == 0 || len(g.members) == 0 {
+		}
+		for i := lo; i < hi; i++ {
+			prefs := a.inst.Children[i].Preferences
+			for k := 0; k < int(a.choice[i]) && k < len(prefs); k++ {
+				p := a.m.prefProgramme(i, k)
+				l := a.m.progLoc[p]
+				if a.inst.Programmes[p].Capacity == 0 || !a.m.eligible(i, l) {
 					continue
 				}
-				last := &a.inst.Children[g.members[len(g.members)-1]]
-				mine, theirs := g.key(a.m, ch, prog.Location), g.key(a.m, last, prog.Location)
-				if mine.less(theirs) {
-					a.fail(CheckEnvy, ch.ID, prog.ID, "child %s prefers %s (choice %d) to its assignment, and %s holds a seat of type %s there with lower precedence: %s against %s",
-						ch.ID, prog.ID, k+1, last.ID, g.seat, a.m.describe(ch, prog.Location, mine), a.m.describe(last, prog.Location, theirs))
-					break
+				if len(a.holders[p]) < a.inst.Programmes[p].Capacity {
+					add(found{check: CheckWaste, i: i, k: k, p: p})
+					continue
+				}
+				for _, g := range a.groups[p] {
+					if g.capacity == 0 || len(g.members) == 0 {
+						continue
+					}
+					if mine := g.key(a.m, i, l); mine.less(g.last) {
+						add(found{check: CheckEnvy, i: i, k: k, p: p, g: g, mine: mine})
+						break
+					}
 				}
 			}
+		}
+	})
+	for _, c := range chunks {
+		for _, f := range c.listed {
+			ch, prog := &a.inst.Children[f.i], &a.inst.Programmes[f.p]
+			if f.check == CheckWaste {
+				a.fail(CheckWaste, ch.ID, prog.ID, "child %s prefers %s (choice %d) to its assignment and is eligible, but %s has %d empty seats",
+					ch.ID, prog.ID, f.k+1, prog.ID, prog.Capacity-len(a.holders[f.p]))
+				continue
+			}
+			l, last := a.m.progLoc[f.p], f.g.members[len(f.g.members)-1]
+			a.fail(CheckEnvy, ch.ID, prog.ID, "child %s prefers %s (choice %d) to its assignment, and %s holds a seat of type %s there with lower precedence: %s against %s",
+				ch.ID, prog.ID, f.k+1, a.inst.Children[last].ID, f.g.seat, a.m.describe(f.i, l, f.mine), a.m.describe(last, l, f.g.last))
+		}
+		for check, n := range c.more {
+			a.counts[check] += n
+			a.report.Unlisted += n
 		}
 	}
 }
@@ -410,7 +497,7 @@ func (a *auditor) checkReserveGuard() {
 	// from capacities and shares, never from the outcome.
 	reserved := false
 	for i := range a.inst.Programmes {
-		reserved = reserved || a.m.reserved(&a.inst.Programmes[i]) > 0
+		reserved = reserved || a.m.reserved(i) > 0
 	}
 	if ro.Applied != reserved {
 		a.fail(CheckReserveGuard, "", "", "the result says the reserve applied is %v, but seats reserved by capacity and share is %v", ro.Applied, reserved)

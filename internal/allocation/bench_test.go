@@ -6,7 +6,7 @@ import (
 )
 
 func benchmarkSolve(b *testing.B, children, prefs, programmes int) {
-	inst := benchInstance(children, prefs, programmes, 2026)
+	inst := Generate(children, prefs, programmes, 2026)
 	runtime.GC()
 	b.ReportAllocs()
 	b.ResetTimer()

@@ -301,7 +301,9 @@ func (c *compiled) compileChildren(l *errorList) {
 		for i := lo; i < hi; i++ {
 			first[i] = int32(c.m) // no (known) first preference: last
 			if prefs := c.inst.Children[i].Preferences; len(prefs) > 0 {
-				if p, ok := c.progIdx[prefs[0]]; ok {
+				if p, ok := c.inst.prefProgramme(i, 0); ok {
+					first[i] = p
+				} else if p, ok := c.progIdx[prefs[0]]; ok {
 					first[i] = p
 				}
 			}
@@ -374,7 +376,10 @@ func (c *compiled) compileChild(w *childWorker, j int) {
 	base := c.start(int32(j))
 	c.prefs[c.child[j].end] = -1
 	for k, pid := range ch.Preferences {
-		p, ok := c.progIdx[pid]
+		p, ok := c.inst.prefProgramme(i, k)
+		if !ok {
+			p, ok = c.progIdx[pid]
+		}
 		if !ok {
 			w.errs.add(fmt.Sprintf("children[%d].preferences[%d]", i, k), "unknown programme %q", pid)
 			continue

@@ -125,8 +125,8 @@ func (c *compiled) childOf(loc int32, lottery uint32) int32 {
 // 15). Phase 2 therefore passes again with exactly the facts of the last
 // placement until they repeat. Starting from phase 1 matters: from scratch,
 // twins who each hold a place at a different location chase each other.
-// If phase 2 finds no fixpoint within the bound, phase 1's result stands
-// and converged is false.
+// If phase 2 finds no fixpoint within the bound, or meets facts it used
+// before (a cycle), phase 1's result stands and converged is false.
 func (r *run) solve() {
 	c := r.c
 	r.passes = 0
@@ -171,7 +171,11 @@ func (r *run) solve() {
 		}
 		pass()
 	}
+	// Phase 1's placement is kept so that falling back to it costs a copy,
+	// not another pass.
 	cumulative := slices.Clone(r.facts)
+	saved := r.snapshot()
+	seen := [][]uint64{cumulative}
 	for range c.maxPasses { // phase 2
 		added, removed := r.factChanges()
 		if len(added) == 0 && removed == 0 {
@@ -184,11 +188,35 @@ func (r *run) solve() {
 			r.converged = true
 			return
 		}
+		// A pass is a function of the facts alone: facts seen before mean
+		// the passes go round in a cycle that never reaches a fixpoint,
+		// and further passes up to the bound would change nothing.
+		if slices.ContainsFunc(seen, func(f []uint64) bool { return slices.Equal(f, r.facts) }) {
+			break
+		}
+		seen = append(seen, slices.Clone(r.facts))
 		pass()
 	}
 	r.setFacts(cumulative)
-	pass()
+	r.restore(saved)
 	r.converged = false
+}
+
+// runState is the placement of a run: seat groups and held slots.
+type runState struct {
+	prog     []progRun
+	seats    []seat
+	heldSlot []int32
+}
+
+func (r *run) snapshot() runState {
+	return runState{slices.Clone(r.prog), slices.Clone(r.seats), slices.Clone(r.heldSlot)}
+}
+
+func (r *run) restore(s runState) {
+	copy(r.prog, s.prog)
+	copy(r.seats, s.seats)
+	copy(r.heldSlot, s.heldSlot)
 }
 
 // factChanges compares the facts implied by the current placement with

@@ -19,8 +19,13 @@ func TestExampleResult(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var compact bytes.Buffer
+	if _, err := SolveJSON(bytes.NewReader(in), &compact, SolveOptions{Explain: ExplainAll, Audit: AuditOptions{Reproduce: true}}); err != nil {
+		t.Fatal(err)
+	}
+	// The output is compact; the golden file is indented for review.
 	var out bytes.Buffer
-	if err := SolveJSON(bytes.NewReader(in), &out); err != nil {
+	if err := json.Indent(&out, compact.Bytes(), "", "  "); err != nil {
 		t.Fatal(err)
 	}
 	const golden = "testdata/example-result.json"
@@ -53,7 +58,7 @@ func TestSolveJSONErrors(t *testing.T) {
 		"invalid":       `{"version": 1, "seed": "x", "programmes": [{"id": "p", "location": "l", "start_month": "2026-01", "capacity": -1}], "children": []}`,
 	}
 	for name, in := range cases {
-		if err := SolveJSON(strings.NewReader(in), &bytes.Buffer{}); err == nil {
+		if _, err := SolveJSON(strings.NewReader(in), &bytes.Buffer{}, SolveOptions{}); err == nil {
 			t.Errorf("%s: no error", name)
 		}
 	}

@@ -88,6 +88,13 @@ func Explain(inst *Instance, res *Result) ([]Explanation, error) {
 	if err != nil {
 		return nil, fmt.Errorf("explain: %w", err)
 	}
+	return m.explain(nil)
+}
+
+// explain explains the children at the given positions, or every child
+// for nil.
+func (m *refModel) explain(which []int) ([]Explanation, error) {
+	inst, res := m.inst, m.res
 	if len(res.Assignments) != len(inst.Children) || len(res.Fill) != len(inst.Programmes) {
 		return nil, fmt.Errorf("explain: result does not match instance (%d assignments, %d fill entries)", len(res.Assignments), len(res.Fill))
 	}
@@ -99,13 +106,21 @@ func Explain(inst *Instance, res *Result) ([]Explanation, error) {
 		}
 		names.programme[p.ID] = name
 	}
-	out := make([]Explanation, len(inst.Children))
-	for i := range inst.Children {
+	n := len(which)
+	if which == nil {
+		n = len(inst.Children)
+	}
+	out := make([]Explanation, n)
+	for k := range n {
+		i := k
+		if which != nil {
+			i = which[k]
+		}
 		e, err := m.explainChild(i, names)
 		if err != nil {
 			return nil, fmt.Errorf("explain: %w", err)
 		}
-		out[i] = e
+		out[k] = e
 	}
 	return out, nil
 }
@@ -123,21 +138,22 @@ func (m *refModel) explainChild(i int, names *displayNames) (Explanation, error)
 		pid := ch.Preferences[k]
 		p := m.progIndex[pid]
 		prog := &m.inst.Programmes[p]
+		l := m.progLoc[p]
 		rf := Refusal{ProgrammeID: pid, Choice: k + 1}
 		switch {
 		case prog.Capacity == 0:
 			rf.Reason = ReasonNoCapacity
-		case len(m.missing(ch, prog.Location)) > 0:
+		case !m.eligible(i, l):
 			rf.Reason = ReasonNotEligible
-			rf.Missing = m.missing(ch, prog.Location)
+			rf.Missing = m.missing(i, l)
 		default:
 			fill := &m.res.Fill[p]
 			if fill.Filled < fill.Capacity {
 				return e, fmt.Errorf("child %s was not admitted to %s although it has empty seats: the result is inconsistent", ch.ID, pid)
 			}
-			key := m.baseKey(ch, prog.Location)
+			key := m.baseKey(i, l)
 			rf.Reason = ReasonFull
-			rf.Tier, rf.Criterion, rf.Lottery = key.tier, m.tierName(prog.Location, key.tier), key.lottery
+			rf.Tier, rf.Criterion, rf.Lottery = key.tier, m.tierName(l, key.tier), key.lottery
 			rf.Vulnerable = ch.Vulnerable
 			rf.OpenCutoff, rf.ReservedCutoff, rf.Reserved = fill.OpenCutoff, fill.ReservedCutoff, fill.Reserved
 		}

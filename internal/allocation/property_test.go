@@ -39,7 +39,7 @@ func TestPropertyAuditClean(t *testing.T) {
 			t.Logf("seed %d: %v", seed, err)
 			return false
 		}
-		rep := Audit(inst, res)
+		rep := AuditWith(inst, res, AuditOptions{Reproduce: true})
 		if !rep.OK {
 			t.Logf("seed %d: %+v", seed, rep.Violations)
 		}
@@ -188,8 +188,10 @@ func enumerate(inst *Instance, fn func([]int)) {
 
 // choose is the programme's choice function, slot by slot: each slot in
 // processing order takes the best remaining applicant under its order.
-func choose(m *refModel, prog *Programme, applicants []int) []int {
-	r := m.reserved(prog)
+func choose(m *refModel, p int, applicants []int) []int {
+	prog := &m.inst.Programmes[p]
+	l := m.progLoc[p]
+	r := m.reserved(p)
 	slots := make([]SeatType, 0, prog.Capacity)
 	open := slices.Repeat([]SeatType{SeatOpen}, prog.Capacity-r)
 	res := slices.Repeat([]SeatType{SeatReserved}, r)
@@ -203,19 +205,17 @@ func choose(m *refModel, prog *Programme, applicants []int) []int {
 	for _, s := range slots {
 		best := -1
 		for k, i := range left {
-			ch := &m.inst.Children[i]
 			var ki, kb refKey
 			if s == SeatReserved {
-				ki = m.reservedKey(ch, prog.Location)
+				ki = m.reservedKey(i, l)
 			} else {
-				ki = m.baseKey(ch, prog.Location)
+				ki = m.baseKey(i, l)
 			}
 			if best >= 0 {
-				cb := &m.inst.Children[left[best]]
 				if s == SeatReserved {
-					kb = m.reservedKey(cb, prog.Location)
+					kb = m.reservedKey(left[best], l)
 				} else {
-					kb = m.baseKey(cb, prog.Location)
+					kb = m.baseKey(left[best], l)
 				}
 			}
 			if best < 0 || ki.less(kb) {
@@ -246,22 +246,22 @@ func bruteStable(m *refModel, match []int) bool {
 		prog := &inst.Programmes[p]
 		h := holders[prog.ID]
 		for _, i := range h {
-			if len(m.missing(&inst.Children[i], prog.Location)) > 0 {
+			if !m.eligible(i, m.progLoc[p]) {
 				return false
 			}
 		}
-		if len(choose(m, prog, h)) != len(h) {
+		if len(choose(m, p, h)) != len(h) {
 			return false
 		}
 	}
 	for i, k := range match {
 		ch := &inst.Children[i]
 		for j := 0; j < k && j < len(ch.Preferences); j++ {
-			prog := &inst.Programmes[m.progIndex[ch.Preferences[j]]]
-			if len(m.missing(ch, prog.Location)) > 0 {
+			p := m.progIndex[ch.Preferences[j]]
+			if !m.eligible(i, m.progLoc[p]) {
 				continue
 			}
-			if slices.Contains(choose(m, prog, append(slices.Clone(holders[prog.ID]), i)), i) {
+			if slices.Contains(choose(m, p, append(slices.Clone(holders[inst.Programmes[p].ID]), i)), i) {
 				return false
 			}
 		}

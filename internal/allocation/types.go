@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unsafe"
 )
 
 // FormatVersion is the version of the JSON instance and result formats.
@@ -31,6 +32,35 @@ type Instance struct {
 	Labels        map[string]Label `json:"labels,omitempty"`
 	Programmes    []Programme      `json:"programmes"`
 	Children      []Child          `json:"children"`
+
+	// decoded holds the programme index of each preference as the
+	// decoder found it, so that solving and auditing a million-child file
+	// need not look ten million IDs up again (see prefProgramme).
+	decoded *decodedIndex
+}
+
+// decodedIndex is filled by DecodeInstance when programmes precede the
+// children: prefs[i][k] is the index of children[i].preferences[k] in
+// Programmes, or -1.
+type decodedIndex struct {
+	prefs [][]int32
+}
+
+// prefProgramme returns the index the decoder recorded for preference k of
+// child i, when it still holds: the preference is the very string the
+// decoder shared with that programme's ID (same memory, same length, so
+// the same text). An instance changed after decoding falls back to a map.
+func (in *Instance) prefProgramme(i, k int) (int32, bool) {
+	d := in.decoded
+	if d == nil || i >= len(d.prefs) || k >= len(d.prefs[i]) || i >= len(in.Children) || k >= len(in.Children[i].Preferences) {
+		return 0, false
+	}
+	p := d.prefs[i][k]
+	if p < 0 || int(p) >= len(in.Programmes) {
+		return 0, false
+	}
+	a, b := in.Programmes[p].ID, in.Children[i].Preferences[k]
+	return p, len(a) == len(b) && len(a) > 0 && unsafe.StringData(a) == unsafe.StringData(b)
 }
 
 // Policy is a priority and eligibility policy. Tiers are criteria in
