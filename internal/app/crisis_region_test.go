@@ -125,3 +125,47 @@ func TestCrisisRegionalCoordinator(t *testing.T) {
 		t.Fatalf("declare: %d %s", ok.Status, ok.Header.Get("Location"))
 	}
 }
+
+// TestCrisisOperatorDeclares (issue 16, point 1): the platform's operator
+// reaches every region's crisis page from her home and declares a closure
+// there; a provider's admin, who is neither operator nor coordinator, cannot
+// open the regional page.
+func TestCrisisOperatorDeclares(t *testing.T) {
+	a, srv := newApp(t, dbtest.NewTarget(t, db.SQLite))
+	ctx := context.Background()
+	if _, err := a.Seed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	p := &catalog.Provider{Name: "Vzw Operatortest"}
+	if err := a.Catalog.SaveProvider(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	l := &catalog.Location{DossierNumber: "OP-1", ProviderID: p.ID, Name: "Kinderdagverblijf De Bliksem", Postcode: "2460",
+		MunicipalityNIS: "13017", Lat: 51.24, Lon: 4.97, CareType: catalog.Groepsopvang, SubsidyTier: catalog.TierT1,
+		LicensedPlaces: 20, MaxAgeMonths: 36, Languages: []string{"nl"}, AcceptsRequests: true}
+	if err := a.Catalog.SaveLocation(ctx, l); err != nil {
+		t.Fatal(err)
+	}
+	op := SignInDemo(t, a, srv.App, authz.Operator)
+	if home := op.Get("/werk"); !strings.Contains(home.Body, `href="/regio/13000/crisis"`) || !strings.Contains(home.Body, `href="/regio/24000/crisis"`) {
+		t.Fatal("the operator's home has no link to the regions' crisis pages")
+	}
+	if list := op.Get("/regio/13000/crisis"); list.Status != http.StatusOK || !strings.Contains(list.Body, "Kinderdagverblijf De Bliksem") {
+		t.Fatalf("region crisis page for the operator: %d", list.Status)
+	}
+	from := time.Now().AddDate(0, 0, 1).Format("2006-01-02")
+	res := op.Post("/regio/13000/crisis", url.Values{"location_id": {l.ID.String()}, "from": {from}, "reason": {"Brand"}, "public": {"1"}})
+	if res.Status != http.StatusSeeOther || !strings.HasPrefix(res.Header.Get("Location"), "/regio/13000/crisis/") {
+		t.Fatalf("the operator declares: %d %s", res.Status, res.Header.Get("Location"))
+	}
+	if board := op.Get(res.Header.Get("Location")); board.Status != http.StatusOK {
+		t.Fatalf("the operator's board: %d", board.Status)
+	}
+	if res := op.Get("/regio/99999/crisis"); res.Status != http.StatusNotFound {
+		t.Fatalf("an unknown region: %d", res.Status)
+	}
+	admin := SignInDemo(t, a, srv.App, authz.ProviderAdmin)
+	if res := admin.Get("/regio/13000/crisis"); res.Status == http.StatusOK {
+		t.Fatal("a provider's admin opened the regional crisis page")
+	}
+}

@@ -510,6 +510,25 @@ func (h *Handler) letters(c *fiber.Ctx) error {
 		lettersView{Back: PathOf(t.Slug) + "/" + cl.ID.String(), Letters: ls})
 }
 
+// regionGuard lets an operator in as well as the region's coordinator: the
+// platform's operator is one of the contact points who may have to declare a
+// closure for any region (counts only on these pages, never a family).
+func (h *Handler) regionGuard(coordinator fiber.Handler) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if _, err := reports.RegionDomain(c); err != nil {
+			return err
+		}
+		if user, ok := h.UserOf(c); ok {
+			if op, err := h.Authz.Allowed(user, authz.Platform, authz.RegionsManage); err != nil {
+				return fmt.Errorf("crisis: is %s an operator: %w", user, err)
+			} else if op {
+				return c.Next()
+			}
+		}
+		return coordinator(c)
+	}
+}
+
 // RegionPath is a region's crisis page.
 func RegionPath(nis string) string { return "/regio/" + nis + "/crisis" }
 
@@ -517,8 +536,8 @@ func RegionPath(nis string) string { return "/regio/" + nis + "/crisis" }
 // paths, before the /:tenant group): the closures of the region and the
 // board of each, counts only (by desk and by day), never a family.
 func (h *Handler) RegisterRegion(app fiber.Router) {
-	guard := []fiber.Handler{h.RequireUser,
-		h.Authz.Require(authz.ReportsAggregate.Object(), authz.ReportsAggregate.Action(), reports.RegionDomain, h.UserOf)}
+	guard := []fiber.Handler{h.RequireUser, h.regionGuard(
+		h.Authz.Require(authz.ReportsAggregate.Object(), authz.ReportsAggregate.Action(), reports.RegionDomain, h.UserOf))}
 	app.Get("/regio/:nis/crisis", append(guard, h.regionList)...)
 	app.Post("/regio/:nis/crisis", append(guard, h.regionDeclare)...)
 	app.Get("/regio/:nis/crisis/:closure", append(guard, h.regionBoard)...)

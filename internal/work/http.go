@@ -1,6 +1,7 @@
 package work
 
 import (
+	"github.com/loket-kinderopvang/loket/internal/geo"
 	"strconv"
 	"strings"
 
@@ -83,9 +84,11 @@ type homeView struct {
 	Desks     []deskView
 	Providers []providerView
 	Regions   []regionView
-	Operator  bool
-	Empty     bool
-	Multi     map[string]bool // sections with several targets (menu anchors)
+	// OperatorCrisis: every region's crisis page, for an operator.
+	OperatorCrisis []regionView
+	Operator       bool
+	Empty          bool
+	Multi          map[string]bool // sections with several targets (menu anchors)
 }
 
 func roleNames(tr web.Translator, roles []authz.Role) string {
@@ -169,6 +172,10 @@ func (h *Handler) home(c *fiber.Ctx) error {
 	}
 	if home.Operator {
 		admin++
+		// An operator may declare a closure in any region (issue 16).
+		for _, r := range geo.Regions() {
+			v.OperatorCrisis = append(v.OperatorCrisis, regionView{Name: r.Name(tr.Lang()), Crisis: "/regio/" + string(r.NIS) + "/crisis"})
+		}
 	}
 	v.Multi["cijfers"], v.Multi["rondes"], v.Multi["beheer"], v.Multi["crisis"] = figures > 1, rounds > 1, admin > 1, crisisDesks > 1
 	c.Set(fiber.HeaderCacheControl, "no-store")
