@@ -48,6 +48,11 @@ app.kubernetes.io/instance: {{ .Release.Name }}
     secretKeyRef:
       name: {{ required "secrets.hashKey.name is required" .Values.secrets.hashKey.name }}
       key: {{ .Values.secrets.hashKey.key }}
+- name: LOKET_DATA_KEYS
+  valueFrom:
+    secretKeyRef:
+      name: {{ required "secrets.dataKeys.name is required" .Values.secrets.dataKeys.name }}
+      key: {{ .Values.secrets.dataKeys.key }}
 {{- with .Values.secrets.smtpURL }}
 {{- if .name }}
 - name: LOKET_SMTP_URL
