@@ -82,3 +82,41 @@ func TestSealOpenRotate(t *testing.T) {
 		}
 	}
 }
+
+// TestTextThroughProcessKeyring: Text seals with the installed keyring and
+// opens what any keyring installed before sealed, also while another
+// keyring is installed concurrently (several apps in one test process).
+func TestTextThroughProcessKeyring(t *testing.T) {
+	first := sealed.MustRandom("first-")
+	if err := sealed.Use(first); err != nil {
+		t.Fatal(err)
+	}
+	v, err := sealed.Text("Notitie").Value()
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 50 {
+			if err := sealed.Use(sealed.MustRandom("other-")); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	for range 50 {
+		var got sealed.Text
+		if err := got.Scan(v); err != nil || got != "Notitie" {
+			t.Fatalf("scan: %q %v", got, err)
+		}
+		if w, err := sealed.Text("x").Value(); err != nil || !sealed.IsSealed(w.(string)) {
+			t.Fatalf("value: %v %v", w, err)
+		}
+	}
+	<-done
+	var got sealed.Text
+	if err := got.Scan([]byte(v.(string))); err != nil || got != "Notitie" {
+		t.Errorf("after other keyrings: %q %v", got, err)
+	}
+}
