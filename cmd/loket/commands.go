@@ -197,6 +197,18 @@ func (c *cli) seedDemo(cmd *cobra.Command, _ []string) error {
 }
 
 func (c *cli) sync(ctx context.Context, load func(*app.App, context.Context) (tenant.SyncReport, error)) error {
+	return c.withApp(ctx, func(a *app.App) error {
+		rep, err := load(a, ctx)
+		if err != nil {
+			return err
+		}
+		printSync(c.stdout, rep)
+		return nil
+	})
+}
+
+// withApp migrates the database, opens the app for fn and closes it after.
+func (c *cli) withApp(ctx context.Context, fn func(*app.App) error) error {
 	if _, err := app.Migrate(ctx, c.cfg); err != nil {
 		return err
 	}
@@ -205,12 +217,7 @@ func (c *cli) sync(ctx context.Context, load func(*app.App, context.Context) (te
 		return err
 	}
 	defer a.Close()
-	rep, err := load(a, ctx)
-	if err != nil {
-		return err
-	}
-	printSync(c.stdout, rep)
-	return nil
+	return fn(a)
 }
 
 func printSync(w io.Writer, rep tenant.SyncReport) {

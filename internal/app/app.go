@@ -38,6 +38,7 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/platform/clock"
 	"github.com/loket-kinderopvang/loket/internal/platform/config"
 	"github.com/loket-kinderopvang/loket/internal/platform/db"
+	"github.com/loket-kinderopvang/loket/internal/platform/sealed"
 	"github.com/loket-kinderopvang/loket/internal/platform/telemetry"
 	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
 	"github.com/loket-kinderopvang/loket/internal/platform/web"
@@ -79,6 +80,8 @@ type App struct {
 	Authz *authz.Authorizer
 	// Requests holds the request lifecycle (registration to placement).
 	Requests *requests.Service
+	// DataKeys seal desk notes and care-need descriptions at rest.
+	DataKeys *sealed.Keyring
 	// Access manages sharing agreements, staff and provider API keys.
 	Access *access.Service
 	// Jobs runs deadlines and reminders (database-backed; started in Serve).
@@ -153,8 +156,12 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		_ = d.Close()
 		return nil, err
 	}
+	if a.DataKeys, err = dataKeys(cfg); err != nil {
+		_ = d.Close()
+		return nil, err
+	}
 	a.Requests, err = requests.NewService(tenancy.NewStore(d), requests.Options{Clock: a.Clock, Desks: a.Directory,
-		Catalog: a.Catalog, HashKey: key, PublicURL: cfg.PublicURL, Log: log,
+		Catalog: a.Catalog, HashKey: key, DataKeys: a.DataKeys, PublicURL: cfg.PublicURL, Log: log,
 		Throttle: cache.NewWindowCounter(c, a.Clock, "ratelimit:register:", requests.AnonymousWindow, requests.AnonymousRegistrations)})
 	if err != nil {
 		_ = d.Close()
@@ -200,7 +207,31 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		return errors.Join(errs...)
 	})
 	a.Jobs.Every("rounds.fill", 24*time.Hour)
+	// Daily, and so soon after a start with new keys: plain text from before
+	// encryption and values under an older key are sealed with the current key.
+	a.Jobs.Handle("data.reseal", func(ctx context.Context, _ *jobs.Job) error {
+		n, err := a.Reseal(ctx)
+		log.Info("data.reseal", "rewritten", n)
+		return err
+	})
+	a.Jobs.Every("data.reseal", 24*time.Hour)
 	return a, nil
+}
+
+// Reseal rewrites every desk's sealed free text with the current data key
+// (loket keys rotate, and the daily data.reseal job); it returns how many
+// values it rewrote.
+func (a *App) Reseal(ctx context.Context) (int, error) {
+	total := 0
+	var errs []error
+	for _, desk := range a.Directory.All() {
+		n, err := a.Requests.Reseal(tenancy.WithTenant(ctx, desk.ID), a.DataKeys, requests.ResealBatch)
+		total += n
+		if err != nil {
+			errs = append(errs, fmt.Errorf("desk %s: %w", desk.Slug, err))
+		}
+	}
+	return total, errors.Join(errs...)
 }
 
 // Close releases the stores.
@@ -625,46 +656,88 @@ func (a *App) reloadDesksEvery(ctx context.Context, every time.Duration) {
 
 // hashKey is the configured secret for keyed hashes and signed links or, when
 // none is set, a random one kept in data_dir/hash.key, so links stay valid
-// across restarts of the embedded default. A new key is made only when the
-// file does not exist: any other read error, or a file that is not a key,
-// stops the start, because a new key would silently invalidate every status
-// link and every national-number fingerprint.
+// across restarts of the embedded default.
 func hashKey(cfg config.Config) ([]byte, error) {
 	if cfg.HashKey != "" {
 		return []byte(cfg.HashKey), nil
 	}
-	path := filepath.Join(cfg.DataDir, "hash.key")
+	return keyFile(cfg.DataDir, "hash.key", "LOKET_HASH_KEY", "every status link", func() ([]byte, error) {
+		b := make([]byte, 32)
+		if _, err := rand.Read(b); err != nil {
+			return nil, err
+		}
+		return []byte(hex.EncodeToString(b)), nil
+	}, func(b []byte) error {
+		// The bytes as stored are the key (as before): trimming them would
+		// change it.
+		if len(bytes.TrimSpace(b)) < minHashKeyLen {
+			return fmt.Errorf("shorter than %d characters", minHashKeyLen)
+		}
+		return nil
+	})
+}
+
+// dataKeys is the keyring that seals notes and care-need descriptions: the
+// configured keys or, on the embedded store only, a random key kept in
+// data_dir/data.key. PostgreSQL is production: it never starts without
+// configured keys, since a key made up on one replica opens nothing on another.
+func dataKeys(cfg config.Config) (*sealed.Keyring, error) {
+	spec := cfg.DataKeys
+	if spec == "" && !cfg.Embedded() {
+		return nil, errors.New("app: LOKET_DATA_KEYS is required with a PostgreSQL database (see docs/privacy.md, key rotation)")
+	}
+	if spec == "" {
+		b, err := keyFile(cfg.DataDir, "data.key", "LOKET_DATA_KEYS", "every desk note", func() ([]byte, error) {
+			// A random id: tests start several embedded apps in one process.
+			kr, err := sealed.Random("local-")
+			if err != nil {
+				return nil, err
+			}
+			return []byte(kr.Spec()), nil
+		}, func(b []byte) error {
+			_, err := sealed.ParseKeys(string(b))
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		spec = string(b)
+	}
+	return sealed.ParseKeys(spec)
+}
+
+// keyFile reads the key kept in dir/name or, when the file does not exist,
+// makes one. Any other read error, or a file that is not a key, stops the
+// start: a new key would silently make unreadable what the old one protects.
+func keyFile(dir, name, env, protects string, fresh func() ([]byte, error), check func([]byte) error) ([]byte, error) {
+	path := filepath.Join(dir, name)
 	b, err := os.ReadFile(path)
 	switch {
 	case err == nil:
-		// The bytes as stored are the key (as before): trimming them would
-		// change it.
-		if len(bytes.TrimSpace(b)) >= minHashKeyLen {
-			return b, nil
+		if err := check(b); err != nil {
+			return nil, fmt.Errorf("app: key %s: %w: restore it from a backup, or set %s", path, err, env)
 		}
-		return nil, fmt.Errorf("app: hash key %s is shorter than %d characters: restore it from a backup, or set LOKET_HASH_KEY", path, minHashKeyLen)
+		return b, nil
 	case !errors.Is(err, fs.ErrNotExist):
-		return nil, fmt.Errorf("app: read hash key (a new one would invalidate every status link): %w", err)
+		return nil, fmt.Errorf("app: read key %s (a new one would invalidate %s): %w", path, protects, err)
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("app: hash key: %w", err)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("app: key %s: %w", path, err)
 	}
-	b = make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return nil, fmt.Errorf("app: hash key: %w", err)
+	if b, err = fresh(); err != nil {
+		return nil, fmt.Errorf("app: key %s: %w", path, err)
 	}
-	b = []byte(hex.EncodeToString(b))
 	// O_EXCL: never overwrite a key another process wrote meanwhile.
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("app: hash key: %w", err)
+		return nil, fmt.Errorf("app: key %s: %w", path, err)
 	}
 	if _, err := f.Write(b); err != nil {
 		_ = f.Close()
-		return nil, fmt.Errorf("app: hash key: %w", err)
+		return nil, fmt.Errorf("app: key %s: %w", path, err)
 	}
 	if err := f.Close(); err != nil {
-		return nil, fmt.Errorf("app: hash key: %w", err)
+		return nil, fmt.Errorf("app: key %s: %w", path, err)
 	}
 	return b, nil
 }

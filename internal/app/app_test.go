@@ -28,7 +28,7 @@ func testConfig(tg dbtest.Target) config.Config {
 	return config.Config{
 		HTTPAddr: "127.0.0.1:0", DataDir: "unused", DatabaseURL: tg.URL, DatabaseAppRole: dbtest.AppRole,
 		Demo: true, DemoAccounts: true, LogFormat: "text", LogLevel: slog.LevelWarn, PublicURL: "http://localhost",
-		HashKey: "test-hash-key-0123456789abcdef-0123456789", MapTilesURL: "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+		HashKey: "test-hash-key-0123456789abcdef-0123456789", DataKeys: testDataKeys, MapTilesURL: "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
 	}
 }
 

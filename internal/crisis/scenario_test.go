@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
+	"github.com/loket-kinderopvang/loket/internal/platform/sealed"
 	"strings"
 	"testing"
 	"time"
@@ -84,7 +85,7 @@ func newWorld(t testing.TB, d *db.DB) *world {
 	t.Helper()
 	clk := clock.NewFixed(time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC))
 	w := &world{d: d, clk: clk, dir: tenanttest.SyncDemo(t, d, clk), cat: catalog.NewStore(d, clk), prov: map[uuid.UUID]catalog.ProviderID{}}
-	rs, err := requests.NewService(tenancy.NewStore(d), requests.Options{Clock: clk, Desks: w.dir, Catalog: w.cat,
+	rs, err := requests.NewService(tenancy.NewStore(d), requests.Options{Clock: clk, DataKeys: sealed.MustRandom("test-"), Desks: w.dir, Catalog: w.cat,
 		HashKey: []byte("a-test-key-of-enough-length-0123456789"), PublicURL: "https://loket.example"})
 	if err != nil {
 		t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/platform/clock"
 	"github.com/loket-kinderopvang/loket/internal/platform/db"
 	"github.com/loket-kinderopvang/loket/internal/platform/dbtest"
+	"github.com/loket-kinderopvang/loket/internal/platform/sealed"
 	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
 	"github.com/loket-kinderopvang/loket/internal/requests"
 	"github.com/loket-kinderopvang/loket/internal/tenant"
@@ -79,7 +80,7 @@ func TestSweepLapsesAndRemindsOnce(t *testing.T) {
 		}
 		outboxSender := mail.NewOutbox(d, clk)
 		mailer := notify.New(outboxSender, "https://loket.example")
-		svc, err := requests.NewService(tenancy.NewStore(d), requests.Options{Clock: clk, Desks: dir, Catalog: cat,
+		svc, err := requests.NewService(tenancy.NewStore(d), requests.Options{Clock: clk, DataKeys: sealed.MustRandom("test-"), Desks: dir, Catalog: cat,
 			HashKey: []byte("a-test-key-of-enough-length-0123456789"), PublicURL: "https://loket.example"})
 		if err != nil {
 			t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/platform/clock"
 	"github.com/loket-kinderopvang/loket/internal/platform/db"
 	"github.com/loket-kinderopvang/loket/internal/platform/dbtest"
+	"github.com/loket-kinderopvang/loket/internal/platform/sealed"
 	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
 	"github.com/loket-kinderopvang/loket/internal/reports"
 	"github.com/loket-kinderopvang/loket/internal/requests"
@@ -29,7 +30,7 @@ func TestFiguresFollowTheLifecycle(t *testing.T) {
 		clk := clock.NewFixed(time.Date(2027, 1, 11, 9, 0, 0, 0, time.UTC))
 		dir := desks(t, d)
 		cat := catalog.NewStore(d, clk)
-		svc, err := requests.NewService(tenancy.NewStore(d), requests.Options{Clock: clk, Desks: dir, Catalog: cat,
+		svc, err := requests.NewService(tenancy.NewStore(d), requests.Options{Clock: clk, DataKeys: sealed.MustRandom("test-"), Desks: dir, Catalog: cat,
 			HashKey: []byte("a-test-key-of-enough-length-0123456789"), PublicURL: "https://loket.example", Notifier: noNotices{}})
 		if err != nil {
 			t.Fatal(err)

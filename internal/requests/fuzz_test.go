@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/valyala/fasthttp"
 
+	"github.com/loket-kinderopvang/loket/internal/platform/sealed"
 	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
 )
 
@@ -86,7 +87,7 @@ func FuzzSubmissionJSON(f *testing.F) {
 	f.Add(`{"parents":[{},{},{}],"preferences":["` + loc + `","` + loc + `"],"flexibility_weeks":1e3}`)
 	f.Add(`{"child":{"first_name":"\ud800"}} {}`)
 	f.Add(`[`)
-	svc, err := NewService(nil, Options{HashKey: []byte("a-fuzz-key-of-enough-length-0123456789")})
+	svc, err := NewService(nil, Options{HashKey: []byte("a-fuzz-key-of-enough-length-0123456789"), DataKeys: sealed.MustRandom("fuzz-")})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/platform/clock"
 	"github.com/loket-kinderopvang/loket/internal/platform/db"
 	"github.com/loket-kinderopvang/loket/internal/platform/dbtest"
+	"github.com/loket-kinderopvang/loket/internal/platform/sealed"
 	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
 	"github.com/loket-kinderopvang/loket/internal/requests"
 	"github.com/loket-kinderopvang/loket/internal/rounds"
@@ -52,7 +53,11 @@ func setup(t *testing.T, d *db.DB) (desks, *tenancy.Store, *requests.Store) {
 	a, _ := dir.BySlug("leuven")
 	b, _ := dir.BySlug("geel-laakdal-meerhout")
 	scoped := tenancy.NewStore(d)
-	return desks{a.ID, b.ID}, scoped, requests.NewStore(scoped, clock.System{})
+	rs, err := requests.NewStore(scoped, clock.System{}, sealed.MustRandom("test-"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return desks{a.ID, b.ID}, scoped, rs
 }
 
 func register(t *testing.T, rs *requests.Store, desk tenancy.ID, name string) *requests.Request {

@@ -12,6 +12,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/loket-kinderopvang/loket/internal/platform/ids"
+	"github.com/loket-kinderopvang/loket/internal/platform/sealed"
 	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
 )
 
@@ -221,34 +222,34 @@ type Request struct {
 	bun.BaseModel `bun:"table:requests"`
 	tenancy.Owned
 
-	ID                RequestID  `bun:"id,pk,type:uuid"`
-	ChildID           ChildID    `bun:"child_id,notnull,type:uuid"`
-	Status            Status     `bun:"status,notnull"`
-	Channel           Channel    `bun:"channel,notnull"`
-	DesiredStart      time.Time  `bun:"desired_start,notnull,type:date"`
-	FlexibilityWeeks  int        `bun:"flexibility_weeks,notnull"`
-	CareDays          string     `bun:"care_days,notnull"`
-	DayPart           DayPart    `bun:"day_part,notnull"`
-	WiderHours        bool       `bun:"wider_hours,notnull"`
-	Reason            Reason     `bun:"reason,notnull"`
-	SpecificCareNeed  bool       `bun:"specific_care_need,notnull"`
-	CareNeedNote      string     `bun:"care_need_note,notnull"`
-	Urgent            bool       `bun:"urgent,notnull"`
-	PrivacyVersion    string     `bun:"privacy_version,notnull"`
-	IdempotencyKey    *string    `bun:"idempotency_key"`
-	StatusLinkVersion int        `bun:"status_link_version,notnull"`
-	DuplicateState    string     `bun:"duplicate_state,notnull"`
-	DuplicateOf       *RequestID `bun:"duplicate_of,type:uuid"`
-	MunicipalityNIS   string     `bun:"municipality_nis,nullzero"`
-	Neighbourhood     string     `bun:"neighbourhood,notnull"`
-	AgeMonths         int        `bun:"age_months,notnull"`
-	SubmittedAt       *time.Time `bun:"submitted_at"`
-	StatusChangedAt   *time.Time `bun:"status_changed_at"`
-	FirstAnswerAt     *time.Time `bun:"first_answer_at"`
-	PlacedAt          *time.Time `bun:"placed_at"`
-	PlacedLocationID  *uuid.UUID `bun:"placed_location_id,type:uuid"`
-	CreatedAt         time.Time  `bun:"created_at,notnull"`
-	UpdatedAt         time.Time  `bun:"updated_at,notnull"`
+	ID                RequestID   `bun:"id,pk,type:uuid"`
+	ChildID           ChildID     `bun:"child_id,notnull,type:uuid"`
+	Status            Status      `bun:"status,notnull"`
+	Channel           Channel     `bun:"channel,notnull"`
+	DesiredStart      time.Time   `bun:"desired_start,notnull,type:date"`
+	FlexibilityWeeks  int         `bun:"flexibility_weeks,notnull"`
+	CareDays          string      `bun:"care_days,notnull"`
+	DayPart           DayPart     `bun:"day_part,notnull"`
+	WiderHours        bool        `bun:"wider_hours,notnull"`
+	Reason            Reason      `bun:"reason,notnull"`
+	SpecificCareNeed  bool        `bun:"specific_care_need,notnull"`
+	CareNeedNote      sealed.Text `bun:"care_need_note,notnull"` // sealed at rest (#18)
+	Urgent            bool        `bun:"urgent,notnull"`
+	PrivacyVersion    string      `bun:"privacy_version,notnull"`
+	IdempotencyKey    *string     `bun:"idempotency_key"`
+	StatusLinkVersion int         `bun:"status_link_version,notnull"`
+	DuplicateState    string      `bun:"duplicate_state,notnull"`
+	DuplicateOf       *RequestID  `bun:"duplicate_of,type:uuid"`
+	MunicipalityNIS   string      `bun:"municipality_nis,nullzero"`
+	Neighbourhood     string      `bun:"neighbourhood,notnull"`
+	AgeMonths         int         `bun:"age_months,notnull"`
+	SubmittedAt       *time.Time  `bun:"submitted_at"`
+	StatusChangedAt   *time.Time  `bun:"status_changed_at"`
+	FirstAnswerAt     *time.Time  `bun:"first_answer_at"`
+	PlacedAt          *time.Time  `bun:"placed_at"`
+	PlacedLocationID  *uuid.UUID  `bun:"placed_location_id,type:uuid"`
+	CreatedAt         time.Time   `bun:"created_at,notnull"`
+	UpdatedAt         time.Time   `bun:"updated_at,notnull"`
 
 	// IdempotencyPrint is the keyed fingerprint of the body IdempotencyKey
 	// came with: only the same body replays the first answer.
@@ -304,9 +305,9 @@ type Note struct {
 	bun.BaseModel `bun:"table:request_notes"`
 	tenancy.Owned
 
-	ID        NoteID    `bun:"id,pk,type:uuid"`
-	RequestID RequestID `bun:"request_id,notnull,type:uuid"`
-	Author    string    `bun:"author,notnull"`
-	Body      string    `bun:"body,notnull"`
-	CreatedAt time.Time `bun:"created_at,notnull"`
+	ID        NoteID      `bun:"id,pk,type:uuid"`
+	RequestID RequestID   `bun:"request_id,notnull,type:uuid"`
+	Author    string      `bun:"author,notnull"`
+	Body      sealed.Text `bun:"body,notnull"` // sealed at rest (#18)
+	CreatedAt time.Time   `bun:"created_at,notnull"`
 }

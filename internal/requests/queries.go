@@ -12,6 +12,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/loket-kinderopvang/loket/internal/eventlog"
+	"github.com/loket-kinderopvang/loket/internal/platform/sealed"
 	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
 )
 
@@ -232,19 +233,19 @@ type InboxItem struct {
 
 type inboxRow struct {
 	Preference       `bun:",extend"`
-	DesiredStart     time.Time `bun:"desired_start"`
-	FlexibilityWeeks int       `bun:"flexibility_weeks"`
-	CareDays         string    `bun:"care_days"`
-	DayPart          DayPart   `bun:"day_part"`
-	WiderHours       bool      `bun:"wider_hours"`
-	SpecificCareNeed bool      `bun:"specific_care_need"`
-	CareNeedNote     string    `bun:"care_need_note"`
-	AgeMonths        int       `bun:"age_months"`
-	ChildFirst       string    `bun:"child_first"`
-	FamilyName       string    `bun:"family_name"`
-	FamilyEmail      string    `bun:"family_email"`
-	FamilyPhone      string    `bun:"family_phone"`
-	Language         string    `bun:"language"`
+	DesiredStart     time.Time   `bun:"desired_start"`
+	FlexibilityWeeks int         `bun:"flexibility_weeks"`
+	CareDays         string      `bun:"care_days"`
+	DayPart          DayPart     `bun:"day_part"`
+	WiderHours       bool        `bun:"wider_hours"`
+	SpecificCareNeed bool        `bun:"specific_care_need"`
+	CareNeedNote     sealed.Text `bun:"care_need_note"`
+	AgeMonths        int         `bun:"age_months"`
+	ChildFirst       string      `bun:"child_first"`
+	FamilyName       string      `bun:"family_name"`
+	FamilyEmail      string      `bun:"family_email"`
+	FamilyPhone      string      `bun:"family_phone"`
+	Language         string      `bun:"language"`
 }
 
 // InboxStates are the preference states a provider still has to act on.
@@ -294,7 +295,7 @@ func (s *Service) Inbox(ctx context.Context, provider uuid.UUID, locations []uui
 				RequestID: r.RequestID, Rank: r.Rank, LocationID: r.LocationID, LocationName: names[r.LocationID].Name,
 				ChildFirstName: r.ChildFirst, AgeMonthsAtStart: r.AgeMonths, DesiredStart: r.DesiredStart,
 				FlexibilityWeeks: r.FlexibilityWeeks, Days: Request{CareDays: r.CareDays}.Days(), DayPart: r.DayPart,
-				WiderHours: r.WiderHours, SpecificCareNeed: r.SpecificCareNeed, CareNeedNote: r.CareNeedNote,
+				WiderHours: r.WiderHours, SpecificCareNeed: r.SpecificCareNeed, CareNeedNote: r.CareNeedNote.String(),
 				ParentName: r.FamilyName, ParentEmail: r.FamilyEmail, ParentPhone: r.FamilyPhone, Language: r.Language,
 				State: r.State, AnswerDue: r.AnswerDue, Overdue: r.State == PreferencePending && r.AnswerDue != nil && r.AnswerDue.Before(now),
 				OfferStart: r.OfferStart, OfferDeadline: r.OfferDeadline})

@@ -24,6 +24,7 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/platform/cache"
 	"github.com/loket-kinderopvang/loket/internal/platform/clock"
 	"github.com/loket-kinderopvang/loket/internal/platform/ids"
+	"github.com/loket-kinderopvang/loket/internal/platform/sealed"
 	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
 	"github.com/loket-kinderopvang/loket/internal/platform/validate"
 	"github.com/loket-kinderopvang/loket/internal/tenant"
@@ -91,10 +92,12 @@ type Notifier interface {
 
 // Options configure the service.
 type Options struct {
-	Clock     clock.Clock
-	Desks     Desks
-	Catalog   *catalog.Store
-	HashKey   []byte // keyed hashes of national numbers and status-link signatures
+	Clock   clock.Clock
+	Desks   Desks
+	Catalog *catalog.Store
+	HashKey []byte // keyed hashes of national numbers and status-link signatures
+	// DataKeys seal desk notes and care-need descriptions at rest (required).
+	DataKeys  *sealed.Keyring
 	PublicURL string
 	Notifier  Notifier
 	Log       *slog.Logger
@@ -136,7 +139,11 @@ func NewService(ts *tenancy.Store, opts Options) (*Service, error) {
 		m.Write([]byte(purpose))
 		return m.Sum(nil)
 	}
-	s := &Service{store: NewStore(ts, opts.Clock), tenants: ts, opts: opts,
+	store, err := NewStore(ts, opts.Clock, opts.DataKeys)
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{store: store, tenants: ts, opts: opts,
 		nnKey: derive("national-number"), linkKey: derive("status-link"), dupKey: derive("likely-duplicate"),
 		printKey: derive("idempotency-fingerprint"), notifier: opts.Notifier}
 	s.writer, s.batches = newBatchWriter(s.storeBatch), newBatchMetrics()
@@ -318,7 +325,7 @@ func (s *Service) newRegistration(ctx context.Context, desk tenant.Tenant, sub S
 	born := child.BornOrExpected()
 	req := &Request{Status: StatusSubmitted, Channel: channel, DesiredStart: *ck.start, FlexibilityWeeks: sub.FlexibilityWeeks,
 		CareDays: strings.Join(sortDays(sub.CarePlan.Days), ","), DayPart: DayPart(sub.CarePlan.DayPart), WiderHours: sub.CarePlan.WiderHours,
-		Reason: Reason(sub.Reason), SpecificCareNeed: sub.SpecificCareNeed, CareNeedNote: strings.TrimSpace(sub.CareNeedNote),
+		Reason: Reason(sub.Reason), SpecificCareNeed: sub.SpecificCareNeed, CareNeedNote: sealed.Text(strings.TrimSpace(sub.CareNeedNote)),
 		Urgent: sub.Urgent, PrivacyVersion: sub.PrivacyVersion, StatusLinkVersion: 1,
 		MunicipalityNIS: sub.Address.MunicipalityNIS, Neighbourhood: sub.Address.Neighbourhood,
 		AgeMonths: catalog.AgeInMonths(born, *ck.start)}
@@ -347,7 +354,7 @@ func (s *Service) newRegistration(ctx context.Context, desk tenant.Tenant, sub S
 	}
 	reg.fingerprints = append(reg.fingerprints, s.likelyFingerprints(child.FirstName, child.LastName, born, fam, parents)...)
 	if note := strings.TrimSpace(sub.Note); note != "" && staff {
-		reg.rows.note = &Note{ID: ids.New[noteKind](), RequestID: req.ID, Author: actor.String(), Body: note, CreatedAt: now}
+		reg.rows.note = &Note{ID: ids.New[noteKind](), RequestID: req.ID, Author: actor.String(), Body: sealed.Text(note), CreatedAt: now}
 	}
 	url := s.StatusURL(desk.Slug, req)
 	reg.notice = Notice{Kind: "submitted", Language: fam.Language, To: fam.Email, DeskName: desk.DisplayName(fam.Language),

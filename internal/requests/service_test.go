@@ -19,6 +19,7 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/platform/clock"
 	"github.com/loket-kinderopvang/loket/internal/platform/db"
 	"github.com/loket-kinderopvang/loket/internal/platform/dbtest"
+	"github.com/loket-kinderopvang/loket/internal/platform/sealed"
 	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
 	"github.com/loket-kinderopvang/loket/internal/platform/validate"
 	"github.com/loket-kinderopvang/loket/internal/requests"
@@ -80,7 +81,7 @@ func newFixture(t testing.TB, d *db.DB) *fixture {
 	}
 	cat := catalog.NewStore(d, clk)
 	f := &fixture{clk: clk, cat: cat, dir: dir, mailbox: &mailbox{}}
-	f.svc, err = requests.NewService(tenancy.NewStore(d), requests.Options{Clock: clk, Desks: dir, Catalog: cat,
+	f.svc, err = requests.NewService(tenancy.NewStore(d), requests.Options{Clock: clk, DataKeys: sealed.MustRandom("test-"), Desks: dir, Catalog: cat,
 		HashKey: []byte("a-test-key-of-enough-length-0123456789"), PublicURL: "https://loket.example", Notifier: f.mailbox})
 	if err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/platform/clock"
 	"github.com/loket-kinderopvang/loket/internal/platform/db"
 	"github.com/loket-kinderopvang/loket/internal/platform/ids"
+	"github.com/loket-kinderopvang/loket/internal/platform/sealed"
 	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
 )
 
@@ -23,8 +24,18 @@ type Store struct {
 	clock   clock.Clock
 }
 
-// NewStore returns a request store.
-func NewStore(ts *tenancy.Store, c clock.Clock) *Store { return &Store{tenants: ts, clock: c} }
+// NewStore returns a request store whose sealed text (notes, care needs) is
+// sealed with kr: kr becomes the process keyring of sealed.Text (see package
+// sealed for why it is one per process).
+func NewStore(ts *tenancy.Store, c clock.Clock, kr *sealed.Keyring) (*Store, error) {
+	if kr == nil {
+		return nil, errors.New("requests: no data keys: notes and care needs are stored encrypted (LOKET_DATA_KEYS)")
+	}
+	if err := sealed.Use(kr); err != nil {
+		return nil, fmt.Errorf("requests: data keys: %w", err)
+	}
+	return &Store{tenants: ts, clock: c}, nil
+}
 
 // NewRequest is what registering a request needs (the lifecycle issue widens it).
 type NewRequest struct {
@@ -199,7 +210,7 @@ func (s *Store) List(ctx context.Context, limit int) ([]Request, error) {
 
 // AddNote adds a desk worker's note to a request of the desk in ctx.
 func (s *Store) AddNote(ctx context.Context, id RequestID, author, body string) (*Note, error) {
-	n := &Note{ID: ids.New[noteKind](), RequestID: id, Author: author, Body: body, CreatedAt: s.clock.Now()}
+	n := &Note{ID: ids.New[noteKind](), RequestID: id, Author: author, Body: sealed.Text(body), CreatedAt: s.clock.Now()}
 	err := s.tenants.Tx(ctx, func(ctx context.Context, tx *tenancy.Tx) error {
 		exists, err := tx.Select((*Request)(nil)).Where("id = ?", id).Exists(ctx)
 		if err != nil {

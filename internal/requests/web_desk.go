@@ -298,7 +298,7 @@ func (h *Web) renderCase(c *fiber.Ctx, status int, cs *Case, edit func(*caseView
 	now := h.Service.opts.Clock.Now()
 	v := &caseView{Base: "/" + t.Slug, CSRF: account.CSRFToken(c), ID: r.ID.String(), Status: string(r.Status), Channel: string(r.Channel),
 		Start: r.DesiredStart.Format(dateLayout), Flex: strconv.Itoa(r.FlexibilityWeeks), Part: string(r.DayPart),
-		Reason: string(r.Reason), CareNeedNote: r.CareNeedNote, WiderHours: r.WiderHours, CareNeed: r.SpecificCareNeed,
+		Reason: string(r.Reason), CareNeedNote: r.CareNeedNote.String(), WiderHours: r.WiderHours, CareNeed: r.SpecificCareNeed,
 		Urgent: r.Urgent, Vulnerable: cs.Family.Vulnerable, Child: cs.Child.FirstName + " " + cs.Child.LastName,
 		Born: cs.Child.BornOrExpected().Format(dateLayout), Neighbourhood: cs.Family.Neighbourhood,
 		FamilyName: cs.Family.DisplayName, Email: cs.Family.Email, Phone: cs.Family.Phone, Language: cs.Family.Language,
@@ -354,7 +354,7 @@ func (h *Web) renderCase(c *fiber.Ctx, status int, cs *Case, edit func(*caseView
 			What: historyWhat(tr, e, cs.Locations), Why: historyWhy(tr, e)})
 	}
 	for _, n := range cs.Notes {
-		v.Notes = append(v.Notes, noteRow{When: tr.DateTime(n.CreatedAt), Author: h.actorWords(tr, t.Slug, n.Author, names), Body: n.Body})
+		v.Notes = append(v.Notes, noteRow{When: tr.DateTime(n.CreatedAt), Author: h.actorWords(tr, t.Slug, n.Author, names), Body: n.Body.String()})
 	}
 	for _, d := range cs.Duplicates {
 		row := dupRow{Kind: d.Kind, Desk: d.DeskName}

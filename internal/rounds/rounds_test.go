@@ -18,6 +18,7 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/platform/clock"
 	"github.com/loket-kinderopvang/loket/internal/platform/db"
 	"github.com/loket-kinderopvang/loket/internal/platform/dbtest"
+	"github.com/loket-kinderopvang/loket/internal/platform/sealed"
 	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
 	"github.com/loket-kinderopvang/loket/internal/platform/web"
 	"github.com/loket-kinderopvang/loket/internal/requests"
@@ -54,7 +55,7 @@ func newFixture(t testing.TB, d *db.DB, locations, free int) *fixture {
 		t.Fatal(err)
 	}
 	cat := catalog.NewStore(d, clk)
-	rs, err := requests.NewService(tenancy.NewStore(d), requests.Options{Clock: clk, Desks: dir, Catalog: cat,
+	rs, err := requests.NewService(tenancy.NewStore(d), requests.Options{Clock: clk, DataKeys: sealed.MustRandom("test-"), Desks: dir, Catalog: cat,
 		HashKey: []byte("a-test-key-of-enough-length-0123456789"), PublicURL: "https://loket.example"})
 	if err != nil {
 		t.Fatal(err)

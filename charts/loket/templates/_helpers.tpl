@@ -57,6 +57,11 @@ app.kubernetes.io/instance: {{ .Release.Name }}
       key: {{ .key }}
 {{- end }}
 {{- end }}
+- name: LOKET_DATA_KEYS
+  valueFrom:
+    secretKeyRef:
+      name: {{ required "secrets.dataKeys.name is required" .Values.secrets.dataKeys.name }}
+      key: {{ .Values.secrets.dataKeys.key }}
 {{- with .Values.secrets.smtpURL }}
 {{- if .name }}
 - name: LOKET_SMTP_URL

@@ -17,6 +17,8 @@ import (
 
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
+
+	"github.com/loket-kinderopvang/loket/internal/platform/sealed"
 )
 
 // Key describes one setting: its viper key, flag, default and meaning. The
@@ -59,6 +61,7 @@ var Keys = []Key{
 	{"trusted_proxies", "", "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For is trusted; empty trusts none"},
 	{"otel_endpoint", "", "OTLP/HTTP endpoint for traces (http://otel-collector:4318); empty turns tracing off"},
 	{"map_tiles_url", "https://tile.openstreetmap.org/{z}/{x}/{y}.png", "tile URL template ({z}/{x}/{y}) of the map shown with JavaScript on the search and location pages (https; the page's CSP allows exactly its host); empty shows only the drawn map"},
+	{"data_keys", "", "keys that encrypt desk notes and care-need descriptions in the database: id:base64(32 bytes), comma-separated, the current key first and older keys after it (kept to read old values until loket keys rotate has run); required with database_url; empty on the embedded store keeps a random key in data_dir/data.key"},
 	{"hash_key", "", "secret (at least 32 characters) for keyed hashes of national register numbers and signed status links; empty keeps a random key in data_dir/hash.key"},
 }
 
@@ -91,8 +94,10 @@ type Config struct {
 	SessionSecure   bool
 	TrustedProxies  []string
 	HashKey         string
-	OTelEndpoint    string
-	MapTilesURL     string
+	// DataKeys seal sensitive free text at rest (see internal/platform/sealed).
+	DataKeys     string
+	OTelEndpoint string
+	MapTilesURL  string
 }
 
 // Embedded reports whether Loket runs on its SQLite file.
@@ -309,6 +314,11 @@ func parse(v *viper.Viper) (Config, error) {
 	}
 	if c.HashKey = v.GetString("hash_key"); c.HashKey != "" && len(c.HashKey) < 32 {
 		errs = append(errs, FieldError{Key: "hash_key", Value: "(hidden: a secret)", Reason: "must be at least 32 characters"})
+	}
+	if c.DataKeys = strings.TrimSpace(v.GetString("data_keys")); c.DataKeys != "" {
+		if _, err := sealed.ParseKeys(c.DataKeys); err != nil {
+			errs = append(errs, FieldError{Key: "data_keys", Value: "(hidden: a secret)", Reason: err.Error()})
+		}
 	}
 	secure := strings.ToLower(strings.TrimSpace(v.GetString("session_secure")))
 	if len(errs) > 0 {

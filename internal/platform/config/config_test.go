@@ -222,3 +222,19 @@ func TestREADMEDocumentsEveryKey(t *testing.T) {
 		}
 	}
 }
+
+// TestBadDataKeys: a malformed data key is refused with the reason, without
+// printing the secret.
+func TestBadDataKeys(t *testing.T) {
+	for value, want := range map[string]string{
+		"k1:c2hvcnQ=":                         "has 5 bytes, want 32",
+		"K1:" + strings.Repeat("A", 43) + "=": "must be 1-32 of a-z",
+		"k1":                                  "want id:base64key",
+	} {
+		_, err := load(t, "", map[string]string{"LOKET_DATA_KEYS": value})
+		if err == nil || !strings.Contains(err.Error(), "LOKET_DATA_KEYS") || !strings.Contains(err.Error(), want) ||
+			(len(value) > 10 && strings.Contains(err.Error(), value[3:])) {
+			t.Errorf("LOKET_DATA_KEYS=%q: %v", value, err)
+		}
+	}
+}
