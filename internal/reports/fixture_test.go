@@ -102,6 +102,11 @@ type spec struct {
 	prefs         []uuid.UUID
 	start         string
 	merged        bool
+	// dupOf is the 1-based position, in the same insert call, of the
+	// earlier request the duplicate check tied this one to; dupState is
+	// the worker's decision (kept, merged) or the open hint.
+	dupOf    int
+	dupState string
 }
 
 // insert writes the specs into desk t, directly through the tenant store.
@@ -110,6 +115,7 @@ func insert(t testing.TB, d *db.DB, desk tenant.Tenant, specs []spec) {
 	ctx := tenancy.WithTenant(context.Background(), desk.ID)
 	families := map[string]requests.FamilyID{}
 	children := map[string]requests.ChildID{}
+	var ids []requests.RequestID
 	err := tenancy.NewStore(d).Tx(ctx, func(ctx context.Context, tx *tenancy.Tx) error {
 		for _, s := range specs {
 			if _, ok := families[s.family]; !ok {
@@ -140,6 +146,10 @@ func insert(t testing.TB, d *db.DB, desk tenant.Tenant, specs []spec) {
 			if s.merged {
 				r.DuplicateState = requests.DuplicateMerged
 			}
+			if s.dupOf > 0 {
+				r.DuplicateState, r.DuplicateOf = s.dupState, &ids[s.dupOf-1]
+			}
+			ids = append(ids, r.ID)
 			if s.firstAnswer >= 0 {
 				r.FirstAnswerAt = plusDays(s.submitted, s.firstAnswer)
 			}
@@ -218,9 +228,11 @@ func build(t testing.TB, d *db.DB) *world {
 		{child: "E", family: "E", status: requests.StatusActive, channel: requests.ChannelOnline, submitted: at("2026-04-01 09:00"),
 			firstAnswer: 8, placed: none, nis: "13021", wijk: "Zittaart", age: 20, days: "mon,tue,wed,thu,fri", wider: true, reason: W,
 			claims: []requests.Claim{requests.ClaimWorkOrTraining}, prefs: []uuid.UUID{w.l2, w.l1}, start: "2027-01-01"},
-		{child: "E", family: "E", status: requests.StatusSubmitted, channel: requests.ChannelOnline, submitted: at("2026-05-01 09:00"),
+		// E's second request came in as a new child record; the duplicate
+		// check tied it to the first and the worker kept it: one child.
+		{child: "E2", family: "E", status: requests.StatusSubmitted, channel: requests.ChannelOnline, submitted: at("2026-05-01 09:00"),
 			firstAnswer: none, placed: none, nis: "13021", wijk: "Zittaart", age: 24, days: "mon", half: true, reason: O,
-			prefs: []uuid.UUID{w.l3}, start: "2027-02-01"},
+			prefs: []uuid.UUID{w.l3}, start: "2027-02-01", dupOf: 5, dupState: requests.DuplicateKept},
 		{child: "F", family: "F", vulnerable: true, status: requests.StatusOffered, channel: requests.ChannelAPI, submitted: at("2026-06-01 09:00"),
 			firstAnswer: 10, placed: none, nis: "13008", wijk: "Bel", age: 30, days: "mon,tue,wed", need: true, reason: W,
 			claims: []requests.Claim{requests.ClaimSibling}, prefs: []uuid.UUID{w.l1}, start: "2027-01-01"},

@@ -197,26 +197,116 @@ func (q *query) counts(ctx context.Context, ss scopes) error {
 		Scan(ctx, &ss[""].f.Children.N); err != nil {
 		return fmt.Errorf("reports: unique children: %w", err)
 	}
-	if len(ss) == 1 {
-		return nil
-	}
-	crow, err := q.tx.Derived(q.requests().Distinct().ColumnExpr("COALESCE(r.municipality_nis, '') AS m, r.child_id"), "x").
-		ColumnExpr("m, count(*)").GroupExpr("m").Rows(ctx)
-	if err != nil {
-		return fmt.Errorf("reports: unique children: %w", err)
-	}
-	defer crow.Close()
-	for crow.Next() {
-		var m string
-		var n int
-		if err := crow.Scan(&m, &n); err != nil {
+	if len(ss) > 1 {
+		crow, err := q.tx.Derived(q.requests().Distinct().ColumnExpr("COALESCE(r.municipality_nis, '') AS m, r.child_id"), "x").
+			ColumnExpr("m, count(*)").GroupExpr("m").Rows(ctx)
+		if err != nil {
 			return fmt.Errorf("reports: unique children: %w", err)
 		}
-		if sc, ok := ss[m]; ok && m != "" {
-			sc.f.Children.N = n
+		defer crow.Close()
+		for crow.Next() {
+			var m string
+			var n int
+			if err := crow.Scan(&m, &n); err != nil {
+				return fmt.Errorf("reports: unique children: %w", err)
+			}
+			if sc, ok := ss[m]; ok && m != "" {
+				sc.f.Children.N = n
+			}
+		}
+		if err := crow.Err(); err != nil {
+			return fmt.Errorf("reports: unique children: %w", err)
 		}
 	}
-	return crow.Err()
+	return q.linkChildren(ctx, ss)
+}
+
+// linkChildren corrects the unique children for requests of one child that
+// are held under two child records. Every request the duplicate check tied
+// to an earlier request of the desk (duplicate_of: same national number, or
+// same name, birth date and parent contact) is the same child, whatever the
+// worker decided (keep as a request of its own, or merge). The links form
+// chains (C → B → A) that may pass through requests of other years, so they
+// are joined with a union-find over all the desk's links, which are few.
+func (q *query) linkChildren(ctx context.Context, ss scopes) error {
+	rows, err := q.tx.Join(q.tx.From("requests", "r"), "JOIN", "requests", "d", "d.id = r.duplicate_of").
+		ColumnExpr("r.child_id, d.child_id").Where("r.duplicate_of IS NOT NULL AND r.child_id <> d.child_id").Rows(ctx)
+	if err != nil {
+		return fmt.Errorf("reports: linked children: %w", err)
+	}
+	parent := map[string]string{}
+	var find func(string) string
+	find = func(x string) string {
+		p, ok := parent[x]
+		if !ok || p == x {
+			return x
+		}
+		root := find(p)
+		parent[x] = root
+		return root
+	}
+	for rows.Next() {
+		var a, b string
+		if err := rows.Scan(&a, &b); err != nil {
+			rows.Close()
+			return fmt.Errorf("reports: linked children: %w", err)
+		}
+		for _, x := range []string{a, b} {
+			if _, ok := parent[x]; !ok {
+				parent[x] = x
+			}
+		}
+		if ra, rb := find(a), find(b); ra != rb {
+			parent[ra] = rb
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("reports: linked children: %w", err)
+	}
+	if len(parent) == 0 {
+		return nil
+	}
+	nodes := make([]string, 0, len(parent))
+	for n := range parent {
+		nodes = append(nodes, n)
+	}
+	// The linked child records among the counted requests, per municipality:
+	// each scope counted every record once; it should count every root once.
+	crow, err := q.requests().Distinct().ColumnExpr("COALESCE(r.municipality_nis, ''), r.child_id").
+		Where("r.child_id IN (?)", bun.In(nodes)).Rows(ctx)
+	if err != nil {
+		return fmt.Errorf("reports: linked children: %w", err)
+	}
+	defer crow.Close()
+	type seen struct{ records, roots map[string]bool }
+	per := map[string]*seen{}
+	note := func(scope, child string) {
+		s := per[scope]
+		if s == nil {
+			s = &seen{records: map[string]bool{}, roots: map[string]bool{}}
+			per[scope] = s
+		}
+		s.records[child] = true
+		s.roots[find(child)] = true
+	}
+	for crow.Next() {
+		var m, child string
+		if err := crow.Scan(&m, &child); err != nil {
+			return fmt.Errorf("reports: linked children: %w", err)
+		}
+		note("", child)
+		if _, ok := ss[m]; ok && m != "" {
+			note(m, child)
+		}
+	}
+	if err := crow.Err(); err != nil {
+		return fmt.Errorf("reports: linked children: %w", err)
+	}
+	for m, s := range per {
+		ss[m].f.Children.N -= len(s.records) - len(s.roots)
+	}
+	return nil
 }
 
 // breakdownSpec is one breakdown: key and second key (SQL over alias r),

@@ -322,3 +322,27 @@ func TestUnknownValuesStillCount(t *testing.T) {
 		}
 	})
 }
+
+// TestUniqueChildrenFollowDuplicateLinks: requests the duplicate check tied
+// together are one child, also along a chain that passes through a request
+// of another year, and whether the worker kept the link or it is still open.
+func TestUniqueChildrenFollowDuplicateLinks(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		w := build(t, d)
+		q := spec{family: "Q", status: requests.StatusActive, channel: requests.ChannelOnline, firstAnswer: -1, placed: -1,
+			nis: "24062", wijk: "Heverlee", age: 12, days: "mon", reason: requests.ReasonWork, start: "2027-06-01"}
+		q0, q1, q2 := q, q, q
+		q0.child, q0.submitted = "Q0", at("2025-11-05 09:00") // last year: not counted, but it links
+		q1.child, q1.submitted, q1.dupOf, q1.dupState = "Q1", at("2026-02-05 09:00"), 1, requests.DuplicateKept
+		q2.child, q2.submitted, q2.dupOf, q2.dupState = "Q2", at("2026-03-05 09:00"), 2, requests.DuplicateLikely
+		insert(t, d, w.leuven, []spec{q0, q1, q2})
+		f, err := service(w).Yearly(deskCtx(w.leuven), 2026, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		// P, Q1 and Q2 counted; Q1 and Q2 are the child of Q0: two children.
+		if f.Requests.N != 3 || f.Children.N != 2 {
+			t.Errorf("requests %d, children %d; want 3 and 2", f.Requests.N, f.Children.N)
+		}
+	})
+}
