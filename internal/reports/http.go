@@ -162,10 +162,23 @@ func (h *Handler) deskExport(format string) fiber.Handler {
 		} else {
 			kind := c.Query("rapport", ExportOpgroeien)
 			name += "-" + kind
-			err = rep.WriteCSV(&buf, kind)
+			cf, ferr := csvFormat(c)
+			if ferr != nil {
+				return ferr
+			}
+			err = rep.WriteCSV(&buf, kind, cf)
 		}
 		return sendFile(c, format, name, buf.Bytes(), err)
 	}
+}
+
+// csvFormat reads ?formaat= (empty: the Belgian CSV; csv-rfc: RFC 4180).
+func csvFormat(c *fiber.Ctx) (CSVFormat, error) {
+	f, ok := CSVFormats[c.Query("formaat")]
+	if !ok {
+		return 0, fiber.NewError(fiber.StatusBadRequest, "formaat must be csv or csv-rfc")
+	}
+	return f, nil
 }
 
 func sendFile(c *fiber.Ctx, format, name string, body []byte, err error) error {
@@ -230,7 +243,11 @@ func (h *Handler) regionExport(format string) fiber.Handler {
 		} else {
 			kind := c.Query("rapport", ExportRegionDesks)
 			name += "-" + kind
-			err = rep.WriteCSV(&buf, kind)
+			cf, ferr := csvFormat(c)
+			if ferr != nil {
+				return ferr
+			}
+			err = rep.WriteCSV(&buf, kind, cf)
 		}
 		return sendFile(c, format, name, buf.Bytes(), err)
 	}

@@ -108,6 +108,7 @@ func TestReportPagesAndAccess(t *testing.T) {
 			{"/leuven/loket/cijfers", "worker-1", http.StatusNotFound},
 			{"/geel-laakdal-meerhout/loket/cijfers?jaar=tweeduizend", "worker-1", http.StatusBadRequest},
 			{"/geel-laakdal-meerhout/loket/cijfers/export.csv?rapport=geheim", "worker-1", http.StatusBadRequest},
+			{"/geel-laakdal-meerhout/loket/cijfers/export.csv?formaat=tsv", "worker-1", http.StatusBadRequest},
 			{"/regio/13000/cijfers?jaar=2026", "coord-1", http.StatusOK},
 			{"/regio/13000/cijfers", "worker-1", http.StatusNotFound}, // a desk worker is no coordinator
 			{"/regio/24000/cijfers", "coord-1", http.StatusNotFound},
@@ -159,7 +160,7 @@ func TestReportPagesAndAccess(t *testing.T) {
 			t.Error("region page shows a cross-border pair under 5")
 		}
 		// The regional export carries no count of 1..4 either (days may be small: they are no counts).
-		desksCSV := webtest.Get(t, app, "/regio/13000/cijfers/export.csv?jaar=2026", testUser, "coord-1").Body
+		desksCSV := webtest.Get(t, app, "/regio/13000/cijfers/export.csv?jaar=2026&formaat=csv-rfc", testUser, "coord-1").Body
 		drecs, err := csv.NewReader(strings.NewReader(desksCSV)).ReadAll()
 		if err != nil || len(drecs) != 4 {
 			t.Fatalf("regional desks CSV (%v):\n%s", err, desksCSV)
@@ -174,11 +175,13 @@ func TestReportPagesAndAccess(t *testing.T) {
 				}
 			}
 		}
-		if !strings.Contains(desksCSV, "2026,13000,geel-laakdal-meerhout,9,8,<5,<5,<5,<5,<5,") {
+		// Requests hidden as well (x): with Turnhout's and the total's
+		// published, Geel-Laakdal-Meerhout's small counts would follow.
+		if !strings.Contains(desksCSV, "2026,13000,geel-laakdal-meerhout,x,8,<5,<5,<5,<5,<5,") {
 			t.Errorf("regional desks CSV:\n%s", desksCSV)
 		}
-		rcsv := webtest.Get(t, app, "/regio/13000/cijfers/export.csv?jaar=2026&rapport=grensoverschrijdend", testUser, "coord-1")
-		if got := strings.TrimSpace(rcsv.Body); got != "van_gemeente_nis,van_gemeente,naar_gemeente_nis,naar_gemeente,aanvragen\n13040,Turnhout,13017,Kasterlee,5" {
+		rcsv := webtest.Get(t, app, "/regio/13000/cijfers/export.csv?jaar=2026&rapport=grensoverschrijdend&formaat=csv-rfc", testUser, "coord-1")
+		if got := strings.TrimSpace(rcsv.Body); got != "van_gemeente_nis,van_gemeente,naar_gemeente_nis,naar_gemeente,aanvragen\r\n13040,Turnhout,13017,Kasterlee,5" {
 			t.Errorf("region cross-border CSV:\n%s", got)
 		}
 	})
@@ -193,7 +196,7 @@ func TestExports(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		w := build(t, d)
 		app := server(t, w)
-		res := webtest.Get(t, app, "/geel-laakdal-meerhout/loket/cijfers/export.csv?jaar=2026", testUser, "worker-1")
+		res := webtest.Get(t, app, "/geel-laakdal-meerhout/loket/cijfers/export.csv?jaar=2026&formaat=csv-rfc", testUser, "worker-1")
 		if res.Status != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/csv") {
 			t.Fatalf("csv export: %d %s", res.Status, res.Header.Get("Content-Type"))
 		}
@@ -230,10 +233,18 @@ func TestExports(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, example, _ := strings.Cut(string(doc), "```csv\n")
-		example, _, _ = strings.Cut(example, "```")
-		if lines := strings.SplitN(res.Body, "\n", 4); example != strings.Join(lines[:3], "\n")+"\n" {
-			t.Errorf("the example in docs/opgroeien-export.md is not what the export writes:\n%s\nexport:\n%s", example, strings.Join(lines[:3], "\n"))
+		bel := webtest.Get(t, app, "/geel-laakdal-meerhout/loket/cijfers/export.csv?jaar=2026", testUser, "worker-1").Body
+		if !strings.HasPrefix(bel, "\ufeffjaar;loket;") {
+			t.Errorf("the default CSV is not the Belgian one:\n%.80q", bel)
+		}
+		rest := string(doc)
+		for _, body := range []string{strings.TrimPrefix(bel, "\ufeff"), strings.ReplaceAll(res.Body, "\r\n", "\n")} {
+			var example string
+			_, rest, _ = strings.Cut(rest, "```csv\n")
+			example, rest, _ = strings.Cut(rest, "```")
+			if lines := strings.SplitN(body, "\n", 4); example != strings.Join(lines[:3], "\n")+"\n" {
+				t.Errorf("the example in docs/opgroeien-export.md is not what the export writes:\n%s\nexport:\n%s", example, strings.Join(lines[:3], "\n"))
+			}
 		}
 		if len(recs) != 5 {
 			t.Errorf("%d rows, want header + desk + 3 municipalities", len(recs))
@@ -253,6 +264,27 @@ func TestExports(t *testing.T) {
 		}
 		if v, _ := f.GetCellValue("Opgroeien", "F2"); v != "9" {
 			t.Errorf("Opgroeien F2 (aanvragen) = %q", v)
+		}
+		// Days: a number rounded to one decimal, shown with the format 0.0;
+		// not measured: no cell at all (Laakdal has no answered request).
+		for _, c := range []struct{ cell, raw string }{{"M2", "5"}, {"N3", "8.8"}, {"M5", ""}} {
+			raw, _ := f.GetCellValue("Opgroeien", c.cell, excelize.Options{RawCellValue: true})
+			typ, _ := f.GetCellType("Opgroeien", c.cell)
+			// A number has no type attribute (unset); text, even empty, would be a string.
+			if raw != c.raw || (typ != excelize.CellTypeUnset && typ != excelize.CellTypeNumber) {
+				t.Errorf("Opgroeien %s = %q (type %v), want %q", c.cell, raw, typ, c.raw)
+			}
+			if c.raw != "" {
+				if shown, _ := f.GetCellValue("Opgroeien", c.cell); !strings.Contains(shown, ".") {
+					t.Errorf("Opgroeien %s shows %q: not one decimal", c.cell, shown)
+				}
+			}
+		}
+		for r := 2; r <= 5; r++ { // Cijfers: the four durations, raw values with at most one decimal
+			raw, _ := f.GetCellValue("Cijfers", fmt.Sprintf("C%d", 7+r), excelize.Options{RawCellValue: true})
+			if i := strings.IndexByte(raw, '.'); i >= 0 && len(raw)-i > 2 {
+				t.Errorf("Cijfers C%d = %s: more than one decimal", 7+r, raw)
+			}
 		}
 		tek, _ := f.GetRows("Tekort")
 		if len(tek) != 5 || strings.Join(tek[2], ",") != "2027-01,13021,Meerhout,Zittaart,1,0,1" {

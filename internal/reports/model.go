@@ -160,9 +160,9 @@ var Definitions = []Definition{
 		"Demandes comptées de familles de la commune X avec au moins une préférence pour un lieu d'accueil dans une autre commune Y. Une demande compte une fois par paire (X, Y).",
 		"Counted requests of families from municipality X with at least one preference for a location in another municipality Y. A request counts once per pair (X, Y)."),
 	def("suppressed", "Kleine aantallen", "Petits nombres", "Small counts",
-		"Buiten het loket tonen we aantallen van 1 tot 4 als '<5', zodat geen gezin herkenbaar is. Rijen onder die grens krijgt een regio-coördinator niet.",
-		"En dehors du guichet, les nombres de 1 à 4 sont affichés « <5 », pour qu'aucune famille ne soit reconnaissable. Un coordinateur régional ne reçoit pas les lignes sous ce seuil.",
-		"Outside the desk, counts of 1 to 4 are shown as '<5' so that no family can be recognised. A regional coordinator never receives rows below that threshold."),
+		"Buiten het loket tonen we aantallen van 1 tot 4 als '<5', zodat geen gezin herkenbaar is. Omdat zo'n aantal anders uit de totalen te berekenen is, verbergen we ook enkele andere aantallen, telkens de kleinste: die staan er als 'x'. Rijen onder die grens krijgt een regio-coördinator niet.",
+		"En dehors du guichet, les nombres de 1 à 4 sont affichés « <5 », pour qu'aucune famille ne soit reconnaissable. Comme un tel nombre pourrait sinon être calculé à partir des totaux, quelques autres nombres, chaque fois les plus petits, sont aussi masqués : ils sont affichés « x ». Un coordinateur régional ne reçoit pas les lignes sous ce seuil.",
+		"Outside the desk, counts of 1 to 4 are shown as '<5' so that no family can be recognised. Because such a count could otherwise be worked out from the totals, a few other counts, each time the smallest, are hidden too: they are shown as 'x'. A regional coordinator never receives rows below that threshold."),
 }
 
 // DefinitionOf returns the definition with id; it panics on an unknown id,
@@ -181,10 +181,20 @@ func DefinitionOf(id string) Definition {
 type Count struct {
 	N      int
 	Hidden bool
+	// Secondary marks a count hidden only so that a small one cannot be
+	// worked out from the totals (it may be large).
+	Secondary bool
 }
 
-// String shows the count, "<5" when withheld.
+// HiddenMark is how a count hidden by secondary suppression is shown.
+const HiddenMark = "x"
+
+// String shows the count, "<5" when withheld as small, "x" when withheld
+// to protect a small one.
 func (c Count) String() string {
+	if c.Hidden && c.Secondary {
+		return HiddenMark
+	}
 	if c.Hidden {
 		return fmt.Sprintf("<%d", SmallCell)
 	}

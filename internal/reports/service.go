@@ -222,9 +222,16 @@ func (s *Service) Region(ctx context.Context, user, regionNIS string, year int) 
 			return RegionReport{}, fmt.Errorf("reports: region %s, desk %s: %w", regionNIS, t.Slug, err)
 		}
 		raw = append(raw, f)
-		rep.Desks = append(rep.Desks, RegionDesk{Slug: t.Slug, Name: t.Name, Figures: Suppress(f)})
+		rep.Desks = append(rep.Desks, RegionDesk{Slug: t.Slug, Name: t.Name})
 	}
-	rep.Total = Suppress(sumFigures(year, raw))
+	shown, total, err := protectRegion(raw, sumFigures(year, raw))
+	if err != nil {
+		return RegionReport{}, err
+	}
+	for i := range shown {
+		rep.Desks[i].Figures = shown[i]
+	}
+	rep.Total = total
 	for k, n := range cross {
 		if n < SmallCell {
 			rep.HiddenPairs++
