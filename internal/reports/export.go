@@ -18,12 +18,13 @@ const (
 	ExportBreakdowns     = "uitsplitsingen" // every breakdown, one row per value
 	ExportAhead          = "tekort"         // unmet demand for the 12 months ahead
 	ExportDefinitions    = "definities"     // what each figure counts
+	ExportProviders      = "opvang"         // desk only: how the providers answered
 	ExportRegionDesks    = "loketten"       // region: desks side by side (suppressed)
 	ExportRegionCrossing = "grensoverschrijdend"
 )
 
 // DeskExports are the CSV kinds of a desk report, in workbook order.
-var DeskExports = []string{ExportOpgroeien, ExportFigures, ExportBreakdowns, ExportAhead, ExportDefinitions}
+var DeskExports = []string{ExportOpgroeien, ExportFigures, ExportBreakdowns, ExportAhead, ExportProviders, ExportDefinitions}
 
 // RegionExports are the CSV kinds of a region report, in workbook order.
 var RegionExports = []string{ExportRegionDesks, ExportRegionCrossing, ExportDefinitions}
@@ -32,7 +33,7 @@ var RegionExports = []string{ExportRegionDesks, ExportRegionCrossing, ExportDefi
 var sheetNames = map[string]string{
 	ExportOpgroeien: "Opgroeien", ExportFigures: "Cijfers", ExportBreakdowns: "Uitsplitsingen",
 	ExportAhead: "Tekort", ExportDefinitions: "Definities", ExportRegionDesks: "Loketten",
-	ExportRegionCrossing: "Grensoverschrijdend",
+	ExportRegionCrossing: "Grensoverschrijdend", ExportProviders: "Opvang",
 }
 
 // opgroeienColumn is one column of the fixed Opgroeien layout.
@@ -116,6 +117,8 @@ var OpgroeienColumns = func() []opgroeienColumn {
 		{"low_income", "laag_inkomen"}, {"foster_child", "pleegkind"}, {"sibling", "broer_zus"}, {"none", "geen"}} {
 		cols = append(cols, opgroeienColumn{"voorrang_" + c.col, inBreakdown("by_priority", c.key)})
 	}
+	// Added later: new columns only ever at the end.
+	cols = append(cols, opgroeienColumn{"beantwoord", count(func(f Figures) Count { return f.Answered })})
 	return cols
 }()
 
@@ -188,6 +191,18 @@ func aheadTable(a Ahead) table {
 	return t
 }
 
+func providersTable(rep DeskReport) table {
+	t := table{{"organisator", "opvanglocatie", "gemeente_nis", "gemeente", "ontvangen", "beantwoord", "op_tijd_beantwoord", "mediaan_dagen_antwoord"}}
+	for _, r := range rep.Providers {
+		name := ""
+		if r.MunicipalityNIS != "" {
+			name = MunicipalityName(r.MunicipalityNIS, "nl")
+		}
+		t = append(t, []any{r.Provider, r.Location, r.MunicipalityNIS, name, r.Received, r.Answered, r.InTime, dayCell(r.Median)})
+	}
+	return t
+}
+
 func definitionsTable() table {
 	t := table{{"code", "naam", "definitie"}}
 	for _, d := range Definitions {
@@ -238,6 +253,8 @@ func (rep DeskReport) table(kind string) (table, error) {
 		return breakdownsTable(rep.Desk), nil
 	case ExportAhead:
 		return aheadTable(rep.Ahead), nil
+	case ExportProviders:
+		return providersTable(rep), nil
 	case ExportDefinitions:
 		return definitionsTable(), nil
 	}

@@ -145,6 +145,9 @@ func (h *Handler) deskPage(c *fiber.Ctx) error {
 	v.Scope = scope
 	v.Municipalities = municipalityRows(tr, lang, rep, base)
 	v.Ahead = aheadView(tr, lang, rep.Ahead)
+	if whole == nil { // the providers answer the whole desk, not one municipality
+		v.Providers = providersView(tr, lang, rep)
+	}
 	v.Exports = exportLinks(tr, base, rep.Year, DeskExports)
 	return h.o.Render.Render(c, fiber.StatusOK, "reports_figures", h.o.Desks.Page(c, t, v.Title, v))
 }
@@ -310,6 +313,7 @@ type pageView struct {
 	Municipalities *tableView
 	Desks          *tableView
 	Ahead          *chartTable
+	Providers      *chartTable // desk staff only
 	Cross          *chartTable
 	Definitions    []figureView
 	Exports        []link
@@ -442,4 +446,31 @@ func exportLinks(tr web.Translator, base string, year int, kinds []string) []lin
 		out = append(out, link{Label: tr.T("reports.export.csv", "Sheet", sheetNames[k]), Href: base + "/export.csv?jaar=" + y + "&rapport=" + k})
 	}
 	return out
+}
+
+// providersView is the responsiveness of the providers, per provider and
+// location: for the desk's staff only (the regional page never builds it).
+func providersView(tr web.Translator, lang string, rep DeskReport) *chartTable {
+	ct := &chartTable{Title: tr.T("reports.providers")}
+	ids := []string{"provider_received", "provider_answered", "provider_in_time", "provider_median"}
+	header := []string{tr.T("reports.col.municipality")}
+	for _, id := range ids {
+		d := DefinitionOf(id)
+		ct.Defs = append(ct.Defs, figureView{ID: id, Label: d.LabelIn(lang), Definition: d.TextIn(lang)})
+		header = append(header, d.LabelIn(lang))
+	}
+	ct.Table = tableView{Caption: ct.Title, LabelHeader: tr.T("reports.col.location"), Header: header}
+	for _, r := range rep.Providers {
+		label, where := r.Provider+" – "+tr.T("reports.providers.all_locations"), ""
+		if r.Location != "" {
+			label, where = r.Location+" ("+r.Provider+")", MunicipalityName(r.MunicipalityNIS, lang)
+		}
+		ct.Table.Rows = append(ct.Table.Rows, tableRow{Label: label, Cells: []string{where, strconv.Itoa(r.Received),
+			strconv.Itoa(r.Answered), strconv.Itoa(r.InTime), r.Median.In(lang)}})
+	}
+	ct.Note = tr.T("reports.providers.deadline", "Days", rep.ResponseDays)
+	if len(rep.Providers) == 0 {
+		ct.Note = tr.T("reports.providers.none") + " " + ct.Note
+	}
+	return ct
 }

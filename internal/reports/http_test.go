@@ -56,6 +56,7 @@ func server(t *testing.T, w *world) *fiber.App {
 		domain string
 	}{
 		{"worker-1", authz.DeskWorker, authz.Desk("geel-laakdal-meerhout")},
+		{"partner-1", authz.Partner, authz.Desk("geel-laakdal-meerhout")},
 		{"coord-1", authz.RegionalCoordinator, authz.Region("13000")},
 	} {
 		if err := az.AssignRole(ctx, a.user, a.role, a.domain); err != nil {
@@ -105,6 +106,9 @@ func TestReportPagesAndAccess(t *testing.T) {
 			{desk, "", http.StatusUnauthorized},
 			{desk, "worker-1", http.StatusOK},
 			{desk, "coord-1", http.StatusNotFound}, // a coordinator never sees a desk's exact figures
+			{desk, "partner-1", http.StatusNotFound}, // nor does a partner of the desk (no reports:read)
+			{"/geel-laakdal-meerhout/loket/cijfers/export.xlsx", "partner-1", http.StatusNotFound},
+			{"/geel-laakdal-meerhout/loket/cijfers/export.csv?rapport=opvang", "partner-1", http.StatusNotFound},
 			{"/leuven/loket/cijfers", "worker-1", http.StatusNotFound},
 			{"/geel-laakdal-meerhout/loket/cijfers?jaar=tweeduizend", "worker-1", http.StatusBadRequest},
 			{"/geel-laakdal-meerhout/loket/cijfers/export.csv?rapport=geheim", "worker-1", http.StatusBadRequest},
@@ -139,6 +143,14 @@ func TestReportPagesAndAccess(t *testing.T) {
 		if strings.Contains(page, "<td>&lt;5</td>") {
 			t.Error("the desk's own page suppresses counts")
 		}
+		// Staff see how each provider answered (TestProviderResponsiveness has the numbers).
+		for _, want := range []string{`<h2 id="providers-title">Hoe snel antwoordt de opvang?</h2>`,
+			`<th scope="row">Opvang D1 (Testopvang vzw)</th><td>Geel</td><td>4</td><td>3</td><td>2</td><td>4,0</td>`,
+			`<tr id="figure-answered"><th scope="row">Beantwoord</th><td>6</td></tr>`} {
+			if !strings.Contains(page, want) {
+				t.Errorf("desk page lacks %s", want)
+			}
+		}
 		geel := webtest.Get(t, app, desk+"&gemeente=13008", testUser, "worker-1").Body
 		if !strings.Contains(geel, `<tr id="figure-requests"><th scope="row">Unieke aanvragen</th><td>4</td></tr>`) ||
 			!strings.Contains(geel, `<a href="/geel-laakdal-meerhout/loket/cijfers?jaar=2026">Toon het hele loket</a>`) {
@@ -158,6 +170,30 @@ func TestReportPagesAndAccess(t *testing.T) {
 		}
 		if strings.Contains(region, "Geel → Kasterlee") {
 			t.Error("region page shows a cross-border pair under 5")
+		}
+		// Provider responsiveness is for the desk's staff only: never in
+		// the regional page, its CSVs or its workbook.
+		regionFiles := []string{region}
+		for _, q := range []string{"", "&rapport=grensoverschrijdend", "&rapport=definities"} {
+			regionFiles = append(regionFiles, webtest.Get(t, app, "/regio/13000/cijfers/export.csv?jaar=2026"+q, testUser, "coord-1").Body)
+		}
+		rx, err := excelize.OpenReader(strings.NewReader(webtest.Get(t, app, "/regio/13000/cijfers/export.xlsx?jaar=2026", testUser, "coord-1").Body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, sheet := range rx.GetSheetList() {
+			rows, _ := rx.GetRows(sheet)
+			for _, r := range rows {
+				regionFiles = append(regionFiles, strings.Join(r, ";"))
+			}
+		}
+		rx.Close()
+		for i, body := range regionFiles {
+			for _, staffOnly := range []string{"Testopvang", "Opvang D1", "providers-title", "op_tijd_beantwoord", "Hoe snel antwoordt"} {
+				if strings.Contains(body, staffOnly) {
+					t.Errorf("regional view %d shows %q, which is for desk staff only", i, staffOnly)
+				}
+			}
 		}
 		// The regional export carries no count of 1..4 either (days may be small: they are no counts).
 		desksCSV := webtest.Get(t, app, "/regio/13000/cijfers/export.csv?jaar=2026&formaat=csv-rfc", testUser, "coord-1").Body
@@ -259,7 +295,7 @@ func TestExports(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer f.Close()
-		if got := strings.Join(f.GetSheetList(), ","); got != "Opgroeien,Cijfers,Uitsplitsingen,Tekort,Definities" {
+		if got := strings.Join(f.GetSheetList(), ","); got != "Opgroeien,Cijfers,Uitsplitsingen,Tekort,Opvang,Definities" {
 			t.Errorf("sheets = %s", got)
 		}
 		if v, _ := f.GetCellValue("Opgroeien", "F2"); v != "9" {

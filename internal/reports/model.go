@@ -83,6 +83,26 @@ var Definitions = []Definition{
 		"Getelde aanvragen die het loket afsloot om een andere reden (verhuisd, fout, …).",
 		"Demandes comptées clôturées par le guichet pour une autre raison (déménagement, erreur, …).",
 		"Counted requests the desk closed for another reason (moved away, mistake, …)."),
+	def("answered", "Beantwoord", "Avec réponse", "Answered",
+		"Getelde aanvragen met minstens één antwoord van een opvanglocatie (een aanbod, de wachtlijst of geen plaats).",
+		"Demandes comptées avec au moins une réponse d'un lieu d'accueil (une offre, la liste d'attente ou pas de place).",
+		"Counted requests with at least one answer from a location (an offer, the waiting list or no place)."),
+	def("provider_received", "Ontvangen", "Reçues", "Received",
+		"Getelde aanvragen met deze opvanglocatie bij de voorkeuren.",
+		"Demandes comptées avec ce lieu d'accueil parmi les préférences.",
+		"Counted requests with this location among their preferences."),
+	def("provider_answered", "Beantwoord", "Avec réponse", "Answered",
+		"Daarvan: de opvanglocatie gaf een antwoord (aanbod, wachtlijst of geen plaats).",
+		"Parmi elles : le lieu d'accueil a répondu (offre, liste d'attente ou pas de place).",
+		"Of those: the location gave an answer (offer, waiting list or no place)."),
+	def("provider_in_time", "Op tijd beantwoord", "Réponse dans le délai", "Answered in time",
+		"Daarvan: het antwoord kwam voor de termijn van het loket om te antwoorden (de vervaldag van de voorkeur, anders het aantal dagen dat het loket instelde na het indienen).",
+		"Parmi elles : la réponse est arrivée dans le délai de réponse du guichet (l'échéance de la préférence, sinon le nombre de jours fixé par le guichet après l'introduction).",
+		"Of those: the answer came within the desk's deadline to answer (the preference's due date, else the number of days the desk set after submission)."),
+	def("provider_median", "Dagen tot antwoord (mediaan)", "Jours jusqu'à la réponse (médiane)", "Days to answer (median)",
+		"Mediaan van de dagen tussen het indienen van de aanvraag en het antwoord van deze opvanglocatie.",
+		"Médiane des jours entre l'introduction de la demande et la réponse de ce lieu d'accueil.",
+		"Median of the days between submitting the request and this location's answer."),
 	def("first_answer_median", "Dagen tot eerste antwoord (mediaan)", "Jours jusqu'à la première réponse (médiane)", "Days to first answer (median)",
 		"Mediaan van de dagen tussen indienen en het eerste antwoord van een opvanglocatie, over de getelde aanvragen met een antwoord.",
 		"Médiane des jours entre l'introduction et la première réponse d'un lieu d'accueil, sur les demandes comptées avec une réponse.",
@@ -259,9 +279,10 @@ type Figures struct {
 	Unanswered      Count
 	Open            Count
 	Closed          Count
-	// Answered is how many requests the first-answer percentiles are over
-	// (the placement percentiles are over Placed).
-	Answered          int
+	// Answered is how many requests got a first answer: the requests the
+	// first-answer percentiles are over (the placement percentiles are
+	// over Placed).
+	Answered          Count
 	FirstAnswerMedian Days
 	FirstAnswerP90    Days
 	PlacementMedian   Days
@@ -299,7 +320,7 @@ func (f Figures) Headline() []struct {
 		Count Count
 	}{
 		{"requests", f.Requests}, {"children", f.Children}, {"placed", f.Placed}, {"withdrawn", f.Withdrawn},
-		{"unanswered", f.Unanswered}, {"open", f.Open}, {"closed", f.Closed},
+		{"unanswered", f.Unanswered}, {"open", f.Open}, {"closed", f.Closed}, {"answered", f.Answered},
 	}
 }
 
@@ -342,8 +363,24 @@ type Ahead struct {
 	Totals []AheadRow
 }
 
+// Responsiveness is how one location (or, with Location empty, one
+// provider over all its locations) answered the desk's counted requests.
+// Staff only: it names providers and is never part of a regional report.
+type Responsiveness struct {
+	Provider, Location string
+	MunicipalityNIS    string
+	Received           int
+	Answered           int
+	InTime             int
+	Median             Days
+}
+
 // DeskReport is everything the desk's report page shows.
 type DeskReport struct {
+	// Providers is the responsiveness per provider and location, for the
+	// desk's staff (ResponseDays is the desk's deadline to answer).
+	Providers    []Responsiveness
+	ResponseDays int
 	DeskSlug       string
 	Year           int
 	Desk           Figures

@@ -123,7 +123,7 @@ func protectRegion(desks []Figures, total Figures) ([]Figures, Figures, error) {
 		o.Requests, o.Children = count(regionCell{scope: s, key: "requests"}), count(regionCell{scope: s, key: "children"})
 		o.Placed, o.Withdrawn = count(regionCell{scope: s, key: "placed"}), count(regionCell{scope: s, key: "withdrawn"})
 		o.Unanswered, o.Open = count(regionCell{scope: s, key: "unanswered"}), count(regionCell{scope: s, key: "open"})
-		o.Closed = count(regionCell{scope: s, key: "closed"})
+		o.Closed, o.Answered = count(regionCell{scope: s, key: "closed"}), count(regionCell{scope: s, key: "answered"})
 		o.Breakdowns = nil
 		for _, b := range f.Breakdowns {
 			nb := Breakdown{ID: b.ID}

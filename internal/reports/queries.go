@@ -453,7 +453,7 @@ func yearly(ctx context.Context, tx *tenancy.Tx, year int, municipalities []stri
 		return Figures{}, nil, err
 	}
 	if err := q.percentiles(ctx, ss, "submitted_at", "first_answer_at", func(f *Figures, m, p Days, n int) {
-		f.FirstAnswerMedian, f.FirstAnswerP90, f.Answered = m, p, n
+		f.FirstAnswerMedian, f.FirstAnswerP90, f.Answered = m, p, Count{N: n}
 	}); err != nil {
 		return Figures{}, nil, err
 	}
@@ -626,4 +626,113 @@ func crossBorder(ctx context.Context, tx *tenancy.Tx, year int) (map[[2]string]i
 		out[k] += n
 	}
 	return out, rows.Err()
+}
+
+// responsiveness counts, per location and per provider, the desk's counted
+// requests of the year that had the location among their preferences, how
+// many of them it answered, how many in time (by the preference's due date,
+// else responseDays after submission) and the median days to its answer.
+func responsiveness(ctx context.Context, tx *tenancy.Tx, year, responseDays int) ([]Responsiveness, error) {
+	q := newYearQuery(tx, year)
+	days := q.days("r.submitted_at", "p.answered_at")
+	inTime := fmt.Sprintf(`CASE WHEN p.answered_at IS NULL THEN 0
+		WHEN p.answer_due IS NOT NULL THEN CASE WHEN %s >= 0 THEN 1 ELSE 0 END
+		WHEN %s <= %d THEN 1 ELSE 0 END`, q.days("p.answered_at", "p.answer_due"), days, responseDays)
+	from := func() *bun.SelectQuery {
+		return tx.Join(q.requests(), "JOIN", "preferences", "p", "p.request_id = r.id").
+			Join("JOIN locations AS l ON l.id = p.location_id"). // the catalogue: platform data
+			Join("JOIN providers AS pv ON pv.id = l.provider_id")
+	}
+	type key struct{ provider, location string }
+	out := map[key]*Responsiveness{}
+	var order []key
+	for _, perLocation := range []bool{true, false} {
+		group, names := "pv.id, pv.name", "pv.name, '', ''"
+		if perLocation {
+			group, names = "pv.id, pv.name, l.id, l.name, l.municipality_nis", "pv.name, l.name, l.municipality_nis"
+		}
+		cols := names + ", count(*), count(p.answered_at), sum(" + inTime + ")"
+		if q.dialect == db.Postgres {
+			cols += ", percentile_cont(0.5) WITHIN GROUP (ORDER BY " + days + ")"
+		}
+		rows, err := from().ColumnExpr(cols).GroupExpr(group).Rows(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("reports: responsiveness: %w", err)
+		}
+		for rows.Next() {
+			var r Responsiveness
+			var med sql.NullFloat64
+			dest := []any{&r.Provider, &r.Location, &r.MunicipalityNIS, &r.Received, &r.Answered, &r.InTime}
+			if q.dialect == db.Postgres {
+				dest = append(dest, &med)
+			}
+			if err := rows.Scan(dest...); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("reports: responsiveness: %w", err)
+			}
+			r.Median = Days{Value: med.Float64, Valid: med.Valid}
+			k := key{r.Provider, r.Location}
+			out[k] = &r
+			order = append(order, k)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("reports: responsiveness: %w", err)
+		}
+	}
+	if q.dialect != db.Postgres {
+		// SQLite has no percentile_cont: the answered days, in order, per
+		// location (these are the answered preferences of one desk's year).
+		rows, err := from().ColumnExpr("pv.name, l.name, "+days+" AS d").Where("p.answered_at IS NOT NULL").
+			OrderExpr("pv.name, l.name, d").Rows(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("reports: responsiveness: %w", err)
+		}
+		defer rows.Close()
+		values := map[key][]float64{}
+		for rows.Next() {
+			var k key
+			var d float64
+			if err := rows.Scan(&k.provider, &k.location, &d); err != nil {
+				return nil, fmt.Errorf("reports: responsiveness: %w", err)
+			}
+			values[k] = append(values[k], d)
+			values[key{k.provider, ""}] = append(values[key{k.provider, ""}], d)
+		}
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("reports: responsiveness: %w", err)
+		}
+		for k, vs := range values {
+			sort.Float64s(vs)
+			if r := out[k]; r != nil {
+				r.Median = median(vs)
+			}
+		}
+	}
+	sort.Slice(order, func(i, j int) bool {
+		a, b := order[i], order[j]
+		if a.provider != b.provider {
+			return a.provider < b.provider
+		}
+		return a.location < b.location // the provider's own row ("") first
+	})
+	res := make([]Responsiveness, 0, len(order))
+	for _, k := range order {
+		res = append(res, *out[k])
+	}
+	return res, nil
+}
+
+// median of sorted values (continuous, as percentile_cont(0.5)).
+func median(vs []float64) Days {
+	if len(vs) == 0 {
+		return Days{}
+	}
+	pos := 0.5 * float64(len(vs)-1)
+	lo := int(math.Floor(pos))
+	v := vs[lo]
+	if frac := pos - float64(lo); frac > 0 {
+		v += (vs[lo+1] - vs[lo]) * frac
+	}
+	return Days{Value: v, Valid: true}
 }

@@ -58,7 +58,8 @@ func TestYearlyFigures(t *testing.T) {
 			t.Fatal(err)
 		}
 		// R1…R9 counted; the 2025 request, the merged duplicate and the 2027 request are not.
-		want := map[string]int{"requests": 9, "children": 8, "placed": 3, "withdrawn": 1, "unanswered": 1, "open": 3, "closed": 1}
+		// Answered: A, B, C, E, F and H have a first answer.
+		want := map[string]int{"requests": 9, "children": 8, "placed": 3, "withdrawn": 1, "unanswered": 1, "open": 3, "closed": 1, "answered": 6}
 		for _, h := range f.Headline() {
 			if h.Count.N != want[h.ID] || h.Count.Hidden {
 				t.Errorf("%s = %v, want %d", h.ID, h.Count, want[h.ID])
@@ -281,7 +282,7 @@ func TestRegionSuppressesSmallCells(t *testing.T) {
 
 // TestSuppress: every small count is withheld, zero and five stay.
 func TestSuppress(t *testing.T) {
-	f := reports.Figures{Requests: reports.Count{N: 4}, Children: reports.Count{N: 5}, Placed: reports.Count{N: 0}, Answered: 4,
+	f := reports.Figures{Requests: reports.Count{N: 4}, Children: reports.Count{N: 5}, Placed: reports.Count{N: 0}, Answered: reports.Count{N: 4},
 		FirstAnswerMedian: reports.Days{Value: 3, Valid: true},
 		Breakdowns:        []reports.Breakdown{{ID: "by_channel", Rows: []reports.Row{{Key: "online", Count: reports.Count{N: 1}}, {Key: "api", Count: reports.Count{N: 7}}}}}}
 	s := reports.Suppress(f)
@@ -355,6 +356,41 @@ func TestUniqueChildrenFollowDuplicateLinks(t *testing.T) {
 		// P, Q1 and Q2 counted; Q1 and Q2 are the child of Q0: two children.
 		if f.Requests.N != 3 || f.Children.N != 2 {
 			t.Errorf("requests %d, children %d; want 3 and 2", f.Requests.N, f.Children.N)
+		}
+	})
+}
+
+// TestProviderResponsiveness: per provider and location, the counted
+// requests that asked it, how many it answered, how many before the desk's
+// deadline and the median days, worked out by hand (fixture_test.go; the
+// desk gives 14 days):
+//
+//	D1 (Geel): A 2 d, B 4 d, E no answer, F 10 d but due after 7 → 4 / 3 / 2, median 4
+//	D2 (Meerhout): D no answer, E 8 d → 2 / 1 / 1, median 8
+//	D3 (Kasterlee): B 20 d (late), C 6 d, E2 none, H 1 d → 4 / 3 / 2, median 6
+//	the provider: 10 / 7 / 5, median of 1 2 4 6 8 10 20 = 6
+func TestProviderResponsiveness(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		w := build(t, d)
+		rep, err := service(w).Desk(deskCtx(w.glm), w.glm, 2026)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, r := range rep.Providers {
+			got = append(got, fmt.Sprintf("%s/%s/%s %d %d %d %s", r.Provider, r.Location, r.MunicipalityNIS, r.Received, r.Answered, r.InTime, r.Median))
+		}
+		want := []string{
+			"Testopvang vzw// 10 7 5 6.0",
+			"Testopvang vzw/Opvang D1/13008 4 3 2 4.0",
+			"Testopvang vzw/Opvang D2/13021 2 1 1 8.0",
+			"Testopvang vzw/Opvang D3/13017 4 3 2 6.0",
+		}
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("responsiveness:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+		if rep.ResponseDays != 14 {
+			t.Errorf("response days = %d", rep.ResponseDays)
 		}
 	})
 }

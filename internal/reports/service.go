@@ -86,6 +86,15 @@ func (s *Service) Desk(ctx context.Context, t tenant.Tenant, year int) (DeskRepo
 	for _, nis := range munis {
 		rep.Municipalities = append(rep.Municipalities, MunicipalityFigures{NIS: nis, Figures: per[nis]})
 	}
+	rep.ResponseDays = t.ProviderResponseDays
+	err = s.tenants.Tx(ctx, func(ctx context.Context, tx *tenancy.Tx) error {
+		var err error
+		rep.Providers, err = responsiveness(ctx, tx, year, t.ProviderResponseDays)
+		return err
+	})
+	if err != nil {
+		return rep, err
+	}
 	rep.Ahead, err = s.Ahead(ctx, t)
 	return rep, err
 }
@@ -259,13 +268,13 @@ func Suppress(f Figures) Figures {
 	out.Requests, out.Children = suppress(f.Requests.N), suppress(f.Children.N)
 	out.Placed, out.Withdrawn = suppress(f.Placed.N), suppress(f.Withdrawn.N)
 	out.Unanswered, out.Open, out.Closed = suppress(f.Unanswered.N), suppress(f.Open.N), suppress(f.Closed.N)
-	if f.Answered < SmallCell {
+	if f.Answered.N < SmallCell {
 		out.FirstAnswerMedian, out.FirstAnswerP90 = Days{}, Days{}
 	}
 	if f.Placed.N < SmallCell {
 		out.PlacementMedian, out.PlacementP90 = Days{}, Days{}
 	}
-	out.Answered = 0 // how many answered is a count too; it only served the check above
+	out.Answered = suppress(f.Answered.N)
 	out.Breakdowns = make([]Breakdown, len(f.Breakdowns))
 	for i, b := range f.Breakdowns {
 		nb := Breakdown{ID: b.ID, Rows: make([]Row, len(b.Rows))}
@@ -292,6 +301,7 @@ func sumFigures(year int, fs []Figures) Figures {
 		t.Unanswered.N += f.Unanswered.N
 		t.Open.N += f.Open.N
 		t.Closed.N += f.Closed.N
+		t.Answered.N += f.Answered.N
 		for _, b := range f.Breakdowns {
 			for _, r := range b.Rows {
 				k := key{b.ID, r.Key, r.Sub}
