@@ -105,7 +105,7 @@ func TestReportPagesAndAccess(t *testing.T) {
 		}{
 			{desk, "", http.StatusUnauthorized},
 			{desk, "worker-1", http.StatusOK},
-			{desk, "coord-1", http.StatusNotFound}, // a coordinator never sees a desk's exact figures
+			{desk, "coord-1", http.StatusNotFound},   // a coordinator never sees a desk's exact figures
 			{desk, "partner-1", http.StatusNotFound}, // nor does a partner of the desk (no reports:read)
 			{"/geel-laakdal-meerhout/loket/cijfers/export.xlsx", "partner-1", http.StatusNotFound},
 			{"/geel-laakdal-meerhout/loket/cijfers/export.csv?rapport=opvang", "partner-1", http.StatusNotFound},

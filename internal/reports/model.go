@@ -379,8 +379,8 @@ type Responsiveness struct {
 type DeskReport struct {
 	// Providers is the responsiveness per provider and location, for the
 	// desk's staff (ResponseDays is the desk's deadline to answer).
-	Providers    []Responsiveness
-	ResponseDays int
+	Providers      []Responsiveness
+	ResponseDays   int
 	DeskSlug       string
 	Year           int
 	Desk           Figures

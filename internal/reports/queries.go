@@ -683,7 +683,7 @@ func responsiveness(ctx context.Context, tx *tenancy.Tx, year, responseDays int)
 	if q.dialect != db.Postgres {
 		// SQLite has no percentile_cont: the answered days, in order, per
 		// location (these are the answered preferences of one desk's year).
-		rows, err := from().ColumnExpr("pv.name, l.name, "+days+" AS d").Where("p.answered_at IS NOT NULL").
+		rows, err := from().ColumnExpr("pv.name, l.name, " + days + " AS d").Where("p.answered_at IS NOT NULL").
 			OrderExpr("pv.name, l.name, d").Rows(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("reports: responsiveness: %w", err)
