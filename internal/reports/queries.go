@@ -7,6 +7,7 @@ import (
 	"math"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -27,6 +28,19 @@ type query struct {
 	// desk, and its args.
 	base string
 	args []any
+	// mu guards the scopes when several parts of one report run at once
+	// (nil: one after the other).
+	mu *sync.Mutex
+}
+
+// lock holds mu while a part writes its rows into the scopes; it returns
+// the unlock.
+func (q *query) lock() func() {
+	if q.mu == nil {
+		return func() {}
+	}
+	q.mu.Lock()
+	return q.mu.Unlock
 }
 
 func newYearQuery(tx *tenancy.Tx, year int) *query {
@@ -147,20 +161,83 @@ func (q *query) counts(ctx context.Context, ss scopes) error {
 			sums = append(sums, fmt.Sprintf("count(*) FILTER (WHERE b%d = '%s')", i, k))
 		}
 	}
-	rows, err := q.tx.Derived(inner, "x").ColumnExpr(`m, count(*),
+	return q.scanCounts(ctx, ss, inner, `count(*),
 		count(*) FILTER (WHERE st = 'placed'),
 		count(*) FILTER (WHERE st = 'withdrawn'),
 		count(*) FILTER (WHERE st = 'unanswered'),
 		count(*) FILTER (WHERE st IN ('submitted', 'active', 'offered')),
 		count(*) FILTER (WHERE st = 'closed'),
-		` + strings.Join(sums, ",\n\t\t")).GroupExpr("m").Rows(ctx)
+		`+strings.Join(sums, ",\n\t\t"), func(s *scope, c []int) {
+		s.f.Requests.N += c[0]
+		s.f.Placed.N += c[1]
+		s.f.Withdrawn.N += c[2]
+		s.f.Unanswered.N += c[3]
+		s.f.Open.N += c[4]
+		s.f.Closed.N += c[5]
+		i := 6
+		for _, fb := range fixedBreakdowns {
+			rest := c[0]
+			for _, k := range fb.keys {
+				s.add(fb.id, k, "", c[i])
+				rest -= c[i]
+				i++
+			}
+			if rest > 0 {
+				s.add(fb.id, unknownKey, "", rest)
+			}
+		}
+	})
+}
+
+// flags counts the breakdowns kept in other tables: vulnerable families
+// and priority claims. A hashed IN (subquery) per key marks each request,
+// which costs far less than joining the children, families or claims to
+// every request; it is a part of its own so that it runs beside counts.
+func (q *query) flags(ctx context.Context, ss scopes) error {
+	vulnerable := q.tx.Join(q.tx.From("children", "ch"), "JOIN", "families", "fa", "fa.id = ch.family_id").
+		ColumnExpr("ch.id").Where("fa.vulnerable")
+	inner := q.requests().ColumnExpr("COALESCE(r.municipality_nis, '') AS m").
+		ColumnExpr("CASE WHEN r.child_id IN (?) THEN 1 ELSE 0 END AS v", vulnerable)
+	claims := func(cond string, args ...any) *bun.SelectQuery {
+		return q.tx.From("request_claims", "c").ColumnExpr("c.request_id").Where(cond, args...)
+	}
+	claimKeys := append(append([]string{}, ClaimKeys...), "none", unknownKey)
+	for i, k := range ClaimKeys {
+		inner = inner.ColumnExpr(fmt.Sprintf("CASE WHEN r.id IN (?) THEN 1 ELSE 0 END AS c%d", i), claims("c.claim = ?", k))
+	}
+	inner = inner.ColumnExpr(fmt.Sprintf("CASE WHEN r.id IN (?) THEN 0 ELSE 1 END AS c%d", len(ClaimKeys)), claims("TRUE")).
+		ColumnExpr(fmt.Sprintf("CASE WHEN r.id IN (?) THEN 1 ELSE 0 END AS c%d", len(ClaimKeys)+1), claims("c.claim NOT IN (?)", bun.In(ClaimKeys)))
+	sums := []string{"count(*) FILTER (WHERE v = 1)", "count(*) FILTER (WHERE v = 0)"}
+	for i := range claimKeys {
+		sums = append(sums, fmt.Sprintf("count(*) FILTER (WHERE c%d = 1)", i))
+	}
+	return q.scanCounts(ctx, ss, inner, strings.Join(sums, ", "), func(s *scope, c []int) {
+		s.add("by_vulnerable", "yes", "", c[0])
+		s.add("by_vulnerable", "no", "", c[1])
+		for i, k := range claimKeys {
+			if k != unknownKey || c[2+i] > 0 {
+				s.add("by_priority", k, "", c[2+i])
+			}
+		}
+	})
+}
+
+// scanCounts runs "SELECT m, <counts> FROM (inner) GROUP BY m" and hands
+// each municipality's counts to add, for the desk and that municipality.
+func (q *query) scanCounts(ctx context.Context, ss scopes, inner *bun.SelectQuery, counts string, add func(*scope, []int)) error {
+	rows, err := q.tx.Derived(inner, "x").ColumnExpr("m, " + counts).GroupExpr("m").Rows(ctx)
 	if err != nil {
 		return fmt.Errorf("reports: counts: %w", err)
 	}
 	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return fmt.Errorf("reports: counts: %w", err)
+	}
+	defer q.lock()()
 	for rows.Next() {
 		var m string
-		c := make([]int, 6+len(sums))
+		c := make([]int, len(cols)-1)
 		dest := []any{&m}
 		for i := range c {
 			dest = append(dest, &c[i])
@@ -168,35 +245,26 @@ func (q *query) counts(ctx context.Context, ss scopes) error {
 		if err := rows.Scan(dest...); err != nil {
 			return fmt.Errorf("reports: counts: %w", err)
 		}
-		ss.each(m, func(s *scope) {
-			s.f.Requests.N += c[0]
-			s.f.Placed.N += c[1]
-			s.f.Withdrawn.N += c[2]
-			s.f.Unanswered.N += c[3]
-			s.f.Open.N += c[4]
-			s.f.Closed.N += c[5]
-			i := 6
-			for _, fb := range fixedBreakdowns {
-				rest := c[0]
-				for _, k := range fb.keys {
-					s.add(fb.id, k, "", c[i])
-					rest -= c[i]
-					i++
-				}
-				if rest > 0 {
-					s.add(fb.id, unknownKey, "", rest)
-				}
-			}
-		})
+		ss.each(m, func(s *scope) { add(s, c) })
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("reports: counts: %w", err)
 	}
+	return nil
+}
+
+// children counts the unique children of the desk and of each of its
+// municipalities: a child may have requests from two municipalities.
+func (q *query) children(ctx context.Context, ss scopes) error {
 	// DISTINCT in a subquery is hashed; count(DISTINCT …) would sort.
+	var n int
 	if err := q.tx.Derived(q.requests().Distinct().ColumnExpr("r.child_id"), "x").ColumnExpr("count(*)").
-		Scan(ctx, &ss[""].f.Children.N); err != nil {
+		Scan(ctx, &n); err != nil {
 		return fmt.Errorf("reports: unique children: %w", err)
 	}
+	unlock := q.lock()
+	ss[""].f.Children.N = n
+	unlock()
 	if len(ss) > 1 {
 		crow, err := q.tx.Derived(q.requests().Distinct().ColumnExpr("COALESCE(r.municipality_nis, '') AS m, r.child_id"), "x").
 			ColumnExpr("m, count(*)").GroupExpr("m").Rows(ctx)
@@ -204,16 +272,19 @@ func (q *query) counts(ctx context.Context, ss scopes) error {
 			return fmt.Errorf("reports: unique children: %w", err)
 		}
 		defer crow.Close()
+		unlock := q.lock()
 		for crow.Next() {
 			var m string
 			var n int
 			if err := crow.Scan(&m, &n); err != nil {
+				unlock()
 				return fmt.Errorf("reports: unique children: %w", err)
 			}
 			if sc, ok := ss[m]; ok && m != "" {
 				sc.f.Children.N = n
 			}
 		}
+		unlock()
 		if err := crow.Err(); err != nil {
 			return fmt.Errorf("reports: unique children: %w", err)
 		}
@@ -303,6 +374,7 @@ func (q *query) linkChildren(ctx context.Context, ss scopes) error {
 	if err := crow.Err(); err != nil {
 		return fmt.Errorf("reports: linked children: %w", err)
 	}
+	defer q.lock()()
 	for m, s := range per {
 		ss[m].f.Children.N -= len(s.records) - len(s.roots)
 	}
@@ -328,6 +400,7 @@ func (q *query) grouped(ctx context.Context, ss scopes, id, keyExpr, subExpr str
 		return fmt.Errorf("reports: breakdown %s: %w", id, err)
 	}
 	defer rows.Close()
+	defer q.lock()()
 	for rows.Next() {
 		var m, k, sub sql.NullString
 		var n int
@@ -366,11 +439,13 @@ func (q *query) percentiles(ctx context.Context, ss scopes, fromCol, toCol strin
 			if err != nil {
 				return fmt.Errorf("reports: percentiles %s: %w", toCol, err)
 			}
+			unlock := q.lock()
 			for rows.Next() {
 				var m string
 				var n int
 				var med, p sql.NullFloat64
 				if err := rows.Scan(&m, &n, &med, &p); err != nil {
+					unlock()
 					rows.Close()
 					return fmt.Errorf("reports: percentiles %s: %w", toCol, err)
 				}
@@ -378,6 +453,7 @@ func (q *query) percentiles(ctx context.Context, ss scopes, fromCol, toCol strin
 					set(&sc.f, Days{Value: med.Float64, Valid: med.Valid}, Days{Value: p.Float64, Valid: p.Valid}, n)
 				}
 			}
+			unlock()
 			rows.Close()
 			if err := rows.Err(); err != nil {
 				return fmt.Errorf("reports: percentiles %s: %w", toCol, err)
@@ -397,7 +473,9 @@ func (q *query) percentiles(ctx context.Context, ss scopes, fromCol, toCol strin
 		if err != nil {
 			return fmt.Errorf("reports: percentiles %s: %w", toCol, err)
 		}
+		unlock := q.lock()
 		set(&sc.f, med, p90, n)
+		unlock()
 	}
 	return nil
 }
@@ -444,42 +522,52 @@ func (q *query) sqlitePercentiles(ctx context.Context, expr string, sel func() *
 var breakdownOrder = []string{"by_channel", "by_age", "by_start_month", "by_neighbourhood", "by_day_part",
 	"by_days_per_week", "by_wider_hours", "by_care_need", "by_priority", "by_vulnerable", "by_reason"}
 
+// yearParts are the independent queries of the yearly figures: each writes
+// its part into ss. They run one after the other in one transaction
+// (yearly), or at the same time, each in a transaction of its own
+// (Service.yearly on PostgreSQL, where the database then works on
+// several of them at once).
+func yearParts(ss scopes) []func(context.Context, *query) error {
+	return []func(context.Context, *query) error{
+		func(ctx context.Context, q *query) error { return q.counts(ctx, ss) },
+		func(ctx context.Context, q *query) error { return q.flags(ctx, ss) },
+		func(ctx context.Context, q *query) error { return q.children(ctx, ss) },
+		func(ctx context.Context, q *query) error {
+			return q.percentiles(ctx, ss, "submitted_at", "first_answer_at", func(f *Figures, m, p Days, n int) {
+				f.FirstAnswerMedian, f.FirstAnswerP90, f.Answered = m, p, Count{N: n}
+			})
+		},
+		func(ctx context.Context, q *query) error {
+			return q.percentiles(ctx, ss, "submitted_at", "placed_at", func(f *Figures, m, p Days, _ int) {
+				f.PlacementMedian, f.PlacementP90 = m, p
+			})
+		},
+		func(ctx context.Context, q *query) error {
+			return q.grouped(ctx, ss, "by_start_month", q.month("r.desired_start"), "''", nil)
+		},
+		func(ctx context.Context, q *query) error {
+			return q.grouped(ctx, ss, "by_neighbourhood", "COALESCE(r.municipality_nis, '')", "r.neighbourhood", nil)
+		},
+	}
+}
+
 // yearly computes every yearly figure and breakdown of the desk in tx, and
 // the same for each of municipalities, in one set of grouped queries.
 func yearly(ctx context.Context, tx *tenancy.Tx, year int, municipalities []string) (Figures, map[string]Figures, error) {
 	q := newYearQuery(tx, year)
 	ss := newScopes(year, municipalities)
-	if err := q.counts(ctx, ss); err != nil {
-		return Figures{}, nil, err
-	}
-	if err := q.percentiles(ctx, ss, "submitted_at", "first_answer_at", func(f *Figures, m, p Days, n int) {
-		f.FirstAnswerMedian, f.FirstAnswerP90, f.Answered = m, p, Count{N: n}
-	}); err != nil {
-		return Figures{}, nil, err
-	}
-	if err := q.percentiles(ctx, ss, "submitted_at", "placed_at", func(f *Figures, m, p Days, _ int) {
-		f.PlacementMedian, f.PlacementP90 = m, p
-	}); err != nil {
-		return Figures{}, nil, err
-	}
-	specs := []breakdownSpec{
-		{"by_start_month", q.month("r.desired_start"), "''", nil},
-		{"by_neighbourhood", "COALESCE(r.municipality_nis, '')", "r.neighbourhood", nil},
-		// (request, claim) is the key of request_claims: count(*) counts each request once per claim.
-		{"by_priority", "COALESCE(c.claim, 'none')", "''", func(s *bun.SelectQuery) *bun.SelectQuery {
-			return tx.Join(s, "LEFT JOIN", "request_claims", "c", "c.request_id = r.id")
-		}},
-		{"by_vulnerable", "CASE WHEN fa.vulnerable THEN 'yes' ELSE 'no' END", "''", func(s *bun.SelectQuery) *bun.SelectQuery {
-			return tx.Join(tx.Join(s, "JOIN", "children", "ch", "ch.id = r.child_id"), "JOIN", "families", "fa", "fa.id = ch.family_id")
-		}},
-	}
-	// One query per breakdown. (GROUP BY GROUPING SETS on PostgreSQL was
-	// measured: no faster over 100,000 requests than these scans.)
-	for _, sp := range specs {
-		if err := q.grouped(ctx, ss, sp.id, sp.key, sp.sub, sp.join); err != nil {
+	for _, part := range yearParts(ss) {
+		if err := part(ctx, q); err != nil {
 			return Figures{}, nil, err
 		}
 	}
+	desk, per := ss.figures()
+	return desk, per, nil
+}
+
+// figures turns the collected scopes into the desk's figures and each
+// municipality's.
+func (ss scopes) figures() (Figures, map[string]Figures) {
 	out := map[string]Figures{}
 	for m, sc := range ss {
 		for _, id := range breakdownOrder {
@@ -500,7 +588,7 @@ func yearly(ctx context.Context, tx *tenancy.Tx, year int, municipalities []stri
 			out[m] = sc.f
 		}
 	}
-	return ss[""].f, out, nil
+	return ss[""].f, out
 }
 
 // normalise puts the rows of the fixed-key breakdowns in a stable, readable
