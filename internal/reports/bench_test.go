@@ -97,7 +97,9 @@ func BenchmarkYearlyReport100k(b *testing.B) {
 		out  func(reports.DeskReport) error
 	}{
 		{"page", func(reports.DeskReport) error { return nil }},
-		{"csv", func(r reports.DeskReport) error { return r.WriteCSV(io.Discard, reports.ExportOpgroeien, reports.CSVBelgian) }},
+		{"csv", func(r reports.DeskReport) error {
+			return r.WriteCSV(io.Discard, reports.ExportOpgroeien, reports.CSVBelgian)
+		}},
 		{"xlsx", func(r reports.DeskReport) error { return r.WriteXLSX(io.Discard) }},
 	} {
 		b.Run(c.name, func(b *testing.B) {
