@@ -97,15 +97,6 @@ func BarChart(id, title string, series []Series, bars []Bar) template.HTML {
 	return template.HTML(sb.String()) // every text above went through HTMLEscapeString
 }
 
-// BreakdownChart draws one breakdown.
-func BreakdownChart(id, title string, b Breakdown, lang string) template.HTML {
-	bars := make([]Bar, 0, len(b.Rows))
-	for _, r := range b.Rows {
-		bars = append(bars, Bar{Label: RowLabel(b.ID, r, lang), Values: []BarValue{{N: r.Count.N, Text: r.Count.String()}}})
-	}
-	return BarChart(id, title, nil, bars)
-}
-
 // maxLabel is about what fits left of the bars; the table beside the chart
 // always has the full label.
 const maxLabel = 28

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -290,6 +291,10 @@ type chartTable struct {
 	Chart template.HTML
 	Table tableView
 	Note  string
+	// Totals and Shortage: the months ahead (totals per month, shortage per area and month).
+	Totals, Shortage *tableView
+	// Map: the regional map of unmet demand, drawn with its table beside.
+	Map template.HTML
 }
 
 type yearLink struct {
@@ -338,11 +343,19 @@ func (h *Handler) figuresView(tr web.Translator, lang string, f Figures, year in
 	}
 	for _, b := range f.Breakdowns {
 		d := DefinitionOf(b.ID)
-		s := sectionView{ID: b.ID, Title: d.LabelIn(lang), Definition: d.TextIn(lang),
-			Chart: BreakdownChart("chart-"+b.ID, d.LabelIn(lang), b, lang)}
-		for _, r := range b.Rows {
-			s.Rows = append(s.Rows, rowView{Label: RowLabel(b.ID, r, lang), Value: r.Count.String()})
+		label := func(r Row) string {
+			if b.ID == "by_start_month" {
+				return tr.Month(r.Key)
+			}
+			return RowLabel(b.ID, r, lang)
 		}
+		s := sectionView{ID: b.ID, Title: d.LabelIn(lang), Definition: d.TextIn(lang)}
+		var bars []Bar
+		for _, r := range b.Rows {
+			s.Rows = append(s.Rows, rowView{Label: label(r), Value: r.Count.String()})
+			bars = append(bars, Bar{Label: label(r), Values: []BarValue{{N: r.Count.N, Text: r.Count.String()}}})
+		}
+		s.Chart = BarChart("chart-"+b.ID, d.LabelIn(lang), nil, bars)
 		v.Sections = append(v.Sections, s)
 	}
 	for _, d := range Definitions {
@@ -391,6 +404,12 @@ func regionDeskRows(tr web.Translator, lang string, rep RegionReport) *tableView
 	return t
 }
 
+// aheadArea names an area of the months ahead as the breakdowns do: a
+// request without a neighbourhood counts in "neighbourhood unknown".
+func aheadArea(r AheadRow, lang string) string {
+	return RowLabel("by_neighbourhood", Row{Key: r.MunicipalityNIS, Sub: r.Neighbourhood}, lang)
+}
+
 func aheadView(tr web.Translator, lang string, a Ahead) *chartTable {
 	d := DefinitionOf("ahead_requests")
 	ct := &chartTable{Title: tr.T("reports.ahead")}
@@ -398,24 +417,47 @@ func aheadView(tr web.Translator, lang string, a Ahead) *chartTable {
 		dd := DefinitionOf(id)
 		ct.Defs = append(ct.Defs, figureView{ID: id, Label: dd.LabelIn(lang), Definition: dd.TextIn(lang)})
 	}
+	header := []string{d.LabelIn(lang), DefinitionOf("ahead_free").LabelIn(lang), DefinitionOf("ahead_short").LabelIn(lang)}
 	series := []Series{{Name: d.LabelIn(lang), Class: "chart-a"}, {Name: DefinitionOf("ahead_free").LabelIn(lang), Class: "chart-b"}}
 	var bars []Bar
+	ct.Totals = &tableView{Caption: tr.T("reports.ahead.totals"), LabelHeader: tr.T("reports.col.month"), Header: header}
 	for _, t := range a.Totals {
-		bars = append(bars, Bar{Label: t.Month, Values: []BarValue{{N: t.Requests.N, Text: t.Requests.String()}, {N: t.FreePlaces, Text: strconv.Itoa(t.FreePlaces)}}})
+		month := tr.Month(t.Month)
+		bars = append(bars, Bar{Label: month, Values: []BarValue{{N: t.Requests.N, Text: t.Requests.String()}, {N: t.FreePlaces, Text: strconv.Itoa(t.FreePlaces)}}})
+		ct.Totals.Rows = append(ct.Totals.Rows, tableRow{Label: month,
+			Cells: []string{t.Requests.String(), strconv.Itoa(t.FreePlaces), strconv.Itoa(t.Shortage)}})
 	}
 	ct.Chart = BarChart("chart-ahead", ct.Title, series, bars)
-	ct.Table = tableView{Caption: tr.T("reports.ahead.table"), LabelHeader: tr.T("reports.col.area"), Header: []string{d.LabelIn(lang),
-		DefinitionOf("ahead_free").LabelIn(lang), DefinitionOf("ahead_short").LabelIn(lang)}}
+	// The shortage of each area in each month: one row per area.
+	ct.Shortage = &tableView{Caption: tr.T("reports.ahead.shortage"), LabelHeader: tr.T("reports.col.area")}
+	for _, m := range a.Months {
+		ct.Shortage.Header = append(ct.Shortage.Header, tr.Month(m))
+	}
+	areaRow := map[string]int{}
 	for _, r := range a.Rows {
-		area := MunicipalityName(r.MunicipalityNIS, lang)
-		if r.Neighbourhood != "" {
-			area += " – " + r.Neighbourhood
+		area := aheadArea(r, lang)
+		i, ok := areaRow[area]
+		if !ok {
+			i = len(ct.Shortage.Rows)
+			areaRow[area] = i
+			ct.Shortage.Rows = append(ct.Shortage.Rows, tableRow{Label: area, Cells: make([]string, len(a.Months))})
+			for j := range a.Months {
+				ct.Shortage.Rows[i].Cells[j] = "0"
+			}
 		}
-		ct.Table.Rows = append(ct.Table.Rows, tableRow{Label: r.Month + " · " + area,
+		if j := slices.Index(a.Months, r.Month); j >= 0 {
+			ct.Shortage.Rows[i].Cells[j] = strconv.Itoa(r.Shortage)
+		}
+	}
+	slices.SortFunc(ct.Shortage.Rows, func(x, y tableRow) int { return strings.Compare(x.Label, y.Label) })
+	ct.Table = tableView{Caption: tr.T("reports.ahead.table"), LabelHeader: tr.T("reports.col.area"), Header: header}
+	for _, r := range a.Rows {
+		ct.Table.Rows = append(ct.Table.Rows, tableRow{Label: tr.Month(r.Month) + " · " + aheadArea(r, lang),
 			Cells: []string{r.Requests.String(), strconv.Itoa(r.FreePlaces), strconv.Itoa(r.Shortage)}})
 	}
 	if len(a.Rows) == 0 {
 		ct.Note = tr.T("reports.none")
+		ct.Shortage = nil
 	}
 	return ct
 }

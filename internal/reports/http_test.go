@@ -28,6 +28,7 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/platform/web"
 	"github.com/loket-kinderopvang/loket/internal/platform/web/webtest"
 	"github.com/loket-kinderopvang/loket/internal/reports"
+	"github.com/loket-kinderopvang/loket/internal/requests"
 	"github.com/loket-kinderopvang/loket/internal/tenant"
 )
 
@@ -339,6 +340,41 @@ func TestExports(t *testing.T) {
 			want := fmt.Sprintf(`<tr id="figure-%s"><th scope="row">%s</th><td>%s</td></tr>`, id, label, lo[1][i])
 			if !strings.Contains(page, want) {
 				t.Errorf("LibreOffice reads %s = %v; the page lacks %s", col, lo[1][i], want)
+			}
+		}
+	})
+}
+
+// TestShortagePerAreaAndMonth: the desk's page shows the months ahead as
+// totals per month and as the shortage per area and month, months in
+// words; a request without a neighbourhood counts in "wijk onbekend", in
+// the months ahead as in the breakdown by neighbourhood.
+func TestShortagePerAreaAndMonth(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		w := build(t, d)
+		insert(t, d, w.glm, []spec{{child: "U", family: "U", status: requests.StatusActive, channel: requests.ChannelPhone,
+			submitted: at("2026-08-01 09:00"), firstAnswer: -1, placed: -1, nis: "13053", wijk: "", age: 6, days: "mon",
+			reason: requests.ReasonWork, start: "2027-03-01"}})
+		app := server(t, w)
+		page := webtest.Get(t, app, "/geel-laakdal-meerhout/loket/cijfers?jaar=2026", testUser, "worker-1").Body
+		cells := func(vs ...string) string { return "<td>" + strings.Join(vs, "</td><td>") + "</td>" }
+		for _, want := range []string{
+			// March 2027: J in Geel – Bel and U in Laakdal, no free place.
+			`<th scope="row">maart 2027</th>` + cells("2", "0", "2"),
+			`<th scope="row">januari 2027</th>` + cells("2", "2", "1"),
+			`<caption>Tekort per gebied en maand</caption>`,
+			`<th scope="col">november 2026</th>`,
+			// November 2026 … October 2027.
+			`<th scope="row">Geel – Bel</th>` + cells("0", "0", "0", "0", "1", "0", "0", "0", "0", "0", "0", "0"),
+			`<th scope="row">Laakdal – wijk onbekend</th>` + cells("0", "0", "0", "0", "1", "0", "0", "0", "0", "0", "0", "0"),
+			`<th scope="row">Meerhout – Zittaart</th>` + cells("0", "0", "1", "0", "0", "0", "0", "0", "0", "0", "0", "0"),
+			`<th scope="row">maart 2027 · Laakdal – wijk onbekend</th>` + cells("1", "0", "1"),
+			// The same name in the breakdown by neighbourhood.
+			`<th scope="row">Laakdal – wijk onbekend</th><td>1</td>`,
+			`<th scope="row">juni 2026</th><td>1</td>`, // by start month, in words
+		} {
+			if !strings.Contains(page, want) {
+				t.Errorf("desk page lacks %s", want)
 			}
 		}
 	})
