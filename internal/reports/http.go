@@ -230,6 +230,7 @@ func (h *Handler) regionPage(c *fiber.Ctx) error {
 	v.Scope = tr.T("reports.region.all_desks")
 	v.Desks = regionDeskRows(tr, lang, rep)
 	v.Cross = crossView(tr, lang, rep)
+	v.Map = mapView(tr, lang, rep)
 	v.Exports = exportLinks(tr, base, rep.Year, RegionExports)
 	return h.o.Render.Render(c, fiber.StatusOK, "reports_figures", web.Page{Translator: tr, Title: v.Title, Data: v})
 }
@@ -293,8 +294,10 @@ type chartTable struct {
 	Note  string
 	// Totals and Shortage: the months ahead (totals per month, shortage per area and month).
 	Totals, Shortage *tableView
-	// Map: the regional map of unmet demand, drawn with its table beside.
-	Map template.HTML
+	// Map: the regional map of unmet demand, drawn with its table beside;
+	// Legend: its shading classes (Href is the CSS class) and their meaning.
+	Map    template.HTML
+	Legend []link
 }
 
 type yearLink struct {
@@ -319,6 +322,7 @@ type pageView struct {
 	Desks          *tableView
 	Ahead          *chartTable
 	Providers      *chartTable // desk staff only
+	Map            *chartTable // region: unmet demand per 100 births
 	Cross          *chartTable
 	Definitions    []figureView
 	Exports        []link
@@ -513,6 +517,53 @@ func providersView(tr web.Translator, lang string, rep DeskReport) *chartTable {
 	ct.Note = tr.T("reports.providers.deadline", "Days", rep.ResponseDays)
 	if len(rep.Providers) == 0 {
 		ct.Note = tr.T("reports.providers.none") + " " + ct.Note
+	}
+	return ct
+}
+
+// mapView is the regional map of unmet demand per 100 births with the
+// table of the same figures beside it.
+func mapView(tr web.Translator, lang string, rep RegionReport) *chartTable {
+	if len(rep.Outlines) == 0 {
+		return nil
+	}
+	d := DefinitionOf("unmet_per_births")
+	ct := &chartTable{Title: d.LabelIn(lang), Defs: []figureView{{ID: d.ID, Label: d.LabelIn(lang), Definition: d.TextIn(lang)}}}
+	rate := func(a MapArea) string {
+		switch {
+		case a.Births == 0:
+			return tr.T("reports.map.no_births")
+		case !a.PerHundred.Valid:
+			return "–"
+		}
+		return a.PerHundred.In(lang)
+	}
+	label := func(a MapArea) string {
+		return MunicipalityName(a.NIS, lang) + ": " + rate(a) + " (" + a.Unmet.String() + ")"
+	}
+	ct.Map = RegionMap("map-unmet", ct.Title, rep.Outlines, rep.Map, label)
+	ct.Table = tableView{Caption: ct.Title, LabelHeader: tr.T("reports.col.municipality"),
+		Header: []string{tr.T("reports.col.births"), DefinitionOf("by_unmet_municipality").LabelIn(lang), d.LabelIn(lang)}}
+	areas := slices.Clone(rep.Map)
+	slices.SortFunc(areas, func(a, b MapArea) int {
+		return strings.Compare(MunicipalityName(a.NIS, lang), MunicipalityName(b.NIS, lang))
+	})
+	for _, a := range areas {
+		births := tr.T("reports.map.no_births")
+		if a.Births > 0 {
+			births = strconv.Itoa(a.Births)
+		}
+		ct.Table.Rows = append(ct.Table.Rows, tableRow{Label: MunicipalityName(a.NIS, lang), Cells: []string{births, a.Unmet.String(), rate(a)}})
+	}
+	for _, c := range MapClasses {
+		ct.Legend = append(ct.Legend, link{Label: tr.T("reports.map.legend." + c), Href: c})
+	}
+	schematic := false
+	for _, o := range rep.Outlines {
+		schematic = schematic || o.Schematic
+	}
+	if schematic {
+		ct.Note = tr.T("reports.map.schematic")
 	}
 	return ct
 }

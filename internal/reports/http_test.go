@@ -379,3 +379,31 @@ func TestShortagePerAreaAndMonth(t *testing.T) {
 		}
 	})
 }
+
+// TestRegionMap: the regional page shades every municipality of the region
+// by unmet demand per 100 births, with the same figures in a table beside
+// the map and a note that the shapes are schematic. Laakdal's one unmet
+// request is hidden (<5), so its rate is too; Geel has none: 0 per 100.
+func TestRegionMap(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		w := build(t, d)
+		app := server(t, w)
+		page := webtest.Get(t, app, "/regio/13000/cijfers?jaar=2026", testUser, "coord-1").Body
+		for _, want := range []string{
+			`<svg class="map" id="map-unmet" role="img" aria-labelledby="map-unmet-title"`,
+			`<title id="map-unmet-title">Onvervulde vraag per 100 geboorten</title>`,
+			`<path class="map-hidden" d="M`, `<title>Laakdal: – (&lt;5)</title>`,
+			`<path class="map-q0" d="M`, `<title>Geel: 0,0 (0)</title>`,
+			`<th scope="row">Laakdal</th><td>160</td><td>&lt;5</td><td>–</td>`,
+			`<th scope="row">Geel</th><td>450</td><td>0</td><td>0,0</td>`,
+			"Schematische kaart",
+		} {
+			if !strings.Contains(page, want) {
+				t.Errorf("region page lacks %s", want)
+			}
+		}
+		if n := strings.Count(page, `<path class="map-`); n < 12 {
+			t.Errorf("%d municipalities on the map, want the 12 of the arrondissement", n)
+		}
+	})
+}

@@ -163,6 +163,14 @@ var Definitions = []Definition{
 		"Getelde aanvragen per reden voor opvang (werk, opleiding, werk zoeken, andere).",
 		"Demandes comptées par motif de l'accueil (travail, formation, recherche d'emploi, autre).",
 		"Counted requests by reason for care (work, training, job search, other)."),
+	def("by_unmet_municipality", "Onvervulde vraag per gemeente", "Demande non satisfaite par commune", "Unmet demand by municipality",
+		"Getelde aanvragen met status onbeantwoord (de gewenste start ging voorbij zonder plaats), per woongemeente van het gezin.",
+		"Demandes comptées au statut sans réponse (le début souhaité est passé sans place), par commune de résidence de la famille.",
+		"Counted requests with status unanswered (the desired start passed without a place), by the family's municipality."),
+	def("unmet_per_births", "Onvervulde vraag per 100 geboorten", "Demande non satisfaite pour 100 naissances", "Unmet demand per 100 births",
+		"Onvervulde vraag in de gemeente in het jaar, gedeeld door het aantal geboorten per jaar in die gemeente, maal 100. Het aantal geboorten is een referentiecijfer van het platform.",
+		"Demande non satisfaite dans la commune pendant l'année, divisée par le nombre de naissances par an dans cette commune, fois 100. Le nombre de naissances est un chiffre de référence de la plateforme.",
+		"Unmet demand in the municipality in the year, divided by the births per year in that municipality, times 100. The births are a reference figure of the platform."),
 	def("ahead_requests", "Vraag zonder plaats", "Demandes sans place", "Requests without a place",
 		"Open aanvragen (ingediend, actief of met een aanbod; zonder samengevoegde dubbels) met een gewenste start in die maand, per woongemeente en wijk.",
 		"Demandes ouvertes (introduites, actives ou avec une offre ; sans doublons fusionnés) avec un début souhaité ce mois-là, par commune et quartier.",
@@ -404,6 +412,16 @@ type RegionDesk struct {
 	Figures Figures
 }
 
+// MapArea is one municipality on the regional map.
+type MapArea struct {
+	NIS    string
+	Births int // 0: no reference figure
+	Unmet  Count
+	// PerHundred is unmet demand per 100 births (absent when hidden or
+	// without births).
+	PerHundred Days
+}
+
 // RegionReport is what a regional coordinator sees: aggregates only, every
 // count of 1..4 withheld, and no cross-border row under the threshold.
 type RegionReport struct {
@@ -414,4 +432,8 @@ type RegionReport struct {
 	Cross     []CrossBorder
 	// HiddenPairs is how many municipality pairs had 1..4 requests and were left out.
 	HiddenPairs int
+	// Map is the unmet demand per municipality of the region (suppressed
+	// as the rest), Outlines their shapes.
+	Map      []MapArea
+	Outlines []Outline
 }

@@ -10,7 +10,11 @@ import (
 // partitions are the breakdowns whose rows add up to the requests (a
 // reader knows it from their definitions); priority groups overlap.
 var partitions = []string{"by_channel", "by_age", "by_start_month", "by_neighbourhood", "by_day_part",
-	"by_days_per_week", "by_wider_hours", "by_care_need", "by_vulnerable", "by_reason"}
+	"by_days_per_week", "by_wider_hours", "by_care_need", "by_vulnerable", "by_reason", "by_unmet_municipality"}
+
+// partitionOf is the headline count a partition adds up to, when it is
+// not the requests.
+var partitionOf = map[string]string{"by_unmet_municipality": "unanswered"}
 
 // statusParts are the headline counts that add up to the requests.
 var statusParts = []string{"placed", "withdrawn", "unanswered", "open", "closed"}
@@ -84,7 +88,11 @@ func protectRegion(desks []Figures, total Figures) ([]Figures, Figures, error) {
 				parts, values = append(parts, regionCell{s, id, r.Key, r.Sub}), append(values, r.Count.N)
 			}
 			if len(parts) > 0 {
-				relation(req, parts, values)
+				whole := req
+				if h, ok := partitionOf[id]; ok {
+					whole = regionCell{scope: s, key: h}
+				}
+				relation(whole, parts, values)
 			}
 		}
 	}

@@ -131,7 +131,8 @@ func tableAttack(t *testing.T, rows [][]string) *attack {
 
 // figuresAttack reads the page data: the desks' counts and the total's
 // every breakdown. Every breakdown but the priority groups adds up to the
-// requests; yes/no breakdowns only when both rows are there.
+// requests (unmet demand by municipality: to the unanswered ones); yes/no
+// breakdowns only when both rows are there.
 func figuresAttack(desks []reports.Figures, total reports.Figures) *attack {
 	a := newAttack()
 	all := append(slices.Clone(desks), total)
@@ -165,7 +166,11 @@ func figuresAttack(desks []reports.Figures, total reports.Figures) *attack {
 			for _, r := range b.Rows {
 				parts = append(parts, name(s, b.ID, r))
 			}
-			a.sum(p+"requests", parts)
+			whole := p + "requests"
+			if b.ID == "by_unmet_municipality" { // the unanswered requests by municipality
+				whole = p + "unanswered"
+			}
+			a.sum(whole, parts)
 		}
 	}
 	for _, h := range total.Headline() {

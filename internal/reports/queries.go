@@ -520,7 +520,7 @@ func (q *query) sqlitePercentiles(ctx context.Context, expr string, sel func() *
 
 // breakdownOrder is the order of the breakdowns on the page and in exports.
 var breakdownOrder = []string{"by_channel", "by_age", "by_start_month", "by_neighbourhood", "by_day_part",
-	"by_days_per_week", "by_wider_hours", "by_care_need", "by_priority", "by_vulnerable", "by_reason"}
+	"by_days_per_week", "by_wider_hours", "by_care_need", "by_priority", "by_vulnerable", "by_reason", "by_unmet_municipality"}
 
 // yearParts are the independent queries of the yearly figures: each writes
 // its part into ss. They run one after the other in one transaction
@@ -547,6 +547,10 @@ func yearParts(ss scopes) []func(context.Context, *query) error {
 		},
 		func(ctx context.Context, q *query) error {
 			return q.grouped(ctx, ss, "by_neighbourhood", "COALESCE(r.municipality_nis, '')", "r.neighbourhood", nil)
+		},
+		func(ctx context.Context, q *query) error {
+			return q.grouped(ctx, ss, "by_unmet_municipality", "COALESCE(r.municipality_nis, '')", "''",
+				func(s *bun.SelectQuery) *bun.SelectQuery { return s.Where("r.status = 'unanswered'") })
 		},
 	}
 }

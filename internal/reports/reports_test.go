@@ -89,6 +89,8 @@ func TestYearlyFigures(t *testing.T) {
 			"by_priority":      "work_or_training=3 single_parent=2 low_income=1 foster_child=0 sibling=1 none=3",
 			"by_vulnerable":    "yes=3 no=6",
 			"by_reason":        "work=5 training=1 job_search=1 other=2",
+			// D, from Laakdal, is the one unanswered request.
+			"by_unmet_municipality": "13053=1",
 		}
 		for id, want := range wantRows {
 			if got := rows(f.Breakdown(id)); got != want {

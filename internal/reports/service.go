@@ -274,6 +274,23 @@ func (s *Service) Region(ctx context.Context, user, regionNIS string, year int) 
 		rep.Desks[i].Figures = shown[i]
 	}
 	rep.Total = total
+	if rep.Outlines, err = regionOutlines(regionNIS); err != nil {
+		return RegionReport{}, err
+	}
+	unmet := map[string]Count{}
+	for _, r := range total.Breakdown("by_unmet_municipality").Rows {
+		unmet[r.Key] = r.Count
+	}
+	for _, o := range rep.Outlines {
+		a := MapArea{NIS: o.NIS, Unmet: unmet[o.NIS]}
+		if b, ok := Births(o.NIS); ok {
+			a.Births = b
+			if !a.Unmet.Hidden {
+				a.PerHundred = Days{Value: float64(a.Unmet.N) * 100 / float64(b), Valid: true}
+			}
+		}
+		rep.Map = append(rep.Map, a)
+	}
 	for k, n := range cross {
 		if n < SmallCell {
 			rep.HiddenPairs++
