@@ -36,7 +36,7 @@ require (
 	gopkg.in/yaml.v3 v3.0.1
 )
 
-require gonum.org/v1/gonum v0.17.0 // indirect
+require gonum.org/v1/gonum v0.17.0
 
 require (
 	github.com/andybalholm/brotli v1.1.0 // indirect
