@@ -15,7 +15,8 @@ import (
 
 // bulk100k fills desk geel-laakdal-meerhout with 100,000 requests submitted
 // in 2026 (80,000 children, claims on a third, answers on two thirds,
-// placements on a seventh), in a few INSERT … SELECT FROM generate_series
+// placements on a seventh; one preference each, at 50 locations of 10
+// providers, two thirds answered), in a few INSERT … SELECT FROM generate_series
 // statements as the schema owner.
 const bulk100k = `
 INSERT INTO families (tenant_id, id, display_name, vulnerable, created_at, updated_at)
@@ -41,8 +42,16 @@ FROM (SELECT i, timestamptz '2026-01-01 08:00:00+00' + (i % 364) * interval '1 d
 INSERT INTO request_claims (tenant_id, request_id, claim)
 SELECT ?0, md5('r' || i)::uuid, (ARRAY['work_or_training', 'single_parent', 'low_income', 'foster_child', 'sibling'])[1 + i % 5]
 FROM generate_series(1, 100000) i WHERE i % 3 = 0;
-INSERT INTO preferences (tenant_id, request_id, rank, location_id, state, updated_at)
-SELECT ?0, md5('r' || i)::uuid, 1, md5('l' || (i % 50))::uuid, 'pending', now() FROM generate_series(1, 100000) i;
+INSERT INTO providers (id, name, created_at, updated_at)
+SELECT md5('p' || i)::uuid, 'Organisator ' || i, now(), now() FROM generate_series(0, 9) i;
+INSERT INTO locations (id, dossier_number, provider_id, name, municipality_nis, lat, lon, care_type, subsidy_tier, price_type,
+	licensed_places, opening_hours, languages, created_at, updated_at)
+SELECT md5('l' || i)::uuid, 'BENCH-' || i, md5('p' || (i % 10))::uuid, 'Opvang ' || i, (ARRAY['13008', '13053', '13021'])[1 + i % 3],
+	51.1, 5.0, 'groepsopvang', 'T2A', 'inkomenstarief', 18, '{}'::jsonb, '["nl"]'::jsonb, now(), now() FROM generate_series(0, 49) i;
+INSERT INTO preferences (tenant_id, request_id, rank, location_id, state, answered_at, updated_at)
+SELECT ?0, md5('r' || i)::uuid, 1, md5('l' || (i % 50))::uuid, CASE WHEN i % 3 <> 0 THEN 'waiting_list' ELSE 'pending' END,
+	CASE WHEN i % 3 <> 0 THEN timestamptz '2026-01-01 08:00:00+00' + (i % 364) * interval '1 day' + (i % 20) * interval '1 day' END,
+	now() FROM generate_series(1, 100000) i;
 ANALYZE families; ANALYZE children; ANALYZE requests; ANALYZE request_claims; ANALYZE preferences;
 `
 

@@ -248,21 +248,42 @@ func Recover(t Table) (map[int]int, error) {
 		for i := range A {
 			m.SetRow(i, A[i])
 		}
+		// Every solution the simplex returns is a feasible table: a cell
+		// seen at two values two integers apart or more is no longer
+		// exact, and needs no program of its own.
+		seenLo, seenHi := make([]float64, len(vs)), make([]float64, len(vs))
+		for i := range vs {
+			seenLo[i], seenHi[i] = math.Inf(1), math.Inf(-1)
+		}
+		see := func(x []float64) {
+			for i, v := range x {
+				seenLo[i], seenHi[i] = math.Min(seenLo[i], v), math.Max(seenHi[i], v)
+			}
+		}
+		open := func(i int) bool { return math.Floor(seenHi[i]+1e-6)-math.Ceil(seenLo[i]-1e-6) < 1 }
 		for i, v := range vs {
+			if !open(i) {
+				continue
+			}
 			c := make([]float64, len(vs))
 			c[i] = 1
-			lo, _, err := lp.Simplex(c, m, b, tol, nil)
+			lo, x, err := lp.Simplex(c, m, b, tol, nil)
 			if err != nil {
 				return nil, fmt.Errorf("sdc: lower bound of cell %d: %w", cols[v], err)
 			}
+			see(x)
+			if !open(i) {
+				continue
+			}
 			c[i] = -1
-			hi, _, err := lp.Simplex(c, m, b, tol, nil)
+			hi, x, err := lp.Simplex(c, m, b, tol, nil)
 			if errors.Is(err, lp.ErrUnbounded) {
 				continue
 			}
 			if err != nil {
 				return nil, fmt.Errorf("sdc: upper bound of cell %d: %w", cols[v], err)
 			}
+			see(x)
 			l, h := math.Ceil(lo-1e-6), math.Floor(-hi+1e-6)
 			if l == h {
 				out[cols[v]] = int(l)

@@ -159,3 +159,22 @@ func TestProtectRandomTables(t *testing.T) {
 	}
 	t.Logf("primary suppression alone leaked in %d of 300 tables", leaky)
 }
+
+// BenchmarkProtectRegionSized: a region of 10 desks side by side over 40
+// columns of small counts (a large arrondissement's workbook).
+func BenchmarkProtectRegionSized(b *testing.B) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	inner := make([][]int, 10)
+	for i := range inner {
+		inner[i] = make([]int, 40)
+		for j := range inner[i] {
+			inner[i][j] = rng.IntN(30)
+		}
+	}
+	for b.Loop() {
+		tb := grid(inner)
+		if _, err := sdc.Protect(&tb, 5); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
