@@ -480,6 +480,51 @@ func (q *query) percentiles(ctx context.Context, ss scopes, fromCol, toCol strin
 	return nil
 }
 
+func setFirstAnswer(f *Figures, m, p Days, n int) {
+	f.FirstAnswerMedian, f.FirstAnswerP90, f.Answered = m, p, Count{N: n}
+}
+
+func setPlacement(f *Figures, m, p Days, _ int) { f.PlacementMedian, f.PlacementP90 = m, p }
+
+// pgPercentiles computes both percentile pairs for the desk and each of its
+// municipalities in one scan: GROUPING SETS ((municipality), ()), the days
+// NULL where a request has no answer or no placement (percentile_cont
+// leaves NULLs out).
+func (q *query) pgPercentiles(ctx context.Context, ss scopes) error {
+	inner := q.requests().ColumnExpr("COALESCE(r.municipality_nis, '') AS m").
+		ColumnExpr(q.days("r.submitted_at", "r.first_answer_at") + " AS fa").
+		ColumnExpr(q.days("r.submitted_at", "r.placed_at") + " AS pl")
+	sets := "GROUPING SETS ((m), ())" // a desk alone: its municipality rows find no scope
+	rows, err := q.tx.Derived(inner, "x").ColumnExpr(`COALESCE(m, ''), GROUPING(m), count(fa),
+		percentile_cont(0.5) WITHIN GROUP (ORDER BY fa), percentile_cont(0.9) WITHIN GROUP (ORDER BY fa),
+		percentile_cont(0.5) WITHIN GROUP (ORDER BY pl), percentile_cont(0.9) WITHIN GROUP (ORDER BY pl)`).
+		GroupExpr(sets).Rows(ctx)
+	if err != nil {
+		return fmt.Errorf("reports: percentiles: %w", err)
+	}
+	defer rows.Close()
+	defer q.lock()()
+	days := func(v sql.NullFloat64) Days { return Days{Value: v.Float64, Valid: v.Valid} }
+	for rows.Next() {
+		var m string
+		var whole, n int
+		var fm, fp, pm, pp sql.NullFloat64
+		if err := rows.Scan(&m, &whole, &n, &fm, &fp, &pm, &pp); err != nil {
+			return fmt.Errorf("reports: percentiles: %w", err)
+		}
+		if whole == 1 {
+			m = "" // the desk
+		} else if m == "" {
+			continue // no municipality: the desk only
+		}
+		if sc, ok := ss[m]; ok {
+			setFirstAnswer(&sc.f, days(fm), days(fp), n)
+			setPlacement(&sc.f, days(pm), days(pp), 0)
+		}
+	}
+	return rows.Err()
+}
+
 // sqlitePercentiles reads the median and 90th percentile of expr over the
 // requests sel selects.
 func (q *query) sqlitePercentiles(ctx context.Context, expr string, sel func() *bun.SelectQuery) (median, p90 Days, n int, err error) {
@@ -533,14 +578,13 @@ func yearParts(ss scopes) []func(context.Context, *query) error {
 		func(ctx context.Context, q *query) error { return q.flags(ctx, ss) },
 		func(ctx context.Context, q *query) error { return q.children(ctx, ss) },
 		func(ctx context.Context, q *query) error {
-			return q.percentiles(ctx, ss, "submitted_at", "first_answer_at", func(f *Figures, m, p Days, n int) {
-				f.FirstAnswerMedian, f.FirstAnswerP90, f.Answered = m, p, Count{N: n}
-			})
-		},
-		func(ctx context.Context, q *query) error {
-			return q.percentiles(ctx, ss, "submitted_at", "placed_at", func(f *Figures, m, p Days, _ int) {
-				f.PlacementMedian, f.PlacementP90 = m, p
-			})
+			if q.dialect == db.Postgres {
+				return q.pgPercentiles(ctx, ss)
+			}
+			if err := q.percentiles(ctx, ss, "submitted_at", "first_answer_at", setFirstAnswer); err != nil {
+				return err
+			}
+			return q.percentiles(ctx, ss, "submitted_at", "placed_at", setPlacement)
 		},
 		func(ctx context.Context, q *query) error {
 			return q.grouped(ctx, ss, "by_start_month", q.month("r.desired_start"), "''", nil)
@@ -738,11 +782,19 @@ func responsiveness(ctx context.Context, tx *tenancy.Tx, year, responseDays int)
 	type key struct{ provider, location string }
 	out := map[key]*Responsiveness{}
 	var order []key
-	for _, perLocation := range []bool{true, false} {
-		group, names := "pv.id, pv.name", "pv.name, '', ''"
-		if perLocation {
-			group, names = "pv.id, pv.name, l.id, l.name, l.municipality_nis", "pv.name, l.name, l.municipality_nis"
-		}
+	// PostgreSQL: locations and providers in one scan (GROUPING SETS);
+	// SQLite has none: one query each.
+	levels := []struct{ group, names string }{
+		{"pv.id, pv.name, l.id, l.name, l.municipality_nis", "pv.name, l.name, l.municipality_nis"},
+		{"pv.id, pv.name", "pv.name, '', ''"},
+	}
+	if q.dialect == db.Postgres {
+		levels = levels[:1]
+		levels[0].group = "GROUPING SETS ((pv.id, pv.name, l.id, l.name, l.municipality_nis), (pv.id, pv.name))"
+		levels[0].names = "pv.name, COALESCE(l.name, ''), COALESCE(l.municipality_nis, '')"
+	}
+	for _, level := range levels {
+		group, names := level.group, level.names
 		cols := names + ", count(*), count(p.answered_at), sum(" + inTime + ")"
 		if q.dialect == db.Postgres {
 			cols += ", percentile_cont(0.5) WITHIN GROUP (ORDER BY " + days + ")"
