@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -72,21 +74,35 @@ func (q *query) month(col string) string {
 	return "substr(" + col + ", 1, 7)"
 }
 
-// ageBandSQL groups the age at desired start (months; negative = not yet born).
-const ageBandSQL = `CASE WHEN r.age_months < 0 THEN 'unborn'
-	WHEN r.age_months < 6 THEN '0-5'
-	WHEN r.age_months < 12 THEN '6-11'
-	WHEN r.age_months < 18 THEN '12-17'
-	WHEN r.age_months < 24 THEN '18-23'
-	WHEN r.age_months < 36 THEN '24-35'
-	ELSE '36+' END`
+// ageBand groups the age at desired start (months; negative = not yet born).
+func ageBand(months int) string {
+	switch {
+	case months < 0:
+		return "unborn"
+	case months < 6:
+		return "0-5"
+	case months < 12:
+		return "6-11"
+	case months < 18:
+		return "12-17"
+	case months < 24:
+		return "18-23"
+	case months < 36:
+		return "24-35"
+	}
+	return "36+"
+}
 
 // AgeBands are the keys of the age breakdown, in order.
 var AgeBands = []string{"unborn", "0-5", "6-11", "12-17", "18-23", "24-35", "36+"}
 
-// daysPerWeekSQL counts the days of the care plan ("mon,tue" → 2).
-const daysPerWeekSQL = `CASE WHEN r.care_days = '' THEN 0
-	ELSE length(r.care_days) - length(replace(r.care_days, ',', '')) + 1 END`
+// daysPerWeek counts the days of the care plan ("mon,tue" → 2).
+func daysPerWeek(careDays string) int {
+	if careDays == "" {
+		return 0
+	}
+	return strings.Count(careDays, ",") + 1
+}
 
 // scope collects the figures of the whole desk (key "") or of one of its
 // municipalities while the grouped queries run.
@@ -126,67 +142,153 @@ func (ss scopes) each(m string, fn func(*scope)) {
 	}
 }
 
-// fixedBreakdowns have a fixed list of keys: counts computes them in its
-// one pass, with a filtered count per key, instead of a scan each.
-// expr yields text on both dialects.
-var fixedBreakdowns = []struct {
-	id, expr string
-	keys     []string
-}{
-	{"by_channel", "r.channel", ChannelKeys},
-	{"by_age", ageBandSQL, AgeBands},
-	{"by_day_part", "r.day_part", []string{"whole", "half"}},
-	{"by_days_per_week", "CAST(" + daysPerWeekSQL + " AS TEXT)", []string{"0", "1", "2", "3", "4", "5", "6", "7"}},
-	{"by_wider_hours", "CASE WHEN r.wider_hours THEN 'yes' ELSE 'no' END", []string{"yes", "no"}},
-	{"by_care_need", "CASE WHEN r.specific_care_need THEN 'yes' ELSE 'no' END", []string{"yes", "no"}},
-	{"by_reason", "r.reason", ReasonKeys},
-}
-
 // unknownKey collects values outside a fixed breakdown's keys (bad data, a
 // channel added later), so the rows still add up to the requests.
 const unknownKey = "unknown"
 
-// counts fills the headline counts and the fixed breakdowns in one pass over
-// the counted requests, grouped by municipality. Unique children are counted
-// per municipality and for the whole desk apart: a child may have requests
-// from two municipalities.
+// countDims are the request columns counts groups by, each with the
+// municipality. The columns are grouped raw (a few hundred values at most)
+// and turned into breakdown keys here, on the grouped rows: no expression
+// is worked out per request in the database.
+var countDims = []struct {
+	col string
+	add func(s *scope, m, v string, n int)
+}{
+	{"r.status", func(s *scope, m, v string, n int) {
+		s.f.Requests.N += n
+		switch v {
+		case "placed":
+			s.f.Placed.N += n
+		case "withdrawn":
+			s.f.Withdrawn.N += n
+		case "unanswered":
+			s.f.Unanswered.N += n
+			s.add("by_unmet_municipality", m, "", n)
+		case "submitted", "active", "offered":
+			s.f.Open.N += n
+		case "closed":
+			s.f.Closed.N += n
+		}
+	}},
+	{"r.channel", fixedKey("by_channel", ChannelKeys)},
+	{"r.age_months", func(s *scope, _, v string, n int) {
+		a, err := strconv.Atoi(v)
+		if err != nil {
+			s.add("by_age", unknownKey, "", n)
+			return
+		}
+		s.add("by_age", ageBand(a), "", n)
+	}},
+	{"r.day_part", fixedKey("by_day_part", []string{"whole", "half"})},
+	{"r.care_days", func(s *scope, _, v string, n int) {
+		if d := daysPerWeek(v); d <= 7 {
+			s.add("by_days_per_week", strconv.Itoa(d), "", n)
+		} else {
+			s.add("by_days_per_week", unknownKey, "", n)
+		}
+	}},
+	{"r.wider_hours", yesNo("by_wider_hours")},
+	{"r.specific_care_need", yesNo("by_care_need")},
+	{"r.reason", fixedKey("by_reason", ReasonKeys)},
+	{"r.desired_start", func(s *scope, _, v string, n int) {
+		// A date reads as "2026-03-01…" (text or time) on both dialects.
+		s.add("by_start_month", v[:min(7, len(v))], "", n)
+	}},
+	{"r.neighbourhood", func(s *scope, m, v string, n int) { s.add("by_neighbourhood", m, v, n) }},
+}
+
+// fixedKey counts a column under its own value when it is one of keys,
+// else under unknownKey.
+func fixedKey(id string, keys []string) func(*scope, string, string, int) {
+	return func(s *scope, _, v string, n int) {
+		if !slices.Contains(keys, v) {
+			v = unknownKey
+		}
+		s.add(id, v, "", n)
+	}
+}
+
+// yesNo counts a boolean column (true/false on PostgreSQL, 1/0 on SQLite).
+func yesNo(id string) func(*scope, string, string, int) {
+	return func(s *scope, _, v string, n int) {
+		k := "no"
+		if v == "true" || v == "1" || v == "t" {
+			k = "yes"
+		}
+		s.add(id, k, "", n)
+	}
+}
+
+// counts fills the headline counts and the breakdowns held in the requests
+// themselves in one pass over the counted requests: on PostgreSQL one
+// GROUPING SETS query ((municipality, column) for each column, hashed in one
+// scan); SQLite has no grouping sets: the same rows from a UNION ALL.
+// Each row says by GROUPING's bit mask which column it is grouped by.
 func (q *query) counts(ctx context.Context, ss scopes) error {
-	// The inner query computes each breakdown's key once per request; the
-	// outer one counts each key with a FILTER (PostgreSQL, SQLite ≥ 3.30).
-	inner := q.requests().ColumnExpr("COALESCE(r.municipality_nis, '') AS m, r.status AS st")
-	var sums []string
-	for i, fb := range fixedBreakdowns {
-		inner = inner.ColumnExpr(fmt.Sprintf("%s AS b%d", fb.expr, i))
-		for _, k := range fb.keys {
-			sums = append(sums, fmt.Sprintf("count(*) FILTER (WHERE b%d = '%s')", i, k))
+	cols := make([]string, len(countDims))
+	for i := range countDims {
+		cols[i] = fmt.Sprintf("c%d", i)
+	}
+	all := strings.Join(cols, ", ")
+	var rows *sql.Rows
+	var err error
+	if q.dialect == db.Postgres {
+		inner := q.requests().ColumnExpr("COALESCE(r.municipality_nis, '') AS m")
+		sets := make([]string, len(countDims))
+		for i, d := range countDims {
+			inner = inner.ColumnExpr(fmt.Sprintf("%s AS c%d", d.col, i))
+			sets[i] = "(m, " + cols[i] + ")"
+		}
+		rows, err = q.tx.Derived(inner, "x").ColumnExpr("m, GROUPING(" + all + "), " + all + ", count(*)").
+			GroupExpr("GROUPING SETS (" + strings.Join(sets, ", ") + ")").Rows(ctx)
+	} else {
+		var union *bun.SelectQuery
+		for i, d := range countDims {
+			sel := q.requests().ColumnExpr("COALESCE(r.municipality_nis, '') AS m").
+				ColumnExpr("?", (1<<len(countDims)-1)&^(1<<(len(countDims)-1-i)))
+			for j := range countDims {
+				if j == i {
+					sel = sel.ColumnExpr(d.col)
+				} else {
+					sel = sel.ColumnExpr("NULL")
+				}
+			}
+			sel = sel.ColumnExpr("count(*)").GroupExpr("1, " + strconv.Itoa(3+i))
+			if union == nil {
+				union = sel
+			} else {
+				union = union.UnionAll(sel)
+			}
+		}
+		rows, err = union.Rows(ctx)
+	}
+	if err != nil {
+		return fmt.Errorf("reports: counts: %w", err)
+	}
+	defer rows.Close()
+	defer q.lock()()
+	vals := make([]sql.NullString, len(countDims))
+	for rows.Next() {
+		var m string
+		var g, n int
+		dest := []any{&m, &g}
+		for i := range vals {
+			dest = append(dest, &vals[i])
+		}
+		if err := rows.Scan(append(dest, &n)...); err != nil {
+			return fmt.Errorf("reports: counts: %w", err)
+		}
+		for i, d := range countDims {
+			// GROUPING's bit for the first column is the highest; 0 = grouped by it.
+			if g&(1<<(len(countDims)-1-i)) == 0 {
+				ss.each(m, func(s *scope) { d.add(s, m, vals[i].String, n) })
+			}
 		}
 	}
-	return q.scanCounts(ctx, ss, inner, `count(*),
-		count(*) FILTER (WHERE st = 'placed'),
-		count(*) FILTER (WHERE st = 'withdrawn'),
-		count(*) FILTER (WHERE st = 'unanswered'),
-		count(*) FILTER (WHERE st IN ('submitted', 'active', 'offered')),
-		count(*) FILTER (WHERE st = 'closed'),
-		`+strings.Join(sums, ",\n\t\t"), func(s *scope, c []int) {
-		s.f.Requests.N += c[0]
-		s.f.Placed.N += c[1]
-		s.f.Withdrawn.N += c[2]
-		s.f.Unanswered.N += c[3]
-		s.f.Open.N += c[4]
-		s.f.Closed.N += c[5]
-		i := 6
-		for _, fb := range fixedBreakdowns {
-			rest := c[0]
-			for _, k := range fb.keys {
-				s.add(fb.id, k, "", c[i])
-				rest -= c[i]
-				i++
-			}
-			if rest > 0 {
-				s.add(fb.id, unknownKey, "", rest)
-			}
-		}
-	})
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("reports: counts: %w", err)
+	}
+	return nil
 }
 
 // flags counts the breakdowns kept in other tables: vulnerable families
@@ -381,37 +483,6 @@ func (q *query) linkChildren(ctx context.Context, ss scopes) error {
 	return nil
 }
 
-// breakdownSpec is one breakdown: key and second key (SQL over alias r),
-// and the joins it needs (nil: none).
-type breakdownSpec struct {
-	id, key, sub string
-	join         func(*bun.SelectQuery) *bun.SelectQuery
-}
-
-// grouped runs "SELECT municipality, key, sub, count … GROUP BY" for one
-// breakdown and adds its rows to the scopes.
-func (q *query) grouped(ctx context.Context, ss scopes, id, keyExpr, subExpr string, join func(*bun.SelectQuery) *bun.SelectQuery) error {
-	sel := q.requests().ColumnExpr(fmt.Sprintf("COALESCE(r.municipality_nis, ''), %s, %s, count(*)", keyExpr, subExpr)).GroupExpr("1, 2, 3")
-	if join != nil {
-		sel = join(sel)
-	}
-	rows, err := sel.Rows(ctx)
-	if err != nil {
-		return fmt.Errorf("reports: breakdown %s: %w", id, err)
-	}
-	defer rows.Close()
-	defer q.lock()()
-	for rows.Next() {
-		var m, k, sub sql.NullString
-		var n int
-		if err := rows.Scan(&m, &k, &sub, &n); err != nil {
-			return fmt.Errorf("reports: breakdown %s: %w", id, err)
-		}
-		ss.each(m.String, func(sc *scope) { sc.add(id, k.String, sub.String, n) })
-	}
-	return rows.Err()
-}
-
 // percentiles sets the continuous median and 90th percentile of the days
 // between two columns, over the counted requests where both are set, for
 // every scope. On PostgreSQL percentile_cont does it (grouped by
@@ -585,16 +656,6 @@ func yearParts(ss scopes) []func(context.Context, *query) error {
 				return err
 			}
 			return q.percentiles(ctx, ss, "submitted_at", "placed_at", setPlacement)
-		},
-		func(ctx context.Context, q *query) error {
-			return q.grouped(ctx, ss, "by_start_month", q.month("r.desired_start"), "''", nil)
-		},
-		func(ctx context.Context, q *query) error {
-			return q.grouped(ctx, ss, "by_neighbourhood", "COALESCE(r.municipality_nis, '')", "r.neighbourhood", nil)
-		},
-		func(ctx context.Context, q *query) error {
-			return q.grouped(ctx, ss, "by_unmet_municipality", "COALESCE(r.municipality_nis, '')", "''",
-				func(s *bun.SelectQuery) *bun.SelectQuery { return s.Where("r.status = 'unanswered'") })
 		},
 	}
 }
