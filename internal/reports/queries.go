@@ -150,11 +150,8 @@ const unknownKey = "unknown"
 // municipality. The columns are grouped raw (a few hundred values at most)
 // and turned into breakdown keys here, on the grouped rows: no expression
 // is worked out per request in the database.
-var countDims = []struct {
-	col string
-	add func(s *scope, m, v string, n int)
-}{
-	{"r.status", func(s *scope, m, v string, n int) {
+var countDims = []countDim{
+	{col: "r.status", add: func(s *scope, m, v string, n int) {
 		s.f.Requests.N += n
 		switch v {
 		case "placed":
@@ -170,8 +167,8 @@ var countDims = []struct {
 			s.f.Closed.N += n
 		}
 	}},
-	{"r.channel", fixedKey("by_channel", ChannelKeys)},
-	{"r.age_months", func(s *scope, _, v string, n int) {
+	{col: "r.channel", add: fixedKey("by_channel", ChannelKeys)},
+	{col: "r.age_months", add: func(s *scope, _, v string, n int) {
 		a, err := strconv.Atoi(v)
 		if err != nil {
 			s.add("by_age", unknownKey, "", n)
@@ -179,22 +176,84 @@ var countDims = []struct {
 		}
 		s.add("by_age", ageBand(a), "", n)
 	}},
-	{"r.day_part", fixedKey("by_day_part", []string{"whole", "half"})},
-	{"r.care_days", func(s *scope, _, v string, n int) {
+	{col: "r.day_part", add: fixedKey("by_day_part", []string{"whole", "half"})},
+	{col: "r.care_days", add: func(s *scope, _, v string, n int) {
 		if d := daysPerWeek(v); d <= 7 {
 			s.add("by_days_per_week", strconv.Itoa(d), "", n)
 		} else {
 			s.add("by_days_per_week", unknownKey, "", n)
 		}
 	}},
-	{"r.wider_hours", yesNo("by_wider_hours")},
-	{"r.specific_care_need", yesNo("by_care_need")},
-	{"r.reason", fixedKey("by_reason", ReasonKeys)},
-	{"r.desired_start", func(s *scope, _, v string, n int) {
+	{col: "r.wider_hours", add: yesNo("by_wider_hours")},
+	{col: "r.specific_care_need", add: yesNo("by_care_need")},
+	{col: "r.reason", add: fixedKey("by_reason", ReasonKeys)},
+	{col: "r.desired_start", add: func(s *scope, _, v string, n int) {
 		// A date reads as "2026-03-01…" (text or time) on both dialects.
 		s.add("by_start_month", v[:min(7, len(v))], "", n)
 	}},
-	{"r.neighbourhood", func(s *scope, m, v string, n int) { s.add("by_neighbourhood", m, v, n) }},
+	{col: "r.neighbourhood", add: func(s *scope, m, v string, n int) { s.add("by_neighbourhood", m, v, n) }},
+}
+
+// countDim is one column counts groups by (SQL over alias r, with its
+// args) and what a grouped row adds to a scope.
+type countDim struct {
+	col  string
+	add  func(s *scope, m, v string, n int)
+	args []any
+}
+
+// flagDims mark each request by the tables beside it: the family is
+// vulnerable, the request has a priority claim, it has a claim outside
+// ClaimKeys. A hashed IN (subquery) each costs far less than joining the
+// children, families or claims to every request. The claims themselves are
+// counted by claims, over the claims.
+func (q *query) flagDims() []countDim {
+	vulnerable := q.tx.Join(q.tx.From("children", "ch"), "JOIN", "families", "fa", "fa.id = ch.family_id").
+		ColumnExpr("ch.id").Where("fa.vulnerable")
+	claims := func(cond string, args ...any) *bun.SelectQuery {
+		return q.tx.From("request_claims", "c").ColumnExpr("c.request_id").Where(cond, args...)
+	}
+	flag := func(cond string, arg any, add func(s *scope, yes bool, n int)) countDim {
+		return countDim{col: "CASE WHEN " + cond + " THEN 1 ELSE 0 END", args: []any{arg},
+			add: func(s *scope, _, v string, n int) { add(s, v == "1", n) }}
+	}
+	return []countDim{
+		flag("r.child_id IN (?)", vulnerable, func(s *scope, yes bool, n int) {
+			s.add("by_vulnerable", map[bool]string{true: "yes", false: "no"}[yes], "", n)
+		}),
+		flag("r.id IN (?)", claims("TRUE"), func(s *scope, yes bool, n int) {
+			if !yes {
+				s.add("by_priority", "none", "", n)
+			}
+		}),
+		flag("r.id IN (?)", claims("c.claim NOT IN (?)", bun.In(ClaimKeys)), func(s *scope, yes bool, n int) {
+			if yes {
+				s.add("by_priority", unknownKey, "", n)
+			}
+		}),
+	}
+}
+
+// claims counts the requests with each priority claim (a request holds a
+// claim once).
+func (q *query) claims(ctx context.Context, ss scopes) error {
+	rows, err := q.tx.Join(q.requests(), "JOIN", "request_claims", "c", "c.request_id = r.id").
+		ColumnExpr("COALESCE(r.municipality_nis, ''), c.claim, count(*)").
+		Where("c.claim IN (?)", bun.In(ClaimKeys)).GroupExpr("1, 2").Rows(ctx)
+	if err != nil {
+		return fmt.Errorf("reports: claims: %w", err)
+	}
+	defer rows.Close()
+	defer q.lock()()
+	for rows.Next() {
+		var m, k string
+		var n int
+		if err := rows.Scan(&m, &k, &n); err != nil {
+			return fmt.Errorf("reports: claims: %w", err)
+		}
+		ss.each(m, func(s *scope) { s.add("by_priority", k, "", n) })
+	}
+	return rows.Err()
 }
 
 // fixedKey counts a column under its own value when it is one of keys,
@@ -225,6 +284,7 @@ func yesNo(id string) func(*scope, string, string, int) {
 // scan); SQLite has no grouping sets: the same rows from a UNION ALL.
 // Each row says by GROUPING's bit mask which column it is grouped by.
 func (q *query) counts(ctx context.Context, ss scopes) error {
+	countDims := append(append([]countDim{}, countDims...), q.flagDims()...)
 	cols := make([]string, len(countDims))
 	for i := range countDims {
 		cols[i] = fmt.Sprintf("c%d", i)
@@ -236,7 +296,7 @@ func (q *query) counts(ctx context.Context, ss scopes) error {
 		inner := q.requests().ColumnExpr("COALESCE(r.municipality_nis, '') AS m")
 		sets := make([]string, len(countDims))
 		for i, d := range countDims {
-			inner = inner.ColumnExpr(fmt.Sprintf("%s AS c%d", d.col, i))
+			inner = inner.ColumnExpr(fmt.Sprintf("%s AS c%d", d.col, i), d.args...)
 			sets[i] = "(m, " + cols[i] + ")"
 		}
 		rows, err = q.tx.Derived(inner, "x").ColumnExpr("m, GROUPING(" + all + "), " + all + ", count(*)").
@@ -248,7 +308,7 @@ func (q *query) counts(ctx context.Context, ss scopes) error {
 				ColumnExpr("?", (1<<len(countDims)-1)&^(1<<(len(countDims)-1-i)))
 			for j := range countDims {
 				if j == i {
-					sel = sel.ColumnExpr(d.col)
+					sel = sel.ColumnExpr(d.col, d.args...)
 				} else {
 					sel = sel.ColumnExpr("NULL")
 				}
@@ -289,39 +349,6 @@ func (q *query) counts(ctx context.Context, ss scopes) error {
 		return fmt.Errorf("reports: counts: %w", err)
 	}
 	return nil
-}
-
-// flags counts the breakdowns kept in other tables: vulnerable families
-// and priority claims. A hashed IN (subquery) per key marks each request,
-// which costs far less than joining the children, families or claims to
-// every request; it is a part of its own so that it runs beside counts.
-func (q *query) flags(ctx context.Context, ss scopes) error {
-	vulnerable := q.tx.Join(q.tx.From("children", "ch"), "JOIN", "families", "fa", "fa.id = ch.family_id").
-		ColumnExpr("ch.id").Where("fa.vulnerable")
-	inner := q.requests().ColumnExpr("COALESCE(r.municipality_nis, '') AS m").
-		ColumnExpr("CASE WHEN r.child_id IN (?) THEN 1 ELSE 0 END AS v", vulnerable)
-	claims := func(cond string, args ...any) *bun.SelectQuery {
-		return q.tx.From("request_claims", "c").ColumnExpr("c.request_id").Where(cond, args...)
-	}
-	claimKeys := append(append([]string{}, ClaimKeys...), "none", unknownKey)
-	for i, k := range ClaimKeys {
-		inner = inner.ColumnExpr(fmt.Sprintf("CASE WHEN r.id IN (?) THEN 1 ELSE 0 END AS c%d", i), claims("c.claim = ?", k))
-	}
-	inner = inner.ColumnExpr(fmt.Sprintf("CASE WHEN r.id IN (?) THEN 0 ELSE 1 END AS c%d", len(ClaimKeys)), claims("TRUE")).
-		ColumnExpr(fmt.Sprintf("CASE WHEN r.id IN (?) THEN 1 ELSE 0 END AS c%d", len(ClaimKeys)+1), claims("c.claim NOT IN (?)", bun.In(ClaimKeys)))
-	sums := []string{"count(*) FILTER (WHERE v = 1)", "count(*) FILTER (WHERE v = 0)"}
-	for i := range claimKeys {
-		sums = append(sums, fmt.Sprintf("count(*) FILTER (WHERE c%d = 1)", i))
-	}
-	return q.scanCounts(ctx, ss, inner, strings.Join(sums, ", "), func(s *scope, c []int) {
-		s.add("by_vulnerable", "yes", "", c[0])
-		s.add("by_vulnerable", "no", "", c[1])
-		for i, k := range claimKeys {
-			if k != unknownKey || c[2+i] > 0 {
-				s.add("by_priority", k, "", c[2+i])
-			}
-		}
-	})
 }
 
 // scanCounts runs "SELECT m, <counts> FROM (inner) GROUP BY m" and hands
@@ -646,7 +673,7 @@ var breakdownOrder = []string{"by_channel", "by_age", "by_start_month", "by_neig
 func yearParts(ss scopes) []func(context.Context, *query) error {
 	return []func(context.Context, *query) error{
 		func(ctx context.Context, q *query) error { return q.counts(ctx, ss) },
-		func(ctx context.Context, q *query) error { return q.flags(ctx, ss) },
+		func(ctx context.Context, q *query) error { return q.claims(ctx, ss) },
 		func(ctx context.Context, q *query) error { return q.children(ctx, ss) },
 		func(ctx context.Context, q *query) error {
 			if q.dialect == db.Postgres {
