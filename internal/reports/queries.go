@@ -175,7 +175,7 @@ var countDims = []countDim{
 			return
 		}
 		s.add("by_age", ageBand(a), "", n)
-	}},
+	}, set: 1},
 	{col: "r.day_part", add: fixedKey("by_day_part", []string{"whole", "half"})},
 	{col: "r.care_days", add: func(s *scope, _, v string, n int) {
 		if d := daysPerWeek(v); d <= 7 {
@@ -183,15 +183,15 @@ var countDims = []countDim{
 		} else {
 			s.add("by_days_per_week", unknownKey, "", n)
 		}
-	}},
+	}, set: 1},
 	{col: "r.wider_hours", add: yesNo("by_wider_hours")},
 	{col: "r.specific_care_need", add: yesNo("by_care_need")},
 	{col: "r.reason", add: fixedKey("by_reason", ReasonKeys)},
 	{col: "r.desired_start", add: func(s *scope, _, v string, n int) {
 		// A date reads as "2026-03-01…" (text or time) on both dialects.
 		s.add("by_start_month", v[:min(7, len(v))], "", n)
-	}},
-	{col: "r.neighbourhood", add: func(s *scope, m, v string, n int) { s.add("by_neighbourhood", m, v, n) }},
+	}, set: 2},
+	{col: "r.neighbourhood", add: func(s *scope, m, v string, n int) { s.add("by_neighbourhood", m, v, n) }, set: 3},
 }
 
 // countDim is one column counts groups by (SQL over alias r, with its
@@ -200,7 +200,11 @@ type countDim struct {
 	col  string
 	add  func(s *scope, m, v string, n int)
 	args []any
+	set  int // the columns of a set are grouped together
 }
+
+// countSets is how many grouping sets counts uses.
+const countSets = 4
 
 // flagDims mark each request by the tables beside it: the family is
 // vulnerable, the request has a priority claim, it has a claim outside
@@ -290,30 +294,48 @@ func (q *query) counts(ctx context.Context, ss scopes) error {
 		cols[i] = fmt.Sprintf("c%d", i)
 	}
 	all := strings.Join(cols, ", ")
+	// Columns of one set are grouped together (a hash table per set, not
+	// per column): the few-valued ones in set 0, the others alone or in pairs.
+	var inSet [countSets][]int
+	for i, d := range countDims {
+		inSet[d.set] = append(inSet[d.set], i)
+	}
+	bit := func(i int) int { return 1 << (len(countDims) - 1 - i) } // GROUPING's bit of column i
 	var rows *sql.Rows
 	var err error
 	if q.dialect == db.Postgres {
 		inner := q.requests().ColumnExpr("COALESCE(r.municipality_nis, '') AS m")
-		sets := make([]string, len(countDims))
 		for i, d := range countDims {
 			inner = inner.ColumnExpr(fmt.Sprintf("%s AS c%d", d.col, i), d.args...)
-			sets[i] = "(m, " + cols[i] + ")"
+		}
+		sets := make([]string, countSets)
+		for k, set := range inSet {
+			sets[k] = "(m"
+			for _, i := range set {
+				sets[k] += ", " + cols[i]
+			}
+			sets[k] += ")"
 		}
 		rows, err = q.tx.Derived(inner, "x").ColumnExpr("m, GROUPING(" + all + "), " + all + ", count(*)").
 			GroupExpr("GROUPING SETS (" + strings.Join(sets, ", ") + ")").Rows(ctx)
 	} else {
 		var union *bun.SelectQuery
-		for i, d := range countDims {
-			sel := q.requests().ColumnExpr("COALESCE(r.municipality_nis, '') AS m").
-				ColumnExpr("?", (1<<len(countDims)-1)&^(1<<(len(countDims)-1-i)))
-			for j := range countDims {
-				if j == i {
+		for _, set := range inSet {
+			mask := 1<<len(countDims) - 1
+			group := "1"
+			for _, i := range set {
+				mask &^= bit(i)
+				group += ", " + strconv.Itoa(3+i)
+			}
+			sel := q.requests().ColumnExpr("COALESCE(r.municipality_nis, '') AS m").ColumnExpr("?", mask)
+			for j, d := range countDims {
+				if slices.Contains(set, j) {
 					sel = sel.ColumnExpr(d.col, d.args...)
 				} else {
 					sel = sel.ColumnExpr("NULL")
 				}
 			}
-			sel = sel.ColumnExpr("count(*)").GroupExpr("1, " + strconv.Itoa(3+i))
+			sel = sel.ColumnExpr("count(*)").GroupExpr(group)
 			if union == nil {
 				union = sel
 			} else {
@@ -340,7 +362,7 @@ func (q *query) counts(ctx context.Context, ss scopes) error {
 		}
 		for i, d := range countDims {
 			// GROUPING's bit for the first column is the highest; 0 = grouped by it.
-			if g&(1<<(len(countDims)-1-i)) == 0 {
+			if g&bit(i) == 0 {
 				ss.each(m, func(s *scope) { d.add(s, m, vals[i].String, n) })
 			}
 		}
