@@ -405,38 +405,48 @@ func (q *query) scanCounts(ctx context.Context, ss scopes, inner *bun.SelectQuer
 }
 
 // children counts the unique children of the desk and of each of its
-// municipalities: a child may have requests from two municipalities.
+// municipalities: a child may have requests from two municipalities. On
+// PostgreSQL both in one scan (GROUPING SETS ((municipality, child),
+// (child))); on SQLite, or for a desk of one municipality, a query each.
 func (q *query) children(ctx context.Context, ss scopes) error {
-	// DISTINCT in a subquery is hashed; count(DISTINCT …) would sort.
-	var n int
-	if err := q.tx.Derived(q.requests().Distinct().ColumnExpr("r.child_id"), "x").ColumnExpr("count(*)").
-		Scan(ctx, &n); err != nil {
-		return fmt.Errorf("reports: unique children: %w", err)
+	// DISTINCT (or GROUP BY) in a subquery is hashed; count(DISTINCT …) would sort.
+	perChild := q.requests().ColumnExpr("COALESCE(r.municipality_nis, '') AS m, r.child_id AS c")
+	var queries []*bun.SelectQuery // each gives (desk? 1 : 0, municipality, children)
+	switch {
+	case len(ss) == 1:
+		queries = append(queries, q.tx.Derived(q.requests().Distinct().ColumnExpr("r.child_id"), "x").
+			ColumnExpr("1, '', count(*)"))
+	case q.dialect == db.Postgres:
+		sets := q.tx.Derived(perChild, "x").ColumnExpr("GROUPING(m) AS g, m").GroupExpr("GROUPING SETS ((m, c), (c))")
+		queries = append(queries, q.tx.Derived(sets, "y").ColumnExpr("g, COALESCE(m, ''), count(*)").GroupExpr("1, 2"))
+	default:
+		queries = append(queries,
+			q.tx.Derived(q.requests().Distinct().ColumnExpr("r.child_id"), "x").ColumnExpr("1, '', count(*)"),
+			q.tx.Derived(perChild.Distinct(), "x").ColumnExpr("0, m, count(*)").GroupExpr("m"))
 	}
-	unlock := q.lock()
-	ss[""].f.Children.N = n
-	unlock()
-	if len(ss) > 1 {
-		crow, err := q.tx.Derived(q.requests().Distinct().ColumnExpr("COALESCE(r.municipality_nis, '') AS m, r.child_id"), "x").
-			ColumnExpr("m, count(*)").GroupExpr("m").Rows(ctx)
+	for _, sel := range queries {
+		rows, err := sel.Rows(ctx)
 		if err != nil {
 			return fmt.Errorf("reports: unique children: %w", err)
 		}
-		defer crow.Close()
 		unlock := q.lock()
-		for crow.Next() {
+		for rows.Next() {
+			var desk, n int
 			var m string
-			var n int
-			if err := crow.Scan(&m, &n); err != nil {
+			if err := rows.Scan(&desk, &m, &n); err != nil {
 				unlock()
+				rows.Close()
 				return fmt.Errorf("reports: unique children: %w", err)
 			}
-			if sc, ok := ss[m]; ok && m != "" {
+			if desk == 1 {
+				ss[""].f.Children.N = n
+			} else if sc, ok := ss[m]; ok && m != "" {
 				sc.f.Children.N = n
 			}
 		}
 		unlock()
-		if err := crow.Err(); err != nil {
+		rows.Close()
+		if err := rows.Err(); err != nil {
 			return fmt.Errorf("reports: unique children: %w", err)
 		}
 	}
