@@ -909,17 +909,26 @@ func responsiveness(ctx context.Context, tx *tenancy.Tx, year, responseDays int)
 		{"pv.id, pv.name", "pv.name, '', ''"},
 	}
 	if q.dialect == db.Postgres {
-		levels = levels[:1]
-		levels[0].group = "GROUPING SETS ((pv.id, pv.name, l.id, l.name, l.municipality_nis), (pv.id, pv.name))"
+		levels = levels[:1] // its group is byID's below
 		levels[0].names = "pv.name, COALESCE(l.name, ''), COALESCE(l.municipality_nis, '')"
 	}
 	for _, level := range levels {
 		group, names := level.group, level.names
 		cols := names + ", count(*), count(p.answered_at), sum(" + inTime + ")"
+		sel := from().ColumnExpr(cols).GroupExpr(group)
 		if q.dialect == db.Postgres {
-			cols += ", percentile_cont(0.5) WITHIN GROUP (ORDER BY " + days + ")"
+			// Grouped by the ids alone (a narrow sort that stays in memory),
+			// the names joined to the 60 or so grouped rows after.
+			byID := tx.Join(q.requests(), "JOIN", "preferences", "p", "p.request_id = r.id").
+				Join("JOIN locations AS l ON l.id = p.location_id"). // the catalogue: platform data
+				ColumnExpr("l.provider_id AS pid, p.location_id AS lid, count(*) AS received, count(p.answered_at) AS answered").
+				ColumnExpr("sum(" + inTime + ") AS in_time, percentile_cont(0.5) WITHIN GROUP (ORDER BY " + days + ") AS median").
+				GroupExpr("GROUPING SETS ((l.provider_id, p.location_id), (l.provider_id))")
+			sel = tx.Derived(byID, "a").Join("JOIN providers AS pv ON pv.id = a.pid").
+				Join("LEFT JOIN locations AS l ON l.id = a.lid").
+				ColumnExpr(names + ", a.received, a.answered, a.in_time, a.median")
 		}
-		rows, err := from().ColumnExpr(cols).GroupExpr(group).Rows(ctx)
+		rows, err := sel.Rows(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("reports: responsiveness: %w", err)
 		}
