@@ -304,6 +304,12 @@ func (q *query) counts(ctx context.Context, ss scopes) error {
 	var rows *sql.Rows
 	var err error
 	if q.dialect == db.Postgres {
+		// The planner cannot tell how many values the flags take and would
+		// sort 100,000 rows for their set; the groups are a few hundred,
+		// and with room for its estimate every set is hashed in one scan.
+		if err := q.tx.WorkMem(ctx, "32MB"); err != nil {
+			return err
+		}
 		inner := q.requests().ColumnExpr("COALESCE(r.municipality_nis, '') AS m")
 		for i, d := range countDims {
 			inner = inner.ColumnExpr(fmt.Sprintf("%s AS c%d", d.col, i), d.args...)
@@ -623,7 +629,10 @@ func setPlacement(f *Figures, m, p Days, _ int) { f.PlacementMedian, f.Placement
 func (q *query) pgPercentiles(ctx context.Context, ss scopes) error {
 	inner := q.requests().ColumnExpr("COALESCE(r.municipality_nis, '') AS m").
 		ColumnExpr(q.days("r.submitted_at", "r.first_answer_at") + " AS fa").
-		ColumnExpr(q.days("r.submitted_at", "r.placed_at") + " AS pl")
+		ColumnExpr(q.days("r.submitted_at", "r.placed_at") + " AS pl").
+		// Requests with neither an answer nor a place add nothing (count
+		// and percentile_cont leave NULLs out): not read into the groups.
+		Where("r.first_answer_at IS NOT NULL OR r.placed_at IS NOT NULL")
 	sets := "GROUPING SETS ((m), ())" // a desk alone: its municipality rows find no scope
 	rows, err := q.tx.Derived(inner, "x").ColumnExpr(`COALESCE(m, ''), GROUPING(m), count(fa),
 		percentile_cont(0.5) WITHIN GROUP (ORDER BY fa), percentile_cont(0.9) WITHIN GROUP (ORDER BY fa),
