@@ -411,51 +411,53 @@ func (q *query) scanCounts(ctx context.Context, ss scopes, inner *bun.SelectQuer
 }
 
 // children counts the unique children of the desk and of each of its
-// municipalities: a child may have requests from two municipalities. On
-// PostgreSQL both in one scan (GROUPING SETS ((municipality, child),
-// (child))); on SQLite, or for a desk of one municipality, a query each.
+// municipalities (a child may have requests from two municipalities) in
+// one scan: grouped by child, a column per municipality says whether the
+// child has a request there; the children are then counted, and summed per
+// column.
 func (q *query) children(ctx context.Context, ss scopes) error {
-	// DISTINCT (or GROUP BY) in a subquery is hashed; count(DISTINCT …) would sort.
-	perChild := q.requests().ColumnExpr("COALESCE(r.municipality_nis, '') AS m, r.child_id AS c")
-	var queries []*bun.SelectQuery // each gives (desk? 1 : 0, municipality, children)
-	switch {
-	case len(ss) == 1:
-		queries = append(queries, q.tx.Derived(q.requests().Distinct().ColumnExpr("r.child_id"), "x").
-			ColumnExpr("1, '', count(*)"))
-	case q.dialect == db.Postgres:
-		sets := q.tx.Derived(perChild, "x").ColumnExpr("GROUPING(m) AS g, m").GroupExpr("GROUPING SETS ((m, c), (c))")
-		queries = append(queries, q.tx.Derived(sets, "y").ColumnExpr("g, COALESCE(m, ''), count(*)").GroupExpr("1, 2"))
-	default:
-		queries = append(queries,
-			q.tx.Derived(q.requests().Distinct().ColumnExpr("r.child_id"), "x").ColumnExpr("1, '', count(*)"),
-			q.tx.Derived(perChild.Distinct(), "x").ColumnExpr("0, m, count(*)").GroupExpr("m"))
+	// The 80,000 groups of 100,000 requests fit a hash table in memory.
+	if err := q.tx.WorkMem(ctx, "32MB"); err != nil {
+		return err
 	}
-	for _, sel := range queries {
-		rows, err := sel.Rows(ctx)
-		if err != nil {
-			return fmt.Errorf("reports: unique children: %w", err)
+	var munis []string
+	for m := range ss {
+		if m != "" {
+			munis = append(munis, m)
 		}
-		unlock := q.lock()
-		for rows.Next() {
-			var desk, n int
-			var m string
-			if err := rows.Scan(&desk, &m, &n); err != nil {
-				unlock()
-				rows.Close()
-				return fmt.Errorf("reports: unique children: %w", err)
-			}
-			if desk == 1 {
-				ss[""].f.Children.N = n
-			} else if sc, ok := ss[m]; ok && m != "" {
-				sc.f.Children.N = n
-			}
-		}
-		unlock()
-		rows.Close()
-		if err := rows.Err(); err != nil {
+	}
+	sort.Strings(munis)
+	perChild := q.requests().ColumnExpr("r.child_id").GroupExpr("r.child_id")
+	outer := "count(*)"
+	for i, m := range munis {
+		perChild = perChild.ColumnExpr(fmt.Sprintf("max(CASE WHEN r.municipality_nis = ? THEN 1 ELSE 0 END) AS m%d", i), m)
+		outer += fmt.Sprintf(", COALESCE(sum(m%d), 0)", i)
+	}
+	rows, err := q.tx.Derived(perChild, "x").ColumnExpr(outer).Rows(ctx)
+	if err != nil {
+		return fmt.Errorf("reports: unique children: %w", err)
+	}
+	defer rows.Close()
+	n := make([]int, 1+len(munis))
+	dest := make([]any, len(n))
+	for i := range n {
+		dest[i] = &n[i]
+	}
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
 			return fmt.Errorf("reports: unique children: %w", err)
 		}
 	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("reports: unique children: %w", err)
+	}
+	rows.Close()
+	unlock := q.lock()
+	ss[""].f.Children.N = n[0]
+	for i, m := range munis {
+		ss[m].f.Children.N = n[1+i]
+	}
+	unlock()
 	return q.linkChildren(ctx, ss)
 }
 
