@@ -38,7 +38,7 @@ Without --out, XLSX goes to cijfers-<desk>-<year>.xlsx and CSV to standard outpu
 	}
 	export.Flags().StringVar(&slug, "tenant", "", "the desk's slug (required)")
 	export.Flags().IntVar(&year, "year", 0, "the calendar year of submission (required)")
-	export.Flags().StringVar(&format, "format", "xlsx", "xlsx or csv")
+	export.Flags().StringVar(&format, "format", "xlsx", "xlsx, csv (Belgian: UTF-8 with BOM, ';', decimal comma) or csv-rfc (RFC 4180: ',', decimal point)")
 	export.Flags().StringVar(&kind, "report", reports.ExportOpgroeien, fmt.Sprintf("CSV only: which report (%v)", reports.DeskExports))
 	export.Flags().StringVar(&out, "out", "", "output file; - is standard output")
 	_ = export.MarkFlagRequired("tenant")
@@ -48,8 +48,8 @@ Without --out, XLSX goes to cijfers-<desk>-<year>.xlsx and CSV to standard outpu
 }
 
 func (c *cli) reportExport(ctx context.Context, slug string, year int, format, kind, out string) error {
-	if format != "xlsx" && format != "csv" {
-		return fmt.Errorf("report export: --format must be xlsx or csv (got %q)", format)
+	if format != "xlsx" && format != "csv" && format != "csv-rfc" {
+		return fmt.Errorf("report export: --format must be xlsx, csv or csv-rfc (got %q)", format)
 	}
 	if year < 2000 || year > 2200 {
 		return fmt.Errorf("report export: --year must be a year such as 2026 (got %d)", year)
@@ -79,7 +79,7 @@ func (c *cli) reportExport(ctx context.Context, slug string, year int, format, k
 	if format == "xlsx" {
 		err = rep.WriteXLSX(&buf)
 	} else {
-		err = rep.WriteCSV(&buf, kind)
+		err = rep.WriteCSV(&buf, kind, reports.CSVFormats[format])
 	}
 	if err != nil {
 		return fmt.Errorf("report export: %w", err)

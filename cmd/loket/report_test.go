@@ -18,7 +18,7 @@ func TestReportExportCommand(t *testing.T) {
 	if code, out, errOut := runCLI(t, "seed", "demo", "--data-dir", dir); code != 0 {
 		t.Fatalf("seed: exit %d\n%s\n%s", code, out, errOut)
 	}
-	code, out, errOut := runCLI(t, "report", "export", "--tenant", "leuven", "--year", "2026", "--format", "csv", "--data-dir", dir)
+	code, out, errOut := runCLI(t, "report", "export", "--tenant", "leuven", "--year", "2026", "--format", "csv-rfc", "--data-dir", dir)
 	if code != 0 {
 		t.Fatalf("csv: exit %d\n%s\n%s", code, out, errOut)
 	}
@@ -29,6 +29,11 @@ func TestReportExportCommand(t *testing.T) {
 	if strings.Join(recs[0], ",") != strings.Join(reports.OpgroeienHeader(), ",") || len(recs) != 3 ||
 		recs[1][0] != "2026" || recs[1][1] != "leuven" || recs[2][3] != "24062" {
 		t.Errorf("csv export:\n%s", out)
+	}
+	// The default CSV is the Belgian one: byte-order mark and semicolons.
+	if code, out, _ := runCLI(t, "report", "export", "--tenant", "leuven", "--year", "2026", "--format", "csv", "--data-dir", dir); code != 0 ||
+		!strings.HasPrefix(out, "\ufeffjaar;loket;niveau;") {
+		t.Errorf("Belgian csv export (exit %d):\n%.200s", code, out)
 	}
 
 	file := filepath.Join(dir, "leuven.xlsx")

@@ -72,7 +72,7 @@ func TestCrisisRegionalCoordinator(t *testing.T) {
 	if res := coord.Get("/regio/24000/crisis/" + c.ID.String()); res.Status == http.StatusOK {
 		t.Fatal("the coordinator opened the closure through another region")
 	}
-	if res := coord.Get("/regio/13000/crisis/" + c.ID.String() + "/rapport.csv"); res.Status != http.StatusOK || !strings.Contains(res.Body, "totaal,1,") {
+	if res := coord.Get("/regio/13000/crisis/" + c.ID.String() + "/rapport.csv"); res.Status != http.StatusOK || !strings.Contains(res.Body, "totaal;1;") {
 		t.Fatalf("region report: %d %s", res.Status, res.Body)
 	}
 	err = tenancy.NewStore(a.DB).Tx(desk, func(ctx context.Context, tx *tenancy.Tx) error {

@@ -151,6 +151,11 @@ func TestStaffJourneysInBrowser(t *testing.T) {
 		if h := f.text("h1"); !strings.Contains(h, "Turnhout") {
 			t.Errorf("regional figures heading %q", h)
 		}
+		f.screenshot("figures-region")
+		// The map and its table pass axe too (follow checked the page).
+		if m := f.text("#map-title"); m == "" {
+			t.Error("the regional page has no map of unmet demand")
+		}
 	})
 
 	t.Run("desk admin invites a worker", func(t *testing.T) {
@@ -171,6 +176,13 @@ func TestStaffJourneysInBrowser(t *testing.T) {
 		f.follow(`dialog[open][id="` + dialog + `"] button[type="submit"]`)
 		if list := f.text("#staff-list"); strings.Contains(list, "Nieuwe Collega") {
 			t.Errorf("the role is still there after the dialog: %q", list)
+		}
+		// The desk's figures, with the providers' responsiveness, pass axe.
+		f.do(chromedp.Navigate(base+"/leuven/loket/cijfers"), chromedp.WaitReady(chromedp.CSS("body footer")))
+		f.check()
+		f.screenshot("figures-desk")
+		if h := f.text("#providers-title"); h == "" {
+			t.Error("the desk's figures page lacks the providers' responsiveness")
 		}
 	})
 }

@@ -462,8 +462,12 @@ func writeReport(c *fiber.Ctx, b *Board) error {
 		c.Set(fiber.HeaderContentType, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 		return reports.WriteSheetsXLSX(c.Response().BodyWriter(), b.Report())
 	case "csv":
+		csvFormat, err := reports.CSVFormatOf(c)
+		if err != nil {
+			return err
+		}
 		c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
-		return reports.WriteSheetCSV(c.Response().BodyWriter(), b.Report()[0])
+		return reports.WriteSheetCSV(c.Response().BodyWriter(), b.Report()[0], csvFormat)
 	}
 	return fiber.ErrNotFound
 }

@@ -347,7 +347,7 @@ func TestClosureScenario(t *testing.T) {
 		}
 		// The crisis report, exported like the yearly figures.
 		var buf bytes.Buffer
-		if err := reports.WriteSheetCSV(&buf, b.Report()[0]); err != nil {
+		if err := reports.WriteSheetCSV(&buf, b.Report()[0], reports.CSVRFC); err != nil {
 			t.Fatal(err)
 		}
 		recs, err := csv.NewReader(&buf).ReadAll()

@@ -3,6 +3,7 @@ package reports
 import (
 	"fmt"
 	"html/template"
+	"math"
 	"strings"
 )
 
@@ -97,20 +98,6 @@ func BarChart(id, title string, series []Series, bars []Bar) template.HTML {
 	return template.HTML(sb.String()) // every text above went through HTMLEscapeString
 }
 
-// BreakdownChart draws one breakdown.
-func BreakdownChart(id, title string, b Breakdown, lang string) template.HTML {
-	return BreakdownChartLabelled(id, title, b, func(r Row) string { return RowLabel(b.ID, r, lang) })
-}
-
-// BreakdownChartLabelled draws one breakdown with the row labels of label.
-func BreakdownChartLabelled(id, title string, b Breakdown, label func(Row) string) template.HTML {
-	bars := make([]Bar, 0, len(b.Rows))
-	for _, r := range b.Rows {
-		bars = append(bars, Bar{Label: label(r), Values: []BarValue{{N: r.Count.N, Text: r.Count.String()}}})
-	}
-	return BarChart(id, title, nil, bars)
-}
-
 // maxLabel is about what fits left of the bars; the table beside the chart
 // always has the full label.
 const maxLabel = 28
@@ -121,4 +108,81 @@ func shorten(s string) string {
 		return s
 	}
 	return string(r[:maxLabel-1]) + "…"
+}
+
+// mapClass buckets unmet demand per 100 births for the map's shading.
+func mapClass(a MapArea) string {
+	switch {
+	case a.Births == 0:
+		return "map-none"
+	case a.Unmet.Hidden:
+		return "map-hidden"
+	case a.PerHundred.Value == 0:
+		return "map-q0"
+	case a.PerHundred.Value <= 1:
+		return "map-q1"
+	case a.PerHundred.Value <= 2.5:
+		return "map-q2"
+	case a.PerHundred.Value <= 5:
+		return "map-q3"
+	}
+	return "map-q4"
+}
+
+// MapClasses are the shading classes of the map, in legend order.
+var MapClasses = []string{"map-q0", "map-q1", "map-q2", "map-q3", "map-q4", "map-hidden", "map-none"}
+
+// RegionMap draws the municipalities as inline SVG, each shaded by its
+// class and named in a <title> (what a pointer shows); the table beside
+// the map holds the same figures for everyone else. label names an area
+// with its figure.
+func RegionMap(id, title string, outlines []Outline, areas []MapArea, label func(MapArea) string) template.HTML {
+	esc := template.HTMLEscapeString
+	minX, minY, maxX, maxY := math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)
+	lat := 0.0
+	n := 0
+	for _, o := range outlines {
+		for _, p := range o.Polygons {
+			for _, pt := range p[0] {
+				minX, maxX = math.Min(minX, pt[0]), math.Max(maxX, pt[0])
+				minY, maxY = math.Min(minY, pt[1]), math.Max(maxY, pt[1])
+				lat += pt[1]
+				n++
+			}
+		}
+	}
+	if n == 0 {
+		return ""
+	}
+	k := math.Cos(lat / float64(n) * math.Pi / 180)
+	const width = 480.0
+	scale := width / ((maxX - minX) * k)
+	height := (maxY - minY) * scale
+	byNIS := map[string]MapArea{}
+	for _, a := range areas {
+		byNIS[a.NIS] = a
+	}
+	var sb strings.Builder
+	fmt.Fprintf(&sb, `<svg class="map" id="%s" role="img" aria-labelledby="%s-title" viewBox="0 0 %.0f %.0f" width="100%%" preserveAspectRatio="xMinYMin meet" xmlns="http://www.w3.org/2000/svg">`,
+		esc(id), esc(id), width, math.Ceil(height))
+	fmt.Fprintf(&sb, `<title id="%s-title">%s</title>`, esc(id), esc(title))
+	for _, o := range outlines {
+		a := byNIS[o.NIS]
+		var d strings.Builder
+		for _, p := range o.Polygons {
+			for _, ring := range p {
+				for i, pt := range ring {
+					cmd := "L"
+					if i == 0 {
+						cmd = "M"
+					}
+					fmt.Fprintf(&d, "%s%.1f %.1f", cmd, (pt[0]-minX)*k*scale, (maxY-pt[1])*scale)
+				}
+				d.WriteString("Z")
+			}
+		}
+		fmt.Fprintf(&sb, `<path class="%s" d="%s"><title>%s</title></path>`, mapClass(a), d.String(), esc(label(a)))
+	}
+	sb.WriteString(`</svg>`)
+	return template.HTML(sb.String()) // every text above went through HTMLEscapeString
 }

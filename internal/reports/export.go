@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"strings"
 
 	"github.com/xuri/excelize/v2"
 )
@@ -17,12 +18,13 @@ const (
 	ExportBreakdowns     = "uitsplitsingen" // every breakdown, one row per value
 	ExportAhead          = "tekort"         // unmet demand for the 12 months ahead
 	ExportDefinitions    = "definities"     // what each figure counts
+	ExportProviders      = "opvang"         // desk only: how the providers answered
 	ExportRegionDesks    = "loketten"       // region: desks side by side (suppressed)
 	ExportRegionCrossing = "grensoverschrijdend"
 )
 
 // DeskExports are the CSV kinds of a desk report, in workbook order.
-var DeskExports = []string{ExportOpgroeien, ExportFigures, ExportBreakdowns, ExportAhead, ExportDefinitions}
+var DeskExports = []string{ExportOpgroeien, ExportFigures, ExportBreakdowns, ExportAhead, ExportProviders, ExportDefinitions}
 
 // RegionExports are the CSV kinds of a region report, in workbook order.
 var RegionExports = []string{ExportRegionDesks, ExportRegionCrossing, ExportDefinitions}
@@ -31,7 +33,7 @@ var RegionExports = []string{ExportRegionDesks, ExportRegionCrossing, ExportDefi
 var sheetNames = map[string]string{
 	ExportOpgroeien: "Opgroeien", ExportFigures: "Cijfers", ExportBreakdowns: "Uitsplitsingen",
 	ExportAhead: "Tekort", ExportDefinitions: "Definities", ExportRegionDesks: "Loketten",
-	ExportRegionCrossing: "Grensoverschrijdend",
+	ExportRegionCrossing: "Grensoverschrijdend", ExportProviders: "Opvang",
 }
 
 // opgroeienColumn is one column of the fixed Opgroeien layout.
@@ -44,18 +46,31 @@ func count(get func(Figures) Count) func(Figures) any {
 	return func(f Figures) any { return cell(get(f)) }
 }
 
+// opgroeienCells are the breakdown rows (id NUL key) the Opgroeien layout
+// shows: what the regional view publishes of each desk.
+var opgroeienCells = map[string]bool{}
+
 func inBreakdown(id, key string) func(Figures) any {
+	opgroeienCells[id+"\x00"+key] = true
 	return func(f Figures) any { return cell(f.CountOf(id, key)) }
 }
 
 func days(get func(Figures) Days) func(Figures) any {
-	return func(f Figures) any {
-		d := get(f)
-		if !d.Valid {
-			return ""
-		}
-		return math.Round(d.Value*10) / 10
+	return func(f Figures) any { return dayCell(get(f)) }
+}
+
+// dayValue is a number of days in an export: one decimal, written with a
+// decimal comma in the Belgian CSV and as a number with the format "0.0"
+// in the workbook.
+type dayValue float64
+
+// dayCell is days as the export writes them: rounded to one decimal, or
+// nothing (an empty cell, no text) when not measured.
+func dayCell(d Days) any {
+	if !d.Valid {
+		return nil
 	}
+	return dayValue(math.Round(d.Value*10) / 10)
 }
 
 // cell is a count as the export writes it: a number, or "<5" when withheld.
@@ -102,6 +117,8 @@ var OpgroeienColumns = func() []opgroeienColumn {
 		{"low_income", "laag_inkomen"}, {"foster_child", "pleegkind"}, {"sibling", "broer_zus"}, {"none", "geen"}} {
 		cols = append(cols, opgroeienColumn{"voorrang_" + c.col, inBreakdown("by_priority", c.key)})
 	}
+	// Added later: new columns only ever at the end.
+	cols = append(cols, opgroeienColumn{"beantwoord", count(func(f Figures) Count { return f.Answered })})
 	return cols
 }()
 
@@ -145,11 +162,7 @@ func figuresTable(f Figures) table {
 	}
 	for _, p := range f.Durations() {
 		d := DefinitionOf(p.ID)
-		v := any("")
-		if p.Days.Valid {
-			v = p.Days.Value
-		}
-		t = append(t, []any{p.ID, d.LabelIn("nl"), v, d.TextIn("nl")})
+		t = append(t, []any{p.ID, d.LabelIn("nl"), dayCell(p.Days), d.TextIn("nl")})
 	}
 	return t
 }
@@ -174,6 +187,18 @@ func aheadTable(a Ahead) table {
 	for _, r := range a.Rows {
 		t = append(t, []any{r.Month, r.MunicipalityNIS, MunicipalityName(r.MunicipalityNIS, "nl"), r.Neighbourhood,
 			cell(r.Requests), r.FreePlaces, r.Shortage})
+	}
+	return t
+}
+
+func providersTable(rep DeskReport) table {
+	t := table{{"organisator", "opvanglocatie", "gemeente_nis", "gemeente", "ontvangen", "beantwoord", "op_tijd_beantwoord", "mediaan_dagen_antwoord"}}
+	for _, r := range rep.Providers {
+		name := ""
+		if r.MunicipalityNIS != "" {
+			name = MunicipalityName(r.MunicipalityNIS, "nl")
+		}
+		t = append(t, []any{r.Provider, r.Location, r.MunicipalityNIS, name, r.Received, r.Answered, r.InTime, dayCell(r.Median)})
 	}
 	return t
 }
@@ -228,6 +253,8 @@ func (rep DeskReport) table(kind string) (table, error) {
 		return breakdownsTable(rep.Desk), nil
 	case ExportAhead:
 		return aheadTable(rep.Ahead), nil
+	case ExportProviders:
+		return providersTable(rep), nil
 	case ExportDefinitions:
 		return definitionsTable(), nil
 	}
@@ -249,14 +276,29 @@ func (rep RegionReport) table(kind string) (table, error) {
 // ErrUnknownExport means an export kind that does not exist.
 var ErrUnknownExport = fmt.Errorf("reports: unknown export")
 
-// WriteCSV writes one report of the desk as CSV: comma-separated, UTF-8,
-// Dutch headers, decimals with a point.
-func (rep DeskReport) WriteCSV(w io.Writer, kind string) error {
+// CSVFormat is a flavour of CSV.
+type CSVFormat int
+
+const (
+	// CSVBelgian is what Excel with Belgian settings opens with a
+	// double-click: UTF-8 with a byte-order mark, ";" between fields and a
+	// decimal comma. The default.
+	CSVBelgian CSVFormat = iota
+	// CSVRFC is RFC 4180 for machines: "," between fields, a decimal
+	// point, CRLF line ends, no byte-order mark (?formaat=csv-rfc).
+	CSVRFC
+)
+
+// CSVFormats are the values of ?formaat= (empty: CSVBelgian).
+var CSVFormats = map[string]CSVFormat{"": CSVBelgian, "csv": CSVBelgian, "csv-rfc": CSVRFC}
+
+// WriteCSV writes one report of the desk as CSV with Dutch headers.
+func (rep DeskReport) WriteCSV(w io.Writer, kind string, format CSVFormat) error {
 	t, err := rep.table(kind)
 	if err != nil {
 		return err
 	}
-	return writeCSV(w, t)
+	return writeCSV(w, t, format)
 }
 
 // WriteXLSX writes every report of the desk as one workbook, a sheet each,
@@ -266,12 +308,12 @@ func (rep DeskReport) WriteXLSX(w io.Writer) error {
 }
 
 // WriteCSV writes one regional report as CSV (already suppressed).
-func (rep RegionReport) WriteCSV(w io.Writer, kind string) error {
+func (rep RegionReport) WriteCSV(w io.Writer, kind string, format CSVFormat) error {
 	t, err := rep.table(kind)
 	if err != nil {
 		return err
 	}
-	return writeCSV(w, t)
+	return writeCSV(w, t, format)
 }
 
 // WriteXLSX writes the regional reports as one workbook.
@@ -287,7 +329,9 @@ type Sheet struct {
 }
 
 // WriteSheetCSV writes one sheet as CSV, like the yearly figures.
-func WriteSheetCSV(w io.Writer, s Sheet) error { return writeCSV(w, table(s.Rows)) }
+func WriteSheetCSV(w io.Writer, s Sheet, format CSVFormat) error {
+	return writeCSV(w, table(s.Rows), format)
+}
 
 // WriteSheetsXLSX writes sheets as one workbook, like the yearly figures.
 func WriteSheetsXLSX(w io.Writer, sheets []Sheet) error {
@@ -298,14 +342,26 @@ func WriteSheetsXLSX(w io.Writer, sheets []Sheet) error {
 	return writeXLSX(w, kinds, names, func(k string) (table, error) { return rows[k], nil })
 }
 
-func writeCSV(w io.Writer, t table) error {
+func writeCSV(w io.Writer, t table, format CSVFormat) error {
 	cw := csv.NewWriter(w)
+	if format == CSVBelgian {
+		if _, err := io.WriteString(w, "\ufeff"); err != nil {
+			return fmt.Errorf("reports: write csv: %w", err)
+		}
+		cw.Comma = ';'
+	} else {
+		cw.UseCRLF = true
+	}
 	for _, row := range t {
 		rec := make([]string, len(row))
 		for i, v := range row {
 			switch x := v.(type) {
-			case float64:
-				rec[i] = strconv.FormatFloat(x, 'f', 1, 64)
+			case nil:
+			case dayValue:
+				rec[i] = strconv.FormatFloat(float64(x), 'f', 1, 64)
+				if format == CSVBelgian {
+					rec[i] = strings.Replace(rec[i], ".", ",", 1)
+				}
 			default:
 				rec[i] = fmt.Sprint(x)
 			}
@@ -318,10 +374,18 @@ func writeCSV(w io.Writer, t table) error {
 	return cw.Error()
 }
 
+// writeXLSX streams the sheets (excelize's StreamWriter: rows go out as
+// they come, no cell model in memory). Days get the number format "0.0";
+// a value not measured is no cell at all.
 func writeXLSX(w io.Writer, kinds []string, sheetNames map[string]string, tableOf func(string) (table, error)) error {
 	f := excelize.NewFile()
 	defer f.Close()
 	bold, err := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}})
+	if err != nil {
+		return err
+	}
+	oneDecimal := "0.0"
+	daysStyle, err := f.NewStyle(&excelize.Style{CustomNumFmt: &oneDecimal})
 	if err != nil {
 		return err
 	}
@@ -338,23 +402,39 @@ func writeXLSX(w io.Writer, kinds []string, sheetNames map[string]string, tableO
 		if err != nil {
 			return err
 		}
+		sw, err := f.NewStreamWriter(name)
+		if err != nil {
+			return err
+		}
+		if len(t) > 0 {
+			if err := sw.SetPanes(&excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
+				return err
+			}
+		}
+		cells := make([]any, 0, 64)
 		for r, row := range t {
+			cells = cells[:0]
+			for _, v := range row {
+				switch x := v.(type) {
+				case dayValue:
+					cells = append(cells, excelize.Cell{StyleID: daysStyle, Value: float64(x)})
+				default:
+					if r == 0 && x != nil {
+						x = excelize.Cell{StyleID: bold, Value: x}
+					}
+					cells = append(cells, x)
+				}
+			}
 			addr, err := excelize.CoordinatesToCellName(1, r+1)
 			if err != nil {
 				return err
 			}
-			if err := f.SetSheetRow(name, addr, &row); err != nil {
+			if err := sw.SetRow(addr, cells); err != nil {
 				return fmt.Errorf("reports: sheet %s row %d: %w", name, r+1, err)
 			}
 		}
-		if len(t) > 0 {
-			end, _ := excelize.CoordinatesToCellName(len(t[0]), 1)
-			if err := f.SetCellStyle(name, "A1", end, bold); err != nil {
-				return err
-			}
-			if err := f.SetPanes(name, &excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
-				return err
-			}
+		if err := sw.Flush(); err != nil {
+			return fmt.Errorf("reports: sheet %s: %w", name, err)
 		}
 	}
 	f.SetActiveSheet(0)

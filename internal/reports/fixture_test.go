@@ -102,6 +102,15 @@ type spec struct {
 	prefs         []uuid.UUID
 	start         string
 	merged        bool
+	// dupOf is the 1-based position, in the same insert call, of the
+	// earlier request the duplicate check tied this one to; dupState is
+	// the worker's decision (kept, merged) or the open hint.
+	dupOf    int
+	dupState string
+	// prefAnswer is, per preference, the days after submission the
+	// location answered (-1 or missing: no answer); prefDue the days
+	// after submission its answer was due (0 or missing: no due date).
+	prefAnswer, prefDue []int
 }
 
 // insert writes the specs into desk t, directly through the tenant store.
@@ -110,6 +119,7 @@ func insert(t testing.TB, d *db.DB, desk tenant.Tenant, specs []spec) {
 	ctx := tenancy.WithTenant(context.Background(), desk.ID)
 	families := map[string]requests.FamilyID{}
 	children := map[string]requests.ChildID{}
+	var ids []requests.RequestID
 	err := tenancy.NewStore(d).Tx(ctx, func(ctx context.Context, tx *tenancy.Tx) error {
 		for _, s := range specs {
 			if _, ok := families[s.family]; !ok {
@@ -140,6 +150,10 @@ func insert(t testing.TB, d *db.DB, desk tenant.Tenant, specs []spec) {
 			if s.merged {
 				r.DuplicateState = requests.DuplicateMerged
 			}
+			if s.dupOf > 0 {
+				r.DuplicateState, r.DuplicateOf = s.dupState, &ids[s.dupOf-1]
+			}
+			ids = append(ids, r.ID)
 			if s.firstAnswer >= 0 {
 				r.FirstAnswerAt = plusDays(s.submitted, s.firstAnswer)
 			}
@@ -155,8 +169,14 @@ func insert(t testing.TB, d *db.DB, desk tenant.Tenant, specs []spec) {
 				}
 			}
 			for i, l := range s.prefs {
-				if err := tx.Insert(ctx, &requests.Preference{RequestID: r.ID, Rank: i + 1, LocationID: l,
-					State: requests.PreferencePending, UpdatedAt: now}); err != nil {
+				p := &requests.Preference{RequestID: r.ID, Rank: i + 1, LocationID: l, State: requests.PreferencePending, UpdatedAt: now}
+				if i < len(s.prefAnswer) && s.prefAnswer[i] >= 0 {
+					p.State, p.AnsweredAt = requests.PreferenceWaitingList, plusDays(s.submitted, s.prefAnswer[i])
+				}
+				if i < len(s.prefDue) && s.prefDue[i] > 0 {
+					p.AnswerDue = plusDays(s.submitted, s.prefDue[i])
+				}
+				if err := tx.Insert(ctx, p); err != nil {
 					return err
 				}
 			}
@@ -205,30 +225,32 @@ func build(t testing.TB, d *db.DB) *world {
 	insert(t, d, w.glm, []spec{
 		{child: "A", family: "A", vulnerable: true, status: requests.StatusPlaced, channel: requests.ChannelOnline, submitted: at("2026-01-10 09:00"),
 			firstAnswer: 2, placed: 10, nis: "13008", wijk: "Bel", age: -2, days: "mon,tue,wed,thu,fri", wider: true, reason: W,
-			claims: []requests.Claim{requests.ClaimWorkOrTraining, requests.ClaimSingleParent}, prefs: []uuid.UUID{w.l1}, start: "2026-09-01"},
+			claims: []requests.Claim{requests.ClaimWorkOrTraining, requests.ClaimSingleParent}, prefs: []uuid.UUID{w.l1}, prefAnswer: []int{2}, start: "2026-09-01"},
 		{child: "B", family: "B", status: requests.StatusPlaced, channel: requests.ChannelCounter, submitted: at("2026-02-01 09:00"),
 			firstAnswer: 4, placed: 30, nis: "13008", wijk: "Bel", age: 3, days: "mon,tue,wed", half: true, need: true, reason: C,
-			claims: []requests.Claim{requests.ClaimLowIncome}, prefs: []uuid.UUID{w.l1, w.l3}, start: "2026-06-01"},
+			claims: []requests.Claim{requests.ClaimLowIncome}, prefs: []uuid.UUID{w.l1, w.l3}, prefAnswer: []int{4, 20}, start: "2026-06-01"},
 		{child: "C", family: "C", status: requests.StatusWithdrawn, channel: requests.ChannelPhone, submitted: at("2026-03-01 09:00"),
 			firstAnswer: 6, placed: none, nis: "13008", wijk: "Punt", age: 8, days: "mon,tue", reason: W,
-			prefs: []uuid.UUID{w.l3}, start: "2026-10-01"},
+			prefs: []uuid.UUID{w.l3}, prefAnswer: []int{6}, start: "2026-10-01"},
 		{child: "D", family: "D", vulnerable: true, status: requests.StatusUnanswered, channel: requests.ChannelPartner, submitted: at("2026-03-15 09:00"),
 			firstAnswer: none, placed: none, nis: "13053", wijk: "Vorst", age: 14, days: "mon,tue,wed,thu", reason: requests.ReasonJobSearch,
 			claims: []requests.Claim{requests.ClaimSingleParent}, prefs: []uuid.UUID{w.l2}, start: "2026-07-01"},
 		{child: "E", family: "E", status: requests.StatusActive, channel: requests.ChannelOnline, submitted: at("2026-04-01 09:00"),
 			firstAnswer: 8, placed: none, nis: "13021", wijk: "Zittaart", age: 20, days: "mon,tue,wed,thu,fri", wider: true, reason: W,
-			claims: []requests.Claim{requests.ClaimWorkOrTraining}, prefs: []uuid.UUID{w.l2, w.l1}, start: "2027-01-01"},
-		{child: "E", family: "E", status: requests.StatusSubmitted, channel: requests.ChannelOnline, submitted: at("2026-05-01 09:00"),
+			claims: []requests.Claim{requests.ClaimWorkOrTraining}, prefs: []uuid.UUID{w.l2, w.l1}, prefAnswer: []int{8, -1}, start: "2027-01-01"},
+		// E's second request came in as a new child record; the duplicate
+		// check tied it to the first and the worker kept it: one child.
+		{child: "E2", family: "E", status: requests.StatusSubmitted, channel: requests.ChannelOnline, submitted: at("2026-05-01 09:00"),
 			firstAnswer: none, placed: none, nis: "13021", wijk: "Zittaart", age: 24, days: "mon", half: true, reason: O,
-			prefs: []uuid.UUID{w.l3}, start: "2027-02-01"},
+			prefs: []uuid.UUID{w.l3}, start: "2027-02-01", dupOf: 5, dupState: requests.DuplicateKept},
 		{child: "F", family: "F", vulnerable: true, status: requests.StatusOffered, channel: requests.ChannelAPI, submitted: at("2026-06-01 09:00"),
 			firstAnswer: 10, placed: none, nis: "13008", wijk: "Bel", age: 30, days: "mon,tue,wed", need: true, reason: W,
-			claims: []requests.Claim{requests.ClaimSibling}, prefs: []uuid.UUID{w.l1}, start: "2027-01-01"},
+			claims: []requests.Claim{requests.ClaimSibling}, prefs: []uuid.UUID{w.l1}, prefAnswer: []int{10}, prefDue: []int{7}, start: "2027-01-01"},
 		{child: "G", family: "G", status: requests.StatusClosed, channel: requests.ChannelForwarded, submitted: at("2026-12-31 23:00"),
 			firstAnswer: none, placed: none, nis: "13053", wijk: "Vorst", age: 40, days: "", reason: O, start: "2026-12-01"},
 		{child: "H", family: "H", status: requests.StatusPlaced, channel: requests.ChannelOnline, submitted: at("2026-07-01 09:00"),
 			firstAnswer: 1, placed: 5, nis: "13021", wijk: "Zittaart", age: 5, days: "tue,wed,thu,fri", reason: W,
-			claims: []requests.Claim{requests.ClaimWorkOrTraining}, prefs: []uuid.UUID{w.l3}, start: "2026-09-01"},
+			claims: []requests.Claim{requests.ClaimWorkOrTraining}, prefs: []uuid.UUID{w.l3}, prefAnswer: []int{1}, start: "2026-09-01"},
 		// Not counted in 2026: the year before, a merged duplicate, the year after.
 		{child: "I", family: "I", status: requests.StatusPlaced, channel: requests.ChannelOnline, submitted: at("2025-12-31 23:59"),
 			firstAnswer: 1, placed: 2, nis: "13008", wijk: "Bel", age: 10, days: "mon", reason: W, prefs: []uuid.UUID{w.l3}, start: "2026-03-01"},

@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -150,6 +151,9 @@ func (h *Handler) deskPage(c *fiber.Ctx) error {
 	v.Scope = scope
 	v.Municipalities = municipalityRows(tr, lang, rep, base)
 	v.Ahead = aheadView(tr, lang, rep.Ahead)
+	if whole == nil { // the providers answer the whole desk, not one municipality
+		v.Providers = providersView(tr, lang, rep)
+	}
 	v.Exports = exportLinks(tr, base, rep.Year, DeskExports)
 	return h.o.Render.Render(c, fiber.StatusOK, "reports_figures", h.o.Desks.Page(c, t, v.Title, v))
 }
@@ -167,10 +171,23 @@ func (h *Handler) deskExport(format string) fiber.Handler {
 		} else {
 			kind := c.Query("rapport", ExportOpgroeien)
 			name += "-" + kind
-			err = rep.WriteCSV(&buf, kind)
+			cf, ferr := CSVFormatOf(c)
+			if ferr != nil {
+				return ferr
+			}
+			err = rep.WriteCSV(&buf, kind, cf)
 		}
 		return sendFile(c, format, name, buf.Bytes(), err)
 	}
+}
+
+// CSVFormatOf reads ?formaat= (empty: the Belgian CSV; csv-rfc: RFC 4180).
+func CSVFormatOf(c *fiber.Ctx) (CSVFormat, error) {
+	f, ok := CSVFormats[c.Query("formaat")]
+	if !ok {
+		return 0, fiber.NewError(fiber.StatusBadRequest, "formaat must be csv or csv-rfc")
+	}
+	return f, nil
 }
 
 func sendFile(c *fiber.Ctx, format, name string, body []byte, err error) error {
@@ -218,6 +235,7 @@ func (h *Handler) regionPage(c *fiber.Ctx) error {
 	v.Scope = tr.T("reports.region.all_desks")
 	v.Desks = regionDeskRows(tr, lang, rep)
 	v.Cross = crossView(tr, lang, rep)
+	v.Map = mapView(tr, lang, rep)
 	v.Exports = exportLinks(tr, base, rep.Year, RegionExports)
 	return h.o.Render.Render(c, fiber.StatusOK, "reports_figures", web.Page{Translator: tr, Title: v.Title, Data: v})
 }
@@ -235,7 +253,11 @@ func (h *Handler) regionExport(format string) fiber.Handler {
 		} else {
 			kind := c.Query("rapport", ExportRegionDesks)
 			name += "-" + kind
-			err = rep.WriteCSV(&buf, kind)
+			cf, ferr := CSVFormatOf(c)
+			if ferr != nil {
+				return ferr
+			}
+			err = rep.WriteCSV(&buf, kind, cf)
 		}
 		return sendFile(c, format, name, buf.Bytes(), err)
 	}
@@ -275,6 +297,12 @@ type chartTable struct {
 	Chart template.HTML
 	Table tableView
 	Note  string
+	// Totals and Shortage: the months ahead (totals per month, shortage per area and month).
+	Totals, Shortage *tableView
+	// Map: the regional map of unmet demand, drawn with its table beside;
+	// Legend: its shading classes (Href is the CSS class) and their meaning.
+	Map    template.HTML
+	Legend []link
 }
 
 type yearLink struct {
@@ -298,6 +326,8 @@ type pageView struct {
 	Municipalities *tableView
 	Desks          *tableView
 	Ahead          *chartTable
+	Providers      *chartTable // desk staff only
+	Map            *chartTable // region: unmet demand per 100 births
 	Cross          *chartTable
 	Definitions    []figureView
 	Exports        []link
@@ -333,11 +363,13 @@ func (h *Handler) figuresView(tr web.Translator, lang string, f Figures, year in
 			}
 			return l
 		}
-		s := sectionView{ID: b.ID, Title: d.LabelIn(lang), Definition: d.TextIn(lang),
-			Chart: BreakdownChartLabelled("chart-"+b.ID, d.LabelIn(lang), b, label)}
+		s := sectionView{ID: b.ID, Title: d.LabelIn(lang), Definition: d.TextIn(lang)}
+		var bars []Bar
 		for _, r := range b.Rows {
 			s.Rows = append(s.Rows, rowView{Label: label(r), Value: r.Count.String()})
+			bars = append(bars, Bar{Label: label(r), Values: []BarValue{{N: r.Count.N, Text: r.Count.String()}}})
 		}
+		s.Chart = BarChart("chart-"+b.ID, d.LabelIn(lang), nil, bars)
 		v.Sections = append(v.Sections, s)
 	}
 	for _, d := range Definitions {
@@ -386,6 +418,12 @@ func regionDeskRows(tr web.Translator, lang string, rep RegionReport) *tableView
 	return t
 }
 
+// aheadArea names an area of the months ahead as the breakdowns do: a
+// request without a neighbourhood counts in "neighbourhood unknown".
+func aheadArea(r AheadRow, lang string) string {
+	return RowLabel("by_neighbourhood", Row{Key: r.MunicipalityNIS, Sub: r.Neighbourhood}, lang)
+}
+
 func aheadView(tr web.Translator, lang string, a Ahead) *chartTable {
 	d := DefinitionOf("ahead_requests")
 	ct := &chartTable{Title: tr.T("reports.ahead")}
@@ -393,24 +431,47 @@ func aheadView(tr web.Translator, lang string, a Ahead) *chartTable {
 		dd := DefinitionOf(id)
 		ct.Defs = append(ct.Defs, figureView{ID: id, Label: dd.LabelIn(lang), Definition: dd.TextIn(lang)})
 	}
+	header := []string{d.LabelIn(lang), DefinitionOf("ahead_free").LabelIn(lang), DefinitionOf("ahead_short").LabelIn(lang)}
 	series := []Series{{Name: d.LabelIn(lang), Class: "chart-a"}, {Name: DefinitionOf("ahead_free").LabelIn(lang), Class: "chart-b"}}
 	var bars []Bar
+	ct.Totals = &tableView{Caption: tr.T("reports.ahead.totals"), LabelHeader: tr.T("reports.col.month"), Header: header}
 	for _, t := range a.Totals {
-		bars = append(bars, Bar{Label: tr.Month(t.Month), Values: []BarValue{{N: t.Requests.N, Text: t.Requests.String()}, {N: t.FreePlaces, Text: strconv.Itoa(t.FreePlaces)}}})
+		month := tr.Month(t.Month)
+		bars = append(bars, Bar{Label: month, Values: []BarValue{{N: t.Requests.N, Text: t.Requests.String()}, {N: t.FreePlaces, Text: strconv.Itoa(t.FreePlaces)}}})
+		ct.Totals.Rows = append(ct.Totals.Rows, tableRow{Label: month,
+			Cells: []string{t.Requests.String(), strconv.Itoa(t.FreePlaces), strconv.Itoa(t.Shortage)}})
 	}
 	ct.Chart = BarChart("chart-ahead", ct.Title, series, bars)
-	ct.Table = tableView{Caption: tr.T("reports.ahead.table"), LabelHeader: tr.T("reports.col.area"), Header: []string{d.LabelIn(lang),
-		DefinitionOf("ahead_free").LabelIn(lang), DefinitionOf("ahead_short").LabelIn(lang)}}
+	// The shortage of each area in each month: one row per area.
+	ct.Shortage = &tableView{Caption: tr.T("reports.ahead.shortage"), LabelHeader: tr.T("reports.col.area")}
+	for _, m := range a.Months {
+		ct.Shortage.Header = append(ct.Shortage.Header, tr.Month(m))
+	}
+	areaRow := map[string]int{}
 	for _, r := range a.Rows {
-		area := MunicipalityName(r.MunicipalityNIS, lang)
-		if r.Neighbourhood != "" {
-			area += " – " + r.Neighbourhood
+		area := aheadArea(r, lang)
+		i, ok := areaRow[area]
+		if !ok {
+			i = len(ct.Shortage.Rows)
+			areaRow[area] = i
+			ct.Shortage.Rows = append(ct.Shortage.Rows, tableRow{Label: area, Cells: make([]string, len(a.Months))})
+			for j := range a.Months {
+				ct.Shortage.Rows[i].Cells[j] = "0"
+			}
 		}
-		ct.Table.Rows = append(ct.Table.Rows, tableRow{Label: tr.Month(r.Month) + " · " + area,
+		if j := slices.Index(a.Months, r.Month); j >= 0 {
+			ct.Shortage.Rows[i].Cells[j] = strconv.Itoa(r.Shortage)
+		}
+	}
+	slices.SortFunc(ct.Shortage.Rows, func(x, y tableRow) int { return strings.Compare(x.Label, y.Label) })
+	ct.Table = tableView{Caption: tr.T("reports.ahead.table"), LabelHeader: tr.T("reports.col.area"), Header: header}
+	for _, r := range a.Rows {
+		ct.Table.Rows = append(ct.Table.Rows, tableRow{Label: tr.Month(r.Month) + " · " + aheadArea(r, lang),
 			Cells: []string{r.Requests.String(), strconv.Itoa(r.FreePlaces), strconv.Itoa(r.Shortage)}})
 	}
 	if len(a.Rows) == 0 {
 		ct.Note = tr.T("reports.none")
+		ct.Shortage = nil
 	}
 	return ct
 }
@@ -441,4 +502,78 @@ func exportLinks(tr web.Translator, base string, year int, kinds []string) []lin
 		out = append(out, link{Label: tr.T("reports.export.csv", "Sheet", sheetNames[k]), Href: base + "/export.csv?jaar=" + y + "&rapport=" + k})
 	}
 	return out
+}
+
+// providersView is the responsiveness of the providers, per provider and
+// location: for the desk's staff only (the regional page never builds it).
+func providersView(tr web.Translator, lang string, rep DeskReport) *chartTable {
+	ct := &chartTable{Title: tr.T("reports.providers")}
+	ids := []string{"provider_received", "provider_answered", "provider_in_time", "provider_median"}
+	header := []string{tr.T("reports.col.municipality")}
+	for _, id := range ids {
+		d := DefinitionOf(id)
+		ct.Defs = append(ct.Defs, figureView{ID: id, Label: d.LabelIn(lang), Definition: d.TextIn(lang)})
+		header = append(header, d.LabelIn(lang))
+	}
+	ct.Table = tableView{Caption: ct.Title, LabelHeader: tr.T("reports.col.location"), Header: header}
+	for _, r := range rep.Providers {
+		label, where := r.Provider+" – "+tr.T("reports.providers.all_locations"), ""
+		if r.Location != "" {
+			label, where = r.Location+" ("+r.Provider+")", MunicipalityName(r.MunicipalityNIS, lang)
+		}
+		ct.Table.Rows = append(ct.Table.Rows, tableRow{Label: label, Cells: []string{where, strconv.Itoa(r.Received),
+			strconv.Itoa(r.Answered), strconv.Itoa(r.InTime), r.Median.In(lang)}})
+	}
+	ct.Note = tr.T("reports.providers.deadline", "Days", rep.ResponseDays)
+	if len(rep.Providers) == 0 {
+		ct.Note = tr.T("reports.providers.none") + " " + ct.Note
+	}
+	return ct
+}
+
+// mapView is the regional map of unmet demand per 100 births with the
+// table of the same figures beside it.
+func mapView(tr web.Translator, lang string, rep RegionReport) *chartTable {
+	if len(rep.Outlines) == 0 {
+		return nil
+	}
+	d := DefinitionOf("unmet_per_births")
+	ct := &chartTable{Title: d.LabelIn(lang), Defs: []figureView{{ID: d.ID, Label: d.LabelIn(lang), Definition: d.TextIn(lang)}}}
+	rate := func(a MapArea) string {
+		switch {
+		case a.Births == 0:
+			return tr.T("reports.map.no_births")
+		case !a.PerHundred.Valid:
+			return "–"
+		}
+		return a.PerHundred.In(lang)
+	}
+	label := func(a MapArea) string {
+		return MunicipalityName(a.NIS, lang) + ": " + rate(a) + " (" + a.Unmet.String() + ")"
+	}
+	ct.Map = RegionMap("map-unmet", ct.Title, rep.Outlines, rep.Map, label)
+	ct.Table = tableView{Caption: ct.Title, LabelHeader: tr.T("reports.col.municipality"),
+		Header: []string{tr.T("reports.col.births"), DefinitionOf("by_unmet_municipality").LabelIn(lang), d.LabelIn(lang)}}
+	areas := slices.Clone(rep.Map)
+	slices.SortFunc(areas, func(a, b MapArea) int {
+		return strings.Compare(MunicipalityName(a.NIS, lang), MunicipalityName(b.NIS, lang))
+	})
+	for _, a := range areas {
+		births := tr.T("reports.map.no_births")
+		if a.Births > 0 {
+			births = strconv.Itoa(a.Births)
+		}
+		ct.Table.Rows = append(ct.Table.Rows, tableRow{Label: MunicipalityName(a.NIS, lang), Cells: []string{births, a.Unmet.String(), rate(a)}})
+	}
+	for _, c := range MapClasses {
+		ct.Legend = append(ct.Legend, link{Label: tr.T("reports.map.legend." + c), Href: c})
+	}
+	schematic := false
+	for _, o := range rep.Outlines {
+		schematic = schematic || o.Schematic
+	}
+	if schematic {
+		ct.Note = tr.T("reports.map.schematic")
+	}
+	return ct
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/platform/web"
 	"github.com/loket-kinderopvang/loket/internal/platform/web/webtest"
 	"github.com/loket-kinderopvang/loket/internal/reports"
+	"github.com/loket-kinderopvang/loket/internal/requests"
 	"github.com/loket-kinderopvang/loket/internal/tenant"
 )
 
@@ -56,6 +57,7 @@ func server(t *testing.T, w *world) *fiber.App {
 		domain string
 	}{
 		{"worker-1", authz.DeskWorker, authz.Desk("geel-laakdal-meerhout")},
+		{"partner-1", authz.Partner, authz.Desk("geel-laakdal-meerhout")},
 		{"coord-1", authz.RegionalCoordinator, authz.Region("13000")},
 	} {
 		if err := az.AssignRole(ctx, a.user, a.role, a.domain); err != nil {
@@ -104,10 +106,14 @@ func TestReportPagesAndAccess(t *testing.T) {
 		}{
 			{desk, "", http.StatusUnauthorized},
 			{desk, "worker-1", http.StatusOK},
-			{desk, "coord-1", http.StatusNotFound}, // a coordinator never sees a desk's exact figures
+			{desk, "coord-1", http.StatusNotFound},   // a coordinator never sees a desk's exact figures
+			{desk, "partner-1", http.StatusNotFound}, // nor does a partner of the desk (no reports:read)
+			{"/geel-laakdal-meerhout/loket/cijfers/export.xlsx", "partner-1", http.StatusNotFound},
+			{"/geel-laakdal-meerhout/loket/cijfers/export.csv?rapport=opvang", "partner-1", http.StatusNotFound},
 			{"/leuven/loket/cijfers", "worker-1", http.StatusNotFound},
 			{"/geel-laakdal-meerhout/loket/cijfers?jaar=tweeduizend", "worker-1", http.StatusBadRequest},
 			{"/geel-laakdal-meerhout/loket/cijfers/export.csv?rapport=geheim", "worker-1", http.StatusBadRequest},
+			{"/geel-laakdal-meerhout/loket/cijfers/export.csv?formaat=tsv", "worker-1", http.StatusBadRequest},
 			{"/regio/13000/cijfers?jaar=2026", "coord-1", http.StatusOK},
 			{"/regio/13000/cijfers", "worker-1", http.StatusNotFound}, // a desk worker is no coordinator
 			{"/regio/24000/cijfers", "coord-1", http.StatusNotFound},
@@ -138,6 +144,14 @@ func TestReportPagesAndAccess(t *testing.T) {
 		if strings.Contains(page, "<td>&lt;5</td>") {
 			t.Error("the desk's own page suppresses counts")
 		}
+		// Staff see how each provider answered (TestProviderResponsiveness has the numbers).
+		for _, want := range []string{`<h2 id="providers-title">Hoe snel antwoordt de opvang?</h2>`,
+			`<th scope="row">Opvang D1 (Testopvang vzw)</th><td>Geel</td><td>4</td><td>3</td><td>2</td><td>4,0</td>`,
+			`<tr id="figure-answered"><th scope="row">Beantwoord</th><td>6</td></tr>`} {
+			if !strings.Contains(page, want) {
+				t.Errorf("desk page lacks %s", want)
+			}
+		}
 		geel := webtest.Get(t, app, desk+"&gemeente=13008", testUser, "worker-1").Body
 		if !strings.Contains(geel, `<tr id="figure-requests"><th scope="row">Unieke aanvragen</th><td>4</td></tr>`) ||
 			!strings.Contains(geel, `<a href="/geel-laakdal-meerhout/loket/cijfers?jaar=2026">Toon het hele loket</a>`) {
@@ -158,8 +172,32 @@ func TestReportPagesAndAccess(t *testing.T) {
 		if strings.Contains(region, "Geel → Kasterlee") {
 			t.Error("region page shows a cross-border pair under 5")
 		}
+		// Provider responsiveness is for the desk's staff only: never in
+		// the regional page, its CSVs or its workbook.
+		regionFiles := []string{region}
+		for _, q := range []string{"", "&rapport=grensoverschrijdend", "&rapport=definities"} {
+			regionFiles = append(regionFiles, webtest.Get(t, app, "/regio/13000/cijfers/export.csv?jaar=2026"+q, testUser, "coord-1").Body)
+		}
+		rx, err := excelize.OpenReader(strings.NewReader(webtest.Get(t, app, "/regio/13000/cijfers/export.xlsx?jaar=2026", testUser, "coord-1").Body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, sheet := range rx.GetSheetList() {
+			rows, _ := rx.GetRows(sheet)
+			for _, r := range rows {
+				regionFiles = append(regionFiles, strings.Join(r, ";"))
+			}
+		}
+		rx.Close()
+		for i, body := range regionFiles {
+			for _, staffOnly := range []string{"Testopvang", "Opvang D1", "providers-title", "op_tijd_beantwoord", "Hoe snel antwoordt"} {
+				if strings.Contains(body, staffOnly) {
+					t.Errorf("regional view %d shows %q, which is for desk staff only", i, staffOnly)
+				}
+			}
+		}
 		// The regional export carries no count of 1..4 either (days may be small: they are no counts).
-		desksCSV := webtest.Get(t, app, "/regio/13000/cijfers/export.csv?jaar=2026", testUser, "coord-1").Body
+		desksCSV := webtest.Get(t, app, "/regio/13000/cijfers/export.csv?jaar=2026&formaat=csv-rfc", testUser, "coord-1").Body
 		drecs, err := csv.NewReader(strings.NewReader(desksCSV)).ReadAll()
 		if err != nil || len(drecs) != 4 {
 			t.Fatalf("regional desks CSV (%v):\n%s", err, desksCSV)
@@ -174,11 +212,13 @@ func TestReportPagesAndAccess(t *testing.T) {
 				}
 			}
 		}
-		if !strings.Contains(desksCSV, "2026,13000,geel-laakdal-meerhout,9,8,<5,<5,<5,<5,<5,") {
+		// Requests hidden as well (x): with Turnhout's and the total's
+		// published, Geel-Laakdal-Meerhout's small counts would follow.
+		if !strings.Contains(desksCSV, "2026,13000,geel-laakdal-meerhout,x,8,<5,<5,<5,<5,<5,") {
 			t.Errorf("regional desks CSV:\n%s", desksCSV)
 		}
-		rcsv := webtest.Get(t, app, "/regio/13000/cijfers/export.csv?jaar=2026&rapport=grensoverschrijdend", testUser, "coord-1")
-		if got := strings.TrimSpace(rcsv.Body); got != "van_gemeente_nis,van_gemeente,naar_gemeente_nis,naar_gemeente,aanvragen\n13040,Turnhout,13017,Kasterlee,5" {
+		rcsv := webtest.Get(t, app, "/regio/13000/cijfers/export.csv?jaar=2026&rapport=grensoverschrijdend&formaat=csv-rfc", testUser, "coord-1")
+		if got := strings.TrimSpace(rcsv.Body); got != "van_gemeente_nis,van_gemeente,naar_gemeente_nis,naar_gemeente,aanvragen\r\n13040,Turnhout,13017,Kasterlee,5" {
 			t.Errorf("region cross-border CSV:\n%s", got)
 		}
 	})
@@ -193,7 +233,7 @@ func TestExports(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		w := build(t, d)
 		app := server(t, w)
-		res := webtest.Get(t, app, "/geel-laakdal-meerhout/loket/cijfers/export.csv?jaar=2026", testUser, "worker-1")
+		res := webtest.Get(t, app, "/geel-laakdal-meerhout/loket/cijfers/export.csv?jaar=2026&formaat=csv-rfc", testUser, "worker-1")
 		if res.Status != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/csv") {
 			t.Fatalf("csv export: %d %s", res.Status, res.Header.Get("Content-Type"))
 		}
@@ -230,10 +270,18 @@ func TestExports(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, example, _ := strings.Cut(string(doc), "```csv\n")
-		example, _, _ = strings.Cut(example, "```")
-		if lines := strings.SplitN(res.Body, "\n", 4); example != strings.Join(lines[:3], "\n")+"\n" {
-			t.Errorf("the example in docs/opgroeien-export.md is not what the export writes:\n%s\nexport:\n%s", example, strings.Join(lines[:3], "\n"))
+		bel := webtest.Get(t, app, "/geel-laakdal-meerhout/loket/cijfers/export.csv?jaar=2026", testUser, "worker-1").Body
+		if !strings.HasPrefix(bel, "\ufeffjaar;loket;") {
+			t.Errorf("the default CSV is not the Belgian one:\n%.80q", bel)
+		}
+		rest := string(doc)
+		for _, body := range []string{strings.TrimPrefix(bel, "\ufeff"), strings.ReplaceAll(res.Body, "\r\n", "\n")} {
+			var example string
+			_, rest, _ = strings.Cut(rest, "```csv\n")
+			example, rest, _ = strings.Cut(rest, "```")
+			if lines := strings.SplitN(body, "\n", 4); example != strings.Join(lines[:3], "\n")+"\n" {
+				t.Errorf("the example in docs/opgroeien-export.md is not what the export writes:\n%s\nexport:\n%s", example, strings.Join(lines[:3], "\n"))
+			}
 		}
 		if len(recs) != 5 {
 			t.Errorf("%d rows, want header + desk + 3 municipalities", len(recs))
@@ -248,11 +296,32 @@ func TestExports(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer f.Close()
-		if got := strings.Join(f.GetSheetList(), ","); got != "Opgroeien,Cijfers,Uitsplitsingen,Tekort,Definities" {
+		if got := strings.Join(f.GetSheetList(), ","); got != "Opgroeien,Cijfers,Uitsplitsingen,Tekort,Opvang,Definities" {
 			t.Errorf("sheets = %s", got)
 		}
 		if v, _ := f.GetCellValue("Opgroeien", "F2"); v != "9" {
 			t.Errorf("Opgroeien F2 (aanvragen) = %q", v)
+		}
+		// Days: a number rounded to one decimal, shown with the format 0.0;
+		// not measured: no cell at all (Laakdal has no answered request).
+		for _, c := range []struct{ cell, raw string }{{"M2", "5"}, {"N3", "8.8"}, {"M5", ""}} {
+			raw, _ := f.GetCellValue("Opgroeien", c.cell, excelize.Options{RawCellValue: true})
+			typ, _ := f.GetCellType("Opgroeien", c.cell)
+			// A number has no type attribute (unset); text, even empty, would be a string.
+			if raw != c.raw || (typ != excelize.CellTypeUnset && typ != excelize.CellTypeNumber) {
+				t.Errorf("Opgroeien %s = %q (type %v), want %q", c.cell, raw, typ, c.raw)
+			}
+			if c.raw != "" {
+				if shown, _ := f.GetCellValue("Opgroeien", c.cell); !strings.Contains(shown, ".") {
+					t.Errorf("Opgroeien %s shows %q: not one decimal", c.cell, shown)
+				}
+			}
+		}
+		for r := 2; r <= 5; r++ { // Cijfers: the four durations, raw values with at most one decimal
+			raw, _ := f.GetCellValue("Cijfers", fmt.Sprintf("C%d", 7+r), excelize.Options{RawCellValue: true})
+			if i := strings.IndexByte(raw, '.'); i >= 0 && len(raw)-i > 2 {
+				t.Errorf("Cijfers C%d = %s: more than one decimal", 7+r, raw)
+			}
 		}
 		tek, _ := f.GetRows("Tekort")
 		if len(tek) != 5 || strings.Join(tek[2], ",") != "2027-01,13021,Meerhout,Zittaart,1,0,1" {
@@ -272,6 +341,69 @@ func TestExports(t *testing.T) {
 			if !strings.Contains(page, want) {
 				t.Errorf("LibreOffice reads %s = %v; the page lacks %s", col, lo[1][i], want)
 			}
+		}
+	})
+}
+
+// TestShortagePerAreaAndMonth: the desk's page shows the months ahead as
+// totals per month and as the shortage per area and month, months in
+// words; a request without a neighbourhood counts in "wijk onbekend", in
+// the months ahead as in the breakdown by neighbourhood.
+func TestShortagePerAreaAndMonth(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		w := build(t, d)
+		insert(t, d, w.glm, []spec{{child: "U", family: "U", status: requests.StatusActive, channel: requests.ChannelPhone,
+			submitted: at("2026-08-01 09:00"), firstAnswer: -1, placed: -1, nis: "13053", wijk: "", age: 6, days: "mon",
+			reason: requests.ReasonWork, start: "2027-03-01"}})
+		app := server(t, w)
+		page := webtest.Get(t, app, "/geel-laakdal-meerhout/loket/cijfers?jaar=2026", testUser, "worker-1").Body
+		cells := func(vs ...string) string { return "<td>" + strings.Join(vs, "</td><td>") + "</td>" }
+		for _, want := range []string{
+			// March 2027: J in Geel – Bel and U in Laakdal, no free place.
+			`<th scope="row">maart 2027</th>` + cells("2", "0", "2"),
+			`<th scope="row">januari 2027</th>` + cells("2", "2", "1"),
+			`<caption>Tekort per gebied en maand</caption>`,
+			`<th scope="col">november 2026</th>`,
+			// November 2026 … October 2027.
+			`<th scope="row">Geel – Bel</th>` + cells("0", "0", "0", "0", "1", "0", "0", "0", "0", "0", "0", "0"),
+			`<th scope="row">Laakdal – wijk onbekend</th>` + cells("0", "0", "0", "0", "1", "0", "0", "0", "0", "0", "0", "0"),
+			`<th scope="row">Meerhout – Zittaart</th>` + cells("0", "0", "1", "0", "0", "0", "0", "0", "0", "0", "0", "0"),
+			`<th scope="row">maart 2027 · Laakdal – wijk onbekend</th>` + cells("1", "0", "1"),
+			// The same name in the breakdown by neighbourhood.
+			`<th scope="row">Laakdal – wijk onbekend</th><td>1</td>`,
+			`<th scope="row">juni 2026</th><td>1</td>`, // by start month, in words
+		} {
+			if !strings.Contains(page, want) {
+				t.Errorf("desk page lacks %s", want)
+			}
+		}
+	})
+}
+
+// TestRegionMap: the regional page shades every municipality of the region
+// by unmet demand per 100 births, with the same figures in a table beside
+// the map and a note that the shapes are schematic. Laakdal's one unmet
+// request is hidden (<5), so its rate is too; Geel has none: 0 per 100.
+func TestRegionMap(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		w := build(t, d)
+		app := server(t, w)
+		page := webtest.Get(t, app, "/regio/13000/cijfers?jaar=2026", testUser, "coord-1").Body
+		for _, want := range []string{
+			`<svg class="map" id="map-unmet" role="img" aria-labelledby="map-unmet-title"`,
+			`<title id="map-unmet-title">Onvervulde vraag per 100 geboorten</title>`,
+			`<path class="map-hidden" d="M`, `<title>Laakdal: – (&lt;5)</title>`,
+			`<path class="map-q0" d="M`, `<title>Geel: 0,0 (0)</title>`,
+			`<th scope="row">Laakdal</th><td>160</td><td>&lt;5</td><td>–</td>`,
+			`<th scope="row">Geel</th><td>450</td><td>0</td><td>0,0</td>`,
+			"Schematische kaart",
+		} {
+			if !strings.Contains(page, want) {
+				t.Errorf("region page lacks %s", want)
+			}
+		}
+		if n := strings.Count(page, `<path class="map-`); n < 12 {
+			t.Errorf("%d municipalities on the map, want the 12 of the arrondissement", n)
 		}
 	})
 }

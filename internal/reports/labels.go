@@ -65,7 +65,7 @@ func ValueLabel(id, key, lang string) string {
 	i := langIndex(lang)
 	prefix, ok := prefixOf[id]
 	if !ok {
-		if id == "by_neighbourhood" {
+		if id == "by_neighbourhood" || id == "by_unmet_municipality" {
 			return MunicipalityName(key, lang)
 		}
 		return key

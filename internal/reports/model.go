@@ -60,9 +60,9 @@ var Definitions = []Definition{
 		"Demandes reçues par le guichet pendant l'année (date d'introduction), sans les doublons fusionnés.",
 		"Requests the desk received in the year (date submitted), without merged duplicates."),
 	def("children", "Unieke kinderen", "Enfants uniques", "Unique children",
-		"Aantal verschillende kinderen in de getelde aanvragen. Eén kind met twee aanvragen telt één keer.",
-		"Nombre d'enfants différents dans les demandes comptées. Un enfant avec deux demandes compte une fois.",
-		"Number of different children in the counted requests. A child with two requests counts once."),
+		"Aantal verschillende kinderen in de getelde aanvragen. Eén kind met twee aanvragen telt één keer, ook als de tweede aanvraag als dubbel werd herkend en apart behouden.",
+		"Nombre d'enfants différents dans les demandes comptées. Un enfant avec deux demandes compte une fois, aussi quand la seconde a été reconnue comme doublon et gardée à part.",
+		"Number of different children in the counted requests. A child with two requests counts once, also when the second was recognised as a duplicate and kept apart."),
 	def("placed", "Geplaatst", "Placées", "Placed",
 		"Getelde aanvragen waarvoor de ouder een aanbod aanvaardde (status geplaatst).",
 		"Demandes comptées pour lesquelles le parent a accepté une offre (statut placé).",
@@ -83,6 +83,26 @@ var Definitions = []Definition{
 		"Getelde aanvragen die het loket afsloot om een andere reden (verhuisd, fout, …).",
 		"Demandes comptées clôturées par le guichet pour une autre raison (déménagement, erreur, …).",
 		"Counted requests the desk closed for another reason (moved away, mistake, …)."),
+	def("answered", "Beantwoord", "Avec réponse", "Answered",
+		"Getelde aanvragen met minstens één antwoord van een opvanglocatie (een aanbod, de wachtlijst of geen plaats).",
+		"Demandes comptées avec au moins une réponse d'un lieu d'accueil (une offre, la liste d'attente ou pas de place).",
+		"Counted requests with at least one answer from a location (an offer, the waiting list or no place)."),
+	def("provider_received", "Ontvangen", "Reçues", "Received",
+		"Getelde aanvragen met deze opvanglocatie bij de voorkeuren.",
+		"Demandes comptées avec ce lieu d'accueil parmi les préférences.",
+		"Counted requests with this location among their preferences."),
+	def("provider_answered", "Beantwoord", "Avec réponse", "Answered",
+		"Daarvan: de opvanglocatie gaf een antwoord (aanbod, wachtlijst of geen plaats).",
+		"Parmi elles : le lieu d'accueil a répondu (offre, liste d'attente ou pas de place).",
+		"Of those: the location gave an answer (offer, waiting list or no place)."),
+	def("provider_in_time", "Op tijd beantwoord", "Réponse dans le délai", "Answered in time",
+		"Daarvan: het antwoord kwam voor de termijn van het loket om te antwoorden (de vervaldag van de voorkeur, anders het aantal dagen dat het loket instelde na het indienen).",
+		"Parmi elles : la réponse est arrivée dans le délai de réponse du guichet (l'échéance de la préférence, sinon le nombre de jours fixé par le guichet après l'introduction).",
+		"Of those: the answer came within the desk's deadline to answer (the preference's due date, else the number of days the desk set after submission)."),
+	def("provider_median", "Dagen tot antwoord (mediaan)", "Jours jusqu'à la réponse (médiane)", "Days to answer (median)",
+		"Mediaan van de dagen tussen het indienen van de aanvraag en het antwoord van deze opvanglocatie.",
+		"Médiane des jours entre l'introduction de la demande et la réponse de ce lieu d'accueil.",
+		"Median of the days between submitting the request and this location's answer."),
 	def("first_answer_median", "Dagen tot eerste antwoord (mediaan)", "Jours jusqu'à la première réponse (médiane)", "Days to first answer (median)",
 		"Mediaan van de dagen tussen indienen en het eerste antwoord van een opvanglocatie, over de getelde aanvragen met een antwoord.",
 		"Médiane des jours entre l'introduction et la première réponse d'un lieu d'accueil, sur les demandes comptées avec une réponse.",
@@ -143,6 +163,14 @@ var Definitions = []Definition{
 		"Getelde aanvragen per reden voor opvang (werk, opleiding, werk zoeken, andere).",
 		"Demandes comptées par motif de l'accueil (travail, formation, recherche d'emploi, autre).",
 		"Counted requests by reason for care (work, training, job search, other)."),
+	def("by_unmet_municipality", "Onvervulde vraag per gemeente", "Demande non satisfaite par commune", "Unmet demand by municipality",
+		"Getelde aanvragen met status onbeantwoord (de gewenste start ging voorbij zonder plaats), per woongemeente van het gezin.",
+		"Demandes comptées au statut sans réponse (le début souhaité est passé sans place), par commune de résidence de la famille.",
+		"Counted requests with status unanswered (the desired start passed without a place), by the family's municipality."),
+	def("unmet_per_births", "Onvervulde vraag per 100 geboorten", "Demande non satisfaite pour 100 naissances", "Unmet demand per 100 births",
+		"Onvervulde vraag in de gemeente in het jaar, gedeeld door het aantal geboorten per jaar in die gemeente, maal 100. Het aantal geboorten is een referentiecijfer van het platform.",
+		"Demande non satisfaite dans la commune pendant l'année, divisée par le nombre de naissances par an dans cette commune, fois 100. Le nombre de naissances est un chiffre de référence de la plateforme.",
+		"Unmet demand in the municipality in the year, divided by the births per year in that municipality, times 100. The births are a reference figure of the platform."),
 	def("ahead_requests", "Vraag zonder plaats", "Demandes sans place", "Requests without a place",
 		"Open aanvragen (ingediend, actief of met een aanbod; zonder samengevoegde dubbels) met een gewenste start in die maand, per woongemeente en wijk.",
 		"Demandes ouvertes (introduites, actives ou avec une offre ; sans doublons fusionnés) avec un début souhaité ce mois-là, par commune et quartier.",
@@ -160,9 +188,9 @@ var Definitions = []Definition{
 		"Demandes comptées de familles de la commune X avec au moins une préférence pour un lieu d'accueil dans une autre commune Y. Une demande compte une fois par paire (X, Y).",
 		"Counted requests of families from municipality X with at least one preference for a location in another municipality Y. A request counts once per pair (X, Y)."),
 	def("suppressed", "Kleine aantallen", "Petits nombres", "Small counts",
-		"Buiten het loket tonen we aantallen van 1 tot 4 als '<5', zodat geen gezin herkenbaar is. Rijen onder die grens krijgt een regio-coördinator niet.",
-		"En dehors du guichet, les nombres de 1 à 4 sont affichés « <5 », pour qu'aucune famille ne soit reconnaissable. Un coordinateur régional ne reçoit pas les lignes sous ce seuil.",
-		"Outside the desk, counts of 1 to 4 are shown as '<5' so that no family can be recognised. A regional coordinator never receives rows below that threshold."),
+		"Buiten het loket tonen we aantallen van 1 tot 4 als '<5', zodat geen gezin herkenbaar is. Omdat zo'n aantal anders uit de totalen te berekenen is, verbergen we ook enkele andere aantallen, telkens de kleinste: die staan er als 'x'. Rijen onder die grens krijgt een regio-coördinator niet.",
+		"En dehors du guichet, les nombres de 1 à 4 sont affichés « <5 », pour qu'aucune famille ne soit reconnaissable. Comme un tel nombre pourrait sinon être calculé à partir des totaux, quelques autres nombres, chaque fois les plus petits, sont aussi masqués : ils sont affichés « x ». Un coordinateur régional ne reçoit pas les lignes sous ce seuil.",
+		"Outside the desk, counts of 1 to 4 are shown as '<5' so that no family can be recognised. Because such a count could otherwise be worked out from the totals, a few other counts, each time the smallest, are hidden too: they are shown as 'x'. A regional coordinator never receives rows below that threshold."),
 }
 
 // DefinitionOf returns the definition with id; it panics on an unknown id,
@@ -181,10 +209,20 @@ func DefinitionOf(id string) Definition {
 type Count struct {
 	N      int
 	Hidden bool
+	// Secondary marks a count hidden only so that a small one cannot be
+	// worked out from the totals (it may be large).
+	Secondary bool
 }
 
-// String shows the count, "<5" when withheld.
+// HiddenMark is how a count hidden by secondary suppression is shown.
+const HiddenMark = "x"
+
+// String shows the count, "<5" when withheld as small, "x" when withheld
+// to protect a small one.
 func (c Count) String() string {
+	if c.Hidden && c.Secondary {
+		return HiddenMark
+	}
 	if c.Hidden {
 		return fmt.Sprintf("<%d", SmallCell)
 	}
@@ -249,9 +287,10 @@ type Figures struct {
 	Unanswered      Count
 	Open            Count
 	Closed          Count
-	// Answered is how many requests the first-answer percentiles are over
-	// (the placement percentiles are over Placed).
-	Answered          int
+	// Answered is how many requests got a first answer: the requests the
+	// first-answer percentiles are over (the placement percentiles are
+	// over Placed).
+	Answered          Count
 	FirstAnswerMedian Days
 	FirstAnswerP90    Days
 	PlacementMedian   Days
@@ -289,7 +328,7 @@ func (f Figures) Headline() []struct {
 		Count Count
 	}{
 		{"requests", f.Requests}, {"children", f.Children}, {"placed", f.Placed}, {"withdrawn", f.Withdrawn},
-		{"unanswered", f.Unanswered}, {"open", f.Open}, {"closed", f.Closed},
+		{"unanswered", f.Unanswered}, {"open", f.Open}, {"closed", f.Closed}, {"answered", f.Answered},
 	}
 }
 
@@ -332,8 +371,24 @@ type Ahead struct {
 	Totals []AheadRow
 }
 
+// Responsiveness is how one location (or, with Location empty, one
+// provider over all its locations) answered the desk's counted requests.
+// Staff only: it names providers and is never part of a regional report.
+type Responsiveness struct {
+	Provider, Location string
+	MunicipalityNIS    string
+	Received           int
+	Answered           int
+	InTime             int
+	Median             Days
+}
+
 // DeskReport is everything the desk's report page shows.
 type DeskReport struct {
+	// Providers is the responsiveness per provider and location, for the
+	// desk's staff (ResponseDays is the desk's deadline to answer).
+	Providers      []Responsiveness
+	ResponseDays   int
 	DeskSlug       string
 	Year           int
 	Desk           Figures
@@ -357,6 +412,16 @@ type RegionDesk struct {
 	Figures Figures
 }
 
+// MapArea is one municipality on the regional map.
+type MapArea struct {
+	NIS    string
+	Births int // 0: no reference figure
+	Unmet  Count
+	// PerHundred is unmet demand per 100 births (absent when hidden or
+	// without births).
+	PerHundred Days
+}
+
 // RegionReport is what a regional coordinator sees: aggregates only, every
 // count of 1..4 withheld, and no cross-border row under the threshold.
 type RegionReport struct {
@@ -367,4 +432,8 @@ type RegionReport struct {
 	Cross     []CrossBorder
 	// HiddenPairs is how many municipality pairs had 1..4 requests and were left out.
 	HiddenPairs int
+	// Map is the unmet demand per municipality of the region (suppressed
+	// as the rest), Outlines their shapes.
+	Map      []MapArea
+	Outlines []Outline
 }

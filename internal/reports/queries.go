@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"github.com/loket-kinderopvang/loket/internal/catalog"
 	"math"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -28,6 +31,19 @@ type query struct {
 	// desk, and its args.
 	base string
 	args []any
+	// mu guards the scopes when several parts of one report run at once
+	// (nil: one after the other).
+	mu *sync.Mutex
+}
+
+// lock holds mu while a part writes its rows into the scopes; it returns
+// the unlock.
+func (q *query) lock() func() {
+	if q.mu == nil {
+		return func() {}
+	}
+	q.mu.Lock()
+	return q.mu.Unlock
 }
 
 func newYearQuery(tx *tenancy.Tx, year int) *query {
@@ -59,21 +75,35 @@ func (q *query) month(col string) string {
 	return "substr(" + col + ", 1, 7)"
 }
 
-// ageBandSQL groups the age at desired start (months; negative = not yet born).
-const ageBandSQL = `CASE WHEN r.age_months < 0 THEN 'unborn'
-	WHEN r.age_months < 6 THEN '0-5'
-	WHEN r.age_months < 12 THEN '6-11'
-	WHEN r.age_months < 18 THEN '12-17'
-	WHEN r.age_months < 24 THEN '18-23'
-	WHEN r.age_months < 36 THEN '24-35'
-	ELSE '36+' END`
+// ageBand groups the age at desired start (months; negative = not yet born).
+func ageBand(months int) string {
+	switch {
+	case months < 0:
+		return "unborn"
+	case months < 6:
+		return "0-5"
+	case months < 12:
+		return "6-11"
+	case months < 18:
+		return "12-17"
+	case months < 24:
+		return "18-23"
+	case months < 36:
+		return "24-35"
+	}
+	return "36+"
+}
 
 // AgeBands are the keys of the age breakdown, in order.
 var AgeBands = []string{"unborn", "0-5", "6-11", "12-17", "18-23", "24-35", "36+"}
 
-// daysPerWeekSQL counts the days of the care plan ("mon,tue" → 2).
-const daysPerWeekSQL = `CASE WHEN r.care_days = '' THEN 0
-	ELSE length(r.care_days) - length(replace(r.care_days, ',', '')) + 1 END`
+// daysPerWeek counts the days of the care plan ("mon,tue" → 2).
+func daysPerWeek(careDays string) int {
+	if careDays == "" {
+		return 0
+	}
+	return strings.Count(careDays, ",") + 1
+}
 
 // scope collects the figures of the whole desk (key "") or of one of its
 // municipalities while the grouped queries run.
@@ -113,55 +143,259 @@ func (ss scopes) each(m string, fn func(*scope)) {
 	}
 }
 
-// fixedBreakdowns have a fixed list of keys: counts computes them in its
-// one pass, with a filtered count per key, instead of a scan each.
-// expr yields text on both dialects.
-var fixedBreakdowns = []struct {
-	id, expr string
-	keys     []string
-}{
-	{"by_channel", "r.channel", ChannelKeys},
-	{"by_age", ageBandSQL, AgeBands},
-	{"by_day_part", "r.day_part", []string{"whole", "half"}},
-	{"by_days_per_week", "CAST(" + daysPerWeekSQL + " AS TEXT)", []string{"0", "1", "2", "3", "4", "5", "6", "7"}},
-	{"by_wider_hours", "CASE WHEN r.wider_hours THEN 'yes' ELSE 'no' END", []string{"yes", "no"}},
-	{"by_care_need", "CASE WHEN r.specific_care_need THEN 'yes' ELSE 'no' END", []string{"yes", "no"}},
-	{"by_reason", "r.reason", ReasonKeys},
-}
-
 // unknownKey collects values outside a fixed breakdown's keys (bad data, a
 // channel added later), so the rows still add up to the requests.
 const unknownKey = "unknown"
 
-// counts fills the headline counts and the fixed breakdowns in one pass over
-// the counted requests, grouped by municipality. Unique children are counted
-// per municipality and for the whole desk apart: a child may have requests
-// from two municipalities.
-func (q *query) counts(ctx context.Context, ss scopes) error {
-	// The inner query computes each breakdown's key once per request; the
-	// outer one counts each key with a FILTER (PostgreSQL, SQLite ≥ 3.30).
-	inner := q.requests().ColumnExpr("COALESCE(r.municipality_nis, '') AS m, r.status AS st")
-	var sums []string
-	for i, fb := range fixedBreakdowns {
-		inner = inner.ColumnExpr(fmt.Sprintf("%s AS b%d", fb.expr, i))
-		for _, k := range fb.keys {
-			sums = append(sums, fmt.Sprintf("count(*) FILTER (WHERE b%d = '%s')", i, k))
+// countDims are the request columns counts groups by, each with the
+// municipality. The columns are grouped raw (a few hundred values at most)
+// and turned into breakdown keys here, on the grouped rows: no expression
+// is worked out per request in the database.
+var countDims = []countDim{
+	{col: "r.status", add: func(s *scope, m, v string, n int) {
+		s.f.Requests.N += n
+		switch v {
+		case "placed":
+			s.f.Placed.N += n
+		case "withdrawn":
+			s.f.Withdrawn.N += n
+		case "unanswered":
+			s.f.Unanswered.N += n
+			s.add("by_unmet_municipality", m, "", n)
+		case "submitted", "active", "offered":
+			s.f.Open.N += n
+		case "closed":
+			s.f.Closed.N += n
 		}
+	}},
+	{col: "r.channel", add: fixedKey("by_channel", ChannelKeys)},
+	{col: "r.age_months", add: func(s *scope, _, v string, n int) {
+		a, err := strconv.Atoi(v)
+		if err != nil {
+			s.add("by_age", unknownKey, "", n)
+			return
+		}
+		s.add("by_age", ageBand(a), "", n)
+	}, set: 1},
+	{col: "r.day_part", add: fixedKey("by_day_part", []string{"whole", "half"})},
+	{col: "r.care_days", add: func(s *scope, _, v string, n int) {
+		if d := daysPerWeek(v); d <= 7 {
+			s.add("by_days_per_week", strconv.Itoa(d), "", n)
+		} else {
+			s.add("by_days_per_week", unknownKey, "", n)
+		}
+	}, set: 1},
+	{col: "r.wider_hours", add: yesNo("by_wider_hours")},
+	{col: "r.specific_care_need", add: yesNo("by_care_need")},
+	{col: "r.reason", add: fixedKey("by_reason", ReasonKeys)},
+	{col: "r.desired_start", add: func(s *scope, _, v string, n int) {
+		// A date reads as "2026-03-01…" (text or time) on both dialects.
+		s.add("by_start_month", v[:min(7, len(v))], "", n)
+	}, set: 2},
+	{col: "r.neighbourhood", add: func(s *scope, m, v string, n int) { s.add("by_neighbourhood", m, v, n) }, set: 3},
+}
+
+// countDim is one column counts groups by (SQL over alias r, with its
+// args) and what a grouped row adds to a scope.
+type countDim struct {
+	col  string
+	add  func(s *scope, m, v string, n int)
+	args []any
+	set  int // the columns of a set are grouped together
+}
+
+// countSets is how many grouping sets counts uses.
+const countSets = 4
+
+// flagDims mark each request by the tables beside it: the family is
+// vulnerable, the request has a priority claim, it has a claim outside
+// ClaimKeys. A hashed IN (subquery) each costs far less than joining the
+// children, families or claims to every request. The claims themselves are
+// counted by claims, over the claims.
+func (q *query) flagDims() []countDim {
+	vulnerable := q.tx.Join(q.tx.From("children", "ch"), "JOIN", "families", "fa", "fa.id = ch.family_id").
+		ColumnExpr("ch.id").Where("fa.vulnerable")
+	claims := func(cond string, args ...any) *bun.SelectQuery {
+		return q.tx.From("request_claims", "c").ColumnExpr("c.request_id").Where(cond, args...)
 	}
-	rows, err := q.tx.Derived(inner, "x").ColumnExpr(`m, count(*),
-		count(*) FILTER (WHERE st = 'placed'),
-		count(*) FILTER (WHERE st = 'withdrawn'),
-		count(*) FILTER (WHERE st = 'unanswered'),
-		count(*) FILTER (WHERE st IN ('submitted', 'active', 'offered')),
-		count(*) FILTER (WHERE st = 'closed'),
-		` + strings.Join(sums, ",\n\t\t")).GroupExpr("m").Rows(ctx)
+	flag := func(cond string, arg any, add func(s *scope, yes bool, n int)) countDim {
+		return countDim{col: "CASE WHEN " + cond + " THEN 1 ELSE 0 END", args: []any{arg},
+			add: func(s *scope, _, v string, n int) { add(s, v == "1", n) }}
+	}
+	return []countDim{
+		flag("r.child_id IN (?)", vulnerable, func(s *scope, yes bool, n int) {
+			s.add("by_vulnerable", map[bool]string{true: "yes", false: "no"}[yes], "", n)
+		}),
+		flag("r.id IN (?)", claims("TRUE"), func(s *scope, yes bool, n int) {
+			if !yes {
+				s.add("by_priority", "none", "", n)
+			}
+		}),
+		flag("r.id IN (?)", claims("c.claim NOT IN (?)", bun.In(ClaimKeys)), func(s *scope, yes bool, n int) {
+			if yes {
+				s.add("by_priority", unknownKey, "", n)
+			}
+		}),
+	}
+}
+
+// claims counts the requests with each priority claim (a request holds a
+// claim once).
+func (q *query) claims(ctx context.Context, ss scopes) error {
+	rows, err := q.tx.Join(q.requests(), "JOIN", "request_claims", "c", "c.request_id = r.id").
+		ColumnExpr("COALESCE(r.municipality_nis, ''), c.claim, count(*)").
+		Where("c.claim IN (?)", bun.In(ClaimKeys)).GroupExpr("1, 2").Rows(ctx)
+	if err != nil {
+		return fmt.Errorf("reports: claims: %w", err)
+	}
+	defer rows.Close()
+	defer q.lock()()
+	for rows.Next() {
+		var m, k string
+		var n int
+		if err := rows.Scan(&m, &k, &n); err != nil {
+			return fmt.Errorf("reports: claims: %w", err)
+		}
+		ss.each(m, func(s *scope) { s.add("by_priority", k, "", n) })
+	}
+	return rows.Err()
+}
+
+// fixedKey counts a column under its own value when it is one of keys,
+// else under unknownKey.
+func fixedKey(id string, keys []string) func(*scope, string, string, int) {
+	return func(s *scope, _, v string, n int) {
+		if !slices.Contains(keys, v) {
+			v = unknownKey
+		}
+		s.add(id, v, "", n)
+	}
+}
+
+// yesNo counts a boolean column (true/false on PostgreSQL, 1/0 on SQLite).
+func yesNo(id string) func(*scope, string, string, int) {
+	return func(s *scope, _, v string, n int) {
+		k := "no"
+		if v == "true" || v == "1" || v == "t" {
+			k = "yes"
+		}
+		s.add(id, k, "", n)
+	}
+}
+
+// counts fills the headline counts and the breakdowns held in the requests
+// themselves in one pass over the counted requests: on PostgreSQL one
+// GROUPING SETS query ((municipality, column) for each column, hashed in one
+// scan); SQLite has no grouping sets: the same rows from a UNION ALL.
+// Each row says by GROUPING's bit mask which column it is grouped by.
+func (q *query) counts(ctx context.Context, ss scopes) error {
+	countDims := append(append([]countDim{}, countDims...), q.flagDims()...)
+	cols := make([]string, len(countDims))
+	for i := range countDims {
+		cols[i] = fmt.Sprintf("c%d", i)
+	}
+	all := strings.Join(cols, ", ")
+	// Columns of one set are grouped together (a hash table per set, not
+	// per column): the few-valued ones in set 0, the others alone or in pairs.
+	var inSet [countSets][]int
+	for i, d := range countDims {
+		inSet[d.set] = append(inSet[d.set], i)
+	}
+	bit := func(i int) int { return 1 << (len(countDims) - 1 - i) } // GROUPING's bit of column i
+	var rows *sql.Rows
+	var err error
+	if q.dialect == db.Postgres {
+		// The planner cannot tell how many values the flags take and would
+		// sort 100,000 rows for their set; the groups are a few hundred,
+		// and with room for its estimate every set is hashed in one scan.
+		if err := q.tx.WorkMem(ctx, "32MB"); err != nil {
+			return err
+		}
+		inner := q.requests().ColumnExpr("COALESCE(r.municipality_nis, '') AS m")
+		for i, d := range countDims {
+			inner = inner.ColumnExpr(fmt.Sprintf("%s AS c%d", d.col, i), d.args...)
+		}
+		sets := make([]string, countSets)
+		for k, set := range inSet {
+			sets[k] = "(m"
+			for _, i := range set {
+				sets[k] += ", " + cols[i]
+			}
+			sets[k] += ")"
+		}
+		rows, err = q.tx.Derived(inner, "x").ColumnExpr("m, GROUPING(" + all + "), " + all + ", count(*)").
+			GroupExpr("GROUPING SETS (" + strings.Join(sets, ", ") + ")").Rows(ctx)
+	} else {
+		var union *bun.SelectQuery
+		for _, set := range inSet {
+			mask := 1<<len(countDims) - 1
+			group := "1"
+			for _, i := range set {
+				mask &^= bit(i)
+				group += ", " + strconv.Itoa(3+i)
+			}
+			sel := q.requests().ColumnExpr("COALESCE(r.municipality_nis, '') AS m").ColumnExpr("?", mask)
+			for j, d := range countDims {
+				if slices.Contains(set, j) {
+					sel = sel.ColumnExpr(d.col, d.args...)
+				} else {
+					sel = sel.ColumnExpr("NULL")
+				}
+			}
+			sel = sel.ColumnExpr("count(*)").GroupExpr(group)
+			if union == nil {
+				union = sel
+			} else {
+				union = union.UnionAll(sel)
+			}
+		}
+		rows, err = union.Rows(ctx)
+	}
 	if err != nil {
 		return fmt.Errorf("reports: counts: %w", err)
 	}
 	defer rows.Close()
+	defer q.lock()()
+	vals := make([]sql.NullString, len(countDims))
 	for rows.Next() {
 		var m string
-		c := make([]int, 6+len(sums))
+		var g, n int
+		dest := []any{&m, &g}
+		for i := range vals {
+			dest = append(dest, &vals[i])
+		}
+		if err := rows.Scan(append(dest, &n)...); err != nil {
+			return fmt.Errorf("reports: counts: %w", err)
+		}
+		for i, d := range countDims {
+			// GROUPING's bit for the first column is the highest; 0 = grouped by it.
+			if g&bit(i) == 0 {
+				ss.each(m, func(s *scope) { d.add(s, m, vals[i].String, n) })
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("reports: counts: %w", err)
+	}
+	return nil
+}
+
+// scanCounts runs "SELECT m, <counts> FROM (inner) GROUP BY m" and hands
+// each municipality's counts to add, for the desk and that municipality.
+func (q *query) scanCounts(ctx context.Context, ss scopes, inner *bun.SelectQuery, counts string, add func(*scope, []int)) error {
+	rows, err := q.tx.Derived(inner, "x").ColumnExpr("m, " + counts).GroupExpr("m").Rows(ctx)
+	if err != nil {
+		return fmt.Errorf("reports: counts: %w", err)
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return fmt.Errorf("reports: counts: %w", err)
+	}
+	defer q.lock()()
+	for rows.Next() {
+		var m string
+		c := make([]int, len(cols)-1)
 		dest := []any{&m}
 		for i := range c {
 			dest = append(dest, &c[i])
@@ -169,85 +403,152 @@ func (q *query) counts(ctx context.Context, ss scopes) error {
 		if err := rows.Scan(dest...); err != nil {
 			return fmt.Errorf("reports: counts: %w", err)
 		}
-		ss.each(m, func(s *scope) {
-			s.f.Requests.N += c[0]
-			s.f.Placed.N += c[1]
-			s.f.Withdrawn.N += c[2]
-			s.f.Unanswered.N += c[3]
-			s.f.Open.N += c[4]
-			s.f.Closed.N += c[5]
-			i := 6
-			for _, fb := range fixedBreakdowns {
-				rest := c[0]
-				for _, k := range fb.keys {
-					s.add(fb.id, k, "", c[i])
-					rest -= c[i]
-					i++
-				}
-				if rest > 0 {
-					s.add(fb.id, unknownKey, "", rest)
-				}
-			}
-		})
+		ss.each(m, func(s *scope) { add(s, c) })
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("reports: counts: %w", err)
 	}
-	// DISTINCT in a subquery is hashed; count(DISTINCT …) would sort.
-	if err := q.tx.Derived(q.requests().Distinct().ColumnExpr("r.child_id"), "x").ColumnExpr("count(*)").
-		Scan(ctx, &ss[""].f.Children.N); err != nil {
-		return fmt.Errorf("reports: unique children: %w", err)
-	}
-	if len(ss) == 1 {
-		return nil
-	}
-	crow, err := q.tx.Derived(q.requests().Distinct().ColumnExpr("COALESCE(r.municipality_nis, '') AS m, r.child_id"), "x").
-		ColumnExpr("m, count(*)").GroupExpr("m").Rows(ctx)
-	if err != nil {
-		return fmt.Errorf("reports: unique children: %w", err)
-	}
-	defer crow.Close()
-	for crow.Next() {
-		var m string
-		var n int
-		if err := crow.Scan(&m, &n); err != nil {
-			return fmt.Errorf("reports: unique children: %w", err)
-		}
-		if sc, ok := ss[m]; ok && m != "" {
-			sc.f.Children.N = n
-		}
-	}
-	return crow.Err()
+	return nil
 }
 
-// breakdownSpec is one breakdown: key and second key (SQL over alias r),
-// and the joins it needs (nil: none).
-type breakdownSpec struct {
-	id, key, sub string
-	join         func(*bun.SelectQuery) *bun.SelectQuery
-}
-
-// grouped runs "SELECT municipality, key, sub, count … GROUP BY" for one
-// breakdown and adds its rows to the scopes.
-func (q *query) grouped(ctx context.Context, ss scopes, id, keyExpr, subExpr string, join func(*bun.SelectQuery) *bun.SelectQuery) error {
-	sel := q.requests().ColumnExpr(fmt.Sprintf("COALESCE(r.municipality_nis, ''), %s, %s, count(*)", keyExpr, subExpr)).GroupExpr("1, 2, 3")
-	if join != nil {
-		sel = join(sel)
+// children counts the unique children of the desk and of each of its
+// municipalities (a child may have requests from two municipalities) in
+// one scan: grouped by child, a column per municipality says whether the
+// child has a request there; the children are then counted, and summed per
+// column.
+func (q *query) children(ctx context.Context, ss scopes) error {
+	// The 80,000 groups of 100,000 requests fit a hash table in memory.
+	if err := q.tx.WorkMem(ctx, "32MB"); err != nil {
+		return err
 	}
-	rows, err := sel.Rows(ctx)
+	var munis []string
+	for m := range ss {
+		if m != "" {
+			munis = append(munis, m)
+		}
+	}
+	sort.Strings(munis)
+	perChild := q.requests().ColumnExpr("r.child_id").GroupExpr("r.child_id")
+	outer := "count(*)"
+	for i, m := range munis {
+		perChild = perChild.ColumnExpr(fmt.Sprintf("max(CASE WHEN r.municipality_nis = ? THEN 1 ELSE 0 END) AS m%d", i), m)
+		outer += fmt.Sprintf(", COALESCE(sum(m%d), 0)", i)
+	}
+	rows, err := q.tx.Derived(perChild, "x").ColumnExpr(outer).Rows(ctx)
 	if err != nil {
-		return fmt.Errorf("reports: breakdown %s: %w", id, err)
+		return fmt.Errorf("reports: unique children: %w", err)
 	}
 	defer rows.Close()
-	for rows.Next() {
-		var m, k, sub sql.NullString
-		var n int
-		if err := rows.Scan(&m, &k, &sub, &n); err != nil {
-			return fmt.Errorf("reports: breakdown %s: %w", id, err)
-		}
-		ss.each(m.String, func(sc *scope) { sc.add(id, k.String, sub.String, n) })
+	n := make([]int, 1+len(munis))
+	dest := make([]any, len(n))
+	for i := range n {
+		dest[i] = &n[i]
 	}
-	return rows.Err()
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return fmt.Errorf("reports: unique children: %w", err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("reports: unique children: %w", err)
+	}
+	rows.Close()
+	unlock := q.lock()
+	ss[""].f.Children.N = n[0]
+	for i, m := range munis {
+		ss[m].f.Children.N = n[1+i]
+	}
+	unlock()
+	return q.linkChildren(ctx, ss)
+}
+
+// linkChildren corrects the unique children for requests of one child that
+// are held under two child records. Every request the duplicate check tied
+// to an earlier request of the desk (duplicate_of: same national number, or
+// same name, birth date and parent contact) is the same child, whatever the
+// worker decided (keep as a request of its own, or merge). The links form
+// chains (C → B → A) that may pass through requests of other years, so they
+// are joined with a union-find over all the desk's links, which are few.
+func (q *query) linkChildren(ctx context.Context, ss scopes) error {
+	rows, err := q.tx.Join(q.tx.From("requests", "r"), "JOIN", "requests", "d", "d.id = r.duplicate_of").
+		ColumnExpr("r.child_id, d.child_id").Where("r.duplicate_of IS NOT NULL AND r.child_id <> d.child_id").Rows(ctx)
+	if err != nil {
+		return fmt.Errorf("reports: linked children: %w", err)
+	}
+	parent := map[string]string{}
+	var find func(string) string
+	find = func(x string) string {
+		p, ok := parent[x]
+		if !ok || p == x {
+			return x
+		}
+		root := find(p)
+		parent[x] = root
+		return root
+	}
+	for rows.Next() {
+		var a, b string
+		if err := rows.Scan(&a, &b); err != nil {
+			rows.Close()
+			return fmt.Errorf("reports: linked children: %w", err)
+		}
+		for _, x := range []string{a, b} {
+			if _, ok := parent[x]; !ok {
+				parent[x] = x
+			}
+		}
+		if ra, rb := find(a), find(b); ra != rb {
+			parent[ra] = rb
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("reports: linked children: %w", err)
+	}
+	if len(parent) == 0 {
+		return nil
+	}
+	nodes := make([]string, 0, len(parent))
+	for n := range parent {
+		nodes = append(nodes, n)
+	}
+	// The linked child records among the counted requests, per municipality:
+	// each scope counted every record once; it should count every root once.
+	crow, err := q.requests().Distinct().ColumnExpr("COALESCE(r.municipality_nis, ''), r.child_id").
+		Where("r.child_id IN (?)", bun.In(nodes)).Rows(ctx)
+	if err != nil {
+		return fmt.Errorf("reports: linked children: %w", err)
+	}
+	defer crow.Close()
+	type seen struct{ records, roots map[string]bool }
+	per := map[string]*seen{}
+	note := func(scope, child string) {
+		s := per[scope]
+		if s == nil {
+			s = &seen{records: map[string]bool{}, roots: map[string]bool{}}
+			per[scope] = s
+		}
+		s.records[child] = true
+		s.roots[find(child)] = true
+	}
+	for crow.Next() {
+		var m, child string
+		if err := crow.Scan(&m, &child); err != nil {
+			return fmt.Errorf("reports: linked children: %w", err)
+		}
+		note("", child)
+		if _, ok := ss[m]; ok && m != "" {
+			note(m, child)
+		}
+	}
+	if err := crow.Err(); err != nil {
+		return fmt.Errorf("reports: linked children: %w", err)
+	}
+	defer q.lock()()
+	for m, s := range per {
+		ss[m].f.Children.N -= len(s.records) - len(s.roots)
+	}
+	return nil
 }
 
 // percentiles sets the continuous median and 90th percentile of the days
@@ -277,11 +578,13 @@ func (q *query) percentiles(ctx context.Context, ss scopes, fromCol, toCol strin
 			if err != nil {
 				return fmt.Errorf("reports: percentiles %s: %w", toCol, err)
 			}
+			unlock := q.lock()
 			for rows.Next() {
 				var m string
 				var n int
 				var med, p sql.NullFloat64
 				if err := rows.Scan(&m, &n, &med, &p); err != nil {
+					unlock()
 					rows.Close()
 					return fmt.Errorf("reports: percentiles %s: %w", toCol, err)
 				}
@@ -289,6 +592,7 @@ func (q *query) percentiles(ctx context.Context, ss scopes, fromCol, toCol strin
 					set(&sc.f, Days{Value: med.Float64, Valid: med.Valid}, Days{Value: p.Float64, Valid: p.Valid}, n)
 				}
 			}
+			unlock()
 			rows.Close()
 			if err := rows.Err(); err != nil {
 				return fmt.Errorf("reports: percentiles %s: %w", toCol, err)
@@ -308,9 +612,59 @@ func (q *query) percentiles(ctx context.Context, ss scopes, fromCol, toCol strin
 		if err != nil {
 			return fmt.Errorf("reports: percentiles %s: %w", toCol, err)
 		}
+		unlock := q.lock()
 		set(&sc.f, med, p90, n)
+		unlock()
 	}
 	return nil
+}
+
+func setFirstAnswer(f *Figures, m, p Days, n int) {
+	f.FirstAnswerMedian, f.FirstAnswerP90, f.Answered = m, p, Count{N: n}
+}
+
+func setPlacement(f *Figures, m, p Days, _ int) { f.PlacementMedian, f.PlacementP90 = m, p }
+
+// pgPercentiles computes both percentile pairs for the desk and each of its
+// municipalities in one scan: GROUPING SETS ((municipality), ()), the days
+// NULL where a request has no answer or no placement (percentile_cont
+// leaves NULLs out).
+func (q *query) pgPercentiles(ctx context.Context, ss scopes) error {
+	inner := q.requests().ColumnExpr("COALESCE(r.municipality_nis, '') AS m").
+		ColumnExpr(q.days("r.submitted_at", "r.first_answer_at") + " AS fa").
+		ColumnExpr(q.days("r.submitted_at", "r.placed_at") + " AS pl").
+		// Requests with neither an answer nor a place add nothing (count
+		// and percentile_cont leave NULLs out): not read into the groups.
+		Where("r.first_answer_at IS NOT NULL OR r.placed_at IS NOT NULL")
+	sets := "GROUPING SETS ((m), ())" // a desk alone: its municipality rows find no scope
+	rows, err := q.tx.Derived(inner, "x").ColumnExpr(`COALESCE(m, ''), GROUPING(m), count(fa),
+		percentile_cont(0.5) WITHIN GROUP (ORDER BY fa), percentile_cont(0.9) WITHIN GROUP (ORDER BY fa),
+		percentile_cont(0.5) WITHIN GROUP (ORDER BY pl), percentile_cont(0.9) WITHIN GROUP (ORDER BY pl)`).
+		GroupExpr(sets).Rows(ctx)
+	if err != nil {
+		return fmt.Errorf("reports: percentiles: %w", err)
+	}
+	defer rows.Close()
+	defer q.lock()()
+	days := func(v sql.NullFloat64) Days { return Days{Value: v.Float64, Valid: v.Valid} }
+	for rows.Next() {
+		var m string
+		var whole, n int
+		var fm, fp, pm, pp sql.NullFloat64
+		if err := rows.Scan(&m, &whole, &n, &fm, &fp, &pm, &pp); err != nil {
+			return fmt.Errorf("reports: percentiles: %w", err)
+		}
+		if whole == 1 {
+			m = "" // the desk
+		} else if m == "" {
+			continue // no municipality: the desk only
+		}
+		if sc, ok := ss[m]; ok {
+			setFirstAnswer(&sc.f, days(fm), days(fp), n)
+			setPlacement(&sc.f, days(pm), days(pp), 0)
+		}
+	}
+	return rows.Err()
 }
 
 // sqlitePercentiles reads the median and 90th percentile of expr over the
@@ -353,44 +707,47 @@ func (q *query) sqlitePercentiles(ctx context.Context, expr string, sel func() *
 
 // breakdownOrder is the order of the breakdowns on the page and in exports.
 var breakdownOrder = []string{"by_channel", "by_age", "by_start_month", "by_neighbourhood", "by_day_part",
-	"by_days_per_week", "by_wider_hours", "by_care_need", "by_priority", "by_vulnerable", "by_reason"}
+	"by_days_per_week", "by_wider_hours", "by_care_need", "by_priority", "by_vulnerable", "by_reason", "by_unmet_municipality"}
+
+// yearParts are the independent queries of the yearly figures: each writes
+// its part into ss. They run one after the other in one transaction
+// (yearly), or at the same time, each in a transaction of its own
+// (Service.yearly on PostgreSQL, where the database then works on
+// several of them at once).
+func yearParts(ss scopes) []func(context.Context, *query) error {
+	return []func(context.Context, *query) error{
+		func(ctx context.Context, q *query) error { return q.counts(ctx, ss) },
+		func(ctx context.Context, q *query) error { return q.claims(ctx, ss) },
+		func(ctx context.Context, q *query) error { return q.children(ctx, ss) },
+		func(ctx context.Context, q *query) error {
+			if q.dialect == db.Postgres {
+				return q.pgPercentiles(ctx, ss)
+			}
+			if err := q.percentiles(ctx, ss, "submitted_at", "first_answer_at", setFirstAnswer); err != nil {
+				return err
+			}
+			return q.percentiles(ctx, ss, "submitted_at", "placed_at", setPlacement)
+		},
+	}
+}
 
 // yearly computes every yearly figure and breakdown of the desk in tx, and
 // the same for each of municipalities, in one set of grouped queries.
 func yearly(ctx context.Context, tx *tenancy.Tx, year int, municipalities []string) (Figures, map[string]Figures, error) {
 	q := newYearQuery(tx, year)
 	ss := newScopes(year, municipalities)
-	if err := q.counts(ctx, ss); err != nil {
-		return Figures{}, nil, err
-	}
-	if err := q.percentiles(ctx, ss, "submitted_at", "first_answer_at", func(f *Figures, m, p Days, n int) {
-		f.FirstAnswerMedian, f.FirstAnswerP90, f.Answered = m, p, n
-	}); err != nil {
-		return Figures{}, nil, err
-	}
-	if err := q.percentiles(ctx, ss, "submitted_at", "placed_at", func(f *Figures, m, p Days, _ int) {
-		f.PlacementMedian, f.PlacementP90 = m, p
-	}); err != nil {
-		return Figures{}, nil, err
-	}
-	specs := []breakdownSpec{
-		{"by_start_month", q.month("r.desired_start"), "''", nil},
-		{"by_neighbourhood", "COALESCE(r.municipality_nis, '')", "r.neighbourhood", nil},
-		// (request, claim) is the key of request_claims: count(*) counts each request once per claim.
-		{"by_priority", "COALESCE(c.claim, 'none')", "''", func(s *bun.SelectQuery) *bun.SelectQuery {
-			return tx.Join(s, "LEFT JOIN", "request_claims", "c", "c.request_id = r.id")
-		}},
-		{"by_vulnerable", "CASE WHEN fa.vulnerable THEN 'yes' ELSE 'no' END", "''", func(s *bun.SelectQuery) *bun.SelectQuery {
-			return tx.Join(tx.Join(s, "JOIN", "children", "ch", "ch.id = r.child_id"), "JOIN", "families", "fa", "fa.id = ch.family_id")
-		}},
-	}
-	// One query per breakdown. (GROUP BY GROUPING SETS on PostgreSQL was
-	// measured: no faster over 100,000 requests than these scans.)
-	for _, sp := range specs {
-		if err := q.grouped(ctx, ss, sp.id, sp.key, sp.sub, sp.join); err != nil {
+	for _, part := range yearParts(ss) {
+		if err := part(ctx, q); err != nil {
 			return Figures{}, nil, err
 		}
 	}
+	desk, per := ss.figures()
+	return desk, per, nil
+}
+
+// figures turns the collected scopes into the desk's figures and each
+// municipality's.
+func (ss scopes) figures() (Figures, map[string]Figures) {
 	out := map[string]Figures{}
 	for m, sc := range ss {
 		for _, id := range breakdownOrder {
@@ -411,7 +768,7 @@ func yearly(ctx context.Context, tx *tenancy.Tx, year int, municipalities []stri
 			out[m] = sc.f
 		}
 	}
-	return ss[""].f, out, nil
+	return ss[""].f, out
 }
 
 // normalise puts the rows of the fixed-key breakdowns in a stable, readable
@@ -538,4 +895,130 @@ func crossBorder(ctx context.Context, tx *tenancy.Tx, year int) (map[[2]string]i
 		out[k] += n
 	}
 	return out, rows.Err()
+}
+
+// responsiveness counts, per location and per provider, the desk's counted
+// requests of the year that had the location among their preferences, how
+// many of them it answered, how many in time (by the preference's due date,
+// else responseDays after submission) and the median days to its answer.
+func responsiveness(ctx context.Context, tx *tenancy.Tx, year, responseDays int) ([]Responsiveness, error) {
+	q := newYearQuery(tx, year)
+	days := q.days("r.submitted_at", "p.answered_at")
+	inTime := fmt.Sprintf(`CASE WHEN p.answered_at IS NULL THEN 0
+		WHEN p.answer_due IS NOT NULL THEN CASE WHEN %s >= 0 THEN 1 ELSE 0 END
+		WHEN %s <= %d THEN 1 ELSE 0 END`, q.days("p.answered_at", "p.answer_due"), days, responseDays)
+	from := func() *bun.SelectQuery {
+		return tx.Join(q.requests(), "JOIN", "preferences", "p", "p.request_id = r.id").
+			Join("JOIN locations AS l ON l.id = p.location_id"). // the catalogue: platform data
+			Join("JOIN providers AS pv ON pv.id = l.provider_id")
+	}
+	type key struct{ provider, location string }
+	out := map[key]*Responsiveness{}
+	var order []key
+	// PostgreSQL: locations and providers in one scan (GROUPING SETS);
+	// SQLite has none: one query each.
+	levels := []struct{ group, names string }{
+		{"pv.id, pv.name, l.id, l.name, l.municipality_nis", "pv.name, l.name, l.municipality_nis"},
+		{"pv.id, pv.name", "pv.name, '', ''"},
+	}
+	if q.dialect == db.Postgres {
+		levels = levels[:1] // its group is byID's below
+		levels[0].names = "pv.name, COALESCE(l.name, ''), COALESCE(l.municipality_nis, '')"
+	}
+	for _, level := range levels {
+		group, names := level.group, level.names
+		cols := names + ", count(*), count(p.answered_at), sum(" + inTime + ")"
+		sel := from().ColumnExpr(cols).GroupExpr(group)
+		if q.dialect == db.Postgres {
+			// Grouped by the ids alone (a narrow sort that stays in memory),
+			// the names joined to the 60 or so grouped rows after.
+			byID := tx.Join(q.requests(), "JOIN", "preferences", "p", "p.request_id = r.id").
+				Join("JOIN locations AS l ON l.id = p.location_id"). // the catalogue: platform data
+				ColumnExpr("l.provider_id AS pid, p.location_id AS lid, count(*) AS received, count(p.answered_at) AS answered").
+				ColumnExpr("sum(" + inTime + ") AS in_time, percentile_cont(0.5) WITHIN GROUP (ORDER BY " + days + ") AS median").
+				GroupExpr("GROUPING SETS ((l.provider_id, p.location_id), (l.provider_id))")
+			sel = tx.Derived(byID, "a").Join("JOIN providers AS pv ON pv.id = a.pid").
+				Join("LEFT JOIN locations AS l ON l.id = a.lid").
+				ColumnExpr(names + ", a.received, a.answered, a.in_time, a.median")
+		}
+		rows, err := sel.Rows(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("reports: responsiveness: %w", err)
+		}
+		for rows.Next() {
+			var r Responsiveness
+			var med sql.NullFloat64
+			dest := []any{&r.Provider, &r.Location, &r.MunicipalityNIS, &r.Received, &r.Answered, &r.InTime}
+			if q.dialect == db.Postgres {
+				dest = append(dest, &med)
+			}
+			if err := rows.Scan(dest...); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("reports: responsiveness: %w", err)
+			}
+			r.Median = Days{Value: med.Float64, Valid: med.Valid}
+			k := key{r.Provider, r.Location}
+			out[k] = &r
+			order = append(order, k)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("reports: responsiveness: %w", err)
+		}
+	}
+	if q.dialect != db.Postgres {
+		// SQLite has no percentile_cont: the answered days, in order, per
+		// location (these are the answered preferences of one desk's year).
+		rows, err := from().ColumnExpr("pv.name, l.name, " + days + " AS d").Where("p.answered_at IS NOT NULL").
+			OrderExpr("pv.name, l.name, d").Rows(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("reports: responsiveness: %w", err)
+		}
+		defer rows.Close()
+		values := map[key][]float64{}
+		for rows.Next() {
+			var k key
+			var d float64
+			if err := rows.Scan(&k.provider, &k.location, &d); err != nil {
+				return nil, fmt.Errorf("reports: responsiveness: %w", err)
+			}
+			values[k] = append(values[k], d)
+			values[key{k.provider, ""}] = append(values[key{k.provider, ""}], d)
+		}
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("reports: responsiveness: %w", err)
+		}
+		for k, vs := range values {
+			sort.Float64s(vs)
+			if r := out[k]; r != nil {
+				r.Median = median(vs)
+			}
+		}
+	}
+	sort.Slice(order, func(i, j int) bool {
+		a, b := order[i], order[j]
+		if a.provider != b.provider {
+			return a.provider < b.provider
+		}
+		return a.location < b.location // the provider's own row ("") first
+	})
+	res := make([]Responsiveness, 0, len(order))
+	for _, k := range order {
+		res = append(res, *out[k])
+	}
+	return res, nil
+}
+
+// median of sorted values (continuous, as percentile_cont(0.5)).
+func median(vs []float64) Days {
+	if len(vs) == 0 {
+		return Days{}
+	}
+	pos := 0.5 * float64(len(vs)-1)
+	lo := int(math.Floor(pos))
+	v := vs[lo]
+	if frac := pos - float64(lo); frac > 0 {
+		v += (vs[lo+1] - vs[lo]) * frac
+	}
+	return Days{Value: v, Valid: true}
 }

@@ -58,7 +58,8 @@ func TestYearlyFigures(t *testing.T) {
 			t.Fatal(err)
 		}
 		// R1…R9 counted; the 2025 request, the merged duplicate and the 2027 request are not.
-		want := map[string]int{"requests": 9, "children": 8, "placed": 3, "withdrawn": 1, "unanswered": 1, "open": 3, "closed": 1}
+		// Answered: A, B, C, E, F and H have a first answer.
+		want := map[string]int{"requests": 9, "children": 8, "placed": 3, "withdrawn": 1, "unanswered": 1, "open": 3, "closed": 1, "answered": 6}
 		for _, h := range f.Headline() {
 			if h.Count.N != want[h.ID] || h.Count.Hidden {
 				t.Errorf("%s = %v, want %d", h.ID, h.Count, want[h.ID])
@@ -88,6 +89,8 @@ func TestYearlyFigures(t *testing.T) {
 			"by_priority":      "work_or_training=3 single_parent=2 low_income=1 foster_child=0 sibling=1 none=3",
 			"by_vulnerable":    "yes=3 no=6",
 			"by_reason":        "work=5 training=1 job_search=1 other=2",
+			// D, from Laakdal, is the one unanswered request.
+			"by_unmet_municipality": "13053=1",
 		}
 		for id, want := range wantRows {
 			if got := rows(f.Breakdown(id)); got != want {
@@ -221,15 +224,27 @@ func TestRegionSuppressesSmallCells(t *testing.T) {
 			t.Fatalf("desks = %s", got)
 		}
 		g := rep.Desks[0].Figures
-		if got := fmt.Sprint(g.Requests, g.Children, g.Placed, g.Withdrawn, g.Unanswered, g.Open, g.Closed); got != "9 8 <5 <5 <5 <5 <5" {
+		// The statuses are all small; Turnhout's 5 open requests and the
+		// region's 8 would give the 3 open ones away, so Turnhout's open
+		// count is hidden too (x), then its requests (5 = the open ones),
+		// then this desk's 9 (14 - 5).
+		if got := fmt.Sprint(g.Requests, g.Children, g.Placed, g.Withdrawn, g.Unanswered, g.Open, g.Closed); got != "x 8 <5 <5 <5 <5 <5" {
 			t.Errorf("desk figures outside the desk = %s", got)
+		}
+		th := rep.Desks[1].Figures
+		if got := fmt.Sprint(th.Requests, th.Children, th.Placed, th.Open); got != "x 5 0 x" {
+			t.Errorf("Turnhout's figures outside the desk = %s", got)
 		}
 		// 6 answered requests: the median may show; 3 placements: it may not.
 		if !g.FirstAnswerMedian.Valid || g.PlacementMedian.Valid || g.PlacementP90.Valid {
 			t.Errorf("percentiles = %v %v %v", g.FirstAnswerMedian, g.PlacementMedian, g.PlacementP90)
 		}
-		if got := rows(g.Breakdown("by_reason")); got != "work=5 training=<5 job_search=<5 other=<5" {
-			t.Errorf("by reason outside the desk = %s", got)
+		// A desk's breakdowns beyond the exported columns never leave the service.
+		if got := rows(g.Breakdown("by_reason")); got != "" {
+			t.Errorf("by reason of one desk outside the desk = %s", got)
+		}
+		if got := rows(rep.Total.Breakdown("by_reason")); got != "work=10 training=<5 job_search=<5 other=<5" {
+			t.Errorf("by reason of the region = %s", got)
 		}
 		tot := rep.Total
 		if got := fmt.Sprint(tot.Requests, tot.Open, tot.Placed); got != "14 8 <5" {
@@ -269,7 +284,7 @@ func TestRegionSuppressesSmallCells(t *testing.T) {
 
 // TestSuppress: every small count is withheld, zero and five stay.
 func TestSuppress(t *testing.T) {
-	f := reports.Figures{Requests: reports.Count{N: 4}, Children: reports.Count{N: 5}, Placed: reports.Count{N: 0}, Answered: 4,
+	f := reports.Figures{Requests: reports.Count{N: 4}, Children: reports.Count{N: 5}, Placed: reports.Count{N: 0}, Answered: reports.Count{N: 4},
 		FirstAnswerMedian: reports.Days{Value: 3, Valid: true},
 		Breakdowns:        []reports.Breakdown{{ID: "by_channel", Rows: []reports.Row{{Key: "online", Count: reports.Count{N: 1}}, {Key: "api", Count: reports.Count{N: 7}}}}}}
 	s := reports.Suppress(f)
@@ -319,6 +334,65 @@ func TestUnknownValuesStillCount(t *testing.T) {
 		}
 		if got := reports.ValueLabel("by_channel", "unknown", "nl"); got != "onbekend" {
 			t.Errorf("label = %s", got)
+		}
+	})
+}
+
+// TestUniqueChildrenFollowDuplicateLinks: requests the duplicate check tied
+// together are one child, also along a chain that passes through a request
+// of another year, and whether the worker kept the link or it is still open.
+func TestUniqueChildrenFollowDuplicateLinks(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		w := build(t, d)
+		q := spec{family: "Q", status: requests.StatusActive, channel: requests.ChannelOnline, firstAnswer: -1, placed: -1,
+			nis: "24062", wijk: "Heverlee", age: 12, days: "mon", reason: requests.ReasonWork, start: "2027-06-01"}
+		q0, q1, q2 := q, q, q
+		q0.child, q0.submitted = "Q0", at("2025-11-05 09:00") // last year: not counted, but it links
+		q1.child, q1.submitted, q1.dupOf, q1.dupState = "Q1", at("2026-02-05 09:00"), 1, requests.DuplicateKept
+		q2.child, q2.submitted, q2.dupOf, q2.dupState = "Q2", at("2026-03-05 09:00"), 2, requests.DuplicateLikely
+		insert(t, d, w.leuven, []spec{q0, q1, q2})
+		f, err := service(w).Yearly(deskCtx(w.leuven), 2026, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		// P, Q1 and Q2 counted; Q1 and Q2 are the child of Q0: two children.
+		if f.Requests.N != 3 || f.Children.N != 2 {
+			t.Errorf("requests %d, children %d; want 3 and 2", f.Requests.N, f.Children.N)
+		}
+	})
+}
+
+// TestProviderResponsiveness: per provider and location, the counted
+// requests that asked it, how many it answered, how many before the desk's
+// deadline and the median days, worked out by hand (fixture_test.go; the
+// desk gives 14 days):
+//
+//	D1 (Geel): A 2 d, B 4 d, E no answer, F 10 d but due after 7 → 4 / 3 / 2, median 4
+//	D2 (Meerhout): D no answer, E 8 d → 2 / 1 / 1, median 8
+//	D3 (Kasterlee): B 20 d (late), C 6 d, E2 none, H 1 d → 4 / 3 / 2, median 6
+//	the provider: 10 / 7 / 5, median of 1 2 4 6 8 10 20 = 6
+func TestProviderResponsiveness(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		w := build(t, d)
+		rep, err := service(w).Desk(deskCtx(w.glm), w.glm, 2026)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, r := range rep.Providers {
+			got = append(got, fmt.Sprintf("%s/%s/%s %d %d %d %s", r.Provider, r.Location, r.MunicipalityNIS, r.Received, r.Answered, r.InTime, r.Median))
+		}
+		want := []string{
+			"Testopvang vzw// 10 7 5 6.0",
+			"Testopvang vzw/Opvang D1/13008 4 3 2 4.0",
+			"Testopvang vzw/Opvang D2/13021 2 1 1 8.0",
+			"Testopvang vzw/Opvang D3/13017 4 3 2 6.0",
+		}
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("responsiveness:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+		if rep.ResponseDays != 14 {
+			t.Errorf("response days = %d", rep.ResponseDays)
 		}
 	})
 }

@@ -120,6 +120,20 @@ func (t *Tx) Derived(sub *bun.SelectQuery, alias string) *bun.SelectQuery {
 	return t.tx.NewSelect().TableExpr("(?) AS ?", sub, bun.Ident(alias))
 }
 
+// WorkMem sets PostgreSQL's work_mem for the rest of the transaction (SET
+// LOCAL): an aggregate whose group count the planner cannot estimate (an
+// expression) may then be hashed in memory instead of sorted on disk. SQLite
+// has no such setting: nothing to do.
+func (t *Tx) WorkMem(ctx context.Context, size string) error {
+	if t.Dialect() != db.Postgres {
+		return nil
+	}
+	if _, err := t.tx.ExecContext(ctx, "SELECT set_config('work_mem', ?, true)", size); err != nil {
+		return fmt.Errorf("tenancy: work_mem %s: %w", size, err)
+	}
+	return nil
+}
+
 // Dialect names the database of the transaction.
 func (t *Tx) Dialect() db.Dialect {
 	if t.tx.Dialect().Name() == dialect.PG {

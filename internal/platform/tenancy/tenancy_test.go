@@ -5,6 +5,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/loket-kinderopvang/loket/internal/platform/db"
 	"github.com/loket-kinderopvang/loket/internal/platform/dbtest"
 	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
 )
@@ -63,6 +64,50 @@ func TestFromAndJoinStayInTheDesk(t *testing.T) {
 		})
 		if err != nil {
 			t.Fatal(err)
+		}
+	})
+}
+
+// TestWorkMem: WorkMem sets work_mem for the rest of the transaction only
+// (PostgreSQL), and is accepted on SQLite.
+func TestWorkMem(t *testing.T) {
+	dbtest.EachTarget(t, func(t *testing.T, tg dbtest.Target) {
+		desk := tenancy.NewID()
+		ctx := tenancy.WithTenant(context.Background(), desk)
+		d := tg.Owner(t)
+		for _, q := range []string{"CREATE TABLE items (tenant_id UUID NOT NULL, id INTEGER NOT NULL)", "INSERT INTO items VALUES (?, 1)"} {
+			if _, err := d.ExecContext(ctx, q, desk); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if tg.Dialect != db.Postgres {
+			err := tenancy.NewStore(d).Tx(ctx, func(ctx context.Context, tx *tenancy.Tx) error { return tx.WorkMem(ctx, "48MB") })
+			if err != nil {
+				t.Fatal(err)
+			}
+			return
+		}
+		var before, inside, after string
+		setting := func(ctx context.Context, tx *tenancy.Tx, v *string) error {
+			return tx.From("items", "i").ColumnExpr("current_setting('work_mem')").Scan(ctx, v)
+		}
+		err := tenancy.NewStore(d).Tx(ctx, func(ctx context.Context, tx *tenancy.Tx) error {
+			if err := setting(ctx, tx, &before); err != nil {
+				return err
+			}
+			if err := tx.WorkMem(ctx, "48MB"); err != nil {
+				return err
+			}
+			return setting(ctx, tx, &inside)
+		})
+		if err == nil {
+			err = tenancy.NewStore(d).Tx(ctx, func(ctx context.Context, tx *tenancy.Tx) error { return setting(ctx, tx, &after) })
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if before == "48MB" || inside != "48MB" || after != before {
+			t.Errorf("work_mem before %s, inside %s, after %s: want 48MB inside the transaction only", before, inside, after)
 		}
 	})
 }
