@@ -1082,10 +1082,10 @@ func (p *ParentPages) statusView(c *fiber.Ctx, t tenant.Tenant, cs *Case) status
 	base := "/" + t.Slug + PathStatus + "/" + c.Params("token")
 	v := statusView{Base: base, CSRF: account.CSRFToken(c), ChildFirstName: cs.Child.FirstName,
 		Status: tr.T("request.status." + string(r.Status)), Explain: tr.T("request.explain." + string(r.Status)), StatusKey: string(r.Status), Open: r.Status.Open(),
-		WithdrawURL: base + "/intrekken", DesiredStart: formatDate(r.DesiredStart, lang),
+		WithdrawURL: base + "/intrekken", DesiredStart: tr.Date(r.DesiredStart),
 		PrivacyURL: "/" + t.Slug + PathPrivacy, DeskEmail: t.Settings.Contact.Email, DeskPhone: t.Settings.Contact.Phone}
 	if r.SubmittedAt != nil {
-		v.Submitted = formatDate(*r.SubmittedAt, lang)
+		v.Submitted = tr.Date(*r.SubmittedAt)
 	}
 	if p.roundExplain != nil {
 		v.RoundExplain, _ = p.roundExplain(c.UserContext(), r.ID, lang)
@@ -1108,7 +1108,7 @@ func (p *ParentPages) statusView(c *fiber.Ctx, t tenant.Tenant, cs *Case) status
 			}
 		}
 		if pr.OfferStart != nil {
-			pv.OfferStart = formatDate(*pr.OfferStart, lang)
+			pv.OfferStart = tr.Date(*pr.OfferStart)
 		}
 		if pr.OfferDays != "" {
 			var days []string
@@ -1118,7 +1118,7 @@ func (p *ParentPages) statusView(c *fiber.Ctx, t tenant.Tenant, cs *Case) status
 			pv.OfferDays = strings.Join(days, ", ")
 		}
 		if pr.OfferDeadline != nil {
-			pv.Until = formatDateTime(*pr.OfferDeadline, lang)
+			pv.Until = tr.DateTime(*pr.OfferDeadline)
 		}
 		v.Preferences = append(v.Preferences, pv)
 	}
@@ -1131,33 +1131,6 @@ func (p *ParentPages) statusView(c *fiber.Ctx, t tenant.Tenant, cs *Case) status
 		v.Notice = tr.T("request.notice." + n)
 	}
 	return v
-}
-
-var months = map[string][]string{
-	"nl": {"januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober", "november", "december"},
-	"fr": {"janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre"},
-	"en": {"January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"},
-}
-
-// brussels is the desk's time zone, for deadlines shown to people.
-var brussels = func() *time.Location {
-	if l, err := time.LoadLocation("Europe/Brussels"); err == nil {
-		return l
-	}
-	return time.UTC
-}()
-
-func formatDate(t time.Time, lang string) string {
-	m, ok := months[lang]
-	if !ok {
-		m = months["nl"]
-	}
-	return fmt.Sprintf("%d %s %d", t.Day(), m[t.Month()-1], t.Year())
-}
-
-func formatDateTime(t time.Time, lang string) string {
-	t = t.In(brussels)
-	return formatDate(t, lang) + " " + t.Format("15:04")
 }
 
 func (p *ParentPages) status(c *fiber.Ctx) error {

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strconv"
 	"time"
+	_ "time/tzdata" // moments are shown in Belgian time on any host
 )
 
 // Dates and months are written out for people ("3 maart 2027", "mars
@@ -28,9 +29,19 @@ func (t Translator) Date(d time.Time) string {
 	return strconv.Itoa(d.Day()) + " " + t.T("month."+strconv.Itoa(int(d.Month()))) + " " + strconv.Itoa(d.Year())
 }
 
-// DateTime is a moment written out: "3 maart 2027, 14:05", in the time zone
-// of t.
+// brussels is the desks' time zone: a moment (a deadline, a note's time) is
+// read by people in Belgium, whatever zone the server or database uses.
+var brussels = func() *time.Location {
+	l, err := time.LoadLocation("Europe/Brussels")
+	if err != nil {
+		panic("web: time zone Europe/Brussels: " + err.Error()) // embedded by time/tzdata
+	}
+	return l
+}()
+
+// DateTime is a moment written out in Belgian time: "3 maart 2027, 14:05".
 func (t Translator) DateTime(d time.Time) string {
+	d = d.In(brussels)
 	return t.Date(d) + ", " + d.Format("15:04")
 }
 

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"sort"
 	"testing"
+	"time"
 
 	"github.com/loket-kinderopvang/loket/frontend"
 	"github.com/loket-kinderopvang/loket/internal/platform/web"
@@ -71,5 +72,27 @@ func TestTranslatorFallsBackToDutch(t *testing.T) {
 	}
 	if got := cat.For("nl").T("no.such.message"); got != "no.such.message" {
 		t.Errorf("missing id = %q", got)
+	}
+}
+
+// TestDateTimeInBelgianTime: a deadline stored in UTC is read in Belgium,
+// winter (UTC+1) and summer (UTC+2) alike, in the reader's language.
+func TestDateTimeInBelgianTime(t *testing.T) {
+	cat, err := web.LoadCatalog(frontend.Locales)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		lang string
+		at   time.Time
+		want string
+	}{
+		{"nl", time.Date(2026, 12, 14, 3, 50, 0, 0, time.UTC), "14 december 2026, 04:50"},
+		{"fr", time.Date(2027, 7, 1, 22, 30, 0, 0, time.UTC), "2 juillet 2027, 00:30"},
+		{"en", time.Date(2027, 3, 3, 13, 5, 0, 0, time.UTC), "3 March 2027, 14:05"},
+	} {
+		if got := cat.For(c.lang).DateTime(c.at); got != c.want {
+			t.Errorf("%s DateTime(%s) = %q, want %q", c.lang, c.at, got, c.want)
+		}
 	}
 }
