@@ -4,6 +4,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/loket-kinderopvang/loket/internal/allocation"
@@ -202,7 +203,7 @@ func Nearby(needs []Need, sites []Site, radiusKm float64) [][]Candidate {
 				}
 				return 1
 			}
-			return compareStrings(sites[a.Site].ID, sites[b.Site].ID)
+			return strings.Compare(sites[a.Site].ID, sites[b.Site].ID)
 		})
 		k := min(len(buf), MaxChoices)
 		out[i] = make([]Candidate, k)
@@ -212,16 +213,6 @@ func Nearby(needs []Need, sites []Site, radiusKm float64) [][]Candidate {
 		}
 	}
 	return out
-}
-
-func compareStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func programme(site, month, band string) string { return site + "|" + month + "|" + band }
@@ -258,8 +249,8 @@ func Instance(needs []Need, sites []Site, radiusKm float64, tiers []string, seed
 	for si := range locs {
 		inst.Locations = append(inst.Locations, allocation.Location{ID: sites[si].ID, Name: sites[si].Name, Policy: policy})
 	}
-	slices.SortFunc(inst.Locations, func(a, b allocation.Location) int { return compareStrings(a.ID, b.ID) })
-	slices.SortFunc(inst.Programmes, func(a, b allocation.Programme) int { return compareStrings(a.ID, b.ID) })
-	slices.SortFunc(inst.Children, func(a, b allocation.Child) int { return compareStrings(a.ID, b.ID) })
+	slices.SortFunc(inst.Locations, func(a, b allocation.Location) int { return strings.Compare(a.ID, b.ID) })
+	slices.SortFunc(inst.Programmes, func(a, b allocation.Programme) int { return strings.Compare(a.ID, b.ID) })
+	slices.SortFunc(inst.Children, func(a, b allocation.Child) int { return strings.Compare(a.ID, b.ID) })
 	return inst
 }

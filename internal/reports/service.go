@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -211,18 +212,8 @@ func (s *Service) RegionDesks(regionNIS string) []tenant.Tenant {
 			}
 		}
 	}
-	slices.SortFunc(out, func(a, b tenant.Tenant) int { return compareStrings(a.Slug, b.Slug) })
+	slices.SortFunc(out, func(a, b tenant.Tenant) int { return strings.Compare(a.Slug, b.Slug) })
 	return out
-}
-
-func compareStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // Region computes what a regional coordinator (user) sees of region
