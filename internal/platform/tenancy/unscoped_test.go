@@ -43,6 +43,11 @@ var unscopedUses = map[string]struct {
 	"internal/requests/service.go:Accept":          {1, "catalogue: take a free place with the placement"},
 	"internal/requests/service.go:parentNotice":    {1, "catalogue: location name"},
 	"internal/rounds/rounds.go:Load":               {1, "catalogue: free places of the round"},
+	// Webhook endpoints and the catalogue's locations are platform data: the
+	// endpoints of the providers of an event's locations, in the desk's
+	// transaction so the deliveries commit with the change. Test:
+	// TestWebhookDeliveredOnceSigned in internal/webhooks.
+	"internal/webhooks/webhooks.go:EnqueueTx": {2, "platform: endpoints of the providers of the event's locations"},
 }
 
 // TestUnscopedUses finds every call of Unscoped() in the non-test Go code of
