@@ -75,6 +75,14 @@ func (h *Handler) RegisterAPI(api fiber.Router) {
 	api.Put("/locations/:id/availability", h.APIAuth,
 		h.Service.Authz().Require(authz.AvailabilityWrite.Object(), authz.AvailabilityWrite.Action(), h.locationDomain, principalOf),
 		h.putAvailability)
+	// Webhook endpoints: who manages the provider's API keys manages its
+	// endpoints (a signed-in provider admin; a key given that right).
+	hooks := h.Service.Authz().Require(authz.APIKeysManage.Object(), authz.APIKeysManage.Action(), h.providerDomain, principalOf)
+	api.Get("/providers/:provider/webhooks", h.APIAuth, hooks, h.apiWebhooks)
+	api.Post("/providers/:provider/webhooks", h.APIAuth, hooks, h.apiWebhookCreate)
+	api.Delete("/providers/:provider/webhooks/:endpoint", h.APIAuth, hooks, h.apiWebhookDelete)
+	api.Get("/providers/:provider/webhooks/:endpoint/deliveries", h.APIAuth, hooks, h.apiWebhookDeliveries)
+	api.Post("/providers/:provider/webhooks/:endpoint/deliveries/:delivery/resend", h.APIAuth, hooks, h.apiWebhookSendAgain)
 }
 
 // AvailabilityItem is one line of PUT /api/v1/locations/{id}/availability.

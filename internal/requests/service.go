@@ -108,6 +108,9 @@ type Options struct {
 	// placed, unanswered) its status links keep working; 0 means
 	// DefaultLinkExpiry.
 	LinkExpiry time.Duration
+	// Events, if set, is told of every change of a request in the
+	// transaction of the change (webhooks).
+	Events EventSink
 }
 
 // Service holds the rules of the request lifecycle. Every method works on the
@@ -143,6 +146,7 @@ func NewService(ts *tenancy.Store, opts Options) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	store.events = opts.Events
 	s := &Service{store: store, tenants: ts, opts: opts,
 		nnKey: derive("national-number"), linkKey: derive("status-link"), dupKey: derive("likely-duplicate"),
 		printKey: derive("idempotency-fingerprint"), notifier: opts.Notifier}
@@ -647,7 +651,10 @@ func (s *Service) change(ctx context.Context, id RequestID, actor Actor,
 		if ev.FromState == "" && ev.ToState == "" && from != r.Status {
 			ev.FromState, ev.ToState = string(from), string(r.Status)
 		}
-		return eventlog.Append(ctx, tx, ev)
+		if err := eventlog.Append(ctx, tx, ev); err != nil {
+			return err
+		}
+		return tell(ctx, s.opts.Events, tx, []RequestEvent{requestEvent(r, ev)})
 	})
 }
 

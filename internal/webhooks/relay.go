@@ -130,8 +130,8 @@ func (r *Relay) claim(ctx context.Context) ([]claimedDelivery, error) {
 		q := tx.NewSelect().Model(&ds).
 			Where("delivery.delivered_at IS NULL AND delivery.given_up_at IS NULL").
 			Where("(delivery.next_attempt_at IS NULL OR delivery.next_attempt_at <= ?)", now).
-			Where("NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.endpoint_id = delivery.endpoint_id "+
-				"AND e.subject_id = delivery.subject_id AND e.delivered_at IS NULL AND e.given_up_at IS NULL "+
+			Where("NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.endpoint_id = delivery.endpoint_id " +
+				"AND e.subject_id = delivery.subject_id AND e.delivered_at IS NULL AND e.given_up_at IS NULL " +
 				"AND (e.created_at < delivery.created_at OR (e.created_at = delivery.created_at AND e.id < delivery.id)))").
 			Where("delivery.endpoint_id IN (SELECT id FROM webhook_endpoints WHERE paused_at IS NULL)").
 			OrderExpr("delivery.created_at, delivery.id").Limit(int64(r.Batch))

@@ -28,6 +28,7 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/platform/db"
 	"github.com/loket-kinderopvang/loket/internal/platform/ids"
 	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
+	"github.com/loket-kinderopvang/loket/internal/requests"
 )
 
 // The events an endpoint may subscribe to.
@@ -340,3 +341,38 @@ func EnqueueTx(ctx context.Context, tx *tenancy.Tx, now time.Time, events []Even
 	}
 	return nil
 }
+
+// kinds maps the event log's kinds of request changes to webhook events.
+var kinds = map[string]string{
+	"request.submitted":          RequestCreated,
+	"preference.added":           RequestCreated,
+	"preference.accepted":        OfferAccepted,
+	"preference.declined":        OfferDeclined,
+	"preference.lapsed":          OfferLapsed,
+	"request.withdrawn":          RequestWithdrawn,
+	"preference.location_closed": ClosureConcerned,
+}
+
+// Sink turns request changes into deliveries (requests.EventSink).
+type Sink struct{}
+
+// RequestEventsTx implements requests.EventSink.
+func (Sink) RequestEventsTx(ctx context.Context, tx *tenancy.Tx, evs []requests.RequestEvent) error {
+	var out []Event
+	var at time.Time
+	for _, ev := range evs {
+		typ, ok := kinds[ev.Kind]
+		if !ok {
+			continue
+		}
+		at = ev.OccurredAt
+		out = append(out, Event{Type: typ, SubjectID: ev.RequestID.UUID, Locations: ev.Locations,
+			Data: map[string]any{"request_id": ev.RequestID.String(), "occurred_at": ev.OccurredAt.UTC().Format(time.RFC3339)}})
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return EnqueueTx(ctx, tx, at, out)
+}
+
+var _ requests.EventSink = Sink{}
