@@ -40,14 +40,20 @@ func tell(ctx context.Context, sink EventSink, tx *tenancy.Tx, evs []RequestEven
 	return nil
 }
 
-// requestEvent is ev of r: a preference event (its data names the rank)
-// concerns that preference's location, any other every chosen location.
+// requestEvent is ev of r: a preference event (its data names the rank, or
+// the location for a closure) concerns that location, any other every
+// chosen location.
 func requestEvent(r *Request, ev *eventlog.Event) RequestEvent {
 	out := RequestEvent{Kind: ev.Kind, RequestID: r.ID, OccurredAt: ev.OccurredAt}
 	var data struct {
-		Rank int `json:"rank"`
+		Rank     int       `json:"rank"`
+		Location uuid.UUID `json:"location_id"`
 	}
-	if len(ev.Data) > 0 && json.Unmarshal(ev.Data, &data) == nil && data.Rank > 0 {
+	if len(ev.Data) > 0 && json.Unmarshal(ev.Data, &data) == nil && data.Location != uuid.Nil {
+		// A closure: the closing location's provider only.
+		return RequestEvent{Kind: ev.Kind, RequestID: r.ID, OccurredAt: ev.OccurredAt, Locations: []uuid.UUID{data.Location}}
+	}
+	if data.Rank > 0 {
 		for _, p := range r.Preferences {
 			if p.Rank == data.Rank {
 				return RequestEvent{Kind: ev.Kind, RequestID: r.ID, OccurredAt: ev.OccurredAt, Locations: []uuid.UUID{p.LocationID}}
