@@ -82,6 +82,9 @@ type Notice struct {
 	ChildFirstName string
 	LocationName   string
 	Deadline       *time.Time
+	// AnswerURL is the signed page to answer a request without account
+	// (answer_request mails to providers that answer by e-mail).
+	AnswerURL string
 }
 
 // Notifier sends notices. Errors are logged, never fatal: the request is
@@ -123,10 +126,12 @@ type Service struct {
 	linkKey  []byte
 	dupKey   []byte
 	printKey []byte
-	notifier Notifier
-	flying   inFlight
-	writer   *batchWriter
-	batches  batchMetrics
+	// answerKey signs the answer links mailed to providers (answer_links.go).
+	answerKey []byte
+	notifier  Notifier
+	flying    inFlight
+	writer    *batchWriter
+	batches   batchMetrics
 }
 
 // NewService returns the request service.
@@ -146,10 +151,10 @@ func NewService(ts *tenancy.Store, opts Options) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	store.events = opts.Events
 	s := &Service{store: store, tenants: ts, opts: opts,
 		nnKey: derive("national-number"), linkKey: derive("status-link"), dupKey: derive("likely-duplicate"),
-		printKey: derive("idempotency-fingerprint"), notifier: opts.Notifier}
+		printKey: derive("idempotency-fingerprint"), answerKey: derive("answer-link"), notifier: opts.Notifier}
+	store.events = sinks{sinkFunc(s.answerMails), opts.Events}
 	s.writer, s.batches = newBatchWriter(s.storeBatch), newBatchMetrics()
 	return s, nil
 }
@@ -771,6 +776,12 @@ type Answer struct {
 // child's age band (the place is taken when the parent accepts); it gets the
 // desk's acceptance deadline.
 func (s *Service) Answer(ctx context.Context, id RequestID, rank int, a Answer, actor Actor) error {
+	return s.answer(ctx, id, rank, a, actor, false)
+}
+
+// answer is Answer; pendingOnly refuses a preference answered already (an
+// answer link works once).
+func (s *Service) answer(ctx context.Context, id RequestID, rank int, a Answer, actor Actor, pendingOnly bool) error {
 	desk, err := s.desk(ctx)
 	if err != nil {
 		return err
@@ -798,6 +809,9 @@ func (s *Service) Answer(ctx context.Context, id RequestID, rank int, a Answer, 
 			return nil, es
 		}
 		from := p.State
+		if pendingOnly && from != PreferencePending {
+			return nil, ErrAnswerLinkUsed
+		}
 		if err := checkPreferenceMove(from, to); err != nil {
 			return nil, err
 		}
