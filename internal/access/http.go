@@ -107,6 +107,7 @@ func (h *Handler) RegisterPlatform(app fiber.Router) {
 	app.Get(PathProvider+"/:provider/sleutels/:key/intrekken", auth, pKeys, h.confirmRevokeKey)
 	app.Post(PathProvider+"/:provider/sleutels/:key/intrekken", auth, pKeys, h.revokeKey)
 	app.Get(PathProvider+"/:provider/webhooks", auth, pKeys, h.webhookList)
+	app.Post(PathProvider+"/:provider/antwoord-per-mail", auth, pKeys, h.answerByEmail)
 	app.Post(PathProvider+"/:provider/webhooks", auth, pKeys, h.webhookCreate)
 	app.Get(PathProvider+"/:provider/webhooks/:endpoint", auth, pKeys, h.webhookLog)
 	app.Post(PathProvider+"/:provider/webhooks/:endpoint/verwijderen", auth, pKeys, h.webhookDelete)

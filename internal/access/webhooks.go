@@ -60,6 +60,7 @@ func (h *Handler) webhooksView(c *fiber.Ctx) (*view, uuid.UUID, error) {
 		events = append(events, web.Option{Value: e, Label: eventName(tr, e)})
 	}
 	v.Extra["Provider"], v.Extra["Events"] = p.Name, events
+	v.Extra["AnswerByEmail"], v.Extra["ProviderID"] = p.AnswerByEmail, p.ID.String()
 	return v, p.ID.UUID, nil
 }
 
@@ -68,10 +69,26 @@ func (h *Handler) webhookList(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if c.Query("verwijderd") != "" {
+	switch {
+	case c.Query("verwijderd") != "":
 		v.Notice = h.Render.Translator(c).T("webhooks.deleted")
+	case c.Query("antwoord") != "":
+		v.Notice = h.Render.Translator(c).T("webhooks.answer_by_email.saved")
 	}
 	return h.platformPage(c, fiber.StatusOK, "access_webhooks", "webhooks.title", v)
+}
+
+// answerByEmail records the provider's choice to answer requests from the
+// mail's links (issue 17, point 3).
+func (h *Handler) answerByEmail(c *fiber.Ctx) error {
+	p, _, err := h.provider(c)
+	if err != nil {
+		return err
+	}
+	if err := h.Catalog.SetAnswerByEmail(c.UserContext(), p.ID, form(c, "answer_by_email") == "yes"); err != nil {
+		return err
+	}
+	return see(c, PathProvider+"/"+p.ID.String()+"/webhooks?antwoord=1")
 }
 
 // contactOf is the e-mail address of the signed-in person (mailed when the

@@ -52,10 +52,11 @@ type AnswerLinkCase struct {
 	Due          time.Time
 }
 
-// AnswerLink checks token and returns its case: ErrBadToken for a forged or
-// damaged link, ErrAnswerLinkExpired after its deadline, ErrAnswerLinkUsed
-// once the preference was answered.
-func (s *Service) AnswerLink(ctx context.Context, token string) (*AnswerLinkCase, error) {
+// AnswerLink checks token, opened at desk, and returns its case:
+// ErrBadToken for a forged or damaged link or another desk's,
+// ErrAnswerLinkExpired after its deadline, ErrAnswerLinkUsed once the
+// preference was answered.
+func (s *Service) AnswerLink(ctx context.Context, desk tenancy.ID, token string) (*AnswerLinkCase, error) {
 	p, ok := verifyPayload(s.answerKey, token, answerPayload)
 	if !ok {
 		return nil, ErrBadToken
@@ -63,6 +64,9 @@ func (s *Service) AnswerLink(ctx context.Context, token string) (*AnswerLinkCase
 	c := &AnswerLinkCase{Rank: int(binary.BigEndian.Uint32(p[32:])), Due: time.Unix(int64(binary.BigEndian.Uint64(p[36:])), 0).UTC()}
 	copy(c.RequestID.UUID[:], p[:16])
 	copy(c.Desk.UUID[:], p[16:32])
+	if c.Desk != desk {
+		return nil, ErrBadToken
+	}
 	if !s.opts.Clock.Now().Before(c.Due) {
 		return nil, ErrAnswerLinkExpired
 	}
@@ -93,8 +97,8 @@ func (s *Service) AnswerLink(ctx context.Context, token string) (*AnswerLinkCase
 
 // AnswerByLink records a's answer through token: the same answer, rules and
 // event as in the inbox, by the location's provider "by e-mail".
-func (s *Service) AnswerByLink(ctx context.Context, token string, a Answer) error {
-	c, err := s.AnswerLink(ctx, token)
+func (s *Service) AnswerByLink(ctx context.Context, desk tenancy.ID, token string, a Answer) error {
+	c, err := s.AnswerLink(ctx, desk, token)
 	if err != nil {
 		return err
 	}

@@ -32,10 +32,7 @@ func (p *ParentPages) answerLinkCase(c *fiber.Ctx) (tenant.Tenant, *AnswerLinkCa
 	if !ok {
 		return t, nil, fiber.ErrNotFound
 	}
-	cs, err := p.svc.AnswerLink(c.UserContext(), c.Params("token"))
-	if err == nil && cs.Desk != t.ID {
-		err = ErrBadToken
-	}
+	cs, err := p.svc.AnswerLink(c.UserContext(), t.ID, c.Params("token"))
 	return t, cs, err
 }
 
@@ -60,7 +57,7 @@ func (p *ParentPages) answerLinkForm(c *fiber.Ctx) error {
 	} else {
 		var a Answer
 		if a, es = answerOf(in.Kind, in.Start, in.Days, in.Reason); len(es) == 0 {
-			err = p.svc.AnswerByLink(c.UserContext(), c.Params("token"), a)
+			err = p.svc.AnswerByLink(c.UserContext(), t.ID, c.Params("token"), a)
 			es, _ = validate.As(err)
 			if len(es) == 0 && err != nil {
 				return p.answerLinkProblem(c, t, err)
