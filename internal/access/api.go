@@ -75,9 +75,17 @@ func (h *Handler) RegisterAPI(api fiber.Router) {
 	api.Put("/locations/:id/availability", h.APIAuth,
 		h.Service.Authz().Require(authz.AvailabilityWrite.Object(), authz.AvailabilityWrite.Action(), h.locationDomain, principalOf),
 		h.putAvailability)
-	// Webhook endpoints: who manages the provider's API keys manages its
-	// endpoints (a signed-in provider admin; a key given that right).
-	hooks := h.Service.Authz().Require(authz.APIKeysManage.Object(), authz.APIKeysManage.Action(), h.providerDomain, principalOf)
+	// Webhook endpoints: a signed-in person must manage the provider's API
+	// keys (its admin); a key must be one of the whole provider (made by
+	// that admin for its system), not one limited to some locations.
+	admin := h.Service.Authz().Require(authz.APIKeysManage.Object(), authz.APIKeysManage.Action(), h.providerDomain, principalOf)
+	system := h.Service.Authz().Require(authz.RequestsRead.Object(), authz.RequestsRead.Action(), h.providerDomain, principalOf)
+	hooks := func(c *fiber.Ctx) error {
+		if p, _ := principalOf(c); strings.HasPrefix(p, "apikey:") {
+			return system(c)
+		}
+		return admin(c)
+	}
 	api.Get("/providers/:provider/webhooks", h.APIAuth, hooks, h.apiWebhooks)
 	api.Post("/providers/:provider/webhooks", h.APIAuth, hooks, h.apiWebhookCreate)
 	api.Delete("/providers/:provider/webhooks/:endpoint", h.APIAuth, hooks, h.apiWebhookDelete)

@@ -128,6 +128,12 @@ func TestWebhooksEndToEnd(t *testing.T) {
 		if api.Status != http.StatusOK || !strings.Contains(api.Body, srv.URL) || strings.Contains(api.Body, secret) {
 			t.Errorf("API list: %d %s", api.Status, api.Body)
 		}
+		// A provider's system registers its own endpoint with its key.
+		byKey := NewBrowser(t, w.srv.App).Do(http.MethodPost, "/api/v1/providers/"+own["provider"]+"/webhooks",
+			`{"url":"`+srv.URL+`/tweede","events":["offer.accepted"]}`, "Authorization", "Bearer "+DemoAPIKey())
+		if byKey.Status != http.StatusCreated || !strings.Contains(byKey.Body, `"secret":"whsec_`) {
+			t.Errorf("register with the provider's key: %d %s", byKey.Status, byKey.Body)
+		}
 		bad := admin.Do(http.MethodPost, "/api/v1/providers/"+own["provider"]+"/webhooks", `{"url":"http://opvang.example/h","events":["onbekend"]}`)
 		if bad.Status != http.StatusUnprocessableEntity || bad.Header.Get("Content-Type") != "application/problem+json" || !strings.Contains(bad.Body, `"events"`) {
 			t.Errorf("API bad endpoint: %d %s", bad.Status, bad.Body)
