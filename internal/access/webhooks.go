@@ -203,18 +203,27 @@ func (h *Handler) webhookLog(c *fiber.Ctx) error {
 	return h.platformPage(c, fiber.StatusOK, "access_webhook", "webhooks.log_title", v)
 }
 
-func (h *Handler) webhookSendAgain(c *fiber.Ctx) error {
+// sendAgain queues the delivery of the path again (page and API).
+func (h *Handler) sendAgain(c *fiber.Ctx) (uuid.UUID, *webhooks.Endpoint, error) {
 	provider, e, err := h.endpointOf(c)
 	if err != nil {
-		return err
+		return provider, nil, err
 	}
 	id, err := webhooks.ParseDeliveryID(c.Params("delivery"))
 	if err != nil {
-		return fiber.ErrNotFound
+		return provider, nil, fiber.ErrNotFound
 	}
 	if err := h.Webhooks.SendAgain(c.UserContext(), provider, e.ID, id); errors.Is(err, webhooks.ErrNotFound) {
-		return fiber.ErrNotFound
+		return provider, nil, fiber.ErrNotFound
 	} else if err != nil {
+		return provider, nil, err
+	}
+	return provider, e, nil
+}
+
+func (h *Handler) webhookSendAgain(c *fiber.Ctx) error {
+	provider, e, err := h.sendAgain(c)
+	if err != nil {
 		return err
 	}
 	return see(c, PathProvider+"/"+provider.String()+"/webhooks/"+e.ID.String()+"?opnieuw=1")
@@ -326,17 +335,7 @@ func (h *Handler) apiWebhookDeliveries(c *fiber.Ctx) error {
 }
 
 func (h *Handler) apiWebhookSendAgain(c *fiber.Ctx) error {
-	provider, e, err := h.endpointOf(c)
-	if err != nil {
-		return err
-	}
-	id, err := webhooks.ParseDeliveryID(c.Params("delivery"))
-	if err != nil {
-		return fiber.ErrNotFound
-	}
-	if err := h.Webhooks.SendAgain(c.UserContext(), provider, e.ID, id); errors.Is(err, webhooks.ErrNotFound) {
-		return fiber.ErrNotFound
-	} else if err != nil {
+	if _, _, err := h.sendAgain(c); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusAccepted)
