@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/uptrace/bun"
 
 	"github.com/loket-kinderopvang/loket/internal/catalog"
 	"github.com/loket-kinderopvang/loket/internal/geo"
@@ -410,4 +412,49 @@ func TestWebhookPrivateAddressRefused(t *testing.T) {
 			t.Fatalf("the relay reached a loopback address: received %v, log %+v", rc.received(), log)
 		}
 	})
+}
+
+// TestWebhookRelayRoleIsNarrow: on PostgreSQL the relay's role reads every
+// desk's deliveries and marks them, pauses endpoints, and nothing else.
+func TestWebhookRelayRoleIsNarrow(t *testing.T) {
+	d := dbtest.Open(t, db.Postgres)
+	f := setup(t, d)
+	rc := newReceiver(t)
+	f.register(t, f.provider, rc, webhooks.RequestCreated)
+	f.enqueue(t, webhooks.Event{Type: webhooks.RequestCreated, SubjectID: uuid.New(), Locations: []uuid.UUID{f.location}})
+	ctx := context.Background()
+	var n int
+	if err := d.NewRaw("SELECT count(*) FROM webhook_deliveries").Scan(ctx, &n); err != nil || n != 0 {
+		t.Errorf("the application role without a desk reads %d deliveries (%v), want 0", n, err)
+	}
+	asRelay := func(query string) error {
+		return d.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+			if _, err := tx.ExecContext(ctx, "SET LOCAL ROLE "+webhooks.RelayRole); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, query)
+			return err
+		})
+	}
+	for _, q := range []string{
+		"UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = now()",
+		"UPDATE webhook_endpoints SET failures = failures + 1",
+	} {
+		if err := asRelay(q); err != nil {
+			t.Errorf("the relay cannot %s: %v", q, err)
+		}
+	}
+	for _, q := range []string{
+		"SELECT count(*) FROM families",
+		"SELECT count(*) FROM requests",
+		"UPDATE webhook_deliveries SET payload = 'anders'",
+		"UPDATE webhook_endpoints SET url = 'https://indringer.example'",
+		"DELETE FROM webhook_deliveries",
+		"INSERT INTO webhook_endpoints (id, provider_id, url, events, secret, created_at) SELECT gen_random_uuid(), provider_id, url, events, secret, now() FROM webhook_endpoints",
+	} {
+		var pgErr *pgconn.PgError
+		if err := asRelay(q); !errors.As(err, &pgErr) || pgErr.Code != "42501" {
+			t.Errorf("as the relay, %s: err = %v, want permission denied (42501)", q, err)
+		}
+	}
 }
