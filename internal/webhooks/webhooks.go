@@ -288,48 +288,66 @@ type Event struct {
 
 // EnqueueTx writes a delivery of each event to every subscribed, unpaused
 // endpoint of the providers of its locations, in tx: the deliveries commit
-// with the change or not at all.
+// with the change or not at all. Two queries, however many events (a batch
+// of registrations).
 func EnqueueTx(ctx context.Context, tx *tenancy.Tx, now time.Time, events []Event) error {
+	var all []uuid.UUID
+	for _, ev := range events {
+		all = append(all, ev.Locations...)
+	}
+	if len(all) == 0 {
+		return nil
+	}
+	// The catalogue's locations and the endpoints are platform data (no
+	// desk's): the providers of the events' locations and their endpoints
+	// (TestWebhookDeliveredOnceSigned).
+	var locs []struct {
+		ID         uuid.UUID `bun:"id"`
+		ProviderID uuid.UUID `bun:"provider_id"`
+	}
+	if err := tx.Unscoped().NewSelect().Table("locations").Column("id", "provider_id").
+		Where("id IN (?)", bun.In(all)).Scan(ctx, &locs); err != nil {
+		return fmt.Errorf("webhooks: providers of the locations: %w", err)
+	}
+	providerOf := map[uuid.UUID]uuid.UUID{}
+	var providers []uuid.UUID
+	for _, l := range locs {
+		providerOf[l.ID] = l.ProviderID
+		providers = append(providers, l.ProviderID)
+	}
+	if len(providers) == 0 {
+		return nil
+	}
+	var eps []Endpoint
+	if err := tx.Unscoped().NewSelect().Model(&eps).Where("provider_id IN (?)", bun.In(providers)).
+		Where("paused_at IS NULL").Order("created_at", "id").Scan(ctx); err != nil {
+		return fmt.Errorf("webhooks: endpoints: %w", err)
+	}
 	var ds []*Delivery
 	for _, ev := range events {
-		if len(ev.Locations) == 0 {
-			continue
-		}
-		var eps []Endpoint
-		// The endpoints and locations are platform data (no desk's): the
-		// providers of the event's locations (TestWebhookDeliveredOnceSigned).
-		err := tx.Unscoped().NewSelect().Model(&eps).
-			Where("provider_id IN (SELECT provider_id FROM locations WHERE id IN (?))", bun.In(ev.Locations)).
-			Where("paused_at IS NULL").Order("created_at", "id").Scan(ctx)
-		if err != nil {
-			return fmt.Errorf("webhooks: endpoints of %s: %w", ev.Type, err)
-		}
 		for _, ep := range eps {
 			if !ep.Wants(ev.Type) {
 				continue
 			}
-			id := ids.New[deliveryKind]()
-			data := map[string]any{}
+			// Only this provider's locations.
+			var mine []string
+			for _, l := range ev.Locations {
+				if providerOf[l] == ep.ProviderID {
+					mine = append(mine, l.String())
+				}
+			}
+			if len(mine) == 0 {
+				continue
+			}
+			data := map[string]any{"location_ids": mine}
 			for k, v := range ev.Data {
 				data[k] = v
 			}
-			// Only the locations of this provider.
-			var mine []string
-			var locs []struct {
-				ID uuid.UUID `bun:"id"`
-			}
-			if err := tx.Unscoped().NewSelect().Table("locations").Column("id").Where("id IN (?) AND provider_id = ?", bun.In(ev.Locations), ep.ProviderID).Scan(ctx, &locs); err != nil {
-				return fmt.Errorf("webhooks: locations of %s: %w", ev.Type, err)
-			}
-			for _, l := range locs {
-				mine = append(mine, l.ID.String())
-			}
-			data["location_ids"] = mine
 			body, err := json.Marshal(map[string]any{"type": ev.Type, "timestamp": now.UTC().Format(time.RFC3339), "data": data})
 			if err != nil {
 				return fmt.Errorf("webhooks: payload: %w", err)
 			}
-			ds = append(ds, &Delivery{ID: id, EndpointID: ep.ID, EventType: ev.Type, SubjectID: ev.SubjectID,
+			ds = append(ds, &Delivery{ID: ids.New[deliveryKind](), EndpointID: ep.ID, EventType: ev.Type, SubjectID: ev.SubjectID,
 				Payload: string(body), CreatedAt: now})
 		}
 	}
