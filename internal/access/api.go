@@ -75,34 +75,90 @@ func (h *Handler) RegisterAPI(api fiber.Router) {
 	api.Put("/locations/:id/availability", h.APIAuth,
 		h.Service.Authz().Require(authz.AvailabilityWrite.Object(), authz.AvailabilityWrite.Action(), h.locationDomain, principalOf),
 		h.putAvailability)
+	// Webhook endpoints: a signed-in person must manage the provider's API
+	// keys (its admin); a key must be one of the whole provider (made by
+	// that admin for its system), not one limited to some locations.
+	admin := h.Service.Authz().Require(authz.APIKeysManage.Object(), authz.APIKeysManage.Action(), h.providerDomain, principalOf)
+	system := h.Service.Authz().Require(authz.RequestsRead.Object(), authz.RequestsRead.Action(), h.providerDomain, principalOf)
+	hooks := func(c *fiber.Ctx) error {
+		if p, _ := principalOf(c); strings.HasPrefix(p, "apikey:") {
+			return system(c)
+		}
+		return admin(c)
+	}
+	api.Get("/providers/:provider/locations", h.APIAuth, system, h.apiProviderLocations)
+	api.Put("/providers/:provider/availability", h.APIAuth, system, h.putProviderAvailability)
+	api.Get("/providers/:provider/webhooks", h.APIAuth, hooks, h.apiWebhooks)
+	api.Post("/providers/:provider/webhooks", h.APIAuth, hooks, h.apiWebhookCreate)
+	api.Delete("/providers/:provider/webhooks/:endpoint", h.APIAuth, hooks, h.apiWebhookDelete)
+	api.Get("/providers/:provider/webhooks/:endpoint/deliveries", h.APIAuth, hooks, h.apiWebhookDeliveries)
+	api.Post("/providers/:provider/webhooks/:endpoint/deliveries/:delivery/resend", h.APIAuth, hooks, h.apiWebhookSendAgain)
 }
 
-// AvailabilityItem is one line of PUT /api/v1/locations/{id}/availability.
+// AvailabilityItem is one line of PUT /api/v1/locations/{id}/availability,
+// and, with its location, of PUT /api/v1/providers/{provider}/availability.
 type AvailabilityItem struct {
+	LocationID string          `json:"location_id,omitempty"`
 	StartMonth string          `json:"start_month"`
 	AgeBand    catalog.AgeBand `json:"age_band"`
 	FreePlaces *int            `json:"free_places"`
 }
 
 func (h *Handler) putAvailability(c *fiber.Ctx) error {
+	id, _ := catalog.ParseLocationID(c.Params("id"))
+	return h.saveAvailability(c, 240, func(int, AvailabilityItem) (catalog.LocationID, string) { return id, "" })
+}
+
+// putProviderAvailability replaces free places of many locations of the
+// provider in one call (one transaction): each line names its location,
+// which must be the provider's and one the caller may change.
+func (h *Handler) putProviderAvailability(c *fiber.Ctx) error {
+	_, locs, err := h.provider(c)
+	if err != nil {
+		return err
+	}
+	who, _ := principalOf(c)
+	mine := map[string]bool{}
+	for _, l := range locs {
+		mine[l.ID.String()] = true
+	}
+	return h.saveAvailability(c, 2400, func(_ int, it AvailabilityItem) (catalog.LocationID, string) {
+		id, err := catalog.ParseLocationID(it.LocationID)
+		if err != nil || !mine[id.String()] {
+			return id, "location_id must be one of the provider's locations"
+		}
+		if ok, _ := h.Service.Authz().Allowed(who, authz.Location(id.String()), authz.AvailabilityWrite); !ok {
+			return id, "location_id must be a location this key or person may change"
+		}
+		return id, ""
+	})
+}
+
+// saveAvailability reads a JSON list of at most most lines, finds each line's location
+// with locate (a message when it is not allowed) and saves them together.
+func (h *Handler) saveAvailability(c *fiber.Ctx, most int, locate func(i int, it AvailabilityItem) (catalog.LocationID, string)) error {
 	// JSON only: a browser cannot send it cross-site without a CORS
 	// preflight, which Loket never answers, so cookie callers need no
 	// CSRF token here.
 	if mt, _, _ := mime.ParseMediaType(c.Get(fiber.HeaderContentType)); mt != fiber.MIMEApplicationJSON {
 		return web.SendProblem(c, web.Problem{Status: fiber.StatusUnsupportedMediaType, Detail: "send application/json"})
 	}
-	id, _ := catalog.ParseLocationID(c.Params("id"))
 	var items []AvailabilityItem
 	if err := json.Unmarshal(c.Body(), &items); err != nil {
 		return web.SendProblem(c, web.Problem{Status: fiber.StatusUnprocessableEntity, Detail: "the body must be a JSON list of {start_month, age_band, free_places}",
 			Errors: []web.FieldError{{Field: "body", Message: "not a JSON list of availability lines"}}})
 	}
 	var fes []web.FieldError
-	if len(items) == 0 || len(items) > 240 {
-		fes = append(fes, web.FieldError{Field: "body", Message: "send between 1 and 240 lines"})
+	if len(items) == 0 || len(items) > most {
+		fes = append(fes, web.FieldError{Field: "body", Message: "send between 1 and " + itoa(most) + " lines"})
 	}
 	changes := make([]catalog.AvailabilityChange, 0, len(items))
 	for i, it := range items {
+		id, bad := locate(i, it)
+		if bad != "" {
+			fes = append(fes, web.FieldError{Field: "[" + itoa(i) + "].location_id", Message: bad})
+			continue
+		}
 		if it.FreePlaces == nil {
 			fes = append(fes, web.FieldError{Field: "[" + itoa(i) + "].free_places", Message: "free_places is required"})
 			continue
@@ -131,6 +187,27 @@ func (h *Handler) putAvailability(c *fiber.Ctx) error {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)
+}
+
+// ProviderLocation is one line of GET /api/v1/providers/{provider}/locations.
+type ProviderLocation struct {
+	ID            string `json:"id"`
+	DossierNumber string `json:"dossier_number"`
+	Name          string `json:"name"`
+	Postcode      string `json:"postcode"`
+	Email         string `json:"email,omitempty"`
+}
+
+func (h *Handler) apiProviderLocations(c *fiber.Ctx) error {
+	_, locs, err := h.provider(c)
+	if err != nil {
+		return err
+	}
+	out := make([]ProviderLocation, len(locs))
+	for i, l := range locs {
+		out[i] = ProviderLocation{ID: l.ID.String(), DossierNumber: l.DossierNumber, Name: l.Name, Postcode: l.Postcode, Email: l.Email}
+	}
+	return c.JSON(fiber.Map{"items": out})
 }
 
 func itoa(i int) string {

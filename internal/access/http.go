@@ -14,6 +14,7 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/platform/authz"
 	"github.com/loket-kinderopvang/loket/internal/platform/web"
 	"github.com/loket-kinderopvang/loket/internal/tenant"
+	"github.com/loket-kinderopvang/loket/internal/webhooks"
 )
 
 // Paths of the pages. Desk pages hang under /{tenant}; the others are
@@ -38,6 +39,7 @@ type Config struct {
 	Desks    *tenant.Handler
 	Dir      *tenant.Directory
 	Catalog  *catalog.Store
+	Webhooks *webhooks.Service
 }
 
 // Handler serves the admin pages and the provider API.
@@ -104,6 +106,13 @@ func (h *Handler) RegisterPlatform(app fiber.Router) {
 	app.Post(PathProvider+"/:provider/sleutels", auth, pKeys, h.createKey)
 	app.Get(PathProvider+"/:provider/sleutels/:key/intrekken", auth, pKeys, h.confirmRevokeKey)
 	app.Post(PathProvider+"/:provider/sleutels/:key/intrekken", auth, pKeys, h.revokeKey)
+	app.Get(PathProvider+"/:provider/webhooks", auth, pKeys, h.webhookList)
+	app.Post(PathProvider+"/:provider/antwoord-per-mail", auth, pKeys, h.answerByEmail)
+	app.Post(PathProvider+"/:provider/webhooks", auth, pKeys, h.webhookCreate)
+	app.Get(PathProvider+"/:provider/webhooks/:endpoint", auth, pKeys, h.webhookLog)
+	app.Post(PathProvider+"/:provider/webhooks/:endpoint/verwijderen", auth, pKeys, h.webhookDelete)
+	app.Post(PathProvider+"/:provider/webhooks/:endpoint/hervatten", auth, pKeys, h.webhookResume)
+	app.Post(PathProvider+"/:provider/webhooks/:endpoint/opnieuw/:delivery", auth, pKeys, h.webhookSendAgain)
 
 	app.Get(PathOperator, auth, h.require(authz.TenantsManage, platformDomain), h.operatorDesks)
 	app.Get(PathOperator+"/regios", auth, h.require(authz.RegionsManage, platformDomain), h.operatorRegions)

@@ -13,7 +13,7 @@ import (
 // (field errors, notices, names of accesses and roles) exists in Dutch, French and English.
 // The templates' ids are checked by the web package's catalogue test.
 func TestMessagesOfGoCode(t *testing.T) {
-	used := webtest.MessageIDs(t, regexp.MustCompile(`"(access\.[a-z0-9_.]+)"`))
+	used := webtest.MessageIDs(t, regexp.MustCompile(`"((?:access|webhooks)\.[a-z0-9_.]+)"`))
 	// Ids built at run time: one per named access and per role.
 	for _, a := range access.Accesses {
 		used["access.sharing.access."+string(a)] = true

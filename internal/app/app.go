@@ -46,6 +46,7 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/requests"
 	"github.com/loket-kinderopvang/loket/internal/rounds"
 	"github.com/loket-kinderopvang/loket/internal/tenant"
+	"github.com/loket-kinderopvang/loket/internal/webhooks"
 	"github.com/loket-kinderopvang/loket/internal/work"
 	"github.com/loket-kinderopvang/loket/tenants"
 )
@@ -90,6 +91,10 @@ type App struct {
 	Rounds *rounds.Service
 	// Crisis handles sudden closures of locations (issue 16).
 	Crisis *crisis.Service
+	// Webhooks registers providers' endpoints; WebhookRelay posts the
+	// deliveries written in the transactions of the changes (issue 17).
+	Webhooks     *webhooks.Service
+	WebhookRelay *webhooks.Relay
 }
 
 // NewLogger builds the process logger from the configuration.
@@ -161,7 +166,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		return nil, err
 	}
 	a.Requests, err = requests.NewService(tenancy.NewStore(d), requests.Options{Clock: a.Clock, Desks: a.Directory,
-		Catalog: a.Catalog, HashKey: key, DataKeys: a.DataKeys, PublicURL: cfg.PublicURL, Log: log,
+		Catalog: a.Catalog, HashKey: key, DataKeys: a.DataKeys, PublicURL: cfg.PublicURL, Log: log, Events: webhooks.Sink{},
 		Throttle: cache.NewWindowCounter(c, a.Clock, "ratelimit:register:", requests.AnonymousWindow, requests.AnonymousRegistrations)})
 	if err != nil {
 		_ = d.Close()
@@ -177,6 +182,10 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	(&notify.Reminders{Requests: a.Requests, Desks: a.Directory, Mailer: mailer, Jobs: a.Jobs, Log: log}).Register()
 	a.Metrics.MustRegister(a.Requests.StatusCollector())
 	a.Metrics.MustRegister(a.Requests.BatchCollectors()...)
+	guard := webhooks.Guard{AllowPrivate: cfg.WebhooksAllowPrivate}
+	a.Webhooks = webhooks.NewService(d, a.Clock, guard)
+	a.WebhookRelay = webhooks.NewRelay(d, a.Clock, guard, log)
+	a.WebhookRelay.Paused = a.webhookPaused
 	if a.messages, err = web.LoadCatalog(frontend.Locales); err != nil {
 		_ = d.Close()
 		return nil, err
@@ -444,7 +453,7 @@ func (a *App) Handler(extra ...func(*fiber.App)) (*web.Server, error) {
 	requests.NewAPI(a.Requests, requests.APIOptions{Caller: a.apiCaller}).Register(api)
 	// WIRING:provider-api (provider API keys and availability API)
 	admin := access.NewHandler(access.Config{Service: a.Access, Users: a.Users, Accounts: accounts,
-		Render: renderer, Desks: desks, Dir: a.Directory, Catalog: a.Catalog})
+		Render: renderer, Desks: desks, Dir: a.Directory, Catalog: a.Catalog, Webhooks: a.Webhooks})
 	admin.RegisterAPI(api)
 	// Crisis (issue 16): a provider's system declares a closure and reads its board.
 	(&crisis.API{Service: a.Crisis, Auth: admin.APIAuth, Authz: a.Authz, Principal: access.PrincipalOf,
@@ -599,6 +608,7 @@ func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready chan<
 	if a.Relay != nil {
 		go a.Relay.Run(ctx, 2*time.Second)
 	}
+	go a.WebhookRelay.Run(ctx, 2*time.Second)
 	go func() {
 		if err := a.Availability.Start(ctx); err != nil && ctx.Err() == nil {
 			log.Warn("availability invalidation listener stopped", "error", err)

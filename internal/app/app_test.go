@@ -29,6 +29,9 @@ func testConfig(tg dbtest.Target) config.Config {
 		HTTPAddr: "127.0.0.1:0", DataDir: "unused", DatabaseURL: tg.URL, DatabaseAppRole: dbtest.AppRole,
 		Demo: true, DemoAccounts: true, LogFormat: "text", LogLevel: slog.LevelWarn, PublicURL: "http://localhost",
 		HashKey: "test-hash-key-0123456789abcdef-0123456789", DataKeys: testDataKeys, MapTilesURL: "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+		// Webhook receivers in tests are httptest servers on loopback; the
+		// refusal of private addresses is tested in internal/webhooks.
+		WebhooksAllowPrivate: true,
 	}
 }
 

@@ -131,8 +131,11 @@ type Provider struct {
 	ID        ProviderID `bun:"id,pk,type:uuid" json:"id"`
 	KBONumber string     `bun:"kbo_number,nullzero" json:"kbo_number,omitempty"`
 	Name      string     `bun:"name,notnull" json:"name"`
-	CreatedAt time.Time  `bun:"created_at,notnull" json:"-"`
-	UpdatedAt time.Time  `bun:"updated_at,notnull" json:"-"`
+	// AnswerByEmail: the provider answers requests from the mail's signed
+	// links, without signing in (the smallest providers).
+	AnswerByEmail bool      `bun:"answer_by_email,notnull" json:"-"`
+	CreatedAt     time.Time `bun:"created_at,notnull" json:"-"`
+	UpdatedAt     time.Time `bun:"updated_at,notnull" json:"-"`
 }
 
 // Location is an opvanglocatie.

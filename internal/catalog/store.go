@@ -106,6 +106,16 @@ func (s *Store) SaveProvider(ctx context.Context, p *Provider) error {
 	return nil
 }
 
+// SetAnswerByEmail records whether the provider answers requests from the
+// mail's links (true) or in its inbox only.
+func (s *Store) SetAnswerByEmail(ctx context.Context, id ProviderID, on bool) error {
+	if _, err := s.db.NewUpdate().Model((*Provider)(nil)).Set("answer_by_email = ?", on).Set("updated_at = ?", s.clock.Now()).
+		Where("id = ?", id).Exec(ctx); err != nil {
+		return fmt.Errorf("catalog: answer by e-mail: %w", err)
+	}
+	return nil
+}
+
 // SaveLocation validates and inserts or updates one location (by dossier
 // number). Bulk imports use the importer, which shares the same rules.
 func (s *Store) SaveLocation(ctx context.Context, l *Location) error {

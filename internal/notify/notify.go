@@ -27,7 +27,7 @@ var files embed.FS
 
 // Kinds are the mails every language has.
 var Kinds = []string{"submitted", "offer_made", "placed", "withdrawn", "offer_lapsed", "unanswered", "offer_reminder", "answer_reminder", "status_link",
-	"closure_family", "closure_provider"}
+	"closure_family", "closure_provider", "answer_request"}
 
 // Languages are the languages of the mails; others fall back to Dutch.
 var Languages = []string{"nl", "fr", "en"}
@@ -44,6 +44,9 @@ type Data struct {
 	Deadline string
 	// Reason is why a location closes (crisis mails).
 	Reason string
+	// AnswerURL is the signed answer page of a provider that answers by
+	// e-mail; ?keuze= preselects an answer.
+	AnswerURL string
 }
 
 // Mailer renders and sends the mails; it implements requests.Notifier.
@@ -143,7 +146,8 @@ func (m *Mailer) deliver(ctx context.Context, msg mail.Message) error {
 }
 
 func (m *Mailer) message(n requests.Notice) (mail.Message, error) {
-	d := Data{DeskName: n.DeskName, ChildFirstName: n.ChildFirstName, LocationName: n.LocationName, StatusURL: n.StatusURL}
+	d := Data{DeskName: n.DeskName, ChildFirstName: n.ChildFirstName, LocationName: n.LocationName, StatusURL: n.StatusURL,
+		AnswerURL: n.AnswerURL}
 	if n.Deadline != nil {
 		d.Deadline = m.FormatDeadline(*n.Deadline, n.Language)
 	}

@@ -24,25 +24,27 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/requests"
 	"github.com/loket-kinderopvang/loket/internal/rounds"
 	"github.com/loket-kinderopvang/loket/internal/tenant/tenanttest"
+	"github.com/loket-kinderopvang/loket/internal/webhooks"
 )
 
 // ownedTables are the tenant-owned tables and a model of each. A schema test
 // below fails when a table with row-level security is missing here, so a new
 // tenant-owned table cannot escape these isolation tests.
 var ownedTables = map[string]func() any{
-	"families":         func() any { return &[]requests.Family{} },
-	"children":         func() any { return &[]requests.Child{} },
-	"requests":         func() any { return &[]requests.Request{} },
-	"preferences":      func() any { return &[]requests.Preference{} },
-	"parents":          func() any { return &[]requests.Parent{} },
-	"request_claims":   func() any { return &[]requests.RequestClaim{} },
-	"request_notes":    func() any { return &[]requests.Note{} },
-	"rounds":           func() any { return &[]rounds.Round{} },
-	"round_offers":     func() any { return &[]rounds.Offer{} },
-	"round_children":   func() any { return &[]rounds.ChildOutcome{} },
-	"events":           func() any { return &[]eventlog.Event{} },
-	"desk_mail":        func() any { return &[]mail.DeskStored{} },
-	"closure_families": func() any { return &[]crisis.Family{} },
+	"families":           func() any { return &[]requests.Family{} },
+	"children":           func() any { return &[]requests.Child{} },
+	"requests":           func() any { return &[]requests.Request{} },
+	"preferences":        func() any { return &[]requests.Preference{} },
+	"parents":            func() any { return &[]requests.Parent{} },
+	"request_claims":     func() any { return &[]requests.RequestClaim{} },
+	"request_notes":      func() any { return &[]requests.Note{} },
+	"rounds":             func() any { return &[]rounds.Round{} },
+	"round_offers":       func() any { return &[]rounds.Offer{} },
+	"round_children":     func() any { return &[]rounds.ChildOutcome{} },
+	"events":             func() any { return &[]eventlog.Event{} },
+	"desk_mail":          func() any { return &[]mail.DeskStored{} },
+	"closure_families":   func() any { return &[]crisis.Family{} },
+	"webhook_deliveries": func() any { return &[]webhooks.Delivery{} },
 }
 
 type desks struct{ a, b tenancy.ID }
@@ -340,7 +342,18 @@ func roundRows(t *testing.T, scoped *tenancy.Store, desk tenancy.ID, req *reques
 			Reason: "test", RadiusKm: 15, DeclaredBy: "test", DeclaredAt: now}).Exec(ctx); err != nil {
 			return err
 		}
-		return tx.Insert(ctx, &crisis.Family{ClosureID: cid, RequestID: req.ID, Cause: crisis.CausePlacement, AddedAt: now})
+		if err := tx.Insert(ctx, &crisis.Family{ClosureID: cid, RequestID: req.ID, Cause: crisis.CausePlacement, AddedAt: now}); err != nil {
+			return err
+		}
+		// A provider's webhook endpoint is platform data; a delivery of the
+		// desk's event is desk data.
+		ep := &webhooks.Endpoint{ID: webhooks.NewEndpointID(), ProviderID: pid.UUID, URL: "https://opvang.example/hook",
+			EventList: webhooks.RequestCreated, Secret: webhooks.NewSecret(), CreatedAt: now}
+		if _, err := tx.Unscoped().NewInsert().Model(ep).Exec(ctx); err != nil {
+			return err
+		}
+		return tx.Insert(ctx, &webhooks.Delivery{ID: webhooks.NewDeliveryID(), EndpointID: ep.ID, EventType: webhooks.RequestCreated,
+			SubjectID: req.ID.UUID, Payload: "{}", CreatedAt: now})
 	})
 	if err != nil {
 		t.Fatalf("round rows: %v", err)

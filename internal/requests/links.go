@@ -52,27 +52,42 @@ func makeToken(key []byte, desk tenancy.ID, id RequestID, version int) string {
 	copy(payload, id.UUID[:])
 	copy(payload[16:], desk.UUID[:])
 	binary.BigEndian.PutUint32(payload[32:], uint32(version))
+	return signPayload(key, payload)
+}
+
+// signPayload is payload and its truncated HMAC under key, both base64.
+func signPayload(key, payload []byte) string {
 	m := hmac.New(sha256.New, key)
 	m.Write(payload)
 	return tokenEncoding.EncodeToString(payload) + "." + tokenEncoding.EncodeToString(m.Sum(nil)[:16])
+}
+
+// verifyPayload returns the n-byte payload of a token signPayload made with
+// key; ok is false for anything forged, damaged or spelt otherwise.
+func verifyPayload(key []byte, token string, n int) ([]byte, bool) {
+	p, sig, found := strings.Cut(token, ".")
+	if !found || len(p) != tokenEncoding.EncodedLen(n) || len(sig) != tokenEncoding.EncodedLen(16) {
+		return nil, false
+	}
+	payload, err1 := tokenEncoding.DecodeString(p)
+	mac, err2 := tokenEncoding.DecodeString(sig)
+	if err1 != nil || err2 != nil || len(payload) != n {
+		return nil, false
+	}
+	m := hmac.New(sha256.New, key)
+	m.Write(payload)
+	if !hmac.Equal(m.Sum(nil)[:16], mac) {
+		return nil, false
+	}
+	return payload, true
 }
 
 // parseToken checks a token's signature with key and returns what it
 // carries; ok is false for anything forged, damaged or not spelt as
 // makeToken spells it.
 func parseToken(key []byte, token string) (desk tenancy.ID, id RequestID, version int, ok bool) {
-	p, sig, found := strings.Cut(token, ".")
-	if !found || len(p) != tokenEncoding.EncodedLen(tokenPayload) || len(sig) != tokenEncoding.EncodedLen(16) {
-		return desk, id, 0, false
-	}
-	payload, err1 := tokenEncoding.DecodeString(p)
-	mac, err2 := tokenEncoding.DecodeString(sig)
-	if err1 != nil || err2 != nil || len(payload) != tokenPayload {
-		return desk, id, 0, false
-	}
-	m := hmac.New(sha256.New, key)
-	m.Write(payload)
-	if !hmac.Equal(m.Sum(nil)[:16], mac) {
+	payload, ok := verifyPayload(key, token, tokenPayload)
+	if !ok {
 		return desk, id, 0, false
 	}
 	copy(id.UUID[:], payload[:16])

@@ -82,6 +82,9 @@ type Notice struct {
 	ChildFirstName string
 	LocationName   string
 	Deadline       *time.Time
+	// AnswerURL is the signed page to answer a request without account
+	// (answer_request mails to providers that answer by e-mail).
+	AnswerURL string
 }
 
 // Notifier sends notices. Errors are logged, never fatal: the request is
@@ -108,6 +111,9 @@ type Options struct {
 	// placed, unanswered) its status links keep working; 0 means
 	// DefaultLinkExpiry.
 	LinkExpiry time.Duration
+	// Events, if set, is told of every change of a request in the
+	// transaction of the change (webhooks).
+	Events EventSink
 }
 
 // Service holds the rules of the request lifecycle. Every method works on the
@@ -120,10 +126,12 @@ type Service struct {
 	linkKey  []byte
 	dupKey   []byte
 	printKey []byte
-	notifier Notifier
-	flying   inFlight
-	writer   *batchWriter
-	batches  batchMetrics
+	// answerKey signs the answer links mailed to providers (answer_links.go).
+	answerKey []byte
+	notifier  Notifier
+	flying    inFlight
+	writer    *batchWriter
+	batches   batchMetrics
 }
 
 // NewService returns the request service.
@@ -145,7 +153,8 @@ func NewService(ts *tenancy.Store, opts Options) (*Service, error) {
 	}
 	s := &Service{store: store, tenants: ts, opts: opts,
 		nnKey: derive("national-number"), linkKey: derive("status-link"), dupKey: derive("likely-duplicate"),
-		printKey: derive("idempotency-fingerprint"), notifier: opts.Notifier}
+		printKey: derive("idempotency-fingerprint"), answerKey: derive("answer-link"), notifier: opts.Notifier}
+	store.events = sinks{sinkFunc(s.answerMails), opts.Events}
 	s.writer, s.batches = newBatchWriter(s.storeBatch), newBatchMetrics()
 	return s, nil
 }
@@ -647,7 +656,10 @@ func (s *Service) change(ctx context.Context, id RequestID, actor Actor,
 		if ev.FromState == "" && ev.ToState == "" && from != r.Status {
 			ev.FromState, ev.ToState = string(from), string(r.Status)
 		}
-		return eventlog.Append(ctx, tx, ev)
+		if err := eventlog.Append(ctx, tx, ev); err != nil {
+			return err
+		}
+		return tell(ctx, s.opts.Events, tx, []RequestEvent{requestEvent(r, ev)})
 	})
 }
 
@@ -764,6 +776,12 @@ type Answer struct {
 // child's age band (the place is taken when the parent accepts); it gets the
 // desk's acceptance deadline.
 func (s *Service) Answer(ctx context.Context, id RequestID, rank int, a Answer, actor Actor) error {
+	return s.answer(ctx, id, rank, a, actor, false)
+}
+
+// answer is Answer; pendingOnly refuses a preference answered already (an
+// answer link works once).
+func (s *Service) answer(ctx context.Context, id RequestID, rank int, a Answer, actor Actor, pendingOnly bool) error {
 	desk, err := s.desk(ctx)
 	if err != nil {
 		return err
@@ -791,6 +809,9 @@ func (s *Service) Answer(ctx context.Context, id RequestID, rank int, a Answer, 
 			return nil, es
 		}
 		from := p.State
+		if pendingOnly && from != PreferencePending {
+			return nil, ErrAnswerLinkUsed
+		}
 		if err := checkPreferenceMove(from, to); err != nil {
 			return nil, err
 		}

@@ -22,6 +22,7 @@ import (
 type Store struct {
 	tenants *tenancy.Store
 	clock   clock.Clock
+	events  EventSink
 }
 
 // NewStore returns a request store whose sealed text (notes, care needs) is
@@ -146,7 +147,11 @@ func (s *Store) insert(ctx context.Context, tx *tenancy.Tx, regs []*newRequest, 
 	if err := tx.InsertAll(ctx, sets...); err != nil {
 		return fmt.Errorf("requests: insert registrations: %w", err)
 	}
-	return nil
+	evs := make([]RequestEvent, len(regs))
+	for i, r := range regs {
+		evs[i] = requestEvent(r.req, &r.event)
+	}
+	return tell(ctx, s.events, tx, evs)
 }
 
 // load reads a request with its preferences and claims inside tx; lock takes

@@ -81,6 +81,8 @@ func (p *ParentPages) Register(desk fiber.Router) {
 	desk.Post(PathStatus+"/:token/contact", p.contact)
 	desk.Get(PathStatus+"/:token/intrekken", p.withdrawConfirm)
 	desk.Post(PathStatus+"/:token/intrekken", p.withdraw)
+	desk.Get(PathAnswerLink+"/:token", p.answerLinkPage)
+	desk.Post(PathAnswerLink+"/:token", p.answerLinkForm)
 }
 
 // The steps of the form.

@@ -70,11 +70,11 @@ type locationView struct {
 }
 
 type providerView struct {
-	Name, Roles, Inbox, Rounds, Crisis, Staff, Keys string
-	Anchor                                          string // id of its locations table
-	Counts                                          []count
-	Locations                                       []locationView
-	Admin                                           bool
+	Name, Roles, Inbox, Rounds, Crisis, Staff, Keys, Webhooks string
+	Anchor                                                    string // id of its locations table
+	Counts                                                    []count
+	Locations                                                 []locationView
+	Admin                                                     bool
 }
 
 type regionView struct{ Name, Figures, Crisis string }
@@ -145,7 +145,7 @@ func (h *Handler) home(c *fiber.Ctx) error {
 	for i, p := range home.Providers {
 		base := "/aanbieder/" + p.ID.String()
 		pv := providerView{Anchor: "locaties-" + strconv.Itoa(i+1), Name: p.Name, Roles: roleNames(tr, p.Roles), Inbox: base + "/aanvragen", Rounds: base + "/rondes", Crisis: base + "/crisis",
-			Staff: base + "/medewerkers", Keys: base + "/sleutels", Admin: p.Admin}
+			Staff: base + "/medewerkers", Keys: base + "/sleutels", Webhooks: base + "/webhooks", Admin: p.Admin}
 		a := p.Attention
 		pv.Counts = []count{
 			{a.ToAnswer, "work.count.to_answer", pv.Inbox, false},

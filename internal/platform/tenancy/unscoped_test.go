@@ -43,6 +43,16 @@ var unscopedUses = map[string]struct {
 	"internal/requests/service.go:Accept":          {1, "catalogue: take a free place with the placement"},
 	"internal/requests/service.go:parentNotice":    {1, "catalogue: location name"},
 	"internal/rounds/rounds.go:Load":               {1, "catalogue: free places of the round"},
+	// Answers by e-mail: which chosen locations' providers answer by mail,
+	// and a location's name (catalogue). Test: TestAnswerByEmail in
+	// internal/app.
+	"internal/requests/answer_links.go:answerMails":  {1, "catalogue: locations that answer by e-mail"},
+	"internal/requests/answer_links.go:locationName": {1, "catalogue: location name"},
+	// Webhook endpoints and the catalogue's locations are platform data: the
+	// endpoints of the providers of an event's locations, in the desk's
+	// transaction so the deliveries commit with the change. Test:
+	// TestWebhookDeliveredOnceSigned in internal/webhooks.
+	"internal/webhooks/webhooks.go:EnqueueTx": {2, "platform: endpoints of the providers of the event's locations"},
 }
 
 // TestUnscopedUses finds every call of Unscoped() in the non-test Go code of
