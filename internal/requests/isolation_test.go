@@ -41,6 +41,7 @@ var ownedTables = map[string]func() any{
 	"round_offers":     func() any { return &[]rounds.Offer{} },
 	"round_children":   func() any { return &[]rounds.ChildOutcome{} },
 	"events":           func() any { return &[]eventlog.Event{} },
+	"access_log":       func() any { return &[]eventlog.Access{} },
 	"desk_mail":        func() any { return &[]mail.DeskStored{} },
 	"closure_families": func() any { return &[]crisis.Family{} },
 }
@@ -340,7 +341,11 @@ func roundRows(t *testing.T, scoped *tenancy.Store, desk tenancy.ID, req *reques
 			Reason: "test", RadiusKm: 15, DeclaredBy: "test", DeclaredAt: now}).Exec(ctx); err != nil {
 			return err
 		}
-		return tx.Insert(ctx, &crisis.Family{ClosureID: cid, RequestID: req.ID, Cause: crisis.CausePlacement, AddedAt: now})
+		if err := tx.Insert(ctx, &crisis.Family{ClosureID: cid, RequestID: req.ID, Cause: crisis.CausePlacement, AddedAt: now}); err != nil {
+			return err
+		}
+		return eventlog.LogAccess(ctx, tx, []*eventlog.Access{{OccurredAt: now, Actor: "desk:test", FamilyID: uuid.New(),
+			RequestID: &req.ID.UUID, What: eventlog.LookCase}})
 	})
 	if err != nil {
 		t.Fatalf("round rows: %v", err)

@@ -23,6 +23,7 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/geo"
 	"github.com/loket-kinderopvang/loket/internal/platform/cache"
 	"github.com/loket-kinderopvang/loket/internal/platform/clock"
+	"github.com/loket-kinderopvang/loket/internal/platform/db"
 	"github.com/loket-kinderopvang/loket/internal/platform/ids"
 	"github.com/loket-kinderopvang/loket/internal/platform/sealed"
 	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
@@ -510,7 +511,9 @@ type Case struct {
 
 // CaseFor is Case as v may see it (see visibility.go): ErrNotFound when v
 // may not see the request at all.
-func (s *Service) CaseFor(ctx context.Context, id RequestID, v Viewer) (*Case, error) {
+// When look names what is read (look.What), the read is written to the
+// access log of the family's desk.
+func (s *Service) CaseFor(ctx context.Context, id RequestID, v Viewer, look Look) (*Case, error) {
 	cs, err := s.Case(ctx, id)
 	if err != nil {
 		return nil, err
@@ -518,7 +521,71 @@ func (s *Service) CaseFor(ctx context.Context, id RequestID, v Viewer) (*Case, e
 	if !v.may(cs) {
 		return nil, ErrNotFound
 	}
+	if look.What != "" {
+		if err := s.Looked(ctx, look, cs.Family.ID.UUID, &id.UUID); err != nil {
+			return nil, err
+		}
+	}
 	return v.redact(cs, s.opts.Clock.Now()), nil
+}
+
+// Look is a read of family data for the access log: who, what was read,
+// and the sharing agreement it went through (with the reader's desk).
+type Look struct {
+	Actor     Actor
+	What      string
+	Agreement string
+	ViaDesk   string
+}
+
+// Looked writes one access event for the family (and request) in the desk
+// of ctx. On the primary: a page may be read from the standby.
+func (s *Service) Looked(ctx context.Context, look Look, family uuid.UUID, request *uuid.UUID) error {
+	return s.tenants.Tx(db.OnPrimary(ctx), func(ctx context.Context, tx *tenancy.Tx) error {
+		return eventlog.LogAccess(ctx, tx, []*eventlog.Access{look.access(s.opts.Clock.Now(), family, request)})
+	})
+}
+
+// LookedAt writes one access event per request (and its family) in the
+// desk of ctx: a page that lists families (a crisis list, its letters).
+func (s *Service) LookedAt(ctx context.Context, look Look, ids []RequestID) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	now := s.opts.Clock.Now()
+	return s.tenants.Tx(db.OnPrimary(ctx), func(ctx context.Context, tx *tenancy.Tx) error {
+		var rows []struct {
+			ID       uuid.UUID `bun:"id"`
+			FamilyID uuid.UUID `bun:"family_id"`
+		}
+		err := tx.Select((*Request)(nil)).ColumnExpr("request.id, c.family_id").
+			Join("JOIN children AS c ON c.tenant_id = request.tenant_id AND c.id = request.child_id").
+			Where("request.id IN (?)", bun.In(ids)).Scan(ctx, &rows)
+		if err != nil {
+			return fmt.Errorf("requests: families of %d requests: %w", len(ids), err)
+		}
+		looks := make([]*eventlog.Access, len(rows))
+		for i := range rows {
+			looks[i] = look.access(now, rows[i].FamilyID, &rows[i].ID)
+		}
+		return eventlog.LogAccess(ctx, tx, looks)
+	})
+}
+
+func (l Look) access(now time.Time, family uuid.UUID, request *uuid.UUID) *eventlog.Access {
+	return &eventlog.Access{OccurredAt: now, Actor: l.Actor.String(), FamilyID: family, RequestID: request,
+		What: l.What, Agreement: l.Agreement, ViaDesk: l.ViaDesk}
+}
+
+// Looks returns the access events of a family, newest first.
+func (s *Service) Looks(ctx context.Context, family uuid.UUID) ([]eventlog.Access, error) {
+	var out []eventlog.Access
+	err := s.tenants.Tx(ctx, func(ctx context.Context, tx *tenancy.Tx) error {
+		var err error
+		out, err = eventlog.AccessTo(ctx, tx, family)
+		return err
+	})
+	return out, err
 }
 
 // DuplicateHint names another request of the same child: in this desk (with

@@ -15,6 +15,7 @@ import (
 
 	"github.com/loket-kinderopvang/loket/internal/account"
 	"github.com/loket-kinderopvang/loket/internal/catalog"
+	"github.com/loket-kinderopvang/loket/internal/eventlog"
 	"github.com/loket-kinderopvang/loket/internal/geo"
 	"github.com/loket-kinderopvang/loket/internal/platform/authz"
 	"github.com/loket-kinderopvang/loket/internal/platform/validate"
@@ -89,6 +90,19 @@ func (h *Web) actorOf(c *fiber.Ctx) Actor {
 		return Actor{ID: strings.Clone(id), Kind: ActorPartner}
 	}
 	return Actor{ID: strings.Clone(id), Kind: ActorDesk}
+}
+
+// look is the access-log entry of a read on a desk page: who, and the
+// sharing agreement when the decision came from one.
+func (h *Web) look(c *fiber.Ctx, what string) Look {
+	l := Look{Actor: h.actorOf(c), What: what}
+	if d, ok := authz.DecisionOf(c); ok && d.Agreement != "" {
+		l.Agreement = strings.Clone(d.Agreement)
+		if kind, slug, err := authz.ParseDomain(d.Via); err == nil && kind == authz.KindTenant {
+			l.ViaDesk = strings.Clone(slug)
+		}
+	}
+	return l
 }
 
 // partner reports whether the decision limits the user to the families she
@@ -244,8 +258,12 @@ type caseView struct {
 	History                                  []historyRow
 	Notes                                    []noteRow
 	Duplicates                               []dupRow
-	DuplicateOpen                            bool
-	Open, Submitted                          bool
+	// Looks is "who looked at this family", for the desk's admins only
+	// (ShowLooks).
+	Looks           []lookRow
+	ShowLooks       bool
+	DuplicateOpen   bool
+	Open, Submitted bool
 	// Sees says which groups of fields the viewer may see (visibility.go);
 	// Age is the child's age when the exact date is not shown.
 	Sees        map[string]bool
@@ -257,7 +275,9 @@ type caseView struct {
 
 // loadCase reads a request of the desk; 404 when it is not there or, for a
 // partner, when she did not refer the family.
-func (h *Web) loadCase(c *fiber.Ctx) (*Case, error) {
+// what names the read for the access log ("" for a form that only checks
+// before it acts: its change is in the event log).
+func (h *Web) loadCase(c *fiber.Ctx, what string) (*Case, error) {
 	id, err := uuid.Parse(c.Params("id"))
 	if err != nil {
 		return nil, fiber.ErrNotFound
@@ -266,7 +286,7 @@ func (h *Web) loadCase(c *fiber.Ctx) (*Case, error) {
 	if err != nil {
 		return nil, err
 	}
-	cs, err := h.Service.CaseFor(c.UserContext(), RequestID{UUID: id}, viewer)
+	cs, err := h.Service.CaseFor(c.UserContext(), RequestID{UUID: id}, viewer, h.look(c, what))
 	if errors.Is(err, ErrNotFound) {
 		return nil, fiber.ErrNotFound
 	}
@@ -277,7 +297,7 @@ func (h *Web) loadCase(c *fiber.Ctx) (*Case, error) {
 }
 
 func (h *Web) casePage(c *fiber.Ctx) error {
-	cs, err := h.loadCase(c)
+	cs, err := h.loadCase(c, eventlog.LookCase)
 	if err != nil {
 		return err
 	}
@@ -363,6 +383,9 @@ func (h *Web) renderCase(c *fiber.Ctx, status int, cs *Case, edit func(*caseView
 		}
 		v.Duplicates = append(v.Duplicates, row)
 	}
+	if err := h.addLooks(c, tr, t.Slug, cs, v); err != nil {
+		return err
+	}
 	if edit != nil {
 		edit(v)
 	}
@@ -373,7 +396,7 @@ func (h *Web) renderCase(c *fiber.Ctx, status int, cs *Case, edit func(*caseView
 // caseAction runs one of the request page's forms. The partner check of
 // loadCase runs first, so nobody changes what she may not see.
 func (h *Web) caseAction(c *fiber.Ctx) error {
-	cs, err := h.loadCase(c)
+	cs, err := h.loadCase(c, "")
 	if err != nil {
 		return err
 	}
@@ -417,7 +440,7 @@ func (h *Web) caseAction(c *fiber.Ctx) error {
 	}
 	tr := h.Render.Translator(c)
 	if es, ok := validate.As(err); ok {
-		fresh, lerr := h.loadCase(c)
+		fresh, lerr := h.loadCase(c, eventlog.LookCase)
 		if lerr != nil {
 			return lerr
 		}
@@ -428,7 +451,7 @@ func (h *Web) caseAction(c *fiber.Ctx) error {
 		})
 	}
 	if errors.Is(err, ErrTransition) {
-		fresh, lerr := h.loadCase(c)
+		fresh, lerr := h.loadCase(c, eventlog.LookCase)
 		if lerr != nil {
 			return lerr
 		}
@@ -669,4 +692,47 @@ func (h *Web) register(c *fiber.Ctx) error {
 	}
 	title := tr.T("deskwork.errors.prefix") + ": " + tr.T("deskwork.new.title")
 	return h.deskPage(c, fiber.StatusUnprocessableEntity, "desk_new", title, v)
+}
+
+// lookRow is one line of "who looked at this family".
+type lookRow struct{ When, Who, What, Through string }
+
+// addLooks fills "who looked at this family" for the desk's own admins
+// (staff:manage in this desk, not through an agreement): names and roles,
+// the date in words, and the agreement a look went through.
+func (h *Web) addLooks(c *fiber.Ctx, tr web.Translator, slug string, cs *Case, v *caseView) error {
+	user, _ := h.UserOf(c)
+	if d, ok := authz.DecisionOf(c); !ok || d.Agreement != "" || d.ReferrerOnly {
+		return nil
+	}
+	if ok, err := h.Authz.Allowed(user, authz.Desk(slug), authz.StaffManage); err != nil || !ok {
+		return err
+	}
+	looks, err := h.Service.Looks(c.UserContext(), cs.Family.ID.UUID)
+	if err != nil {
+		return err
+	}
+	v.ShowLooks = true
+	actors := make([]string, len(looks))
+	for i, l := range looks {
+		actors[i] = l.Actor
+	}
+	names := map[string]string{}
+	if h.People != nil {
+		if names, err = h.People(c.UserContext(), actorIDs(actors)); err != nil {
+			return err
+		}
+	}
+	for _, l := range looks {
+		row := lookRow{When: tr.DateTime(l.OccurredAt), Who: h.actorWords(tr, slug, l.Actor, names), What: tr.T("privacy.look." + l.What)}
+		if l.Agreement != "" {
+			desk := l.ViaDesk
+			if d, ok := h.Service.opts.Desks.BySlug(l.ViaDesk); ok {
+				desk = d.Name
+			}
+			row.Through = tr.T("privacy.look.through", "Desk", desk)
+		}
+		v.Looks = append(v.Looks, row)
+	}
+	return nil
 }

@@ -179,7 +179,7 @@ func (d *DB) PendingMigrations(ctx context.Context) (int, error) {
 }
 
 // appendOnlyTables are history tables the application may only add to.
-var appendOnlyTables = []string{"events", "availability_events"}
+var appendOnlyTables = []string{"events", "availability_events", "access_log"}
 
 // narrowRoles are roles made by migrations for one job that crosses desks on
 // purpose (the mail relay reads every desk's mail). The application role may

@@ -1,0 +1,156 @@
+package app
+
+// Issue 18: privacy by design. Every look at a family's data is logged
+// (point 3).
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/loket-kinderopvang/loket/internal/access"
+	"github.com/loket-kinderopvang/loket/internal/catalog"
+	"github.com/loket-kinderopvang/loket/internal/crisis"
+	"github.com/loket-kinderopvang/loket/internal/eventlog"
+	"github.com/loket-kinderopvang/loket/internal/platform/authz"
+	"github.com/loket-kinderopvang/loket/internal/platform/db"
+	"github.com/loket-kinderopvang/loket/internal/platform/dbtest"
+	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
+	"github.com/loket-kinderopvang/loket/internal/requests"
+)
+
+// looksAt returns the access events of the family of request id in desk slug.
+func looksAt(t *testing.T, a *App, slug, id string) []eventlog.Access {
+	t.Helper()
+	ctx := deskCtx(t, a, slug)
+	cs, err := a.Requests.Case(ctx, requests.RequestID{UUID: uuid.MustParse(id)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	looks, err := a.Requests.Looks(ctx, cs.Family.ID.UUID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return looks
+}
+
+// TestEveryLookIsLogged: each role's read of a family's page, and an API
+// key's read of the inbox, writes exactly one access event naming who,
+// which request and which agreement; the desk's admin sees them on the
+// request page; the application role cannot change or remove them.
+func TestEveryLookIsLogged(t *testing.T) {
+	dbtest.EachTarget(t, func(t *testing.T, tg dbtest.Target) {
+		w := newDemoWorld(t, tg)
+		addRequestValues(t, w)
+		own, shared := w.values[Own], w.values[Shared]
+		id := own["request"]
+		if n := len(looksAt(t, w.a, "leuven", id)); n != 0 {
+			t.Fatalf("%d looks before anyone looked", n)
+		}
+		key, token, err := w.a.Access.CreateKey(context.Background(), access.NewKey{Provider: catalog.ProviderID{UUID: uuid.MustParse(own["provider"])},
+			Name: "Eigen systeem", Actor: "test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		reads := []struct {
+			name, actor, what string
+			read              func() Resp
+		}{
+			{"desk worker", "desk:" + mustUserID(t, w.a, authz.DeskWorker), eventlog.LookCase,
+				func() Resp { return w.browsers[authz.DeskWorker].Get("/leuven/loket/aanvragen/" + id) }},
+			{"partner", "partner:" + mustUserID(t, w.a, authz.Partner), eventlog.LookCase,
+				func() Resp { return w.browsers[authz.Partner].Get("/leuven/loket/aanvragen/" + id) }},
+			{"provider staff, inbox", "provider:" + mustUserID(t, w.a, authz.ProviderStaff), eventlog.LookInbox,
+				func() Resp {
+					return w.browsers[authz.ProviderStaff].Get("/aanbieder/" + own["provider"] + "/aanvragen")
+				}},
+			{"provider staff, answer page", "provider:" + mustUserID(t, w.a, authz.ProviderStaff), eventlog.LookAnswer,
+				func() Resp {
+					return w.browsers[authz.ProviderStaff].Get("/aanbieder/" + own["provider"] + "/aanvragen/leuven/" + id + "/1")
+				}},
+			{"API key", "provider:" + key.Subject(), eventlog.LookAPIInbox,
+				func() Resp {
+					return w.browsers[Anonymous].Do("GET", "/api/v1/providers/"+own["provider"]+"/inbox", nil, "Authorization", "Bearer "+token)
+				}},
+		}
+		for _, r := range reads {
+			before := len(looksAt(t, w.a, "leuven", id))
+			if res := r.read(); res.Status != 200 {
+				t.Fatalf("%s: %d", r.name, res.Status)
+			}
+			looks := looksAt(t, w.a, "leuven", id)
+			if len(looks) != before+1 {
+				t.Errorf("%s: %d access events, want exactly one more than %d", r.name, len(looks), before)
+				continue
+			}
+			l := looks[0]
+			if l.Actor != r.actor || l.What != r.what || l.RequestID == nil || l.RequestID.String() != id || l.Agreement != "" {
+				t.Errorf("%s: logged %+v, want actor %s, what %s, request %s", r.name, l, r.actor, r.what, id)
+			}
+		}
+
+		// A crisis closure of a location in Leuven: the desk's list of
+		// affected families is a look at each.
+		inLeuven := locationIn(t, w.a, "leuven", true)
+		affected := submitAt(t, w.a, "leuven", deskSub(t, w.a, "leuven", "Crisiskind", "Sluiting", "sluiting@ouders.example", inLeuven),
+			requests.Actor{ID: "test", Kind: requests.ActorDesk}).ID.String()
+		cl, err := w.a.Crisis.Declare(deskCtx(t, w.a, "leuven"), crisis.Declaration{LocationID: inLeuven,
+			From: time.Now().AddDate(0, 0, 1).Format("2006-01-02"), Reason: "Waterschade"}, requests.Actor{Kind: requests.ActorSystem})
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := len(looksAt(t, w.a, "leuven", affected))
+		if res := w.browsers[authz.DeskWorker].Get(crisis.PathOf("leuven") + "/" + cl.ID.String()); res.Status != 200 {
+			t.Fatalf("crisis page: %d", res.Status)
+		}
+		if looks := looksAt(t, w.a, "leuven", affected); len(looks) != before+1 || looks[0].What != eventlog.LookCrisis {
+			t.Errorf("crisis page: %d looks, want %d, the newest a crisis list", len(looks), before+1)
+		}
+
+		// Through the demo agreement Leuven's worker reads a Turnhout request:
+		// Turnhout's log names the agreement and Leuven. (The provider's
+		// inbox above showed it too: it lists the demo location.)
+		before = len(looksAt(t, w.a, DemoSharingFrom, shared["request"]))
+		if res := w.browsers[authz.DeskWorker].Get("/" + DemoSharingFrom + "/loket/aanvragen/" + shared["request"]); res.Status != 200 {
+			t.Fatalf("shared read: %d", res.Status)
+		}
+		if looks := looksAt(t, w.a, DemoSharingFrom, shared["request"]); len(looks) != before+1 || looks[0].Agreement == "" || looks[0].ViaDesk != "leuven" {
+			t.Errorf("read through the agreement: %+v, want one look naming the agreement and Leuven", looks)
+		}
+
+		// The desk's admin sees who looked, by name; a worker does not.
+		names, err := w.a.peopleNamed(context.Background(), []string{mustUserID(t, w.a, authz.DeskWorker)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		page := w.browsers[authz.DeskAdmin].Get("/leuven/loket/aanvragen/" + id)
+		i := strings.Index(page.Body, `id="looks"`)
+		if page.Status != 200 || i < 0 || !strings.Contains(page.Body[i:], names[mustUserID(t, w.a, authz.DeskWorker)]) ||
+			!strings.Contains(page.Body[i:], "de aanvraag opgehaald via het systeem van de opvang") {
+			t.Errorf("the admin's request page must show who looked (%d)", page.Status)
+		}
+		if page := w.browsers[authz.DeskWorker].Get("/leuven/loket/aanvragen/" + id); strings.Contains(page.Body, `id="looks"`) {
+			t.Error("a desk worker must not see who looked")
+		}
+
+		// Append-only for the application role.
+		if tg.Dialect != db.Postgres {
+			return
+		}
+		for _, stmt := range []string{"UPDATE access_log SET actor = 'iemand'", "DELETE FROM access_log"} {
+			err := tenancy.NewStore(w.a.DB).Tx(deskCtx(t, w.a, "leuven"), func(ctx context.Context, tx *tenancy.Tx) error {
+				_, err := tx.Unscoped().ExecContext(ctx, stmt)
+				return err
+			})
+			var pgErr *pgconn.PgError
+			if !errors.As(err, &pgErr) || pgErr.Code != "42501" {
+				t.Errorf("%s: err = %v, want permission denied (42501)", stmt, err)
+			}
+		}
+	})
+}
