@@ -6,6 +6,7 @@ package app
 import (
 	"context"
 	"errors"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -136,6 +137,20 @@ func TestEveryLookIsLogged(t *testing.T) {
 		}
 		if page := w.browsers[authz.DeskWorker].Get("/leuven/loket/aanvragen/" + id); strings.Contains(page.Body, `id="looks"`) {
 			t.Error("a desk worker must not see who looked")
+		}
+
+		// The admin puts the family on legal hold; a worker may not.
+		if res := w.browsers[authz.DeskWorker].Post("/leuven/loket/aanvragen/"+id+"/bewaren", url.Values{"hold": {"1"}}); res.Status != 404 {
+			t.Errorf("a worker's legal hold: %d, want 404", res.Status)
+		}
+		if res := w.browsers[authz.DeskAdmin].Post("/leuven/loket/aanvragen/"+id+"/bewaren", url.Values{"hold": {"1"}}); res.Status != 303 {
+			t.Errorf("the admin's legal hold: %d, want 303", res.Status)
+		}
+		if cs, err := w.a.Requests.Case(deskCtx(t, w.a, "leuven"), requests.RequestID{UUID: uuid.MustParse(id)}); err != nil || !cs.Family.LegalHold {
+			t.Errorf("legal hold not set (%v)", err)
+		}
+		if page := w.browsers[authz.DeskAdmin].Get("/leuven/loket/aanvragen/" + id); !strings.Contains(page.Body, `id="hold-off"`) {
+			t.Error("the admin's page must offer to lift the hold")
 		}
 
 		// Append-only for the application role.

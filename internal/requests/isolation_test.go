@@ -21,6 +21,7 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/platform/dbtest"
 	"github.com/loket-kinderopvang/loket/internal/platform/sealed"
 	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
+	"github.com/loket-kinderopvang/loket/internal/reports"
 	"github.com/loket-kinderopvang/loket/internal/requests"
 	"github.com/loket-kinderopvang/loket/internal/rounds"
 	"github.com/loket-kinderopvang/loket/internal/tenant/tenanttest"
@@ -42,6 +43,7 @@ var ownedTables = map[string]func() any{
 	"round_children":   func() any { return &[]rounds.ChildOutcome{} },
 	"events":           func() any { return &[]eventlog.Event{} },
 	"access_log":       func() any { return &[]eventlog.Access{} },
+	"yearly_figures":   func() any { return &[]reports.StoredYear{} },
 	"desk_mail":        func() any { return &[]mail.DeskStored{} },
 	"closure_families": func() any { return &[]crisis.Family{} },
 }
@@ -342,6 +344,9 @@ func roundRows(t *testing.T, scoped *tenancy.Store, desk tenancy.ID, req *reques
 			return err
 		}
 		if err := tx.Insert(ctx, &crisis.Family{ClosureID: cid, RequestID: req.ID, Cause: crisis.CausePlacement, AddedAt: now}); err != nil {
+			return err
+		}
+		if err := tx.Insert(ctx, &reports.StoredYear{Year: 2020, Report: "{}", StoredAt: now}); err != nil {
 			return err
 		}
 		return eventlog.LogAccess(ctx, tx, []*eventlog.Access{{OccurredAt: now, Actor: "desk:test", FamilyID: uuid.New(),

@@ -1141,20 +1141,33 @@ func (s *Service) AddNote(ctx context.Context, id RequestID, body string, actor 
 
 // SetVulnerable marks or unmarks the family of a request as vulnerable.
 func (s *Service) SetVulnerable(ctx context.Context, id RequestID, v bool, actor Actor) error {
+	return s.setFamilyFlag(ctx, id, "vulnerable", v, actor)
+}
+
+// SetLegalHold puts the family of a request on legal hold (or takes it off):
+// while held, the retention purge keeps everything of the family (a dispute,
+// an inquiry). Only the desk's admins may (see the request page).
+func (s *Service) SetLegalHold(ctx context.Context, id RequestID, hold bool, actor Actor) error {
+	return s.setFamilyFlag(ctx, id, "legal_hold", hold, actor)
+}
+
+// setFamilyFlag sets a boolean column of the request's family, with the
+// event family.<column>.
+func (s *Service) setFamilyFlag(ctx context.Context, id RequestID, column string, v bool, actor Actor) error {
 	return s.change(ctx, id, actor, func(ctx context.Context, tx *tenancy.Tx, r *Request, now time.Time) (*eventlog.Event, error) {
 		var child Child
 		if err := tx.Select(&child).Where("id = ?", r.ChildID).Scan(ctx); err != nil {
 			return nil, fmt.Errorf("requests: child: %w", err)
 		}
-		fam := Family{ID: child.FamilyID, Vulnerable: v, UpdatedAt: now}
+		fam := Family{ID: child.FamilyID, Vulnerable: v, LegalHold: v, UpdatedAt: now}
 		q, err := tx.Update(&fam)
 		if err != nil {
 			return nil, err
 		}
-		if _, err := q.Column("vulnerable", "updated_at").WherePK().Exec(ctx); err != nil {
-			return nil, fmt.Errorf("requests: set vulnerable: %w", err)
+		if _, err := q.Column(column, "updated_at").WherePK().Exec(ctx); err != nil {
+			return nil, fmt.Errorf("requests: set %s: %w", column, err)
 		}
-		return &eventlog.Event{Kind: "family.vulnerable", ToState: fmt.Sprint(v)}, nil
+		return &eventlog.Event{Kind: "family." + column, ToState: fmt.Sprint(v)}, nil
 	})
 }
 

@@ -260,10 +260,10 @@ type caseView struct {
 	Duplicates                               []dupRow
 	// Looks is "who looked at this family", for the desk's admins only
 	// (ShowLooks).
-	Looks           []lookRow
-	ShowLooks       bool
-	DuplicateOpen   bool
-	Open, Submitted bool
+	Looks                []lookRow
+	ShowLooks, LegalHold bool
+	DuplicateOpen        bool
+	Open, Submitted      bool
 	// Sees says which groups of fields the viewer may see (visibility.go);
 	// Age is the child's age when the exact date is not shown.
 	Sees        map[string]bool
@@ -407,6 +407,13 @@ func (h *Web) caseAction(c *fiber.Ctx) error {
 		_, err = h.Service.AddNote(ctx, id, fv(c, "body"), actor)
 	case "kwetsbaar":
 		err = h.Service.SetVulnerable(ctx, id, fv(c, "vulnerable") == "1", actor)
+	case "bewaren":
+		// A legal hold keeps the family past its retention period: the
+		// desk's own admins only.
+		if !h.deskAdmin(c) {
+			return fiber.ErrNotFound
+		}
+		err = h.Service.SetLegalHold(ctx, id, fv(c, "hold") == "1", actor)
 	case "activeren":
 		if cs.Request.Status != StatusSubmitted {
 			err = fmt.Errorf("%w: already checked", ErrTransition)
@@ -694,6 +701,19 @@ func (h *Web) register(c *fiber.Ctx) error {
 	return h.deskPage(c, fiber.StatusUnprocessableEntity, "desk_new", title, v)
 }
 
+// deskAdmin reports whether the user is an admin of this desk itself (staff
+// management here, not through an agreement or as a partner).
+func (h *Web) deskAdmin(c *fiber.Ctx) bool {
+	d, ok := authz.DecisionOf(c)
+	if !ok || d.Agreement != "" || d.ReferrerOnly {
+		return false
+	}
+	t, _ := tenant.FromRequest(c)
+	user, _ := h.UserOf(c)
+	allowed, err := h.Authz.Allowed(user, authz.Desk(t.Slug), authz.StaffManage)
+	return err == nil && allowed
+}
+
 // lookRow is one line of "who looked at this family".
 type lookRow struct{ When, Who, What, Through string }
 
@@ -701,13 +721,10 @@ type lookRow struct{ When, Who, What, Through string }
 // (staff:manage in this desk, not through an agreement): names and roles,
 // the date in words, and the agreement a look went through.
 func (h *Web) addLooks(c *fiber.Ctx, tr web.Translator, slug string, cs *Case, v *caseView) error {
-	user, _ := h.UserOf(c)
-	if d, ok := authz.DecisionOf(c); !ok || d.Agreement != "" || d.ReferrerOnly {
+	if !h.deskAdmin(c) {
 		return nil
 	}
-	if ok, err := h.Authz.Allowed(user, authz.Desk(slug), authz.StaffManage); err != nil || !ok {
-		return err
-	}
+	v.LegalHold = cs.Family.LegalHold
 	looks, err := h.Service.Looks(c.UserContext(), cs.Family.ID.UUID)
 	if err != nil {
 		return err

@@ -26,6 +26,12 @@ var unscopedUses = map[string]struct {
 	// platform-wide keyed fingerprints (no personal data; see the
 	// request_fingerprints migration). Tests: TestDuplicatesAcrossDesks and
 	// TestBatchAnswersEachRegistration in internal/requests.
+	// The retention purge removes this desk's fingerprints of the requests
+	// it purges (a hand-written desk filter on the platform-wide table), and
+	// switches to its narrow role for the append-only logs (no query).
+	// Test: TestRetentionPurge in internal/retention.
+	"internal/retention/retention.go:requests":    {1, "purge: this desk's fingerprints of purged requests"},
+	"internal/retention/retention.go:asRetention": {1, "purge: SET LOCAL ROLE loket_retention"},
 	"internal/requests/batch.go:markDuplicates":   {1, "cross-desk duplicate fingerprints"},
 	"internal/requests/service.go:duplicateHints": {1, "cross-desk duplicate fingerprints"},
 	// The public catalogue (platform data, no desk's) read or changed in the
