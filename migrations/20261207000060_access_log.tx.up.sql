@@ -13,6 +13,9 @@ CREATE TABLE access_log (
     what        TEXT NOT NULL,
     agreement   TEXT NOT NULL DEFAULT '',
     via_desk    TEXT NOT NULL DEFAULT '',
+    -- the organisation that looked, for the family: tenant:<slug> or
+    -- provider:<id>
+    organisation TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (tenant_id, id)
 )
 --bun:split

@@ -5,6 +5,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/url"
 	"strings"
@@ -166,6 +167,98 @@ func TestEveryLookIsLogged(t *testing.T) {
 			if !errors.As(err, &pgErr) || pgErr.Code != "42501" {
 				t.Errorf("%s: err = %v, want permission denied (42501)", stmt, err)
 			}
+		}
+	})
+}
+
+// TestFamilyExportHoldsEverything: from her status link a parent downloads
+// every column of every table of family data for her family (the schema's,
+// so a new column cannot be left out), sealed text opened, the looks at her
+// family named by organisation, and nothing of another family; the readable
+// page shows the same.
+func TestFamilyExportHoldsEverything(t *testing.T) {
+	dbtest.EachTarget(t, func(t *testing.T, tg dbtest.Target) {
+		w := newDemoWorld(t, tg)
+		a := w.a
+		loc := w.values[Own]["location"]
+		sub := deskSub(t, a, "leuven", "Exportkind", "Inzage", "inzage@ouders.example", loc)
+		sub.SpecificCareNeed, sub.CareNeedNote, sub.Note = true, "Draagt een hoorapparaat.", "Vader werkt in ploegen."
+		sub.PriorityClaims = []string{"work_or_training"}
+		r, statusURL, _, err := a.Requests.Submit(deskCtx(t, a, "leuven"), sub, requests.Actor{ID: "test", Kind: requests.ActorDesk}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		other := submitAt(t, a, "leuven", deskSub(t, a, "leuven", "Anderkind", "Buurgezin", "buur@ouders.example", loc),
+			requests.Actor{ID: "test", Kind: requests.ActorDesk})
+		if res := w.browsers[authz.DeskWorker].Get("/leuven/loket/aanvragen/" + r.ID.String()); res.Status != 200 {
+			t.Fatalf("desk page: %d", res.Status)
+		}
+		if res := w.browsers[authz.DeskWorker].Get("/leuven/loket/aanvragen/" + other.ID.String()); res.Status != 200 {
+			t.Fatalf("desk page: %d", res.Status)
+		}
+		path := statusURL[strings.Index(statusURL, "/leuven/"):]
+		parent := NewBrowser(t, w.srv.App)
+		res := parent.Get(path + "/gegevens.json")
+		if res.Status != 200 || !strings.Contains(res.Header.Get("Content-Disposition"), "attachment") {
+			t.Fatalf("download: %d %s", res.Status, res.Header.Get("Content-Disposition"))
+		}
+		var got struct {
+			Tables map[string][]map[string]any `json:"tables"`
+			SeenBy []string                    `json:"seen_by"`
+		}
+		if err := json.Unmarshal([]byte(res.Body), &got); err != nil {
+			t.Fatal(err)
+		}
+		// Every column of every table of family data, for every row.
+		schema := map[string][]string{}
+		for _, tc := range dbtest.Columns(t, a.DB) {
+			table, col, _ := strings.Cut(tc, ".")
+			schema[table] = append(schema[table], col)
+		}
+		for _, ft := range requests.FamilyTables {
+			if len(schema[ft.Table]) == 0 {
+				t.Errorf("%s: not a table of the schema", ft.Table)
+			}
+			for i, row := range got.Tables[ft.Table] {
+				for _, col := range schema[ft.Table] {
+					if _, ok := row[col]; !ok {
+						t.Errorf("%s row %d: no %s", ft.Table, i, col)
+					}
+				}
+			}
+		}
+		for table, want := range map[string]int{"families": 1, "parents": 1, "children": 1, "requests": 1, "preferences": 1,
+			"request_claims": 1, "request_notes": 1} {
+			if n := len(got.Tables[table]); n != want {
+				t.Errorf("%s: %d rows, want %d", table, n, want)
+			}
+		}
+		if len(got.Tables["events"]) == 0 || len(got.Tables["access_log"]) != 1 {
+			t.Errorf("events %d, looks %d; want some and one", len(got.Tables["events"]), len(got.Tables["access_log"]))
+		}
+		// Values: in plain text, sealed text opened, nothing of the other family.
+		for _, want := range []string{"Exportkind", "Inzage", "inzage@ouders.example", "Draagt een hoorapparaat.", "Vader werkt in ploegen.",
+			"work_or_training", r.ID.String()} {
+			if !strings.Contains(res.Body, want) {
+				t.Errorf("the download lacks %q", want)
+			}
+		}
+		for _, never := range []string{"Anderkind", "Buurgezin", "buur@ouders.example", other.ID.String(), "sealed:"} {
+			if strings.Contains(res.Body, never) {
+				t.Errorf("the download holds %q", never)
+			}
+		}
+		if len(got.SeenBy) != 1 || !strings.Contains(got.SeenBy[0], "Leuven") {
+			t.Errorf("seen by: %v, want one look by the Leuven desk", got.SeenBy)
+		}
+		page := parent.Get(path + "/gegevens")
+		for _, want := range []string{"Exportkind", "inzage@ouders.example", "Draagt een hoorapparaat.", "Vader werkt in ploegen.", `id="seen-by"`} {
+			if page.Status != 200 || !strings.Contains(page.Body, want) {
+				t.Errorf("readable page (%d) lacks %q", page.Status, want)
+			}
+		}
+		if strings.Contains(page.Body, "Anderkind") {
+			t.Error("the readable page shows another family")
 		}
 	})
 }

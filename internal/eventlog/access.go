@@ -47,6 +47,9 @@ type Access struct {
 	// ViaDesk the desk (slug) of the person who looked through it.
 	Agreement string `bun:"agreement,notnull"`
 	ViaDesk   string `bun:"via_desk,notnull"`
+	// Organisation is who looked as the family knows it: the desk
+	// (tenant:<slug>) or the childcare provider (provider:<id>).
+	Organisation string `bun:"organisation,notnull"`
 }
 
 // LogAccess writes looks in the desk's transaction, with one statement.

@@ -21,6 +21,7 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/catalog"
 	"github.com/loket-kinderopvang/loket/internal/eventlog"
 	"github.com/loket-kinderopvang/loket/internal/geo"
+	"github.com/loket-kinderopvang/loket/internal/platform/authz"
 	"github.com/loket-kinderopvang/loket/internal/platform/cache"
 	"github.com/loket-kinderopvang/loket/internal/platform/clock"
 	"github.com/loket-kinderopvang/loket/internal/platform/db"
@@ -83,6 +84,8 @@ type Notice struct {
 	ChildFirstName string
 	LocationName   string
 	Deadline       *time.Time
+	// Reason is the desk's reason (why it keeps data it was asked to erase).
+	Reason string
 }
 
 // Notifier sends notices. Errors are logged, never fatal: the request is
@@ -536,6 +539,8 @@ type Look struct {
 	What      string
 	Agreement string
 	ViaDesk   string
+	// Organisation: tenant:<slug> or provider:<id> (eventlog.Access).
+	Organisation string
 }
 
 // Looked writes one access event for the family (and request) in the desk
@@ -551,6 +556,14 @@ func (s *Service) Looked(ctx context.Context, look Look, family uuid.UUID, reque
 func (s *Service) LookedAt(ctx context.Context, look Look, ids []RequestID) error {
 	if len(ids) == 0 {
 		return nil
+	}
+	if look.Organisation == "" {
+		// The desk's own list (a crisis page): the desk looked.
+		d, err := s.desk(ctx)
+		if err != nil {
+			return err
+		}
+		look.Organisation = authz.Desk(d.Slug)
 	}
 	now := s.opts.Clock.Now()
 	return s.tenants.Tx(db.OnPrimary(ctx), func(ctx context.Context, tx *tenancy.Tx) error {
@@ -574,7 +587,7 @@ func (s *Service) LookedAt(ctx context.Context, look Look, ids []RequestID) erro
 
 func (l Look) access(now time.Time, family uuid.UUID, request *uuid.UUID) *eventlog.Access {
 	return &eventlog.Access{OccurredAt: now, Actor: l.Actor.String(), FamilyID: family, RequestID: request,
-		What: l.What, Agreement: l.Agreement, ViaDesk: l.ViaDesk}
+		What: l.What, Agreement: l.Agreement, ViaDesk: l.ViaDesk, Organisation: l.Organisation}
 }
 
 // Looks returns the access events of a family, newest first.
@@ -1151,6 +1164,84 @@ func (s *Service) SetLegalHold(ctx context.Context, id RequestID, hold bool, act
 	return s.setFamilyFlag(ctx, id, "legal_hold", hold, actor)
 }
 
+// RequestErasure records that the parent asks to erase her family's data
+// (once; the desk decides, see EraseOrKeep). ErrTransition when already asked.
+func (s *Service) RequestErasure(ctx context.Context, id RequestID) error {
+	return s.change(ctx, id, Actor{Kind: ActorParent}, func(ctx context.Context, tx *tenancy.Tx, r *Request, now time.Time) (*eventlog.Event, error) {
+		fam, err := familyOf(ctx, tx, r)
+		if err != nil {
+			return nil, err
+		}
+		if fam.ErasureRequestedAt != nil {
+			return nil, fmt.Errorf("%w: erasure already asked", ErrTransition)
+		}
+		fam.ErasureRequestedAt, fam.UpdatedAt = &now, now
+		q, err := tx.Update(fam)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := q.Column("erasure_requested_at", "updated_at").WherePK().Exec(ctx); err != nil {
+			return nil, fmt.Errorf("requests: erasure request: %w", err)
+		}
+		return &eventlog.Event{Kind: "family.erasure_requested"}, nil
+	})
+}
+
+// KeepDespiteErasure records why the desk keeps the family's data although
+// the parent asked for erasure (a legal obligation), and mails the reason
+// to the parent.
+func (s *Service) KeepDespiteErasure(ctx context.Context, id RequestID, reason string, actor Actor) error {
+	reason = strings.TrimSpace(reason)
+	if reason == "" {
+		return validate.Errors{{Field: "reason", Code: "required", Message: "say which legal obligation keeps the data"}}
+	}
+	var notice *Notice
+	err := s.change(ctx, id, actor, func(ctx context.Context, tx *tenancy.Tx, r *Request, now time.Time) (*eventlog.Event, error) {
+		fam, err := familyOf(ctx, tx, r)
+		if err != nil {
+			return nil, err
+		}
+		if fam.ErasureRequestedAt == nil {
+			return nil, fmt.Errorf("%w: no erasure was asked", ErrTransition)
+		}
+		fam.ErasureReason, fam.UpdatedAt = reason, now
+		q, err := tx.Update(fam)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := q.Column("erasure_reason", "updated_at").WherePK().Exec(ctx); err != nil {
+			return nil, fmt.Errorf("requests: keep despite erasure: %w", err)
+		}
+		desk, err := s.desk(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if notice, err = s.parentNoticeWhy(ctx, tx, desk, r, "erasure_kept", nil, reason); err != nil {
+			return nil, err
+		}
+		return &eventlog.Event{Kind: "family.erasure_refused", Reason: reason}, nil
+	})
+	if err != nil {
+		return err
+	}
+	if notice != nil {
+		s.notify(ctx, *notice)
+	}
+	return nil
+}
+
+func familyOf(ctx context.Context, tx *tenancy.Tx, r *Request) (*Family, error) {
+	var child Child
+	if err := tx.Select(&child).Where("id = ?", r.ChildID).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("requests: child: %w", err)
+	}
+	fam := &Family{}
+	if err := tx.Select(fam).Where("id = ?", child.FamilyID).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("requests: family: %w", err)
+	}
+	return fam, nil
+}
+
 // setFamilyFlag sets a boolean column of the request's family, with the
 // event family.<column>.
 func (s *Service) setFamilyFlag(ctx context.Context, id RequestID, column string, v bool, actor Actor) error {
@@ -1200,6 +1291,11 @@ func (s *Service) ResolveDuplicate(ctx context.Context, id RequestID, merge bool
 // an outbox notifier it is stored in tx at once, to commit with the change,
 // and nil is returned; otherwise the caller sends it after the commit.
 func (s *Service) parentNotice(ctx context.Context, tx *tenancy.Tx, desk tenant.Tenant, r *Request, kind string, p *Preference) (*Notice, error) {
+	return s.parentNoticeWhy(ctx, tx, desk, r, kind, p, "")
+}
+
+// parentNoticeWhy is parentNotice with the desk's reason in the mail.
+func (s *Service) parentNoticeWhy(ctx context.Context, tx *tenancy.Tx, desk tenant.Tenant, r *Request, kind string, p *Preference, why string) (*Notice, error) {
 	var child Child
 	if err := tx.Select(&child).Where("id = ?", r.ChildID).Scan(ctx); err != nil {
 		return nil, err
@@ -1209,7 +1305,7 @@ func (s *Service) parentNotice(ctx context.Context, tx *tenancy.Tx, desk tenant.
 		return nil, err
 	}
 	n := &Notice{Kind: kind, Language: fam.Language, To: fam.Email, DeskName: desk.DisplayName(fam.Language),
-		StatusURL: s.StatusURL(desk.Slug, r), ChildFirstName: child.FirstName}
+		StatusURL: s.StatusURL(desk.Slug, r), ChildFirstName: child.FirstName, Reason: why}
 	if p != nil {
 		n.Deadline = p.OfferDeadline
 		if refs, err := locationRefs(ctx, tx.Unscoped(), []Preference{*p}); err == nil {

@@ -95,11 +95,13 @@ func (h *Web) actorOf(c *fiber.Ctx) Actor {
 // look is the access-log entry of a read on a desk page: who, and the
 // sharing agreement when the decision came from one.
 func (h *Web) look(c *fiber.Ctx, what string) Look {
-	l := Look{Actor: h.actorOf(c), What: what}
+	t, _ := tenant.FromRequest(c)
+	l := Look{Actor: h.actorOf(c), What: what, Organisation: authz.Desk(t.Slug)}
 	if d, ok := authz.DecisionOf(c); ok && d.Agreement != "" {
 		l.Agreement = strings.Clone(d.Agreement)
 		if kind, slug, err := authz.ParseDomain(d.Via); err == nil && kind == authz.KindTenant {
 			l.ViaDesk = strings.Clone(slug)
+			l.Organisation = authz.Desk(l.ViaDesk)
 		}
 	}
 	return l

@@ -81,6 +81,7 @@ func (p *ParentPages) Register(desk fiber.Router) {
 	desk.Post(PathStatus+"/:token/contact", p.contact)
 	desk.Get(PathStatus+"/:token/intrekken", p.withdrawConfirm)
 	desk.Post(PathStatus+"/:token/intrekken", p.withdraw)
+	p.registerFamilyData(desk)
 }
 
 // The steps of the form.

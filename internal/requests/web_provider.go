@@ -160,7 +160,7 @@ func (h *Web) inboxRows(c *fiber.Ctx, items []InboxItem) []inboxLine {
 func (h *Web) renderInbox(c *fiber.Ctx, status int, errKey, errMsg string) error {
 	web.SetLanguage(c, web.PickLanguage(c, []string{"nl", "fr", "en"}, "nl"))
 	s := scopeOf(c)
-	items, err := h.Service.Inbox(c.UserContext(), s.Provider, s.Locations, Look{Actor: h.providerActor(c, h.UserOf), What: eventlog.LookInbox}, nil)
+	items, err := h.Service.Inbox(c.UserContext(), s.Provider, s.Locations, Look{Actor: h.providerActor(c, h.UserOf), What: eventlog.LookInbox, Organisation: authz.Provider(s.Provider.String())}, nil)
 	if err != nil {
 		return err
 	}
@@ -260,7 +260,7 @@ type InboxEntry struct {
 
 func (h *Web) apiInbox(c *fiber.Ctx) error {
 	s := scopeOf(c)
-	items, err := h.Service.Inbox(c.UserContext(), s.Provider, s.Locations, Look{Actor: h.providerActor(c, h.Principal), What: eventlog.LookAPIInbox}, nil)
+	items, err := h.Service.Inbox(c.UserContext(), s.Provider, s.Locations, Look{Actor: h.providerActor(c, h.Principal), What: eventlog.LookAPIInbox, Organisation: authz.Provider(s.Provider.String())}, nil)
 	if err != nil {
 		return err
 	}
