@@ -472,7 +472,8 @@ func (a *App) Handler(extra ...func(*fiber.App)) (*web.Server, error) {
 	// /:tenant and before the /api catch-all), desk worklist on the desk group.
 	requestPages := requests.NewWeb(requests.WebConfig{Service: a.Requests, Render: renderer, Desks: desks, Authz: a.Authz,
 		RequireUser: accounts.RequireUser, UserOf: account.UserIDOf, APIAuth: admin.APIAuth, Principal: access.PrincipalOf, Catalog: a.DB.DB,
-		Referrers: a.partnersOf, People: a.peopleNamed})
+		Referrers: a.partnersOf, People: a.peopleNamed,
+		Erase: a.eraseFamily})
 	requestPages.RegisterProviderAPI(api)
 	// Rounds (issue 6): desk pages under /{tenant}/loket/rondes, providers
 	// confirm proposed places under /aanbieder/{provider}/rondes.
@@ -827,4 +828,19 @@ func (a *App) waitingListPartners(ctx context.Context, desk tenancy.ID) ([]tenan
 		}
 	}
 	return out, nil
+}
+
+// eraseFamily erases the family of request id in the desk of ctx at once (a
+// parent's erasure request the desk grants).
+func (a *App) eraseFamily(ctx context.Context, id requests.RequestID) error {
+	deskID, ok := tenancy.FromContext(ctx)
+	if !ok {
+		return requests.ErrNoDesk
+	}
+	t, ok := a.Directory.ByID(deskID)
+	if !ok {
+		return fmt.Errorf("app: erase: unknown desk %s", deskID)
+	}
+	_, err := a.Retention.EraseFamily(ctx, t, id)
+	return err
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/catalog"
 	"github.com/loket-kinderopvang/loket/internal/crisis"
 	"github.com/loket-kinderopvang/loket/internal/eventlog"
+	"github.com/loket-kinderopvang/loket/internal/mail"
 	"github.com/loket-kinderopvang/loket/internal/platform/authz"
 	"github.com/loket-kinderopvang/loket/internal/platform/db"
 	"github.com/loket-kinderopvang/loket/internal/platform/dbtest"
@@ -259,6 +260,72 @@ func TestFamilyExportHoldsEverything(t *testing.T) {
 		}
 		if strings.Contains(page.Body, "Anderkind") {
 			t.Error("the readable page shows another family")
+		}
+	})
+}
+
+// TestFamilyAsksForErasure: the parent asks (after a confirmation); the
+// desk's admin sees it on the request page and either records the legal
+// obligation that keeps the data (mailed to the parent) or erases the
+// family at once; a worker can do neither.
+func TestFamilyAsksForErasure(t *testing.T) {
+	dbtest.EachTarget(t, func(t *testing.T, tg dbtest.Target) {
+		w := newDemoWorld(t, tg)
+		a, loc := w.a, w.values[Own]["location"]
+		ask := func(name string) (requests.RequestID, string) {
+			t.Helper()
+			r, statusURL, _, err := a.Requests.Submit(deskCtx(t, a, "leuven"), deskSub(t, a, "leuven", name, "Wisgezin", name+"@ouders.example", loc),
+				requests.Actor{ID: "test", Kind: requests.ActorDesk}, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := statusURL[strings.Index(statusURL, "/leuven/"):]
+			parent := NewBrowser(t, w.srv.App)
+			if res := parent.Post(path+"/wissen", url.Values{}); res.Status != 303 {
+				t.Fatalf("without confirmation: %d", res.Status)
+			}
+			if cs, _ := a.Requests.Case(deskCtx(t, a, "leuven"), r.ID); cs.Family.ErasureRequestedAt != nil {
+				t.Fatal("asked without the confirmation")
+			}
+			if res := parent.Post(path+"/wissen", url.Values{"confirm": {"yes"}}); res.Status != 303 {
+				t.Fatalf("ask: %d", res.Status)
+			}
+			if page := parent.Get(path + "/wissen"); !strings.Contains(page.Body, "Het loket behandelt uw vraag") {
+				t.Errorf("the parent must see that she asked: %s", page.Body)
+			}
+			return r.ID, "/leuven/loket/aanvragen/" + r.ID.String()
+		}
+		kept, keptPage := ask("Bewaarkind")
+		admin, worker := w.browsers[authz.DeskAdmin], w.browsers[authz.DeskWorker]
+		if page := admin.Get(keptPage); !strings.Contains(page.Body, `id="erasure"`) || !strings.Contains(page.Body, `id="erase-now"`) {
+			t.Error("the admin must see the erasure request with its buttons")
+		}
+		if res := worker.Post(keptPage+"/wissen", url.Values{}); res.Status != 404 {
+			t.Errorf("a worker erases: %d, want 404", res.Status)
+		}
+		if res := admin.Post(keptPage+"/bewaren-wissen", url.Values{"reason": {"Een lopende procedure bij de rechtbank."}}); res.Status != 303 {
+			t.Fatalf("keep: %d", res.Status)
+		}
+		var mails []mail.DeskStored
+		err := tenancy.NewStore(a.DB).Tx(deskCtx(t, a, "leuven"), func(ctx context.Context, tx *tenancy.Tx) error {
+			return tx.Select(&mails).Where("to_address = ?", "Bewaarkind@ouders.example").Where("kind = ?", "request.erasure_kept").Scan(ctx)
+		})
+		if err != nil || len(mails) != 1 || !strings.Contains(mails[0].Text, "Een lopende procedure bij de rechtbank.") {
+			t.Errorf("the reason must be mailed to the parent: %v %+v", err, mails)
+		}
+		if cs, err := a.Requests.Case(deskCtx(t, a, "leuven"), kept); err != nil || cs.Family.ErasureReason == "" {
+			t.Errorf("kept family: %v", err)
+		}
+
+		erased, erasedPage := ask("Wiskind")
+		if res := admin.Post(erasedPage+"/wissen", url.Values{}); res.Status != 303 {
+			t.Fatalf("erase: %d", res.Status)
+		}
+		if _, err := a.Requests.Case(deskCtx(t, a, "leuven"), erased); !errors.Is(err, requests.ErrNotFound) {
+			t.Errorf("the erased request is still there: %v", err)
+		}
+		if page := admin.Get(erasedPage); page.Status != 404 {
+			t.Errorf("erased request page: %d", page.Status)
 		}
 	})
 }

@@ -44,6 +44,10 @@ type WebConfig struct {
 	Catalog bun.IDB
 	// People names the staff in a request's history and notes (optional).
 	People People
+	// Erase erases everything of the family of a request at once (the
+	// parent asked; package retention). Optional: without it the desk can
+	// only keep the data with a reason.
+	Erase func(ctx context.Context, id RequestID) error
 }
 
 // Web serves the desk and provider pages of the request lifecycle.
@@ -264,8 +268,11 @@ type caseView struct {
 	// (ShowLooks).
 	Looks                []lookRow
 	ShowLooks, LegalHold bool
-	DuplicateOpen        bool
-	Open, Submitted      bool
+	// Erasure: when the parent asked to erase (in words), and the reason
+	// the desk keeps the data, if it does.
+	ErasureAsked, ErasureKept string
+	DuplicateOpen             bool
+	Open, Submitted           bool
 	// Sees says which groups of fields the viewer may see (visibility.go);
 	// Age is the child's age when the exact date is not shown.
 	Sees        map[string]bool
@@ -416,6 +423,20 @@ func (h *Web) caseAction(c *fiber.Ctx) error {
 			return fiber.ErrNotFound
 		}
 		err = h.Service.SetLegalHold(ctx, id, fv(c, "hold") == "1", actor)
+	case "wissen":
+		// Erasure on the parent's request: the desk's own admins only.
+		if !h.deskAdmin(c) || h.Erase == nil || cs.Family.ErasureRequestedAt == nil {
+			return fiber.ErrNotFound
+		}
+		if err = h.Erase(ctx, id); err == nil {
+			t, _ := tenant.FromRequest(c)
+			return c.Redirect("/"+t.Slug+PathWorklist+"?gewist=1", fiber.StatusSeeOther)
+		}
+	case "bewaren-wissen":
+		if !h.deskAdmin(c) {
+			return fiber.ErrNotFound
+		}
+		err = h.Service.KeepDespiteErasure(ctx, id, fv(c, "reason"), actor)
 	case "activeren":
 		if cs.Request.Status != StatusSubmitted {
 			err = fmt.Errorf("%w: already checked", ErrTransition)
@@ -727,6 +748,9 @@ func (h *Web) addLooks(c *fiber.Ctx, tr web.Translator, slug string, cs *Case, v
 		return nil
 	}
 	v.LegalHold = cs.Family.LegalHold
+	if at := cs.Family.ErasureRequestedAt; at != nil {
+		v.ErasureAsked, v.ErasureKept = tr.Date(*at), cs.Family.ErasureReason
+	}
 	looks, err := h.Service.Looks(c.UserContext(), cs.Family.ID.UUID)
 	if err != nil {
 		return err

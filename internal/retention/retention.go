@@ -136,12 +136,66 @@ func (p *Purger) freeze(ctx context.Context, t tenant.Tenant, cutoff time.Time) 
 	if err != nil || len(last) == 0 || len(first) == 0 {
 		return err
 	}
-	for y := first[0].Year(); y <= last[0].Year(); y++ {
+	return p.freezeYears(ctx, t, first[0].Year(), last[0].Year())
+}
+
+// freezeYears stores the figures of the closed years from first to last.
+func (p *Purger) freezeYears(ctx context.Context, t tenant.Tenant, first, last int) error {
+	last = min(last, p.Clock.Now().Year()-1)
+	for y := first; y <= last; y++ {
 		if _, err := p.Reports.Freeze(ctx, t, y); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// EraseFamily erases everything of the family of request id in desk t (in
+// ctx) at once, on the parent's request, as the purge would: every request
+// of the family, open ones too, and every look at it. The figures of the
+// closed years are stored first; the current year's change.
+func (p *Purger) EraseFamily(ctx context.Context, t tenant.Tenant, id requests.RequestID) (Counts, error) {
+	c := Counts{}
+	var first []time.Time
+	err := p.tenants.Tx(ctx, func(ctx context.Context, tx *tenancy.Tx) error {
+		return tx.Select((*requests.Request)(nil)).ColumnExpr("request.created_at").OrderExpr("request.created_at").
+			Limit(1).Scan(ctx, &first)
+	})
+	if err != nil {
+		return c, err
+	}
+	if len(first) > 0 {
+		if err := p.freezeYears(ctx, t, first[0].Year(), p.Clock.Now().Year()-1); err != nil {
+			return c, err
+		}
+	}
+	err = p.tenants.Tx(ctx, func(ctx context.Context, tx *tenancy.Tx) error {
+		var batch []candidate
+		q := tx.Select((*requests.Request)(nil)).ColumnExpr("request.id, request.child_id, c.family_id")
+		q = tx.Join(q, "JOIN", "children", "c", "c.id = request.child_id")
+		q = q.Where("c.family_id = (SELECT c2.family_id FROM requests AS r2 JOIN children AS c2 ON c2.tenant_id = r2.tenant_id AND c2.id = r2.child_id WHERE r2.tenant_id = request.tenant_id AND r2.id = ?)", id.UUID)
+		if err := q.Scan(ctx, &batch); err != nil {
+			return fmt.Errorf("retention: requests of the family: %w", err)
+		}
+		if len(batch) == 0 {
+			return requests.ErrNotFound
+		}
+		if err := deleteRequests(ctx, tx, batch, c); err != nil {
+			return err
+		}
+		res, err := tx.Delete((*eventlog.Access)(nil)).Where("family_id = ?", batch[0].FamilyID).Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("retention: looks at the family: %w", err)
+		}
+		c[KindLooks] += affected(res)
+		return nil
+	})
+	if err == nil {
+		for k, n := range c {
+			p.purged.WithLabelValues(k).Add(float64(n))
+		}
+	}
+	return c, err
 }
 
 type candidate struct {
@@ -166,64 +220,71 @@ func (p *Purger) requests(ctx context.Context, cutoff time.Time, c Counts) error
 			if n == 0 {
 				return nil
 			}
-			var reqs, children, families []uuid.UUID
-			for _, b := range batch {
-				reqs, children, families = append(reqs, b.ID), append(children, b.ChildID), append(families, b.FamilyID)
-			}
-			in := bun.In(reqs)
-			for _, model := range []any{(*crisis.Family)(nil), (*rounds.Offer)(nil), (*rounds.ChildOutcome)(nil)} {
-				if _, err := tx.Delete(model).Where("request_id IN (?)", in).Exec(ctx); err != nil {
-					return fmt.Errorf("retention: rows of purged requests: %w", err)
-				}
-			}
-			// The fingerprints are platform-wide (duplicate detection
-			// across desks): this desk's, of these requests.
-			if _, err := tx.Unscoped().NewDelete().Table("request_fingerprints").Where("tenant_id = ?", tx.Tenant()).
-				Where("request_id IN (?)", in).Exec(ctx); err != nil {
-				return fmt.Errorf("retention: fingerprints: %w", err)
-			}
-			upd, err := tx.Update(&requests.Request{})
-			if err != nil {
-				return err
-			}
-			if _, err := upd.Set("duplicate_of = NULL").Where("duplicate_of IN (?)", in).Exec(ctx); err != nil {
-				return fmt.Errorf("retention: duplicate links: %w", err)
-			}
-			// Preferences, claims and notes go with the request (ON DELETE CASCADE).
-			res, err := tx.Delete((*requests.Request)(nil)).Where("id IN (?)", in).Exec(ctx)
-			if err != nil {
-				return fmt.Errorf("retention: requests: %w", err)
-			}
-			c[KindRequests] += affected(res)
-			if res, err = tx.Delete((*requests.Child)(nil)).Where("id IN (?)", bun.In(children)).
-				Where("NOT EXISTS (SELECT 1 FROM requests AS r WHERE r.tenant_id = child.tenant_id AND r.child_id = child.id)").Exec(ctx); err != nil {
-				return fmt.Errorf("retention: children: %w", err)
-			}
-			c[KindChildren] += affected(res)
-			// Parents go with the family (ON DELETE CASCADE).
-			if res, err = tx.Delete((*requests.Family)(nil)).Where("id IN (?)", bun.In(families)).
-				Where("NOT EXISTS (SELECT 1 FROM children AS ch WHERE ch.tenant_id = family.tenant_id AND ch.family_id = family.id)").Exec(ctx); err != nil {
-				return fmt.Errorf("retention: families: %w", err)
-			}
-			c[KindFamilies] += affected(res)
-			// Last, as the narrow role: the requests' history and the
-			// looks at them.
-			if err := asRetention(ctx, tx); err != nil {
-				return err
-			}
-			if _, err := tx.Delete((*eventlog.Event)(nil)).Where("subject_type = 'request'").Where("subject_id IN (?)", in).Exec(ctx); err != nil {
-				return fmt.Errorf("retention: history: %w", err)
-			}
-			if res, err = tx.Delete((*eventlog.Access)(nil)).Where("request_id IN (?)", in).Exec(ctx); err != nil {
-				return fmt.Errorf("retention: looks: %w", err)
-			}
-			c[KindLooks] += affected(res)
-			return nil
+			return deleteRequests(ctx, tx, batch, c)
 		})
 		if err != nil || n < p.Batch {
 			return err
 		}
 	}
+}
+
+// deleteRequests removes the requests of batch with everything that hangs
+// on them, and their child and family when no other request is left; the
+// log rows last, as the narrow role (the rest of tx runs as it).
+func deleteRequests(ctx context.Context, tx *tenancy.Tx, batch []candidate, c Counts) error {
+	var reqs, children, families []uuid.UUID
+	for _, b := range batch {
+		reqs, children, families = append(reqs, b.ID), append(children, b.ChildID), append(families, b.FamilyID)
+	}
+	in := bun.In(reqs)
+	for _, model := range []any{(*crisis.Family)(nil), (*rounds.Offer)(nil), (*rounds.ChildOutcome)(nil)} {
+		if _, err := tx.Delete(model).Where("request_id IN (?)", in).Exec(ctx); err != nil {
+			return fmt.Errorf("retention: rows of purged requests: %w", err)
+		}
+	}
+	// The fingerprints are platform-wide (duplicate detection
+	// across desks): this desk's, of these requests.
+	if _, err := tx.Unscoped().NewDelete().Table("request_fingerprints").Where("tenant_id = ?", tx.Tenant()).
+		Where("request_id IN (?)", in).Exec(ctx); err != nil {
+		return fmt.Errorf("retention: fingerprints: %w", err)
+	}
+	upd, err := tx.Update(&requests.Request{})
+	if err != nil {
+		return err
+	}
+	if _, err := upd.Set("duplicate_of = NULL").Where("duplicate_of IN (?)", in).Exec(ctx); err != nil {
+		return fmt.Errorf("retention: duplicate links: %w", err)
+	}
+	// Preferences, claims and notes go with the request (ON DELETE CASCADE).
+	res, err := tx.Delete((*requests.Request)(nil)).Where("id IN (?)", in).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("retention: requests: %w", err)
+	}
+	c[KindRequests] += affected(res)
+	if res, err = tx.Delete((*requests.Child)(nil)).Where("id IN (?)", bun.In(children)).
+		Where("NOT EXISTS (SELECT 1 FROM requests AS r WHERE r.tenant_id = child.tenant_id AND r.child_id = child.id)").Exec(ctx); err != nil {
+		return fmt.Errorf("retention: children: %w", err)
+	}
+	c[KindChildren] += affected(res)
+	// Parents go with the family (ON DELETE CASCADE).
+	if res, err = tx.Delete((*requests.Family)(nil)).Where("id IN (?)", bun.In(families)).
+		Where("NOT EXISTS (SELECT 1 FROM children AS ch WHERE ch.tenant_id = family.tenant_id AND ch.family_id = family.id)").Exec(ctx); err != nil {
+		return fmt.Errorf("retention: families: %w", err)
+	}
+	c[KindFamilies] += affected(res)
+	// Last, as the narrow role: the requests' history and the
+	// looks at them.
+	if err := asRetention(ctx, tx); err != nil {
+		return err
+	}
+	if _, err := tx.Delete((*eventlog.Event)(nil)).Where("subject_type = 'request'").Where("subject_id IN (?)", in).Exec(ctx); err != nil {
+		return fmt.Errorf("retention: history: %w", err)
+	}
+	if res, err = tx.Delete((*eventlog.Access)(nil)).Where("request_id IN (?)", in).Exec(ctx); err != nil {
+		return fmt.Errorf("retention: looks: %w", err)
+	}
+	c[KindLooks] += affected(res)
+	return nil
 }
 
 // notes removes desk notes and empties care-need descriptions of requests
