@@ -300,6 +300,9 @@ func TestFamilyAsksForErasure(t *testing.T) {
 		if page := admin.Get(keptPage); !strings.Contains(page.Body, `id="erasure"`) || !strings.Contains(page.Body, `id="erase-now"`) {
 			t.Error("the admin must see the erasure request with its buttons")
 		}
+		if list := admin.Get("/leuven/loket"); !strings.Contains(list.Body, "Vraagt om gegevens te wissen") {
+			t.Error("the worklist must flag the erasure request")
+		}
 		if res := worker.Post(keptPage+"/wissen", url.Values{}); res.Status != 404 {
 			t.Errorf("a worker erases: %d, want 404", res.Status)
 		}

@@ -25,10 +25,11 @@ const (
 	FlagStartNear  = "start_near" // start within StartNearDays and no offer yet
 	FlagDuplicate  = "duplicate"
 	FlagForwarded  = "forwarded" // a provider handed a preference to the desk
+	FlagErasure    = "erasure"   // the parent asks to erase her data; the desk has not decided
 )
 
 // Flags lists every attention flag.
-var Flags = []string{FlagVulnerable, FlagUrgent, FlagCareNeed, FlagOverdue, FlagStartNear, FlagDuplicate, FlagForwarded}
+var Flags = []string{FlagVulnerable, FlagUrgent, FlagCareNeed, FlagOverdue, FlagStartNear, FlagDuplicate, FlagForwarded, FlagErasure}
 
 // StartNearDays is how close a start date must be to need attention.
 const StartNearDays = 30
@@ -60,6 +61,7 @@ type workRow struct {
 	Vulnerable bool       `bun:"family_vulnerable"`
 	Overdue    bool       `bun:"overdue"`
 	Forwarded  bool       `bun:"forwarded"`
+	Erasure    bool       `bun:"erasure_asked"`
 	HasOffer   bool       `bun:"has_offer"`
 	NextDue    *time.Time `bun:"next_due"`
 }
@@ -78,6 +80,7 @@ func (s *Service) Worklist(ctx context.Context, f WorklistFilter) ([]WorkItem, e
 			ColumnExpr("c.first_name AS child_first, c.last_name AS child_last, f.display_name AS family_name, f.vulnerable AS family_vulnerable").
 			ColumnExpr("EXISTS (SELECT 1 FROM preferences p WHERE p.tenant_id = request.tenant_id AND p.request_id = request.id AND p.state = 'pending' AND p.answer_due < ?) AS overdue", now).
 			ColumnExpr("EXISTS (SELECT 1 FROM preferences p WHERE p.tenant_id = request.tenant_id AND p.request_id = request.id AND p.state = 'forwarded') AS forwarded").
+			ColumnExpr("(f.erasure_requested_at IS NOT NULL AND f.erasure_reason = '') AS erasure_asked").
 			ColumnExpr("EXISTS (SELECT 1 FROM preferences p WHERE p.tenant_id = request.tenant_id AND p.request_id = request.id AND p.state IN ('offered', 'accepted')) AS has_offer").
 			ColumnExpr("(SELECT min(p.answer_due) FROM preferences p WHERE p.tenant_id = request.tenant_id AND p.request_id = request.id AND p.state = 'pending') AS next_due").
 			Join("JOIN children AS c ON c.tenant_id = request.tenant_id AND c.id = request.child_id").
@@ -116,6 +119,7 @@ func (s *Service) Worklist(ctx context.Context, f WorklistFilter) ([]WorkItem, e
 		add(!r.HasOffer && r.DesiredStart.Before(near), FlagStartNear)
 		add(r.DuplicateState == DuplicateSuspected || r.DuplicateState == DuplicateLikely, FlagDuplicate)
 		add(r.Forwarded, FlagForwarded)
+		add(r.Erasure, FlagErasure)
 		if f.Attention != "" && !slices.Contains(it.Flags, f.Attention) {
 			continue
 		}
