@@ -64,9 +64,14 @@ type Purger struct {
 
 // New returns a purger with batches of 500.
 func New(d *db.DB, desks Desks, rep *reports.Service, c clock.Clock, log *slog.Logger) *Purger {
-	return &Purger{DB: d, Desks: desks, Reports: rep, Clock: c, Log: log, Batch: 500, tenants: tenancy.NewStore(d),
+	p := &Purger{DB: d, Desks: desks, Reports: rep, Clock: c, Log: log, Batch: 500, tenants: tenancy.NewStore(d),
 		purged: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "loket_retention_purged_total",
 			Help: "Rows removed or emptied by the retention purge, per kind."}, []string{"kind"})}
+	// Every kind from the start, at zero: a scrape shows the purge exists.
+	for _, k := range []string{KindRequests, KindChildren, KindFamilies, KindNotes, KindCareNotes, KindLooks} {
+		p.purged.WithLabelValues(k)
+	}
+	return p
 }
 
 // Collector is the /metrics counter of what the purge removed.

@@ -7,7 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/loket-kinderopvang/loket/internal/catalog"
 	"github.com/loket-kinderopvang/loket/internal/eventlog"
@@ -196,10 +197,13 @@ func TestRetentionPurge(t *testing.T) {
 				t.Errorf("figures of %d changed by the purge:\nbefore %+v\nafter  %+v", y, before[y].Desk, after.Desk)
 			}
 		}
+		// The metric counts what went.
+		if n := testutil.ToFloat64(purger.Collector().(*prometheus.CounterVec).WithLabelValues(retention.KindRequests)); n != 1 {
+			t.Errorf("loket_retention_purged_total{kind=requests} = %v, want 1", n)
+		}
 		// A second run finds nothing more.
 		if again, err := purger.Run(ctx); err != nil || fmt.Sprint(again) != fmt.Sprint(retention.Counts{}) {
 			t.Errorf("second run: %v (%v)", again, err)
 		}
-		_ = uuid.Nil
 	})
 }
