@@ -30,10 +30,10 @@ var unscopedUses = map[string]struct {
 	// it purges (a hand-written desk filter on the platform-wide table), and
 	// switches to its narrow role for the append-only logs (no query).
 	// Test: TestRetentionPurge in internal/retention.
-	"internal/retention/retention.go:requests":    {1, "purge: this desk's fingerprints of purged requests"},
-	"internal/retention/retention.go:asRetention": {1, "purge: SET LOCAL ROLE loket_retention"},
-	"internal/requests/batch.go:markDuplicates":   {1, "cross-desk duplicate fingerprints"},
-	"internal/requests/service.go:duplicateHints": {1, "cross-desk duplicate fingerprints"},
+	"internal/retention/retention.go:deleteRequests": {1, "purge: this desk's fingerprints of purged requests"},
+	"internal/retention/retention.go:asRetention":    {1, "purge: SET LOCAL ROLE loket_retention"},
+	"internal/requests/batch.go:markDuplicates":      {1, "cross-desk duplicate fingerprints"},
+	"internal/requests/service.go:duplicateHints":    {1, "cross-desk duplicate fingerprints"},
 	// The public catalogue (platform data, no desk's) read or changed in the
 	// desk's transaction: location names, whether a location accepts requests,
 	// free places taken atomically with the placement. No desk data is reached
@@ -47,7 +47,7 @@ var unscopedUses = map[string]struct {
 	"internal/requests/service.go:Case":            {1, "catalogue: location names"},
 	"internal/requests/service.go:checkOffer":      {1, "catalogue: free places"},
 	"internal/requests/service.go:Accept":          {1, "catalogue: take a free place with the placement"},
-	"internal/requests/service.go:parentNotice":    {1, "catalogue: location name"},
+	"internal/requests/service.go:parentNoticeWhy": {1, "catalogue: location name"},
 	"internal/rounds/rounds.go:Load":               {1, "catalogue: free places of the round"},
 }
 
