@@ -267,9 +267,16 @@ func (s *Service) Region(ctx context.Context, user, regionNIS string, year int) 
 		}
 		dctx := tenancy.WithTenant(ctx, t.ID)
 		var f Figures
-		err := s.tenants.Tx(dctx, func(ctx context.Context, tx *tenancy.Tx) error {
+		// A closed year the retention purge reached: the desk's stored figures.
+		st, err := s.stored(dctx, year)
+		if err != nil {
+			return RegionReport{}, err
+		}
+		err = s.tenants.Tx(dctx, func(ctx context.Context, tx *tenancy.Tx) error {
 			var err error
-			if f, _, err = yearly(ctx, tx, year, nil); err != nil {
+			if st != nil {
+				f = st.Desk
+			} else if f, _, err = yearly(ctx, tx, year, nil); err != nil {
 				return err
 			}
 			cb, err := crossBorder(ctx, tx, year)

@@ -100,11 +100,17 @@ func TestRetentionPurge(t *testing.T) {
 			_ = cs
 		}
 		// 2019: two requests that end the same year; one family goes on hold.
+		// Six old families, enough for the region's figures to show counts
+		// rather than hide small cells.
 		old, held := submit("Oud"), submit("Bewaard")
+		ended := []*requests.Request{old, held}
+		for i := range 5 {
+			ended = append(ended, submit(fmt.Sprintf("Oud%d", i)))
+		}
 		look(old)
 		look(held)
 		clk.Advance(30 * 24 * time.Hour)
-		for _, r := range []*requests.Request{old, held} {
+		for _, r := range ended {
 			if err := svc.Withdraw(lctx, r.ID, "verhuisd", desk); err != nil {
 				t.Fatal(err)
 			}
@@ -129,8 +135,13 @@ func TestRetentionPurge(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if before[2019].Desk.Requests.N != 2 || before[2019].Desk.Withdrawn.N != 2 {
-			t.Fatalf("2019 before the purge: %d requests, %d withdrawn; want 2 and 2", before[2019].Desk.Requests.N, before[2019].Desk.Withdrawn.N)
+		m, _ := geo.LookupMunicipality("24062")
+		regionBefore, err := rep.Region(ctx, "coordinator", string(m.RegionNIS), 2019)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if before[2019].Desk.Requests.N != 7 || before[2019].Desk.Withdrawn.N != 7 {
+			t.Fatalf("2019 before the purge: %d requests, %d withdrawn; want 7 and 7", before[2019].Desk.Requests.N, before[2019].Desk.Withdrawn.N)
 		}
 
 		purger := retention.New(d, dir, rep, clk, nil)
@@ -139,7 +150,7 @@ func TestRetentionPurge(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := retention.Counts{retention.KindRequests: 1, retention.KindChildren: 1, retention.KindFamilies: 1,
+		want := retention.Counts{retention.KindRequests: 6, retention.KindChildren: 6, retention.KindFamilies: 6,
 			retention.KindNotes: 1, retention.KindCareNotes: 1, retention.KindLooks: 2}
 		for k, n := range want {
 			if counts[k] != n {
@@ -197,9 +208,12 @@ func TestRetentionPurge(t *testing.T) {
 				t.Errorf("figures of %d changed by the purge:\nbefore %+v\nafter  %+v", y, before[y].Desk, after.Desk)
 			}
 		}
+		if regionAfter, err := rep.Region(ctx, "coordinator", string(m.RegionNIS), 2019); err != nil || !reflect.DeepEqual(regionAfter, regionBefore) {
+			t.Errorf("the region's figures of 2019 changed by the purge (%v):\nbefore %+v\nafter  %+v", err, regionBefore, regionAfter)
+		}
 		// The metric counts what went.
-		if n := testutil.ToFloat64(purger.Collector().(*prometheus.CounterVec).WithLabelValues(retention.KindRequests)); n != 1 {
-			t.Errorf("loket_retention_purged_total{kind=requests} = %v, want 1", n)
+		if n := testutil.ToFloat64(purger.Collector().(*prometheus.CounterVec).WithLabelValues(retention.KindRequests)); n != 6 {
+			t.Errorf("loket_retention_purged_total{kind=requests} = %v, want 6", n)
 		}
 		// A second run finds nothing more.
 		if again, err := purger.Run(ctx); err != nil || fmt.Sprint(again) != fmt.Sprint(retention.Counts{}) {
