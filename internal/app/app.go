@@ -44,6 +44,7 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/platform/web"
 	"github.com/loket-kinderopvang/loket/internal/reports"
 	"github.com/loket-kinderopvang/loket/internal/requests"
+	"github.com/loket-kinderopvang/loket/internal/retention"
 	"github.com/loket-kinderopvang/loket/internal/rounds"
 	"github.com/loket-kinderopvang/loket/internal/tenant"
 	"github.com/loket-kinderopvang/loket/internal/webhooks"
@@ -61,7 +62,11 @@ type App struct {
 	// and by services that render texts for people.
 	messages *web.Catalog
 
-	Config    config.Config
+	Config config.Config
+	// Reports computes the yearly figures; Retention purges what passed its
+	// period (and stores the figures of closed years first).
+	Reports   *reports.Service
+	Retention *retention.Purger
 	Log       *slog.Logger
 	Clock     clock.Clock
 	DB        *db.DB
@@ -224,6 +229,19 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		return err
 	})
 	a.Jobs.Every("data.reseal", 24*time.Hour)
+	// Daily: personal data past the desk's retention periods goes (issue 18).
+	a.Reports = reports.NewService(a.DB, a.Directory, a.Clock,
+		eventlog.CrossTenantLog{Tenants: tenancy.NewStore(a.DB), Now: a.Clock.Now, Desk: a.deskID})
+	a.Retention = retention.New(a.DB, a.Directory, a.Reports, a.Clock, log)
+	a.Metrics.MustRegister(a.Retention.Collector())
+	a.Jobs.Handle("retention.purge", func(ctx context.Context, _ *jobs.Job) error {
+		c, err := a.Retention.Run(ctx)
+		log.Info("retention.purge", "requests", c[retention.KindRequests], "children", c[retention.KindChildren],
+			"families", c[retention.KindFamilies], "notes", c[retention.KindNotes], "care_notes", c[retention.KindCareNotes],
+			"looks", c[retention.KindLooks])
+		return err
+	})
+	a.Jobs.Every("retention.purge", 24*time.Hour)
 	return a, nil
 }
 
@@ -463,7 +481,8 @@ func (a *App) Handler(extra ...func(*fiber.App)) (*web.Server, error) {
 	// /:tenant and before the /api catch-all), desk worklist on the desk group.
 	requestPages := requests.NewWeb(requests.WebConfig{Service: a.Requests, Render: renderer, Desks: desks, Authz: a.Authz,
 		RequireUser: accounts.RequireUser, UserOf: account.UserIDOf, APIAuth: admin.APIAuth, Principal: access.PrincipalOf, Catalog: a.DB.DB,
-		Referrers: a.partnersOf, People: a.peopleNamed})
+		Referrers: a.partnersOf, People: a.peopleNamed,
+		Erase: a.eraseFamily})
 	requestPages.RegisterProviderAPI(api)
 	// Rounds (issue 6): desk pages under /{tenant}/loket/rondes, providers
 	// confirm proposed places under /aanbieder/{provider}/rondes.
@@ -486,8 +505,7 @@ func (a *App) Handler(extra ...func(*fiber.App)) (*web.Server, error) {
 	// Reports (issue 7): desk figures under /{tenant}/loket/cijfers, regional
 	// figures under /regio/{nis}/cijfers, a platform path registered before /:tenant.
 	desks.AlsoPlatform(reports.PlatformPaths...)
-	reports.NewHandler(reports.Options{Service: reports.NewService(a.DB, a.Directory, a.Clock,
-		eventlog.CrossTenantLog{Tenants: tenancy.NewStore(a.DB), Now: a.Clock.Now, Desk: a.deskID}),
+	reports.NewHandler(reports.Options{Service: a.Reports,
 		Render: renderer, Desks: desks, Authz: a.Authz, RequireUser: accounts.RequireUser, UserOf: account.UserIDOf}).
 		Register(app, desks.Resolve)
 
@@ -820,4 +838,19 @@ func (a *App) waitingListPartners(ctx context.Context, desk tenancy.ID) ([]tenan
 		}
 	}
 	return out, nil
+}
+
+// eraseFamily erases the family of request id in the desk of ctx at once (a
+// parent's erasure request the desk grants).
+func (a *App) eraseFamily(ctx context.Context, id requests.RequestID) error {
+	deskID, ok := tenancy.FromContext(ctx)
+	if !ok {
+		return requests.ErrNoDesk
+	}
+	t, ok := a.Directory.ByID(deskID)
+	if !ok {
+		return fmt.Errorf("app: erase: unknown desk %s", deskID)
+	}
+	_, err := a.Retention.EraseFamily(ctx, t, id)
+	return err
 }

@@ -31,8 +31,8 @@ func TestRequestMailsAndJobsAreWired(t *testing.T) {
 	if len(sent) != 1 || sent[0].Kind != "request.submitted" || sent[0].To != "an@ouders.example" || !strings.Contains(sent[0].Text, "/leuven/aanvraag/") {
 		t.Fatalf("confirmation mails: %+v", sent)
 	}
-	if n, err := a.Jobs.RunDue(ctx); err != nil || n != 4 {
-		t.Fatalf("RunDue: %d (%v), want the sweep, the nightly round fill, the end of due closures and the data reseal", n, err)
+	if n, err := a.Jobs.RunDue(ctx); err != nil || n != 5 {
+		t.Fatalf("RunDue: %d (%v), want the sweep, the nightly round fill, the end of due closures, the data reseal and the retention purge", n, err)
 	}
 	var fills int
 	if err := a.DB.NewRaw("SELECT count(*) FROM jobs WHERE kind = 'rounds.fill' AND done_at IS NOT NULL").Scan(ctx, &fills); err != nil || fills != 1 {
@@ -40,6 +40,9 @@ func TestRequestMailsAndJobsAreWired(t *testing.T) {
 	}
 	if err := a.DB.NewRaw("SELECT count(*) FROM jobs WHERE kind = 'crisis.end_due' AND done_at IS NOT NULL").Scan(ctx, &fills); err != nil || fills != 1 {
 		t.Errorf("daily end of due closures done: %d (%v), want 1", fills, err)
+	}
+	if err := a.DB.NewRaw("SELECT count(*) FROM jobs WHERE kind = 'retention.purge' AND done_at IS NOT NULL").Scan(ctx, &fills); err != nil || fills != 1 {
+		t.Errorf("retention purge jobs done: %d (%v), want 1", fills, err)
 	}
 	if err := a.DB.NewRaw("SELECT count(*) FROM jobs WHERE kind = 'data.reseal' AND done_at IS NOT NULL").Scan(ctx, &fills); err != nil || fills != 1 {
 		t.Errorf("data reseal jobs done: %d (%v), want 1", fills, err)

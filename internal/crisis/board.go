@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/loket-kinderopvang/loket/internal/eventlog"
 	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
 	"github.com/loket-kinderopvang/loket/internal/reports"
 	"github.com/loket-kinderopvang/loket/internal/requests"
@@ -109,6 +110,23 @@ func (s *Service) Families(ctx context.Context, id ID) ([]Row, error) {
 	}
 	rows, _, err := s.deskRows(ctx, c)
 	return rows, err
+}
+
+// FamiliesSeen is Families for a page that shows them: each family listed
+// is one look in the desk's access log.
+func (s *Service) FamiliesSeen(ctx context.Context, id ID, actor requests.Actor) ([]Row, error) {
+	rows, err := s.Families(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]requests.RequestID, len(rows))
+	for i, r := range rows {
+		ids[i] = r.RequestID
+	}
+	if err := s.o.Requests.LookedAt(ctx, requests.Look{Actor: actor, What: eventlog.LookCrisis}, ids); err != nil {
+		return nil, fmt.Errorf("crisis: log the families shown: %w", err)
+	}
+	return rows, nil
 }
 
 // deskRows reads the families of the desk in ctx with their state, and when

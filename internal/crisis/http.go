@@ -14,6 +14,7 @@ import (
 
 	"github.com/loket-kinderopvang/loket/internal/account"
 	"github.com/loket-kinderopvang/loket/internal/catalog"
+	"github.com/loket-kinderopvang/loket/internal/eventlog"
 	"github.com/loket-kinderopvang/loket/internal/geo"
 	"github.com/loket-kinderopvang/loket/internal/platform/authz"
 	"github.com/loket-kinderopvang/loket/internal/platform/validate"
@@ -283,7 +284,7 @@ func (h *Handler) renderShow(c *fiber.Ctx, status int, f OutsideFamily, es valid
 	for _, d := range b.Days {
 		v.Days = append(v.Days, dayLine{Date: tr.Date(d.Date), Counts: d.Counts})
 	}
-	rows, err := h.Service.Families(ctx, cl.ID)
+	rows, err := h.Service.FamiliesSeen(ctx, cl.ID, h.actor(c))
 	if err != nil {
 		return err
 	}
@@ -507,6 +508,14 @@ func (h *Handler) letters(c *fiber.Ctx) error {
 	t, _ := tenant.FromRequest(c)
 	ls, err := h.Service.Letters(c.UserContext(), t, cl.ID)
 	if err != nil {
+		return err
+	}
+	// The letters carry names and addresses: each is a look.
+	ids := make([]requests.RequestID, len(ls))
+	for i, l := range ls {
+		ids[i] = l.RequestID
+	}
+	if err := h.Service.o.Requests.LookedAt(c.UserContext(), requests.Look{Actor: h.actor(c), What: eventlog.LookCrisisLetter}, ids); err != nil {
 		return err
 	}
 	tr := h.Render.Translator(c)

@@ -147,7 +147,7 @@ func (m *Mailer) deliver(ctx context.Context, msg mail.Message) error {
 
 func (m *Mailer) message(n requests.Notice) (mail.Message, error) {
 	d := Data{DeskName: n.DeskName, ChildFirstName: n.ChildFirstName, LocationName: n.LocationName, StatusURL: n.StatusURL,
-		AnswerURL: n.AnswerURL}
+		AnswerURL: n.AnswerURL, Reason: n.Reason}
 	if n.Deadline != nil {
 		d.Deadline = m.FormatDeadline(*n.Deadline, n.Language)
 	}

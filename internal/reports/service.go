@@ -62,6 +62,12 @@ func (s *Service) Yearly(ctx context.Context, year int, municipality string) (Fi
 }
 
 func (s *Service) yearly(ctx context.Context, year int, munis []string, more ...func(context.Context) error) (desk Figures, per map[string]Figures, err error) {
+	if f, err := s.stored(ctx, year); err != nil || f != nil {
+		if err != nil {
+			return Figures{}, nil, err
+		}
+		return f.Desk, f.Municipalities, nil
+	}
 	ss := newScopes(year, munis)
 	var mu sync.Mutex
 	g, gctx := errgroup.WithContext(ctx)
@@ -110,6 +116,18 @@ func (s *Service) Desk(ctx context.Context, t tenant.Tenant, year int) (DeskRepo
 		}
 	}
 	rep.ResponseDays = t.ProviderResponseDays
+	// A closed year whose rows the retention purge removed: its stored figures.
+	if f, err := s.stored(ctx, year); err != nil || f != nil {
+		if err != nil {
+			return rep, err
+		}
+		rep.Desk, rep.Providers = f.Desk, f.Providers
+		for _, nis := range munis {
+			rep.Municipalities = append(rep.Municipalities, MunicipalityFigures{NIS: nis, Figures: f.Municipalities[nis]})
+		}
+		rep.Ahead, err = s.Ahead(ctx, t)
+		return rep, err
+	}
 	desk, per, err := s.yearly(ctx, year, munis,
 		func(ctx context.Context) error {
 			return s.tenants.Tx(ctx, func(ctx context.Context, tx *tenancy.Tx) error {
@@ -240,9 +258,16 @@ func (s *Service) Region(ctx context.Context, user, regionNIS string, year int) 
 		}
 		dctx := tenancy.WithTenant(ctx, t.ID)
 		var f Figures
-		err := s.tenants.Tx(dctx, func(ctx context.Context, tx *tenancy.Tx) error {
+		// A closed year the retention purge reached: the desk's stored figures.
+		st, err := s.stored(dctx, year)
+		if err != nil {
+			return RegionReport{}, err
+		}
+		err = s.tenants.Tx(dctx, func(ctx context.Context, tx *tenancy.Tx) error {
 			var err error
-			if f, _, err = yearly(ctx, tx, year, nil); err != nil {
+			if st != nil {
+				f = st.Desk
+			} else if f, _, err = yearly(ctx, tx, year, nil); err != nil {
 				return err
 			}
 			cb, err := crossBorder(ctx, tx, year)

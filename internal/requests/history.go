@@ -31,6 +31,7 @@ var historyKinds = []string{
 	"preference.declined", "preference.lapsed", "preference.closed", "preference.pending",
 	"preference.location_closed", "preference.added",
 	"family.contact_changed", "family.vulnerable.true", "family.vulnerable.false",
+	"family.legal_hold.true", "family.legal_hold.false", "family.erasure_requested", "family.erasure_refused",
 }
 
 // actorWords names who acted: a person's name and her role at this desk,

@@ -21,6 +21,7 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/platform/dbtest"
 	"github.com/loket-kinderopvang/loket/internal/platform/sealed"
 	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
+	"github.com/loket-kinderopvang/loket/internal/reports"
 	"github.com/loket-kinderopvang/loket/internal/requests"
 	"github.com/loket-kinderopvang/loket/internal/rounds"
 	"github.com/loket-kinderopvang/loket/internal/tenant/tenanttest"
@@ -42,6 +43,8 @@ var ownedTables = map[string]func() any{
 	"round_offers":       func() any { return &[]rounds.Offer{} },
 	"round_children":     func() any { return &[]rounds.ChildOutcome{} },
 	"events":             func() any { return &[]eventlog.Event{} },
+	"access_log":         func() any { return &[]eventlog.Access{} },
+	"yearly_figures":     func() any { return &[]reports.StoredYear{} },
 	"desk_mail":          func() any { return &[]mail.DeskStored{} },
 	"closure_families":   func() any { return &[]crisis.Family{} },
 	"webhook_deliveries": func() any { return &[]webhooks.Delivery{} },
@@ -352,8 +355,15 @@ func roundRows(t *testing.T, scoped *tenancy.Store, desk tenancy.ID, req *reques
 		if _, err := tx.Unscoped().NewInsert().Model(ep).Exec(ctx); err != nil {
 			return err
 		}
-		return tx.Insert(ctx, &webhooks.Delivery{ID: webhooks.NewDeliveryID(), EndpointID: ep.ID, EventType: webhooks.RequestCreated,
-			SubjectID: req.ID.UUID, Payload: "{}", CreatedAt: now})
+		if err := tx.Insert(ctx, &webhooks.Delivery{ID: webhooks.NewDeliveryID(), EndpointID: ep.ID, EventType: webhooks.RequestCreated,
+			SubjectID: req.ID.UUID, Payload: "{}", CreatedAt: now}); err != nil {
+			return err
+		}
+		if err := tx.Insert(ctx, &reports.StoredYear{Year: 2020, Report: "{}", StoredAt: now}); err != nil {
+			return err
+		}
+		return eventlog.LogAccess(ctx, tx, []*eventlog.Access{{OccurredAt: now, Actor: "desk:test", FamilyID: uuid.New(),
+			RequestID: &req.ID.UUID, What: eventlog.LookCase}})
 	})
 	if err != nil {
 		t.Fatalf("round rows: %v", err)

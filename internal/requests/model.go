@@ -163,17 +163,23 @@ type Family struct {
 	bun.BaseModel `bun:"table:families"`
 	tenancy.Owned
 
-	ID              FamilyID  `bun:"id,pk,type:uuid" json:"id"`
-	DisplayName     string    `bun:"display_name,notnull" json:"display_name"`
-	Email           string    `bun:"email,notnull" json:"email"`
-	Phone           string    `bun:"phone,notnull" json:"phone"`
-	Language        string    `bun:"language,notnull" json:"language"`
-	MunicipalityNIS string    `bun:"municipality_nis,nullzero" json:"municipality_nis"`
-	Neighbourhood   string    `bun:"neighbourhood,notnull" json:"neighbourhood"`
-	Vulnerable      bool      `bun:"vulnerable,notnull" json:"vulnerable"`
-	ReferredBy      string    `bun:"referred_by,notnull" json:"-"`
-	CreatedAt       time.Time `bun:"created_at,notnull" json:"-"`
-	UpdatedAt       time.Time `bun:"updated_at,notnull" json:"-"`
+	ID              FamilyID `bun:"id,pk,type:uuid" json:"id"`
+	DisplayName     string   `bun:"display_name,notnull" json:"display_name"`
+	Email           string   `bun:"email,notnull" json:"email"`
+	Phone           string   `bun:"phone,notnull" json:"phone"`
+	Language        string   `bun:"language,notnull" json:"language"`
+	MunicipalityNIS string   `bun:"municipality_nis,nullzero" json:"municipality_nis"`
+	Neighbourhood   string   `bun:"neighbourhood,notnull" json:"neighbourhood"`
+	Vulnerable      bool     `bun:"vulnerable,notnull" json:"vulnerable"`
+	// LegalHold keeps the family past its retention period (package retention).
+	LegalHold bool `bun:"legal_hold,notnull" json:"-"`
+	// ErasureRequestedAt is when the parent asked for erasure (status
+	// page); ErasureReason why the desk keeps the data (a legal obligation).
+	ErasureRequestedAt *time.Time `bun:"erasure_requested_at" json:"-"`
+	ErasureReason      string     `bun:"erasure_reason,notnull" json:"-"`
+	ReferredBy         string     `bun:"referred_by,notnull" json:"-"`
+	CreatedAt          time.Time  `bun:"created_at,notnull" json:"-"`
+	UpdatedAt          time.Time  `bun:"updated_at,notnull" json:"-"`
 
 	Parents []Parent `bun:"-" json:"parents"`
 }

@@ -25,10 +25,11 @@ const (
 	FlagStartNear  = "start_near" // start within StartNearDays and no offer yet
 	FlagDuplicate  = "duplicate"
 	FlagForwarded  = "forwarded" // a provider handed a preference to the desk
+	FlagErasure    = "erasure"   // the parent asks to erase her data; the desk has not decided
 )
 
 // Flags lists every attention flag.
-var Flags = []string{FlagVulnerable, FlagUrgent, FlagCareNeed, FlagOverdue, FlagStartNear, FlagDuplicate, FlagForwarded}
+var Flags = []string{FlagVulnerable, FlagUrgent, FlagCareNeed, FlagOverdue, FlagStartNear, FlagDuplicate, FlagForwarded, FlagErasure}
 
 // StartNearDays is how close a start date must be to need attention.
 const StartNearDays = 30
@@ -60,6 +61,7 @@ type workRow struct {
 	Vulnerable bool       `bun:"family_vulnerable"`
 	Overdue    bool       `bun:"overdue"`
 	Forwarded  bool       `bun:"forwarded"`
+	Erasure    bool       `bun:"erasure_asked"`
 	HasOffer   bool       `bun:"has_offer"`
 	NextDue    *time.Time `bun:"next_due"`
 }
@@ -78,6 +80,7 @@ func (s *Service) Worklist(ctx context.Context, f WorklistFilter) ([]WorkItem, e
 			ColumnExpr("c.first_name AS child_first, c.last_name AS child_last, f.display_name AS family_name, f.vulnerable AS family_vulnerable").
 			ColumnExpr("EXISTS (SELECT 1 FROM preferences p WHERE p.tenant_id = request.tenant_id AND p.request_id = request.id AND p.state = 'pending' AND p.answer_due < ?) AS overdue", now).
 			ColumnExpr("EXISTS (SELECT 1 FROM preferences p WHERE p.tenant_id = request.tenant_id AND p.request_id = request.id AND p.state = 'forwarded') AS forwarded").
+			ColumnExpr("(f.erasure_requested_at IS NOT NULL AND f.erasure_reason = '') AS erasure_asked").
 			ColumnExpr("EXISTS (SELECT 1 FROM preferences p WHERE p.tenant_id = request.tenant_id AND p.request_id = request.id AND p.state IN ('offered', 'accepted')) AS has_offer").
 			ColumnExpr("(SELECT min(p.answer_due) FROM preferences p WHERE p.tenant_id = request.tenant_id AND p.request_id = request.id AND p.state = 'pending') AS next_due").
 			Join("JOIN children AS c ON c.tenant_id = request.tenant_id AND c.id = request.child_id").
@@ -116,6 +119,7 @@ func (s *Service) Worklist(ctx context.Context, f WorklistFilter) ([]WorkItem, e
 		add(!r.HasOffer && r.DesiredStart.Before(near), FlagStartNear)
 		add(r.DuplicateState == DuplicateSuspected || r.DuplicateState == DuplicateLikely, FlagDuplicate)
 		add(r.Forwarded, FlagForwarded)
+		add(r.Erasure, FlagErasure)
 		if f.Attention != "" && !slices.Contains(it.Flags, f.Attention) {
 			continue
 		}
@@ -246,6 +250,7 @@ type inboxRow struct {
 	FamilyEmail      string      `bun:"family_email"`
 	FamilyPhone      string      `bun:"family_phone"`
 	Language         string      `bun:"language"`
+	FamilyID         uuid.UUID   `bun:"family_id"`
 }
 
 // InboxStates are the preference states a provider still has to act on.
@@ -254,8 +259,12 @@ var InboxStates = []PreferenceState{PreferencePending, PreferenceWaitingList, Pr
 // Inbox lists the open preferences for the given locations of a provider, in
 // every desk: parents may list a location of another desk. Reading another
 // desk's requests this way is by design (the parent chose the location), and
-// each read is written to that desk's event log.
-func (s *Service) Inbox(ctx context.Context, provider uuid.UUID, locations []uuid.UUID, actor Actor) ([]InboxItem, error) {
+// each read is written to that desk's access log: one event per request.
+//
+// look names the reader and the page (eventlog.LookInbox, LookAnswer,
+// LookAPIInbox); only, when set, limits the read to that one request (the
+// answer page), so the access log names only what was shown.
+func (s *Service) Inbox(ctx context.Context, provider uuid.UUID, locations []uuid.UUID, look Look, only *RequestID) ([]InboxItem, error) {
 	if len(locations) == 0 {
 		return nil, nil
 	}
@@ -266,16 +275,19 @@ func (s *Service) Inbox(ctx context.Context, provider uuid.UUID, locations []uui
 		var rows []inboxRow
 		dctx := tenancy.WithTenant(ctx, desk.ID)
 		err := s.tenants.Tx(dctx, func(ctx context.Context, tx *tenancy.Tx) error {
-			err := tx.Select(&rows).ColumnExpr("preference.*").
+			q := tx.Select(&rows).ColumnExpr("preference.*").
 				ColumnExpr("r.desired_start, r.flexibility_weeks, r.care_days, r.day_part, r.wider_hours, r.specific_care_need, r.care_need_note, r.age_months").
-				ColumnExpr("c.first_name AS child_first, f.display_name AS family_name, f.email AS family_email, f.phone AS family_phone, f.language").
+				ColumnExpr("c.first_name AS child_first, f.display_name AS family_name, f.email AS family_email, f.phone AS family_phone, f.language, f.id AS family_id").
 				Join("JOIN requests AS r ON r.tenant_id = preference.tenant_id AND r.id = preference.request_id").
 				Join("JOIN children AS c ON c.tenant_id = r.tenant_id AND c.id = r.child_id").
 				Join("JOIN families AS f ON f.tenant_id = c.tenant_id AND f.id = c.family_id").
 				Where("preference.location_id IN (?)", bun.In(locations)).
 				Where("preference.state IN (?)", bun.In(InboxStates)).
-				Where("r.status IN (?)", bun.In([]Status{StatusSubmitted, StatusActive, StatusOffered})).
-				Scan(ctx)
+				Where("r.status IN (?)", bun.In([]Status{StatusSubmitted, StatusActive, StatusOffered}))
+			if only != nil {
+				q = q.Where("preference.request_id = ?", only.UUID)
+			}
+			err := q.Scan(ctx)
 			if err != nil || len(rows) == 0 {
 				return err
 			}
@@ -284,8 +296,17 @@ func (s *Service) Inbox(ctx context.Context, provider uuid.UUID, locations []uui
 					return err
 				}
 			}
-			return eventlog.Append(ctx, tx, &eventlog.Event{OccurredAt: now, Actor: actor.String(), SubjectType: "provider",
-				SubjectID: provider, Kind: "provider.inbox_read", Data: eventData(map[string]any{"preferences": len(rows)})})
+			// One look per request shown (a request may appear with
+			// several of the provider's locations).
+			var looks []*eventlog.Access
+			seen := map[RequestID]bool{}
+			for _, r := range rows {
+				if !seen[r.RequestID] {
+					seen[r.RequestID] = true
+					looks = append(looks, look.access(now, r.FamilyID, &r.RequestID.UUID))
+				}
+			}
+			return eventlog.LogAccess(ctx, tx, looks)
 		})
 		if err != nil {
 			return nil, fmt.Errorf("requests: inbox of desk %s: %w", desk.Slug, err)

@@ -21,8 +21,10 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/catalog"
 	"github.com/loket-kinderopvang/loket/internal/eventlog"
 	"github.com/loket-kinderopvang/loket/internal/geo"
+	"github.com/loket-kinderopvang/loket/internal/platform/authz"
 	"github.com/loket-kinderopvang/loket/internal/platform/cache"
 	"github.com/loket-kinderopvang/loket/internal/platform/clock"
+	"github.com/loket-kinderopvang/loket/internal/platform/db"
 	"github.com/loket-kinderopvang/loket/internal/platform/ids"
 	"github.com/loket-kinderopvang/loket/internal/platform/sealed"
 	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
@@ -85,6 +87,8 @@ type Notice struct {
 	// AnswerURL is the signed page to answer a request without account
 	// (answer_request mails to providers that answer by e-mail).
 	AnswerURL string
+	// Reason is the desk's reason (why it keeps data it was asked to erase).
+	Reason string
 }
 
 // Notifier sends notices. Errors are logged, never fatal: the request is
@@ -519,7 +523,9 @@ type Case struct {
 
 // CaseFor is Case as v may see it (see visibility.go): ErrNotFound when v
 // may not see the request at all.
-func (s *Service) CaseFor(ctx context.Context, id RequestID, v Viewer) (*Case, error) {
+// When look names what is read (look.What), the read is written to the
+// access log of the family's desk.
+func (s *Service) CaseFor(ctx context.Context, id RequestID, v Viewer, look Look) (*Case, error) {
 	cs, err := s.Case(ctx, id)
 	if err != nil {
 		return nil, err
@@ -527,7 +533,81 @@ func (s *Service) CaseFor(ctx context.Context, id RequestID, v Viewer) (*Case, e
 	if !v.may(cs) {
 		return nil, ErrNotFound
 	}
+	if look.What != "" {
+		if err := s.Looked(ctx, look, cs.Family.ID.UUID, &id.UUID); err != nil {
+			return nil, err
+		}
+	}
 	return v.redact(cs, s.opts.Clock.Now()), nil
+}
+
+// Look is a read of family data for the access log: who, what was read,
+// and the sharing agreement it went through (with the reader's desk).
+type Look struct {
+	Actor     Actor
+	What      string
+	Agreement string
+	ViaDesk   string
+	// Organisation: tenant:<slug> or provider:<id> (eventlog.Access).
+	Organisation string
+}
+
+// Looked writes one access event for the family (and request) in the desk
+// of ctx. On the primary: a page may be read from the standby.
+func (s *Service) Looked(ctx context.Context, look Look, family uuid.UUID, request *uuid.UUID) error {
+	return s.tenants.Tx(db.OnPrimary(ctx), func(ctx context.Context, tx *tenancy.Tx) error {
+		return eventlog.LogAccess(ctx, tx, []*eventlog.Access{look.access(s.opts.Clock.Now(), family, request)})
+	})
+}
+
+// LookedAt writes one access event per request (and its family) in the
+// desk of ctx: a page that lists families (a crisis list, its letters).
+func (s *Service) LookedAt(ctx context.Context, look Look, ids []RequestID) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	if look.Organisation == "" {
+		// The desk's own list (a crisis page): the desk looked.
+		d, err := s.desk(ctx)
+		if err != nil {
+			return err
+		}
+		look.Organisation = authz.Desk(d.Slug)
+	}
+	now := s.opts.Clock.Now()
+	return s.tenants.Tx(db.OnPrimary(ctx), func(ctx context.Context, tx *tenancy.Tx) error {
+		var rows []struct {
+			ID       uuid.UUID `bun:"id"`
+			FamilyID uuid.UUID `bun:"family_id"`
+		}
+		err := tx.Select((*Request)(nil)).ColumnExpr("request.id, c.family_id").
+			Join("JOIN children AS c ON c.tenant_id = request.tenant_id AND c.id = request.child_id").
+			Where("request.id IN (?)", bun.In(ids)).Scan(ctx, &rows)
+		if err != nil {
+			return fmt.Errorf("requests: families of %d requests: %w", len(ids), err)
+		}
+		looks := make([]*eventlog.Access, len(rows))
+		for i := range rows {
+			looks[i] = look.access(now, rows[i].FamilyID, &rows[i].ID)
+		}
+		return eventlog.LogAccess(ctx, tx, looks)
+	})
+}
+
+func (l Look) access(now time.Time, family uuid.UUID, request *uuid.UUID) *eventlog.Access {
+	return &eventlog.Access{OccurredAt: now, Actor: l.Actor.String(), FamilyID: family, RequestID: request,
+		What: l.What, Agreement: l.Agreement, ViaDesk: l.ViaDesk, Organisation: l.Organisation}
+}
+
+// Looks returns the access events of a family, newest first.
+func (s *Service) Looks(ctx context.Context, family uuid.UUID) ([]eventlog.Access, error) {
+	var out []eventlog.Access
+	err := s.tenants.Tx(ctx, func(ctx context.Context, tx *tenancy.Tx) error {
+		var err error
+		out, err = eventlog.AccessTo(ctx, tx, family)
+		return err
+	})
+	return out, err
 }
 
 // DuplicateHint names another request of the same child: in this desk (with
@@ -1095,20 +1175,111 @@ func (s *Service) AddNote(ctx context.Context, id RequestID, body string, actor 
 
 // SetVulnerable marks or unmarks the family of a request as vulnerable.
 func (s *Service) SetVulnerable(ctx context.Context, id RequestID, v bool, actor Actor) error {
+	return s.setFamilyFlag(ctx, id, "vulnerable", v, actor)
+}
+
+// SetLegalHold puts the family of a request on legal hold (or takes it off):
+// while held, the retention purge keeps everything of the family (a dispute,
+// an inquiry). Only the desk's admins may (see the request page).
+func (s *Service) SetLegalHold(ctx context.Context, id RequestID, hold bool, actor Actor) error {
+	return s.setFamilyFlag(ctx, id, "legal_hold", hold, actor)
+}
+
+// RequestErasure records that the parent asks to erase her family's data
+// (once; the desk decides, see EraseOrKeep). ErrTransition when already asked.
+func (s *Service) RequestErasure(ctx context.Context, id RequestID) error {
+	return s.change(ctx, id, Actor{Kind: ActorParent}, func(ctx context.Context, tx *tenancy.Tx, r *Request, now time.Time) (*eventlog.Event, error) {
+		fam, err := familyOf(ctx, tx, r)
+		if err != nil {
+			return nil, err
+		}
+		if fam.ErasureRequestedAt != nil {
+			return nil, fmt.Errorf("%w: erasure already asked", ErrTransition)
+		}
+		fam.ErasureRequestedAt, fam.UpdatedAt = &now, now
+		q, err := tx.Update(fam)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := q.Column("erasure_requested_at", "updated_at").WherePK().Exec(ctx); err != nil {
+			return nil, fmt.Errorf("requests: erasure request: %w", err)
+		}
+		return &eventlog.Event{Kind: "family.erasure_requested"}, nil
+	})
+}
+
+// KeepDespiteErasure records why the desk keeps the family's data although
+// the parent asked for erasure (a legal obligation), and mails the reason
+// to the parent.
+func (s *Service) KeepDespiteErasure(ctx context.Context, id RequestID, reason string, actor Actor) error {
+	reason = strings.TrimSpace(reason)
+	if reason == "" {
+		return validate.Errors{{Field: "reason", Code: "required", Message: "say which legal obligation keeps the data"}}
+	}
+	var notice *Notice
+	err := s.change(ctx, id, actor, func(ctx context.Context, tx *tenancy.Tx, r *Request, now time.Time) (*eventlog.Event, error) {
+		fam, err := familyOf(ctx, tx, r)
+		if err != nil {
+			return nil, err
+		}
+		if fam.ErasureRequestedAt == nil {
+			return nil, fmt.Errorf("%w: no erasure was asked", ErrTransition)
+		}
+		fam.ErasureReason, fam.UpdatedAt = reason, now
+		q, err := tx.Update(fam)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := q.Column("erasure_reason", "updated_at").WherePK().Exec(ctx); err != nil {
+			return nil, fmt.Errorf("requests: keep despite erasure: %w", err)
+		}
+		desk, err := s.desk(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if notice, err = s.parentNoticeWhy(ctx, tx, desk, r, "erasure_kept", nil, reason); err != nil {
+			return nil, err
+		}
+		return &eventlog.Event{Kind: "family.erasure_refused", Reason: reason}, nil
+	})
+	if err != nil {
+		return err
+	}
+	if notice != nil {
+		s.notify(ctx, *notice)
+	}
+	return nil
+}
+
+func familyOf(ctx context.Context, tx *tenancy.Tx, r *Request) (*Family, error) {
+	var child Child
+	if err := tx.Select(&child).Where("id = ?", r.ChildID).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("requests: child: %w", err)
+	}
+	fam := &Family{}
+	if err := tx.Select(fam).Where("id = ?", child.FamilyID).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("requests: family: %w", err)
+	}
+	return fam, nil
+}
+
+// setFamilyFlag sets a boolean column of the request's family, with the
+// event family.<column>.
+func (s *Service) setFamilyFlag(ctx context.Context, id RequestID, column string, v bool, actor Actor) error {
 	return s.change(ctx, id, actor, func(ctx context.Context, tx *tenancy.Tx, r *Request, now time.Time) (*eventlog.Event, error) {
 		var child Child
 		if err := tx.Select(&child).Where("id = ?", r.ChildID).Scan(ctx); err != nil {
 			return nil, fmt.Errorf("requests: child: %w", err)
 		}
-		fam := Family{ID: child.FamilyID, Vulnerable: v, UpdatedAt: now}
+		fam := Family{ID: child.FamilyID, Vulnerable: v, LegalHold: v, UpdatedAt: now}
 		q, err := tx.Update(&fam)
 		if err != nil {
 			return nil, err
 		}
-		if _, err := q.Column("vulnerable", "updated_at").WherePK().Exec(ctx); err != nil {
-			return nil, fmt.Errorf("requests: set vulnerable: %w", err)
+		if _, err := q.Column(column, "updated_at").WherePK().Exec(ctx); err != nil {
+			return nil, fmt.Errorf("requests: set %s: %w", column, err)
 		}
-		return &eventlog.Event{Kind: "family.vulnerable", ToState: fmt.Sprint(v)}, nil
+		return &eventlog.Event{Kind: "family." + column, ToState: fmt.Sprint(v)}, nil
 	})
 }
 
@@ -1141,6 +1312,11 @@ func (s *Service) ResolveDuplicate(ctx context.Context, id RequestID, merge bool
 // an outbox notifier it is stored in tx at once, to commit with the change,
 // and nil is returned; otherwise the caller sends it after the commit.
 func (s *Service) parentNotice(ctx context.Context, tx *tenancy.Tx, desk tenant.Tenant, r *Request, kind string, p *Preference) (*Notice, error) {
+	return s.parentNoticeWhy(ctx, tx, desk, r, kind, p, "")
+}
+
+// parentNoticeWhy is parentNotice with the desk's reason in the mail.
+func (s *Service) parentNoticeWhy(ctx context.Context, tx *tenancy.Tx, desk tenant.Tenant, r *Request, kind string, p *Preference, why string) (*Notice, error) {
 	var child Child
 	if err := tx.Select(&child).Where("id = ?", r.ChildID).Scan(ctx); err != nil {
 		return nil, err
@@ -1150,7 +1326,7 @@ func (s *Service) parentNotice(ctx context.Context, tx *tenancy.Tx, desk tenant.
 		return nil, err
 	}
 	n := &Notice{Kind: kind, Language: fam.Language, To: fam.Email, DeskName: desk.DisplayName(fam.Language),
-		StatusURL: s.StatusURL(desk.Slug, r), ChildFirstName: child.FirstName}
+		StatusURL: s.StatusURL(desk.Slug, r), ChildFirstName: child.FirstName, Reason: why}
 	if p != nil {
 		n.Deadline = p.OfferDeadline
 		if refs, err := locationRefs(ctx, tx.Unscoped(), []Preference{*p}); err == nil {

@@ -505,7 +505,7 @@ func TestInboxShowsOnlyWhatProvidersNeed(t *testing.T) {
 		sub := f.submission("Roos", f.locs[0], f.locs[1])
 		f.submit(t, f.leuven, sub)
 		f.submit(t, f.geel, f.submission("Stan", f.locs[0]))
-		items, err := f.svc.Inbox(context.Background(), uuid.New(), []uuid.UUID{f.locs[0]}, provider)
+		items, err := f.svc.Inbox(context.Background(), uuid.New(), []uuid.UUID{f.locs[0]}, requests.Look{Actor: provider, What: eventlog.LookInbox}, nil)
 		if err != nil || len(items) != 2 {
 			t.Fatalf("inbox: %d items (%v), want 2 from two desks", len(items), err)
 		}
@@ -514,10 +514,10 @@ func TestInboxShowsOnlyWhatProvidersNeed(t *testing.T) {
 		if !slices.Equal(desks, []string{"geel-laakdal-meerhout", "leuven"}) || items[0].LocationName == "" {
 			t.Errorf("inbox desks %v", desks)
 		}
-		// Each desk's log records the provider's read.
+		// Each desk's access log records the provider's read of its request.
 		var n int
 		err = tenancy.NewStore(d).Tx(f.leuven, func(ctx context.Context, tx *tenancy.Tx) error {
-			c, err := tx.Select((*eventlog.Event)(nil)).Where("kind = 'provider.inbox_read'").Count(ctx)
+			c, err := tx.Select((*eventlog.Access)(nil)).Where("what = ?", eventlog.LookInbox).Where("actor = ?", provider.String()).Count(ctx)
 			n = int(c)
 			return err
 		})

@@ -200,6 +200,8 @@ func (v Viewer) item(it WorkItem) WorkItem {
 	for _, f := range it.Flags {
 		switch {
 		case (f == FlagVulnerable || f == FlagUrgent || f == FlagCareNeed) && !v.Sees(FieldFlags):
+		case f == FlagErasure && v.Audience != AudienceDesk:
+			// The desk's own decision: not for partners or other desks.
 		case f == FlagDuplicate && !v.Sees(FieldCrossDeskMatches):
 			// The row does not say where the match is: only the desk's own
 			// staff, who may see matches at other desks, get the flag.

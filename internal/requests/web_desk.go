@@ -15,6 +15,7 @@ import (
 
 	"github.com/loket-kinderopvang/loket/internal/account"
 	"github.com/loket-kinderopvang/loket/internal/catalog"
+	"github.com/loket-kinderopvang/loket/internal/eventlog"
 	"github.com/loket-kinderopvang/loket/internal/geo"
 	"github.com/loket-kinderopvang/loket/internal/platform/authz"
 	"github.com/loket-kinderopvang/loket/internal/platform/validate"
@@ -43,6 +44,10 @@ type WebConfig struct {
 	Catalog bun.IDB
 	// People names the staff in a request's history and notes (optional).
 	People People
+	// Erase erases everything of the family of a request at once (the
+	// parent asked; package retention). Optional: without it the desk can
+	// only keep the data with a reason.
+	Erase func(ctx context.Context, id RequestID) error
 }
 
 // Web serves the desk and provider pages of the request lifecycle.
@@ -89,6 +94,21 @@ func (h *Web) actorOf(c *fiber.Ctx) Actor {
 		return Actor{ID: strings.Clone(id), Kind: ActorPartner}
 	}
 	return Actor{ID: strings.Clone(id), Kind: ActorDesk}
+}
+
+// look is the access-log entry of a read on a desk page: who, and the
+// sharing agreement when the decision came from one.
+func (h *Web) look(c *fiber.Ctx, what string) Look {
+	t, _ := tenant.FromRequest(c)
+	l := Look{Actor: h.actorOf(c), What: what, Organisation: authz.Desk(t.Slug)}
+	if d, ok := authz.DecisionOf(c); ok && d.Agreement != "" {
+		l.Agreement = strings.Clone(d.Agreement)
+		if kind, slug, err := authz.ParseDomain(d.Via); err == nil && kind == authz.KindTenant {
+			l.ViaDesk = strings.Clone(slug)
+			l.Organisation = authz.Desk(l.ViaDesk)
+		}
+	}
+	return l
 }
 
 // partner reports whether the decision limits the user to the families she
@@ -244,8 +264,15 @@ type caseView struct {
 	History                                  []historyRow
 	Notes                                    []noteRow
 	Duplicates                               []dupRow
-	DuplicateOpen                            bool
-	Open, Submitted                          bool
+	// Looks is "who looked at this family", for the desk's admins only
+	// (ShowLooks).
+	Looks                []lookRow
+	ShowLooks, LegalHold bool
+	// Erasure: when the parent asked to erase (in words), and the reason
+	// the desk keeps the data, if it does.
+	ErasureAsked, ErasureKept string
+	DuplicateOpen             bool
+	Open, Submitted           bool
 	// Sees says which groups of fields the viewer may see (visibility.go);
 	// Age is the child's age when the exact date is not shown.
 	Sees        map[string]bool
@@ -257,7 +284,9 @@ type caseView struct {
 
 // loadCase reads a request of the desk; 404 when it is not there or, for a
 // partner, when she did not refer the family.
-func (h *Web) loadCase(c *fiber.Ctx) (*Case, error) {
+// what names the read for the access log ("" for a form that only checks
+// before it acts: its change is in the event log).
+func (h *Web) loadCase(c *fiber.Ctx, what string) (*Case, error) {
 	id, err := uuid.Parse(c.Params("id"))
 	if err != nil {
 		return nil, fiber.ErrNotFound
@@ -266,7 +295,7 @@ func (h *Web) loadCase(c *fiber.Ctx) (*Case, error) {
 	if err != nil {
 		return nil, err
 	}
-	cs, err := h.Service.CaseFor(c.UserContext(), RequestID{UUID: id}, viewer)
+	cs, err := h.Service.CaseFor(c.UserContext(), RequestID{UUID: id}, viewer, h.look(c, what))
 	if errors.Is(err, ErrNotFound) {
 		return nil, fiber.ErrNotFound
 	}
@@ -277,7 +306,7 @@ func (h *Web) loadCase(c *fiber.Ctx) (*Case, error) {
 }
 
 func (h *Web) casePage(c *fiber.Ctx) error {
-	cs, err := h.loadCase(c)
+	cs, err := h.loadCase(c, eventlog.LookCase)
 	if err != nil {
 		return err
 	}
@@ -363,6 +392,9 @@ func (h *Web) renderCase(c *fiber.Ctx, status int, cs *Case, edit func(*caseView
 		}
 		v.Duplicates = append(v.Duplicates, row)
 	}
+	if err := h.addLooks(c, tr, t.Slug, cs, v); err != nil {
+		return err
+	}
 	if edit != nil {
 		edit(v)
 	}
@@ -373,7 +405,7 @@ func (h *Web) renderCase(c *fiber.Ctx, status int, cs *Case, edit func(*caseView
 // caseAction runs one of the request page's forms. The partner check of
 // loadCase runs first, so nobody changes what she may not see.
 func (h *Web) caseAction(c *fiber.Ctx) error {
-	cs, err := h.loadCase(c)
+	cs, err := h.loadCase(c, "")
 	if err != nil {
 		return err
 	}
@@ -384,6 +416,27 @@ func (h *Web) caseAction(c *fiber.Ctx) error {
 		_, err = h.Service.AddNote(ctx, id, fv(c, "body"), actor)
 	case "kwetsbaar":
 		err = h.Service.SetVulnerable(ctx, id, fv(c, "vulnerable") == "1", actor)
+	case "bewaren":
+		// A legal hold keeps the family past its retention period: the
+		// desk's own admins only.
+		if !h.deskAdmin(c) {
+			return fiber.ErrNotFound
+		}
+		err = h.Service.SetLegalHold(ctx, id, fv(c, "hold") == "1", actor)
+	case "wissen":
+		// Erasure on the parent's request: the desk's own admins only.
+		if !h.deskAdmin(c) || h.Erase == nil || cs.Family.ErasureRequestedAt == nil {
+			return fiber.ErrNotFound
+		}
+		if err = h.Erase(ctx, id); err == nil {
+			t, _ := tenant.FromRequest(c)
+			return c.Redirect("/"+t.Slug+PathWorklist+"?gewist=1", fiber.StatusSeeOther)
+		}
+	case "bewaren-wissen":
+		if !h.deskAdmin(c) {
+			return fiber.ErrNotFound
+		}
+		err = h.Service.KeepDespiteErasure(ctx, id, fv(c, "reason"), actor)
 	case "activeren":
 		if cs.Request.Status != StatusSubmitted {
 			err = fmt.Errorf("%w: already checked", ErrTransition)
@@ -417,7 +470,7 @@ func (h *Web) caseAction(c *fiber.Ctx) error {
 	}
 	tr := h.Render.Translator(c)
 	if es, ok := validate.As(err); ok {
-		fresh, lerr := h.loadCase(c)
+		fresh, lerr := h.loadCase(c, eventlog.LookCase)
 		if lerr != nil {
 			return lerr
 		}
@@ -428,7 +481,7 @@ func (h *Web) caseAction(c *fiber.Ctx) error {
 		})
 	}
 	if errors.Is(err, ErrTransition) {
-		fresh, lerr := h.loadCase(c)
+		fresh, lerr := h.loadCase(c, eventlog.LookCase)
 		if lerr != nil {
 			return lerr
 		}
@@ -669,4 +722,60 @@ func (h *Web) register(c *fiber.Ctx) error {
 	}
 	title := tr.T("deskwork.errors.prefix") + ": " + tr.T("deskwork.new.title")
 	return h.deskPage(c, fiber.StatusUnprocessableEntity, "desk_new", title, v)
+}
+
+// deskAdmin reports whether the user is an admin of this desk itself (staff
+// management here, not through an agreement or as a partner).
+func (h *Web) deskAdmin(c *fiber.Ctx) bool {
+	d, ok := authz.DecisionOf(c)
+	if !ok || d.Agreement != "" || d.ReferrerOnly {
+		return false
+	}
+	t, _ := tenant.FromRequest(c)
+	user, _ := h.UserOf(c)
+	allowed, err := h.Authz.Allowed(user, authz.Desk(t.Slug), authz.StaffManage)
+	return err == nil && allowed
+}
+
+// lookRow is one line of "who looked at this family".
+type lookRow struct{ When, Who, What, Through string }
+
+// addLooks fills "who looked at this family" for the desk's own admins
+// (staff:manage in this desk, not through an agreement): names and roles,
+// the date in words, and the agreement a look went through.
+func (h *Web) addLooks(c *fiber.Ctx, tr web.Translator, slug string, cs *Case, v *caseView) error {
+	if !h.deskAdmin(c) {
+		return nil
+	}
+	v.LegalHold = cs.Family.LegalHold
+	if at := cs.Family.ErasureRequestedAt; at != nil {
+		v.ErasureAsked, v.ErasureKept = tr.Date(*at), cs.Family.ErasureReason
+	}
+	looks, err := h.Service.Looks(c.UserContext(), cs.Family.ID.UUID)
+	if err != nil {
+		return err
+	}
+	v.ShowLooks = true
+	actors := make([]string, len(looks))
+	for i, l := range looks {
+		actors[i] = l.Actor
+	}
+	names := map[string]string{}
+	if h.People != nil {
+		if names, err = h.People(c.UserContext(), actorIDs(actors)); err != nil {
+			return err
+		}
+	}
+	for _, l := range looks {
+		row := lookRow{When: tr.DateTime(l.OccurredAt), Who: h.actorWords(tr, slug, l.Actor, names), What: tr.T("privacy.look." + l.What)}
+		if l.Agreement != "" {
+			desk := l.ViaDesk
+			if d, ok := h.Service.opts.Desks.BySlug(l.ViaDesk); ok {
+				desk = d.Name
+			}
+			row.Through = tr.T("privacy.look.through", "Desk", desk)
+		}
+		v.Looks = append(v.Looks, row)
+	}
+	return nil
 }

@@ -83,6 +83,7 @@ func (p *ParentPages) Register(desk fiber.Router) {
 	desk.Post(PathStatus+"/:token/intrekken", p.withdraw)
 	desk.Get(PathAnswerLink+"/:token", p.answerLinkPage)
 	desk.Post(PathAnswerLink+"/:token", p.answerLinkForm)
+	p.registerFamilyData(desk)
 }
 
 // The steps of the form.

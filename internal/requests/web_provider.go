@@ -15,6 +15,7 @@ import (
 
 	"github.com/loket-kinderopvang/loket/internal/account"
 	"github.com/loket-kinderopvang/loket/internal/catalog"
+	"github.com/loket-kinderopvang/loket/internal/eventlog"
 	"github.com/loket-kinderopvang/loket/internal/platform/authz"
 	"github.com/loket-kinderopvang/loket/internal/platform/validate"
 	"github.com/loket-kinderopvang/loket/internal/platform/web"
@@ -159,7 +160,7 @@ func (h *Web) inboxRows(c *fiber.Ctx, items []InboxItem) []inboxLine {
 func (h *Web) renderInbox(c *fiber.Ctx, status int, errKey, errMsg string) error {
 	web.SetLanguage(c, web.PickLanguage(c, []string{"nl", "fr", "en"}, "nl"))
 	s := scopeOf(c)
-	items, err := h.Service.Inbox(c.UserContext(), s.Provider, s.Locations, h.providerActor(c, h.UserOf))
+	items, err := h.Service.Inbox(c.UserContext(), s.Provider, s.Locations, Look{Actor: h.providerActor(c, h.UserOf), What: eventlog.LookInbox, Organisation: authz.Provider(s.Provider.String())}, nil)
 	if err != nil {
 		return err
 	}
@@ -259,7 +260,7 @@ type InboxEntry struct {
 
 func (h *Web) apiInbox(c *fiber.Ctx) error {
 	s := scopeOf(c)
-	items, err := h.Service.Inbox(c.UserContext(), s.Provider, s.Locations, h.providerActor(c, h.Principal))
+	items, err := h.Service.Inbox(c.UserContext(), s.Provider, s.Locations, Look{Actor: h.providerActor(c, h.Principal), What: eventlog.LookAPIInbox, Organisation: authz.Provider(s.Provider.String())}, nil)
 	if err != nil {
 		return err
 	}

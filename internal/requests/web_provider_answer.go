@@ -10,6 +10,8 @@ import (
 
 	"github.com/loket-kinderopvang/loket/internal/account"
 	"github.com/loket-kinderopvang/loket/internal/catalog"
+	"github.com/loket-kinderopvang/loket/internal/eventlog"
+	"github.com/loket-kinderopvang/loket/internal/platform/authz"
 	"github.com/loket-kinderopvang/loket/internal/platform/validate"
 	"github.com/loket-kinderopvang/loket/internal/platform/web"
 )
@@ -79,7 +81,7 @@ func answerKinds(registry bool) []string {
 
 func (h *Web) renderAnswer(c *fiber.Ctx, status int, desk string, id RequestID, rank int, in *answerInput, es validate.Errors) error {
 	s := scopeOf(c)
-	items, err := h.Service.Inbox(c.UserContext(), s.Provider, s.Locations, h.providerActor(c, h.UserOf))
+	items, err := h.Service.Inbox(c.UserContext(), s.Provider, s.Locations, Look{Actor: h.providerActor(c, h.UserOf), What: eventlog.LookAnswer, Organisation: authz.Provider(s.Provider.String())}, &id)
 	if err != nil {
 		return err
 	}

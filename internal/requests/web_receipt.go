@@ -16,6 +16,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	qrcode "github.com/skip2/go-qrcode"
 
+	"github.com/loket-kinderopvang/loket/internal/eventlog"
 	"github.com/loket-kinderopvang/loket/internal/geo"
 	"github.com/loket-kinderopvang/loket/internal/platform/web"
 	"github.com/loket-kinderopvang/loket/internal/tenant"
@@ -104,7 +105,7 @@ type receiptView struct {
 // it: it carries the status link, which opens the family's page.
 func (h *Web) receipt(c *fiber.Ctx) error {
 	t, _ := tenant.FromRequest(c)
-	cs, err := h.loadCase(c)
+	cs, err := h.loadCase(c, eventlog.LookReceipt)
 	if err != nil {
 		return err
 	}

@@ -90,6 +90,44 @@ type Spec struct {
 	// Hosts are optional own host names (lowercase DNS names) that serve this
 	// desk, e.g. "opvang.leuven.example".
 	Hosts []string `yaml:"hosts,omitempty"`
+	// Retention is how long the desk keeps personal data (optional; the
+	// defaults of docs/privacy.md otherwise).
+	Retention Retention `yaml:"retention,omitempty"`
+}
+
+// Retention is a desk's retention periods, in years; zero means the default.
+// The json tags name its keys where it is stored (tenants.settings).
+type Retention struct {
+	// RequestYears: requests, children, families and their history, counted
+	// from the day the request ended (placed, withdrawn, closed, unanswered).
+	RequestYears int `yaml:"request_years,omitempty" json:"request_years,omitempty"`
+	// NoteYears: desk notes and care-need descriptions (free text about
+	// health or vulnerability), counted from the day the request ended.
+	NoteYears int `yaml:"note_years,omitempty" json:"note_years,omitempty"`
+	// AccessLogYears: the log of who looked at a family, from the look.
+	AccessLogYears int `yaml:"access_log_years,omitempty" json:"access_log_years,omitempty"`
+}
+
+// The default retention periods (docs/privacy.md).
+const (
+	DefaultRequestYears   = 5
+	DefaultNoteYears      = 2
+	DefaultAccessLogYears = 2
+	MaxRetentionYears     = 30
+)
+
+// OrDefault fills the periods that are not set with the defaults.
+func (r Retention) OrDefault() Retention {
+	if r.RequestYears == 0 {
+		r.RequestYears = DefaultRequestYears
+	}
+	if r.NoteYears == 0 {
+		r.NoteYears = DefaultNoteYears
+	}
+	if r.AccessLogYears == 0 {
+		r.AccessLogYears = DefaultAccessLogYears
+	}
+	return r
 }
 
 // Contact is how parents reach a desk. The json tags name its keys where it
@@ -434,6 +472,18 @@ func (s Spec) Validate() ValidationErrors {
 	v.between("max_preferences", s.MaxPreferences, MinMaxPreferences, MaxMaxPreferences)
 	v.between("provider_response_days", s.ProviderResponseDays, MinProviderResponseDays, MaxProviderResponseDays)
 	v.between("offer_acceptance_days", s.OfferAcceptanceDays, MinOfferAcceptanceDays, MaxOfferAcceptanceDays)
+	for _, f := range []struct {
+		field string
+		years int
+	}{{"retention.request_years", s.Retention.RequestYears}, {"retention.note_years", s.Retention.NoteYears},
+		{"retention.access_log_years", s.Retention.AccessLogYears}} {
+		if f.years != 0 {
+			v.between(f.field, f.years, 1, MaxRetentionYears)
+		}
+	}
+	if r := s.Retention.OrDefault(); r.NoteYears > r.RequestYears {
+		v.add("retention.note_years", "must not be longer than retention.request_years (%d)", r.RequestYears)
+	}
 
 	// languages
 	if len(s.Languages) == 0 {

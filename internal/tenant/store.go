@@ -45,6 +45,7 @@ type Settings struct {
 	Contact   Contact           `json:"contact"`
 	Branding  Branding          `json:"branding"`
 	Hosts     []string          `json:"hosts,omitempty"`
+	Retention Retention         `json:"retention,omitzero"`
 }
 
 // DisplayName is the desk's name in lang, Dutch when untranslated.
@@ -222,6 +223,7 @@ func fromSpec(sp Spec, hash string, now time.Time) Tenant {
 			Contact:   sp.Contact,
 			Branding:  sp.Branding,
 			Hosts:     sp.Hosts,
+			Retention: sp.Retention,
 		},
 		SpecHash:       hash,
 		CreatedAt:      now,

@@ -179,13 +179,13 @@ func (d *DB) PendingMigrations(ctx context.Context) (int, error) {
 }
 
 // appendOnlyTables are history tables the application may only add to.
-var appendOnlyTables = []string{"events", "availability_events"}
+var appendOnlyTables = []string{"events", "availability_events", "access_log"}
 
 // narrowRoles are roles made by migrations for one job that crosses desks on
 // purpose (the mail relay reads every desk's mail). The application role may
 // switch to them inside a transaction (SET LOCAL ROLE) and can then do only
 // what they are granted.
-var narrowRoles = []string{"loket_mail_relay", "loket_webhook_relay"}
+var narrowRoles = []string{"loket_mail_relay", "loket_webhook_relay", "loket_retention"}
 
 // grantAppRole creates the application role when missing and gives it data
 // access but no ownership, so row-level security binds it. The event log is
@@ -200,6 +200,11 @@ func (d *DB) grantAppRole(ctx context.Context, role string) error {
 			END IF;
 		EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
 		END $$`,
+		// NOINHERIT: the narrow roles are granted to the application role
+		// only so that it may switch to one (SET LOCAL ROLE); it must not
+		// hold their rights itself (loket_retention may delete from the
+		// append-only logs).
+		"ALTER ROLE " + ident + " NOINHERIT",
 		"GRANT USAGE ON SCHEMA public TO " + ident,
 		"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO " + ident,
 	}

@@ -26,7 +26,7 @@ var personalPatterns = []string{
 var personalTables = []string{
 	"families", "children", "parents", "requests", "request_claims", "request_notes", "preferences",
 	"request_fingerprints", "events", "round_children", "round_offers", "rounds", "desk_mail", "mail_outbox",
-	"users", "password_reset_tokens", "totp_used_codes", "closure_families",
+	"users", "password_reset_tokens", "totp_used_codes", "closure_families", "access_log",
 }
 
 var registerRow = regexp.MustCompile("(?m)^\\| `([a-z0-9_]+\\.[a-z0-9_]+)` \\|")

@@ -26,8 +26,14 @@ var unscopedUses = map[string]struct {
 	// platform-wide keyed fingerprints (no personal data; see the
 	// request_fingerprints migration). Tests: TestDuplicatesAcrossDesks and
 	// TestBatchAnswersEachRegistration in internal/requests.
-	"internal/requests/batch.go:markDuplicates":   {1, "cross-desk duplicate fingerprints"},
-	"internal/requests/service.go:duplicateHints": {1, "cross-desk duplicate fingerprints"},
+	// The retention purge removes this desk's fingerprints of the requests
+	// it purges (a hand-written desk filter on the platform-wide table), and
+	// switches to its narrow role for the append-only logs (no query).
+	// Test: TestRetentionPurge in internal/retention.
+	"internal/retention/retention.go:deleteRequests": {1, "purge: this desk's fingerprints of purged requests"},
+	"internal/retention/retention.go:asRetention":    {1, "purge: SET LOCAL ROLE loket_retention"},
+	"internal/requests/batch.go:markDuplicates":      {1, "cross-desk duplicate fingerprints"},
+	"internal/requests/service.go:duplicateHints":    {1, "cross-desk duplicate fingerprints"},
 	// The public catalogue (platform data, no desk's) read or changed in the
 	// desk's transaction: location names, whether a location accepts requests,
 	// free places taken atomically with the placement. No desk data is reached
@@ -41,7 +47,7 @@ var unscopedUses = map[string]struct {
 	"internal/requests/service.go:Case":            {1, "catalogue: location names"},
 	"internal/requests/service.go:checkOffer":      {1, "catalogue: free places"},
 	"internal/requests/service.go:Accept":          {1, "catalogue: take a free place with the placement"},
-	"internal/requests/service.go:parentNotice":    {1, "catalogue: location name"},
+	"internal/requests/service.go:parentNoticeWhy": {1, "catalogue: location name"},
 	"internal/rounds/rounds.go:Load":               {1, "catalogue: free places of the round"},
 	// Answers by e-mail: which chosen locations' providers answer by mail,
 	// and a location's name (catalogue). Test: TestAnswerByEmail in

@@ -1,0 +1,93 @@
+package reports
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
+	"github.com/loket-kinderopvang/loket/internal/tenant"
+)
+
+// StoredYear is a desk's yearly figures of a closed year, kept before the
+// retention purge removes the rows they come from (issue 18). Reports read
+// it instead of computing the year again.
+type StoredYear struct {
+	bun.BaseModel `bun:"table:yearly_figures"`
+	tenancy.Owned
+
+	Year     int       `bun:"year,pk"`
+	Report   string    `bun:"report,notnull"`
+	StoredAt time.Time `bun:"stored_at,notnull"`
+}
+
+// yearFigures is what StoredYear.Report holds: everything Desk computes from
+// the year's rows (not Ahead, which looks forward from today).
+type yearFigures struct {
+	Desk           Figures            `json:"desk"`
+	Municipalities map[string]Figures `json:"municipalities"`
+	Providers      []Responsiveness   `json:"providers"`
+}
+
+// stored returns the stored figures of year for the desk in ctx, if any.
+func (s *Service) stored(ctx context.Context, year int) (*yearFigures, error) {
+	var row StoredYear
+	err := s.tenants.Tx(ctx, func(ctx context.Context, tx *tenancy.Tx) error {
+		return tx.Select(&row).Where("year = ?", year).Scan(ctx)
+	})
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reports: stored figures of %d: %w", year, err)
+	}
+	var f yearFigures
+	if err := json.Unmarshal([]byte(row.Report), &f); err != nil {
+		return nil, fmt.Errorf("reports: stored figures of %d: %w", year, err)
+	}
+	return &f, nil
+}
+
+// Freeze stores the yearly figures of a closed year of desk t (in ctx), once:
+// the retention purge calls it before rows the year was computed from go.
+// It reports whether it stored them now.
+func (s *Service) Freeze(ctx context.Context, t tenant.Tenant, year int) (bool, error) {
+	if year >= s.clock.Now().Year() {
+		return false, fmt.Errorf("reports: %d is not a closed year", year)
+	}
+	if f, err := s.stored(ctx, year); err != nil || f != nil {
+		return false, err
+	}
+	munis := make([]string, len(t.Municipalities))
+	for i, nis := range t.Municipalities {
+		munis[i] = string(nis)
+	}
+	var f yearFigures
+	var err error
+	f.Desk, f.Municipalities, err = s.yearly(ctx, year, munis, func(ctx context.Context) error {
+		return s.tenants.Tx(ctx, func(ctx context.Context, tx *tenancy.Tx) error {
+			var err error
+			f.Providers, err = responsiveness(ctx, tx, year, t.ProviderResponseDays)
+			return err
+		})
+	})
+	if err != nil {
+		return false, err
+	}
+	b, err := json.Marshal(f)
+	if err != nil {
+		return false, err
+	}
+	err = s.tenants.Tx(ctx, func(ctx context.Context, tx *tenancy.Tx) error {
+		return tx.Insert(ctx, &StoredYear{Year: year, Report: string(b), StoredAt: s.clock.Now()})
+	})
+	if err != nil {
+		return false, fmt.Errorf("reports: store the figures of %d: %w", year, err)
+	}
+	return true, nil
+}

@@ -1,0 +1,382 @@
+// Package retention removes personal data whose retention period is over
+// (issue 18, docs/privacy.md): every desk's requests, children and families
+// some years after the request ended, desk notes and care-need descriptions
+// sooner, and the access log. A family on legal hold is skipped. Before the
+// rows of a closed year go, the year's figures are stored (reports.Freeze),
+// so the yearly report stays the same.
+package retention
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/uptrace/bun"
+
+	"github.com/loket-kinderopvang/loket/internal/crisis"
+	"github.com/loket-kinderopvang/loket/internal/eventlog"
+	"github.com/loket-kinderopvang/loket/internal/platform/clock"
+	"github.com/loket-kinderopvang/loket/internal/platform/db"
+	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
+	"github.com/loket-kinderopvang/loket/internal/reports"
+	"github.com/loket-kinderopvang/loket/internal/requests"
+	"github.com/loket-kinderopvang/loket/internal/rounds"
+	"github.com/loket-kinderopvang/loket/internal/tenant"
+)
+
+// Role is the PostgreSQL role the purge works as to delete from the two
+// append-only logs (made by the retention migration).
+const Role = "loket_retention"
+
+// Kinds of what the purge removes, the label of the metric.
+const (
+	KindRequests  = "requests"   // requests with their preferences, claims, notes and history
+	KindChildren  = "children"   // children without a request left
+	KindFamilies  = "families"   // families without a child left (and their parents)
+	KindNotes     = "notes"      // desk notes past their shorter period
+	KindCareNotes = "care_notes" // care-need descriptions emptied
+	KindLooks     = "looks"      // access log rows
+)
+
+// Counts is how many rows of each kind a run removed (or emptied).
+type Counts map[string]int
+
+// Desks lists the desks.
+type Desks interface{ All() []tenant.Tenant }
+
+// Purger runs the purge.
+type Purger struct {
+	DB      *db.DB
+	Desks   Desks
+	Reports *reports.Service
+	Clock   clock.Clock
+	Log     *slog.Logger
+	// Batch is how many requests (or log rows) one transaction removes.
+	Batch int
+
+	tenants *tenancy.Store
+	purged  *prometheus.CounterVec
+}
+
+// New returns a purger with batches of 500.
+func New(d *db.DB, desks Desks, rep *reports.Service, c clock.Clock, log *slog.Logger) *Purger {
+	p := &Purger{DB: d, Desks: desks, Reports: rep, Clock: c, Log: log, Batch: 500, tenants: tenancy.NewStore(d),
+		purged: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "loket_retention_purged_total",
+			Help: "Rows removed or emptied by the retention purge, per kind."}, []string{"kind"})}
+	// Every kind from the start, at zero: a scrape shows the purge exists.
+	for _, k := range []string{KindRequests, KindChildren, KindFamilies, KindNotes, KindCareNotes, KindLooks} {
+		p.purged.WithLabelValues(k)
+	}
+	return p
+}
+
+// Collector is the /metrics counter of what the purge removed.
+func (p *Purger) Collector() prometheus.Collector { return p.purged }
+
+// ended are the request statuses after which the retention period runs.
+var ended = []requests.Status{requests.StatusPlaced, requests.StatusWithdrawn, requests.StatusUnanswered, requests.StatusClosed}
+
+// Run purges every desk and reports how many rows of each kind went.
+func (p *Purger) Run(ctx context.Context) (Counts, error) {
+	total := Counts{}
+	for _, t := range p.Desks.All() {
+		c, err := p.Desk(tenancy.WithTenant(db.OnPrimary(ctx), t.ID), t)
+		for k, n := range c {
+			total[k] += n
+		}
+		if err != nil {
+			return total, fmt.Errorf("retention: desk %s: %w", t.Slug, err)
+		}
+	}
+	for k, n := range total {
+		p.purged.WithLabelValues(k).Add(float64(n))
+	}
+	return total, nil
+}
+
+// Desk purges the desk t (in ctx).
+func (p *Purger) Desk(ctx context.Context, t tenant.Tenant) (Counts, error) {
+	r := t.Settings.Retention.OrDefault()
+	now := p.Clock.Now()
+	c := Counts{}
+	if err := p.freeze(ctx, t, now.AddDate(-r.RequestYears, 0, 0)); err != nil {
+		return c, err
+	}
+	if err := p.requests(ctx, now.AddDate(-r.RequestYears, 0, 0), c); err != nil {
+		return c, err
+	}
+	if err := p.notes(ctx, now.AddDate(-r.NoteYears, 0, 0), c); err != nil {
+		return c, err
+	}
+	return c, p.looks(ctx, now.AddDate(-r.AccessLogYears, 0, 0), c)
+}
+
+// candidates selects the requests that ended before cutoff, of families not
+// on legal hold.
+func candidates(tx *tenancy.Tx, cutoff time.Time) *bun.SelectQuery {
+	q := tx.Select((*requests.Request)(nil)).
+		Where("request.status IN (?)", bun.In(ended)).Where("request.status_changed_at < ?", cutoff)
+	q = tx.Join(q, "JOIN", "children", "c", "c.id = request.child_id")
+	q = tx.Join(q, "JOIN", "families", "f", "f.id = c.family_id")
+	return q.Where("NOT f.legal_hold")
+}
+
+// freeze stores the figures of every closed year the purge is about to
+// change: from the desk's first year to the last year a request to purge
+// ended in (a request counts in the years it was open).
+func (p *Purger) freeze(ctx context.Context, t tenant.Tenant, cutoff time.Time) error {
+	var first, last []time.Time
+	err := p.tenants.Tx(ctx, func(ctx context.Context, tx *tenancy.Tx) error {
+		if err := candidates(tx, cutoff).ColumnExpr("request.status_changed_at").OrderExpr("request.status_changed_at DESC").
+			Limit(1).Scan(ctx, &last); err != nil || len(last) == 0 {
+			return err
+		}
+		return tx.Select((*requests.Request)(nil)).ColumnExpr("request.created_at").OrderExpr("request.created_at").
+			Limit(1).Scan(ctx, &first)
+	})
+	if err != nil || len(last) == 0 || len(first) == 0 {
+		return err
+	}
+	return p.freezeYears(ctx, t, first[0].Year(), last[0].Year())
+}
+
+// freezeYears stores the figures of the closed years from first to last.
+func (p *Purger) freezeYears(ctx context.Context, t tenant.Tenant, first, last int) error {
+	last = min(last, p.Clock.Now().Year()-1)
+	for y := first; y <= last; y++ {
+		if _, err := p.Reports.Freeze(ctx, t, y); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// EraseFamily erases everything of the family of request id in desk t (in
+// ctx) at once, on the parent's request, as the purge would: every request
+// of the family, open ones too, and every look at it. The figures of the
+// closed years are stored first; the current year's change.
+func (p *Purger) EraseFamily(ctx context.Context, t tenant.Tenant, id requests.RequestID) (Counts, error) {
+	c := Counts{}
+	var first []time.Time
+	err := p.tenants.Tx(ctx, func(ctx context.Context, tx *tenancy.Tx) error {
+		return tx.Select((*requests.Request)(nil)).ColumnExpr("request.created_at").OrderExpr("request.created_at").
+			Limit(1).Scan(ctx, &first)
+	})
+	if err != nil {
+		return c, err
+	}
+	if len(first) > 0 {
+		if err := p.freezeYears(ctx, t, first[0].Year(), p.Clock.Now().Year()-1); err != nil {
+			return c, err
+		}
+	}
+	err = p.tenants.Tx(ctx, func(ctx context.Context, tx *tenancy.Tx) error {
+		var batch []candidate
+		q := tx.Select((*requests.Request)(nil)).ColumnExpr("request.id, request.child_id, c.family_id")
+		q = tx.Join(q, "JOIN", "children", "c", "c.id = request.child_id")
+		q = q.Where("c.family_id = (SELECT c2.family_id FROM requests AS r2 JOIN children AS c2 ON c2.tenant_id = r2.tenant_id AND c2.id = r2.child_id WHERE r2.tenant_id = request.tenant_id AND r2.id = ?)", id.UUID)
+		if err := q.Scan(ctx, &batch); err != nil {
+			return fmt.Errorf("retention: requests of the family: %w", err)
+		}
+		if len(batch) == 0 {
+			return requests.ErrNotFound
+		}
+		if err := deleteRequests(ctx, tx, batch, c); err != nil {
+			return err
+		}
+		res, err := tx.Delete((*eventlog.Access)(nil)).Where("family_id = ?", batch[0].FamilyID).Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("retention: looks at the family: %w", err)
+		}
+		c[KindLooks] += affected(res)
+		return nil
+	})
+	if err == nil {
+		for k, n := range c {
+			p.purged.WithLabelValues(k).Add(float64(n))
+		}
+	}
+	return c, err
+}
+
+type candidate struct {
+	ID       uuid.UUID `bun:"id"`
+	ChildID  uuid.UUID `bun:"child_id"`
+	FamilyID uuid.UUID `bun:"family_id"`
+}
+
+// requests removes, batch by batch, the requests that ended before cutoff,
+// with everything that hangs on them, and their child and family when no
+// other request is left.
+func (p *Purger) requests(ctx context.Context, cutoff time.Time, c Counts) error {
+	for {
+		n := 0
+		err := p.tenants.Tx(ctx, func(ctx context.Context, tx *tenancy.Tx) error {
+			var batch []candidate
+			if err := candidates(tx, cutoff).ColumnExpr("request.id, request.child_id, c.family_id").
+				OrderExpr("request.status_changed_at, request.id").Limit(int64(p.Batch)).Scan(ctx, &batch); err != nil {
+				return fmt.Errorf("retention: requests to purge: %w", err)
+			}
+			n = len(batch)
+			if n == 0 {
+				return nil
+			}
+			return deleteRequests(ctx, tx, batch, c)
+		})
+		if err != nil || n < p.Batch {
+			return err
+		}
+	}
+}
+
+// deleteRequests removes the requests of batch with everything that hangs
+// on them, and their child and family when no other request is left; the
+// log rows last, as the narrow role (the rest of tx runs as it).
+func deleteRequests(ctx context.Context, tx *tenancy.Tx, batch []candidate, c Counts) error {
+	var reqs, children, families []uuid.UUID
+	for _, b := range batch {
+		reqs, children, families = append(reqs, b.ID), append(children, b.ChildID), append(families, b.FamilyID)
+	}
+	in := bun.In(reqs)
+	for _, model := range []any{(*crisis.Family)(nil), (*rounds.Offer)(nil), (*rounds.ChildOutcome)(nil)} {
+		if _, err := tx.Delete(model).Where("request_id IN (?)", in).Exec(ctx); err != nil {
+			return fmt.Errorf("retention: rows of purged requests: %w", err)
+		}
+	}
+	// The fingerprints are platform-wide (duplicate detection
+	// across desks): this desk's, of these requests.
+	if _, err := tx.Unscoped().NewDelete().Table("request_fingerprints").Where("tenant_id = ?", tx.Tenant()).
+		Where("request_id IN (?)", in).Exec(ctx); err != nil {
+		return fmt.Errorf("retention: fingerprints: %w", err)
+	}
+	upd, err := tx.Update(&requests.Request{})
+	if err != nil {
+		return err
+	}
+	if _, err := upd.Set("duplicate_of = NULL").Where("duplicate_of IN (?)", in).Exec(ctx); err != nil {
+		return fmt.Errorf("retention: duplicate links: %w", err)
+	}
+	// Preferences, claims and notes go with the request (ON DELETE CASCADE).
+	res, err := tx.Delete((*requests.Request)(nil)).Where("id IN (?)", in).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("retention: requests: %w", err)
+	}
+	c[KindRequests] += affected(res)
+	if res, err = tx.Delete((*requests.Child)(nil)).Where("id IN (?)", bun.In(children)).
+		Where("NOT EXISTS (SELECT 1 FROM requests AS r WHERE r.tenant_id = child.tenant_id AND r.child_id = child.id)").Exec(ctx); err != nil {
+		return fmt.Errorf("retention: children: %w", err)
+	}
+	c[KindChildren] += affected(res)
+	// Parents go with the family (ON DELETE CASCADE).
+	if res, err = tx.Delete((*requests.Family)(nil)).Where("id IN (?)", bun.In(families)).
+		Where("NOT EXISTS (SELECT 1 FROM children AS ch WHERE ch.tenant_id = family.tenant_id AND ch.family_id = family.id)").Exec(ctx); err != nil {
+		return fmt.Errorf("retention: families: %w", err)
+	}
+	c[KindFamilies] += affected(res)
+	// Last, as the narrow role: the requests' history and the
+	// looks at them.
+	if err := asRetention(ctx, tx); err != nil {
+		return err
+	}
+	if _, err := tx.Delete((*eventlog.Event)(nil)).Where("subject_type = 'request'").Where("subject_id IN (?)", in).Exec(ctx); err != nil {
+		return fmt.Errorf("retention: history: %w", err)
+	}
+	if res, err = tx.Delete((*eventlog.Access)(nil)).Where("request_id IN (?)", in).Exec(ctx); err != nil {
+		return fmt.Errorf("retention: looks: %w", err)
+	}
+	c[KindLooks] += affected(res)
+	return nil
+}
+
+// notes removes desk notes and empties care-need descriptions of requests
+// that ended before cutoff (families on legal hold keep theirs).
+func (p *Purger) notes(ctx context.Context, cutoff time.Time, c Counts) error {
+	for {
+		n := 0
+		err := p.tenants.Tx(ctx, func(ctx context.Context, tx *tenancy.Tx) error {
+			var ids []uuid.UUID
+			err := candidates(tx, cutoff).ColumnExpr("request.id").
+				Where("request.care_need_note <> '' OR EXISTS (SELECT 1 FROM request_notes AS n WHERE n.tenant_id = request.tenant_id AND n.request_id = request.id)").
+				OrderExpr("request.id").Limit(int64(p.Batch)).Scan(ctx, &ids)
+			if err != nil {
+				return fmt.Errorf("retention: notes to purge: %w", err)
+			}
+			n = len(ids)
+			if n == 0 {
+				return nil
+			}
+			res, err := tx.Delete((*requests.Note)(nil)).Where("request_id IN (?)", bun.In(ids)).Exec(ctx)
+			if err != nil {
+				return fmt.Errorf("retention: notes: %w", err)
+			}
+			c[KindNotes] += affected(res)
+			upd, err := tx.Update(&requests.Request{})
+			if err != nil {
+				return err
+			}
+			if res, err = upd.Set("care_need_note = ''").Where("id IN (?)", bun.In(ids)).Where("care_need_note <> ''").Exec(ctx); err != nil {
+				return fmt.Errorf("retention: care-need descriptions: %w", err)
+			}
+			c[KindCareNotes] += affected(res)
+			return nil
+		})
+		if err != nil || n < p.Batch {
+			return err
+		}
+	}
+}
+
+// looks removes access log rows older than cutoff, except those of families
+// on legal hold.
+func (p *Purger) looks(ctx context.Context, cutoff time.Time, c Counts) error {
+	for {
+		n := 0
+		err := p.tenants.Tx(ctx, func(ctx context.Context, tx *tenancy.Tx) error {
+			var ids []uuid.UUID
+			err := tx.Select((*eventlog.Access)(nil)).ColumnExpr("access.id").Where("access.occurred_at < ?", cutoff).
+				Where("NOT EXISTS (SELECT 1 FROM families AS f WHERE f.tenant_id = access.tenant_id AND f.id = access.family_id AND f.legal_hold)").
+				OrderExpr("access.occurred_at").Limit(int64(p.Batch)).Scan(ctx, &ids)
+			if err != nil {
+				return fmt.Errorf("retention: looks to purge: %w", err)
+			}
+			n = len(ids)
+			if n == 0 {
+				return nil
+			}
+			if err := asRetention(ctx, tx); err != nil {
+				return err
+			}
+			res, err := tx.Delete((*eventlog.Access)(nil)).Where("id IN (?)", bun.In(ids)).Exec(ctx)
+			if err != nil {
+				return fmt.Errorf("retention: looks: %w", err)
+			}
+			c[KindLooks] += affected(res)
+			return nil
+		})
+		if err != nil || n < p.Batch {
+			return err
+		}
+	}
+}
+
+// asRetention switches the rest of the transaction to the narrow role that
+// may delete from the append-only logs (PostgreSQL; SQLite has no roles).
+// Row-level security still holds: the desk setting of the transaction stays.
+func asRetention(ctx context.Context, tx *tenancy.Tx) error {
+	if tx.Dialect() != db.Postgres {
+		return nil
+	}
+	if _, err := tx.Unscoped().ExecContext(ctx, "SET LOCAL ROLE "+pgx.Identifier{Role}.Sanitize()); err != nil {
+		return fmt.Errorf("retention: work as %s (run the migrations): %w", Role, err)
+	}
+	return nil
+}
+
+func affected(res interface{ RowsAffected() (int64, error) }) int {
+	n, _ := res.RowsAffected()
+	return int(n)
+}

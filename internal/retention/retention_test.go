@@ -1,0 +1,223 @@
+package retention_test
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/loket-kinderopvang/loket/internal/catalog"
+	"github.com/loket-kinderopvang/loket/internal/eventlog"
+	"github.com/loket-kinderopvang/loket/internal/geo"
+	"github.com/loket-kinderopvang/loket/internal/platform/clock"
+	"github.com/loket-kinderopvang/loket/internal/platform/db"
+	"github.com/loket-kinderopvang/loket/internal/platform/dbtest"
+	"github.com/loket-kinderopvang/loket/internal/platform/sealed"
+	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
+	"github.com/loket-kinderopvang/loket/internal/reports"
+	"github.com/loket-kinderopvang/loket/internal/requests"
+	"github.com/loket-kinderopvang/loket/internal/retention"
+	"github.com/loket-kinderopvang/loket/internal/tenant"
+	"github.com/loket-kinderopvang/loket/tenants"
+)
+
+type noCross struct{}
+
+func (noCross) LogCrossTenant(context.Context, string, string, string, string, string) error {
+	return nil
+}
+
+var desk = requests.Actor{Kind: requests.ActorDesk, ID: "test"}
+
+// TestRetentionPurge, with the injectable clock on both databases: a request
+// that ended more than five years ago goes with its child, family, parents,
+// notes, history and looks; a family on legal hold stays; a request that
+// ended three years ago keeps its request but loses its notes and care-need
+// description; looks older than two years go; the figures of the purged
+// years do not change.
+func TestRetentionPurge(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		clk := clock.NewFixed(time.Date(2019, 2, 1, 9, 0, 0, 0, time.UTC))
+		specs, err := tenant.LoadDir(tenants.Demo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts := tenant.NewStore(d, clk)
+		if _, err := ts.Sync(ctx, specs); err != nil {
+			t.Fatal(err)
+		}
+		dir := tenant.NewDirectory(ts)
+		if err := dir.Reload(ctx); err != nil {
+			t.Fatal(err)
+		}
+		cat := catalog.NewStore(d, clk)
+		svc, err := requests.NewService(tenancy.NewStore(d), requests.Options{Clock: clk, DataKeys: sealed.MustRandom("test-"), Desks: dir,
+			Catalog: cat, HashKey: []byte("a-test-key-of-enough-length-0123456789"), PublicURL: "https://loket.example"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := &catalog.Provider{Name: "Vzw Bewaaropvang"}
+		if err := cat.SaveProvider(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		loc := &catalog.Location{DossierNumber: "R-1", ProviderID: p.ID, Name: "Bewaaropvang", Postcode: "3000",
+			MunicipalityNIS: geo.NISCode("24062"), Lat: 50.88, Lon: 4.70, CareType: catalog.Groepsopvang, SubsidyTier: catalog.TierT1,
+			LicensedPlaces: 18, MaxAgeMonths: 36, Languages: []string{"nl"}, AcceptsRequests: true}
+		if err := cat.SaveLocation(ctx, loc); err != nil {
+			t.Fatal(err)
+		}
+		leuven, _ := dir.BySlug("leuven")
+		lctx := tenancy.WithTenant(ctx, leuven.ID)
+		submit := func(name string) *requests.Request {
+			t.Helper()
+			now := clk.Now()
+			r, _, _, err := svc.Submit(lctx, requests.Submission{
+				Child:    requests.ChildInput{FirstName: name, LastName: "Bewaarkind", BirthDate: now.AddDate(0, -2, 0).Format("2006-01-02")},
+				Parents:  []requests.ParentInput{{FirstName: "Ouder", LastName: name, Email: name + "@ouders.example", Phone: "0470 00 00 00"}},
+				Language: "nl", Address: requests.AddressInput{MunicipalityNIS: "24062"},
+				DesiredStart: now.AddDate(0, 6, 0).Format("2006-01-02"), FlexibilityWeeks: 2,
+				CarePlan:    requests.CarePlanInput{Days: []string{"mon"}, DayPart: "whole"},
+				Preferences: []string{loc.ID.String()}, Reason: "work", PrivacyVersion: requests.PrivacyVersion,
+				SpecificCareNeed: true, CareNeedNote: "Heeft een allergie voor " + name + ".", Channel: requests.ChannelCounter,
+				Note: "Eerste gesprek met " + name + ".",
+			}, desk, "")
+			if err != nil {
+				t.Fatalf("submit %s: %v", name, err)
+			}
+			return r
+		}
+		look := func(r *requests.Request) {
+			t.Helper()
+			cs, err := svc.CaseFor(lctx, r.ID, requests.DeskViewer, requests.Look{Actor: desk, What: eventlog.LookCase})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = cs
+		}
+		// 2019: two requests that end the same year; one family goes on hold.
+		// Six old families, enough for the region's figures to show counts
+		// rather than hide small cells.
+		old, held := submit("Oud"), submit("Bewaard")
+		ended := []*requests.Request{old, held}
+		for i := range 5 {
+			ended = append(ended, submit(fmt.Sprintf("Oud%d", i)))
+		}
+		look(old)
+		look(held)
+		clk.Advance(30 * 24 * time.Hour)
+		for _, r := range ended {
+			if err := svc.Withdraw(lctx, r.ID, "verhuisd", desk); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := svc.SetLegalHold(lctx, held.ID, true, desk); err != nil {
+			t.Fatal(err)
+		}
+		// 2023: a request that ends three years before the purge.
+		clk.Advance(time.Date(2023, 6, 1, 9, 0, 0, 0, time.UTC).Sub(clk.Now()))
+		recent := submit("Recent")
+		look(recent)
+		if err := svc.Close(lctx, recent.ID, "verhuisd", desk); err != nil {
+			t.Fatal(err)
+		}
+		// The purge runs on 7 December 2026.
+		clk.Advance(time.Date(2026, 12, 7, 3, 0, 0, 0, time.UTC).Sub(clk.Now()))
+		look(recent)
+		rep := reports.NewService(d, dir, clk, noCross{})
+		before := map[int]reports.DeskReport{}
+		for _, y := range []int{2019, 2023} {
+			if before[y], err = rep.Desk(lctx, leuven, y); err != nil {
+				t.Fatal(err)
+			}
+		}
+		m, _ := geo.LookupMunicipality("24062")
+		regionBefore, err := rep.Region(ctx, "coordinator", string(m.RegionNIS), 2019)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if before[2019].Desk.Requests.N != 7 || before[2019].Desk.Withdrawn.N != 7 {
+			t.Fatalf("2019 before the purge: %d requests, %d withdrawn; want 7 and 7", before[2019].Desk.Requests.N, before[2019].Desk.Withdrawn.N)
+		}
+
+		purger := retention.New(d, dir, rep, clk, nil)
+		purger.Batch = 1 // several batches
+		counts, err := purger.Run(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := retention.Counts{retention.KindRequests: 6, retention.KindChildren: 6, retention.KindFamilies: 6,
+			retention.KindNotes: 1, retention.KindCareNotes: 1, retention.KindLooks: 2}
+		for k, n := range want {
+			if counts[k] != n {
+				t.Errorf("purged %s: %d, want %d (all: %v)", k, counts[k], n, counts)
+			}
+		}
+
+		if _, err := svc.Case(lctx, old.ID); err == nil {
+			t.Error("the request that ended in 2019 is still there")
+		}
+		store := tenancy.NewStore(d)
+		count := func(model any, where string, args ...any) int {
+			t.Helper()
+			var n int
+			err := store.Tx(lctx, func(ctx context.Context, tx *tenancy.Tx) error {
+				c, err := tx.Select(model).Where(where, args...).Count(ctx)
+				n = int(c)
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		for what, n := range map[string]int{
+			"children":  count((*requests.Child)(nil), "first_name = ?", "Oud"),
+			"parents":   count((*requests.Parent)(nil), "last_name = ?", "Oud"),
+			"history":   count((*eventlog.Event)(nil), "subject_id = ?", old.ID.UUID),
+			"looks":     count((*eventlog.Access)(nil), "request_id = ?", old.ID.UUID),
+			"old looks": count((*eventlog.Access)(nil), "request_id = ? AND occurred_at < ?", recent.ID.UUID, time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)),
+		} {
+			if n != 0 {
+				t.Errorf("%s of the purged family: %d left", what, n)
+			}
+		}
+		// The held family stays whole; the recent request stays, without notes.
+		heldCase, err := svc.Case(lctx, held.ID)
+		if err != nil || heldCase.Child.FirstName != "Bewaard" || len(heldCase.Notes) != 1 || heldCase.Request.CareNeedNote.String() == "" ||
+			count((*eventlog.Access)(nil), "request_id = ?", held.ID.UUID) != 1 {
+			t.Errorf("the family on legal hold: %v, %+v", err, heldCase)
+		}
+		recentCase, err := svc.Case(lctx, recent.ID)
+		if err != nil || recentCase.Child.FirstName != "Recent" || len(recentCase.Notes) != 0 || recentCase.Request.CareNeedNote.String() != "" ||
+			count((*eventlog.Access)(nil), "request_id = ?", recent.ID.UUID) != 1 {
+			t.Errorf("the request that ended in 2023: %v, notes %d, care note %q", err, len(recentCase.Notes), recentCase.Request.CareNeedNote.String())
+		}
+		// The yearly figures of 2019 and 2023 are the same as before.
+		for _, y := range []int{2019, 2023} {
+			after, err := rep.Desk(lctx, leuven, y)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(after.Desk, before[y].Desk) || !reflect.DeepEqual(after.Municipalities, before[y].Municipalities) ||
+				!reflect.DeepEqual(after.Providers, before[y].Providers) {
+				t.Errorf("figures of %d changed by the purge:\nbefore %+v\nafter  %+v", y, before[y].Desk, after.Desk)
+			}
+		}
+		if regionAfter, err := rep.Region(ctx, "coordinator", string(m.RegionNIS), 2019); err != nil || !reflect.DeepEqual(regionAfter, regionBefore) {
+			t.Errorf("the region's figures of 2019 changed by the purge (%v):\nbefore %+v\nafter  %+v", err, regionBefore, regionAfter)
+		}
+		// The metric counts what went.
+		if n := testutil.ToFloat64(purger.Collector().(*prometheus.CounterVec).WithLabelValues(retention.KindRequests)); n != 6 {
+			t.Errorf("loket_retention_purged_total{kind=requests} = %v, want 6", n)
+		}
+		// A second run finds nothing more.
+		if again, err := purger.Run(ctx); err != nil || fmt.Sprint(again) != fmt.Sprint(retention.Counts{}) {
+			t.Errorf("second run: %v (%v)", again, err)
+		}
+	})
+}
