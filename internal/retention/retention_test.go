@@ -21,8 +21,7 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/reports"
 	"github.com/loket-kinderopvang/loket/internal/requests"
 	"github.com/loket-kinderopvang/loket/internal/retention"
-	"github.com/loket-kinderopvang/loket/internal/tenant"
-	"github.com/loket-kinderopvang/loket/tenants"
+	"github.com/loket-kinderopvang/loket/internal/tenant/tenanttest"
 )
 
 type noCross struct{}
@@ -43,18 +42,7 @@ func TestRetentionPurge(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
 		clk := clock.NewFixed(time.Date(2019, 2, 1, 9, 0, 0, 0, time.UTC))
-		specs, err := tenant.LoadDir(tenants.Demo)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ts := tenant.NewStore(d, clk)
-		if _, err := ts.Sync(ctx, specs); err != nil {
-			t.Fatal(err)
-		}
-		dir := tenant.NewDirectory(ts)
-		if err := dir.Reload(ctx); err != nil {
-			t.Fatal(err)
-		}
+		dir := tenanttest.SyncDemo(t, d, clk)
 		cat := catalog.NewStore(d, clk)
 		svc, err := requests.NewService(tenancy.NewStore(d), requests.Options{Clock: clk, DataKeys: sealed.MustRandom("test-"), Desks: dir,
 			Catalog: cat, HashKey: []byte("a-test-key-of-enough-length-0123456789"), PublicURL: "https://loket.example"})
