@@ -109,7 +109,8 @@ func TestEveryPageFitsAPhoneAndShowsNoInternals(t *testing.T) {
 	visit(parent.ctx, "/", "/leuven", "/leuven/opvang",
 		"/leuven/opvang?postcode=3000&within_km=10&birth_date="+time.Now().AddDate(0, -3, 0).Format("2006-01-02")+"&start_month="+month,
 		"/leuven/opvang/"+locs[0].String(), "/leuven/aanvragen/privacy",
-		statusPath+"?lang=nl", statusPath+"?lang=fr", statusPath+"/intrekken", "/aanmelden", "/wachtwoord-vergeten")
+		statusPath+"?lang=nl", statusPath+"?lang=fr", statusPath+"/intrekken", statusPath+"/gegevens", statusPath+"/gegevens?lang=fr",
+		statusPath+"/wissen", "/aanmelden", "/wachtwoord-vergeten")
 
 	// The staff of each role, on the pages that exist for them.
 	provider, _, err := a.Catalog.LargestProvider(ctx, catalog.DemoDossierPrefix)
@@ -120,11 +121,12 @@ func TestEveryPageFitsAPhoneAndShowsNoInternals(t *testing.T) {
 	for role, paths := range map[authz.Role][]string{
 		authz.DeskWorker: {"/account", "/leuven/loket", "/leuven/loket/nieuw", "/leuven/loket/aanvragen/" + id.String(),
 			"/leuven/loket/aanvragen/" + id.String() + "/ontvangstbewijs", "/leuven/loket/code?code=ZZZZ-ZZZZ",
-			"/leuven/loket/rondes", "/leuven/loket/cijfers"},
-		authz.DeskAdmin:           {"/leuven/beheer/medewerkers", "/leuven/beheer/samenwerking", "/leuven/loket/cijfers"},
-		authz.ProviderAdmin:       {"/aanbieder", "/aanbieder/" + p + "/aanvragen", "/aanbieder/" + p + "/medewerkers", "/aanbieder/" + p + "/sleutels", "/aanbieder/" + p + "/rondes"},
-		authz.RegionalCoordinator: {"/regio/13000/cijfers"},
-		authz.Operator:            {"/beheer", "/beheer/regios", "/beheer/operators"},
+			"/leuven/loket/rondes", "/leuven/loket/cijfers", "/werk", "/leuven/loket/crisis", "/leuven/loket/crisis?lang=fr"},
+		authz.DeskAdmin: {"/leuven/beheer/medewerkers", "/leuven/beheer/samenwerking", "/leuven/loket/cijfers"},
+		authz.ProviderAdmin: {"/aanbieder", "/aanbieder/" + p + "/aanvragen", "/aanbieder/" + p + "/medewerkers", "/aanbieder/" + p + "/sleutels", "/aanbieder/" + p + "/rondes",
+			"/aanbieder/" + p + "/webhooks", "/aanbieder/" + p + "/crisis"},
+		authz.RegionalCoordinator: {"/regio/13000/cijfers", "/regio/13000/crisis", "/regio/13000/crisis?lang=fr"},
+		authz.Operator:            {"/beheer", "/beheer/regios", "/beheer/operators", "/werk", "/regio/24000/crisis"},
 	} {
 		staff := browserForm{t: t, ctx: phoneTab(t, false)}
 		staff.signIn(base, a, DemoEmails[role])
