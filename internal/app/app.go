@@ -231,7 +231,8 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	a.Jobs.Every("data.reseal", 24*time.Hour)
 	// Daily: personal data past the desk's retention periods goes (issue 18).
 	a.Reports = reports.NewService(a.DB, a.Directory, a.Clock,
-		eventlog.CrossTenantLog{Tenants: tenancy.NewStore(a.DB), Now: a.Clock.Now, Desk: a.deskID})
+		eventlog.CrossTenantLog{Tenants: tenancy.NewStore(a.DB), Now: a.Clock.Now, Desk: a.deskID},
+		reports.KeepFigures(a.Cache, Version))
 	a.Retention = retention.New(a.DB, a.Directory, a.Reports, a.Clock, log)
 	a.Metrics.MustRegister(a.Retention.Collector())
 	a.Jobs.Handle("retention.purge", func(ctx context.Context, _ *jobs.Job) error {

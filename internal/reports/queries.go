@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
 
 	"github.com/loket-kinderopvang/loket/internal/platform/db"
 	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
@@ -110,6 +111,9 @@ func daysPerWeek(careDays string) int {
 type scope struct {
 	f    Figures
 	rows map[string]map[[2]string]int // breakdown id → (key, sub) → count
+	// claimed is how many requests hold a priority claim: the others are
+	// by_priority "none" once the requests are counted.
+	claimed int
 }
 
 func (s *scope) add(id, key, sub string, n int) {
@@ -204,49 +208,22 @@ type countDim struct {
 	set  int // the columns of a set are grouped together
 }
 
-// countSets is how many grouping sets counts uses.
-const countSets = 4
+// countSets are the grouping sets of countDims, in two queries that run
+// side by side: the few-valued columns (one hash table of a few hundred
+// groups) and the others.
+var countSets = [][]int{{0}, {1, 2, 3}}
 
-// flagDims mark each request by the tables beside it: the family is
-// vulnerable, the request has a priority claim, it has a claim outside
-// ClaimKeys. A hashed IN (subquery) each costs far less than joining the
-// children, families or claims to every request. The claims themselves are
-// counted by claims, over the claims.
-func (q *query) flagDims() []countDim {
-	vulnerable := q.tx.Join(q.tx.From("children", "ch"), "JOIN", "families", "fa", "fa.id = ch.family_id").
+// vulnerable counts the requests of vulnerable and other families. It is a
+// query of its own: as a flag beside the other counts (a hashed subquery over
+// children and families) it cost more than this join does alone.
+func (q *query) vulnerable(ctx context.Context, ss scopes) error {
+	vulnerableChildren := q.tx.Join(q.tx.From("children", "ch"), "JOIN", "families", "fa", "fa.id = ch.family_id").
 		ColumnExpr("ch.id").Where("fa.vulnerable")
-	claims := func(cond string, args ...any) *bun.SelectQuery {
-		return q.tx.From("request_claims", "c").ColumnExpr("c.request_id").Where(cond, args...)
-	}
-	flag := func(cond string, arg any, add func(s *scope, yes bool, n int)) countDim {
-		return countDim{col: "CASE WHEN " + cond + " THEN 1 ELSE 0 END", args: []any{arg},
-			add: func(s *scope, _, v string, n int) { add(s, v == "1", n) }}
-	}
-	return []countDim{
-		flag("r.child_id IN (?)", vulnerable, func(s *scope, yes bool, n int) {
-			s.add("by_vulnerable", map[bool]string{true: "yes", false: "no"}[yes], "", n)
-		}),
-		flag("r.id IN (?)", claims("TRUE"), func(s *scope, yes bool, n int) {
-			if !yes {
-				s.add("by_priority", "none", "", n)
-			}
-		}),
-		flag("r.id IN (?)", claims("c.claim NOT IN (?)", bun.In(ClaimKeys)), func(s *scope, yes bool, n int) {
-			if yes {
-				s.add("by_priority", unknownKey, "", n)
-			}
-		}),
-	}
-}
-
-// claims counts the requests with each priority claim (a request holds a
-// claim once).
-func (q *query) claims(ctx context.Context, ss scopes) error {
-	rows, err := q.tx.Join(q.requests(), "JOIN", "request_claims", "c", "c.request_id = r.id").
-		ColumnExpr("COALESCE(r.municipality_nis, ''), c.claim, count(*)").
-		Where("c.claim IN (?)", bun.In(ClaimKeys)).GroupExpr("1, 2").Rows(ctx)
+	rows, err := q.requests().Join("LEFT JOIN (?) AS v ON v.id = r.child_id", vulnerableChildren).
+		ColumnExpr("COALESCE(r.municipality_nis, ''), CASE WHEN v.id IS NULL THEN 'no' ELSE 'yes' END, count(*)").
+		GroupExpr("1, 2").Rows(ctx)
 	if err != nil {
-		return fmt.Errorf("reports: claims: %w", err)
+		return fmt.Errorf("reports: vulnerable families: %w", err)
 	}
 	defer rows.Close()
 	defer q.lock()()
@@ -254,9 +231,54 @@ func (q *query) claims(ctx context.Context, ss scopes) error {
 		var m, k string
 		var n int
 		if err := rows.Scan(&m, &k, &n); err != nil {
+			return fmt.Errorf("reports: vulnerable families: %w", err)
+		}
+		ss.each(m, func(s *scope) { s.add("by_vulnerable", k, "", n) })
+	}
+	return rows.Err()
+}
+
+// claims counts the requests with each priority claim (a request holds a
+// claim once), the requests with any claim and those with a claim outside
+// ClaimKeys, per municipality: GROUPING SETS ((m, claim), (m)) over the
+// claims of the counted requests (a third of them at most).
+func (q *query) claims(ctx context.Context, ss scopes) error {
+	inner := q.tx.Join(q.requests(), "JOIN", "request_claims", "c", "c.request_id = r.id").
+		ColumnExpr("COALESCE(r.municipality_nis, '') AS m, r.id AS rid").
+		ColumnExpr("CASE WHEN c.claim IN (?) THEN c.claim ELSE '' END AS k", bun.In(ClaimKeys))
+	const perMunicipality = "count(DISTINCT rid), count(DISTINCT CASE WHEN k = '' THEN rid END)"
+	var rows *sql.Rows
+	var err error
+	if q.dialect == db.Postgres {
+		rows, err = q.tx.Derived(inner, "x").ColumnExpr("m, k, GROUPING(k), count(*), " + perMunicipality).
+			GroupExpr("GROUPING SETS ((m, k), (m))").Rows(ctx)
+	} else { // no grouping sets: the two levels one after the other
+		rows, err = q.tx.Derived(inner, "x").ColumnExpr("m, k, 0, count(*), 0, 0").GroupExpr("m, k").
+			UnionAll(q.tx.Derived(inner, "x").ColumnExpr("m, NULL, 1, count(*), " + perMunicipality).GroupExpr("m")).Rows(ctx)
+	}
+	if err != nil {
+		return fmt.Errorf("reports: claims: %w", err)
+	}
+	defer rows.Close()
+	defer q.lock()()
+	for rows.Next() {
+		var m string
+		var k sql.NullString
+		var perRequest, n, claimed, unknown int
+		if err := rows.Scan(&m, &k, &perRequest, &n, &claimed, &unknown); err != nil {
 			return fmt.Errorf("reports: claims: %w", err)
 		}
-		ss.each(m, func(s *scope) { s.add("by_priority", k, "", n) })
+		ss.each(m, func(s *scope) {
+			switch {
+			case perRequest == 1: // the municipality's requests with a claim
+				s.claimed += claimed
+				if unknown > 0 {
+					s.add("by_priority", unknownKey, "", unknown)
+				}
+			case k.String != "":
+				s.add("by_priority", k.String, "", n)
+			}
+		})
 	}
 	return rows.Err()
 }
@@ -284,24 +306,31 @@ func yesNo(id string) func(*scope, string, string, int) {
 }
 
 // counts fills the headline counts and the breakdowns held in the requests
-// themselves in one pass over the counted requests: on PostgreSQL one
-// GROUPING SETS query ((municipality, column) for each column, hashed in one
-// scan); SQLite has no grouping sets: the same rows from a UNION ALL.
+// themselves whose countDim is in one of sets, in one pass over the counted
+// requests: on PostgreSQL one GROUPING SETS query ((municipality, columns of
+// a set) for each set, hashed in one scan); SQLite has no grouping sets: the
+// same rows from a UNION ALL.
 // Each row says by GROUPING's bit mask which column it is grouped by.
-func (q *query) counts(ctx context.Context, ss scopes) error {
-	countDims := append(append([]countDim{}, countDims...), q.flagDims()...)
-	cols := make([]string, len(countDims))
-	for i := range countDims {
+func (q *query) counts(ctx context.Context, ss scopes, sets ...int) error {
+	var dims []countDim
+	for _, d := range countDims {
+		if slices.Contains(sets, d.set) {
+			dims = append(dims, d)
+		}
+	}
+	cols := make([]string, len(dims))
+	for i := range dims {
 		cols[i] = fmt.Sprintf("c%d", i)
 	}
 	all := strings.Join(cols, ", ")
 	// Columns of one set are grouped together (a hash table per set, not
 	// per column): the few-valued ones in set 0, the others alone or in pairs.
-	var inSet [countSets][]int
-	for i, d := range countDims {
-		inSet[d.set] = append(inSet[d.set], i)
+	inSet := make([][]int, len(sets))
+	for i, d := range dims {
+		k := slices.Index(sets, d.set)
+		inSet[k] = append(inSet[k], i)
 	}
-	bit := func(i int) int { return 1 << (len(countDims) - 1 - i) } // GROUPING's bit of column i
+	bit := func(i int) int { return 1 << (len(dims) - 1 - i) } // GROUPING's bit of column i
 	var rows *sql.Rows
 	var err error
 	if q.dialect == db.Postgres {
@@ -312,30 +341,30 @@ func (q *query) counts(ctx context.Context, ss scopes) error {
 			return err
 		}
 		inner := q.requests().ColumnExpr("COALESCE(r.municipality_nis, '') AS m")
-		for i, d := range countDims {
+		for i, d := range dims {
 			inner = inner.ColumnExpr(fmt.Sprintf("%s AS c%d", d.col, i), d.args...)
 		}
-		sets := make([]string, countSets)
+		groups := make([]string, len(inSet))
 		for k, set := range inSet {
-			sets[k] = "(m"
+			groups[k] = "(m"
 			for _, i := range set {
-				sets[k] += ", " + cols[i]
+				groups[k] += ", " + cols[i]
 			}
-			sets[k] += ")"
+			groups[k] += ")"
 		}
 		rows, err = q.tx.Derived(inner, "x").ColumnExpr("m, GROUPING(" + all + "), " + all + ", count(*)").
-			GroupExpr("GROUPING SETS (" + strings.Join(sets, ", ") + ")").Rows(ctx)
+			GroupExpr("GROUPING SETS (" + strings.Join(groups, ", ") + ")").Rows(ctx)
 	} else {
 		var union *bun.SelectQuery
 		for _, set := range inSet {
-			mask := 1<<len(countDims) - 1
+			mask := 1<<len(dims) - 1
 			group := "1"
 			for _, i := range set {
 				mask &^= bit(i)
 				group += ", " + strconv.Itoa(3+i)
 			}
 			sel := q.requests().ColumnExpr("COALESCE(r.municipality_nis, '') AS m").ColumnExpr("?", mask)
-			for j, d := range countDims {
+			for j, d := range dims {
 				if slices.Contains(set, j) {
 					sel = sel.ColumnExpr(d.col, d.args...)
 				} else {
@@ -356,7 +385,7 @@ func (q *query) counts(ctx context.Context, ss scopes) error {
 	}
 	defer rows.Close()
 	defer q.lock()()
-	vals := make([]sql.NullString, len(countDims))
+	vals := make([]sql.NullString, len(dims))
 	for rows.Next() {
 		var m string
 		var g, n int
@@ -367,7 +396,7 @@ func (q *query) counts(ctx context.Context, ss scopes) error {
 		if err := rows.Scan(append(dest, &n)...); err != nil {
 			return fmt.Errorf("reports: counts: %w", err)
 		}
-		for i, d := range countDims {
+		for i, d := range dims {
 			// GROUPING's bit for the first column is the highest; 0 = grouped by it.
 			if g&bit(i) == 0 {
 				ss.each(m, func(s *scope) { d.add(s, m, vals[i].String, n) })
@@ -716,7 +745,9 @@ var breakdownOrder = []string{"by_channel", "by_age", "by_start_month", "by_neig
 // several of them at once).
 func yearParts(ss scopes) []func(context.Context, *query) error {
 	return []func(context.Context, *query) error{
-		func(ctx context.Context, q *query) error { return q.counts(ctx, ss) },
+		func(ctx context.Context, q *query) error { return q.counts(ctx, ss, countSets[0]...) },
+		func(ctx context.Context, q *query) error { return q.counts(ctx, ss, countSets[1]...) },
+		func(ctx context.Context, q *query) error { return q.vulnerable(ctx, ss) },
 		func(ctx context.Context, q *query) error { return q.claims(ctx, ss) },
 		func(ctx context.Context, q *query) error { return q.children(ctx, ss) },
 		func(ctx context.Context, q *query) error {
@@ -750,6 +781,9 @@ func yearly(ctx context.Context, tx *tenancy.Tx, year int, municipalities []stri
 func (ss scopes) figures() (Figures, map[string]Figures) {
 	out := map[string]Figures{}
 	for m, sc := range ss {
+		if none := sc.f.Requests.N - sc.claimed; none > 0 {
+			sc.add("by_priority", "none", "", none)
+		}
 		for _, id := range breakdownOrder {
 			b := Breakdown{ID: id}
 			for k, n := range sc.rows[id] {
@@ -901,110 +935,108 @@ func crossBorder(ctx context.Context, tx *tenancy.Tx, year int) (map[[2]string]i
 // requests of the year that had the location among their preferences, how
 // many of them it answered, how many in time (by the preference's due date,
 // else responseDays after submission) and the median days to its answer.
+//
+// The database groups by location only (a hash table of a few dozen
+// groups) and hands over each location's answer days; the medians, and the
+// providers' rows (their locations together), are worked out here. That is
+// cheaper than having the database sort every preference by provider and
+// location for percentile_cont.
 func responsiveness(ctx context.Context, tx *tenancy.Tx, year, responseDays int) ([]Responsiveness, error) {
 	q := newYearQuery(tx, year)
 	days := q.days("r.submitted_at", "p.answered_at")
 	inTime := fmt.Sprintf(`CASE WHEN p.answered_at IS NULL THEN 0
 		WHEN p.answer_due IS NOT NULL THEN CASE WHEN %s >= 0 THEN 1 ELSE 0 END
 		WHEN %s <= %d THEN 1 ELSE 0 END`, q.days("p.answered_at", "p.answer_due"), days, responseDays)
-	from := func() *bun.SelectQuery {
-		return tx.Join(q.requests(), "JOIN", "preferences", "p", "p.request_id = r.id").
-			Join("JOIN locations AS l ON l.id = p.location_id"). // the catalogue: platform data
-			Join("JOIN providers AS pv ON pv.id = l.provider_id")
+	prefs := func() *bun.SelectQuery {
+		return tx.Join(q.requests(), "JOIN", "preferences", "p", "p.request_id = r.id")
 	}
-	type key struct{ provider, location string }
-	out := map[key]*Responsiveness{}
-	var order []key
-	// PostgreSQL: locations and providers in one scan (GROUPING SETS);
-	// SQLite has none: one query each.
-	levels := []struct{ group, names string }{
-		{"pv.id, pv.name, l.id, l.name, l.municipality_nis", "pv.name, l.name, l.municipality_nis"},
-		{"pv.id, pv.name", "pv.name, '', ''"},
+	type tally struct {
+		Responsiveness
+		provider string // the provider's id
+		days     []float64
 	}
+	grouped := prefs().ColumnExpr("p.location_id AS lid, count(*) AS received, count(p.answered_at) AS answered").
+		ColumnExpr("sum(" + inTime + ") AS in_time").GroupExpr("p.location_id")
+	cols := "a.lid, pv.id, pv.name, l.name, l.municipality_nis, a.received, a.answered, a.in_time"
 	if q.dialect == db.Postgres {
-		levels = levels[:1] // its group is byID's below
-		levels[0].names = "pv.name, COALESCE(l.name, ''), COALESCE(l.municipality_nis, '')"
+		grouped = grouped.ColumnExpr("array_agg(" + days + ") FILTER (WHERE p.answered_at IS NOT NULL) AS days")
+		cols += ", a.days"
 	}
-	for _, level := range levels {
-		group, names := level.group, level.names
-		cols := names + ", count(*), count(p.answered_at), sum(" + inTime + ")"
-		sel := from().ColumnExpr(cols).GroupExpr(group)
+	// Names from the catalogue (platform data), joined to the grouped rows.
+	rows, err := tx.Derived(grouped, "a").Join("JOIN locations AS l ON l.id = a.lid").
+		Join("JOIN providers AS pv ON pv.id = l.provider_id").ColumnExpr(cols).Rows(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reports: responsiveness: %w", err)
+	}
+	byLocation, byProvider := map[string]*tally{}, map[string]*tally{}
+	var all []*tally
+	for rows.Next() {
+		var lid string
+		t := &tally{}
+		dest := []any{&lid, &t.provider, &t.Provider, &t.Location, &t.MunicipalityNIS, &t.Received, &t.Answered, &t.InTime}
 		if q.dialect == db.Postgres {
-			// Grouped by the ids alone (a narrow sort that stays in memory),
-			// the names joined to the 60 or so grouped rows after.
-			byID := tx.Join(q.requests(), "JOIN", "preferences", "p", "p.request_id = r.id").
-				Join("JOIN locations AS l ON l.id = p.location_id"). // the catalogue: platform data
-				ColumnExpr("l.provider_id AS pid, p.location_id AS lid, count(*) AS received, count(p.answered_at) AS answered").
-				ColumnExpr("sum(" + inTime + ") AS in_time, percentile_cont(0.5) WITHIN GROUP (ORDER BY " + days + ") AS median").
-				GroupExpr("GROUPING SETS ((l.provider_id, p.location_id), (l.provider_id))")
-			sel = tx.Derived(byID, "a").Join("JOIN providers AS pv ON pv.id = a.pid").
-				Join("LEFT JOIN locations AS l ON l.id = a.lid").
-				ColumnExpr(names + ", a.received, a.answered, a.in_time, a.median")
+			dest = append(dest, pgdialect.Array(&t.days))
 		}
-		rows, err := sel.Rows(ctx)
+		if err := rows.Scan(dest...); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("reports: responsiveness: %w", err)
+		}
+		byLocation[lid] = t
+		all = append(all, t)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reports: responsiveness: %w", err)
+	}
+	if q.dialect != db.Postgres {
+		// SQLite has no arrays: the answered days, per location.
+		rows, err := prefs().ColumnExpr("p.location_id, " + days).Where("p.answered_at IS NOT NULL").Rows(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("reports: responsiveness: %w", err)
 		}
 		for rows.Next() {
-			var r Responsiveness
-			var med sql.NullFloat64
-			dest := []any{&r.Provider, &r.Location, &r.MunicipalityNIS, &r.Received, &r.Answered, &r.InTime}
-			if q.dialect == db.Postgres {
-				dest = append(dest, &med)
-			}
-			if err := rows.Scan(dest...); err != nil {
+			var lid string
+			var d float64
+			if err := rows.Scan(&lid, &d); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("reports: responsiveness: %w", err)
 			}
-			r.Median = Days{Value: med.Float64, Valid: med.Valid}
-			k := key{r.Provider, r.Location}
-			out[k] = &r
-			order = append(order, k)
+			if t := byLocation[lid]; t != nil {
+				t.days = append(t.days, d)
+			}
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return nil, fmt.Errorf("reports: responsiveness: %w", err)
 		}
 	}
-	if q.dialect != db.Postgres {
-		// SQLite has no percentile_cont: the answered days, in order, per
-		// location (these are the answered preferences of one desk's year).
-		rows, err := from().ColumnExpr("pv.name, l.name, " + days + " AS d").Where("p.answered_at IS NOT NULL").
-			OrderExpr("pv.name, l.name, d").Rows(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("reports: responsiveness: %w", err)
+	// Each provider's row: its locations together.
+	for _, t := range all[:len(all):len(all)] {
+		pt := byProvider[t.provider]
+		if pt == nil {
+			pt = &tally{provider: t.provider}
+			pt.Provider = t.Provider
+			byProvider[t.provider] = pt
+			all = append(all, pt)
 		}
-		defer rows.Close()
-		values := map[key][]float64{}
-		for rows.Next() {
-			var k key
-			var d float64
-			if err := rows.Scan(&k.provider, &k.location, &d); err != nil {
-				return nil, fmt.Errorf("reports: responsiveness: %w", err)
-			}
-			values[k] = append(values[k], d)
-			values[key{k.provider, ""}] = append(values[key{k.provider, ""}], d)
-		}
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("reports: responsiveness: %w", err)
-		}
-		for k, vs := range values {
-			sort.Float64s(vs)
-			if r := out[k]; r != nil {
-				r.Median = median(vs)
-			}
-		}
+		pt.Received, pt.Answered, pt.InTime = pt.Received+t.Received, pt.Answered+t.Answered, pt.InTime+t.InTime
+		pt.days = append(pt.days, t.days...)
 	}
-	sort.Slice(order, func(i, j int) bool {
-		a, b := order[i], order[j]
-		if a.provider != b.provider {
-			return a.provider < b.provider
+	sort.Slice(all, func(i, j int) bool {
+		a, b := all[i], all[j]
+		if a.Provider != b.Provider {
+			return a.Provider < b.Provider
 		}
-		return a.location < b.location // the provider's own row ("") first
+		if a.provider != b.provider {
+			return a.provider < b.provider // two providers of one name stay apart
+		}
+		return a.Location < b.Location // the provider's own row ("") first
 	})
-	res := make([]Responsiveness, 0, len(order))
-	for _, k := range order {
-		res = append(res, *out[k])
+	res := make([]Responsiveness, 0, len(all))
+	for _, t := range all {
+		slices.Sort(t.days)
+		t.Median = median(t.days)
+		res = append(res, t.Responsiveness)
 	}
 	return res, nil
 }

@@ -321,7 +321,9 @@ func TestUnknownValuesStillCount(t *testing.T) {
 		w := build(t, d)
 		insert(t, d, w.leuven, []spec{{child: "Q", family: "Q", status: requests.StatusActive, channel: requests.Channel("fax"),
 			submitted: at("2026-06-05 09:00"), firstAnswer: -1, placed: -1, nis: "24062", wijk: "Heverlee", age: 12, days: "mon",
-			reason: requests.Reason("other-new"), start: "2027-06-01"}})
+			reason: requests.Reason("other-new"), start: "2027-06-01",
+			// A known claim and two no longer known: the request counts once as unknown.
+			claims: []requests.Claim{requests.ClaimSibling, requests.Claim("old-claim-a"), requests.Claim("old-claim-b")}}})
 		f, err := service(w).Yearly(deskCtx(w.leuven), 2026, "")
 		if err != nil {
 			t.Fatal(err)
@@ -331,6 +333,9 @@ func TestUnknownValuesStillCount(t *testing.T) {
 		}
 		if got := rows(f.Breakdown("by_reason")); got != "work=1 training=0 job_search=0 other=0 unknown=1" {
 			t.Errorf("by reason = %s", got)
+		}
+		if got := rows(f.Breakdown("by_priority")); got != "work_or_training=0 single_parent=0 low_income=0 foster_child=0 sibling=1 none=1 unknown=1" {
+			t.Errorf("by priority = %s", got)
 		}
 		if got := reports.ValueLabel("by_channel", "unknown", "nl"); got != "onbekend" {
 			t.Errorf("label = %s", got)

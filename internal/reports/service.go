@@ -14,6 +14,7 @@ import (
 
 	"github.com/loket-kinderopvang/loket/internal/geo"
 	"github.com/loket-kinderopvang/loket/internal/platform/authz"
+	"github.com/loket-kinderopvang/loket/internal/platform/cache"
 	"github.com/loket-kinderopvang/loket/internal/platform/clock"
 	"github.com/loket-kinderopvang/loket/internal/platform/db"
 	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
@@ -33,12 +34,30 @@ type Service struct {
 	desks   Desks
 	clock   clock.Clock
 	cross   authz.CrossTenantLogger
+	// kept holds computed yearly figures until their data changes (nil:
+	// every report computes them); release names the code that computed them.
+	kept    cache.Cache
+	release string
+}
+
+// Option configures a Service.
+type Option func(*Service)
+
+// KeepFigures keeps each desk's computed yearly figures in c until the data
+// they come from changes (see kept.go). release names the running code, so
+// figures a different release computed are never read.
+func KeepFigures(c cache.Cache, release string) Option {
+	return func(s *Service) { s.kept, s.release = c, release }
 }
 
 // NewService returns the report service. cross records every desk a
 // regional report reads; without it regional reports are refused.
-func NewService(d *db.DB, desks Desks, c clock.Clock, cross authz.CrossTenantLogger) *Service {
-	return &Service{db: d, tenants: tenancy.NewStore(d), desks: desks, clock: c, cross: cross}
+func NewService(d *db.DB, desks Desks, c clock.Clock, cross authz.CrossTenantLogger, opts ...Option) *Service {
+	s := &Service{db: d, tenants: tenancy.NewStore(d), desks: desks, clock: c, cross: cross}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // ErrUnknownRegion means no desk lies in the region.
@@ -79,6 +98,10 @@ func (s *Service) yearly(ctx context.Context, year int, munis []string, more ...
 	if s.db.Dialect == db.Postgres {
 		g.SetLimit(parallelParts)
 	}
+	// The extra parts (the providers' responsiveness, the longest) first.
+	for _, m := range more {
+		g.Go(func() error { return m(gctx) })
+	}
 	for _, part := range yearParts(ss) {
 		g.Go(func() error {
 			return s.tenants.Tx(gctx, func(ctx context.Context, tx *tenancy.Tx) error {
@@ -87,9 +110,6 @@ func (s *Service) yearly(ctx context.Context, year int, munis []string, more ...
 				return part(ctx, q)
 			})
 		})
-	}
-	for _, m := range more {
-		g.Go(func() error { return m(gctx) })
 	}
 	if err := g.Wait(); err != nil {
 		return Figures{}, nil, err
@@ -116,39 +136,63 @@ func (s *Service) Desk(ctx context.Context, t tenant.Tenant, year int) (DeskRepo
 		}
 	}
 	rep.ResponseDays = t.ProviderResponseDays
-	// A closed year whose rows the retention purge removed: its stored figures.
-	if f, err := s.stored(ctx, year); err != nil || f != nil {
-		if err != nil {
-			return rep, err
-		}
-		rep.Desk, rep.Providers = f.Desk, f.Providers
-		for _, nis := range munis {
-			rep.Municipalities = append(rep.Municipalities, MunicipalityFigures{NIS: nis, Figures: f.Municipalities[nis]})
-		}
-		rep.Ahead, err = s.Ahead(ctx, t)
+	var f *yearFigures
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		var err error
+		f, err = s.figuresOf(gctx, t, year, munis)
+		return err
+	})
+	g.Go(func() error {
+		var err error
+		rep.Ahead, err = s.Ahead(gctx, t)
+		return err
+	})
+	if err := g.Wait(); err != nil {
 		return rep, err
 	}
-	desk, per, err := s.yearly(ctx, year, munis,
-		func(ctx context.Context) error {
-			return s.tenants.Tx(ctx, func(ctx context.Context, tx *tenancy.Tx) error {
-				var err error
-				rep.Providers, err = responsiveness(ctx, tx, year, t.ProviderResponseDays)
-				return err
-			})
-		},
-		func(ctx context.Context) error {
-			var err error
-			rep.Ahead, err = s.Ahead(ctx, t)
-			return err
-		})
-	if err != nil {
-		return rep, err
-	}
-	rep.Desk = desk
+	rep.Desk, rep.Providers = f.Desk, f.Providers
 	for _, nis := range munis {
-		rep.Municipalities = append(rep.Municipalities, MunicipalityFigures{NIS: nis, Figures: per[nis]})
+		rep.Municipalities = append(rep.Municipalities, MunicipalityFigures{NIS: nis, Figures: f.Municipalities[nis]})
 	}
 	return rep, nil
+}
+
+// figuresOf returns the yearly figures of desk t (in ctx) for its
+// municipalities munis: a closed year's stored figures (the retention purge
+// removed its rows), else the kept figures while the desk's data is
+// unchanged, else computed now (and kept).
+func (s *Service) figuresOf(ctx context.Context, t tenant.Tenant, year int, munis []string) (*yearFigures, error) {
+	if f, err := s.stored(ctx, year); err != nil || f != nil {
+		return f, err
+	}
+	key, f := s.keptFigures(ctx, t, year, munis)
+	if f != nil {
+		return f, nil
+	}
+	f, err := s.compute(ctx, t, year, munis)
+	if err != nil {
+		return nil, err
+	}
+	s.keep(ctx, key, f)
+	return f, nil
+}
+
+// compute works out every yearly figure of desk t (in ctx) from its rows.
+func (s *Service) compute(ctx context.Context, t tenant.Tenant, year int, munis []string) (*yearFigures, error) {
+	var f yearFigures
+	var err error
+	f.Desk, f.Municipalities, err = s.yearly(ctx, year, munis, func(ctx context.Context) error {
+		return s.tenants.Tx(ctx, func(ctx context.Context, tx *tenancy.Tx) error {
+			var err error
+			f.Providers, err = responsiveness(ctx, tx, year, t.ProviderResponseDays)
+			return err
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &f, nil
 }
 
 // Ahead computes, for the desk in ctx, the open requests without a place and

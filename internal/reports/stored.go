@@ -67,15 +67,7 @@ func (s *Service) Freeze(ctx context.Context, t tenant.Tenant, year int) (bool, 
 	for i, nis := range t.Municipalities {
 		munis[i] = string(nis)
 	}
-	var f yearFigures
-	var err error
-	f.Desk, f.Municipalities, err = s.yearly(ctx, year, munis, func(ctx context.Context) error {
-		return s.tenants.Tx(ctx, func(ctx context.Context, tx *tenancy.Tx) error {
-			var err error
-			f.Providers, err = responsiveness(ctx, tx, year, t.ProviderResponseDays)
-			return err
-		})
-	})
+	f, err := s.compute(ctx, t, year, munis)
 	if err != nil {
 		return false, err
 	}
