@@ -252,6 +252,14 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		return err
 	})
 	a.Jobs.Every("api.idempotency_purge", 24*time.Hour)
+	// Daily: providers' systems hear of locations whose free places went
+	// stale (places.stale, once per stale period; the grid's rule).
+	a.Jobs.Handle("places.stale", func(ctx context.Context, _ *jobs.Job) error {
+		n, err := a.Webhooks.NotifyStalePlaces(ctx, catalog.StaleAfter)
+		log.Info("places.stale", "locations", n)
+		return err
+	})
+	a.Jobs.Every("places.stale", 24*time.Hour)
 	return a, nil
 }
 

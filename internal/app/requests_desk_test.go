@@ -16,6 +16,7 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/catalog"
 	"github.com/loket-kinderopvang/loket/internal/platform/authz"
 	"github.com/loket-kinderopvang/loket/internal/platform/dbtest"
+	"github.com/loket-kinderopvang/loket/internal/platform/page"
 	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
 	"github.com/loket-kinderopvang/loket/internal/requests"
 )
@@ -574,15 +575,16 @@ func TestProviderInbox(t *testing.T) {
 		if res.Status != 200 {
 			t.Fatalf("API inbox: %d %s", res.Status, res.Body)
 		}
-		var entries []requests.InboxEntry
-		if err := json.Unmarshal([]byte(res.Body), &entries); err != nil {
+		var env page.Envelope[requests.InboxEntry]
+		if err := json.Unmarshal([]byte(res.Body), &env); err != nil {
 			t.Fatal(err)
 		}
 		found := false
-		for i, e := range entries {
+		for i, e := range env.Items {
 			found = found || e.RequestID == third.ID.String()
-			if i > 0 && entries[i-1].AnswerDue != nil && e.AnswerDue != nil && e.AnswerDue.Before(*entries[i-1].AnswerDue) {
-				t.Error("the inbox must be sorted by deadline")
+			// A system polls for changes: the order is when each changed.
+			if i > 0 && e.UpdatedAt.Before(env.Items[i-1].UpdatedAt) {
+				t.Error("the API inbox must be sorted by updated_at")
 			}
 		}
 		if !found || strings.Contains(res.Body, nn) || strings.Contains(res.Body, "Geheime loketnotitie") || strings.Contains(res.Body, "vulnerable") {
