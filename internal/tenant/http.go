@@ -9,8 +9,8 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/loket-kinderopvang/loket/internal/geo"
-	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
 	"github.com/loket-kinderopvang/loket/internal/platform/page"
+	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
 	"github.com/loket-kinderopvang/loket/internal/platform/web"
 )
 
