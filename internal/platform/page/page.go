@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -38,6 +39,9 @@ func (k Key) Compare(o Key) int {
 	}
 	return cmp.Compare(len(k), len(o))
 }
+
+// String is the key as text (its parts joined), for logs and tests.
+func (k Key) String() string { return strings.Join(k, "|") }
 
 // TimeKey writes t so that text order is time order.
 func TimeKey(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000000Z") }
