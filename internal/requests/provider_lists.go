@@ -67,7 +67,7 @@ func (it ListItem) Key() page.Key {
 }
 
 type listRow struct {
-	inboxRow `bun:",extend"`
+	inboxRow        `bun:",extend"`
 	SortAt          time.Time  `bun:"sort_at"`
 	Status          Status     `bun:"request_status"`
 	StatusChangedAt *time.Time `bun:"request_status_changed_at"`
