@@ -159,14 +159,7 @@ func (s *Service) ProviderItems(ctx context.Context, list ProviderList, location
 			return nil, nil, fmt.Errorf("requests: %s of desk %s: %w", list, desk.Slug, err)
 		}
 		for _, r := range rows {
-			it := ListItem{InboxItem: InboxItem{DeskSlug: desk.Slug, DeskName: desk.Name, DeskMode: string(desk.Mode),
-				RequestID: r.RequestID, Rank: r.Rank, LocationID: r.LocationID, LocationName: names[r.LocationID].Name,
-				ChildFirstName: r.ChildFirst, AgeMonthsAtStart: r.AgeMonths, DesiredStart: r.DesiredStart,
-				FlexibilityWeeks: r.FlexibilityWeeks, Days: Request{CareDays: r.CareDays}.Days(), DayPart: r.DayPart,
-				WiderHours: r.WiderHours, SpecificCareNeed: r.SpecificCareNeed, CareNeedNote: r.CareNeedNote.String(),
-				ParentName: r.FamilyName, ParentEmail: r.FamilyEmail, ParentPhone: r.FamilyPhone, Language: r.Language,
-				State: r.State, AnswerDue: r.AnswerDue, Overdue: r.State == PreferencePending && r.AnswerDue != nil && r.AnswerDue.Before(now),
-				OfferStart: r.OfferStart, OfferDeadline: r.OfferDeadline},
+			it := ListItem{InboxItem: r.item(desk, names, now),
 				UpdatedAt: r.SortAt.UTC(), AnsweredAt: r.AnsweredAt, RespondedAt: r.RespondedAt, RequestStatus: r.Status,
 				StatusChanged: r.StatusChangedAt, family: r.FamilyID}
 			if r.OfferDays != "" {
