@@ -43,6 +43,9 @@ var RequestRoutes = []RouteCase{
 	{Method: "POST", Path: "/aanbieder/{provider}/aanvragen/{desk}/{request}/1", Form: url.Values{"kind": {"maybe"}}, OK: 422,
 		Allow: OwnOnly(authz.ProviderAdmin, authz.ProviderStaff)},
 	{Method: "GET", Path: "/api/v1/providers/{provider}/inbox", OK: 200, Allow: OwnOnly(authz.ProviderAdmin, authz.ProviderStaff)},
+	{Method: "GET", Path: "/api/v1/providers/{provider}/offers", OK: 200, Allow: OwnOnly(authz.ProviderAdmin, authz.ProviderStaff)},
+	{Method: "GET", Path: "/api/v1/providers/{provider}/placements", OK: 200, Allow: OwnOnly(authz.ProviderAdmin, authz.ProviderStaff)},
+	{Method: "GET", Path: "/api/v1/providers/{provider}/withdrawals", OK: 200, Allow: OwnOnly(authz.ProviderAdmin, authz.ProviderStaff)},
 	{Method: "POST", Path: "/api/v1/providers/{provider}/answers", JSON: `{"kind":"maybe"}`, OK: 422,
 		Allow: OwnOnly(authz.ProviderAdmin, authz.ProviderStaff)},
 	// Allocation rounds: desk staff only (not partners, not read-only sharing).
@@ -188,6 +191,8 @@ func TestCrossTenantRequestRoutes(t *testing.T) {
 		{Method: "GET", Path: "/aanbieder/{otherprovider}/aanvragen"},
 		{Method: "POST", Path: "/aanbieder/{otherprovider}/aanvragen/{A}/{request}/1", Form: url.Values{"kind": {"waiting_list"}}},
 		{Method: "GET", Path: "/api/v1/providers/{otherprovider}/inbox"},
+		{Method: "GET", Path: "/api/v1/providers/{otherprovider}/offers"},
+		{Method: "GET", Path: "/api/v1/providers/{otherprovider}/withdrawals"},
 	}
 	secrets := []string{secretChild, secretMail, r.ID.String()}
 	for _, role := range []authz.Role{authz.DeskWorker, authz.DeskAdmin, authz.Partner} {
