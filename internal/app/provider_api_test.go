@@ -223,5 +223,21 @@ func TestProviderAPIAnswerIdempotent(t *testing.T) {
 		if answers != 1 {
 			t.Errorf("answer events: %d, want 1: %+v", answers, events)
 		}
+
+		// Every write takes the key: a retried endpoint registration gets the
+		// same endpoint (and secret) back, and no second endpoint is made.
+		hooks := "/api/v1/providers/" + own["provider"] + "/webhooks"
+		create := func() Resp {
+			return api.Do(http.MethodPost, hooks, `{"url":"http://127.0.0.1:9/loket","events":["places.stale"]}`,
+				"Authorization", "Bearer "+DemoAPIKey(), "Content-Type", "application/json", "Idempotency-Key", "haak-1")
+		}
+		one, two := create(), create()
+		if one.Status != http.StatusCreated || two.Status != http.StatusCreated || one.Body != two.Body {
+			t.Fatalf("endpoint twice: %d %s / %d %s", one.Status, one.Body, two.Status, two.Body)
+		}
+		list, res := apiList[map[string]any](t, api, hooks)
+		if res.Status != http.StatusOK || len(list.Items) != 1 {
+			t.Errorf("endpoints after a retried registration: %d %s", res.Status, res.Body)
+		}
 	})
 }
