@@ -11,6 +11,7 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/account"
 	"github.com/loket-kinderopvang/loket/internal/catalog"
 	"github.com/loket-kinderopvang/loket/internal/platform/authz"
+	"github.com/loket-kinderopvang/loket/internal/platform/page"
 	"github.com/loket-kinderopvang/loket/internal/platform/web"
 )
 
@@ -207,7 +208,7 @@ func (h *Handler) apiProviderLocations(c *fiber.Ctx) error {
 	for i, l := range locs {
 		out[i] = ProviderLocation{ID: l.ID.String(), DossierNumber: l.DossierNumber, Name: l.Name, Postcode: l.Postcode, Email: l.Email}
 	}
-	return c.JSON(fiber.Map{"items": out})
+	return page.List(c, out, func(l ProviderLocation) page.Key { return page.Key{l.ID} })
 }
 
 func itoa(i int) string {

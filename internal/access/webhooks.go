@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/loket-kinderopvang/loket/internal/account"
+	"github.com/loket-kinderopvang/loket/internal/platform/page"
 	"github.com/loket-kinderopvang/loket/internal/platform/web"
 	"github.com/loket-kinderopvang/loket/internal/webhooks"
 )
@@ -282,7 +283,8 @@ func (h *Handler) apiWebhooks(c *fiber.Ctx) error {
 	for i, e := range eps {
 		out[i] = apiEndpoint(e)
 	}
-	return c.JSON(fiber.Map{"items": out})
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return page.List(c, out, func(e WebhookEndpoint) page.Key { return page.Key{e.CreatedAt, e.ID} })
 }
 
 func (h *Handler) apiWebhookCreate(c *fiber.Ctx) error {
@@ -322,16 +324,25 @@ func (h *Handler) apiWebhookDelete(c *fiber.Ctx) error {
 	return c.SendStatus(fiber.StatusNoContent)
 }
 
+// apiWebhookDeliveries is the delivery log, newest first, a page at a time.
 func (h *Handler) apiWebhookDeliveries(c *fiber.Ctx) error {
+	p, es := page.Parse(c)
+	if es != nil {
+		return page.Problem(c, es)
+	}
 	provider, e, err := h.endpointOf(c)
 	if err != nil {
 		return err
 	}
-	ds, err := h.Webhooks.Deliveries(c.UserContext(), provider, e.ID, 100)
+	ds, next, err := h.Webhooks.DeliveriesPage(c.UserContext(), provider, e.ID, p.After, p.Limit)
+	if errors.Is(err, webhooks.ErrBadCursor) {
+		return page.Problem(c, []web.FieldError{{Field: "cursor", Message: "must be a next_cursor this list returned"}})
+	}
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"items": ds})
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return page.Send(c, ds, next)
 }
 
 func (h *Handler) apiWebhookSendAgain(c *fiber.Ctx) error {

@@ -14,8 +14,12 @@ import (
 // replica knows every session. The cookie holds only a random id; it is
 // HttpOnly, SameSite=Lax, Secure when Loket is served over TLS, and lasts
 // as long as the browser (no expiry date).
+//
+// SessionCookie names the cookie (the API binds idempotency keys to it).
+const SessionCookie = "loket_session"
+
 const (
-	sessionCookie = "loket_session"
+	sessionCookie = SessionCookie
 
 	// A signed-in session.
 	keyUser       = "uid"

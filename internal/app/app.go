@@ -38,6 +38,7 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/platform/clock"
 	"github.com/loket-kinderopvang/loket/internal/platform/config"
 	"github.com/loket-kinderopvang/loket/internal/platform/db"
+	"github.com/loket-kinderopvang/loket/internal/platform/idempotency"
 	"github.com/loket-kinderopvang/loket/internal/platform/sealed"
 	"github.com/loket-kinderopvang/loket/internal/platform/telemetry"
 	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
@@ -92,6 +93,8 @@ type App struct {
 	Access *access.Service
 	// Jobs runs deadlines and reminders (database-backed; started in Serve).
 	Jobs *jobs.Scheduler
+	// Idempotency keeps the answers to writes with an Idempotency-Key.
+	Idempotency *idempotency.Store
 	// Rounds runs allocation rounds (central mode).
 	Rounds *rounds.Service
 	// Crisis handles sudden closures of locations (issue 16).
@@ -243,6 +246,21 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		return err
 	})
 	a.Jobs.Every("retention.purge", 24*time.Hour)
+	// Daily: Idempotency-Key answers older than a day go.
+	a.Idempotency = &idempotency.Store{DB: d.DB, Clock: a.Clock}
+	a.Jobs.Handle("api.idempotency_purge", func(ctx context.Context, _ *jobs.Job) error {
+		_, err := a.Idempotency.Purge(ctx)
+		return err
+	})
+	a.Jobs.Every("api.idempotency_purge", 24*time.Hour)
+	// Daily: providers' systems hear of locations whose free places went
+	// stale (places.stale, once per stale period; the grid's rule).
+	a.Jobs.Handle("places.stale", func(ctx context.Context, _ *jobs.Job) error {
+		n, err := a.Webhooks.NotifyStalePlaces(ctx, catalog.StaleAfter)
+		log.Info("places.stale", "locations", n)
+		return err
+	})
+	a.Jobs.Every("places.stale", 24*time.Hour)
 	return a, nil
 }
 
@@ -464,6 +482,9 @@ func (a *App) Handler(extra ...func(*fiber.App)) (*web.Server, error) {
 		fn(app)
 	}
 	api := app.Group("/api/v1")
+	// Every write of the API takes an optional Idempotency-Key (issue 17).
+	api.Use(idempotency.Middleware(idempotency.Config{Store: a.Idempotency, Caller: idempotencyCaller,
+		Skip: ownIdempotency, Log: a.Log}))
 	api.Get("/openapi.json", serveOpenAPI)
 	desks.Register(app, api)
 	search := catalog.NewSearchHandler(a.Catalog, a.Directory, desks, renderer, catalog.WithMapTiles(a.Config.MapTilesURL))

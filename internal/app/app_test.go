@@ -164,9 +164,9 @@ func TestAPI(t *testing.T) {
 			Municipalities []struct {
 				NIS string `json:"nis_code"`
 			} `json:"municipalities"`
-		} `json:"tenants"`
+		} `json:"items"`
 	}
-	if err := json.Unmarshal([]byte(list.Body), &body); err != nil || list.Status != 200 {
+	if err := json.Unmarshal([]byte(list.Body), &body); err != nil || list.Status != 200 || !strings.Contains(list.Body, `"next_cursor":null`) {
 		t.Fatalf("list: %d %v %s", list.Status, err, list.Body)
 	}
 	counts := map[string]int{}

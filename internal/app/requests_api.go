@@ -1,9 +1,13 @@
 package app
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
+
+	"github.com/loket-kinderopvang/loket/internal/account"
 )
 
 // apiCaller names the caller of a registration through the API: "" without
@@ -27,4 +31,26 @@ func (a *App) apiCaller(c *fiber.Ctx) (string, error) {
 		return "", fiber.ErrUnauthorized
 	}
 	return k.Subject(), nil
+}
+
+// idempotencyCaller binds an Idempotency-Key to whoever sends the write: a
+// hash of the bearer key or of the session cookie (never the secret itself),
+// so that the same key text of another caller is another key.
+func idempotencyCaller(c *fiber.Ctx) string {
+	if auth := c.Get(fiber.HeaderAuthorization); auth != "" {
+		sum := sha256.Sum256([]byte(auth))
+		return "bearer:" + hex.EncodeToString(sum[:])
+	}
+	if s := c.Cookies(account.SessionCookie); s != "" {
+		sum := sha256.Sum256([]byte(s))
+		return "session:" + hex.EncodeToString(sum[:])
+	}
+	return "anonymous"
+}
+
+// ownIdempotency names the writes that keep their key themselves: a
+// registration stores it with the request it created (requests.idempotency).
+func ownIdempotency(c *fiber.Ctx) bool {
+	p := c.Path()
+	return c.Method() == fiber.MethodPost && strings.HasPrefix(p, "/api/v1/tenants/") && strings.HasSuffix(p, "/requests")
 }

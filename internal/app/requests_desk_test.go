@@ -16,6 +16,7 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/catalog"
 	"github.com/loket-kinderopvang/loket/internal/platform/authz"
 	"github.com/loket-kinderopvang/loket/internal/platform/dbtest"
+	"github.com/loket-kinderopvang/loket/internal/platform/page"
 	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
 	"github.com/loket-kinderopvang/loket/internal/requests"
 )
@@ -42,6 +43,9 @@ var RequestRoutes = []RouteCase{
 	{Method: "POST", Path: "/aanbieder/{provider}/aanvragen/{desk}/{request}/1", Form: url.Values{"kind": {"maybe"}}, OK: 422,
 		Allow: OwnOnly(authz.ProviderAdmin, authz.ProviderStaff)},
 	{Method: "GET", Path: "/api/v1/providers/{provider}/inbox", OK: 200, Allow: OwnOnly(authz.ProviderAdmin, authz.ProviderStaff)},
+	{Method: "GET", Path: "/api/v1/providers/{provider}/offers", OK: 200, Allow: OwnOnly(authz.ProviderAdmin, authz.ProviderStaff)},
+	{Method: "GET", Path: "/api/v1/providers/{provider}/placements", OK: 200, Allow: OwnOnly(authz.ProviderAdmin, authz.ProviderStaff)},
+	{Method: "GET", Path: "/api/v1/providers/{provider}/withdrawals", OK: 200, Allow: OwnOnly(authz.ProviderAdmin, authz.ProviderStaff)},
 	{Method: "POST", Path: "/api/v1/providers/{provider}/answers", JSON: `{"kind":"maybe"}`, OK: 422,
 		Allow: OwnOnly(authz.ProviderAdmin, authz.ProviderStaff)},
 	// Allocation rounds: desk staff only (not partners, not read-only sharing).
@@ -187,6 +191,8 @@ func TestCrossTenantRequestRoutes(t *testing.T) {
 		{Method: "GET", Path: "/aanbieder/{otherprovider}/aanvragen"},
 		{Method: "POST", Path: "/aanbieder/{otherprovider}/aanvragen/{A}/{request}/1", Form: url.Values{"kind": {"waiting_list"}}},
 		{Method: "GET", Path: "/api/v1/providers/{otherprovider}/inbox"},
+		{Method: "GET", Path: "/api/v1/providers/{otherprovider}/offers"},
+		{Method: "GET", Path: "/api/v1/providers/{otherprovider}/withdrawals"},
 	}
 	secrets := []string{secretChild, secretMail, r.ID.String()}
 	for _, role := range []authz.Role{authz.DeskWorker, authz.DeskAdmin, authz.Partner} {
@@ -574,15 +580,16 @@ func TestProviderInbox(t *testing.T) {
 		if res.Status != 200 {
 			t.Fatalf("API inbox: %d %s", res.Status, res.Body)
 		}
-		var entries []requests.InboxEntry
-		if err := json.Unmarshal([]byte(res.Body), &entries); err != nil {
+		var env page.Envelope[requests.InboxEntry]
+		if err := json.Unmarshal([]byte(res.Body), &env); err != nil {
 			t.Fatal(err)
 		}
 		found := false
-		for i, e := range entries {
+		for i, e := range env.Items {
 			found = found || e.RequestID == third.ID.String()
-			if i > 0 && entries[i-1].AnswerDue != nil && e.AnswerDue != nil && e.AnswerDue.Before(*entries[i-1].AnswerDue) {
-				t.Error("the inbox must be sorted by deadline")
+			// A system polls for changes: the order is when each changed.
+			if i > 0 && e.UpdatedAt.Before(env.Items[i-1].UpdatedAt) {
+				t.Error("the API inbox must be sorted by updated_at")
 			}
 		}
 		if !found || strings.Contains(res.Body, nn) || strings.Contains(res.Body, "Geheime loketnotitie") || strings.Contains(res.Body, "vulnerable") {

@@ -19,13 +19,16 @@ type AccessID = ids.ID[accessKind]
 
 // What a look was, for the desk's "who looked at this family".
 const (
-	LookCase         = "case"          // the desk's request page (staff, partner, shared list)
-	LookReceipt      = "receipt"       // the receipt the desk prints for the family
-	LookInbox        = "inbox"         // a provider's inbox page
-	LookAnswer       = "answer"        // a provider's answer page of one request
-	LookAPIInbox     = "api_inbox"     // a provider's inbox through the API
-	LookCrisis       = "crisis"        // the families of a crisis closure
-	LookCrisisLetter = "crisis_letter" // a printed letter of a crisis closure
+	LookCase           = "case"            // the desk's request page (staff, partner, shared list)
+	LookReceipt        = "receipt"         // the receipt the desk prints for the family
+	LookInbox          = "inbox"           // a provider's inbox page
+	LookAnswer         = "answer"          // a provider's answer page of one request
+	LookAPIInbox       = "api_inbox"       // a provider's inbox through the API
+	LookAPIOffers      = "api_offers"      // a provider's offers and their outcome through the API
+	LookAPIPlacements  = "api_placements"  // a provider's placements through the API
+	LookAPIWithdrawals = "api_withdrawals" // withdrawals of requests for a provider's locations, through the API
+	LookCrisis         = "crisis"          // the families of a crisis closure
+	LookCrisisLetter   = "crisis_letter"   // a printed letter of a crisis closure
 )
 
 // Access is one look at a family's data: who, which family and request,

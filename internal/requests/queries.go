@@ -14,6 +14,7 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/eventlog"
 	"github.com/loket-kinderopvang/loket/internal/platform/sealed"
 	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
+	"github.com/loket-kinderopvang/loket/internal/tenant"
 )
 
 // Attention flags of the desk worklist.
@@ -253,6 +254,18 @@ type inboxRow struct {
 	FamilyID         uuid.UUID   `bun:"family_id"`
 }
 
+// item is the row as an inbox line of desk.
+func (r inboxRow) item(desk tenant.Tenant, names map[uuid.UUID]LocationRef, now time.Time) InboxItem {
+	return InboxItem{DeskSlug: desk.Slug, DeskName: desk.Name, DeskMode: string(desk.Mode),
+		RequestID: r.RequestID, Rank: r.Rank, LocationID: r.LocationID, LocationName: names[r.LocationID].Name,
+		ChildFirstName: r.ChildFirst, AgeMonthsAtStart: r.AgeMonths, DesiredStart: r.DesiredStart,
+		FlexibilityWeeks: r.FlexibilityWeeks, Days: Request{CareDays: r.CareDays}.Days(), DayPart: r.DayPart,
+		WiderHours: r.WiderHours, SpecificCareNeed: r.SpecificCareNeed, CareNeedNote: r.CareNeedNote.String(),
+		ParentName: r.FamilyName, ParentEmail: r.FamilyEmail, ParentPhone: r.FamilyPhone, Language: r.Language,
+		State: r.State, AnswerDue: r.AnswerDue, Overdue: r.State == PreferencePending && r.AnswerDue != nil && r.AnswerDue.Before(now),
+		OfferStart: r.OfferStart, OfferDeadline: r.OfferDeadline}
+}
+
 // InboxStates are the preference states a provider still has to act on.
 var InboxStates = []PreferenceState{PreferencePending, PreferenceWaitingList, PreferenceOffered}
 
@@ -312,14 +325,7 @@ func (s *Service) Inbox(ctx context.Context, provider uuid.UUID, locations []uui
 			return nil, fmt.Errorf("requests: inbox of desk %s: %w", desk.Slug, err)
 		}
 		for _, r := range rows {
-			out = append(out, InboxItem{DeskSlug: desk.Slug, DeskName: desk.Name, DeskMode: string(desk.Mode),
-				RequestID: r.RequestID, Rank: r.Rank, LocationID: r.LocationID, LocationName: names[r.LocationID].Name,
-				ChildFirstName: r.ChildFirst, AgeMonthsAtStart: r.AgeMonths, DesiredStart: r.DesiredStart,
-				FlexibilityWeeks: r.FlexibilityWeeks, Days: Request{CareDays: r.CareDays}.Days(), DayPart: r.DayPart,
-				WiderHours: r.WiderHours, SpecificCareNeed: r.SpecificCareNeed, CareNeedNote: r.CareNeedNote.String(),
-				ParentName: r.FamilyName, ParentEmail: r.FamilyEmail, ParentPhone: r.FamilyPhone, Language: r.Language,
-				State: r.State, AnswerDue: r.AnswerDue, Overdue: r.State == PreferencePending && r.AnswerDue != nil && r.AnswerDue.Before(now),
-				OfferStart: r.OfferStart, OfferDeadline: r.OfferDeadline})
+			out = append(out, r.item(desk, names, now))
 		}
 	}
 	slices.SortStableFunc(out, func(a, b InboxItem) int {

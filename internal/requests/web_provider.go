@@ -17,6 +17,7 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/catalog"
 	"github.com/loket-kinderopvang/loket/internal/eventlog"
 	"github.com/loket-kinderopvang/loket/internal/platform/authz"
+	"github.com/loket-kinderopvang/loket/internal/platform/page"
 	"github.com/loket-kinderopvang/loket/internal/platform/validate"
 	"github.com/loket-kinderopvang/loket/internal/platform/web"
 )
@@ -46,7 +47,11 @@ func (h *Web) RegisterProvider(app fiber.Router) {
 
 // RegisterProviderAPI adds the providers' JSON API under /api/v1.
 func (h *Web) RegisterProviderAPI(api fiber.Router) {
-	api.Get("/providers/:provider/inbox", h.APIAuth, h.scope(authz.RequestsRead, h.Principal), h.apiInbox)
+	read := h.scope(authz.RequestsRead, h.Principal)
+	api.Get("/providers/:provider/inbox", h.APIAuth, read, h.apiInbox)
+	api.Get("/providers/:provider/offers", h.APIAuth, read, h.apiOffers)
+	api.Get("/providers/:provider/placements", h.APIAuth, read, h.apiPlacements)
+	api.Get("/providers/:provider/withdrawals", h.APIAuth, read, h.apiWithdrawals)
 	api.Post("/providers/:provider/answers", h.APIAuth, h.scope(authz.RequestsWrite, h.Principal), h.apiAnswer)
 }
 
@@ -256,25 +261,132 @@ type InboxEntry struct {
 	State            string     `json:"state"`
 	AnswerDue        *time.Time `json:"answer_due"`
 	Overdue          bool       `json:"overdue"`
+	UpdatedAt        time.Time  `json:"updated_at"`
 }
 
-func (h *Web) apiInbox(c *fiber.Ctx) error {
+// Pagination of the provider lists: the page package's limit and cursor,
+// and updated_since.
+func (h *Web) listQuery(c *fiber.Ctx) (ProviderQuery, bool, error) {
+	p, es := page.Parse(c)
+	q := ProviderQuery{After: p.After, Limit: p.Limit}
+	if s := c.Query("updated_since"); s != "" {
+		t, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			es = append(es, web.FieldError{Field: "updated_since", Message: "must be an RFC 3339 date-time like 2027-03-01T08:00:00Z"})
+		}
+		q.Since = t
+	}
+	if es != nil {
+		return q, false, page.Problem(c, es)
+	}
+	return q, true, nil
+}
+
+// providerList answers one of the provider lists with entries made by line.
+func providerList[T any](h *Web, c *fiber.Ctx, list ProviderList, what string, line func(ListItem) T) error {
+	q, ok, err := h.listQuery(c)
+	if !ok {
+		return err
+	}
 	s := scopeOf(c)
-	items, err := h.Service.Inbox(c.UserContext(), s.Provider, s.Locations, Look{Actor: h.providerActor(c, h.Principal), What: eventlog.LookAPIInbox, Organisation: authz.Provider(s.Provider.String())}, nil)
+	items, next, err := h.Service.ProviderItems(c.UserContext(), list, s.Locations,
+		Look{Actor: h.providerActor(c, h.Principal), What: what, Organisation: authz.Provider(s.Provider.String())}, q)
+	if errors.Is(err, ErrBadCursor) {
+		return page.Problem(c, []web.FieldError{{Field: "cursor", Message: "must be a next_cursor this list returned"}})
+	}
 	if err != nil {
 		return err
 	}
-	out := make([]InboxEntry, 0, len(items))
+	out := make([]T, 0, len(items))
 	for _, it := range items {
-		out = append(out, InboxEntry{Desk: it.DeskSlug, DeskName: it.DeskName, DeskMode: it.DeskMode, RequestID: it.RequestID.String(),
+		out = append(out, line(it))
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return page.Send(c, out, next)
+}
+
+func (h *Web) apiInbox(c *fiber.Ctx) error {
+	return providerList(h, c, ListInbox, eventlog.LookAPIInbox, func(it ListItem) InboxEntry {
+		return InboxEntry{Desk: it.DeskSlug, DeskName: it.DeskName, DeskMode: it.DeskMode, RequestID: it.RequestID.String(),
 			Rank: it.Rank, LocationID: it.LocationID.String(), LocationName: it.LocationName, ChildFirstName: it.ChildFirstName,
 			AgeMonthsAtStart: it.AgeMonthsAtStart, DesiredStart: it.DesiredStart.Format(dateLayout), FlexibilityWeeks: it.FlexibilityWeeks,
 			Days: it.Days, DayPart: it.DayPart, WiderHours: it.WiderHours, SpecificCareNeed: it.SpecificCareNeed,
 			CareNeedNote: it.CareNeedNote, ParentName: it.ParentName, ParentEmail: it.ParentEmail, ParentPhone: it.ParentPhone,
-			Language: it.Language, State: string(it.State), AnswerDue: it.AnswerDue, Overdue: it.Overdue})
+			Language: it.Language, State: string(it.State), AnswerDue: it.AnswerDue, Overdue: it.Overdue, UpdatedAt: it.UpdatedAt}
+	})
+}
+
+// OfferEntry is one line of GET /api/v1/providers/{provider}/offers: an
+// offer and its outcome.
+type OfferEntry struct {
+	Desk           string     `json:"desk"`
+	RequestID      string     `json:"request_id"`
+	Rank           int        `json:"rank"`
+	LocationID     string     `json:"location_id"`
+	ChildFirstName string     `json:"child_first_name"`
+	Outcome        string     `json:"outcome"` // offered, accepted, declined, lapsed
+	OfferedAt      *time.Time `json:"offered_at"`
+	OfferStart     string     `json:"offer_start"`
+	OfferDays      []string   `json:"offer_days"`
+	OfferDeadline  *time.Time `json:"offer_deadline"`
+	RespondedAt    *time.Time `json:"responded_at"`
+	UpdatedAt      time.Time  `json:"updated_at"`
+}
+
+// PlacementEntry is one line of GET /api/v1/providers/{provider}/placements:
+// an accepted place.
+type PlacementEntry struct {
+	Desk           string     `json:"desk"`
+	RequestID      string     `json:"request_id"`
+	Rank           int        `json:"rank"`
+	LocationID     string     `json:"location_id"`
+	ChildFirstName string     `json:"child_first_name"`
+	StartDate      string     `json:"start_date"`
+	Days           []string   `json:"days"`
+	DayPart        DayPart    `json:"day_part"`
+	AcceptedAt     *time.Time `json:"accepted_at"`
+	UpdatedAt      time.Time  `json:"updated_at"`
+}
+
+// WithdrawalEntry is one line of GET /api/v1/providers/{provider}/withdrawals:
+// a withdrawn request that had a preference for one of the locations.
+type WithdrawalEntry struct {
+	Desk        string     `json:"desk"`
+	RequestID   string     `json:"request_id"`
+	Rank        int        `json:"rank"`
+	LocationID  string     `json:"location_id"`
+	WithdrawnAt *time.Time `json:"withdrawn_at"`
+	UpdatedAt   time.Time  `json:"updated_at"`
+}
+
+func dayOrEmpty(t *time.Time) string {
+	if t == nil {
+		return ""
 	}
-	c.Set(fiber.HeaderCacheControl, "no-store")
-	return c.JSON(out)
+	return t.Format(dateLayout)
+}
+
+func (h *Web) apiOffers(c *fiber.Ctx) error {
+	return providerList(h, c, ListOffers, eventlog.LookAPIOffers, func(it ListItem) OfferEntry {
+		return OfferEntry{Desk: it.DeskSlug, RequestID: it.RequestID.String(), Rank: it.Rank, LocationID: it.LocationID.String(),
+			ChildFirstName: it.ChildFirstName, Outcome: string(it.State), OfferedAt: it.AnsweredAt, OfferStart: dayOrEmpty(it.OfferStart),
+			OfferDays: it.OfferDays, OfferDeadline: it.OfferDeadline, RespondedAt: it.RespondedAt, UpdatedAt: it.UpdatedAt}
+	})
+}
+
+func (h *Web) apiPlacements(c *fiber.Ctx) error {
+	return providerList(h, c, ListPlacements, eventlog.LookAPIPlacements, func(it ListItem) PlacementEntry {
+		return PlacementEntry{Desk: it.DeskSlug, RequestID: it.RequestID.String(), Rank: it.Rank, LocationID: it.LocationID.String(),
+			ChildFirstName: it.ChildFirstName, StartDate: dayOrEmpty(it.OfferStart), Days: it.OfferDays, DayPart: it.DayPart,
+			AcceptedAt: it.RespondedAt, UpdatedAt: it.UpdatedAt}
+	})
+}
+
+func (h *Web) apiWithdrawals(c *fiber.Ctx) error {
+	return providerList(h, c, ListWithdrawals, eventlog.LookAPIWithdrawals, func(it ListItem) WithdrawalEntry {
+		return WithdrawalEntry{Desk: it.DeskSlug, RequestID: it.RequestID.String(), Rank: it.Rank, LocationID: it.LocationID.String(),
+			WithdrawnAt: it.StatusChanged, UpdatedAt: it.UpdatedAt}
+	})
 }
 
 // AnswerBody is the body of POST /api/v1/providers/{provider}/answers.

@@ -9,6 +9,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/loket-kinderopvang/loket/internal/geo"
+	"github.com/loket-kinderopvang/loket/internal/platform/page"
 	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
 	"github.com/loket-kinderopvang/loket/internal/platform/web"
 )
@@ -205,7 +206,7 @@ func (h *Handler) apiList(c *fiber.Ctx) error {
 	for i, t := range all {
 		out[i] = toAPI(t)
 	}
-	return c.JSON(fiber.Map{"tenants": out})
+	return page.List(c, out, func(t APITenant) page.Key { return page.Key{t.Slug} })
 }
 
 func (h *Handler) apiGet(c *fiber.Ctx) error {

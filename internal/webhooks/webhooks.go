@@ -27,6 +27,7 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/platform/clock"
 	"github.com/loket-kinderopvang/loket/internal/platform/db"
 	"github.com/loket-kinderopvang/loket/internal/platform/ids"
+	"github.com/loket-kinderopvang/loket/internal/platform/page"
 	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
 	"github.com/loket-kinderopvang/loket/internal/requests"
 )
@@ -255,6 +256,50 @@ func (s *Service) Deliveries(ctx context.Context, provider uuid.UUID, id Endpoin
 		return nil, fmt.Errorf("webhooks: deliveries: %w", err)
 	}
 	return ds, nil
+}
+
+// ErrBadCursor is a cursor that is no key of a delivery log.
+var ErrBadCursor = errors.New("webhooks: not a cursor of this delivery log")
+
+// DeliveriesPage is a page of the log of an endpoint of the provider, newest
+// first: the limit deliveries older than after (nil: the newest), and the
+// key of the page's last one when more follow.
+func (s *Service) DeliveriesPage(ctx context.Context, provider uuid.UUID, id EndpointID, after page.Key, limit int) ([]Delivery, page.Key, error) {
+	if _, err := s.Endpoint(ctx, provider, id); err != nil {
+		return nil, nil, err
+	}
+	var at time.Time
+	var last DeliveryID
+	if after != nil {
+		var err, err2 error
+		if len(after) != 2 {
+			return nil, nil, ErrBadCursor
+		}
+		at, err = time.Parse("2006-01-02T15:04:05.000000000Z", after[0])
+		last, err2 = ParseDeliveryID(after[1])
+		if err != nil || err2 != nil {
+			return nil, nil, ErrBadCursor
+		}
+	}
+	var ds []Delivery
+	err := asRelay(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
+		q := tx.NewSelect().Model(&ds).Where("endpoint_id = ?", id)
+		if after != nil {
+			q = q.WhereGroup(" AND ", func(g *bun.SelectQuery) *bun.SelectQuery {
+				return g.Where("created_at < ?", at).WhereOr("created_at = ? AND id < ?", at, last)
+			})
+		}
+		return q.OrderExpr("created_at DESC, id DESC").Limit(int64(limit + 1)).Scan(ctx)
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("webhooks: deliveries: %w", err)
+	}
+	if len(ds) <= limit {
+		return ds, nil, nil
+	}
+	ds = ds[:limit]
+	end := ds[limit-1]
+	return ds, page.Key{page.TimeKey(end.CreatedAt), end.ID.String()}, nil
 }
 
 // SendAgain puts a delivery of the provider's endpoint back in the queue,

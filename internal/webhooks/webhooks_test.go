@@ -87,6 +87,9 @@ func newReceiver(t *testing.T) *receiver {
 			return
 		}
 		subject, _ := payload.Data["request_id"].(string)
+		if subject == "" {
+			subject, _ = payload.Data["location_id"].(string) // places.stale
+		}
 		rc.got = append(rc.got, received{id: id, event: payload.Type, subject: subject})
 		w.WriteHeader(http.StatusNoContent)
 	}))

@@ -40,15 +40,16 @@ var unscopedUses = map[string]struct {
 	// (these are not crossings; a platform accessor would name them better).
 	// Tests: the service and rounds tests in internal/requests and
 	// internal/rounds.
-	"internal/requests/queries.go:Inbox":           {1, "catalogue: location names"},
-	"internal/requests/queries.go:dues":            {1, "catalogue: location names"},
-	"internal/requests/queries.go:inArea":          {1, "catalogue: municipality of each chosen location"},
-	"internal/requests/service.go:lookupLocations": {1, "catalogue: locations accept requests"},
-	"internal/requests/service.go:Case":            {1, "catalogue: location names"},
-	"internal/requests/service.go:checkOffer":      {1, "catalogue: free places"},
-	"internal/requests/service.go:Accept":          {1, "catalogue: take a free place with the placement"},
-	"internal/requests/service.go:parentNoticeWhy": {1, "catalogue: location name"},
-	"internal/rounds/rounds.go:Load":               {1, "catalogue: free places of the round"},
+	"internal/requests/queries.go:Inbox":                {1, "catalogue: location names"},
+	"internal/requests/provider_lists.go:ProviderItems": {1, "catalogue: location names"},
+	"internal/requests/queries.go:dues":                 {1, "catalogue: location names"},
+	"internal/requests/queries.go:inArea":               {1, "catalogue: municipality of each chosen location"},
+	"internal/requests/service.go:lookupLocations":      {1, "catalogue: locations accept requests"},
+	"internal/requests/service.go:Case":                 {1, "catalogue: location names"},
+	"internal/requests/service.go:checkOffer":           {1, "catalogue: free places"},
+	"internal/requests/service.go:Accept":               {1, "catalogue: take a free place with the placement"},
+	"internal/requests/service.go:parentNoticeWhy":      {1, "catalogue: location name"},
+	"internal/rounds/rounds.go:Load":                    {1, "catalogue: free places of the round"},
 	// Answers by e-mail: which chosen locations' providers answer by mail,
 	// and a location's name (catalogue). Test: TestAnswerByEmail in
 	// internal/app.
@@ -59,6 +60,10 @@ var unscopedUses = map[string]struct {
 	// transaction so the deliveries commit with the change. Test:
 	// TestWebhookDeliveredOnceSigned in internal/webhooks.
 	"internal/webhooks/webhooks.go:EnqueueTx": {2, "platform: endpoints of the providers of the event's locations"},
+	// The places.stale notice (platform data) commits with the desk's
+	// deliveries it marks as told. Test: TestStalePlacesToldOncePerPeriod
+	// in internal/webhooks.
+	"internal/webhooks/stale.go:NotifyStalePlaces": {1, "platform: the stale period told, with its deliveries"},
 }
 
 // TestUnscopedUses finds every call of Unscoped() in the non-test Go code of
