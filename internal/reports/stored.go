@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -32,6 +33,18 @@ type yearFigures struct {
 	Desk           Figures            `json:"desk"`
 	Municipalities map[string]Figures `json:"municipalities"`
 	Providers      []Responsiveness   `json:"providers"`
+	// Cross is the year's cross-border demand (crossBorder) keyed
+	// "family's NIS>location's NIS", for the regional report; nil in
+	// figures stored before it was kept.
+	Cross map[string]int `json:"cross,omitempty"`
+}
+
+// crossKey and crossPair turn a cross-border pair into the stored key and back.
+func crossKey(k [2]string) string { return k[0] + ">" + k[1] }
+
+func crossPair(key string) [2]string {
+	from, to, _ := strings.Cut(key, ">")
+	return [2]string{from, to}
 }
 
 // stored returns the stored figures of year for the desk in ctx, if any.
@@ -72,7 +85,14 @@ func (s *Service) Freeze(ctx context.Context, t tenant.Tenant, year int) (bool, 
 	f.Desk, f.Municipalities, err = s.yearly(ctx, year, munis, func(ctx context.Context) error {
 		return s.tenants.Tx(ctx, func(ctx context.Context, tx *tenancy.Tx) error {
 			var err error
-			f.Providers, err = responsiveness(ctx, tx, year, t.ProviderResponseDays)
+			if f.Providers, err = responsiveness(ctx, tx, year, t.ProviderResponseDays); err != nil {
+				return err
+			}
+			cb, err := crossBorder(ctx, tx, year)
+			f.Cross = map[string]int{}
+			for k, n := range cb {
+				f.Cross[crossKey(k)] = n
+			}
 			return err
 		})
 	})

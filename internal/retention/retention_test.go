@@ -53,8 +53,10 @@ func TestRetentionPurge(t *testing.T) {
 		if err := cat.SaveProvider(ctx, p); err != nil {
 			t.Fatal(err)
 		}
-		loc := &catalog.Location{DossierNumber: "R-1", ProviderID: p.ID, Name: "Bewaaropvang", Postcode: "3000",
-			MunicipalityNIS: geo.NISCode("24062"), Lat: 50.88, Lon: 4.70, CareType: catalog.Groepsopvang, SubsidyTier: catalog.TierT1,
+		// In Herent, next to Leuven: every request is demand across the
+		// border, which the region's report counts.
+		loc := &catalog.Location{DossierNumber: "R-1", ProviderID: p.ID, Name: "Bewaaropvang", Postcode: "3020",
+			MunicipalityNIS: geo.NISCode("24038"), Lat: 50.90, Lon: 4.67, CareType: catalog.Groepsopvang, SubsidyTier: catalog.TierT1,
 			LicensedPlaces: 18, MaxAgeMonths: 36, Languages: []string{"nl"}, AcceptsRequests: true}
 		if err := cat.SaveLocation(ctx, loc); err != nil {
 			t.Fatal(err)
@@ -128,6 +130,9 @@ func TestRetentionPurge(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if len(regionBefore.Cross) != 1 || regionBefore.Cross[0].Requests.N != 7 {
+			t.Fatalf("2019 before the purge: cross-border demand %+v, want 7 requests from Leuven to Herent", regionBefore.Cross)
+		}
 		if before[2019].Desk.Requests.N != 7 || before[2019].Desk.Withdrawn.N != 7 {
 			t.Fatalf("2019 before the purge: %d requests, %d withdrawn; want 7 and 7", before[2019].Desk.Requests.N, before[2019].Desk.Withdrawn.N)
 		}
@@ -197,7 +202,8 @@ func TestRetentionPurge(t *testing.T) {
 			}
 		}
 		if regionAfter, err := rep.Region(ctx, "coordinator", string(m.RegionNIS), 2019); err != nil || !reflect.DeepEqual(regionAfter, regionBefore) {
-			t.Errorf("the region's figures of 2019 changed by the purge (%v):\nbefore %+v\nafter  %+v", err, regionBefore, regionAfter)
+			t.Errorf("the region's figures of 2019 changed by the purge (%v):\nbefore %+v %+v\nafter  %+v %+v", err,
+				regionBefore.Total, regionBefore.Cross, regionAfter.Total, regionAfter.Cross)
 		}
 		// The metric counts what went.
 		if n := testutil.ToFloat64(purger.Collector().(*prometheus.CounterVec).WithLabelValues(retention.KindRequests)); n != 6 {
