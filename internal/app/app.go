@@ -238,7 +238,8 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		c, err := a.Retention.Run(ctx)
 		log.Info("retention.purge", "requests", c[retention.KindRequests], "children", c[retention.KindChildren],
 			"families", c[retention.KindFamilies], "notes", c[retention.KindNotes], "care_notes", c[retention.KindCareNotes],
-			"looks", c[retention.KindLooks])
+			"looks", c[retention.KindLooks], "mail", c[retention.KindMail], "accounts", c[retention.KindAccounts],
+			"api_keys", c[retention.KindKeys])
 		return err
 	})
 	a.Jobs.Every("retention.purge", 24*time.Hour)

@@ -7,12 +7,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/loket-kinderopvang/loket/internal/catalog"
 	"github.com/loket-kinderopvang/loket/internal/eventlog"
 	"github.com/loket-kinderopvang/loket/internal/geo"
+	"github.com/loket-kinderopvang/loket/internal/mail"
 	"github.com/loket-kinderopvang/loket/internal/platform/clock"
 	"github.com/loket-kinderopvang/loket/internal/platform/db"
 	"github.com/loket-kinderopvang/loket/internal/platform/dbtest"
@@ -108,6 +110,56 @@ func TestRetentionPurge(t *testing.T) {
 		if err := svc.SetLegalHold(lctx, held.ID, true, desk); err != nil {
 			t.Fatal(err)
 		}
+		// Mail of 2019: the desk's to a family that goes and to the held
+		// one, the platform's; accounts and API keys ended in 2019.
+		deskMail := func(to string) {
+			t.Helper()
+			err := tenancy.NewStore(d).Tx(lctx, func(ctx context.Context, tx *tenancy.Tx) error {
+				return tx.Insert(ctx, &mail.DeskStored{Record: mail.Record{ID: mail.NewID(), CreatedAt: clk.Now(), Kind: "request.submitted",
+					To: to, Subject: "Uw aanvraag", Text: "Dag ouder van " + to}})
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		platformMail := func(to string) {
+			t.Helper()
+			if _, err := d.NewInsert().Model(&mail.Stored{Record: mail.Record{ID: mail.NewID(), CreatedAt: clk.Now(), Kind: "password_reset",
+				To: to, Subject: "Aanmelden", Text: "Uw link"}}).Exec(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		account := func(email string, disabled bool) uuid.UUID {
+			t.Helper()
+			id := uuid.New()
+			row := map[string]any{"id": id, "email": email, "display_name": "Medewerker " + email, "password_hash": "$argon2id$x",
+				"totp_secret": "GEHEIM", "created_at": clk.Now(), "updated_at": clk.Now()}
+			if disabled {
+				row["disabled_at"] = clk.Now()
+			}
+			if _, err := d.NewInsert().Model(&row).TableExpr("users").Exec(ctx); err != nil {
+				t.Fatal(err)
+			}
+			return id
+		}
+		apiKey := func(name string, revoked bool) {
+			t.Helper()
+			row := map[string]any{"id": uuid.New(), "provider_id": p.ID, "name": name, "token_hash": "hash-" + name, "prefix": "lk_" + name,
+				"created_by": "provider:iemand", "created_at": clk.Now()}
+			if revoked {
+				row["revoked_at"] = clk.Now()
+			}
+			if _, err := d.NewInsert().Model(&row).TableExpr("api_keys").Exec(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		deskMail("Oud@ouders.example")
+		deskMail("Bewaard@ouders.example")
+		platformMail("oud-medewerker@loket.example")
+		goneAccount, activeAccount := account("weg@loket.example", true), account("actief@loket.example", false)
+		apiKey("oud", true)
+		apiKey("actief", false)
+
 		// 2023: a request that ends three years before the purge.
 		clk.Advance(time.Date(2023, 6, 1, 9, 0, 0, 0, time.UTC).Sub(clk.Now()))
 		recent := submit("Recent")
@@ -115,6 +167,14 @@ func TestRetentionPurge(t *testing.T) {
 		if err := svc.Close(lctx, recent.ID, "verhuisd", desk); err != nil {
 			t.Fatal(err)
 		}
+		// Within their periods on 7 December 2026: mail of November 2026,
+		// an account disabled and a key revoked in June 2026.
+		clk.Advance(time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC).Sub(clk.Now()))
+		keptAccount := account("recent-weg@loket.example", true)
+		apiKey("recent", true)
+		clk.Advance(time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC).Sub(clk.Now()))
+		deskMail("Recent@ouders.example")
+		platformMail("medewerker@loket.example")
 		// The purge runs on 7 December 2026.
 		clk.Advance(time.Date(2026, 12, 7, 3, 0, 0, 0, time.UTC).Sub(clk.Now()))
 		look(recent)
@@ -144,7 +204,8 @@ func TestRetentionPurge(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := retention.Counts{retention.KindRequests: 6, retention.KindChildren: 6, retention.KindFamilies: 6,
-			retention.KindNotes: 1, retention.KindCareNotes: 1, retention.KindLooks: 2}
+			retention.KindNotes: 1, retention.KindCareNotes: 1, retention.KindLooks: 2,
+			retention.KindMail: 2, retention.KindAccounts: 1, retention.KindKeys: 1}
 		for k, n := range want {
 			if counts[k] != n {
 				t.Errorf("purged %s: %d, want %d (all: %v)", k, counts[k], n, counts)
@@ -190,6 +251,40 @@ func TestRetentionPurge(t *testing.T) {
 			count((*eventlog.Access)(nil), "request_id = ?", recent.ID.UUID) != 1 {
 			t.Errorf("the request that ended in 2023: %v, notes %d, care note %q", err, len(recentCase.Notes), recentCase.Request.CareNeedNote.String())
 		}
+		// Mail, accounts and keys: past their period gone (the account
+		// anonymised), within kept, the held family's mail kept.
+		var deskTo []string
+		if err := store.Tx(lctx, func(ctx context.Context, tx *tenancy.Tx) error {
+			return tx.Select((*mail.DeskStored)(nil)).Column("to_address").Order("to_address").Scan(ctx, &deskTo)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(deskTo) != "[Bewaard@ouders.example Recent@ouders.example]" {
+			t.Errorf("desk mail left: %v, want the held family's and the recent one", deskTo)
+		}
+		var platformTo, keys []string
+		if err := d.NewSelect().Table("mail_outbox").Column("to_address").Scan(ctx, &platformTo); err != nil || fmt.Sprint(platformTo) != "[medewerker@loket.example]" {
+			t.Errorf("platform mail left: %v (%v), want the recent one", platformTo, err)
+		}
+		if err := d.NewSelect().Table("api_keys").Column("name").Order("name").Scan(ctx, &keys); err != nil || fmt.Sprint(keys) != "[actief recent]" {
+			t.Errorf("API keys left: %v (%v), want the active and the recently revoked", keys, err)
+		}
+		for id, want := range map[uuid.UUID]string{goneAccount: goneAccount.String() + "@removed.invalid|||",
+			activeAccount: "actief@loket.example|Medewerker actief@loket.example|$argon2id$x|GEHEIM",
+			keptAccount:   "recent-weg@loket.example|Medewerker recent-weg@loket.example|$argon2id$x|GEHEIM"} {
+			var u struct {
+				Email string `bun:"email"`
+				Name  string `bun:"display_name"`
+				Hash  string `bun:"password_hash"`
+				TOTP  string `bun:"totp_secret"`
+			}
+			if err := d.NewSelect().Table("users").Column("email", "display_name", "password_hash", "totp_secret").Where("id = ?", id).Scan(ctx, &u); err != nil {
+				t.Fatal(err)
+			}
+			if got := u.Email + "|" + u.Name + "|" + u.Hash + "|" + u.TOTP; got != want {
+				t.Errorf("account %s: %q, want %q", id, got, want)
+			}
+		}
 		// The yearly figures of 2019 and 2023 are the same as before.
 		for _, y := range []int{2019, 2023} {
 			after, err := rep.Desk(lctx, leuven, y)
@@ -208,6 +303,9 @@ func TestRetentionPurge(t *testing.T) {
 		// The metric counts what went.
 		if n := testutil.ToFloat64(purger.Collector().(*prometheus.CounterVec).WithLabelValues(retention.KindRequests)); n != 6 {
 			t.Errorf("loket_retention_purged_total{kind=requests} = %v, want 6", n)
+		}
+		if n := testutil.ToFloat64(purger.Collector().(*prometheus.CounterVec).WithLabelValues(retention.KindMail)); n != 2 {
+			t.Errorf("loket_retention_purged_total{kind=mail} = %v, want 2", n)
 		}
 		// A second run finds nothing more.
 		if again, err := purger.Run(ctx); err != nil || fmt.Sprint(again) != fmt.Sprint(retention.Counts{}) {
