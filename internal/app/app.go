@@ -842,8 +842,10 @@ func (a *App) waitingListPartners(ctx context.Context, desk tenancy.ID) ([]tenan
 }
 
 // eraseFamily erases the family of request id in the desk of ctx at once (a
-// parent's erasure request the desk grants).
-func (a *App) eraseFamily(ctx context.Context, id requests.RequestID) error {
+// parent's erasure request the desk grants): its open requests are
+// withdrawn first (the providers are told), then the rows go, then the
+// parent is mailed that it is done.
+func (a *App) eraseFamily(ctx context.Context, id requests.RequestID, actor requests.Actor) error {
 	deskID, ok := tenancy.FromContext(ctx)
 	if !ok {
 		return requests.ErrNoDesk
@@ -852,6 +854,12 @@ func (a *App) eraseFamily(ctx context.Context, id requests.RequestID) error {
 	if !ok {
 		return fmt.Errorf("app: erase: unknown desk %s", deskID)
 	}
-	_, err := a.Retention.EraseFamily(ctx, t, id)
-	return err
+	done, err := a.Requests.WithdrawForErasure(ctx, id, actor)
+	if err != nil {
+		return err
+	}
+	if _, err := a.Retention.EraseFamily(ctx, t, id); err != nil {
+		return err
+	}
+	return a.Requests.SendNotice(ctx, done)
 }

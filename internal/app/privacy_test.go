@@ -7,6 +7,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -266,15 +268,20 @@ func TestFamilyExportHoldsEverything(t *testing.T) {
 
 // TestFamilyAsksForErasure: the parent asks (after a confirmation); the
 // desk's admin sees it on the request page and either records the legal
-// obligation that keeps the data (mailed to the parent) or erases the
-// family at once; a worker can do neither.
+// obligation that keeps the data (mailed to the parent in her language,
+// with the reason) or erases the family at once: its open request is
+// withdrawn first (the provider's system gets request.withdrawn), the
+// desk's mail to it goes, and the parent is mailed in her language that it
+// is done; a worker can do neither.
 func TestFamilyAsksForErasure(t *testing.T) {
 	dbtest.EachTarget(t, func(t *testing.T, tg dbtest.Target) {
 		w := newDemoWorld(t, tg)
 		a, loc := w.a, w.values[Own]["location"]
-		ask := func(name string) (requests.RequestID, string) {
+		ask := func(name, lang string) (requests.RequestID, string) {
 			t.Helper()
-			r, statusURL, _, err := a.Requests.Submit(deskCtx(t, a, "leuven"), deskSub(t, a, "leuven", name, "Wisgezin", name+"@ouders.example", loc),
+			sub := deskSub(t, a, "leuven", name, "Wisgezin", name+"@ouders.example", loc)
+			sub.Language = lang
+			r, statusURL, _, err := a.Requests.Submit(deskCtx(t, a, "leuven"), sub,
 				requests.Actor{ID: "test", Kind: requests.ActorDesk}, "")
 			if err != nil {
 				t.Fatal(err)
@@ -295,7 +302,7 @@ func TestFamilyAsksForErasure(t *testing.T) {
 			}
 			return r.ID, "/leuven/loket/aanvragen/" + r.ID.String()
 		}
-		kept, keptPage := ask("Bewaarkind")
+		kept, keptPage := ask("Bewaarkind", "en")
 		admin, worker := w.browsers[authz.DeskAdmin], w.browsers[authz.DeskWorker]
 		if page := admin.Get(keptPage); !strings.Contains(page.Body, `id="erasure"`) || !strings.Contains(page.Body, `id="erase-now"`) {
 			t.Error("the admin must see the erasure request with its buttons")
@@ -309,20 +316,50 @@ func TestFamilyAsksForErasure(t *testing.T) {
 		if res := admin.Post(keptPage+"/bewaren-wissen", url.Values{"reason": {"Een lopende procedure bij de rechtbank."}}); res.Status != 303 {
 			t.Fatalf("keep: %d", res.Status)
 		}
-		var mails []mail.DeskStored
-		err := tenancy.NewStore(a.DB).Tx(deskCtx(t, a, "leuven"), func(ctx context.Context, tx *tenancy.Tx) error {
-			return tx.Select(&mails).Where("to_address = ?", "Bewaarkind@ouders.example").Where("kind = ?", "request.erasure_kept").Scan(ctx)
-		})
-		if err != nil || len(mails) != 1 || !strings.Contains(mails[0].Text, "Een lopende procedure bij de rechtbank.") {
-			t.Errorf("the reason must be mailed to the parent: %v %+v", err, mails)
+		mailsTo := func(to, kind string) []mail.DeskStored {
+			t.Helper()
+			var mails []mail.DeskStored
+			err := tenancy.NewStore(a.DB).Tx(deskCtx(t, a, "leuven"), func(ctx context.Context, tx *tenancy.Tx) error {
+				return tx.Select(&mails).Where("to_address = ?", to).Where("kind LIKE ?", kind).Scan(ctx)
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return mails
+		}
+		if mails := mailsTo("Bewaarkind@ouders.example", "request.erasure%"); len(mails) != 1 || mails[0].Kind != "request.erasure_kept" ||
+			mails[0].Subject != "Your request to erase your data" || !strings.Contains(mails[0].Text, "Een lopende procedure bij de rechtbank.") {
+			t.Errorf("the outcome and reason must be mailed to the parent in English: %+v", mails)
 		}
 		if cs, err := a.Requests.Case(deskCtx(t, a, "leuven"), kept); err != nil || cs.Family.ErasureReason == "" {
 			t.Errorf("kept family: %v", err)
 		}
 
-		erased, erasedPage := ask("Wiskind")
+		// The provider's system listens for withdrawals.
+		hook := httptest.NewServer(http.NotFoundHandler())
+		defer hook.Close()
+		if r := w.browsers[authz.ProviderAdmin].Post("/aanbieder/"+w.values[Own]["provider"]+"/webhooks",
+			url.Values{"url": {hook.URL + "/loket"}, "events": {"request.withdrawn"}}); r.Status != http.StatusCreated {
+			t.Fatalf("register a webhook: %d", r.Status)
+		}
+		erased, erasedPage := ask("Wiskind", "fr")
+		if len(mailsTo("Wiskind@ouders.example", "%")) == 0 {
+			t.Fatal("the desk mailed the family before the erasure (its confirmation)")
+		}
 		if res := admin.Post(erasedPage+"/wissen", url.Values{}); res.Status != 303 {
 			t.Fatalf("erase: %d", res.Status)
+		}
+		eps, err := a.Webhooks.Endpoints(context.Background(), mustProvider(t, w.values[Own]["provider"]))
+		if err != nil || len(eps) != 1 {
+			t.Fatalf("endpoints: %v %d", err, len(eps))
+		}
+		ds, err := a.Webhooks.Deliveries(context.Background(), eps[0].ProviderID, eps[0].ID, 10)
+		if err != nil || len(ds) != 1 || ds[0].EventType != "request.withdrawn" || ds[0].SubjectID != erased.UUID {
+			t.Errorf("the provider's system must be told the open request was withdrawn: %v %+v", err, ds)
+		}
+		if mails := mailsTo("Wiskind@ouders.example", "%"); len(mails) != 1 || mails[0].Kind != "request.erasure_done" ||
+			mails[0].Subject != "Vos données ont été effacées" || !strings.Contains(mails[0].Text, "Wiskind") {
+			t.Errorf("the parent must be told in French that her data was erased, and no older mail kept: %+v", mails)
 		}
 		if _, err := a.Requests.Case(deskCtx(t, a, "leuven"), erased); !errors.Is(err, requests.ErrNotFound) {
 			t.Errorf("the erased request is still there: %v", err)

@@ -47,7 +47,7 @@ type WebConfig struct {
 	// Erase erases everything of the family of a request at once (the
 	// parent asked; package retention). Optional: without it the desk can
 	// only keep the data with a reason.
-	Erase func(ctx context.Context, id RequestID) error
+	Erase func(ctx context.Context, id RequestID, actor Actor) error
 }
 
 // Web serves the desk and provider pages of the request lifecycle.
@@ -428,7 +428,7 @@ func (h *Web) caseAction(c *fiber.Ctx) error {
 		if !h.deskAdmin(c) || h.Erase == nil || cs.Family.ErasureRequestedAt == nil {
 			return fiber.ErrNotFound
 		}
-		if err = h.Erase(ctx, id); err == nil {
+		if err = h.Erase(ctx, id, actor); err == nil {
 			t, _ := tenant.FromRequest(c)
 			return c.Redirect("/"+t.Slug+PathWorklist+"?gewist=1", fiber.StatusSeeOther)
 		}

@@ -303,7 +303,7 @@ func (p *Purger) freezeYears(ctx context.Context, t tenant.Tenant, first, last i
 
 // EraseFamily erases everything of the family of request id in desk t (in
 // ctx) at once, on the parent's request, as the purge would: every request
-// of the family, open ones too, and every look at it. The figures of the
+// of the family, open ones too, every look at it and the desk's mail to it. The figures of the
 // closed years are stored first; the current year's change.
 func (p *Purger) EraseFamily(ctx context.Context, t tenant.Tenant, id requests.RequestID) (Counts, error) {
 	c := Counts{}
@@ -330,6 +330,24 @@ func (p *Purger) EraseFamily(ctx context.Context, t tenant.Tenant, id requests.R
 		}
 		if len(batch) == 0 {
 			return requests.ErrNotFound
+		}
+		// The desk's mail to the family's addresses is family data too.
+		var to, parents []string
+		if err := tx.Select((*requests.Family)(nil)).ColumnExpr("family.email").Where("family.id = ?", batch[0].FamilyID).
+			Where("family.email <> ''").Scan(ctx, &to); err != nil {
+			return fmt.Errorf("retention: the family's address: %w", err)
+		}
+		if err := tx.Select((*requests.Parent)(nil)).ColumnExpr("parent.email").Where("parent.family_id = ?", batch[0].FamilyID).
+			Where("parent.email <> ''").Scan(ctx, &parents); err != nil {
+			return fmt.Errorf("retention: the parents' addresses: %w", err)
+		}
+		to = append(to, parents...)
+		if len(to) > 0 {
+			res, err := tx.Delete((*mail.DeskStored)(nil)).Where("to_address IN (?)", bun.In(to)).Exec(ctx)
+			if err != nil {
+				return fmt.Errorf("retention: the family's mail: %w", err)
+			}
+			c[KindMail] += affected(res)
 		}
 		if err := deleteRequests(ctx, tx, batch, c); err != nil {
 			return err
