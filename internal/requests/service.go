@@ -925,7 +925,7 @@ func (s *Service) answer(ctx context.Context, id RequestID, rank int, a Answer, 
 			}
 		}
 		return &eventlog.Event{Kind: "preference." + string(to), FromState: string(from), ToState: string(to),
-			Reason: string(a.Reason), Data: eventData(map[string]any{"rank": rank, "location_id": p.LocationID.String()})}, nil
+			Reason: sealed.Text(a.Reason), Data: eventData(map[string]any{"rank": rank, "location_id": p.LocationID.String()})}, nil
 	})
 	if err == nil && notice != nil {
 		s.notify(ctx, *notice)
@@ -1013,7 +1013,7 @@ func (s *Service) Accept(ctx context.Context, id RequestID, rank int, actor Acto
 				return nil, err
 			}
 			return &eventlog.Event{Kind: "preference.no_place", FromState: string(PreferenceOffered), ToState: string(PreferenceNoPlace),
-				Reason: string(NoPlaceTaken), Data: eventData(map[string]any{"rank": rank})}, nil
+				Reason: sealed.Text(NoPlaceTaken), Data: eventData(map[string]any{"rank": rank})}, nil
 		}
 		if err != nil {
 			return nil, err
@@ -1099,7 +1099,7 @@ func (s *Service) end(ctx context.Context, id RequestID, to Status, why string, 
 				return nil, err
 			}
 		}
-		return &eventlog.Event{Kind: "request." + string(to), FromState: string(from), ToState: string(to), Reason: why}, nil
+		return &eventlog.Event{Kind: "request." + string(to), FromState: string(from), ToState: string(to), Reason: sealed.Text(why)}, nil
 	})
 	if err == nil && notice != nil {
 		s.notify(ctx, *notice)
@@ -1225,7 +1225,7 @@ func (s *Service) KeepDespiteErasure(ctx context.Context, id RequestID, reason s
 		if fam.ErasureRequestedAt == nil {
 			return nil, fmt.Errorf("%w: no erasure was asked", ErrTransition)
 		}
-		fam.ErasureReason, fam.UpdatedAt = reason, now
+		fam.ErasureReason, fam.UpdatedAt = sealed.Text(reason), now
 		q, err := tx.Update(fam)
 		if err != nil {
 			return nil, err
@@ -1240,7 +1240,7 @@ func (s *Service) KeepDespiteErasure(ctx context.Context, id RequestID, reason s
 		if notice, err = s.parentNoticeWhy(ctx, tx, desk, r, "erasure_kept", nil, reason); err != nil {
 			return nil, err
 		}
-		return &eventlog.Event{Kind: "family.erasure_refused", Reason: reason}, nil
+		return &eventlog.Event{Kind: "family.erasure_refused", Reason: sealed.Text(reason)}, nil
 	})
 	if err != nil {
 		return err

@@ -749,7 +749,7 @@ func (h *Web) addLooks(c *fiber.Ctx, tr web.Translator, slug string, cs *Case, v
 	}
 	v.LegalHold = cs.Family.LegalHold
 	if at := cs.Family.ErasureRequestedAt; at != nil {
-		v.ErasureAsked, v.ErasureKept = tr.Date(*at), cs.Family.ErasureReason
+		v.ErasureAsked, v.ErasureKept = tr.Date(*at), cs.Family.ErasureReason.String()
 	}
 	looks, err := h.Service.Looks(c.UserContext(), cs.Family.ID.UUID)
 	if err != nil {

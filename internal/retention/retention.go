@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/uptrace/bun"
 
@@ -504,13 +503,7 @@ func (p *Purger) looks(ctx context.Context, cutoff time.Time, c Counts) error {
 // may delete from the append-only logs (PostgreSQL; SQLite has no roles).
 // Row-level security still holds: the desk setting of the transaction stays.
 func asRetention(ctx context.Context, tx *tenancy.Tx) error {
-	if tx.Dialect() != db.Postgres {
-		return nil
-	}
-	if _, err := tx.Unscoped().ExecContext(ctx, "SET LOCAL ROLE "+pgx.Identifier{Role}.Sanitize()); err != nil {
-		return fmt.Errorf("retention: work as %s (run the migrations): %w", Role, err)
-	}
-	return nil
+	return tx.AsRole(ctx, Role)
 }
 
 func affected(res interface{ RowsAffected() (int64, error) }) int {
