@@ -44,9 +44,11 @@ func looksAt(t *testing.T, a *App, slug, id string) []eventlog.Access {
 	return looks
 }
 
-// TestEveryLookIsLogged: each role's read of a family's page, and an API
-// key's read of the inbox, writes exactly one access event naming who,
-// which request and which agreement; the desk's admin sees them on the
+// TestEveryLookIsLogged: each role's read of a family's page (desk worker
+// and admin, partner, provider admin and staff in the inbox and on the
+// answer page, the desk's worklist), and an API key's read of the inbox,
+// writes exactly one access event naming who, which request and which
+// agreement; the coordinator and the operator cannot read it; the desk's admin sees them on the
 // request page; the application role cannot change or remove them.
 func TestEveryLookIsLogged(t *testing.T) {
 	dbtest.EachTarget(t, func(t *testing.T, tg dbtest.Target) {
@@ -68,11 +70,19 @@ func TestEveryLookIsLogged(t *testing.T) {
 		}{
 			{"desk worker", "desk:" + mustUserID(t, w.a, authz.DeskWorker), eventlog.LookCase,
 				func() Resp { return w.browsers[authz.DeskWorker].Get("/leuven/loket/aanvragen/" + id) }},
+			{"desk admin", "desk:" + mustUserID(t, w.a, authz.DeskAdmin), eventlog.LookCase,
+				func() Resp { return w.browsers[authz.DeskAdmin].Get("/leuven/loket/aanvragen/" + id) }},
+			{"desk worker, worklist", "desk:" + mustUserID(t, w.a, authz.DeskWorker), eventlog.LookWorklist,
+				func() Resp { return w.browsers[authz.DeskWorker].Get("/leuven/loket") }},
 			{"partner", "partner:" + mustUserID(t, w.a, authz.Partner), eventlog.LookCase,
 				func() Resp { return w.browsers[authz.Partner].Get("/leuven/loket/aanvragen/" + id) }},
 			{"provider staff, inbox", "provider:" + mustUserID(t, w.a, authz.ProviderStaff), eventlog.LookInbox,
 				func() Resp {
 					return w.browsers[authz.ProviderStaff].Get("/aanbieder/" + own["provider"] + "/aanvragen")
+				}},
+			{"provider admin, inbox", "provider:" + mustUserID(t, w.a, authz.ProviderAdmin), eventlog.LookInbox,
+				func() Resp {
+					return w.browsers[authz.ProviderAdmin].Get("/aanbieder/" + own["provider"] + "/aanvragen")
 				}},
 			{"provider staff, answer page", "provider:" + mustUserID(t, w.a, authz.ProviderStaff), eventlog.LookAnswer,
 				func() Resp {
@@ -96,6 +106,21 @@ func TestEveryLookIsLogged(t *testing.T) {
 			l := looks[0]
 			if l.Actor != r.actor || l.What != r.what || l.RequestID == nil || l.RequestID.String() != id || l.Agreement != "" {
 				t.Errorf("%s: logged %+v, want actor %s, what %s, request %s", r.name, l, r.actor, r.what, id)
+			}
+		}
+
+		// The region's coordinator and the platform's operator see
+		// aggregates, never a family: their read of the page is refused and
+		// logs nothing (were it allowed, it would have to log one look).
+		for _, role := range []authz.Role{authz.RegionalCoordinator, authz.Operator} {
+			before := len(looksAt(t, w.a, "leuven", id))
+			res := w.browsers[role].Get("/leuven/loket/aanvragen/" + id)
+			after := len(looksAt(t, w.a, "leuven", id))
+			if (res.Status == 200 && after != before+1) || (res.Status != 200 && after != before) {
+				t.Errorf("%s: status %d, %d looks after %d", role, res.Status, after, before)
+			}
+			if res.Status == 200 {
+				t.Errorf("%s reads a family's page", role)
 			}
 		}
 

@@ -222,6 +222,14 @@ func (h *Web) worklist(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	// Each family the list shows is one look, written in one insert.
+	ids := make([]RequestID, len(items))
+	for i, it := range items {
+		ids[i] = it.Request.ID
+	}
+	if err := h.Service.LookedAt(c.UserContext(), h.look(c, eventlog.LookWorklist), ids); err != nil {
+		return err
+	}
 	for _, it := range items {
 		row := worklistRow{ID: it.Request.ID.String(), Child: it.ChildName, Family: it.FamilyName, Status: string(it.Request.Status),
 			Start: it.Request.DesiredStart.Format(dateLayout), Deadline: day(it.NextDeadline), Flags: it.Flags,
