@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -224,6 +225,14 @@ func TestFamilyExportHoldsEverything(t *testing.T) {
 		if res := w.browsers[authz.DeskWorker].Get("/leuven/loket/aanvragen/" + other.ID.String()); res.Status != 200 {
 			t.Fatalf("desk page: %d", res.Status)
 		}
+		// Sealed reasons too: the event's and the family's.
+		if err := a.Requests.RequestErasure(deskCtx(t, a, "leuven"), r.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Requests.KeepDespiteErasure(deskCtx(t, a, "leuven"), r.ID, "Bewaard voor een lopende procedure.",
+			requests.Actor{ID: "test", Kind: requests.ActorDesk}); err != nil {
+			t.Fatal(err)
+		}
 		path := statusURL[strings.Index(statusURL, "/leuven/"):]
 		parent := NewBrowser(t, w.srv.App)
 		res := parent.Get(path + "/gegevens.json")
@@ -266,10 +275,17 @@ func TestFamilyExportHoldsEverything(t *testing.T) {
 		}
 		// Values: in plain text, sealed text opened, nothing of the other family.
 		for _, want := range []string{"Exportkind", "Inzage", "inzage@ouders.example", "Draagt een hoorapparaat.", "Vader werkt in ploegen.",
-			"work_or_training", r.ID.String()} {
+			"work_or_training", r.ID.String(), "Bewaard voor een lopende procedure."} {
 			if !strings.Contains(res.Body, want) {
 				t.Errorf("the download lacks %q", want)
 			}
+		}
+		const kept = "Bewaard voor een lopende procedure."
+		if fam := got.Tables["families"]; len(fam) != 1 || fam[0]["erasure_reason"] != kept {
+			t.Errorf("the family's erasure reason must be opened in the download")
+		}
+		if !slices.ContainsFunc(got.Tables["events"], func(e map[string]any) bool { return e["reason"] == kept }) {
+			t.Errorf("the event's reason must be opened in the download")
 		}
 		for _, never := range []string{"Anderkind", "Buurgezin", "buur@ouders.example", other.ID.String(), "sealed:"} {
 			if strings.Contains(res.Body, never) {
