@@ -239,7 +239,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		log.Info("retention.purge", "requests", c[retention.KindRequests], "children", c[retention.KindChildren],
 			"families", c[retention.KindFamilies], "notes", c[retention.KindNotes], "care_notes", c[retention.KindCareNotes],
 			"looks", c[retention.KindLooks], "mail", c[retention.KindMail], "accounts", c[retention.KindAccounts],
-			"api_keys", c[retention.KindKeys])
+			"api_keys", c[retention.KindKeys], "sign_in_links", c[retention.KindLinks], "webhook_deliveries", c[retention.KindHooks])
 		return err
 	})
 	a.Jobs.Every("retention.purge", 24*time.Hour)

@@ -26,6 +26,7 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/requests"
 	"github.com/loket-kinderopvang/loket/internal/rounds"
 	"github.com/loket-kinderopvang/loket/internal/tenant"
+	"github.com/loket-kinderopvang/loket/internal/webhooks"
 )
 
 // Role is the PostgreSQL role the purge works as to delete from the two
@@ -34,19 +35,22 @@ const Role = "loket_retention"
 
 // Kinds of what the purge removes, the label of the metric.
 const (
-	KindRequests  = "requests"   // requests with their preferences, claims, notes and history
-	KindChildren  = "children"   // children without a request left
-	KindFamilies  = "families"   // families without a child left (and their parents)
-	KindNotes     = "notes"      // desk notes past their shorter period
-	KindCareNotes = "care_notes" // care-need descriptions emptied
-	KindLooks     = "looks"      // access log rows
-	KindMail      = "mail"       // stored mails: the desk's (desk_mail) and the platform's (mail_outbox)
-	KindAccounts  = "accounts"   // accounts disabled long ago, anonymised
-	KindKeys      = "api_keys"   // providers' API keys revoked long ago
+	KindRequests  = "requests"           // requests with their preferences, claims, notes and history
+	KindChildren  = "children"           // children without a request left
+	KindFamilies  = "families"           // families without a child left (and their parents)
+	KindNotes     = "notes"              // desk notes past their shorter period
+	KindCareNotes = "care_notes"         // care-need descriptions emptied
+	KindLooks     = "looks"              // access log rows
+	KindMail      = "mail"               // stored mails: the desk's (desk_mail) and the platform's (mail_outbox)
+	KindAccounts  = "accounts"           // accounts disabled long ago, anonymised
+	KindKeys      = "api_keys"           // providers' API keys revoked long ago
+	KindLinks     = "sign_in_links"      // expired sign-in and reset links (hashes)
+	KindHooks     = "webhook_deliveries" // finished deliveries to providers' systems
 )
 
 // kinds are every kind, exported at zero from the start.
-var kinds = []string{KindRequests, KindChildren, KindFamilies, KindNotes, KindCareNotes, KindLooks, KindMail, KindAccounts, KindKeys}
+var kinds = []string{KindRequests, KindChildren, KindFamilies, KindNotes, KindCareNotes, KindLooks, KindMail, KindAccounts, KindKeys,
+	KindLinks, KindHooks}
 
 // The periods of platform data, which belongs to no desk (docs/privacy.md).
 const (
@@ -58,6 +62,10 @@ const (
 	DefaultAccountYears = 1
 	// DefaultKeyYears: a provider's API key revoked this long goes.
 	DefaultKeyYears = 1
+	// DeliveryDays: a delivery to a provider's system (the provider's
+	// delivery log) goes this long after it was made, once delivered or
+	// given up.
+	DeliveryDays = 30
 )
 
 // removedDomain is the mail domain of an anonymised account: its address
@@ -143,7 +151,30 @@ func (p *Purger) Desk(ctx context.Context, t tenant.Tenant) (Counts, error) {
 	if err := p.looks(ctx, now.AddDate(-r.AccessLogYears, 0, 0), c); err != nil {
 		return c, err
 	}
+	if err := p.deliveries(ctx, now.AddDate(0, 0, -DeliveryDays), c); err != nil {
+		return c, err
+	}
 	return c, p.deskMail(ctx, now.AddDate(0, 0, -r.MailDays), c)
+}
+
+// deliveries removes the desk's finished deliveries to providers' systems
+// made before cutoff (a pending one stays: its endpoint may resume).
+func (p *Purger) deliveries(ctx context.Context, cutoff time.Time, c Counts) error {
+	return p.batches(ctx, func(ctx context.Context, tx *tenancy.Tx) (int, error) {
+		var ids []uuid.UUID
+		err := tx.Select((*webhooks.Delivery)(nil)).ColumnExpr("delivery.id").Where("delivery.created_at < ?", cutoff).
+			Where("delivery.delivered_at IS NOT NULL OR delivery.given_up_at IS NOT NULL").
+			OrderExpr("delivery.created_at, delivery.id").Limit(int64(p.Batch)).Scan(ctx, &ids)
+		if err != nil || len(ids) == 0 {
+			return 0, err
+		}
+		res, err := tx.Delete((*webhooks.Delivery)(nil)).Where("id IN (?)", bun.In(ids)).Exec(ctx)
+		if err != nil {
+			return 0, fmt.Errorf("retention: webhook deliveries: %w", err)
+		}
+		c[KindHooks] += affected(res)
+		return len(ids), nil
+	})
 }
 
 // deskMail removes the desk's mail stored before cutoff, except mail to an
@@ -194,10 +225,13 @@ func (p *Purger) Platform(ctx context.Context, c Counts) error {
 		step func(ctx context.Context, tx bun.Tx) (int, error)
 	}{
 		{KindMail, func(ctx context.Context, tx bun.Tx) (int, error) {
-			return deleteOldest(ctx, tx, "mail_outbox", "created_at", mailCutoff, p.Batch)
+			return deleteOldest(ctx, tx, "mail_outbox", "id", "created_at", mailCutoff, p.Batch)
 		}},
 		{KindKeys, func(ctx context.Context, tx bun.Tx) (int, error) {
-			return deleteOldest(ctx, tx, "api_keys", "revoked_at", keyCutoff, p.Batch)
+			return deleteOldest(ctx, tx, "api_keys", "id", "revoked_at", keyCutoff, p.Batch)
+		}},
+		{KindLinks, func(ctx context.Context, tx bun.Tx) (int, error) {
+			return deleteOldest(ctx, tx, "password_reset_tokens", "token_hash", "expires_at", now, p.Batch)
 		}},
 		{KindAccounts, func(ctx context.Context, tx bun.Tx) (int, error) {
 			var ids []uuid.UUID
@@ -245,15 +279,16 @@ func (p *Purger) Platform(ctx context.Context, c Counts) error {
 	return nil
 }
 
-// deleteOldest deletes up to batch rows of a platform table whose column
-// is before cutoff, oldest first, and returns how many went.
-func deleteOldest(ctx context.Context, tx bun.Tx, table, column string, cutoff time.Time, batch int) (int, error) {
-	var ids []uuid.UUID
-	if err := tx.NewSelect().Table(table).Column("id").Where("? < ?", bun.Ident(column), cutoff).
-		OrderExpr("?, id", bun.Ident(column)).Limit(int64(batch)).Scan(ctx, &ids); err != nil || len(ids) == 0 {
+// deleteOldest deletes up to batch rows of a platform table (key: its
+// primary key) whose column is before cutoff, oldest first, and returns how
+// many went.
+func deleteOldest(ctx context.Context, tx bun.Tx, table, key, column string, cutoff time.Time, batch int) (int, error) {
+	var ids []string
+	if err := tx.NewSelect().Table(table).ColumnExpr("?", bun.Ident(key)).Where("? < ?", bun.Ident(column), cutoff).
+		OrderExpr("?, ?", bun.Ident(column), bun.Ident(key)).Limit(int64(batch)).Scan(ctx, &ids); err != nil || len(ids) == 0 {
 		return 0, err
 	}
-	res, err := tx.NewDelete().Table(table).Where("id IN (?)", bun.In(ids)).Exec(ctx)
+	res, err := tx.NewDelete().Table(table).Where("? IN (?)", bun.Ident(key), bun.In(ids)).Exec(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("retention: %s: %w", table, err)
 	}

@@ -153,10 +153,39 @@ func TestRetentionPurge(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		resetLink := func(user uuid.UUID, name string, expires time.Time) {
+			t.Helper()
+			row := map[string]any{"token_hash": "hash-" + name, "user_id": user, "created_at": clk.Now(), "expires_at": expires}
+			if _, err := d.NewInsert().Model(&row).TableExpr("password_reset_tokens").Exec(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		endpoint := uuid.New()
+		if _, err := d.NewInsert().Model(&map[string]any{"id": endpoint, "provider_id": p.ID, "url": "https://opvang.example/hook",
+			"events": "request.created", "secret": "whsec_x", "created_at": clk.Now()}).TableExpr("webhook_endpoints").Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		delivery := func(name string, delivered bool) {
+			t.Helper()
+			row := map[string]any{"tenant_id": leuven.ID, "id": uuid.New(), "endpoint_id": endpoint, "event_type": name,
+				"subject_id": old.ID.UUID, "payload": "{}", "created_at": clk.Now()}
+			if delivered {
+				row["delivered_at"] = clk.Now()
+			}
+			if err := tenancy.NewStore(d).Tx(lctx, func(ctx context.Context, tx *tenancy.Tx) error {
+				_, err := tx.Unscoped().NewInsert().Model(&row).TableExpr("webhook_deliveries").Exec(ctx)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		delivery("old.delivered", true)
+		delivery("old.pending", false)
 		deskMail("Oud@ouders.example")
 		deskMail("Bewaard@ouders.example")
 		platformMail("oud-medewerker@loket.example")
 		goneAccount, activeAccount := account("weg@loket.example", true), account("actief@loket.example", false)
+		resetLink(activeAccount, "verlopen", clk.Now().Add(time.Hour))
 		apiKey("oud", true)
 		apiKey("actief", false)
 
@@ -175,9 +204,11 @@ func TestRetentionPurge(t *testing.T) {
 		clk.Advance(time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC).Sub(clk.Now()))
 		deskMail("Recent@ouders.example")
 		platformMail("medewerker@loket.example")
+		resetLink(activeAccount, "geldig", time.Date(2026, 12, 8, 0, 0, 0, 0, time.UTC))
 		// The purge runs on 7 December 2026.
 		clk.Advance(time.Date(2026, 12, 7, 3, 0, 0, 0, time.UTC).Sub(clk.Now()))
 		look(recent)
+		delivery("recent.delivered", true)
 		rep := reports.NewService(d, dir, clk, noCross{})
 		before := map[int]reports.DeskReport{}
 		for _, y := range []int{2019, 2023} {
@@ -205,7 +236,7 @@ func TestRetentionPurge(t *testing.T) {
 		}
 		want := retention.Counts{retention.KindRequests: 6, retention.KindChildren: 6, retention.KindFamilies: 6,
 			retention.KindNotes: 1, retention.KindCareNotes: 1, retention.KindLooks: 2,
-			retention.KindMail: 2, retention.KindAccounts: 1, retention.KindKeys: 1}
+			retention.KindMail: 2, retention.KindAccounts: 1, retention.KindKeys: 1, retention.KindLinks: 1, retention.KindHooks: 1}
 		for k, n := range want {
 			if counts[k] != n {
 				t.Errorf("purged %s: %d, want %d (all: %v)", k, counts[k], n, counts)
@@ -268,6 +299,15 @@ func TestRetentionPurge(t *testing.T) {
 		}
 		if err := d.NewSelect().Table("api_keys").Column("name").Order("name").Scan(ctx, &keys); err != nil || fmt.Sprint(keys) != "[actief recent]" {
 			t.Errorf("API keys left: %v (%v), want the active and the recently revoked", keys, err)
+		}
+		var links, hooks []string
+		if err := d.NewSelect().Table("password_reset_tokens").Column("token_hash").Scan(ctx, &links); err != nil || fmt.Sprint(links) != "[hash-geldig]" {
+			t.Errorf("sign-in links left: %v (%v), want the valid one", links, err)
+		}
+		if err := store.Tx(lctx, func(ctx context.Context, tx *tenancy.Tx) error {
+			return tx.Unscoped().NewSelect().Table("webhook_deliveries").Column("event_type").Order("event_type").Scan(ctx, &hooks)
+		}); err != nil || fmt.Sprint(hooks) != "[old.pending recent.delivered]" {
+			t.Errorf("webhook deliveries left: %v (%v), want the pending one and the recent one", hooks, err)
 		}
 		for id, want := range map[uuid.UUID]string{goneAccount: goneAccount.String() + "@removed.invalid|||",
 			activeAccount: "actief@loket.example|Medewerker actief@loket.example|$argon2id$x|GEHEIM",
