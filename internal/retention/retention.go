@@ -168,12 +168,7 @@ func (p *Purger) deliveries(ctx context.Context, cutoff time.Time, c Counts) err
 		if err != nil || len(ids) == 0 {
 			return 0, err
 		}
-		res, err := tx.Delete((*webhooks.Delivery)(nil)).Where("id IN (?)", bun.In(ids)).Exec(ctx)
-		if err != nil {
-			return 0, fmt.Errorf("retention: webhook deliveries: %w", err)
-		}
-		c[KindHooks] += affected(res)
-		return len(ids), nil
+		return deleteByID(ctx, tx, (*webhooks.Delivery)(nil), ids, KindHooks, c)
 	})
 }
 
@@ -190,13 +185,19 @@ func (p *Purger) deskMail(ctx context.Context, cutoff time.Time, c Counts) error
 		if err != nil || len(ids) == 0 {
 			return 0, err
 		}
-		res, err := tx.Delete((*mail.DeskStored)(nil)).Where("id IN (?)", bun.In(ids)).Exec(ctx)
-		if err != nil {
-			return 0, fmt.Errorf("retention: desk mail: %w", err)
-		}
-		c[KindMail] += affected(res)
-		return len(ids), nil
+		return deleteByID(ctx, tx, (*mail.DeskStored)(nil), ids, KindMail, c)
 	})
+}
+
+// deleteByID deletes the desk's rows of model with these ids, counted as
+// kind; it returns how many ids it was given (the batch's size).
+func deleteByID(ctx context.Context, tx *tenancy.Tx, model any, ids []uuid.UUID, kind string, c Counts) (int, error) {
+	res, err := tx.Delete(model).Where("id IN (?)", bun.In(ids)).Exec(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("retention: %s: %w", kind, err)
+	}
+	c[kind] += affected(res)
+	return len(ids), nil
 }
 
 // batches runs step in desk transactions until a step handles less than a batch.
@@ -525,12 +526,7 @@ func (p *Purger) looks(ctx context.Context, cutoff time.Time, c Counts) error {
 		if err := asRetention(ctx, tx); err != nil {
 			return 0, err
 		}
-		res, err := tx.Delete((*eventlog.Access)(nil)).Where("id IN (?)", bun.In(ids)).Exec(ctx)
-		if err != nil {
-			return 0, fmt.Errorf("retention: looks: %w", err)
-		}
-		c[KindLooks] += affected(res)
-		return len(ids), nil
+		return deleteByID(ctx, tx, (*eventlog.Access)(nil), ids, KindLooks, c)
 	})
 }
 
