@@ -242,7 +242,8 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		c, err := a.Retention.Run(ctx)
 		log.Info("retention.purge", "requests", c[retention.KindRequests], "children", c[retention.KindChildren],
 			"families", c[retention.KindFamilies], "notes", c[retention.KindNotes], "care_notes", c[retention.KindCareNotes],
-			"looks", c[retention.KindLooks])
+			"looks", c[retention.KindLooks], "mail", c[retention.KindMail], "accounts", c[retention.KindAccounts],
+			"api_keys", c[retention.KindKeys], "sign_in_links", c[retention.KindLinks], "webhook_deliveries", c[retention.KindHooks])
 		return err
 	})
 	a.Jobs.Every("retention.purge", 24*time.Hour)
@@ -863,8 +864,10 @@ func (a *App) waitingListPartners(ctx context.Context, desk tenancy.ID) ([]tenan
 }
 
 // eraseFamily erases the family of request id in the desk of ctx at once (a
-// parent's erasure request the desk grants).
-func (a *App) eraseFamily(ctx context.Context, id requests.RequestID) error {
+// parent's erasure request the desk grants): its open requests are
+// withdrawn first (the providers are told), then the rows go, then the
+// parent is mailed that it is done.
+func (a *App) eraseFamily(ctx context.Context, id requests.RequestID, actor requests.Actor) error {
 	deskID, ok := tenancy.FromContext(ctx)
 	if !ok {
 		return requests.ErrNoDesk
@@ -873,6 +876,12 @@ func (a *App) eraseFamily(ctx context.Context, id requests.RequestID) error {
 	if !ok {
 		return fmt.Errorf("app: erase: unknown desk %s", deskID)
 	}
-	_, err := a.Retention.EraseFamily(ctx, t, id)
-	return err
+	done, err := a.Requests.WithdrawForErasure(ctx, id, actor)
+	if err != nil {
+		return err
+	}
+	if _, err := a.Retention.EraseFamily(ctx, t, id); err != nil {
+		return err
+	}
+	return a.Requests.SendNotice(ctx, done)
 }

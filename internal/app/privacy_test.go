@@ -7,7 +7,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -42,9 +45,11 @@ func looksAt(t *testing.T, a *App, slug, id string) []eventlog.Access {
 	return looks
 }
 
-// TestEveryLookIsLogged: each role's read of a family's page, and an API
-// key's read of the inbox, writes exactly one access event naming who,
-// which request and which agreement; the desk's admin sees them on the
+// TestEveryLookIsLogged: each role's read of a family's page (desk worker
+// and admin, partner, provider admin and staff in the inbox and on the
+// answer page, the desk's worklist), and an API key's read of the inbox,
+// writes exactly one access event naming who, which request and which
+// agreement; the coordinator and the operator cannot read it; the desk's admin sees them on the
 // request page; the application role cannot change or remove them.
 func TestEveryLookIsLogged(t *testing.T) {
 	dbtest.EachTarget(t, func(t *testing.T, tg dbtest.Target) {
@@ -66,11 +71,19 @@ func TestEveryLookIsLogged(t *testing.T) {
 		}{
 			{"desk worker", "desk:" + mustUserID(t, w.a, authz.DeskWorker), eventlog.LookCase,
 				func() Resp { return w.browsers[authz.DeskWorker].Get("/leuven/loket/aanvragen/" + id) }},
+			{"desk admin", "desk:" + mustUserID(t, w.a, authz.DeskAdmin), eventlog.LookCase,
+				func() Resp { return w.browsers[authz.DeskAdmin].Get("/leuven/loket/aanvragen/" + id) }},
+			{"desk worker, worklist", "desk:" + mustUserID(t, w.a, authz.DeskWorker), eventlog.LookWorklist,
+				func() Resp { return w.browsers[authz.DeskWorker].Get("/leuven/loket") }},
 			{"partner", "partner:" + mustUserID(t, w.a, authz.Partner), eventlog.LookCase,
 				func() Resp { return w.browsers[authz.Partner].Get("/leuven/loket/aanvragen/" + id) }},
 			{"provider staff, inbox", "provider:" + mustUserID(t, w.a, authz.ProviderStaff), eventlog.LookInbox,
 				func() Resp {
 					return w.browsers[authz.ProviderStaff].Get("/aanbieder/" + own["provider"] + "/aanvragen")
+				}},
+			{"provider admin, inbox", "provider:" + mustUserID(t, w.a, authz.ProviderAdmin), eventlog.LookInbox,
+				func() Resp {
+					return w.browsers[authz.ProviderAdmin].Get("/aanbieder/" + own["provider"] + "/aanvragen")
 				}},
 			{"provider staff, answer page", "provider:" + mustUserID(t, w.a, authz.ProviderStaff), eventlog.LookAnswer,
 				func() Resp {
@@ -94,6 +107,21 @@ func TestEveryLookIsLogged(t *testing.T) {
 			l := looks[0]
 			if l.Actor != r.actor || l.What != r.what || l.RequestID == nil || l.RequestID.String() != id || l.Agreement != "" {
 				t.Errorf("%s: logged %+v, want actor %s, what %s, request %s", r.name, l, r.actor, r.what, id)
+			}
+		}
+
+		// The region's coordinator and the platform's operator see
+		// aggregates, never a family: their read of the page is refused and
+		// logs nothing (were it allowed, it would have to log one look).
+		for _, role := range []authz.Role{authz.RegionalCoordinator, authz.Operator} {
+			before := len(looksAt(t, w.a, "leuven", id))
+			res := w.browsers[role].Get("/leuven/loket/aanvragen/" + id)
+			after := len(looksAt(t, w.a, "leuven", id))
+			if (res.Status == 200 && after != before+1) || (res.Status != 200 && after != before) {
+				t.Errorf("%s: status %d, %d looks after %d", role, res.Status, after, before)
+			}
+			if res.Status == 200 {
+				t.Errorf("%s reads a family's page", role)
 			}
 		}
 
@@ -197,6 +225,14 @@ func TestFamilyExportHoldsEverything(t *testing.T) {
 		if res := w.browsers[authz.DeskWorker].Get("/leuven/loket/aanvragen/" + other.ID.String()); res.Status != 200 {
 			t.Fatalf("desk page: %d", res.Status)
 		}
+		// Sealed reasons too: the event's and the family's.
+		if err := a.Requests.RequestErasure(deskCtx(t, a, "leuven"), r.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Requests.KeepDespiteErasure(deskCtx(t, a, "leuven"), r.ID, "Bewaard voor een lopende procedure.",
+			requests.Actor{ID: "test", Kind: requests.ActorDesk}); err != nil {
+			t.Fatal(err)
+		}
 		path := statusURL[strings.Index(statusURL, "/leuven/"):]
 		parent := NewBrowser(t, w.srv.App)
 		res := parent.Get(path + "/gegevens.json")
@@ -239,10 +275,17 @@ func TestFamilyExportHoldsEverything(t *testing.T) {
 		}
 		// Values: in plain text, sealed text opened, nothing of the other family.
 		for _, want := range []string{"Exportkind", "Inzage", "inzage@ouders.example", "Draagt een hoorapparaat.", "Vader werkt in ploegen.",
-			"work_or_training", r.ID.String()} {
+			"work_or_training", r.ID.String(), "Bewaard voor een lopende procedure."} {
 			if !strings.Contains(res.Body, want) {
 				t.Errorf("the download lacks %q", want)
 			}
+		}
+		const kept = "Bewaard voor een lopende procedure."
+		if fam := got.Tables["families"]; len(fam) != 1 || fam[0]["erasure_reason"] != kept {
+			t.Errorf("the family's erasure reason must be opened in the download")
+		}
+		if !slices.ContainsFunc(got.Tables["events"], func(e map[string]any) bool { return e["reason"] == kept }) {
+			t.Errorf("the event's reason must be opened in the download")
 		}
 		for _, never := range []string{"Anderkind", "Buurgezin", "buur@ouders.example", other.ID.String(), "sealed:"} {
 			if strings.Contains(res.Body, never) {
@@ -266,15 +309,20 @@ func TestFamilyExportHoldsEverything(t *testing.T) {
 
 // TestFamilyAsksForErasure: the parent asks (after a confirmation); the
 // desk's admin sees it on the request page and either records the legal
-// obligation that keeps the data (mailed to the parent) or erases the
-// family at once; a worker can do neither.
+// obligation that keeps the data (mailed to the parent in her language,
+// with the reason) or erases the family at once: its open request is
+// withdrawn first (the provider's system gets request.withdrawn), the
+// desk's mail to it goes, and the parent is mailed in her language that it
+// is done; a worker can do neither.
 func TestFamilyAsksForErasure(t *testing.T) {
 	dbtest.EachTarget(t, func(t *testing.T, tg dbtest.Target) {
 		w := newDemoWorld(t, tg)
 		a, loc := w.a, w.values[Own]["location"]
-		ask := func(name string) (requests.RequestID, string) {
+		ask := func(name, lang string) (requests.RequestID, string) {
 			t.Helper()
-			r, statusURL, _, err := a.Requests.Submit(deskCtx(t, a, "leuven"), deskSub(t, a, "leuven", name, "Wisgezin", name+"@ouders.example", loc),
+			sub := deskSub(t, a, "leuven", name, "Wisgezin", name+"@ouders.example", loc)
+			sub.Language = lang
+			r, statusURL, _, err := a.Requests.Submit(deskCtx(t, a, "leuven"), sub,
 				requests.Actor{ID: "test", Kind: requests.ActorDesk}, "")
 			if err != nil {
 				t.Fatal(err)
@@ -295,7 +343,7 @@ func TestFamilyAsksForErasure(t *testing.T) {
 			}
 			return r.ID, "/leuven/loket/aanvragen/" + r.ID.String()
 		}
-		kept, keptPage := ask("Bewaarkind")
+		kept, keptPage := ask("Bewaarkind", "en")
 		admin, worker := w.browsers[authz.DeskAdmin], w.browsers[authz.DeskWorker]
 		if page := admin.Get(keptPage); !strings.Contains(page.Body, `id="erasure"`) || !strings.Contains(page.Body, `id="erase-now"`) {
 			t.Error("the admin must see the erasure request with its buttons")
@@ -309,20 +357,50 @@ func TestFamilyAsksForErasure(t *testing.T) {
 		if res := admin.Post(keptPage+"/bewaren-wissen", url.Values{"reason": {"Een lopende procedure bij de rechtbank."}}); res.Status != 303 {
 			t.Fatalf("keep: %d", res.Status)
 		}
-		var mails []mail.DeskStored
-		err := tenancy.NewStore(a.DB).Tx(deskCtx(t, a, "leuven"), func(ctx context.Context, tx *tenancy.Tx) error {
-			return tx.Select(&mails).Where("to_address = ?", "Bewaarkind@ouders.example").Where("kind = ?", "request.erasure_kept").Scan(ctx)
-		})
-		if err != nil || len(mails) != 1 || !strings.Contains(mails[0].Text, "Een lopende procedure bij de rechtbank.") {
-			t.Errorf("the reason must be mailed to the parent: %v %+v", err, mails)
+		mailsTo := func(to, kind string) []mail.DeskStored {
+			t.Helper()
+			var mails []mail.DeskStored
+			err := tenancy.NewStore(a.DB).Tx(deskCtx(t, a, "leuven"), func(ctx context.Context, tx *tenancy.Tx) error {
+				return tx.Select(&mails).Where("to_address = ?", to).Where("kind LIKE ?", kind).Scan(ctx)
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return mails
+		}
+		if mails := mailsTo("Bewaarkind@ouders.example", "request.erasure%"); len(mails) != 1 || mails[0].Kind != "request.erasure_kept" ||
+			mails[0].Subject != "Your request to erase your data" || !strings.Contains(mails[0].Text, "Een lopende procedure bij de rechtbank.") {
+			t.Errorf("the outcome and reason must be mailed to the parent in English: %+v", mails)
 		}
 		if cs, err := a.Requests.Case(deskCtx(t, a, "leuven"), kept); err != nil || cs.Family.ErasureReason == "" {
 			t.Errorf("kept family: %v", err)
 		}
 
-		erased, erasedPage := ask("Wiskind")
+		// The provider's system listens for withdrawals.
+		hook := httptest.NewServer(http.NotFoundHandler())
+		defer hook.Close()
+		if r := w.browsers[authz.ProviderAdmin].Post("/aanbieder/"+w.values[Own]["provider"]+"/webhooks",
+			url.Values{"url": {hook.URL + "/loket"}, "events": {"request.withdrawn"}}); r.Status != http.StatusCreated {
+			t.Fatalf("register a webhook: %d", r.Status)
+		}
+		erased, erasedPage := ask("Wiskind", "fr")
+		if len(mailsTo("Wiskind@ouders.example", "%")) == 0 {
+			t.Fatal("the desk mailed the family before the erasure (its confirmation)")
+		}
 		if res := admin.Post(erasedPage+"/wissen", url.Values{}); res.Status != 303 {
 			t.Fatalf("erase: %d", res.Status)
+		}
+		eps, err := a.Webhooks.Endpoints(context.Background(), mustProvider(t, w.values[Own]["provider"]))
+		if err != nil || len(eps) != 1 {
+			t.Fatalf("endpoints: %v %d", err, len(eps))
+		}
+		ds, err := a.Webhooks.Deliveries(context.Background(), eps[0].ProviderID, eps[0].ID, 10)
+		if err != nil || len(ds) != 1 || ds[0].EventType != "request.withdrawn" || ds[0].SubjectID != erased.UUID {
+			t.Errorf("the provider's system must be told the open request was withdrawn: %v %+v", err, ds)
+		}
+		if mails := mailsTo("Wiskind@ouders.example", "%"); len(mails) != 1 || mails[0].Kind != "request.erasure_done" ||
+			mails[0].Subject != "Vos données ont été effacées" || !strings.Contains(mails[0].Text, "Wiskind") {
+			t.Errorf("the parent must be told in French that her data was erased, and no older mail kept: %+v", mails)
 		}
 		if _, err := a.Requests.Case(deskCtx(t, a, "leuven"), erased); !errors.Is(err, requests.ErrNotFound) {
 			t.Errorf("the erased request is still there: %v", err)

@@ -8,6 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/loket-kinderopvang/loket/internal/platform/authz"
 	"github.com/loket-kinderopvang/loket/internal/platform/config"
@@ -34,11 +37,14 @@ func rawSealed(t *testing.T, a *App, table, column, where string, arg any) strin
 	return v
 }
 
-// TestSensitiveTextSealedAtRest: a desk note and a care-need description
-// are stored encrypted (the raw column holds no plain text) and the desk's
-// page still shows them; text written before encryption stays readable and
-// is sealed by the reseal job; after a key rotation old values stay readable
-// and Reseal moves every value to the new key.
+// TestSensitiveTextSealedAtRest: a desk note, a care-need description, the
+// reason staff give with a change (events.reason) and the legal obligation
+// that keeps an erased family (families.erasure_reason) are stored
+// encrypted (the raw column holds no plain text) and the desk's page still
+// shows them; text written before encryption stays readable and is sealed
+// by the reseal job (the append-only event log too, through its narrow
+// role); after a key rotation old values stay readable and Reseal moves
+// every value to the new key.
 func TestSensitiveTextSealedAtRest(t *testing.T) {
 	dbtest.EachTarget(t, func(t *testing.T, tg dbtest.Target) {
 		ctx := context.Background()
@@ -54,15 +60,44 @@ func TestSensitiveTextSealedAtRest(t *testing.T) {
 		req := submitAt(t, a, "leuven", sub, desk)
 		older := submitAt(t, a, "leuven", deskSub(t, a, "leuven", "Oudkind", "Slotmans", "oud@ouders.example", locationIn(t, a, "leuven", true)), desk)
 
+		const why, obligation, legacyWhy = "Gezin verhuisd naar een opvanghuis in Gent", "Een lopende procedure bij de jeugdrechter", "Oude reden: dubbel ingediend"
+		lctx := deskCtx(t, a, "leuven")
+		if err := a.Requests.Close(lctx, older.ID, why, desk); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Requests.RequestErasure(lctx, req.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Requests.KeepDespiteErasure(lctx, req.ID, obligation, desk); err != nil {
+			t.Fatal(err)
+		}
+		cs, err := a.Requests.Case(lctx, req.ID)
+		if err != nil || cs.Family.ErasureReason.String() != obligation {
+			t.Fatalf("the kept family's reason: %v", err)
+		}
 		rawNeed := rawSealed(t, a, "requests", "care_need_note", "t.id = ?", req.ID)
 		rawNote := rawSealed(t, a, "request_notes", "body", "t.request_id = ?", req.ID)
-		for _, raw := range []string{rawNeed, rawNote} {
-			if strings.Contains(raw, "epilepsie") || strings.Contains(raw, "opvanghuis") || !sealed.IsSealed(raw) {
+		rawWhy := rawSealed(t, a, "events", "reason", "t.subject_id = ? AND t.kind = 'request.closed'", older.ID)
+		rawRefused := rawSealed(t, a, "events", "reason", "t.subject_id = ? AND t.kind = 'family.erasure_refused'", req.ID)
+		rawObligation := rawSealed(t, a, "families", "erasure_reason", "t.id = ?", cs.Family.ID)
+		for _, raw := range []string{rawNeed, rawNote, rawWhy, rawRefused, rawObligation} {
+			if strings.Contains(raw, "epilepsie") || strings.Contains(raw, "opvanghuis") || strings.Contains(raw, "jeugdrechter") || !sealed.IsSealed(raw) {
 				t.Fatalf("stored in clear: %q", raw)
 			}
 		}
+		// An event reason from before sealing, in plain text (the log only
+		// takes inserts).
+		legacyID := uuid.New()
+		if err := tenancy.NewStore(a.DB).Tx(lctx, func(ctx context.Context, tx *tenancy.Tx) error {
+			row := map[string]any{"tenant_id": tx.Tenant(), "id": legacyID, "occurred_at": time.Now(), "actor": desk.String(),
+				"subject_type": "request", "subject_id": older.ID.UUID, "kind": "request.note", "from_state": "", "to_state": "", "reason": legacyWhy}
+			_, err := tx.Unscoped().NewInsert().Model(&row).TableExpr("events").Exec(ctx)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
 		// A value from before encryption, written as plain text.
-		err := tenancy.NewStore(a.DB).Tx(deskCtx(t, a, "leuven"), func(ctx context.Context, tx *tenancy.Tx) error {
+		err = tenancy.NewStore(a.DB).Tx(deskCtx(t, a, "leuven"), func(ctx context.Context, tx *tenancy.Tx) error {
 			q, err := tx.Update(&requests.Request{})
 			if err != nil {
 				return err
@@ -84,8 +119,8 @@ func TestSensitiveTextSealedAtRest(t *testing.T) {
 		if p := page(req.ID); !strings.Contains(p, need) || !strings.Contains(p, note) {
 			t.Error("the desk's page must show the decrypted note and care need")
 		}
-		if !strings.Contains(page(older.ID), legacy) {
-			t.Error("plain text from before encryption must stay readable")
+		if p := page(older.ID); !strings.Contains(p, legacy) || !strings.Contains(p, legacyWhy) || !strings.Contains(p, why) {
+			t.Error("the page must show the closing reason, and plain text from before encryption must stay readable")
 		}
 
 		// Rotation: a new current key, the old one kept for reading.
@@ -108,20 +143,24 @@ func TestSensitiveTextSealedAtRest(t *testing.T) {
 			t.Error("after rotation, values under the old key must stay readable")
 		}
 		n, err := a.Reseal(ctx)
-		if err != nil || n < 3 {
-			t.Fatalf("reseal: %d values, %v; want at least the note, the care need and the plain-text one", n, err)
+		if err != nil || n < 7 {
+			t.Fatalf("reseal: %d values, %v; want at least the note, the care need, the plain-text one, three reasons and the obligation", n, err)
 		}
 		for _, raw := range []string{rawSealed(t, a, "requests", "care_need_note", "t.id = ?", req.ID),
 			rawSealed(t, a, "request_notes", "body", "t.request_id = ?", req.ID),
-			rawSealed(t, a, "requests", "care_need_note", "t.id = ?", older.ID)} {
-			if sealed.KeyID(raw) != rot || strings.Contains(raw, "rolstoel") {
+			rawSealed(t, a, "requests", "care_need_note", "t.id = ?", older.ID),
+			rawSealed(t, a, "events", "reason", "t.subject_id = ? AND t.kind = 'request.closed'", older.ID),
+			rawSealed(t, a, "events", "reason", "t.id = ?", legacyID),
+			rawSealed(t, a, "families", "erasure_reason", "t.id = ?", cs.Family.ID)} {
+			if sealed.KeyID(raw) != rot || strings.Contains(raw, "rolstoel") || strings.Contains(raw, "dubbel") {
 				t.Errorf("after reseal, stored %q", raw)
 			}
 		}
 		if again, err := a.Reseal(ctx); err != nil || again != 0 {
 			t.Errorf("a second reseal must find nothing: %d %v", again, err)
 		}
-		if p := page(req.ID); !strings.Contains(p, need) || !strings.Contains(p, note) || !strings.Contains(page(older.ID), legacy) {
+		if p := page(req.ID); !strings.Contains(p, need) || !strings.Contains(p, note) || !strings.Contains(page(older.ID), legacy) ||
+			!strings.Contains(page(older.ID), legacyWhy) {
 			t.Error("after reseal the page must show the texts")
 		}
 		// The old key alone no longer opens them: the dump needs the new key.

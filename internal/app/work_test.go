@@ -16,6 +16,7 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/access"
 	"github.com/loket-kinderopvang/loket/internal/account"
 	"github.com/loket-kinderopvang/loket/internal/catalog"
+	"github.com/loket-kinderopvang/loket/internal/eventlog"
 	"github.com/loket-kinderopvang/loket/internal/platform/authz"
 	"github.com/loket-kinderopvang/loket/internal/platform/db"
 	"github.com/loket-kinderopvang/loket/internal/platform/dbtest"
@@ -529,6 +530,33 @@ func TestStaffPagesNameThings(t *testing.T) {
 	}
 	if uuidRE.MatchString(text) || strings.Contains(text, "|"+month+"|") {
 		t.Errorf("round page shows an id or a programme key: %q", uuidRE.FindString(text))
+	}
+	// The page names the families: one look at each (#18).
+	for _, id := range ids {
+		looks := looksAt(t, a, "leuven", id.String())
+		if len(looks) != 1 || looks[0].What != eventlog.LookRound || looks[0].Actor != "desk:"+worker {
+			t.Errorf("the round page must log one look at %s: %+v", id, looks)
+		}
+	}
+	// Published, the proposed place is on the provider's page, with the
+	// child's name: one look at that family, by the provider.
+	if n, err := a.Rounds.Publish(desk, round.ID, worker); err != nil || n != 1 {
+		t.Fatalf("publish: %d offers (%v)", n, err)
+	}
+	// The provider's admin: her staff may work at other locations.
+	if r := w.browsers[authz.ProviderAdmin].Get("/aanbieder/" + provider.String() + "/rondes"); r.Status != 200 ||
+		!strings.Contains(r.Body, "Noor") && !strings.Contains(r.Body, "Nand") {
+		t.Fatalf("provider's rounds page: %d, without the proposed child", r.Status)
+	}
+	proposed := 0
+	for _, id := range ids {
+		looks := looksAt(t, a, "leuven", id.String())
+		if len(looks) == 2 && looks[0].What == eventlog.LookRound && looks[0].Actor == "provider:"+mustUserID(t, a, authz.ProviderAdmin) {
+			proposed++
+		}
+	}
+	if proposed != 1 {
+		t.Errorf("the provider's page must log one look at the one family proposed, got %d", proposed)
 	}
 	// History: the worker registered, the provider's staff answered.
 	if err := a.Requests.ProviderAnswer(ctx, "leuven", ids[0], 1, []uuid.UUID{own[0].ID.UUID},

@@ -29,6 +29,8 @@ const (
 	LookAPIWithdrawals = "api_withdrawals" // withdrawals of requests for a provider's locations, through the API
 	LookCrisis         = "crisis"          // the families of a crisis closure
 	LookCrisisLetter   = "crisis_letter"   // a printed letter of a crisis closure
+	LookWorklist       = "worklist"        // a row of the desk's worklist (names, status, deadlines)
+	LookRound          = "round"           // a row of an allocation round's page (the child's name and outcome)
 )
 
 // Access is one look at a family's data: who, which family and request,

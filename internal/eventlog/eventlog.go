@@ -15,6 +15,7 @@ import (
 
 	"github.com/loket-kinderopvang/loket/internal/platform/db"
 	"github.com/loket-kinderopvang/loket/internal/platform/ids"
+	"github.com/loket-kinderopvang/loket/internal/platform/sealed"
 	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
 )
 
@@ -28,16 +29,18 @@ type Event struct {
 	bun.BaseModel `bun:"table:events"`
 	tenancy.Owned
 
-	ID          ID              `bun:"id,pk,type:uuid"`
-	OccurredAt  time.Time       `bun:"occurred_at,notnull"`
-	Actor       string          `bun:"actor,notnull"`
-	SubjectType string          `bun:"subject_type,notnull"`
-	SubjectID   uuid.UUID       `bun:"subject_id,notnull,type:uuid"`
-	Kind        string          `bun:"kind,notnull"`
-	FromState   string          `bun:"from_state,notnull"`
-	ToState     string          `bun:"to_state,notnull"`
-	Reason      string          `bun:"reason,notnull"`
-	Data        json.RawMessage `bun:"data,type:jsonb,nullzero"`
+	ID          ID        `bun:"id,pk,type:uuid"`
+	OccurredAt  time.Time `bun:"occurred_at,notnull"`
+	Actor       string    `bun:"actor,notnull"`
+	SubjectType string    `bun:"subject_type,notnull"`
+	SubjectID   uuid.UUID `bun:"subject_id,notnull,type:uuid"`
+	Kind        string    `bun:"kind,notnull"`
+	FromState   string    `bun:"from_state,notnull"`
+	ToState     string    `bun:"to_state,notnull"`
+	// Reason is free text staff type (why a request was closed, why the
+	// desk keeps data): sealed at rest like notes (#18).
+	Reason sealed.Text     `bun:"reason,notnull"`
+	Data   json.RawMessage `bun:"data,type:jsonb,nullzero"`
 }
 
 // Append writes e in the desk's transaction, so the change and its event
@@ -114,7 +117,7 @@ func (l CrossTenantLog) LogCrossTenant(ctx context.Context, user, fromDomain, to
 	return l.Tenants.Tx(tenancy.WithTenant(db.OnPrimary(ctx), desk), func(ctx context.Context, tx *tenancy.Tx) error {
 		return Append(ctx, tx, &Event{
 			OccurredAt: l.Now(), Actor: user, SubjectType: "access", SubjectID: uuid.Nil,
-			Kind: "access.cross_tenant", Reason: agreement, Data: data,
+			Kind: "access.cross_tenant", Reason: sealed.Text(agreement), Data: data,
 		})
 	})
 }

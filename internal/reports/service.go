@@ -314,6 +314,15 @@ func (s *Service) Region(ctx context.Context, user, regionNIS string, year int) 
 			} else if f, _, err = yearly(ctx, tx, year, nil); err != nil {
 				return err
 			}
+			// The stored cross-border counts too: the rows they came
+			// from may be purged (figures stored before they were kept
+			// have none, and are counted from what rows are left).
+			if st != nil && st.Cross != nil {
+				for k, n := range st.Cross {
+					cross[crossPair(k)] += n
+				}
+				return nil
+			}
 			cb, err := crossBorder(ctx, tx, year)
 			for k, n := range cb {
 				cross[k] += n

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -32,6 +33,18 @@ type yearFigures struct {
 	Desk           Figures            `json:"desk"`
 	Municipalities map[string]Figures `json:"municipalities"`
 	Providers      []Responsiveness   `json:"providers"`
+	// Cross is the year's cross-border demand (crossBorder) keyed
+	// "family's NIS>location's NIS", for the regional report; nil in
+	// figures stored before it was kept.
+	Cross map[string]int `json:"cross,omitempty"`
+}
+
+// crossKey and crossPair turn a cross-border pair into the stored key and back.
+func crossKey(k [2]string) string { return k[0] + ">" + k[1] }
+
+func crossPair(key string) [2]string {
+	from, to, _ := strings.Cut(key, ">")
+	return [2]string{from, to}
 }
 
 // stored returns the stored figures of year for the desk in ctx, if any.
@@ -68,6 +81,18 @@ func (s *Service) Freeze(ctx context.Context, t tenant.Tenant, year int) (bool, 
 		munis[i] = string(nis)
 	}
 	f, err := s.compute(ctx, t, year, munis)
+	if err != nil {
+		return false, err
+	}
+	// The regional report's cross-border counts of the year, kept as well.
+	err = s.tenants.Tx(ctx, func(ctx context.Context, tx *tenancy.Tx) error {
+		cb, err := crossBorder(ctx, tx, year)
+		f.Cross = map[string]int{}
+		for k, n := range cb {
+			f.Cross[crossKey(k)] = n
+		}
+		return err
+	})
 	if err != nil {
 		return false, err
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/loket-kinderopvang/loket/internal/eventlog"
 	"github.com/loket-kinderopvang/loket/internal/platform/ids"
+	"github.com/loket-kinderopvang/loket/internal/platform/sealed"
 	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
 )
 
@@ -43,7 +44,7 @@ func (s *Service) CloseAtLocation(ctx context.Context, id RequestID, location uu
 		if err := s.settle(ctx, tx, r, now); err != nil {
 			return nil, err
 		}
-		return &eventlog.Event{Kind: "preference.location_closed", Reason: string(NoPlaceClosed),
+		return &eventlog.Event{Kind: "preference.location_closed", Reason: sealed.Text(NoPlaceClosed),
 			Data: eventData(map[string]any{"ranks": ranks, "location_id": location.String()})}, nil
 	})
 	return changed, err
@@ -77,7 +78,7 @@ func (s *Service) Replace(ctx context.Context, placed RequestID, start time.Time
 			claims[i] = RequestClaim{RequestID: r.ID, Claim: c}
 		}
 		ev := &eventlog.Event{OccurredAt: now, Actor: actor.String(), SubjectType: "request", SubjectID: r.ID.UUID,
-			Kind: "request.submitted", ToState: string(StatusActive), Reason: string(NoPlaceClosed),
+			Kind: "request.submitted", ToState: string(StatusActive), Reason: sealed.Text(NoPlaceClosed),
 			Data: eventData(map[string]any{"replaces": placed.String()})}
 		if err := eventlog.Ready([]*eventlog.Event{ev}); err != nil {
 			return err

@@ -106,10 +106,11 @@ func historyWhat(tr web.Translator, e eventlog.Event, locations map[uuid.UUID]Lo
 
 // historyWhy is the reason, in words when it is a known code.
 func historyWhy(tr web.Translator, e eventlog.Event) string {
-	if e.Kind == "preference.no_place" && e.Reason != "" {
-		if s := tr.T("deskwork.noplace." + e.Reason); s != "deskwork.noplace."+e.Reason {
+	why := e.Reason.String()
+	if e.Kind == "preference.no_place" && why != "" {
+		if s := tr.T("deskwork.noplace." + why); s != "deskwork.noplace."+why {
 			return s
 		}
 	}
-	return e.Reason
+	return why
 }

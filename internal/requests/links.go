@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/loket-kinderopvang/loket/internal/eventlog"
+	"github.com/loket-kinderopvang/loket/internal/platform/sealed"
 	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
 )
 
@@ -155,7 +156,7 @@ func (s *Service) renewLink(ctx context.Context, id RequestID, actor Actor, why 
 			}
 			mailed = true
 		}
-		return &eventlog.Event{Kind: "request.status_link_revoked", Reason: why,
+		return &eventlog.Event{Kind: "request.status_link_revoked", Reason: sealed.Text(why),
 			Data: eventData(map[string]any{"version": r.StatusLinkVersion, "mailed": mailed})}, nil
 	})
 	if err == nil && notice != nil {

@@ -175,11 +175,11 @@ type Family struct {
 	LegalHold bool `bun:"legal_hold,notnull" json:"-"`
 	// ErasureRequestedAt is when the parent asked for erasure (status
 	// page); ErasureReason why the desk keeps the data (a legal obligation).
-	ErasureRequestedAt *time.Time `bun:"erasure_requested_at" json:"-"`
-	ErasureReason      string     `bun:"erasure_reason,notnull" json:"-"`
-	ReferredBy         string     `bun:"referred_by,notnull" json:"-"`
-	CreatedAt          time.Time  `bun:"created_at,notnull" json:"-"`
-	UpdatedAt          time.Time  `bun:"updated_at,notnull" json:"-"`
+	ErasureRequestedAt *time.Time  `bun:"erasure_requested_at" json:"-"`
+	ErasureReason      sealed.Text `bun:"erasure_reason,notnull" json:"-"` // sealed at rest (#18)
+	ReferredBy         string      `bun:"referred_by,notnull" json:"-"`
+	CreatedAt          time.Time   `bun:"created_at,notnull" json:"-"`
+	UpdatedAt          time.Time   `bun:"updated_at,notnull" json:"-"`
 
 	Parents []Parent `bun:"-" json:"parents"`
 }

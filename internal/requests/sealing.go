@@ -6,19 +6,28 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"github.com/loket-kinderopvang/loket/internal/eventlog"
 	"github.com/loket-kinderopvang/loket/internal/platform/sealed"
 	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
 )
 
-// sealedColumns are the columns behind sealed.Text fields: free text about a
-// family's health or vulnerability. Reseal rewrites them; docs/privacy.md
-// lists them.
+// ResealRole may rewrite the sealed column of the append-only event log
+// (made by the reseal_role migration; PostgreSQL).
+const ResealRole = "loket_reseal"
+
+// sealedColumns are the columns behind sealed.Text fields: free text staff
+// write about a family (its health or vulnerability, why a request ended,
+// why the desk keeps data). Reseal rewrites them; docs/privacy.md lists
+// them. role, if set, is the narrow role the rewrite needs.
 var sealedColumns = []struct {
 	table, column string
 	model         func() any
+	role          string
 }{
-	{"requests", "care_need_note", func() any { return &Request{} }},
-	{"request_notes", "body", func() any { return &Note{} }},
+	{"requests", "care_need_note", func() any { return &Request{} }, ""},
+	{"request_notes", "body", func() any { return &Note{} }, ""},
+	{"families", "erasure_reason", func() any { return &Family{} }, ""},
+	{"events", "reason", func() any { return &eventlog.Event{} }, ResealRole},
 }
 
 // ResealBatch is how many rows one transaction of Reseal rewrites.
@@ -35,7 +44,7 @@ func (s *Store) Reseal(ctx context.Context, kr *sealed.Keyring, batch int) (int,
 	total := 0
 	for _, c := range sealedColumns {
 		for {
-			n, err := s.resealBatch(ctx, kr, c.table, c.column, c.model, batch)
+			n, err := s.resealBatch(ctx, kr, c.table, c.column, c.model, c.role, batch)
 			total += n
 			if err != nil {
 				return total, fmt.Errorf("requests: reseal %s.%s: %w", c.table, c.column, err)
@@ -48,7 +57,7 @@ func (s *Store) Reseal(ctx context.Context, kr *sealed.Keyring, batch int) (int,
 	return total, nil
 }
 
-func (s *Store) resealBatch(ctx context.Context, kr *sealed.Keyring, table, column string, model func() any, batch int) (int, error) {
+func (s *Store) resealBatch(ctx context.Context, kr *sealed.Keyring, table, column string, model func() any, role string, batch int) (int, error) {
 	n := 0
 	err := s.tenants.Tx(ctx, func(ctx context.Context, tx *tenancy.Tx) error {
 		// The raw stored strings, not sealed.Text: this is the one reader
@@ -62,6 +71,11 @@ func (s *Store) resealBatch(ctx context.Context, kr *sealed.Keyring, table, colu
 			OrderExpr("t.id").Limit(int64(batch)).Scan(ctx, &rows)
 		if err != nil {
 			return err
+		}
+		if role != "" && len(rows) > 0 {
+			if err := tx.AsRole(ctx, role); err != nil {
+				return err
+			}
 		}
 		for _, r := range rows {
 			v, err := kr.Reseal(r.Value)

@@ -925,7 +925,7 @@ func (s *Service) answer(ctx context.Context, id RequestID, rank int, a Answer, 
 			}
 		}
 		return &eventlog.Event{Kind: "preference." + string(to), FromState: string(from), ToState: string(to),
-			Reason: string(a.Reason), Data: eventData(map[string]any{"rank": rank, "location_id": p.LocationID.String()})}, nil
+			Reason: sealed.Text(a.Reason), Data: eventData(map[string]any{"rank": rank, "location_id": p.LocationID.String()})}, nil
 	})
 	if err == nil && notice != nil {
 		s.notify(ctx, *notice)
@@ -1013,7 +1013,7 @@ func (s *Service) Accept(ctx context.Context, id RequestID, rank int, actor Acto
 				return nil, err
 			}
 			return &eventlog.Event{Kind: "preference.no_place", FromState: string(PreferenceOffered), ToState: string(PreferenceNoPlace),
-				Reason: string(NoPlaceTaken), Data: eventData(map[string]any{"rank": rank})}, nil
+				Reason: sealed.Text(NoPlaceTaken), Data: eventData(map[string]any{"rank": rank})}, nil
 		}
 		if err != nil {
 			return nil, err
@@ -1099,7 +1099,7 @@ func (s *Service) end(ctx context.Context, id RequestID, to Status, why string, 
 				return nil, err
 			}
 		}
-		return &eventlog.Event{Kind: "request." + string(to), FromState: string(from), ToState: string(to), Reason: why}, nil
+		return &eventlog.Event{Kind: "request." + string(to), FromState: string(from), ToState: string(to), Reason: sealed.Text(why)}, nil
 	})
 	if err == nil && notice != nil {
 		s.notify(ctx, *notice)
@@ -1225,7 +1225,7 @@ func (s *Service) KeepDespiteErasure(ctx context.Context, id RequestID, reason s
 		if fam.ErasureRequestedAt == nil {
 			return nil, fmt.Errorf("%w: no erasure was asked", ErrTransition)
 		}
-		fam.ErasureReason, fam.UpdatedAt = reason, now
+		fam.ErasureReason, fam.UpdatedAt = sealed.Text(reason), now
 		q, err := tx.Update(fam)
 		if err != nil {
 			return nil, err
@@ -1240,13 +1240,92 @@ func (s *Service) KeepDespiteErasure(ctx context.Context, id RequestID, reason s
 		if notice, err = s.parentNoticeWhy(ctx, tx, desk, r, "erasure_kept", nil, reason); err != nil {
 			return nil, err
 		}
-		return &eventlog.Event{Kind: "family.erasure_refused", Reason: reason}, nil
+		return &eventlog.Event{Kind: "family.erasure_refused", Reason: sealed.Text(reason)}, nil
 	})
 	if err != nil {
 		return err
 	}
 	if notice != nil {
 		s.notify(ctx, *notice)
+	}
+	return nil
+}
+
+// WithdrawForErasure prepares the erasure of the family of request id that
+// the desk grants: every open request of the family is withdrawn first, the
+// way a withdrawal is (its event, the providers' systems told, out of the
+// providers' inboxes), so the providers it reached learn it ended before
+// its rows go. It returns the mail that tells the parent her data was
+// erased; send it with SendNotice once the rows are gone.
+func (s *Service) WithdrawForErasure(ctx context.Context, id RequestID, actor Actor) (Notice, error) {
+	desk, err := s.desk(ctx)
+	if err != nil {
+		return Notice{}, err
+	}
+	var n Notice
+	var open []RequestID
+	err = s.tenants.Tx(ctx, func(ctx context.Context, tx *tenancy.Tx) error {
+		r, err := s.store.load(ctx, tx, id, false)
+		if err != nil {
+			return err
+		}
+		fam, err := familyOf(ctx, tx, r)
+		if err != nil {
+			return err
+		}
+		if fam.ErasureRequestedAt == nil {
+			return fmt.Errorf("%w: no erasure was asked", ErrTransition)
+		}
+		var child Child
+		if err := tx.Select(&child).Where("id = ?", r.ChildID).Scan(ctx); err != nil {
+			return fmt.Errorf("requests: child: %w", err)
+		}
+		// No status link: it opens nothing once the family is erased.
+		n = Notice{Kind: "erasure_done", Language: fam.Language, To: fam.Email, DeskName: desk.DisplayName(fam.Language),
+			ChildFirstName: child.FirstName}
+		var rows []struct {
+			ID     RequestID `bun:"id"`
+			Status Status    `bun:"status"`
+		}
+		q := tx.Select((*Request)(nil)).ColumnExpr("request.id, request.status")
+		q = tx.Join(q, "JOIN", "children", "c", "c.id = request.child_id")
+		if err := q.Where("c.family_id = ?", fam.ID).OrderExpr("request.created_at").Scan(ctx, &rows); err != nil {
+			return fmt.Errorf("requests: requests of the family: %w", err)
+		}
+		for _, row := range rows {
+			if row.Status.Open() {
+				open = append(open, row.ID)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return Notice{}, err
+	}
+	for _, rid := range open {
+		if err := s.Withdraw(ctx, rid, "erasure", actor); err != nil {
+			return Notice{}, fmt.Errorf("requests: withdraw before erasure: %w", err)
+		}
+	}
+	return n, nil
+}
+
+// SendNotice sends n to the family of the desk in ctx: stored in the
+// desk's outbox when there is one, otherwise through the notifier.
+func (s *Service) SendNotice(ctx context.Context, n Notice) error {
+	if n.To == "" {
+		return nil
+	}
+	stored := false
+	if err := s.tenants.Tx(ctx, func(ctx context.Context, tx *tenancy.Tx) error {
+		var err error
+		stored, err = s.storeNotices(ctx, tx, []Notice{n})
+		return err
+	}); err != nil {
+		return err
+	}
+	if !stored {
+		s.notify(ctx, n)
 	}
 	return nil
 }

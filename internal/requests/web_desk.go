@@ -47,7 +47,7 @@ type WebConfig struct {
 	// Erase erases everything of the family of a request at once (the
 	// parent asked; package retention). Optional: without it the desk can
 	// only keep the data with a reason.
-	Erase func(ctx context.Context, id RequestID) error
+	Erase func(ctx context.Context, id RequestID, actor Actor) error
 }
 
 // Web serves the desk and provider pages of the request lifecycle.
@@ -220,6 +220,14 @@ func (h *Web) worklist(c *fiber.Ctx) error {
 	}
 	items, err := h.Service.WorklistFor(c.UserContext(), f, viewer)
 	if err != nil {
+		return err
+	}
+	// Each family the list shows is one look, written in one insert.
+	ids := make([]RequestID, len(items))
+	for i, it := range items {
+		ids[i] = it.Request.ID
+	}
+	if err := h.Service.LookedAt(c.UserContext(), h.look(c, eventlog.LookWorklist), ids); err != nil {
 		return err
 	}
 	for _, it := range items {
@@ -428,7 +436,7 @@ func (h *Web) caseAction(c *fiber.Ctx) error {
 		if !h.deskAdmin(c) || h.Erase == nil || cs.Family.ErasureRequestedAt == nil {
 			return fiber.ErrNotFound
 		}
-		if err = h.Erase(ctx, id); err == nil {
+		if err = h.Erase(ctx, id, actor); err == nil {
 			t, _ := tenant.FromRequest(c)
 			return c.Redirect("/"+t.Slug+PathWorklist+"?gewist=1", fiber.StatusSeeOther)
 		}
@@ -749,7 +757,7 @@ func (h *Web) addLooks(c *fiber.Ctx, tr web.Translator, slug string, cs *Case, v
 	}
 	v.LegalHold = cs.Family.LegalHold
 	if at := cs.Family.ErasureRequestedAt; at != nil {
-		v.ErasureAsked, v.ErasureKept = tr.Date(*at), cs.Family.ErasureReason
+		v.ErasureAsked, v.ErasureKept = tr.Date(*at), cs.Family.ErasureReason.String()
 	}
 	looks, err := h.Service.Looks(c.UserContext(), cs.Family.ID.UUID)
 	if err != nil {

@@ -13,12 +13,12 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/uptrace/bun"
 
 	"github.com/loket-kinderopvang/loket/internal/crisis"
 	"github.com/loket-kinderopvang/loket/internal/eventlog"
+	"github.com/loket-kinderopvang/loket/internal/mail"
 	"github.com/loket-kinderopvang/loket/internal/platform/clock"
 	"github.com/loket-kinderopvang/loket/internal/platform/db"
 	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
@@ -26,6 +26,7 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/requests"
 	"github.com/loket-kinderopvang/loket/internal/rounds"
 	"github.com/loket-kinderopvang/loket/internal/tenant"
+	"github.com/loket-kinderopvang/loket/internal/webhooks"
 )
 
 // Role is the PostgreSQL role the purge works as to delete from the two
@@ -34,13 +35,42 @@ const Role = "loket_retention"
 
 // Kinds of what the purge removes, the label of the metric.
 const (
-	KindRequests  = "requests"   // requests with their preferences, claims, notes and history
-	KindChildren  = "children"   // children without a request left
-	KindFamilies  = "families"   // families without a child left (and their parents)
-	KindNotes     = "notes"      // desk notes past their shorter period
-	KindCareNotes = "care_notes" // care-need descriptions emptied
-	KindLooks     = "looks"      // access log rows
+	KindRequests  = "requests"           // requests with their preferences, claims, notes and history
+	KindChildren  = "children"           // children without a request left
+	KindFamilies  = "families"           // families without a child left (and their parents)
+	KindNotes     = "notes"              // desk notes past their shorter period
+	KindCareNotes = "care_notes"         // care-need descriptions emptied
+	KindLooks     = "looks"              // access log rows
+	KindMail      = "mail"               // stored mails: the desk's (desk_mail) and the platform's (mail_outbox)
+	KindAccounts  = "accounts"           // accounts disabled long ago, anonymised
+	KindKeys      = "api_keys"           // providers' API keys revoked long ago
+	KindLinks     = "sign_in_links"      // expired sign-in and reset links (hashes)
+	KindHooks     = "webhook_deliveries" // finished deliveries to providers' systems
 )
+
+// kinds are every kind, exported at zero from the start.
+var kinds = []string{KindRequests, KindChildren, KindFamilies, KindNotes, KindCareNotes, KindLooks, KindMail, KindAccounts, KindKeys,
+	KindLinks, KindHooks}
+
+// The periods of platform data, which belongs to no desk (docs/privacy.md).
+const (
+	// DefaultPlatformMailDays: mail that belongs to no desk (sign-in links,
+	// invitations, notices to providers), from the day it was stored.
+	DefaultPlatformMailDays = 90
+	// DefaultAccountYears: an account disabled this long is anonymised (its
+	// id stays: the history names it).
+	DefaultAccountYears = 1
+	// DefaultKeyYears: a provider's API key revoked this long goes.
+	DefaultKeyYears = 1
+	// DeliveryDays: a delivery to a provider's system (the provider's
+	// delivery log) goes this long after it was made, once delivered or
+	// given up.
+	DeliveryDays = 30
+)
+
+// removedDomain is the mail domain of an anonymised account: its address
+// must stay unique and can never be delivered (RFC 2606).
+const removedDomain = "@removed.invalid"
 
 // Counts is how many rows of each kind a run removed (or emptied).
 type Counts map[string]int
@@ -57,6 +87,8 @@ type Purger struct {
 	Log     *slog.Logger
 	// Batch is how many requests (or log rows) one transaction removes.
 	Batch int
+	// The periods of platform data (defaults above).
+	PlatformMailDays, AccountYears, KeyYears int
 
 	tenants *tenancy.Store
 	purged  *prometheus.CounterVec
@@ -65,10 +97,11 @@ type Purger struct {
 // New returns a purger with batches of 500.
 func New(d *db.DB, desks Desks, rep *reports.Service, c clock.Clock, log *slog.Logger) *Purger {
 	p := &Purger{DB: d, Desks: desks, Reports: rep, Clock: c, Log: log, Batch: 500, tenants: tenancy.NewStore(d),
+		PlatformMailDays: DefaultPlatformMailDays, AccountYears: DefaultAccountYears, KeyYears: DefaultKeyYears,
 		purged: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "loket_retention_purged_total",
 			Help: "Rows removed or emptied by the retention purge, per kind."}, []string{"kind"})}
 	// Every kind from the start, at zero: a scrape shows the purge exists.
-	for _, k := range []string{KindRequests, KindChildren, KindFamilies, KindNotes, KindCareNotes, KindLooks} {
+	for _, k := range kinds {
 		p.purged.WithLabelValues(k)
 	}
 	return p
@@ -80,9 +113,15 @@ func (p *Purger) Collector() prometheus.Collector { return p.purged }
 // ended are the request statuses after which the retention period runs.
 var ended = []requests.Status{requests.StatusPlaced, requests.StatusWithdrawn, requests.StatusUnanswered, requests.StatusClosed}
 
-// Run purges every desk and reports how many rows of each kind went.
+// Run purges every desk and the platform's data, and reports how many rows
+// of each kind went.
 func (p *Purger) Run(ctx context.Context) (Counts, error) {
 	total := Counts{}
+	defer func() {
+		for k, n := range total {
+			p.purged.WithLabelValues(k).Add(float64(n))
+		}
+	}()
 	for _, t := range p.Desks.All() {
 		c, err := p.Desk(tenancy.WithTenant(db.OnPrimary(ctx), t.ID), t)
 		for k, n := range c {
@@ -92,10 +131,7 @@ func (p *Purger) Run(ctx context.Context) (Counts, error) {
 			return total, fmt.Errorf("retention: desk %s: %w", t.Slug, err)
 		}
 	}
-	for k, n := range total {
-		p.purged.WithLabelValues(k).Add(float64(n))
-	}
-	return total, nil
+	return total, p.Platform(db.OnPrimary(ctx), total)
 }
 
 // Desk purges the desk t (in ctx).
@@ -112,7 +148,152 @@ func (p *Purger) Desk(ctx context.Context, t tenant.Tenant) (Counts, error) {
 	if err := p.notes(ctx, now.AddDate(-r.NoteYears, 0, 0), c); err != nil {
 		return c, err
 	}
-	return c, p.looks(ctx, now.AddDate(-r.AccessLogYears, 0, 0), c)
+	if err := p.looks(ctx, now.AddDate(-r.AccessLogYears, 0, 0), c); err != nil {
+		return c, err
+	}
+	if err := p.deliveries(ctx, now.AddDate(0, 0, -DeliveryDays), c); err != nil {
+		return c, err
+	}
+	return c, p.deskMail(ctx, now.AddDate(0, 0, -r.MailDays), c)
+}
+
+// deliveries removes the desk's finished deliveries to providers' systems
+// made before cutoff (a pending one stays: its endpoint may resume).
+func (p *Purger) deliveries(ctx context.Context, cutoff time.Time, c Counts) error {
+	return p.batches(ctx, func(ctx context.Context, tx *tenancy.Tx) (int, error) {
+		var ids []uuid.UUID
+		err := tx.Select((*webhooks.Delivery)(nil)).ColumnExpr("delivery.id").Where("delivery.created_at < ?", cutoff).
+			Where("delivery.delivered_at IS NOT NULL OR delivery.given_up_at IS NOT NULL").
+			OrderExpr("delivery.created_at, delivery.id").Limit(int64(p.Batch)).Scan(ctx, &ids)
+		if err != nil || len(ids) == 0 {
+			return 0, err
+		}
+		return deleteByID(ctx, tx, (*webhooks.Delivery)(nil), ids, KindHooks, c)
+	})
+}
+
+// deskMail removes the desk's mail stored before cutoff, except mail to an
+// address of a family on legal hold.
+func (p *Purger) deskMail(ctx context.Context, cutoff time.Time, c Counts) error {
+	return p.batches(ctx, func(ctx context.Context, tx *tenancy.Tx) (int, error) {
+		var ids []uuid.UUID
+		err := tx.Select((*mail.DeskStored)(nil)).ColumnExpr("desk_stored.id").Where("desk_stored.created_at < ?", cutoff).
+			Where(`NOT EXISTS (SELECT 1 FROM families AS f WHERE f.tenant_id = desk_stored.tenant_id AND f.legal_hold AND
+				(f.email = desk_stored.to_address OR EXISTS (SELECT 1 FROM parents AS pa
+					WHERE pa.tenant_id = f.tenant_id AND pa.family_id = f.id AND pa.email = desk_stored.to_address)))`).
+			OrderExpr("desk_stored.created_at, desk_stored.id").Limit(int64(p.Batch)).Scan(ctx, &ids)
+		if err != nil || len(ids) == 0 {
+			return 0, err
+		}
+		return deleteByID(ctx, tx, (*mail.DeskStored)(nil), ids, KindMail, c)
+	})
+}
+
+// deleteByID deletes the desk's rows of model with these ids, counted as
+// kind; it returns how many ids it was given (the batch's size).
+func deleteByID(ctx context.Context, tx *tenancy.Tx, model any, ids []uuid.UUID, kind string, c Counts) (int, error) {
+	res, err := tx.Delete(model).Where("id IN (?)", bun.In(ids)).Exec(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("retention: %s: %w", kind, err)
+	}
+	c[kind] += affected(res)
+	return len(ids), nil
+}
+
+// batches runs step in desk transactions until a step handles less than a batch.
+func (p *Purger) batches(ctx context.Context, step func(ctx context.Context, tx *tenancy.Tx) (int, error)) error {
+	for {
+		n := 0
+		err := p.tenants.Tx(ctx, func(ctx context.Context, tx *tenancy.Tx) error {
+			var err error
+			n, err = step(ctx, tx)
+			return err
+		})
+		if err != nil || n < p.Batch {
+			return err
+		}
+	}
+}
+
+// Platform purges what belongs to no desk: stored platform mail, accounts
+// disabled long ago (anonymised: the history names their id) with their
+// sign-in links, and API keys revoked long ago. It adds to c.
+func (p *Purger) Platform(ctx context.Context, c Counts) error {
+	now := p.Clock.Now()
+	mailCutoff, accountCutoff, keyCutoff := now.AddDate(0, 0, -p.PlatformMailDays), now.AddDate(-p.AccountYears, 0, 0), now.AddDate(-p.KeyYears, 0, 0)
+	steps := []struct {
+		kind string
+		step func(ctx context.Context, tx bun.Tx) (int, error)
+	}{
+		{KindMail, func(ctx context.Context, tx bun.Tx) (int, error) {
+			return deleteOldest(ctx, tx, "mail_outbox", "id", "created_at", mailCutoff, p.Batch)
+		}},
+		{KindKeys, func(ctx context.Context, tx bun.Tx) (int, error) {
+			return deleteOldest(ctx, tx, "api_keys", "id", "revoked_at", keyCutoff, p.Batch)
+		}},
+		{KindLinks, func(ctx context.Context, tx bun.Tx) (int, error) {
+			return deleteOldest(ctx, tx, "password_reset_tokens", "token_hash", "expires_at", now, p.Batch)
+		}},
+		{KindAccounts, func(ctx context.Context, tx bun.Tx) (int, error) {
+			var ids []uuid.UUID
+			err := tx.NewSelect().Table("users").Column("id").Where("disabled_at < ?", accountCutoff).
+				Where("email NOT LIKE ?", "%"+removedDomain).OrderExpr("disabled_at, id").Limit(int64(p.Batch)).Scan(ctx, &ids)
+			if err != nil || len(ids) == 0 {
+				return 0, err
+			}
+			for _, table := range []string{"password_reset_tokens", "totp_used_codes"} {
+				if _, err := tx.NewDelete().Table(table).Where("user_id IN (?)", bun.In(ids)).Exec(ctx); err != nil {
+					return 0, fmt.Errorf("retention: %s of old accounts: %w", table, err)
+				}
+			}
+			// Each address unique and undeliverable; nothing left to
+			// sign in with.
+			for _, id := range ids {
+				if _, err := tx.NewUpdate().Table("users").Set("email = ?", id.String()+removedDomain).
+					Set("display_name = ''").Set("password_hash = ''").Set("totp_secret = ''").Set("totp_required = ?", false).
+					Set("session_generation = session_generation + 1").Set("updated_at = ?", now).Where("id = ?", id).Exec(ctx); err != nil {
+					return 0, fmt.Errorf("retention: anonymise account: %w", err)
+				}
+			}
+			return len(ids), nil
+		}},
+	}
+	for _, s := range steps {
+		for {
+			n := 0
+			err := p.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+				var err error
+				n, err = s.step(ctx, tx)
+				return err
+			})
+			if err != nil {
+				return fmt.Errorf("retention: platform %s: %w", s.kind, err)
+			}
+			if n > 0 {
+				c[s.kind] += n
+			}
+			if n < p.Batch {
+				break
+			}
+		}
+	}
+	return nil
+}
+
+// deleteOldest deletes up to batch rows of a platform table (key: its
+// primary key) whose column is before cutoff, oldest first, and returns how
+// many went.
+func deleteOldest(ctx context.Context, tx bun.Tx, table, key, column string, cutoff time.Time, batch int) (int, error) {
+	var ids []string
+	if err := tx.NewSelect().Table(table).ColumnExpr("?", bun.Ident(key)).Where("? < ?", bun.Ident(column), cutoff).
+		OrderExpr("?, ?", bun.Ident(column), bun.Ident(key)).Limit(int64(batch)).Scan(ctx, &ids); err != nil || len(ids) == 0 {
+		return 0, err
+	}
+	res, err := tx.NewDelete().Table(table).Where("? IN (?)", bun.Ident(key), bun.In(ids)).Exec(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("retention: %s: %w", table, err)
+	}
+	return affected(res), nil
 }
 
 // candidates selects the requests that ended before cutoff, of families not
@@ -157,7 +338,7 @@ func (p *Purger) freezeYears(ctx context.Context, t tenant.Tenant, first, last i
 
 // EraseFamily erases everything of the family of request id in desk t (in
 // ctx) at once, on the parent's request, as the purge would: every request
-// of the family, open ones too, and every look at it. The figures of the
+// of the family, open ones too, every look at it and the desk's mail to it. The figures of the
 // closed years are stored first; the current year's change.
 func (p *Purger) EraseFamily(ctx context.Context, t tenant.Tenant, id requests.RequestID) (Counts, error) {
 	c := Counts{}
@@ -184,6 +365,24 @@ func (p *Purger) EraseFamily(ctx context.Context, t tenant.Tenant, id requests.R
 		}
 		if len(batch) == 0 {
 			return requests.ErrNotFound
+		}
+		// The desk's mail to the family's addresses is family data too.
+		var to, parents []string
+		if err := tx.Select((*requests.Family)(nil)).ColumnExpr("family.email").Where("family.id = ?", batch[0].FamilyID).
+			Where("family.email <> ''").Scan(ctx, &to); err != nil {
+			return fmt.Errorf("retention: the family's address: %w", err)
+		}
+		if err := tx.Select((*requests.Parent)(nil)).ColumnExpr("parent.email").Where("parent.family_id = ?", batch[0].FamilyID).
+			Where("parent.email <> ''").Scan(ctx, &parents); err != nil {
+			return fmt.Errorf("retention: the parents' addresses: %w", err)
+		}
+		to = append(to, parents...)
+		if len(to) > 0 {
+			res, err := tx.Delete((*mail.DeskStored)(nil)).Where("to_address IN (?)", bun.In(to)).Exec(ctx)
+			if err != nil {
+				return fmt.Errorf("retention: the family's mail: %w", err)
+			}
+			c[KindMail] += affected(res)
 		}
 		if err := deleteRequests(ctx, tx, batch, c); err != nil {
 			return err
@@ -213,24 +412,17 @@ type candidate struct {
 // with everything that hangs on them, and their child and family when no
 // other request is left.
 func (p *Purger) requests(ctx context.Context, cutoff time.Time, c Counts) error {
-	for {
-		n := 0
-		err := p.tenants.Tx(ctx, func(ctx context.Context, tx *tenancy.Tx) error {
-			var batch []candidate
-			if err := candidates(tx, cutoff).ColumnExpr("request.id, request.child_id, c.family_id").
-				OrderExpr("request.status_changed_at, request.id").Limit(int64(p.Batch)).Scan(ctx, &batch); err != nil {
-				return fmt.Errorf("retention: requests to purge: %w", err)
-			}
-			n = len(batch)
-			if n == 0 {
-				return nil
-			}
-			return deleteRequests(ctx, tx, batch, c)
-		})
-		if err != nil || n < p.Batch {
-			return err
+	return p.batches(ctx, func(ctx context.Context, tx *tenancy.Tx) (int, error) {
+		var batch []candidate
+		if err := candidates(tx, cutoff).ColumnExpr("request.id, request.child_id, c.family_id").
+			OrderExpr("request.status_changed_at, request.id").Limit(int64(p.Batch)).Scan(ctx, &batch); err != nil {
+			return 0, fmt.Errorf("retention: requests to purge: %w", err)
 		}
-	}
+		if len(batch) == 0 {
+			return 0, nil
+		}
+		return len(batch), deleteRequests(ctx, tx, batch, c)
+	})
 }
 
 // deleteRequests removes the requests of batch with everything that hangs
@@ -295,85 +487,54 @@ func deleteRequests(ctx context.Context, tx *tenancy.Tx, batch []candidate, c Co
 // notes removes desk notes and empties care-need descriptions of requests
 // that ended before cutoff (families on legal hold keep theirs).
 func (p *Purger) notes(ctx context.Context, cutoff time.Time, c Counts) error {
-	for {
-		n := 0
-		err := p.tenants.Tx(ctx, func(ctx context.Context, tx *tenancy.Tx) error {
-			var ids []uuid.UUID
-			err := candidates(tx, cutoff).ColumnExpr("request.id").
-				Where("request.care_need_note <> '' OR EXISTS (SELECT 1 FROM request_notes AS n WHERE n.tenant_id = request.tenant_id AND n.request_id = request.id)").
-				OrderExpr("request.id").Limit(int64(p.Batch)).Scan(ctx, &ids)
-			if err != nil {
-				return fmt.Errorf("retention: notes to purge: %w", err)
-			}
-			n = len(ids)
-			if n == 0 {
-				return nil
-			}
-			res, err := tx.Delete((*requests.Note)(nil)).Where("request_id IN (?)", bun.In(ids)).Exec(ctx)
-			if err != nil {
-				return fmt.Errorf("retention: notes: %w", err)
-			}
-			c[KindNotes] += affected(res)
-			upd, err := tx.Update(&requests.Request{})
-			if err != nil {
-				return err
-			}
-			if res, err = upd.Set("care_need_note = ''").Where("id IN (?)", bun.In(ids)).Where("care_need_note <> ''").Exec(ctx); err != nil {
-				return fmt.Errorf("retention: care-need descriptions: %w", err)
-			}
-			c[KindCareNotes] += affected(res)
-			return nil
-		})
-		if err != nil || n < p.Batch {
-			return err
+	return p.batches(ctx, func(ctx context.Context, tx *tenancy.Tx) (int, error) {
+		var ids []uuid.UUID
+		err := candidates(tx, cutoff).ColumnExpr("request.id").
+			Where("request.care_need_note <> '' OR EXISTS (SELECT 1 FROM request_notes AS n WHERE n.tenant_id = request.tenant_id AND n.request_id = request.id)").
+			OrderExpr("request.id").Limit(int64(p.Batch)).Scan(ctx, &ids)
+		if err != nil || len(ids) == 0 {
+			return 0, err
 		}
-	}
+		res, err := tx.Delete((*requests.Note)(nil)).Where("request_id IN (?)", bun.In(ids)).Exec(ctx)
+		if err != nil {
+			return 0, fmt.Errorf("retention: notes: %w", err)
+		}
+		c[KindNotes] += affected(res)
+		upd, err := tx.Update(&requests.Request{})
+		if err != nil {
+			return 0, err
+		}
+		if res, err = upd.Set("care_need_note = ''").Where("id IN (?)", bun.In(ids)).Where("care_need_note <> ''").Exec(ctx); err != nil {
+			return 0, fmt.Errorf("retention: care-need descriptions: %w", err)
+		}
+		c[KindCareNotes] += affected(res)
+		return len(ids), nil
+	})
 }
 
 // looks removes access log rows older than cutoff, except those of families
 // on legal hold.
 func (p *Purger) looks(ctx context.Context, cutoff time.Time, c Counts) error {
-	for {
-		n := 0
-		err := p.tenants.Tx(ctx, func(ctx context.Context, tx *tenancy.Tx) error {
-			var ids []uuid.UUID
-			err := tx.Select((*eventlog.Access)(nil)).ColumnExpr("access.id").Where("access.occurred_at < ?", cutoff).
-				Where("NOT EXISTS (SELECT 1 FROM families AS f WHERE f.tenant_id = access.tenant_id AND f.id = access.family_id AND f.legal_hold)").
-				OrderExpr("access.occurred_at").Limit(int64(p.Batch)).Scan(ctx, &ids)
-			if err != nil {
-				return fmt.Errorf("retention: looks to purge: %w", err)
-			}
-			n = len(ids)
-			if n == 0 {
-				return nil
-			}
-			if err := asRetention(ctx, tx); err != nil {
-				return err
-			}
-			res, err := tx.Delete((*eventlog.Access)(nil)).Where("id IN (?)", bun.In(ids)).Exec(ctx)
-			if err != nil {
-				return fmt.Errorf("retention: looks: %w", err)
-			}
-			c[KindLooks] += affected(res)
-			return nil
-		})
-		if err != nil || n < p.Batch {
-			return err
+	return p.batches(ctx, func(ctx context.Context, tx *tenancy.Tx) (int, error) {
+		var ids []uuid.UUID
+		err := tx.Select((*eventlog.Access)(nil)).ColumnExpr("access.id").Where("access.occurred_at < ?", cutoff).
+			Where("NOT EXISTS (SELECT 1 FROM families AS f WHERE f.tenant_id = access.tenant_id AND f.id = access.family_id AND f.legal_hold)").
+			OrderExpr("access.occurred_at").Limit(int64(p.Batch)).Scan(ctx, &ids)
+		if err != nil || len(ids) == 0 {
+			return 0, err
 		}
-	}
+		if err := asRetention(ctx, tx); err != nil {
+			return 0, err
+		}
+		return deleteByID(ctx, tx, (*eventlog.Access)(nil), ids, KindLooks, c)
+	})
 }
 
 // asRetention switches the rest of the transaction to the narrow role that
 // may delete from the append-only logs (PostgreSQL; SQLite has no roles).
 // Row-level security still holds: the desk setting of the transaction stays.
 func asRetention(ctx context.Context, tx *tenancy.Tx) error {
-	if tx.Dialect() != db.Postgres {
-		return nil
-	}
-	if _, err := tx.Unscoped().ExecContext(ctx, "SET LOCAL ROLE "+pgx.Identifier{Role}.Sanitize()); err != nil {
-		return fmt.Errorf("retention: work as %s (run the migrations): %w", Role, err)
-	}
-	return nil
+	return tx.AsRole(ctx, Role)
 }
 
 func affected(res interface{ RowsAffected() (int64, error) }) int {

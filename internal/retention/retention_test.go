@@ -7,12 +7,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/loket-kinderopvang/loket/internal/catalog"
 	"github.com/loket-kinderopvang/loket/internal/eventlog"
 	"github.com/loket-kinderopvang/loket/internal/geo"
+	"github.com/loket-kinderopvang/loket/internal/mail"
 	"github.com/loket-kinderopvang/loket/internal/platform/clock"
 	"github.com/loket-kinderopvang/loket/internal/platform/db"
 	"github.com/loket-kinderopvang/loket/internal/platform/dbtest"
@@ -53,8 +55,10 @@ func TestRetentionPurge(t *testing.T) {
 		if err := cat.SaveProvider(ctx, p); err != nil {
 			t.Fatal(err)
 		}
-		loc := &catalog.Location{DossierNumber: "R-1", ProviderID: p.ID, Name: "Bewaaropvang", Postcode: "3000",
-			MunicipalityNIS: geo.NISCode("24062"), Lat: 50.88, Lon: 4.70, CareType: catalog.Groepsopvang, SubsidyTier: catalog.TierT1,
+		// In Herent, next to Leuven: every request is demand across the
+		// border, which the region's report counts.
+		loc := &catalog.Location{DossierNumber: "R-1", ProviderID: p.ID, Name: "Bewaaropvang", Postcode: "3020",
+			MunicipalityNIS: geo.NISCode("24038"), Lat: 50.90, Lon: 4.67, CareType: catalog.Groepsopvang, SubsidyTier: catalog.TierT1,
 			LicensedPlaces: 18, MaxAgeMonths: 36, Languages: []string{"nl"}, AcceptsRequests: true}
 		if err := cat.SaveLocation(ctx, loc); err != nil {
 			t.Fatal(err)
@@ -106,6 +110,85 @@ func TestRetentionPurge(t *testing.T) {
 		if err := svc.SetLegalHold(lctx, held.ID, true, desk); err != nil {
 			t.Fatal(err)
 		}
+		// Mail of 2019: the desk's to a family that goes and to the held
+		// one, the platform's; accounts and API keys ended in 2019.
+		deskMail := func(to string) {
+			t.Helper()
+			err := tenancy.NewStore(d).Tx(lctx, func(ctx context.Context, tx *tenancy.Tx) error {
+				return tx.Insert(ctx, &mail.DeskStored{Record: mail.Record{ID: mail.NewID(), CreatedAt: clk.Now(), Kind: "request.submitted",
+					To: to, Subject: "Uw aanvraag", Text: "Dag ouder van " + to}})
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		platformMail := func(to string) {
+			t.Helper()
+			if _, err := d.NewInsert().Model(&mail.Stored{Record: mail.Record{ID: mail.NewID(), CreatedAt: clk.Now(), Kind: "password_reset",
+				To: to, Subject: "Aanmelden", Text: "Uw link"}}).Exec(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		account := func(email string, disabled bool) uuid.UUID {
+			t.Helper()
+			id := uuid.New()
+			row := map[string]any{"id": id, "email": email, "display_name": "Medewerker " + email, "password_hash": "$argon2id$x",
+				"totp_secret": "GEHEIM", "created_at": clk.Now(), "updated_at": clk.Now()}
+			if disabled {
+				row["disabled_at"] = clk.Now()
+			}
+			if _, err := d.NewInsert().Model(&row).TableExpr("users").Exec(ctx); err != nil {
+				t.Fatal(err)
+			}
+			return id
+		}
+		apiKey := func(name string, revoked bool) {
+			t.Helper()
+			row := map[string]any{"id": uuid.New(), "provider_id": p.ID, "name": name, "token_hash": "hash-" + name, "prefix": "lk_" + name,
+				"created_by": "provider:iemand", "created_at": clk.Now()}
+			if revoked {
+				row["revoked_at"] = clk.Now()
+			}
+			if _, err := d.NewInsert().Model(&row).TableExpr("api_keys").Exec(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		resetLink := func(user uuid.UUID, name string, expires time.Time) {
+			t.Helper()
+			row := map[string]any{"token_hash": "hash-" + name, "user_id": user, "created_at": clk.Now(), "expires_at": expires}
+			if _, err := d.NewInsert().Model(&row).TableExpr("password_reset_tokens").Exec(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		endpoint := uuid.New()
+		if _, err := d.NewInsert().Model(&map[string]any{"id": endpoint, "provider_id": p.ID, "url": "https://opvang.example/hook",
+			"events": "request.created", "secret": "whsec_x", "created_at": clk.Now()}).TableExpr("webhook_endpoints").Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		delivery := func(name string, delivered bool) {
+			t.Helper()
+			row := map[string]any{"tenant_id": leuven.ID, "id": uuid.New(), "endpoint_id": endpoint, "event_type": name,
+				"subject_id": old.ID.UUID, "payload": "{}", "created_at": clk.Now()}
+			if delivered {
+				row["delivered_at"] = clk.Now()
+			}
+			if err := tenancy.NewStore(d).Tx(lctx, func(ctx context.Context, tx *tenancy.Tx) error {
+				_, err := tx.Unscoped().NewInsert().Model(&row).TableExpr("webhook_deliveries").Exec(ctx)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		delivery("old.delivered", true)
+		delivery("old.pending", false)
+		deskMail("Oud@ouders.example")
+		deskMail("Bewaard@ouders.example")
+		platformMail("oud-medewerker@loket.example")
+		goneAccount, activeAccount := account("weg@loket.example", true), account("actief@loket.example", false)
+		resetLink(activeAccount, "verlopen", clk.Now().Add(time.Hour))
+		apiKey("oud", true)
+		apiKey("actief", false)
+
 		// 2023: a request that ends three years before the purge.
 		clk.Advance(time.Date(2023, 6, 1, 9, 0, 0, 0, time.UTC).Sub(clk.Now()))
 		recent := submit("Recent")
@@ -113,9 +196,19 @@ func TestRetentionPurge(t *testing.T) {
 		if err := svc.Close(lctx, recent.ID, "verhuisd", desk); err != nil {
 			t.Fatal(err)
 		}
+		// Within their periods on 7 December 2026: mail of November 2026,
+		// an account disabled and a key revoked in June 2026.
+		clk.Advance(time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC).Sub(clk.Now()))
+		keptAccount := account("recent-weg@loket.example", true)
+		apiKey("recent", true)
+		clk.Advance(time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC).Sub(clk.Now()))
+		deskMail("Recent@ouders.example")
+		platformMail("medewerker@loket.example")
+		resetLink(activeAccount, "geldig", time.Date(2026, 12, 8, 0, 0, 0, 0, time.UTC))
 		// The purge runs on 7 December 2026.
 		clk.Advance(time.Date(2026, 12, 7, 3, 0, 0, 0, time.UTC).Sub(clk.Now()))
 		look(recent)
+		delivery("recent.delivered", true)
 		rep := reports.NewService(d, dir, clk, noCross{})
 		before := map[int]reports.DeskReport{}
 		for _, y := range []int{2019, 2023} {
@@ -128,6 +221,9 @@ func TestRetentionPurge(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if len(regionBefore.Cross) != 1 || regionBefore.Cross[0].Requests.N != 7 {
+			t.Fatalf("2019 before the purge: cross-border demand %+v, want 7 requests from Leuven to Herent", regionBefore.Cross)
+		}
 		if before[2019].Desk.Requests.N != 7 || before[2019].Desk.Withdrawn.N != 7 {
 			t.Fatalf("2019 before the purge: %d requests, %d withdrawn; want 7 and 7", before[2019].Desk.Requests.N, before[2019].Desk.Withdrawn.N)
 		}
@@ -139,7 +235,8 @@ func TestRetentionPurge(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := retention.Counts{retention.KindRequests: 6, retention.KindChildren: 6, retention.KindFamilies: 6,
-			retention.KindNotes: 1, retention.KindCareNotes: 1, retention.KindLooks: 2}
+			retention.KindNotes: 1, retention.KindCareNotes: 1, retention.KindLooks: 2,
+			retention.KindMail: 2, retention.KindAccounts: 1, retention.KindKeys: 1, retention.KindLinks: 1, retention.KindHooks: 1}
 		for k, n := range want {
 			if counts[k] != n {
 				t.Errorf("purged %s: %d, want %d (all: %v)", k, counts[k], n, counts)
@@ -185,6 +282,49 @@ func TestRetentionPurge(t *testing.T) {
 			count((*eventlog.Access)(nil), "request_id = ?", recent.ID.UUID) != 1 {
 			t.Errorf("the request that ended in 2023: %v, notes %d, care note %q", err, len(recentCase.Notes), recentCase.Request.CareNeedNote.String())
 		}
+		// Mail, accounts and keys: past their period gone (the account
+		// anonymised), within kept, the held family's mail kept.
+		var deskTo []string
+		if err := store.Tx(lctx, func(ctx context.Context, tx *tenancy.Tx) error {
+			return tx.Select((*mail.DeskStored)(nil)).Column("to_address").Order("to_address").Scan(ctx, &deskTo)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(deskTo) != "[Bewaard@ouders.example Recent@ouders.example]" {
+			t.Errorf("desk mail left: %v, want the held family's and the recent one", deskTo)
+		}
+		var platformTo, keys []string
+		if err := d.NewSelect().Table("mail_outbox").Column("to_address").Scan(ctx, &platformTo); err != nil || fmt.Sprint(platformTo) != "[medewerker@loket.example]" {
+			t.Errorf("platform mail left: %v (%v), want the recent one", platformTo, err)
+		}
+		if err := d.NewSelect().Table("api_keys").Column("name").Order("name").Scan(ctx, &keys); err != nil || fmt.Sprint(keys) != "[actief recent]" {
+			t.Errorf("API keys left: %v (%v), want the active and the recently revoked", keys, err)
+		}
+		var links, hooks []string
+		if err := d.NewSelect().Table("password_reset_tokens").Column("token_hash").Scan(ctx, &links); err != nil || fmt.Sprint(links) != "[hash-geldig]" {
+			t.Errorf("sign-in links left: %v (%v), want the valid one", links, err)
+		}
+		if err := store.Tx(lctx, func(ctx context.Context, tx *tenancy.Tx) error {
+			return tx.Unscoped().NewSelect().Table("webhook_deliveries").Column("event_type").Order("event_type").Scan(ctx, &hooks)
+		}); err != nil || fmt.Sprint(hooks) != "[old.pending recent.delivered]" {
+			t.Errorf("webhook deliveries left: %v (%v), want the pending one and the recent one", hooks, err)
+		}
+		for id, want := range map[uuid.UUID]string{goneAccount: goneAccount.String() + "@removed.invalid|||",
+			activeAccount: "actief@loket.example|Medewerker actief@loket.example|$argon2id$x|GEHEIM",
+			keptAccount:   "recent-weg@loket.example|Medewerker recent-weg@loket.example|$argon2id$x|GEHEIM"} {
+			var u struct {
+				Email string `bun:"email"`
+				Name  string `bun:"display_name"`
+				Hash  string `bun:"password_hash"`
+				TOTP  string `bun:"totp_secret"`
+			}
+			if err := d.NewSelect().Table("users").Column("email", "display_name", "password_hash", "totp_secret").Where("id = ?", id).Scan(ctx, &u); err != nil {
+				t.Fatal(err)
+			}
+			if got := u.Email + "|" + u.Name + "|" + u.Hash + "|" + u.TOTP; got != want {
+				t.Errorf("account %s: %q, want %q", id, got, want)
+			}
+		}
 		// The yearly figures of 2019 and 2023 are the same as before.
 		for _, y := range []int{2019, 2023} {
 			after, err := rep.Desk(lctx, leuven, y)
@@ -197,11 +337,15 @@ func TestRetentionPurge(t *testing.T) {
 			}
 		}
 		if regionAfter, err := rep.Region(ctx, "coordinator", string(m.RegionNIS), 2019); err != nil || !reflect.DeepEqual(regionAfter, regionBefore) {
-			t.Errorf("the region's figures of 2019 changed by the purge (%v):\nbefore %+v\nafter  %+v", err, regionBefore, regionAfter)
+			t.Errorf("the region's figures of 2019 changed by the purge (%v):\nbefore %+v %+v\nafter  %+v %+v", err,
+				regionBefore.Total, regionBefore.Cross, regionAfter.Total, regionAfter.Cross)
 		}
 		// The metric counts what went.
 		if n := testutil.ToFloat64(purger.Collector().(*prometheus.CounterVec).WithLabelValues(retention.KindRequests)); n != 6 {
 			t.Errorf("loket_retention_purged_total{kind=requests} = %v, want 6", n)
+		}
+		if n := testutil.ToFloat64(purger.Collector().(*prometheus.CounterVec).WithLabelValues(retention.KindMail)); n != 2 {
+			t.Errorf("loket_retention_purged_total{kind=mail} = %v, want 2", n)
 		}
 		// A second run finds nothing more.
 		if again, err := purger.Run(ctx); err != nil || fmt.Sprint(again) != fmt.Sprint(retention.Counts{}) {

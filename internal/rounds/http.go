@@ -211,6 +211,9 @@ func (h *Handler) show(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if err := h.Service.SeenOnPage(c.UserContext(), h.user(c), reqIDs); err != nil {
+		return err
+	}
 	progs := make([]string, len(inst.Programmes))
 	for i, p := range inst.Programmes {
 		progs[i] = p.ID
@@ -313,7 +316,8 @@ func (h *Handler) renderProposals(c *fiber.Ctx, status int, notice, problem stri
 	if err != nil {
 		return err
 	}
-	items, err := h.Service.Proposals(c.UserContext(), h.Directory.All(), locs)
+	items, err := h.Service.ProposalsSeen(c.UserContext(), h.Directory.All(), locs,
+		requests.Actor{Kind: requests.ActorProvider, ID: h.user(c)}, authz.Provider(pid.String()))
 	if err != nil {
 		return err
 	}

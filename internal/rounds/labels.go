@@ -8,8 +8,11 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/loket-kinderopvang/loket/internal/eventlog"
+	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
 	"github.com/loket-kinderopvang/loket/internal/platform/web"
 	"github.com/loket-kinderopvang/loket/internal/requests"
+	"github.com/loket-kinderopvang/loket/internal/tenant"
 )
 
 // The round page names children and places as desk staff know them (issue
@@ -20,6 +23,35 @@ import (
 // RequestLabels returns the labels of the round's requests (one query).
 func (s *Service) RequestLabels(ctx context.Context, ids []requests.RequestID) (map[requests.RequestID]requests.Label, error) {
 	return s.requests.Labels(ctx, ids)
+}
+
+// SeenOnPage writes one look per request a desk page of a round shows
+// (names of many families at once), in one insert.
+func (s *Service) SeenOnPage(ctx context.Context, user string, ids []requests.RequestID) error {
+	return s.requests.LookedAt(ctx, requests.Look{Actor: requests.Actor{Kind: requests.ActorDesk, ID: user}, What: eventlog.LookRound}, ids)
+}
+
+// ProposalsSeen is Proposals for the provider's page, which names the
+// children: each is one look, written to its desk's access log (one
+// insert per desk).
+func (s *Service) ProposalsSeen(ctx context.Context, desks []tenant.Tenant, locations []uuid.UUID, actor requests.Actor, organisation string) ([]Proposal, error) {
+	props, err := s.Proposals(ctx, desks, locations)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range desks {
+		var ids []requests.RequestID
+		for _, p := range props {
+			if p.DeskSlug == d.Slug {
+				ids = append(ids, p.RequestID)
+			}
+		}
+		look := requests.Look{Actor: actor, What: eventlog.LookRound, Organisation: organisation}
+		if err := s.requests.LookedAt(tenancy.WithTenant(ctx, d.ID), look, ids); err != nil {
+			return nil, err
+		}
+	}
+	return props, nil
 }
 
 // monthWords is "maart 2027" for "2027-03" in the reader's language.

@@ -106,6 +106,9 @@ type Retention struct {
 	NoteYears int `yaml:"note_years,omitempty" json:"note_years,omitempty"`
 	// AccessLogYears: the log of who looked at a family, from the look.
 	AccessLogYears int `yaml:"access_log_years,omitempty" json:"access_log_years,omitempty"`
+	// MailDays: the desk's mail to families (desk_mail: names, links, the
+	// desk's reasons), from the day it was stored, sent or not.
+	MailDays int `yaml:"mail_days,omitempty" json:"mail_days,omitempty"`
 }
 
 // The default retention periods (docs/privacy.md).
@@ -114,6 +117,9 @@ const (
 	DefaultNoteYears      = 2
 	DefaultAccessLogYears = 2
 	MaxRetentionYears     = 30
+	DefaultMailDays       = 90
+	MinMailDays           = 7
+	MaxMailDays           = 3650
 )
 
 // OrDefault fills the periods that are not set with the defaults.
@@ -126,6 +132,9 @@ func (r Retention) OrDefault() Retention {
 	}
 	if r.AccessLogYears == 0 {
 		r.AccessLogYears = DefaultAccessLogYears
+	}
+	if r.MailDays == 0 {
+		r.MailDays = DefaultMailDays
 	}
 	return r
 }
@@ -480,6 +489,9 @@ func (s Spec) Validate() ValidationErrors {
 		if f.years != 0 {
 			v.between(f.field, f.years, 1, MaxRetentionYears)
 		}
+	}
+	if s.Retention.MailDays != 0 {
+		v.between("retention.mail_days", s.Retention.MailDays, MinMailDays, MaxMailDays)
 	}
 	if r := s.Retention.OrDefault(); r.NoteYears > r.RequestYears {
 		v.add("retention.note_years", "must not be longer than retention.request_years (%d)", r.RequestYears)

@@ -270,6 +270,8 @@ func TestLoadDirRejectsOneRuleAtATime(t *testing.T) {
 			want: []string{"leuven.yaml: max_preferences: must be between 1 and 10 (got 11)"}},
 		{name: "retention too long", append: "retention:\n  request_years: 31\n",
 			want: []string{"leuven.yaml: retention.request_years: must be between 1 and 30 (got 31)"}},
+		{name: "desk mail kept too briefly", append: "retention:\n  mail_days: 3\n",
+			want: []string{"leuven.yaml: retention.mail_days: must be between 7 and 3650 (got 3)"}},
 		{name: "notes kept longer than requests", append: "retention:\n  request_years: 3\n  note_years: 4\n",
 			want: []string{"leuven.yaml: retention.note_years: must not be longer than retention.request_years (3)"}},
 		{name: "provider_response_days too high", edit: map[string]string{"provider_response_days:": "provider_response_days: 61"},

@@ -62,7 +62,7 @@ var Keys = []Key{
 	{"otel_endpoint", "", "OTLP/HTTP endpoint for traces (http://otel-collector:4318); empty turns tracing off"},
 	{"webhooks_allow_private", "false", "let providers' webhook endpoints be on loopback, link-local and private networks (only for a provider system on the operator's own network, and tests): otherwise such URLs are refused at registration and at every connection"},
 	{"map_tiles_url", "https://tile.openstreetmap.org/{z}/{x}/{y}.png", "tile URL template ({z}/{x}/{y}) of the map shown with JavaScript on the search and location pages (https; the page's CSP allows exactly its host); empty shows only the drawn map"},
-	{"data_keys", "", "keys that encrypt desk notes and care-need descriptions in the database: id:base64(32 bytes), comma-separated, the current key first and older keys after it (kept to read old values until loket keys rotate has run); required with database_url; empty on the embedded store keeps a random key in data_dir/data.key"},
+	{"data_keys", "", "keys that encrypt the free text staff write about families in the database (notes, care-need descriptions, reasons): id:base64(32 bytes), comma-separated, the current key first and older keys after it (kept to read old values until loket keys rotate has run); required with database_url; empty on the embedded store keeps a random key in data_dir/data.key"},
 	{"hash_key", "", "secret (at least 32 characters) for keyed hashes of national register numbers and signed status links; empty keeps a random key in data_dir/hash.key"},
 }
 

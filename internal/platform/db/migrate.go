@@ -185,7 +185,7 @@ var appendOnlyTables = []string{"events", "availability_events", "access_log"}
 // purpose (the mail relay reads every desk's mail). The application role may
 // switch to them inside a transaction (SET LOCAL ROLE) and can then do only
 // what they are granted.
-var narrowRoles = []string{"loket_mail_relay", "loket_webhook_relay", "loket_retention"}
+var narrowRoles = []string{"loket_mail_relay", "loket_webhook_relay", "loket_retention", "loket_reseal"}
 
 // grantAppRole creates the application role when missing and gives it data
 // access but no ownership, so row-level security binds it. The event log is

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"reflect"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect"
 
@@ -194,6 +195,19 @@ func (t *Tx) Delete(model any) *bun.DeleteQuery {
 // point; each use is listed, with its reason, in TestUnscopedUses. On SQLite
 // nothing else protects the query.
 func (t *Tx) Unscoped() bun.Tx { return t.tx }
+
+// AsRole switches the rest of the transaction to a narrow role made by a
+// migration for one job (PostgreSQL; SQLite has no roles). Row-level
+// security still holds: the desk setting of the transaction stays.
+func (t *Tx) AsRole(ctx context.Context, role string) error {
+	if t.Dialect() != db.Postgres {
+		return nil
+	}
+	if _, err := t.tx.ExecContext(ctx, "SET LOCAL ROLE "+pgx.Identifier{role}.Sanitize()); err != nil {
+		return fmt.Errorf("tenancy: work as %s (run the migrations): %w", role, err)
+	}
+	return nil
+}
 
 // stamp sets the desk on every row of model, refusing rows of another desk.
 func (t *Tx) stamp(model any) error {

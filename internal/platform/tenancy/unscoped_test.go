@@ -31,7 +31,6 @@ var unscopedUses = map[string]struct {
 	// switches to its narrow role for the append-only logs (no query).
 	// Test: TestRetentionPurge in internal/retention.
 	"internal/retention/retention.go:deleteRequests": {1, "purge: this desk's fingerprints of purged requests"},
-	"internal/retention/retention.go:asRetention":    {1, "purge: SET LOCAL ROLE loket_retention"},
 	"internal/requests/batch.go:markDuplicates":      {1, "cross-desk duplicate fingerprints"},
 	"internal/requests/service.go:duplicateHints":    {1, "cross-desk duplicate fingerprints"},
 	// The public catalogue (platform data, no desk's) read or changed in the
