@@ -54,7 +54,6 @@ INSERT INTO preferences (tenant_id, request_id, rank, location_id, state, answer
 SELECT ?0, md5('r' || i)::uuid, 1, md5('l' || (i % 50))::uuid, CASE WHEN i % 3 <> 0 THEN 'waiting_list' ELSE 'pending' END,
 	CASE WHEN i % 3 <> 0 THEN timestamptz '2026-01-01 08:00:00+00' + (i % 364) * interval '1 day' + (i % 20) * interval '1 day' END,
 	now() FROM generate_series(1, 100000) i;
-ANALYZE families; ANALYZE children; ANALYZE requests; ANALYZE request_claims; ANALYZE preferences;
 `
 
 // BenchmarkYearlyReport100k is the yearly report of a desk with 100,000
@@ -84,6 +83,11 @@ func BenchmarkYearlyReport100k(b *testing.B) {
 	w := &world{d: d, dir: desks(b, d)}
 	w.glm, _ = w.dir.BySlug("geel-laakdal-meerhout")
 	if _, err := owner.ExecContext(ctx, replaceDesk(bulk100k, w.glm.ID)); err != nil {
+		b.Fatal(err)
+	}
+	// As autovacuum leaves a table in use: visibility map and statistics
+	// current (a bulk load would otherwise be vacuumed during the runs).
+	if _, err := owner.ExecContext(ctx, "VACUUM ANALYZE families, children, requests, request_claims, preferences"); err != nil {
 		b.Fatal(err)
 	}
 	s := service(w)
@@ -119,6 +123,9 @@ func BenchmarkYearlyReport100k(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+	}
+	if _, err := kept.Desk(dctx, w.glm, 2026); err != nil { // the view before
+		b.Fatal(err)
 	}
 	for _, c := range []struct {
 		name   string

@@ -215,31 +215,6 @@ type countDim struct {
 // groups) and the others.
 var countSets = [][]int{{0}, {1, 2, 3}}
 
-// vulnerable counts the requests of vulnerable and other families. It is a
-// query of its own: as a flag beside the other counts (a hashed subquery over
-// children and families) it cost more than this join does alone.
-func (q *query) vulnerable(ctx context.Context, ss scopes) error {
-	vulnerableChildren := q.tx.Join(q.tx.From("children", "ch"), "JOIN", "families", "fa", "fa.id = ch.family_id").
-		ColumnExpr("ch.id").Where("fa.vulnerable")
-	rows, err := q.requests().Join("LEFT JOIN (?) AS v ON v.id = r.child_id", vulnerableChildren).
-		ColumnExpr("COALESCE(r.municipality_nis, ''), CASE WHEN v.id IS NULL THEN 'no' ELSE 'yes' END, count(*)").
-		GroupExpr("1, 2").Rows(ctx)
-	if err != nil {
-		return fmt.Errorf("reports: vulnerable families: %w", err)
-	}
-	defer rows.Close()
-	defer q.lock()()
-	for rows.Next() {
-		var m, k string
-		var n int
-		if err := rows.Scan(&m, &k, &n); err != nil {
-			return fmt.Errorf("reports: vulnerable families: %w", err)
-		}
-		ss.each(m, func(s *scope) { s.add("by_vulnerable", k, "", n) })
-	}
-	return rows.Err()
-}
-
 // claims counts the requests with each priority claim (a request holds a
 // claim once), the requests with any claim and those with a claim outside
 // ClaimKeys, per municipality: GROUPING SETS ((m, claim), (m)) over the
@@ -444,9 +419,11 @@ func (q *query) scanCounts(ctx context.Context, ss scopes, inner *bun.SelectQuer
 
 // children counts the unique children of the desk and of each of its
 // municipalities (a child may have requests from two municipalities) in
-// one scan: grouped by child, a column per municipality says whether the
-// child has a request there; the children are then counted, and summed per
-// column.
+// one scan: grouped by child, a column per municipality counts the child's
+// requests there; the children are then counted, and summed per column.
+// The same pass counts the requests of vulnerable families (the family is
+// the child's, so it is one per group): joined to the few vulnerable
+// families' children, cheaper here than in a scan of its own.
 func (q *query) children(ctx context.Context, ss scopes) error {
 	// The 80,000 groups of 100,000 requests fit a hash table in memory.
 	if err := q.tx.WorkMem(ctx, "32MB"); err != nil {
@@ -459,18 +436,24 @@ func (q *query) children(ctx context.Context, ss scopes) error {
 		}
 	}
 	sort.Strings(munis)
-	perChild := q.requests().ColumnExpr("r.child_id").GroupExpr("r.child_id")
-	outer := "count(*)"
+	vulnerableChildren := q.tx.Join(q.tx.From("children", "ch"), "JOIN", "families", "fa", "fa.id = ch.family_id").
+		ColumnExpr("ch.id").Where("fa.vulnerable")
+	perChild := q.requests().Join("LEFT JOIN (?) AS v ON v.id = r.child_id", vulnerableChildren).
+		ColumnExpr("r.child_id, count(*) AS n, max(CASE WHEN v.id IS NULL THEN 0 ELSE 1 END) AS vul").GroupExpr("r.child_id")
+	outer := "count(*), sum(n), sum(CASE WHEN vul = 1 THEN n ELSE 0 END)"
 	for i, m := range munis {
-		perChild = perChild.ColumnExpr(fmt.Sprintf("max(CASE WHEN r.municipality_nis = ? THEN 1 ELSE 0 END) AS m%d", i), m)
-		outer += fmt.Sprintf(", COALESCE(sum(m%d), 0)", i)
+		perChild = perChild.ColumnExpr(fmt.Sprintf("sum(CASE WHEN r.municipality_nis = ? THEN 1 ELSE 0 END) AS m%d", i), m)
+		outer += fmt.Sprintf(", COALESCE(sum(CASE WHEN m%[1]d > 0 THEN 1 ELSE 0 END), 0), COALESCE(sum(m%[1]d), 0), "+
+			"COALESCE(sum(CASE WHEN vul = 1 THEN m%[1]d ELSE 0 END), 0)", i)
 	}
 	rows, err := q.tx.Derived(perChild, "x").ColumnExpr(outer).Rows(ctx)
 	if err != nil {
 		return fmt.Errorf("reports: unique children: %w", err)
 	}
 	defer rows.Close()
-	n := make([]int, 1+len(munis))
+	// Per scope (the desk, then each municipality): children, requests,
+	// requests of vulnerable families.
+	n := make([]sql.NullInt64, 3*(1+len(munis)))
 	dest := make([]any, len(n))
 	for i := range n {
 		dest[i] = &n[i]
@@ -485,9 +468,16 @@ func (q *query) children(ctx context.Context, ss scopes) error {
 	}
 	rows.Close()
 	unlock := q.lock()
-	ss[""].f.Children.N = n[0]
-	for i, m := range munis {
-		ss[m].f.Children.N = n[1+i]
+	for i, m := range append([]string{""}, munis...) {
+		sc := ss[m]
+		children, requests, vulnerable := int(n[3*i].Int64), int(n[3*i+1].Int64), int(n[3*i+2].Int64)
+		sc.f.Children.N = children
+		if vulnerable > 0 {
+			sc.add("by_vulnerable", "yes", "", vulnerable)
+		}
+		if requests > vulnerable {
+			sc.add("by_vulnerable", "no", "", requests-vulnerable)
+		}
 	}
 	unlock()
 	return q.linkChildren(ctx, ss)
@@ -749,7 +739,6 @@ func yearParts(ss scopes) []func(context.Context, *query) error {
 	return []func(context.Context, *query) error{
 		func(ctx context.Context, q *query) error { return q.counts(ctx, ss, countSets[0]...) },
 		func(ctx context.Context, q *query) error { return q.counts(ctx, ss, countSets[1]...) },
-		func(ctx context.Context, q *query) error { return q.vulnerable(ctx, ss) },
 		func(ctx context.Context, q *query) error { return q.claims(ctx, ss) },
 		func(ctx context.Context, q *query) error { return q.children(ctx, ss) },
 		func(ctx context.Context, q *query) error {
