@@ -405,3 +405,21 @@ func Helm(t testing.TB) string {
 	Missing(t, "helm", "no helm binary (set LOKET_HELM, put helm on the PATH, or run .ci/run once)")
 	return ""
 }
+
+// Redocly returns the Redocly CLI: $LOKET_REDOCLY, redocly on the PATH, or the
+// one CI installs from npm into ~/.cache/loket-ci (see .ci/run).
+func Redocly(t testing.TB) string {
+	t.Helper()
+	if p := os.Getenv("LOKET_REDOCLY"); p != "" {
+		return p
+	}
+	if p, err := exec.LookPath("redocly"); err == nil {
+		return p
+	}
+	home, _ := os.UserHomeDir()
+	if ms, _ := filepath.Glob(filepath.Join(home, ".cache", "loket-ci", "redocly-*", "node_modules", ".bin", "redocly")); len(ms) > 0 {
+		return ms[len(ms)-1]
+	}
+	Missing(t, "Redocly CLI", "no redocly (set LOKET_REDOCLY, put redocly on the PATH, or run .ci/run once)")
+	return ""
+}

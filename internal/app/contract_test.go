@@ -1,0 +1,627 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
+	"github.com/oapi-codegen/runtime/types"
+
+	"github.com/loket-kinderopvang/loket/internal/app/apiclient"
+	"github.com/loket-kinderopvang/loket/internal/app/apiclient/apigen"
+	"github.com/loket-kinderopvang/loket/internal/platform/testenv"
+)
+
+// The contract tests: the OpenAPI document served at /api/v1/openapi.json is
+// what the server does. Every call goes through the client generated from
+// the document (package apiclient), and every answer is validated against
+// the document's schema for its operation and status.
+
+// contractOp is one operation of the document, with a pattern of its path.
+type contractOp struct {
+	id, method, path string
+	re               *regexp.Regexp
+	item             *openapi3.PathItem
+	op               *openapi3.Operation
+}
+
+// contractDoer is the generated client's transport: it hands each request
+// to the app in process and checks the response against the document.
+type contractDoer struct {
+	t   *testing.T
+	app *fiber.App
+	doc *openapi3.T
+	ops []contractOp
+
+	mu   sync.Mutex
+	last string                  // operationId of the last call
+	seen map[string]map[int]bool // operationId → statuses answered
+}
+
+func loadContract(t *testing.T) (*openapi3.T, []contractOp) {
+	t.Helper()
+	ctx := context.Background()
+	doc, err := openapi3.NewLoader().LoadFromData(OpenAPIDocument(false))
+	if err != nil {
+		t.Fatalf("load the OpenAPI document: %v", err)
+	}
+	// Also checks every example against its schema.
+	if err := doc.Validate(ctx); err != nil {
+		t.Fatalf("the OpenAPI document is not valid: %v", err)
+	}
+	param := regexp.MustCompile(`\\\{[^}]+\\\}`)
+	var ops []contractOp
+	for path, item := range doc.Paths.Map() {
+		re := regexp.MustCompile("^" + param.ReplaceAllString(regexp.QuoteMeta(path), "[^/]+") + "$")
+		for method, op := range item.Operations() {
+			ops = append(ops, contractOp{id: op.OperationID, method: method, path: path, re: re, item: item, op: op})
+		}
+	}
+	sort.Slice(ops, func(i, j int) bool { return ops[i].id < ops[j].id })
+	return doc, ops
+}
+
+func (d *contractDoer) route(method, path string) *contractOp {
+	for i, o := range d.ops {
+		if o.method == method && o.re.MatchString(path) {
+			return &d.ops[i]
+		}
+	}
+	return nil
+}
+
+func (d *contractDoer) Do(req *http.Request) (*http.Response, error) {
+	res, err := d.app.Test(req, -1)
+	if err != nil {
+		return nil, err
+	}
+	body, err := io.ReadAll(res.Body)
+	_ = res.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	res.Body = io.NopCloser(bytes.NewReader(body))
+	op := d.route(req.Method, req.URL.Path)
+	if op == nil {
+		d.t.Errorf("%s %s: no operation of the document", req.Method, req.URL.Path)
+		return res, nil
+	}
+	in := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: req,
+			Route: &routers.Route{Spec: d.doc, Path: op.path, PathItem: op.item, Method: op.method, Operation: op.op}},
+		Status: res.StatusCode, Header: res.Header,
+		// A status the document does not list is an error too.
+		Options: &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
+	}
+	in.SetBodyBytes(body)
+	if err := openapi3filter.ValidateResponse(req.Context(), in); err != nil {
+		d.t.Errorf("%s (%s %s) answered %d, which does not match the document: %v\nbody: %.600s", op.id, req.Method, req.URL.RequestURI(), res.StatusCode, err, body)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.last = op.id
+	if d.seen[op.id] == nil {
+		d.seen[op.id] = map[int]bool{}
+	}
+	d.seen[op.id][res.StatusCode] = true
+	return res, nil
+}
+
+// contractEnv is what the cases share: clients and the ids they need or
+// leave behind for later cases.
+type contractEnv struct {
+	t *testing.T
+	w *demoWorld
+	// pub sends no credentials, key the demo provider's API key, badKey a
+	// key that does not exist.
+	pub, key, badKey *apiclient.ClientWithResponses
+
+	provider, otherProvider          uuid.UUID
+	location, location2, otherLoc    uuid.UUID
+	unknown                          uuid.UUID
+	hook                             string // a webhook receiver
+	etag                             string
+	request, closure, endpoint, sent uuid.UUID
+}
+
+// contractResult is every generated response type.
+type contractResult interface{ StatusCode() int }
+
+// contractCase is one call: the operation it must reach and the status it
+// must get. Cases run in order, so a case may use what an earlier one left
+// in the env (a created request, endpoint, closure).
+type contractCase struct {
+	op   string
+	want int
+	call func(ctx context.Context, e *contractEnv) (contractResult, error)
+}
+
+func month(offset int) string { return time.Now().AddDate(0, offset, 0).Format("2006-01") }
+
+func ptr[T any](v T) *T { return &v }
+
+// contractCases: at least one success per operation of the document, and an
+// error case for every operation that documents a 4xx answer. A new
+// operation without cases fails TestContractEveryOperation. To add one:
+// append {operationId, status, func(ctx, e) { return e.key.XWithResponse(...) }}.
+var contractCases = []contractCase{
+	// Meta and desks.
+	{"getOpenAPI", 200, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+		return e.pub.GetOpenAPIWithResponse(ctx)
+	}},
+	{"listTenants", 200, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+		return e.pub.ListTenantsWithResponse(ctx)
+	}},
+	{"getTenant", 200, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+		return e.pub.GetTenantWithResponse(ctx, "leuven")
+	}},
+	{"getTenant", 404, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+		return e.pub.GetTenantWithResponse(ctx, "bestaat-niet")
+	}},
+
+	// Catalogue.
+	{"getRegionAvailability", 200, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+		r, err := e.pub.GetRegionAvailabilityWithResponse(ctx, &apiclient.GetRegionAvailabilityParams{Region: "24000", Month: month(2)})
+		if err == nil {
+			e.etag = r.HTTPResponse.Header.Get("ETag")
+		}
+		return r, err
+	}},
+	{"getRegionAvailability", 304, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+		return e.pub.GetRegionAvailabilityWithResponse(ctx, &apiclient.GetRegionAvailabilityParams{Region: "24000", Month: month(2)},
+			func(_ context.Context, req *http.Request) error { req.Header.Set("If-None-Match", e.etag); return nil })
+	}},
+	{"getRegionAvailability", 400, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+		return e.pub.GetRegionAvailabilityWithResponse(ctx, &apiclient.GetRegionAvailabilityParams{Region: "24000", Month: "2027-13"})
+	}},
+	{"getRegionAvailability", 404, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+		return e.pub.GetRegionAvailabilityWithResponse(ctx, &apiclient.GetRegionAvailabilityParams{Region: "99000", Month: month(2)})
+	}},
+	{"searchLocations", 200, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+		return e.pub.SearchLocationsWithResponse(ctx, &apiclient.SearchLocationsParams{Region: &[]string{"24000"},
+			Postcode: ptr("3000"), WithinKm: ptr[float32](15), StartMonth: ptr(month(2)), Sort: ptr(apiclient.SearchLocationsParamsSortDistance)})
+	}},
+	{"searchLocations", 400, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+		return e.pub.SearchLocationsWithResponse(ctx, &apiclient.SearchLocationsParams{Postcode: ptr("abcd")})
+	}},
+	{"getLocation", 200, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+		return e.pub.GetLocationWithResponse(ctx, e.location)
+	}},
+	{"getLocation", 404, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+		return e.pub.GetLocationWithResponse(ctx, e.unknown)
+	}},
+
+	// Free places, by a provider's system.
+	{"listProviderLocations", 200, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+		return e.key.ListProviderLocationsWithResponse(ctx, e.provider)
+	}},
+	{"listProviderLocations", 401, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+		return e.pub.ListProviderLocationsWithResponse(ctx, e.provider)
+	}},
+	{"listProviderLocations", 404, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+		return e.key.ListProviderLocationsWithResponse(ctx, e.otherProvider)
+	}},
+	{"putLocationAvailability", 204, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+		return e.key.PutLocationAvailabilityWithResponse(ctx, e.location, apiclient.PutLocationAvailabilityJSONRequestBody{
+			{StartMonth: month(2), AgeBand: apiclient.AvailabilityLineAgeBandBaby, FreePlaces: 3}})
+	}},
+	{"putLocationAvailability", 401, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+		return e.badKey.PutLocationAvailabilityWithResponse(ctx, e.location, apiclient.PutLocationAvailabilityJSONRequestBody{
+			{StartMonth: month(2), AgeBand: apiclient.AvailabilityLineAgeBandBaby, FreePlaces: 3}})
+	}},
+	{"putLocationAvailability", 404, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+		return e.key.PutLocationAvailabilityWithResponse(ctx, e.otherLoc, apiclient.PutLocationAvailabilityJSONRequestBody{
+			{StartMonth: month(2), AgeBand: apiclient.AvailabilityLineAgeBandBaby, FreePlaces: 3}})
+	}},
+	{"putLocationAvailability", 415, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+		return e.key.PutLocationAvailabilityWithBodyWithResponse(ctx, e.location, "text/plain", strings.NewReader("3"))
+	}},
+	{"putLocationAvailability", 422, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+		return e.key.PutLocationAvailabilityWithResponse(ctx, e.location, apiclient.PutLocationAvailabilityJSONRequestBody{
+			{StartMonth: "2027-13", AgeBand: apiclient.AvailabilityLineAgeBandBaby, FreePlaces: 3}})
+	}},
+	{"putProviderAvailability", 204, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+		return e.key.PutProviderAvailabilityWithResponse(ctx, e.provider, apiclient.PutProviderAvailabilityJSONRequestBody{
+			{LocationId: e.location, StartMonth: month(2), AgeBand: apiclient.ProviderAvailabilityLineAgeBandBaby, FreePlaces: 2},
+			{LocationId: e.location2, StartMonth: month(2), AgeBand: apiclient.ProviderAvailabilityLineAgeBandToddler, FreePlaces: 1}})
+	}},
+	{"putProviderAvailability", 401, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+		return e.pub.PutProviderAvailabilityWithResponse(ctx, e.provider, apiclient.PutProviderAvailabilityJSONRequestBody{
+			{LocationId: e.location, StartMonth: month(2), AgeBand: apiclient.ProviderAvailabilityLineAgeBandBaby, FreePlaces: 2}})
+	}},
+	{"putProviderAvailability", 404, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+		return e.key.PutProviderAvailabilityWithResponse(ctx, e.otherProvider, apiclient.PutProviderAvailabilityJSONRequestBody{
+			{LocationId: e.otherLoc, StartMonth: month(2), AgeBand: apiclient.ProviderAvailabilityLineAgeBandBaby, FreePlaces: 2}})
+	}},
+	{"putProviderAvailability", 415, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+		return e.key.PutProviderAvailabilityWithBodyWithResponse(ctx, e.provider, "text/csv", strings.NewReader("a;b"))
+	}},
+	{"putProviderAvailability", 422, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+		return e.key.PutProviderAvailabilityWithResponse(ctx, e.provider, apiclient.PutProviderAvailabilityJSONRequestBody{
+			{LocationId: e.otherLoc, StartMonth: month(2), AgeBand: apiclient.ProviderAvailabilityLineAgeBandBaby, FreePlaces: 2}})
+	}},
+
+	// Webhooks, registered before the request below so that it is delivered.
+	{"createWebhookEndpoint", 201, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+		r, err := e.key.CreateWebhookEndpointWithResponse(ctx, e.provider, apiclient.WebhookEndpointNew{Url: e.hook,
+			Events: []apiclient.WebhookEvent{apiclient.WebhookEventRequestCreated, apiclient.WebhookEventRequestWithdrawn}})
+		if err == nil && r.JSON201 != nil {
+			e.endpoint = r.JSON201.Id
+		}
+		return r, err
+	}},
+	{"createWebhookEndpoint", 401, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+		return e.pub.CreateWebhookEndpointWithResponse(ctx, e.provider, apiclient.WebhookEndpointNew{Url: e.hook,
+			Events: []apiclient.WebhookEvent{apiclient.WebhookEventRequestCreated}})
+	}},
+	{"createWebhookEndpoint", 404, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+		return e.key.CreateWebhookEndpointWithResponse(ctx, e.otherProvider, apiclient.WebhookEndpointNew{Url: e.hook,
+			Events: []apiclient.WebhookEvent{apiclient.WebhookEventRequestCreated}})
+	}},
+	{"createWebhookEndpoint", 422, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+		return e.key.CreateWebhookEndpointWithResponse(ctx, e.provider, apiclient.WebhookEndpointNew{Url: "ftp://opvang.example/h",
+			Events: []apiclient.WebhookEvent{"onbekend"}})
+	}},
+	{"listWebhookEndpoints", 200, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+		return e.key.ListWebhookEndpointsWithResponse(ctx, e.provider)
+	}},
+	{"listWebhookEndpoints", 401, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+		return e.badKey.ListWebhookEndpointsWithResponse(ctx, e.provider)
+	}},
+	{"listWebhookEndpoints", 404, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+		return e.key.ListWebhookEndpointsWithResponse(ctx, e.otherProvider)
+	}},
+
+	// A family's request, by a partner's system or anyone.
+	{"createRequest", 201, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+		r, err := e.pub.CreateRequestWithBodyWithResponse(ctx, "leuven", &apiclient.CreateRequestParams{IdempotencyKey: ptr(uuid.NewString())},
+			"application/json", strings.NewReader(submissionJSON(e.t, e.location.String())))
+		if err == nil && r.JSON201 != nil {
+			e.request = r.JSON201.Id
+		}
+		return r, err
+	}},
+	{"createRequest", 400, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+		return e.pub.CreateRequestWithBodyWithResponse(ctx, "leuven", nil, "application/json", strings.NewReader(`{"child":`))
+	}},
+	{"createRequest", 401, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+		return e.badKey.CreateRequestWithBodyWithResponse(ctx, "leuven", nil, "application/json", strings.NewReader(submissionJSON(e.t, e.location.String())))
+	}},
+	{"createRequest", 404, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+		return e.key.CreateRequestWithBodyWithResponse(ctx, "bestaat-niet", nil, "application/json", strings.NewReader(submissionJSON(e.t, e.location.String())))
+	}},
+	{"createRequest", 422, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+		return e.key.CreateRequestWithResponse(ctx, "leuven", nil, apiclient.RequestSubmission{Language: "nl", Reason: "work",
+			Parents: []struct {
+				Email     *string `json:"email,omitempty"`
+				FirstName *string `json:"first_name,omitempty"`
+				LastName  *string `json:"last_name,omitempty"`
+				Phone     *string `json:"phone,omitempty"`
+			}{{FirstName: ptr("An")}}, Preferences: []uuid.UUID{e.unknown}, PrivacyConsentVersion: "2026-01"})
+	}},
+
+	// The provider's inbox and answers.
+	{"getProviderInbox", 200, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+		return e.key.GetProviderInboxWithResponse(ctx, e.provider)
+	}},
+	{"getProviderInbox", 401, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+		return e.pub.GetProviderInboxWithResponse(ctx, e.provider)
+	}},
+	{"getProviderInbox", 404, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+		return e.key.GetProviderInboxWithResponse(ctx, e.otherProvider)
+	}},
+	{"postProviderAnswer", 204, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+		return e.key.PostProviderAnswerWithResponse(ctx, e.provider, apiclient.ProviderAnswer{Desk: "leuven", RequestId: e.request, Rank: 1,
+			Kind: apiclient.ProviderAnswerKindNoPlace, Reason: ptr(apiclient.ProviderAnswerReasonFull)})
+	}},
+	{"postProviderAnswer", 401, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+		return e.badKey.PostProviderAnswerWithResponse(ctx, e.provider, apiclient.ProviderAnswer{Desk: "leuven", RequestId: e.request, Rank: 1,
+			Kind: apiclient.ProviderAnswerKindWaitingList})
+	}},
+	{"postProviderAnswer", 404, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+		return e.key.PostProviderAnswerWithResponse(ctx, e.provider, apiclient.ProviderAnswer{Desk: "leuven", RequestId: e.unknown, Rank: 1,
+			Kind: apiclient.ProviderAnswerKindWaitingList})
+	}},
+	{"postProviderAnswer", 409, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+		return e.key.PostProviderAnswerWithResponse(ctx, e.provider, apiclient.ProviderAnswer{Desk: "leuven", RequestId: e.request, Rank: 1,
+			Kind: apiclient.ProviderAnswerKindWaitingList})
+	}},
+	{"postProviderAnswer", 415, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+		return e.key.PostProviderAnswerWithBodyWithResponse(ctx, e.provider, "application/x-www-form-urlencoded", strings.NewReader("kind=offer"))
+	}},
+	{"postProviderAnswer", 422, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+		return e.key.PostProviderAnswerWithResponse(ctx, e.provider, apiclient.ProviderAnswer{Desk: "leuven", RequestId: e.request, Rank: 1,
+			Kind: apiclient.ProviderAnswerKindNoPlace, Reason: ptr[apiclient.ProviderAnswerReason]("moon")})
+	}},
+
+	// The delivery log of the request's webhook.
+	{"listWebhookDeliveries", 200, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+		r, err := e.key.ListWebhookDeliveriesWithResponse(ctx, e.provider, e.endpoint)
+		if err == nil && r.JSON200 != nil && len(r.JSON200.Items) > 0 {
+			e.sent = r.JSON200.Items[0].Id
+		}
+		return r, err
+	}},
+	{"listWebhookDeliveries", 404, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+		return e.key.ListWebhookDeliveriesWithResponse(ctx, e.provider, e.unknown)
+	}},
+	{"resendWebhookDelivery", 202, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+		return e.key.ResendWebhookDeliveryWithResponse(ctx, e.provider, e.endpoint, e.sent)
+	}},
+	{"resendWebhookDelivery", 404, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+		return e.key.ResendWebhookDeliveryWithResponse(ctx, e.provider, e.endpoint, e.unknown)
+	}},
+
+	// Crisis: a closure at one location, emergency places at another.
+	{"declareClosure", 201, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+		r, err := e.key.DeclareClosureWithResponse(ctx, e.location, apiclient.ClosureDeclaration{
+			From: day(1), Reason: "Waterschade", Public: ptr(true)})
+		if err == nil && r.JSON201 != nil {
+			e.closure = r.JSON201.Id
+		}
+		return r, err
+	}},
+	{"declareClosure", 401, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+		return e.pub.DeclareClosureWithResponse(ctx, e.location, apiclient.ClosureDeclaration{From: day(1), Reason: "Waterschade"})
+	}},
+	{"declareClosure", 404, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+		return e.key.DeclareClosureWithResponse(ctx, e.otherLoc, apiclient.ClosureDeclaration{From: day(1), Reason: "Waterschade"})
+	}},
+	{"declareClosure", 415, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+		return e.key.DeclareClosureWithBodyWithResponse(ctx, e.location2, "text/plain", strings.NewReader("dicht"))
+	}},
+	{"declareClosure", 422, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+		return e.key.DeclareClosureWithResponse(ctx, e.location2, apiclient.ClosureDeclaration{From: day(1)})
+	}},
+	{"getClosureBoard", 200, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+		return e.key.GetClosureBoardWithResponse(ctx, e.location)
+	}},
+	{"getClosureBoard", 401, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+		return e.pub.GetClosureBoardWithResponse(ctx, e.location)
+	}},
+	{"getClosureBoard", 404, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+		return e.key.GetClosureBoardWithResponse(ctx, e.location2)
+	}},
+	{"announceEmergencyPlaces", 204, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+		return e.key.AnnounceEmergencyPlacesWithResponse(ctx, e.location2, apiclient.EmergencyPlaces{ClosureId: e.closure,
+			StartMonth: month(1), AgeBand: apiclient.EmergencyPlacesAgeBandBaby, Places: 2, Until: day(180)})
+	}},
+	{"announceEmergencyPlaces", 401, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+		return e.pub.AnnounceEmergencyPlacesWithResponse(ctx, e.location2, apiclient.EmergencyPlaces{ClosureId: e.closure,
+			StartMonth: month(1), AgeBand: apiclient.EmergencyPlacesAgeBandBaby, Places: 2, Until: day(180)})
+	}},
+	{"announceEmergencyPlaces", 404, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+		return e.key.AnnounceEmergencyPlacesWithResponse(ctx, e.location2, apiclient.EmergencyPlaces{ClosureId: e.unknown,
+			StartMonth: month(1), AgeBand: apiclient.EmergencyPlacesAgeBandBaby, Places: 2, Until: day(180)})
+	}},
+	{"announceEmergencyPlaces", 415, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+		return e.key.AnnounceEmergencyPlacesWithBodyWithResponse(ctx, e.location2, "text/plain", strings.NewReader("2"))
+	}},
+	{"announceEmergencyPlaces", 422, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+		return e.key.AnnounceEmergencyPlacesWithResponse(ctx, e.location2, apiclient.EmergencyPlaces{ClosureId: e.closure,
+			StartMonth: "2027-13", AgeBand: apiclient.EmergencyPlacesAgeBandBaby, Places: 0, Until: day(180)})
+	}},
+
+	// Last: the endpoint goes.
+	{"deleteWebhookEndpoint", 204, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+		return e.key.DeleteWebhookEndpointWithResponse(ctx, e.provider, e.endpoint)
+	}},
+	{"deleteWebhookEndpoint", 401, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+		return e.pub.DeleteWebhookEndpointWithResponse(ctx, e.provider, e.endpoint)
+	}},
+	{"deleteWebhookEndpoint", 404, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+		return e.key.DeleteWebhookEndpointWithResponse(ctx, e.provider, e.endpoint)
+	}},
+}
+
+func day(offset int) types.Date { return types.Date{Time: time.Now().AddDate(0, 0, offset)} }
+
+// TestContractEveryOperation calls every operation of the OpenAPI document
+// through the generated client against the real app (SQLite, demo desks,
+// the demo provider's API key): each answer must match the document's
+// schema for its status, each case must get its status, and every
+// operation needs a success case and, when it documents a 4xx answer, an
+// error case. The webhook a request triggers must match WebhookPayload.
+func TestContractEveryOperation(t *testing.T) {
+	doc, ops := loadContract(t)
+	w := newDemoWorld(t)
+	ctx := context.Background()
+
+	payload := doc.Components.Schemas["WebhookPayload"].Value
+	var hookMu sync.Mutex
+	var hooks int
+	hook := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		var v any
+		body, _ := io.ReadAll(r.Body)
+		if err := json.Unmarshal(body, &v); err != nil {
+			t.Errorf("webhook body: %v", err)
+		} else if err := payload.VisitJSON(v); err != nil {
+			t.Errorf("the webhook body does not match WebhookPayload: %v\n%s", err, body)
+		}
+		for _, h := range []string{"webhook-id", "webhook-timestamp", "webhook-signature"} {
+			if r.Header.Get(h) == "" {
+				t.Errorf("webhook without the %s header", h)
+			}
+		}
+		hookMu.Lock()
+		hooks++
+		hookMu.Unlock()
+		rw.WriteHeader(http.StatusNoContent)
+	}))
+	defer hook.Close()
+
+	doer := &contractDoer{t: t, app: w.srv.App, doc: doc, ops: ops, seen: map[string]map[int]bool{}}
+	client := func(auth string) *apiclient.ClientWithResponses {
+		opts := []apiclient.ClientOption{apiclient.WithHTTPClient(doer)}
+		if auth != "" {
+			opts = append(opts, apiclient.WithRequestEditorFn(func(_ context.Context, req *http.Request) error {
+				req.Header.Set("Authorization", "Bearer "+auth)
+				return nil
+			}))
+		}
+		c, err := apiclient.NewClientWithResponses("http://loket.test", opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	e := &contractEnv{t: t, w: w, pub: client(""), key: client(DemoAPIKey()), badKey: client("lk_bestaatniet"),
+		provider: uuid.MustParse(w.values[Own]["provider"]), otherProvider: uuid.MustParse(w.values[Other]["provider"]),
+		location: uuid.MustParse(w.values[Own]["location"]), otherLoc: uuid.MustParse(w.values[Other]["location"]),
+		unknown: uuid.MustParse("01939a4e-0000-7000-8000-00000000dead"), hook: hook.URL + "/loket"}
+	locs, err := e.key.ListProviderLocationsWithResponse(ctx, e.provider)
+	if err != nil || locs.JSON200 == nil {
+		t.Fatalf("the demo provider's locations: %v", err)
+	}
+	for _, l := range locs.JSON200.Items {
+		if l.Id != e.location {
+			e.location2 = l.Id
+			break
+		}
+	}
+	if e.location2 == uuid.Nil {
+		t.Fatal("the demo provider needs two locations")
+	}
+
+	for i, c := range contractCases {
+		if c.op == "listWebhookDeliveries" && c.want == 200 {
+			// The request of createRequest is in the outbox: send it.
+			if _, err := w.a.WebhookRelay.Deliver(ctx); err != nil {
+				t.Fatalf("deliver webhooks: %v", err)
+			}
+		}
+		res, err := c.call(ctx, e)
+		if err != nil {
+			t.Fatalf("case %d (%s %d): %v", i, c.op, c.want, err)
+		}
+		if doer.last != c.op {
+			t.Errorf("case %d reached %s, want %s", i, doer.last, c.op)
+		}
+		if got := res.StatusCode(); got != c.want {
+			body := ""
+			if b, ok := res.(interface{ Bytes() []byte }); ok {
+				body = string(b.Bytes())
+			}
+			t.Errorf("case %d: %s answered %d, want %d %.400s", i, c.op, got, c.want, body)
+		}
+	}
+	hookMu.Lock()
+	if hooks == 0 {
+		t.Error("no webhook reached the receiver: WebhookPayload was not checked")
+	}
+	hookMu.Unlock()
+
+	for _, o := range ops {
+		var ok, failed bool
+		for s := range doer.seen[o.id] {
+			ok = ok || s < 400
+			failed = failed || s >= 400
+		}
+		documentsError := false
+		for code := range o.op.Responses.Map() {
+			documentsError = documentsError || strings.HasPrefix(code, "4")
+		}
+		if !ok {
+			t.Errorf("operation %s (%s %s) has no success case in contractCases", o.id, o.method, o.path)
+		}
+		if documentsError && !failed {
+			t.Errorf("operation %s (%s %s) documents 4xx answers but has no error case in contractCases", o.id, o.method, o.path)
+		}
+	}
+}
+
+// TestContractDocumentRules: what Redocly's rules do not check and Loket
+// wants of every operation: an operationId, a tag, explicit security, an
+// example for each required parameter, a problem document for each error.
+func TestContractDocumentRules(t *testing.T) {
+	doc, ops := loadContract(t)
+	raw := map[string]any{}
+	if err := json.Unmarshal(OpenAPIDocument(false), &raw); err != nil {
+		t.Fatal(err)
+	}
+	paths := raw["paths"].(map[string]any)
+	for _, o := range ops {
+		name := o.method + " " + o.path
+		if o.id == "" {
+			t.Errorf("%s has no operationId", name)
+		}
+		if len(o.op.Tags) == 0 {
+			t.Errorf("%s has no tag", name)
+		}
+		// Absent security is nil, "security": [] an empty list: only the
+		// raw document tells them apart.
+		if _, ok := paths[o.path].(map[string]any)[strings.ToLower(o.method)].(map[string]any)["security"]; !ok {
+			t.Errorf("%s has no explicit security (public operations say \"security\": [])", name)
+		}
+		for _, p := range append(openapi3.Parameters{}, append(o.item.Parameters, o.op.Parameters...)...) {
+			if p.Value.Required && p.Value.Example == nil && len(p.Value.Examples) == 0 {
+				t.Errorf("%s: the required parameter %s has no example", name, p.Value.Name)
+			}
+		}
+		for code, r := range o.op.Responses.Map() {
+			if code[0] != '4' && code[0] != '5' {
+				continue
+			}
+			if mt := r.Value.Content.Get("application/problem+json"); mt == nil || mt.Schema == nil || mt.Schema.Ref != "#/components/schemas/Problem" {
+				t.Errorf("%s: the %s answer is not a problem document", name, code)
+			}
+		}
+	}
+	if doc.Info.Contact == nil || len(doc.Servers) == 0 || len(doc.Tags) == 0 {
+		t.Error("the document needs info.contact, servers and tags")
+	}
+}
+
+// TestAPIClientIsGenerated: the committed client is what oapi-codegen makes
+// of the current document, so a change of the document without
+// `go generate ./internal/app/apiclient` fails here.
+func TestAPIClientIsGenerated(t *testing.T) {
+	want, err := apigen.Generate(OpenAPIDocument(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile("apiclient/client.gen.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("internal/app/apiclient/client.gen.go is not generated from the current OpenAPI document (%d bytes, fresh %d): run go generate ./internal/app/apiclient", len(got), len(want))
+	}
+}
+
+// TestOpenAPIRedoclyLint lints the merged document with Redocly CLI's
+// recommended rules and the stricter ones of redocly.yaml: no errors allowed.
+// .ci/run installs the CLI; without it the test skips (fails when strict).
+func TestOpenAPIRedoclyLint(t *testing.T) {
+	redocly := testenv.Redocly(t)
+	doc := filepath.Join(t.TempDir(), "openapi.json")
+	if err := os.WriteFile(doc, OpenAPIDocument(true), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, redocly, "lint", "--config", "../../redocly.yaml", "--format", "stylish", doc)
+	cmd.Env = append(os.Environ(), "REDOCLY_TELEMETRY=off", "REDOCLY_SUPPRESS_UPDATE_NOTICE=true")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("redocly lint: %v\n%s", err, out)
+	}
+	t.Logf("redocly lint:\n%s", out)
+}
