@@ -50,9 +50,10 @@ type contractDoer struct {
 	doc *openapi3.T
 	ops []contractOp
 
-	mu   sync.Mutex
-	last string                  // operationId of the last call
-	seen map[string]map[int]bool // operationId → statuses answered
+	mu       sync.Mutex
+	last     string // operationId of the last call
+	lastBody []byte
+	seen     map[string]map[int]bool // operationId → statuses answered
 }
 
 func loadContract(t *testing.T) (*openapi3.T, []contractOp) {
@@ -76,6 +77,32 @@ func loadContract(t *testing.T) (*openapi3.T, []contractOp) {
 	}
 	sort.Slice(ops, func(i, j int) bool { return ops[i].id < ops[j].id })
 	return doc, ops
+}
+
+// newContractDoer is a transport for the generated client that serves
+// from app in process and validates every answer against the document.
+func newContractDoer(t *testing.T, app *fiber.App) *contractDoer {
+	t.Helper()
+	doc, ops := loadContract(t)
+	return &contractDoer{t: t, app: app, doc: doc, ops: ops, seen: map[string]map[int]bool{}}
+}
+
+// client is a generated client through d; with auth, every call carries it
+// as a bearer token (an API key).
+func (d *contractDoer) client(auth string) *apiclient.ClientWithResponses {
+	d.t.Helper()
+	opts := []apiclient.ClientOption{apiclient.WithHTTPClient(d)}
+	if auth != "" {
+		opts = append(opts, apiclient.WithRequestEditorFn(func(_ context.Context, req *http.Request) error {
+			req.Header.Set("Authorization", "Bearer "+auth)
+			return nil
+		}))
+	}
+	c, err := apiclient.NewClientWithResponses("http://loket.test", opts...)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	return c
 }
 
 func (d *contractDoer) route(method, path string) *contractOp {
@@ -116,7 +143,7 @@ func (d *contractDoer) Do(req *http.Request) (*http.Response, error) {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.last = op.id
+	d.last, d.lastBody = op.id, body
 	if d.seen[op.id] == nil {
 		d.seen[op.id] = map[int]bool{}
 	}
@@ -440,11 +467,11 @@ func day(offset int) types.Date { return types.Date{Time: time.Now().AddDate(0, 
 // operation needs a success case and, when it documents a 4xx answer, an
 // error case. The webhook a request triggers must match WebhookPayload.
 func TestContractEveryOperation(t *testing.T) {
-	doc, ops := loadContract(t)
 	w := newDemoWorld(t)
 	ctx := context.Background()
+	doer := newContractDoer(t, w.srv.App)
 
-	payload := doc.Components.Schemas["WebhookPayload"].Value
+	payload := doer.doc.Components.Schemas["WebhookPayload"].Value
 	var hookMu sync.Mutex
 	var hooks int
 	hook := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
@@ -467,22 +494,7 @@ func TestContractEveryOperation(t *testing.T) {
 	}))
 	defer hook.Close()
 
-	doer := &contractDoer{t: t, app: w.srv.App, doc: doc, ops: ops, seen: map[string]map[int]bool{}}
-	client := func(auth string) *apiclient.ClientWithResponses {
-		opts := []apiclient.ClientOption{apiclient.WithHTTPClient(doer)}
-		if auth != "" {
-			opts = append(opts, apiclient.WithRequestEditorFn(func(_ context.Context, req *http.Request) error {
-				req.Header.Set("Authorization", "Bearer "+auth)
-				return nil
-			}))
-		}
-		c, err := apiclient.NewClientWithResponses("http://loket.test", opts...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c
-	}
-	e := &contractEnv{t: t, w: w, pub: client(""), key: client(DemoAPIKey()), badKey: client("lk_bestaatniet"),
+	e := &contractEnv{t: t, w: w, pub: doer.client(""), key: doer.client(DemoAPIKey()), badKey: doer.client("lk_bestaatniet"),
 		provider: uuid.MustParse(w.values[Own]["provider"]), otherProvider: uuid.MustParse(w.values[Other]["provider"]),
 		location: uuid.MustParse(w.values[Own]["location"]), otherLoc: uuid.MustParse(w.values[Other]["location"]),
 		unknown: uuid.MustParse("01939a4e-0000-7000-8000-00000000dead"), hook: hook.URL + "/loket"}
@@ -515,11 +527,7 @@ func TestContractEveryOperation(t *testing.T) {
 			t.Errorf("case %d reached %s, want %s", i, doer.last, c.op)
 		}
 		if got := res.StatusCode(); got != c.want {
-			body := ""
-			if b, ok := res.(interface{ Bytes() []byte }); ok {
-				body = string(b.Bytes())
-			}
-			t.Errorf("case %d: %s answered %d, want %d %.400s", i, c.op, got, c.want, body)
+			t.Errorf("case %d: %s answered %d, want %d %.400s", i, c.op, got, c.want, doer.lastBody)
 		}
 	}
 	hookMu.Lock()
@@ -528,7 +536,7 @@ func TestContractEveryOperation(t *testing.T) {
 	}
 	hookMu.Unlock()
 
-	for _, o := range ops {
+	for _, o := range doer.ops {
 		var ok, failed bool
 		for s := range doer.seen[o.id] {
 			ok = ok || s < 400
