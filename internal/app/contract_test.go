@@ -26,6 +26,8 @@ import (
 
 	"github.com/loket-kinderopvang/loket/internal/app/apiclient"
 	"github.com/loket-kinderopvang/loket/internal/app/apiclient/apigen"
+	"github.com/loket-kinderopvang/loket/internal/platform/authz"
+	"github.com/loket-kinderopvang/loket/internal/platform/dbtest"
 	"github.com/loket-kinderopvang/loket/internal/platform/testenv"
 )
 
@@ -105,6 +107,23 @@ func (d *contractDoer) client(auth string) *apiclient.ClientWithResponses {
 	return c
 }
 
+// sessionClient is a generated client through d whose calls carry the
+// session cookies of b, a signed-in browser (the "session" scheme).
+func (d *contractDoer) sessionClient(b *Browser) *apiclient.ClientWithResponses {
+	d.t.Helper()
+	c, err := apiclient.NewClientWithResponses("http://loket.test", apiclient.WithHTTPClient(d),
+		apiclient.WithRequestEditorFn(func(_ context.Context, req *http.Request) error {
+			for _, c := range b.cookies {
+				req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
+			}
+			return nil
+		}))
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	return c
+}
+
 func (d *contractDoer) route(method, path string) *contractOp {
 	for i, o := range d.ops {
 		if o.method == method && o.re.MatchString(path) {
@@ -157,8 +176,8 @@ type contractEnv struct {
 	t *testing.T
 	w *demoWorld
 	// pub sends no credentials, key the demo provider's API key, badKey a
-	// key that does not exist.
-	pub, key, badKey *apiclient.ClientWithResponses
+	// key that does not exist, staff the session of the provider's admin.
+	pub, key, badKey, staff *apiclient.ClientWithResponses
 
 	provider, otherProvider          uuid.UUID
 	location, location2, otherLoc    uuid.UUID
@@ -309,6 +328,9 @@ var contractCases = []contractCase{
 	{"listWebhookEndpoints", 200, func(ctx context.Context, e *contractEnv) (contractResult, error) {
 		return e.key.ListWebhookEndpointsWithResponse(ctx, e.provider)
 	}},
+	{"listWebhookEndpoints", 200, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+		return e.staff.ListWebhookEndpointsWithResponse(ctx, e.provider)
+	}},
 	{"listWebhookEndpoints", 401, func(ctx context.Context, e *contractEnv) (contractResult, error) {
 		return e.badKey.ListWebhookEndpointsWithResponse(ctx, e.provider)
 	}},
@@ -347,6 +369,9 @@ var contractCases = []contractCase{
 	// The provider's inbox and answers.
 	{"getProviderInbox", 200, func(ctx context.Context, e *contractEnv) (contractResult, error) {
 		return e.key.GetProviderInboxWithResponse(ctx, e.provider)
+	}},
+	{"getProviderInbox", 200, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+		return e.staff.GetProviderInboxWithResponse(ctx, e.provider)
 	}},
 	{"getProviderInbox", 401, func(ctx context.Context, e *contractEnv) (contractResult, error) {
 		return e.pub.GetProviderInboxWithResponse(ctx, e.provider)
@@ -461,13 +486,16 @@ var contractCases = []contractCase{
 func day(offset int) types.Date { return types.Date{Time: time.Now().AddDate(0, 0, offset)} }
 
 // TestContractEveryOperation calls every operation of the OpenAPI document
-// through the generated client against the real app (SQLite, demo desks,
-// the demo provider's API key): each answer must match the document's
+// through the generated client against the real app (demo desks,
+// the demo provider's API key), on SQLite and PostgreSQL: each answer must match the document's
 // schema for its status, each case must get its status, and every
 // operation needs a success case and, when it documents a 4xx answer, an
 // error case. The webhook a request triggers must match WebhookPayload.
 func TestContractEveryOperation(t *testing.T) {
-	w := newDemoWorld(t)
+	dbtest.EachTarget(t, func(t *testing.T, tg dbtest.Target) { checkContract(t, newDemoWorld(t, tg)) })
+}
+
+func checkContract(t *testing.T, w *demoWorld) {
 	ctx := context.Background()
 	doer := newContractDoer(t, w.srv.App)
 
@@ -495,6 +523,7 @@ func TestContractEveryOperation(t *testing.T) {
 	defer hook.Close()
 
 	e := &contractEnv{t: t, w: w, pub: doer.client(""), key: doer.client(DemoAPIKey()), badKey: doer.client("lk_bestaatniet"),
+		staff:    doer.sessionClient(w.browsers[authz.ProviderAdmin]),
 		provider: uuid.MustParse(w.values[Own]["provider"]), otherProvider: uuid.MustParse(w.values[Other]["provider"]),
 		location: uuid.MustParse(w.values[Own]["location"]), otherLoc: uuid.MustParse(w.values[Other]["location"]),
 		unknown: uuid.MustParse("01939a4e-0000-7000-8000-00000000dead"), hook: hook.URL + "/loket"}
@@ -578,6 +607,13 @@ func TestContractDocumentRules(t *testing.T) {
 		if _, ok := paths[o.path].(map[string]any)[strings.ToLower(o.method)].(map[string]any)["security"]; !ok {
 			t.Errorf("%s has no explicit security (public operations say \"security\": [])", name)
 		}
+		needsCredentials := o.op.Security != nil && len(*o.op.Security) > 0
+		for _, req := range derefSecurity(o.op.Security) {
+			needsCredentials = needsCredentials && len(req) > 0
+		}
+		if needsCredentials && o.op.Responses.Status(http.StatusUnauthorized) == nil {
+			t.Errorf("%s needs credentials but documents no 401 answer", name)
+		}
 		for _, p := range append(openapi3.Parameters{}, append(o.item.Parameters, o.op.Parameters...)...) {
 			if p.Value.Required && p.Value.Example == nil && len(p.Value.Examples) == 0 {
 				t.Errorf("%s: the required parameter %s has no example", name, p.Value.Name)
@@ -595,6 +631,13 @@ func TestContractDocumentRules(t *testing.T) {
 	if doc.Info.Contact == nil || len(doc.Servers) == 0 || len(doc.Tags) == 0 {
 		t.Error("the document needs info.contact, servers and tags")
 	}
+}
+
+func derefSecurity(s *openapi3.SecurityRequirements) openapi3.SecurityRequirements {
+	if s == nil {
+		return nil
+	}
+	return *s
 }
 
 // TestAPIClientIsGenerated: the committed client is what oapi-codegen makes
