@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -153,12 +156,19 @@ func (d *contractDoer) Do(req *http.Request) (*http.Response, error) {
 		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: req,
 			Route: &routers.Route{Spec: d.doc, Path: op.path, PathItem: op.item, Method: op.method, Operation: op.op}},
 		Status: res.StatusCode, Header: res.Header,
-		// A status the document does not list is an error too.
-		Options: &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
+		// A status the document does not list is an error too, and so is
+		// a malformed uuid, date, e-mail address or URI.
+		Options: &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true,
+			SchemaValidationOptions: []openapi3.SchemaValidationOption{openapi3.EnableFormatValidation(),
+				openapi3.WithStringFormatValidator("uuid", openapi3.NewRegexpFormatValidator(openapi3.FormatOfStringForUUIDOfRFC9562)),
+				openapi3.WithStringFormatValidator("email", openapi3.NewRegexpFormatValidator(openapi3.FormatOfStringForEmail)),
+				openapi3.WithStringFormatValidator("uri", uriFormat{})}},
 	}
 	in.SetBodyBytes(body)
 	if err := openapi3filter.ValidateResponse(req.Context(), in); err != nil {
 		d.t.Errorf("%s (%s %s) answered %d, which does not match the document: %v\nbody: %.600s", op.id, req.Method, req.URL.RequestURI(), res.StatusCode, err, body)
+	} else if extra := undocumentedFields(op.op, res, body); len(extra) > 0 {
+		d.t.Errorf("%s (%s %s) answered %d with fields the document does not describe: %v", op.id, req.Method, req.URL.RequestURI(), res.StatusCode, extra)
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -168,6 +178,81 @@ func (d *contractDoer) Do(req *http.Request) (*http.Response, error) {
 	}
 	d.seen[op.id][res.StatusCode] = true
 	return res, nil
+}
+
+// uriFormat is the "uri" format: absolute, with a scheme.
+type uriFormat struct{}
+
+func (uriFormat) Validate(v string) error {
+	if u, err := url.Parse(v); err != nil || u.Scheme == "" {
+		return fmt.Errorf("not an absolute URI: %q", v)
+	}
+	return nil
+}
+
+// undocumentedFields lists the fields of a JSON answer that its schema does
+// not describe. kin-openapi lets unknown properties pass; this catches a
+// field the code added without the document.
+func undocumentedFields(op *openapi3.Operation, res *http.Response, body []byte) []string {
+	r := op.Responses.Status(res.StatusCode)
+	mt, _, _ := mime.ParseMediaType(res.Header.Get("Content-Type"))
+	if r == nil || r.Value == nil || len(body) == 0 || !strings.HasSuffix(mt, "json") {
+		return nil
+	}
+	media := r.Value.Content.Get(mt)
+	var v any
+	if media == nil || media.Schema == nil || json.Unmarshal(body, &v) != nil {
+		return nil
+	}
+	return undocumented(media.Schema.Value, v, "")
+}
+
+func undocumented(s *openapi3.Schema, v any, at string) []string {
+	if s == nil {
+		return nil
+	}
+	var out []string
+	switch v := v.(type) {
+	case map[string]any:
+		props := map[string]*openapi3.Schema{}
+		var extra *openapi3.Schema // the schema of additionalProperties
+		open := false
+		var collect func(s *openapi3.Schema)
+		collect = func(s *openapi3.Schema) {
+			for n, p := range s.Properties {
+				props[n] = p.Value
+			}
+			if ap := s.AdditionalProperties; ap.Schema != nil {
+				extra = ap.Schema.Value
+			} else if ap.Has != nil && *ap.Has {
+				open = true
+			}
+			for _, sub := range s.AllOf {
+				collect(sub.Value)
+			}
+		}
+		collect(s)
+		// An object schema without properties is free-form.
+		open = open || (len(props) == 0 && extra == nil)
+		for k, fv := range v {
+			switch p, ok := props[k]; {
+			case ok:
+				out = append(out, undocumented(p, fv, at+"."+k)...)
+			case extra != nil:
+				out = append(out, undocumented(extra, fv, at+"."+k)...)
+			case !open:
+				out = append(out, at+"."+k)
+			}
+		}
+	case []any:
+		if s.Items != nil {
+			for i, it := range v {
+				out = append(out, undocumented(s.Items.Value, it, fmt.Sprintf("%s[%d]", at, i))...)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // contractEnv is what the cases share: clients and the ids they need or

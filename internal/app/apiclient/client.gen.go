@@ -1426,6 +1426,16 @@ type SearchLocationsParamsSort string
 // PutLocationAvailabilityJSONBody defines parameters for PutLocationAvailability.
 type PutLocationAvailabilityJSONBody = []AvailabilityLine
 
+// GetOpenAPI200JSONResponseBody defines parameters for GetOpenAPI.
+type GetOpenAPI200JSONResponseBody struct {
+	Info map[string]interface{} `json:"info"`
+
+	// Openapi Example: 3.0.3
+	Openapi              string                 `json:"openapi"`
+	Paths                map[string]interface{} `json:"paths"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
 // PutProviderAvailabilityJSONBody defines parameters for PutProviderAvailability.
 type PutProviderAvailabilityJSONBody = []ProviderAvailabilityLine
 
@@ -1455,6 +1465,102 @@ type CreateWebhookEndpointJSONRequestBody = WebhookEndpointNew
 
 // CreateRequestJSONRequestBody defines body for CreateRequest for application/json ContentType.
 type CreateRequestJSONRequestBody = RequestSubmission
+
+// Getter for additional properties for GetOpenAPI200JSONResponseBody. Returns the specified
+// element and whether it was found
+func (a GetOpenAPI200JSONResponseBody) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for GetOpenAPI200JSONResponseBody
+func (a *GetOpenAPI200JSONResponseBody) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for GetOpenAPI200JSONResponseBody to handle AdditionalProperties
+func (a *GetOpenAPI200JSONResponseBody) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["info"]; found {
+		err = json.Unmarshal(raw, &a.Info)
+		if err != nil {
+			return fmt.Errorf("error reading 'info': %w", err)
+		}
+		delete(object, "info")
+	}
+
+	if raw, found := object["openapi"]; found {
+		err = json.Unmarshal(raw, &a.Openapi)
+		if err != nil {
+			return fmt.Errorf("error reading 'openapi': %w", err)
+		}
+		delete(object, "openapi")
+	}
+
+	if raw, found := object["paths"]; found {
+		err = json.Unmarshal(raw, &a.Paths)
+		if err != nil {
+			return fmt.Errorf("error reading 'paths': %w", err)
+		}
+		delete(object, "paths")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for GetOpenAPI200JSONResponseBody to handle AdditionalProperties
+func (a GetOpenAPI200JSONResponseBody) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.Info != nil {
+		object["info"], err = json.Marshal(a.Info)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'info': %w", err)
+		}
+	}
+
+	object["openapi"], err = json.Marshal(a.Openapi)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'openapi': %w", err)
+	}
+
+	if a.Paths != nil {
+		object["paths"], err = json.Marshal(a.Paths)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'paths': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -4000,23 +4106,11 @@ type GetOpenAPIResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *struct {
-		Info map[string]interface{} `json:"info"`
-
-		// Openapi Example: 3.0.3
-		Openapi string                 `json:"openapi"`
-		Paths   map[string]interface{} `json:"paths"`
-	}
+	JSON200 *GetOpenAPI200JSONResponseBody
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r GetOpenAPIResponse) GetJSON200() *struct {
-	Info map[string]interface{} `json:"info"`
-
-	// Openapi Example: 3.0.3
-	Openapi string                 `json:"openapi"`
-	Paths   map[string]interface{} `json:"paths"`
-} {
+func (r GetOpenAPIResponse) GetJSON200() *GetOpenAPI200JSONResponseBody {
 	return r.JSON200
 }
 
@@ -5494,13 +5588,7 @@ func ParseGetOpenAPIResponse(rsp *http.Response) (*GetOpenAPIResponse, error) {
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest struct {
-			Info map[string]interface{} `json:"info"`
-
-			// Openapi Example: 3.0.3
-			Openapi string                 `json:"openapi"`
-			Paths   map[string]interface{} `json:"paths"`
-		}
+		var dest GetOpenAPI200JSONResponseBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
