@@ -29,9 +29,12 @@ import (
 
 	"github.com/loket-kinderopvang/loket/internal/app/apiclient"
 	"github.com/loket-kinderopvang/loket/internal/app/apiclient/apigen"
+	"github.com/loket-kinderopvang/loket/internal/catalog"
 	"github.com/loket-kinderopvang/loket/internal/platform/authz"
 	"github.com/loket-kinderopvang/loket/internal/platform/dbtest"
+	"github.com/loket-kinderopvang/loket/internal/platform/idempotency"
 	"github.com/loket-kinderopvang/loket/internal/platform/testenv"
+	"github.com/loket-kinderopvang/loket/internal/requests"
 )
 
 // The contract tests: the OpenAPI document served at /api/v1/openapi.json is
@@ -55,10 +58,11 @@ type contractDoer struct {
 	doc *openapi3.T
 	ops []contractOp
 
-	mu       sync.Mutex
-	last     string // operationId of the last call
-	lastBody []byte
-	seen     map[string]map[int]bool // operationId → statuses answered
+	mu         sync.Mutex
+	last       string // operationId of the last call
+	lastBody   []byte
+	lastHeader http.Header
+	seen       map[string]map[int]bool // operationId → statuses answered
 }
 
 func loadContract(t *testing.T) (*openapi3.T, []contractOp) {
@@ -172,7 +176,7 @@ func (d *contractDoer) Do(req *http.Request) (*http.Response, error) {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.last, d.lastBody = op.id, body
+	d.last, d.lastBody, d.lastHeader = op.id, body, res.Header
 	if d.seen[op.id] == nil {
 		d.seen[op.id] = map[int]bool{}
 	}
@@ -270,6 +274,11 @@ type contractEnv struct {
 	hook                             string // a webhook receiver
 	etag                             string
 	request, closure, endpoint, sent uuid.UUID
+	// offered is a request the provider offers a place for (its rank 1);
+	// settled: it was accepted and another request withdrawn.
+	offered *requests.Request
+	settled bool
+	doer    *contractDoer
 }
 
 // contractResult is every generated response type.
@@ -336,6 +345,143 @@ func guardedRead(op string, on owned, call func(ctx context.Context, e *contract
 		}})
 }
 
+// nonEmpty is guardedRead for a list of the provider's that must hold an
+// item for its own id, so that the document's item schema is checked too;
+// count tells the items of a 200.
+func nonEmpty[R contractResult](op string, count func(R) int, call func(ctx context.Context, e *contractEnv, c *apiclient.ClientWithResponses, id uuid.UUID) (R, error)) []contractCase {
+	return guardedRead(op, ownProvider, func(ctx context.Context, e *contractEnv, c *apiclient.ClientWithResponses, id uuid.UUID) (contractResult, error) {
+		r, err := call(ctx, e, c, id)
+		if err != nil {
+			return nil, err
+		}
+		if id == e.provider && r.StatusCode() == http.StatusOK && count(r) == 0 {
+			e.t.Errorf("%s: no item to check against the document", op)
+		}
+		return r, nil
+	})
+}
+
+// writeCall makes a write with the demo provider's key: variant 0 or 1 of
+// its body, with the Idempotency-Key key (none when empty) and editors.
+type writeCall func(ctx context.Context, e *contractEnv, key string, variant int, edit ...apiclient.RequestEditorFn) (contractResult, error)
+
+// idempotent is the Idempotency-Key cases of a write: the first call with a
+// key gets ok, its retry gets the same answer again (Idempotent-Replayed),
+// the key with another body is 422, and a key whose first request still
+// runs (claimed as the middleware does) is 409.
+func idempotent(op string, ok int, call writeCall) []contractCase {
+	key, busy := "contract-"+uuid.NewString(), "contract-"+uuid.NewString()
+	replayed := func(e *contractEnv, want bool) {
+		if got := e.doer.lastHeader.Get("Idempotent-Replayed") == "true"; got != want {
+			e.t.Errorf("%s: Idempotent-Replayed %v, want %v", op, got, want)
+		}
+	}
+	return []contractCase{
+		{op, ok, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+			r, err := call(ctx, e, key, 0)
+			if err == nil {
+				replayed(e, false)
+			}
+			return r, err
+		}},
+		{op, ok, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+			r, err := call(ctx, e, key, 0)
+			if err == nil {
+				replayed(e, true)
+			}
+			return r, err
+		}},
+		{op, 422, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+			r, err := call(ctx, e, key, 1)
+			if err == nil && !bytes.Contains(e.doer.lastBody, []byte(`"field":"Idempotency-Key"`)) {
+				e.t.Errorf("%s: a reused key's 422 names no field Idempotency-Key: %s", op, e.doer.lastBody)
+			}
+			return r, err
+		}},
+		{op, 409, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+			return call(ctx, e, busy, 0, e.running(busy))
+		}},
+	}
+}
+
+// running is a request editor that claims key for the request it edits, as
+// a first request with the key that has not finished yet would have.
+func (e *contractEnv) running(key string) apiclient.RequestEditorFn {
+	return func(ctx context.Context, req *http.Request) error {
+		var body []byte
+		if req.Body != nil {
+			var err error
+			if body, err = io.ReadAll(req.Body); err != nil {
+				return err
+			}
+			req.Body = io.NopCloser(bytes.NewReader(body))
+		}
+		now := e.w.a.Clock.Now()
+		_, err := e.w.a.Idempotency.DB.NewInsert().Model(&idempotency.Record{
+			Caller: idempotencyCallerOf(req.Header.Get("Authorization"), ""), Key: key,
+			Fingerprint: idempotency.Fingerprint(req.Method, req.URL.Path+"?"+req.URL.RawQuery, body),
+			CreatedAt:   now, ExpiresAt: now.Add(idempotency.TTL)}).Exec(ctx)
+		return err
+	}
+}
+
+// idemKey is the Idempotency-Key parameter: nil without a key.
+func idemKey(key string) *apiclient.IdempotencyKey {
+	if key == "" {
+		return nil
+	}
+	return &key
+}
+
+// pageCall lists with the demo provider's key, limit and cursor.
+type pageCall func(ctx context.Context, e *contractEnv, limit *int, cursor *string) (contractResult, error)
+
+// paged is the cases of a list: a bad limit and a bad cursor are 400
+// problems at their field. With two, a first page of one item has a
+// next_cursor and a Link to it, and the cursor gets the next page.
+func paged(op string, two bool, call pageCall) []contractCase {
+	bad := func(field string, limit *int, cursor *string) contractCase {
+		return contractCase{op, 400, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+			r, err := call(ctx, e, limit, cursor)
+			if err == nil && !bytes.Contains(e.doer.lastBody, []byte(`"field":"`+field+`"`)) {
+				e.t.Errorf("%s: the 400 names no field %s: %s", op, field, e.doer.lastBody)
+			}
+			return r, err
+		}}
+	}
+	cs := []contractCase{bad("limit", ref(0), nil), bad("cursor", nil, ref("xyz"))}
+	if !two {
+		return cs
+	}
+	var next string
+	return append(cs, contractCase{op, 200, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+		r, err := call(ctx, e, ref(1), nil)
+		if err != nil {
+			return r, err
+		}
+		var env struct {
+			Items      []json.RawMessage `json:"items"`
+			NextCursor *string           `json:"next_cursor"`
+		}
+		if json.Unmarshal(e.doer.lastBody, &env) != nil || len(env.Items) != 1 || env.NextCursor == nil {
+			e.t.Errorf("%s?limit=1: want one item and a next_cursor: %s", op, e.doer.lastBody)
+			return r, err
+		}
+		next = *env.NextCursor
+		if link := e.doer.lastHeader.Get("Link"); !strings.Contains(link, `rel="next"`) || !strings.Contains(link, url.QueryEscape(next)) {
+			e.t.Errorf("%s?limit=1: Link %q does not lead to the next page", op, link)
+		}
+		return r, err
+	}}, contractCase{op, 200, func(ctx context.Context, e *contractEnv) (contractResult, error) {
+		first := e.doer.lastBody
+		r, err := call(ctx, e, ref(1), &next)
+		if err == nil && bytes.Equal(first, e.doer.lastBody) {
+			e.t.Errorf("%s: the next page is the first again", op)
+		}
+		return r, err
+	}})
+}
+
 // contractCases: at least one success per operation of the document, and an
 // error case for every operation that documents a 4xx answer; an operation
 // without them fails TestContractEveryOperation. They run in this order, so
@@ -357,10 +503,16 @@ func contractCases() []contractCase {
 
 	// Meta, desks, the catalogue: public.
 	add(contractCase{"getOpenAPI", 200, func(ctx context.Context, e *env) (contractResult, error) { return e.pub.GetOpenAPIWithResponse(ctx) }},
-		contractCase{"listTenants", 200, func(ctx context.Context, e *env) (contractResult, error) { return e.pub.ListTenantsWithResponse(ctx, nil) }},
-		contractCase{"getTenant", 200, func(ctx context.Context, e *env) (contractResult, error) {
-			return e.pub.GetTenantWithResponse(ctx, "leuven")
+		contractCase{"listTenants", 200, func(ctx context.Context, e *env) (contractResult, error) {
+			return e.pub.ListTenantsWithResponse(ctx, nil)
 		}},
+	)
+	add(paged("listTenants", true, func(ctx context.Context, e *env, limit *int, cursor *string) (contractResult, error) {
+		return e.pub.ListTenantsWithResponse(ctx, &apiclient.ListTenantsParams{Limit: limit, Cursor: cursor})
+	})...)
+	add(contractCase{"getTenant", 200, func(ctx context.Context, e *env) (contractResult, error) {
+		return e.pub.GetTenantWithResponse(ctx, "leuven")
+	}},
 		contractCase{"getTenant", 404, func(ctx context.Context, e *env) (contractResult, error) {
 			return e.pub.GetTenantWithResponse(ctx, "bestaat-niet")
 		}},
@@ -400,6 +552,9 @@ func contractCases() []contractCase {
 	add(guardedRead("listProviderLocations", ownProvider, func(ctx context.Context, _ *env, c *client, id uuid.UUID) (contractResult, error) {
 		return c.ListProviderLocationsWithResponse(ctx, id, nil)
 	})...)
+	add(paged("listProviderLocations", true, func(ctx context.Context, e *env, limit *int, cursor *string) (contractResult, error) {
+		return e.key.ListProviderLocationsWithResponse(ctx, e.provider, &apiclient.ListProviderLocationsParams{Limit: limit, Cursor: cursor})
+	})...)
 	add(guarded("putLocationAvailability", 204, ownLocation, func(ctx context.Context, _ *env, c *client, id uuid.UUID) (contractResult, error) {
 		return c.PutLocationAvailabilityWithResponse(ctx, id, nil, lines(3))
 	})...)
@@ -409,6 +564,9 @@ func contractCases() []contractCase {
 		return e.key.PutLocationAvailabilityWithResponse(ctx, e.location, nil, apiclient.PutLocationAvailabilityJSONRequestBody{
 			{StartMonth: "2027-13", AgeBand: apiclient.AvailabilityLineAgeBandBaby, FreePlaces: 3}})
 	}})
+	add(idempotent("putLocationAvailability", 204, func(ctx context.Context, e *env, key string, v int, edit ...apiclient.RequestEditorFn) (contractResult, error) {
+		return e.key.PutLocationAvailabilityWithResponse(ctx, e.location, &apiclient.PutLocationAvailabilityParams{IdempotencyKey: idemKey(key)}, lines(3+v), edit...)
+	})...)
 	add(guarded("putProviderAvailability", 204, ownProvider, func(ctx context.Context, e *env, c *client, id uuid.UUID) (contractResult, error) {
 		return c.PutProviderAvailabilityWithResponse(ctx, id, nil, append(providerLines(e.location, 2), providerLines(e.location2, 1)...))
 	})...)
@@ -417,6 +575,10 @@ func contractCases() []contractCase {
 	}}, contractCase{"putProviderAvailability", 422, func(ctx context.Context, e *env) (contractResult, error) {
 		return e.key.PutProviderAvailabilityWithResponse(ctx, e.provider, nil, providerLines(e.otherLoc, 2))
 	}})
+	add(idempotent("putProviderAvailability", 204, func(ctx context.Context, e *env, key string, v int, edit ...apiclient.RequestEditorFn) (contractResult, error) {
+		return e.key.PutProviderAvailabilityWithResponse(ctx, e.provider, &apiclient.PutProviderAvailabilityParams{IdempotencyKey: idemKey(key)},
+			providerLines(e.location2, 1+v), edit...)
+	})...)
 
 	// Webhooks, registered before the request below so that it is delivered.
 	add(guarded("createWebhookEndpoint", 201, ownProvider, func(ctx context.Context, e *env, c *client, id uuid.UUID) (contractResult, error) {
@@ -433,6 +595,9 @@ func contractCases() []contractCase {
 	}})
 	add(guardedRead("listWebhookEndpoints", ownProvider, func(ctx context.Context, _ *env, c *client, id uuid.UUID) (contractResult, error) {
 		return c.ListWebhookEndpointsWithResponse(ctx, id, nil)
+	})...)
+	add(paged("listWebhookEndpoints", false, func(ctx context.Context, e *env, limit *int, cursor *string) (contractResult, error) {
+		return e.key.ListWebhookEndpointsWithResponse(ctx, e.provider, &apiclient.ListWebhookEndpointsParams{Limit: limit, Cursor: cursor})
 	})...)
 
 	// A family's request, by a partner's system or anyone.
@@ -463,6 +628,9 @@ func contractCases() []contractCase {
 	add(guardedRead("getProviderInbox", ownProvider, func(ctx context.Context, _ *env, c *client, id uuid.UUID) (contractResult, error) {
 		return c.GetProviderInboxWithResponse(ctx, id, nil)
 	})...)
+	add(paged("getProviderInbox", false, func(ctx context.Context, e *env, limit *int, cursor *string) (contractResult, error) {
+		return e.key.GetProviderInboxWithResponse(ctx, e.provider, &apiclient.GetProviderInboxParams{Limit: limit, Cursor: cursor})
+	})...)
 	answer := func(e *env, kind apiclient.ProviderAnswerKind, reason apiclient.ProviderAnswerReason) apiclient.ProviderAnswer {
 		a := apiclient.ProviderAnswer{Desk: "leuven", RequestId: e.request, Rank: 1, Kind: kind}
 		if reason != "" {
@@ -485,6 +653,65 @@ func contractCases() []contractCase {
 		return e.key.PostProviderAnswerWithResponse(ctx, e.provider, nil, answer(e, apiclient.ProviderAnswerKindNoPlace, "moon"))
 	}})
 
+	// An offer for another request (with free places in its month), sent
+	// again with its Idempotency-Key; then the parent accepts it and a third
+	// request is withdrawn, so that the provider's offers, placements and
+	// withdrawals have an item each to check against the document.
+	add(idempotent("postProviderAnswer", 204, func(ctx context.Context, e *env, key string, v int, edit ...apiclient.RequestEditorFn) (contractResult, error) {
+		lid, _ := catalog.ParseLocationID(e.location.String())
+		if e.offered == nil {
+			e.offered, _ = submitParent(e.t, e.w.a, "Aanbod", lid)
+			for _, band := range catalog.AgeBands {
+				if err := e.w.a.Catalog.SetAvailability(ctx, "test", catalog.AvailabilityChange{LocationID: lid,
+					StartMonth: e.offered.DesiredStart.Format("2006-01"), AgeBand: band, FreePlaces: 2}); err != nil {
+					return nil, err
+				}
+			}
+		}
+		days := []apiclient.ProviderAnswerOfferDays{apiclient.ProviderAnswerOfferDaysMon, apiclient.ProviderAnswerOfferDaysTue}[:2-v]
+		return e.key.PostProviderAnswerWithResponse(ctx, e.provider, &apiclient.PostProviderAnswerParams{IdempotencyKey: idemKey(key)},
+			apiclient.ProviderAnswer{Desk: "leuven", RequestId: e.offered.ID.UUID, Rank: 1, Kind: apiclient.ProviderAnswerKindOffer,
+				OfferStart: &types.Date{Time: e.offered.DesiredStart}, OfferDays: &days}, edit...)
+	})...)
+	settle := func(e *env) error {
+		if e.settled {
+			return nil
+		}
+		e.settled = true
+		ctx := deskCtx(e.t, e.w.a, "leuven")
+		if err := e.w.a.Requests.Accept(ctx, e.offered.ID, 1, requests.Actor{Kind: requests.ActorParent}); err != nil {
+			return err
+		}
+		lid, _ := catalog.ParseLocationID(e.location.String())
+		gone, _ := submitParent(e.t, e.w.a, "Ingetrokken", lid)
+		return e.w.a.Requests.Withdraw(ctx, gone.ID, "verhuisd", requests.Actor{Kind: requests.ActorParent})
+	}
+	add(nonEmpty("listProviderOffers", func(r *apiclient.ListProviderOffersResponse) int { return len(r.JSON200.Items) },
+		func(ctx context.Context, e *env, c *client, id uuid.UUID) (*apiclient.ListProviderOffersResponse, error) {
+			if err := settle(e); err != nil {
+				return nil, err
+			}
+			return c.ListProviderOffersWithResponse(ctx, id, nil)
+		})...)
+	add(paged("listProviderOffers", false, func(ctx context.Context, e *env, limit *int, cursor *string) (contractResult, error) {
+		return e.key.ListProviderOffersWithResponse(ctx, e.provider, &apiclient.ListProviderOffersParams{Limit: limit, Cursor: cursor})
+	})...)
+	add(nonEmpty("listProviderPlacements", func(r *apiclient.ListProviderPlacementsResponse) int { return len(r.JSON200.Items) },
+		func(ctx context.Context, _ *env, c *client, id uuid.UUID) (*apiclient.ListProviderPlacementsResponse, error) {
+			return c.ListProviderPlacementsWithResponse(ctx, id, nil)
+		})...)
+	add(paged("listProviderPlacements", false, func(ctx context.Context, e *env, limit *int, cursor *string) (contractResult, error) {
+		return e.key.ListProviderPlacementsWithResponse(ctx, e.provider, &apiclient.ListProviderPlacementsParams{Limit: limit, Cursor: cursor})
+	})...)
+	add(nonEmpty("listProviderWithdrawals", func(r *apiclient.ListProviderWithdrawalsResponse) int { return len(r.JSON200.Items) },
+		func(ctx context.Context, e *env, c *client, id uuid.UUID) (*apiclient.ListProviderWithdrawalsResponse, error) {
+			since := e.w.a.Clock.Now().Add(-time.Hour)
+			return c.ListProviderWithdrawalsWithResponse(ctx, id, &apiclient.ListProviderWithdrawalsParams{UpdatedSince: &since})
+		})...)
+	add(paged("listProviderWithdrawals", false, func(ctx context.Context, e *env, limit *int, cursor *string) (contractResult, error) {
+		return e.key.ListProviderWithdrawalsWithResponse(ctx, e.provider, &apiclient.ListProviderWithdrawalsParams{Limit: limit, Cursor: cursor})
+	})...)
+
 	// The delivery log of the request's webhook (checkContract delivers first).
 	add(guardedRead("listWebhookDeliveries", ownProvider, func(ctx context.Context, e *env, c *client, id uuid.UUID) (contractResult, error) {
 		r, err := c.ListWebhookDeliveriesWithResponse(ctx, id, e.endpoint, nil)
@@ -495,6 +722,17 @@ func contractCases() []contractCase {
 	})...)
 	add(guarded("resendWebhookDelivery", 202, ownProvider, func(ctx context.Context, e *env, c *client, id uuid.UUID) (contractResult, error) {
 		return c.ResendWebhookDeliveryWithResponse(ctx, id, e.endpoint, e.sent, nil)
+	})...)
+	add(paged("listWebhookDeliveries", false, func(ctx context.Context, e *env, limit *int, cursor *string) (contractResult, error) {
+		return e.key.ListWebhookDeliveriesWithResponse(ctx, e.provider, e.endpoint, &apiclient.ListWebhookDeliveriesParams{Limit: limit, Cursor: cursor})
+	})...)
+	add(idempotent("resendWebhookDelivery", 202, func(ctx context.Context, e *env, key string, v int, edit ...apiclient.RequestEditorFn) (contractResult, error) {
+		// The other request: another delivery (its path is part of the key's request).
+		delivery := e.sent
+		if v == 1 {
+			delivery = e.unknown
+		}
+		return e.key.ResendWebhookDeliveryWithResponse(ctx, e.provider, e.endpoint, delivery, &apiclient.ResendWebhookDeliveryParams{IdempotencyKey: idemKey(key)}, edit...)
 	})...)
 	add(contractCase{"resendWebhookDelivery", 404, func(ctx context.Context, e *env) (contractResult, error) {
 		return e.key.ResendWebhookDeliveryWithResponse(ctx, e.provider, e.endpoint, e.unknown, nil)
@@ -536,7 +774,11 @@ func contractCases() []contractCase {
 		return e.key.AnnounceEmergencyPlacesWithResponse(ctx, e.location2, nil, emergency(e, e.closure, 0))
 	}})
 
-	// Last: the endpoint goes.
+	// Last: the endpoint goes (not while a request with the same key runs).
+	add(contractCase{"deleteWebhookEndpoint", 409, func(ctx context.Context, e *env) (contractResult, error) {
+		key := "contract-" + uuid.NewString()
+		return e.key.DeleteWebhookEndpointWithResponse(ctx, e.provider, e.endpoint, &apiclient.DeleteWebhookEndpointParams{IdempotencyKey: &key}, e.running(key))
+	}})
 	add(guarded("deleteWebhookEndpoint", 204, ownProvider, func(ctx context.Context, e *env, c *client, id uuid.UUID) (contractResult, error) {
 		return c.DeleteWebhookEndpointWithResponse(ctx, id, e.endpoint, nil)
 	})...)
@@ -586,7 +828,7 @@ func checkContract(t *testing.T, w *demoWorld) {
 		staff:    doer.sessionClient(w.browsers[authz.ProviderAdmin]),
 		provider: uuid.MustParse(w.values[Own]["provider"]), otherProvider: uuid.MustParse(w.values[Other]["provider"]),
 		location: uuid.MustParse(w.values[Own]["location"]), otherLoc: uuid.MustParse(w.values[Other]["location"]),
-		unknown: uuid.MustParse("01939a4e-0000-7000-8000-00000000dead"), hook: hook.URL + "/loket"}
+		unknown: uuid.MustParse("01939a4e-0000-7000-8000-00000000dead"), hook: hook.URL + "/loket", doer: doer}
 	locs, err := e.key.ListProviderLocationsWithResponse(ctx, e.provider, nil)
 	if err != nil || locs.JSON200 == nil {
 		t.Fatalf("the demo provider's locations: %v", err)
