@@ -583,7 +583,8 @@ func contractCases() []contractCase {
 	// Webhooks, registered before the request below so that it is delivered.
 	add(guarded("createWebhookEndpoint", 201, ownProvider, func(ctx context.Context, e *env, c *client, id uuid.UUID) (contractResult, error) {
 		r, err := c.CreateWebhookEndpointWithResponse(ctx, id, nil, apiclient.WebhookEndpointNew{Url: e.hook,
-			Events: []apiclient.WebhookEvent{apiclient.WebhookEventRequestCreated, apiclient.WebhookEventRequestWithdrawn}})
+			Events: []apiclient.WebhookEvent{apiclient.WebhookEventRequestCreated, apiclient.WebhookEventRequestWithdrawn,
+				apiclient.WebhookEventPlacesStale}})
 		if err == nil && r.JSON201 != nil {
 			e.endpoint = r.JSON201.Id
 		}
@@ -804,13 +805,16 @@ func checkContract(t *testing.T, w *demoWorld) {
 	payload := doer.doc.Components.Schemas["WebhookPayload"].Value
 	var hookMu sync.Mutex
 	var hooks int
+	kinds := map[string]bool{}
 	hook := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		var v any
 		body, _ := io.ReadAll(r.Body)
 		if err := json.Unmarshal(body, &v); err != nil {
 			t.Errorf("webhook body: %v", err)
-		} else if err := payload.VisitJSON(v); err != nil {
+		} else if err := payload.VisitJSON(v, openapi3.EnableFormatValidation()); err != nil {
 			t.Errorf("the webhook body does not match WebhookPayload: %v\n%s", err, body)
+		} else if extra := undocumented(payload, v, ""); len(extra) > 0 {
+			t.Errorf("the webhook body has fields WebhookPayload does not describe: %v", extra)
 		}
 		for _, h := range []string{"webhook-id", "webhook-timestamp", "webhook-signature"} {
 			if r.Header.Get(h) == "" {
@@ -819,6 +823,9 @@ func checkContract(t *testing.T, w *demoWorld) {
 		}
 		hookMu.Lock()
 		hooks++
+		if m, ok := v.(map[string]any); ok {
+			kinds[fmt.Sprint(m["type"])] = true
+		}
 		hookMu.Unlock()
 		rw.WriteHeader(http.StatusNoContent)
 	}))
@@ -845,7 +852,11 @@ func checkContract(t *testing.T, w *demoWorld) {
 
 	for i, c := range contractCases() {
 		if c.op == "listWebhookDeliveries" && c.want == 200 {
-			// The request of createRequest is in the outbox: send it.
+			// The request of createRequest is in the outbox, and places of
+			// the provider's that are all stale after 0 days: send them.
+			if _, err := w.a.Webhooks.NotifyStalePlaces(ctx, 0); err != nil {
+				t.Fatalf("stale places: %v", err)
+			}
 			if _, err := w.a.WebhookRelay.Deliver(ctx); err != nil {
 				t.Fatalf("deliver webhooks: %v", err)
 			}
@@ -862,8 +873,10 @@ func checkContract(t *testing.T, w *demoWorld) {
 		}
 	}
 	hookMu.Lock()
-	if hooks == 0 {
-		t.Error("no webhook reached the receiver: WebhookPayload was not checked")
+	for _, kind := range []string{"request.created", "request.withdrawn", "places.stale"} {
+		if !kinds[kind] {
+			t.Errorf("no %s webhook reached the receiver: its WebhookPayload was not checked (%d came)", kind, hooks)
+		}
 	}
 	hookMu.Unlock()
 

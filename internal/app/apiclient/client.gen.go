@@ -1477,7 +1477,7 @@ type WebhookDelivery struct {
 	CreatedAt   time.Time  `json:"created_at"`
 	DeliveredAt *time.Time `json:"delivered_at,omitempty"`
 
-	// EventType request.created: a new request (or an added preference) for one of the provider's locations; offer.accepted/declined/lapsed: the family's answer to an offer, or its deadline passed; request.withdrawn; closure.concerned: a closure (crisis) ended a preference at one of its locations; places.stale: reserved, free places not updated for long
+	// EventType request.created: a new request (or an added preference) for one of the provider's locations; offer.accepted/declined/lapsed: the family's answer to an offer, or its deadline passed; request.withdrawn; closure.concerned: a closure (crisis) ended a preference at one of its locations; places.stale: a location's free places did not change for longer than stale_after_days (or were never entered); once per stale period
 	EventType WebhookEvent       `json:"event_type"`
 	GivenUpAt *time.Time         `json:"given_up_at,omitempty"`
 	Id        openapi_types.UUID `json:"id"`
@@ -1529,21 +1529,30 @@ type WebhookEndpointNew struct {
 	Url    string         `json:"url"`
 }
 
-// WebhookEvent request.created: a new request (or an added preference) for one of the provider's locations; offer.accepted/declined/lapsed: the family's answer to an offer, or its deadline passed; request.withdrawn; closure.concerned: a closure (crisis) ended a preference at one of its locations; places.stale: reserved, free places not updated for long
+// WebhookEvent request.created: a new request (or an added preference) for one of the provider's locations; offer.accepted/declined/lapsed: the family's answer to an offer, or its deadline passed; request.withdrawn; closure.concerned: a closure (crisis) ended a preference at one of its locations; places.stale: a location's free places did not change for longer than stale_after_days (or were never entered); once per stale period
 type WebhookEvent string
 
 // WebhookPayload The body of every delivery (POST, application/json)
 //
 // Example: {"data":{"location_ids":["01939a4e-b000-7000-8000-000000000002"],"occurred_at":"2027-03-01T09:00:00Z","request_id":"01939a4e-a000-7000-8000-000000000001"},"timestamp":"2027-03-01T09:00:00Z","type":"request.created"}
 type WebhookPayload struct {
+	// Data location_ids: the provider's locations the event concerns. Request events add request_id and occurred_at; places.stale adds location_id, stale_after_days and (unless never entered) last_change.
 	Data struct {
+		// LastChange places.stale: when its free places last changed; absent when never entered
+		LastChange *time.Time `json:"last_change,omitempty"`
+
+		// LocationId places.stale: the location whose free places are stale
+		LocationId  *openapi_types.UUID   `json:"location_id,omitempty"`
 		LocationIds *[]openapi_types.UUID `json:"location_ids,omitempty"`
 		OccurredAt  *time.Time            `json:"occurred_at,omitempty"`
 		RequestId   *openapi_types.UUID   `json:"request_id,omitempty"`
+
+		// StaleAfterDays places.stale: days without a change after which free places count as stale
+		StaleAfterDays *int `json:"stale_after_days,omitempty"`
 	} `json:"data"`
 	Timestamp time.Time `json:"timestamp"`
 
-	// Type request.created: a new request (or an added preference) for one of the provider's locations; offer.accepted/declined/lapsed: the family's answer to an offer, or its deadline passed; request.withdrawn; closure.concerned: a closure (crisis) ended a preference at one of its locations; places.stale: reserved, free places not updated for long
+	// Type request.created: a new request (or an added preference) for one of the provider's locations; offer.accepted/declined/lapsed: the family's answer to an offer, or its deadline passed; request.withdrawn; closure.concerned: a closure (crisis) ended a preference at one of its locations; places.stale: a location's free places did not change for longer than stale_after_days (or were never entered); once per stale period
 	Type WebhookEvent `json:"type"`
 }
 
