@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"embed"
 	"encoding/json"
 	"fmt"
@@ -39,8 +40,11 @@ func mergeOpenAPI(fsys fs.FS) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := mergeSection(base, part, p, "paths"); err != nil {
-			return nil, err
+		// x-webhooks: the requests Loket sends (OpenAPI 3.0 has no webhooks).
+		for _, section := range []string{"paths", "x-webhooks"} {
+			if err := mergeSection(base, part, p, section); err != nil {
+				return nil, err
+			}
 		}
 		baseComp, _ := base["components"].(map[string]any)
 		partComp, _ := part["components"].(map[string]any)
@@ -87,6 +91,20 @@ func mergeSection(base, part map[string]any, file, key string) error {
 		to[name] = v
 	}
 	return nil
+}
+
+// OpenAPIDocument returns the merged document served at /api/v1/openapi.json;
+// indented for people and linters when indent is true.
+func OpenAPIDocument(indent bool) []byte {
+	if !indent {
+		return bytes.Clone(openAPI)
+	}
+	var out bytes.Buffer
+	if err := json.Indent(&out, openAPI, "", "  "); err != nil {
+		panic(err) // openAPI was produced by json.Marshal
+	}
+	out.WriteByte('\n')
+	return out.Bytes()
 }
 
 func serveOpenAPI(c *fiber.Ctx) error {

@@ -2,51 +2,52 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
 
+	"github.com/google/uuid"
+
+	"github.com/loket-kinderopvang/loket/internal/app/apiclient"
 	"github.com/loket-kinderopvang/loket/internal/catalog"
 )
 
 // TestProviderLocationsAndBulkFreePlaces: a provider's system lists its
 // locations and sets the free places of several in one call; a line naming
-// another provider's location refuses the whole call at that line.
+// another provider's location refuses the whole call at that line. The
+// calls go through the generated client, their answers checked against the
+// OpenAPI document.
 func TestProviderLocationsAndBulkFreePlaces(t *testing.T) {
 	w := newDemoWorld(t)
 	ctx := context.Background()
-	own, other := w.values[Own], w.values[Other]
-	api := NewBrowser(t, w.srv.App)
-	auth := []string{"Authorization", "Bearer " + DemoAPIKey()}
-	r := api.Do(http.MethodGet, "/api/v1/providers/"+own["provider"]+"/locations", nil, auth...)
-	var list struct {
-		Items []struct {
-			ID string `json:"id"`
-		} `json:"items"`
+	own, other := uuid.MustParse(w.values[Own]["provider"]), uuid.MustParse(w.values[Other]["provider"])
+	api := newContractDoer(t, w.srv.App).client(DemoAPIKey())
+	r, err := api.ListProviderLocationsWithResponse(ctx, own, nil)
+	if err != nil || r.JSON200 == nil || len(r.JSON200.Items) < 2 {
+		t.Fatalf("locations: %v %d %s", err, r.StatusCode(), r.Body)
 	}
-	if r.Status != http.StatusOK || json.Unmarshal([]byte(r.Body), &list) != nil || len(list.Items) < 2 {
-		t.Fatalf("locations: %d %s", r.Status, r.Body)
+	list := r.JSON200.Items
+	line := func(loc uuid.UUID, month string, n int) apiclient.ProviderAvailabilityLine {
+		return apiclient.ProviderAvailabilityLine{LocationId: loc, StartMonth: month, AgeBand: apiclient.ProviderAvailabilityLineAgeBandBaby, FreePlaces: n}
 	}
-	body := `[{"location_id":"` + list.Items[0].ID + `","start_month":"2027-05","age_band":"baby","free_places":4},` +
-		`{"location_id":"` + list.Items[1].ID + `","start_month":"2027-05","age_band":"baby","free_places":1}]`
-	if r := api.Do(http.MethodPut, "/api/v1/providers/"+own["provider"]+"/availability", body, auth...); r.Status != http.StatusNoContent {
-		t.Fatalf("bulk free places: %d %s", r.Status, r.Body)
+	put, err := api.PutProviderAvailabilityWithResponse(ctx, own, nil, apiclient.PutProviderAvailabilityJSONRequestBody{
+		line(list[0].Id, "2027-05", 4), line(list[1].Id, "2027-05", 1)})
+	if err != nil || put.StatusCode() != http.StatusNoContent {
+		t.Fatalf("bulk free places: %v %d %s", err, put.StatusCode(), put.Body)
 	}
-	for _, it := range list.Items[:2] {
-		lid, _ := catalog.ParseLocationID(it.ID)
-		hist, _ := w.a.Catalog.AvailabilityHistory(ctx, lid)
+	for _, it := range list[:2] {
+		hist, _ := w.a.Catalog.AvailabilityHistory(ctx, catalog.LocationID{UUID: it.Id})
 		if len(hist) == 0 || !strings.HasPrefix(hist[len(hist)-1].ChangedBy, "apikey:") {
-			t.Errorf("location %s: the change must be recorded with the key: %+v", it.ID, hist)
+			t.Errorf("location %s: the change must be recorded with the key: %+v", it.Id, hist)
 		}
 	}
-	bad := `[{"location_id":"` + list.Items[0].ID + `","start_month":"2027-06","age_band":"baby","free_places":2},` +
-		`{"location_id":"` + other["location"] + `","start_month":"2027-06","age_band":"baby","free_places":9}]`
-	r = api.Do(http.MethodPut, "/api/v1/providers/"+own["provider"]+"/availability", bad, auth...)
-	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, `"[1].location_id"`) {
-		t.Errorf("another provider's location: %d %s", r.Status, r.Body)
+	put, err = api.PutProviderAvailabilityWithResponse(ctx, own, nil, apiclient.PutProviderAvailabilityJSONRequestBody{
+		line(list[0].Id, "2027-06", 2), line(uuid.MustParse(w.values[Other]["location"]), "2027-06", 9)})
+	if err != nil || put.StatusCode() != http.StatusUnprocessableEntity || put.ApplicationproblemJSON422 == nil ||
+		put.ApplicationproblemJSON422.Errors == nil || (*put.ApplicationproblemJSON422.Errors)[0].Field != "[1].location_id" {
+		t.Errorf("another provider's location: %v %d %s", err, put.StatusCode(), put.Body)
 	}
-	if r := api.Do(http.MethodGet, "/api/v1/providers/"+other["provider"]+"/locations", nil, auth...); r.Status != http.StatusNotFound {
-		t.Errorf("another provider's locations: %d", r.Status)
+	if r, err := api.ListProviderLocationsWithResponse(ctx, other, nil); err != nil || r.StatusCode() != http.StatusNotFound {
+		t.Errorf("another provider's locations: %v %d", err, r.StatusCode())
 	}
 }

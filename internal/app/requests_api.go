@@ -37,12 +37,18 @@ func (a *App) apiCaller(c *fiber.Ctx) (string, error) {
 // hash of the bearer key or of the session cookie (never the secret itself),
 // so that the same key text of another caller is another key.
 func idempotencyCaller(c *fiber.Ctx) string {
-	if auth := c.Get(fiber.HeaderAuthorization); auth != "" {
+	return idempotencyCallerOf(c.Get(fiber.HeaderAuthorization), c.Cookies(account.SessionCookie))
+}
+
+// idempotencyCallerOf is idempotencyCaller of an Authorization header and a
+// session cookie (the contract test claims a key as a caller would).
+func idempotencyCallerOf(auth, session string) string {
+	if auth != "" {
 		sum := sha256.Sum256([]byte(auth))
 		return "bearer:" + hex.EncodeToString(sum[:])
 	}
-	if s := c.Cookies(account.SessionCookie); s != "" {
-		sum := sha256.Sum256([]byte(s))
+	if session != "" {
+		sum := sha256.Sum256([]byte(session))
 		return "session:" + hex.EncodeToString(sum[:])
 	}
 	return "anonymous"

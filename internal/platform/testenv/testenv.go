@@ -392,16 +392,30 @@ func randomHex(n int) string {
 // builds into ~/.cache/loket-ci (see .ci/run).
 func Helm(t testing.TB) string {
 	t.Helper()
-	if p := os.Getenv("LOKET_HELM"); p != "" {
+	return ciTool(t, "LOKET_HELM", "helm", filepath.Join("helm-*", "helm"))
+}
+
+// Redocly returns the Redocly CLI: $LOKET_REDOCLY, redocly on the PATH, or the
+// one CI installs from npm into ~/.cache/loket-ci (see .ci/run).
+func Redocly(t testing.TB) string {
+	t.Helper()
+	return ciTool(t, "LOKET_REDOCLY", "redocly", filepath.Join("redocly-*", "node_modules", ".bin", "redocly"))
+}
+
+// ciTool finds a command named by $env, on the PATH, or installed by .ci/run
+// under ~/.cache/loket-ci (the newest match of cached); else it is Missing.
+func ciTool(t testing.TB, env, name, cached string) string {
+	t.Helper()
+	if p := os.Getenv(env); p != "" {
 		return p
 	}
-	if p, err := exec.LookPath("helm"); err == nil {
+	if p, err := exec.LookPath(name); err == nil {
 		return p
 	}
 	home, _ := os.UserHomeDir()
-	if ms, _ := filepath.Glob(filepath.Join(home, ".cache", "loket-ci", "helm-*", "helm")); len(ms) > 0 {
+	if ms, _ := filepath.Glob(filepath.Join(home, ".cache", "loket-ci", cached)); len(ms) > 0 {
 		return ms[len(ms)-1]
 	}
-	Missing(t, "helm", "no helm binary (set LOKET_HELM, put helm on the PATH, or run .ci/run once)")
+	Missing(t, name, "not found (set "+env+", put "+name+" on the PATH, or run .ci/run once)")
 	return ""
 }
