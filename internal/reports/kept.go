@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
 	"github.com/loket-kinderopvang/loket/internal/tenant"
 )
 
@@ -48,6 +49,32 @@ func (s *Service) keptFigures(ctx context.Context, t tenant.Tenant, year int, mu
 		return key, nil
 	}
 	return key, &f
+}
+
+// Warm computes and keeps this year's figures of every desk whose data
+// changed since they were last kept (a periodic job): the next view of the
+// page, the CSV or the workbook then finds them. It returns how many desks'
+// figures it computed.
+func (s *Service) Warm(ctx context.Context) (int, error) {
+	if s.kept == nil {
+		return 0, nil
+	}
+	year, n := s.clock.Now().Year(), 0
+	for _, t := range s.desks.All() {
+		dctx := tenancy.WithTenant(ctx, t.ID)
+		munis := pageMunicipalities(t)
+		key, f := s.keptFigures(dctx, t, year, munis)
+		if key == "" || f != nil {
+			continue
+		}
+		f, err := s.compute(dctx, t, year, munis)
+		if err != nil {
+			return n, fmt.Errorf("reports: warm %s: %w", t.Slug, err)
+		}
+		s.keep(dctx, key, f)
+		n++
+	}
+	return n, nil
 }
 
 // keep stores computed figures under key (from keptFigures). A failing

@@ -111,3 +111,37 @@ func TestKeptFiguresFollowEveryChange(t *testing.T) {
 		}
 	})
 }
+
+// TestWarmKeepsChangedDesks: the periodic warm-up computes the figures of
+// every desk whose data changed since they were kept, and only those; the
+// next view of a warmed desk computes nothing.
+func TestWarmKeepsChangedDesks(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		w := build(t, d)
+		kept := &countingCache{Cache: cache.NewMemory()}
+		cross := eventlog.CrossTenantLog{Tenants: tenancy.NewStore(d), Now: func() time.Time { return now }}
+		s := reports.NewService(d, w.dir, clock.NewFixed(now), cross, reports.KeepFigures(kept, "test"))
+		ctx := context.Background()
+		desks := len(w.dir.All())
+		if n, err := s.Warm(ctx); err != nil || n != desks {
+			t.Fatalf("first warm-up: %d desks (%v), want all %d", n, err, desks)
+		}
+		if n, err := s.Warm(ctx); err != nil || n != 0 {
+			t.Fatalf("nothing changed: %d desks warmed (%v), want 0", n, err)
+		}
+		insert(t, d, w.turnhout, []spec{{child: "Y", family: "Y", status: requests.StatusActive, channel: requests.ChannelOnline,
+			submitted: at("2026-08-01 09:00"), firstAnswer: -1, placed: -1, nis: "13040", wijk: "Zevendonk", age: 12, days: "mon",
+			reason: requests.ReasonWork, start: "2027-03-01"}})
+		if n, err := s.Warm(ctx); err != nil || n != 1 {
+			t.Fatalf("one desk changed: %d desks warmed (%v), want 1", n, err)
+		}
+		sets := kept.sets
+		rep, err := s.Desk(deskCtx(w.turnhout), w.turnhout, 2026)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if kept.sets != sets || rep.Desk.Requests.N != 6 {
+			t.Errorf("view after the warm-up: %d computations (want none), %d requests (want 6)", kept.sets-sets, rep.Desk.Requests.N)
+		}
+	})
+}

@@ -127,13 +127,9 @@ const parallelParts = 3
 // demand for the 12 months ahead. The desk is the one in ctx.
 func (s *Service) Desk(ctx context.Context, t tenant.Tenant, year int) (DeskReport, error) {
 	rep := DeskReport{DeskSlug: t.Slug, Year: year}
-	var munis []string
+	munis := pageMunicipalities(t)
 	if len(t.Municipalities) == 1 {
 		rep.singleNIS = string(t.Municipalities[0])
-	} else {
-		for _, nis := range t.Municipalities {
-			munis = append(munis, string(nis))
-		}
 	}
 	rep.ResponseDays = t.ProviderResponseDays
 	var f *yearFigures
@@ -156,6 +152,19 @@ func (s *Service) Desk(ctx context.Context, t tenant.Tenant, year int) (DeskRepo
 		rep.Municipalities = append(rep.Municipalities, MunicipalityFigures{NIS: nis, Figures: f.Municipalities[nis]})
 	}
 	return rep, nil
+}
+
+// pageMunicipalities are the municipalities the desk's page shows apart:
+// those of an intermunicipal desk, none for a desk of one.
+func pageMunicipalities(t tenant.Tenant) []string {
+	if len(t.Municipalities) < 2 {
+		return nil
+	}
+	munis := make([]string, len(t.Municipalities))
+	for i, nis := range t.Municipalities {
+		munis[i] = string(nis)
+	}
+	return munis
 }
 
 // figuresOf returns the yearly figures of desk t (in ctx) for its
