@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"mime"
+	"regexp"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -88,6 +90,7 @@ func (h *Handler) RegisterAPI(api fiber.Router) {
 		return admin(c)
 	}
 	api.Get("/providers/:provider/locations", h.APIAuth, system, h.apiProviderLocations)
+	api.Get("/providers/:provider/availability", h.APIAuth, system, h.getProviderAvailability)
 	api.Put("/providers/:provider/availability", h.APIAuth, system, h.putProviderAvailability)
 	api.Get("/providers/:provider/webhooks", h.APIAuth, hooks, h.apiWebhooks)
 	api.Post("/providers/:provider/webhooks", h.APIAuth, hooks, h.apiWebhookCreate)
@@ -209,6 +212,45 @@ func (h *Handler) apiProviderLocations(c *fiber.Ctx) error {
 		out[i] = ProviderLocation{ID: l.ID.String(), DossierNumber: l.DossierNumber, Name: l.Name, Postcode: l.Postcode, Email: l.Email}
 	}
 	return page.List(c, out, func(l ProviderLocation) page.Key { return page.Key{l.ID} })
+}
+
+// FreePlacesLine is one line of GET /api/v1/providers/{provider}/availability.
+type FreePlacesLine struct {
+	LocationID string          `json:"location_id"`
+	StartMonth string          `json:"start_month"`
+	AgeBand    catalog.AgeBand `json:"age_band"`
+	FreePlaces int             `json:"free_places"`
+	ChangedAt  time.Time       `json:"changed_at"`
+}
+
+var monthParam = regexp.MustCompile(`^\d{4}-(0[1-9]|1[0-2])$`)
+
+// getProviderAvailability reads back the free places of all the provider's
+// locations, from this month (or from_month) on: what PUT replaces.
+func (h *Handler) getProviderAvailability(c *fiber.Ctx) error {
+	from := c.Query("from_month")
+	if from != "" && !monthParam.MatchString(from) {
+		return web.SendProblem(c, web.Problem{Status: fiber.StatusBadRequest, Title: "Invalid from_month",
+			Errors: []web.FieldError{{Field: "from_month", Message: "a month as YYYY-MM, e.g. 2027-03"}}})
+	}
+	_, locs, err := h.provider(c)
+	if err != nil {
+		return err
+	}
+	ids := make([]catalog.LocationID, len(locs))
+	for i, l := range locs {
+		ids[i] = l.ID
+	}
+	rows, err := h.Catalog.FreePlacesFrom(c.UserContext(), ids, from)
+	if err != nil {
+		return err
+	}
+	out := make([]FreePlacesLine, len(rows))
+	for i, r := range rows {
+		out[i] = FreePlacesLine{LocationID: r.LocationID.String(), StartMonth: r.StartMonth, AgeBand: r.AgeBand,
+			FreePlaces: r.FreePlaces, ChangedAt: r.ChangedAt.UTC()}
+	}
+	return page.List(c, out, func(l FreePlacesLine) page.Key { return page.Key{l.LocationID, l.StartMonth, string(l.AgeBand)} })
 }
 
 func itoa(i int) string {

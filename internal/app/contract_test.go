@@ -579,6 +579,15 @@ func contractCases() []contractCase {
 		return e.key.PutProviderAvailabilityWithResponse(ctx, e.provider, &apiclient.PutProviderAvailabilityParams{IdempotencyKey: idemKey(key)},
 			providerLines(e.location2, 1+v), edit...)
 	})...)
+	add(guardedRead("getProviderAvailability", ownProvider, func(ctx context.Context, _ *env, c *client, id uuid.UUID) (contractResult, error) {
+		return c.GetProviderAvailabilityWithResponse(ctx, id, nil)
+	})...)
+	add(paged("getProviderAvailability", true, func(ctx context.Context, e *env, limit *int, cursor *string) (contractResult, error) {
+		return e.key.GetProviderAvailabilityWithResponse(ctx, e.provider, &apiclient.GetProviderAvailabilityParams{Limit: limit, Cursor: cursor})
+	})...)
+	add(contractCase{"getProviderAvailability", 400, func(ctx context.Context, e *env) (contractResult, error) {
+		return e.key.GetProviderAvailabilityWithResponse(ctx, e.provider, &apiclient.GetProviderAvailabilityParams{FromMonth: ref("2027-13")})
+	}})
 
 	// Webhooks, registered before the request below so that it is delivered.
 	add(guarded("createWebhookEndpoint", 201, ownProvider, func(ctx context.Context, e *env, c *client, id uuid.UUID) (contractResult, error) {

@@ -13,7 +13,8 @@ import (
 )
 
 // TestProviderLocationsAndBulkFreePlaces: a provider's system lists its
-// locations and sets the free places of several in one call; a line naming
+// locations, sets the free places of several in one call and reads them
+// back in one call; a line naming
 // another provider's location refuses the whole call at that line. The
 // calls go through the generated client, their answers checked against the
 // OpenAPI document.
@@ -40,6 +41,22 @@ func TestProviderLocationsAndBulkFreePlaces(t *testing.T) {
 		if len(hist) == 0 || !strings.HasPrefix(hist[len(hist)-1].ChangedBy, "apikey:") {
 			t.Errorf("location %s: the change must be recorded with the key: %+v", it.Id, hist)
 		}
+	}
+	// Read back: the lines of May 2027 on are the ones just written (the
+	// demo has none of its own there), the refused call below changes none.
+	from := "2027-05"
+	back, err := api.GetProviderAvailabilityWithResponse(ctx, own, &apiclient.GetProviderAvailabilityParams{FromMonth: &from})
+	if err != nil || back.JSON200 == nil {
+		t.Fatalf("read back: %v %d %s", err, back.StatusCode(), back.Body)
+	}
+	got := map[uuid.UUID]int{}
+	for _, l := range back.JSON200.Items {
+		if l.StartMonth == "2027-05" && l.AgeBand == "baby" {
+			got[l.LocationId] = l.FreePlaces
+		}
+	}
+	if got[list[0].Id] != 4 || got[list[1].Id] != 1 {
+		t.Errorf("read back May 2027: %v, want 4 and 1 at the first two locations", got)
 	}
 	put, err = api.PutProviderAvailabilityWithResponse(ctx, own, nil, apiclient.PutProviderAvailabilityJSONRequestBody{
 		line(list[0].Id, "2027-06", 2), line(uuid.MustParse(w.values[Other]["location"]), "2027-06", 9)})

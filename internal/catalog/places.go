@@ -212,3 +212,22 @@ func (s *Store) ProviderLocations(ctx context.Context, id ProviderID) (Provider,
 	}
 	return p, ls, nil
 }
+
+// FreePlacesFrom returns the free places of the locations ids for the
+// start months from fromMonth ("YYYY-MM"; empty: this month) on, by
+// location, month and age band: what a provider's system reads back.
+func (s *Store) FreePlacesFrom(ctx context.Context, ids []LocationID, fromMonth string) ([]Availability, error) {
+	if fromMonth == "" {
+		fromMonth = monthsFrom(s.clock.Now(), 1)[0]
+	}
+	out := []Availability{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	err := s.db.NewSelect().Model(&out).Where("location_id IN (?)", bun.In(ids)).Where("start_month >= ?", fromMonth).
+		Order("location_id", "start_month", "age_band").Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: free places of %d locations: %w", len(ids), err)
+	}
+	return out, nil
+}

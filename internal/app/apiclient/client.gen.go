@@ -54,6 +54,24 @@ func (e EmergencyPlacesAgeBand) Valid() bool {
 	}
 }
 
+// Defines values for FreePlacesLineAgeBand.
+const (
+	FreePlacesLineAgeBandBaby    FreePlacesLineAgeBand = "baby"
+	FreePlacesLineAgeBandToddler FreePlacesLineAgeBand = "toddler"
+)
+
+// Valid indicates whether the value is a known member of the FreePlacesLineAgeBand enum.
+func (e FreePlacesLineAgeBand) Valid() bool {
+	switch e {
+	case FreePlacesLineAgeBandBaby:
+		return true
+	case FreePlacesLineAgeBandToddler:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for InboxEntryDayPart.
 const (
 	InboxEntryDayPartHalf  InboxEntryDayPart = "half"
@@ -913,6 +931,31 @@ type EmergencyPlaces struct {
 // EmergencyPlacesAgeBand defines model for EmergencyPlaces.AgeBand.
 type EmergencyPlacesAgeBand string
 
+// FreePlacesLine defines model for FreePlacesLine.
+type FreePlacesLine struct {
+	// AgeBand Age band of the places
+	AgeBand FreePlacesLineAgeBand `json:"age_band"`
+
+	// ChangedAt When this line last changed
+	ChangedAt  time.Time          `json:"changed_at"`
+	FreePlaces int                `json:"free_places"`
+	LocationId openapi_types.UUID `json:"location_id"`
+
+	// StartMonth Start month, YYYY-MM
+	StartMonth string `json:"start_month"`
+}
+
+// FreePlacesLineAgeBand Age band of the places
+type FreePlacesLineAgeBand string
+
+// FreePlacesList defines model for FreePlacesList.
+type FreePlacesList struct {
+	Items []FreePlacesLine `json:"items"`
+
+	// NextCursor Pass as cursor to get the next page; null on the last page.
+	NextCursor *NextCursor `json:"next_cursor"`
+}
+
 // InboxEntry defines model for InboxEntry.
 type InboxEntry struct {
 	AgeMonthsAtStart int                `json:"age_months_at_start"`
@@ -1713,6 +1756,18 @@ type PostProviderAnswerParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// GetProviderAvailabilityParams defines parameters for GetProviderAvailability.
+type GetProviderAvailabilityParams struct {
+	// FromMonth First start month (YYYY-MM); default this month
+	FromMonth *string `form:"from_month,omitempty" json:"from_month,omitempty"`
+
+	// Limit Items per page, 1 to 200 (default 50). Every list of /api/v1 pages the same way.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor Opaque: the next_cursor of the page before. Absent for the first page. A cursor only fits the list (and query) that returned it.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
 // PutProviderAvailabilityJSONBody defines parameters for PutProviderAvailability.
 type PutProviderAvailabilityJSONBody = []ProviderAvailabilityLine
 
@@ -2124,6 +2179,13 @@ type ClientInterface interface {
 	// Corresponds with POST /api/v1/providers/{provider}/answers (the `PostProviderAnswer` operationId).
 	PostProviderAnswer(ctx context.Context, provider openapi_types.UUID, params *PostProviderAnswerParams, body PostProviderAnswerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetProviderAvailability Read the free places of all the provider's locations
+	//
+	// The free places of every location of the provider, per start month and age band, from this month (or from_month) on: what PUT replaces. A key of the whole provider, or signed-in staff of the provider (session cookie). Others get 401 or 404.
+	//
+	// Corresponds with GET /api/v1/providers/{provider}/availability (the `GetProviderAvailability` operationId).
+	GetProviderAvailability(ctx context.Context, provider openapi_types.UUID, params *GetProviderAvailabilityParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// PutProviderAvailabilityWithBody Set the free places of many locations in one call
 	//
 	// A key of the whole provider, or signed-in staff of the provider (session cookie). Others get 401 or 404. Every line names its location (one of the provider's that the caller may change); all lines are saved together or none. The body must be application/json.
@@ -2477,6 +2539,23 @@ func (c *Client) PostProviderAnswerWithBody(ctx context.Context, provider openap
 // Corresponds with POST /api/v1/providers/{provider}/answers (the `PostProviderAnswer` operationId).
 func (c *Client) PostProviderAnswer(ctx context.Context, provider openapi_types.UUID, params *PostProviderAnswerParams, body PostProviderAnswerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPostProviderAnswerRequest(c.Server, provider, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetProviderAvailability Read the free places of all the provider's locations
+//
+// The free places of every location of the provider, per start month and age band, from this month (or from_month) on: what PUT replaces. A key of the whole provider, or signed-in staff of the provider (session cookie). Others get 401 or 404.
+//
+// Corresponds with GET /api/v1/providers/{provider}/availability (the `GetProviderAvailability` operationId).
+func (c *Client) GetProviderAvailability(ctx context.Context, provider openapi_types.UUID, params *GetProviderAvailabilityParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetProviderAvailabilityRequest(c.Server, provider, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3476,6 +3555,91 @@ func NewPostProviderAnswerRequestWithBody(server string, provider openapi_types.
 			req.Header.Set("Idempotency-Key", headerParam0)
 		}
 
+	}
+
+	return req, nil
+}
+
+// NewGetProviderAvailabilityRequest constructs an http.Request for the GetProviderAvailability method
+func NewGetProviderAvailabilityRequest(server string, provider openapi_types.UUID, params *GetProviderAvailabilityParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "provider", provider, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/providers/%s/availability", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.FromMonth != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "from_month", *params.FromMonth, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
 	}
 
 	return req, nil
@@ -4609,6 +4773,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/v1/providers/{provider}/answers (the `PostProviderAnswer` operationId).
 	PostProviderAnswerWithResponse(ctx context.Context, provider openapi_types.UUID, params *PostProviderAnswerParams, body PostProviderAnswerJSONRequestBody, reqEditors ...RequestEditorFn) (*PostProviderAnswerResponse, error)
 
+	// GetProviderAvailabilityWithResponse Read the free places of all the provider's locations
+	//
+	// The free places of every location of the provider, per start month and age band, from this month (or from_month) on: what PUT replaces. A key of the whole provider, or signed-in staff of the provider (session cookie). Others get 401 or 404.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/providers/{provider}/availability (the `GetProviderAvailability` operationId).
+	GetProviderAvailabilityWithResponse(ctx context.Context, provider openapi_types.UUID, params *GetProviderAvailabilityParams, reqEditors ...RequestEditorFn) (*GetProviderAvailabilityResponse, error)
+
 	// PutProviderAvailabilityWithBodyWithResponse Set the free places of many locations in one call
 	//
 	// A key of the whole provider, or signed-in staff of the provider (session cookie). Others get 401 or 404. Every line names its location (one of the provider's that the caller may change); all lines are saved together or none. The body must be application/json.
@@ -5292,6 +5465,75 @@ func (r PostProviderAnswerResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r PostProviderAnswerResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetProviderAvailabilityResponse200Headers the declared response headers of an HTTP 200 response for GetProviderAvailability
+type GetProviderAvailabilityResponse200Headers struct {
+	Link *string
+}
+
+type GetProviderAvailabilityResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *FreePlacesList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadListQuery
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetProviderAvailabilityResponse200Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetProviderAvailabilityResponse) GetJSON200() *FreePlacesList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetProviderAvailabilityResponse) GetApplicationproblemJSON400() *BadListQuery {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetProviderAvailabilityResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetProviderAvailabilityResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetProviderAvailabilityResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetProviderAvailabilityResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetProviderAvailabilityResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetProviderAvailabilityResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -6449,6 +6691,21 @@ func (c *ClientWithResponses) PostProviderAnswerWithResponse(ctx context.Context
 	return ParsePostProviderAnswerResponse(rsp)
 }
 
+// GetProviderAvailabilityWithResponse Read the free places of all the provider's locations
+//
+// The free places of every location of the provider, per start month and age band, from this month (or from_month) on: what PUT replaces. A key of the whole provider, or signed-in staff of the provider (session cookie). Others get 401 or 404.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/providers/{provider}/availability (the `GetProviderAvailability` operationId).
+func (c *ClientWithResponses) GetProviderAvailabilityWithResponse(ctx context.Context, provider openapi_types.UUID, params *GetProviderAvailabilityParams, reqEditors ...RequestEditorFn) (*GetProviderAvailabilityResponse, error) {
+	rsp, err := c.GetProviderAvailability(ctx, provider, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetProviderAvailabilityResponse(rsp)
+}
+
 // PutProviderAvailabilityWithBodyWithResponse Set the free places of many locations in one call
 //
 // A key of the whole provider, or signed-in staff of the provider (session cookie). Others get 401 or 404. Every line names its location (one of the provider's that the caller may change); all lines are saved together or none. The body must be application/json.
@@ -7117,6 +7374,66 @@ func ParsePostProviderAnswerResponse(rsp *http.Response) (*PostProviderAnswerRes
 		}
 		response.ApplicationproblemJSON422 = &dest
 
+	}
+
+	return response, nil
+}
+
+// ParseGetProviderAvailabilityResponse parses an HTTP response from a GetProviderAvailabilityWithResponse call
+func ParseGetProviderAvailabilityResponse(rsp *http.Response) (*GetProviderAvailabilityResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetProviderAvailabilityResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest FreePlacesList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadListQuery
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetProviderAvailabilityResponse200Headers
+		if values := rsp.Header.Values("Link"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Link", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Link = &value
+		}
+		response.Headers200 = &headers
 	}
 
 	return response, nil
