@@ -262,14 +262,14 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		return err
 	})
 	a.Jobs.Every("places.stale", 24*time.Hour)
-	// Every 5 minutes: this year's figures of desks whose data changed are
+	// Every minute (the scheduler's round): this year's figures of desks whose data changed are
 	// computed ahead of the next view (issue 14: the page of a big desk).
 	a.Jobs.Handle("reports.warm", func(ctx context.Context, _ *jobs.Job) error {
 		n, err := a.Reports.Warm(ctx)
 		log.Debug("reports.warm", "desks", n)
 		return err
 	})
-	a.Jobs.Every("reports.warm", 5*time.Minute)
+	a.Jobs.Every("reports.warm", time.Minute)
 	return a, nil
 }
 
