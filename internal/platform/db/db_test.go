@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/loket-kinderopvang/loket/internal/platform/db"
@@ -76,3 +77,38 @@ func tables(t *testing.T, d *db.DB) []string {
 
 // columns lists table.column of every application table, sorted.
 func columns(t *testing.T, d *db.DB) []string { return dbtest.Columns(t, d) }
+
+// TestMigrateManyDatabasesAtOnce: roles are shared by every database of a
+// server, so several databases migrated at the same moment (the test
+// packages in parallel, replicas starting) must not fail on the roles'
+// catalogue rows ("tuple concurrently updated", seen in CI).
+func TestMigrateManyDatabasesAtOnce(t *testing.T) {
+	ctx := context.Background()
+	var owners []*db.DB
+	for range 3 {
+		tg := dbtest.NewTarget(t, db.Postgres)
+		owner := tg.Owner(t)
+		if _, err := owner.MigrateUp(ctx, dbtest.AppRole); err != nil {
+			t.Fatal(err)
+		}
+		owners = append(owners, owner)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 3*8)
+	for _, owner := range owners {
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := owner.MigrateUp(ctx, dbtest.AppRole); err != nil {
+					errs <- err
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}

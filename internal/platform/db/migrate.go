@@ -2,10 +2,13 @@ package db
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/uptrace/bun/migrate"
 
 	"github.com/loket-kinderopvang/loket/migrations"
@@ -204,7 +207,15 @@ func (d *DB) grantAppRole(ctx context.Context, role string) error {
 		// only so that it may switch to one (SET LOCAL ROLE); it must not
 		// hold their rights itself (loket_retention may delete from the
 		// append-only logs).
-		"ALTER ROLE " + ident + " NOINHERIT",
+		// Roles are shared by every database of the server: changed only
+		// when needed, so that migrations of several databases at once (the
+		// tests) do not update the same catalogue row ("tuple concurrently
+		// updated").
+		`DO $$ BEGIN
+			IF EXISTS (SELECT FROM pg_roles WHERE rolname = ` + literal + ` AND rolinherit) THEN
+				ALTER ROLE ` + ident + ` NOINHERIT;
+			END IF;
+		END $$`,
 		"GRANT USAGE ON SCHEMA public TO " + ident,
 		"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO " + ident,
 	}
@@ -212,12 +223,33 @@ func (d *DB) grantAppRole(ctx context.Context, role string) error {
 		stmts = append(stmts, "REVOKE UPDATE, DELETE ON "+table+" FROM "+ident)
 	}
 	for _, narrow := range narrowRoles {
-		stmts = append(stmts, "GRANT "+pgx.Identifier{narrow}.Sanitize()+" TO "+ident)
+		stmts = append(stmts, `DO $$ BEGIN
+			IF NOT pg_has_role(`+literal+`, `+"'"+narrow+"'"+`, 'MEMBER') THEN
+				GRANT `+pgx.Identifier{narrow}.Sanitize()+` TO `+ident+`;
+			END IF;
+		END $$`)
 	}
 	for _, s := range stmts {
-		if _, err := d.DB.DB.ExecContext(ctx, s); err != nil {
+		// Two databases granted at the same moment (the first run of the
+		// tests) may still meet on a role's row: the loser tries again.
+		var err error
+		for try := 0; try < 5; try++ {
+			if _, err = d.DB.DB.ExecContext(ctx, s); err == nil || !concurrentCatalogUpdate(err) {
+				break
+			}
+			time.Sleep(time.Duration(10*(try+1)) * time.Millisecond)
+		}
+		if err != nil {
 			return fmt.Errorf("db: grant application role %s: %w", role, err)
 		}
 	}
 	return nil
+}
+
+// concurrentCatalogUpdate reports PostgreSQL's "tuple concurrently updated"
+// (or a duplicate role membership): another session changed the same
+// catalogue row at the same moment.
+func concurrentCatalogUpdate(err error) bool {
+	var pg *pgconn.PgError
+	return errors.As(err, &pg) && (pg.Code == "XX000" && strings.Contains(pg.Message, "concurrently") || pg.Code == "23505")
 }
