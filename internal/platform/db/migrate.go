@@ -36,7 +36,9 @@ type templateData struct{ Dialect string }
 // TenantOwned puts tables under row-level security on PostgreSQL: each shows
 // and accepts only the rows of the desk named by the transaction-local setting
 // app.tenant_id; FORCE makes it hold for the owner too; NULLIF because a pooled
-// connection reads ” (not NULL) after an earlier transaction set it. On
+// connection reads ” (not NULL) after an earlier transaction set it; a
+// scalar subquery, so that a statement reads the setting once (an InitPlan),
+// not once per row (migration 20261207000102 changed the older policies). On
 // SQLite it is empty: there the tenant-scoped store is the only boundary.
 func (t templateData) TenantOwned(tables ...string) string {
 	if t.Dialect != string(Postgres) {
@@ -48,11 +50,13 @@ func (t templateData) TenantOwned(tables ...string) string {
 		fmt.Fprintf(&b, "\n--bun:split\nALTER TABLE %s ENABLE ROW LEVEL SECURITY", ident)
 		fmt.Fprintf(&b, "\n--bun:split\nALTER TABLE %s FORCE ROW LEVEL SECURITY", ident)
 		fmt.Fprintf(&b, "\n--bun:split\nCREATE POLICY tenant_isolation ON %s"+
-			" USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid)"+
-			" WITH CHECK (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid)", ident)
+			" USING (tenant_id = %[2]s) WITH CHECK (tenant_id = %[2]s)", ident, tenantSetting)
 	}
 	return b.String()
 }
+
+// tenantSetting is the desk of the transaction, as the policies read it.
+const tenantSetting = "(SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid)"
 
 // withMigrationLock runs fn while holding the migration lock.
 func (d *DB) withMigrationLock(ctx context.Context, fn func(m *migrate.Migrator) error) error {
