@@ -143,7 +143,7 @@ func (h *Handler) webhookCreate(c *fiber.Ctx) error {
 		return h.platformPage(c, fiber.StatusUnprocessableEntity, "access_webhooks", "webhooks.title", v)
 	}
 	// Shown once, on this answer only.
-	v.Extra["Secret"] = e.Secret
+	v.Extra["Secret"] = e.Secret.String()
 	return h.platformPage(c, fiber.StatusCreated, "access_webhooks", "webhooks.title", v)
 }
 
@@ -309,7 +309,7 @@ func (h *Handler) apiWebhookCreate(c *fiber.Ctx) error {
 		return err
 	}
 	out := apiEndpoint(*e)
-	out.Secret = e.Secret
+	out.Secret = e.Secret.String()
 	return c.Status(fiber.StatusCreated).JSON(out)
 }
 

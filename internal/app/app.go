@@ -191,7 +191,10 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	a.Metrics.MustRegister(a.Requests.StatusCollector())
 	a.Metrics.MustRegister(a.Requests.BatchCollectors()...)
 	guard := webhooks.Guard{AllowPrivate: cfg.WebhooksAllowPrivate}
-	a.Webhooks = webhooks.NewService(d, a.Clock, guard)
+	if a.Webhooks, err = webhooks.NewService(d, a.Clock, guard, a.DataKeys); err != nil {
+		_ = d.Close()
+		return nil, err
+	}
 	a.WebhookRelay = webhooks.NewRelay(d, a.Clock, guard, log)
 	a.WebhookRelay.Paused = a.webhookPaused
 	if a.messages, err = web.LoadCatalog(frontend.Locales); err != nil {
@@ -273,7 +276,8 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	return a, nil
 }
 
-// Reseal rewrites every desk's sealed free text with the current data key
+// Reseal rewrites every desk's sealed free text, and the webhook endpoints'
+// secrets, with the current data key
 // (loket keys rotate, and the daily data.reseal job); it returns how many
 // values it rewrote.
 func (a *App) Reseal(ctx context.Context) (int, error) {
@@ -285,6 +289,12 @@ func (a *App) Reseal(ctx context.Context) (int, error) {
 		if err != nil {
 			errs = append(errs, fmt.Errorf("desk %s: %w", desk.Slug, err))
 		}
+	}
+	// The providers' webhook secrets: platform data, no desk's.
+	n, err := a.Webhooks.Reseal(ctx, a.DataKeys, requests.ResealBatch)
+	total += n
+	if err != nil {
+		errs = append(errs, err)
 	}
 	return total, errors.Join(errs...)
 }

@@ -396,7 +396,7 @@ func roundRows(t *testing.T, scoped *tenancy.Store, desk tenancy.ID, req *reques
 		// A provider's webhook endpoint is platform data; a delivery of the
 		// desk's event is desk data.
 		ep := &webhooks.Endpoint{ID: webhooks.NewEndpointID(), ProviderID: pid.UUID, URL: "https://opvang.example/hook",
-			EventList: webhooks.RequestCreated, Secret: webhooks.NewSecret(), CreatedAt: now}
+			EventList: webhooks.RequestCreated, Secret: sealed.Text(webhooks.NewSecret()), CreatedAt: now}
 		if _, err := tx.Unscoped().NewInsert().Model(ep).Exec(ctx); err != nil {
 			return err
 		}

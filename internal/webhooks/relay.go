@@ -164,7 +164,7 @@ func (r *Relay) claim(ctx context.Context) ([]claimedDelivery, error) {
 		for _, d := range ds {
 			d.Attempts++
 			e := byID[d.EndpointID]
-			out = append(out, claimedDelivery{Delivery: d, url: e.URL, secret: e.Secret})
+			out = append(out, claimedDelivery{Delivery: d, url: e.URL, secret: e.Secret.String()})
 		}
 		return nil
 	})

@@ -28,6 +28,7 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/platform/db"
 	"github.com/loket-kinderopvang/loket/internal/platform/ids"
 	"github.com/loket-kinderopvang/loket/internal/platform/page"
+	"github.com/loket-kinderopvang/loket/internal/platform/sealed"
 	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
 	"github.com/loket-kinderopvang/loket/internal/requests"
 )
@@ -78,11 +79,13 @@ type Endpoint struct {
 	ProviderID uuid.UUID  `bun:"provider_id,notnull,type:uuid" json:"-"`
 	URL        string     `bun:"url,notnull" json:"url"`
 	EventList  string     `bun:"events,notnull" json:"-"`
-	Secret     string     `bun:"secret,notnull" json:"-"`
-	Contact    string     `bun:"contact,notnull" json:"-"`
-	CreatedAt  time.Time  `bun:"created_at,notnull" json:"created_at"`
-	Failures   int        `bun:"failures,notnull" json:"failures"`
-	PausedAt   *time.Time `bun:"paused_at" json:"paused_at,omitempty"`
+	// Secret signs every delivery: a credential, so sealed at rest (a
+	// database dump alone cannot forge a provider's webhooks).
+	Secret    sealed.Text `bun:"secret,notnull" json:"-"`
+	Contact   string      `bun:"contact,notnull" json:"-"`
+	CreatedAt time.Time   `bun:"created_at,notnull" json:"created_at"`
+	Failures  int         `bun:"failures,notnull" json:"failures"`
+	PausedAt  *time.Time  `bun:"paused_at" json:"paused_at,omitempty"`
 }
 
 // Events are the events the endpoint subscribed to.
@@ -166,9 +169,57 @@ type Service struct {
 	guard Guard
 }
 
-// NewService returns the endpoint service.
-func NewService(d *db.DB, c clock.Clock, g Guard) *Service {
-	return &Service{db: d, clock: c, guard: g}
+// NewService returns the endpoint service. keys seal the endpoints'
+// secrets (installed as the process keyring, as for the desks' notes).
+func NewService(d *db.DB, c clock.Clock, g Guard, keys *sealed.Keyring) (*Service, error) {
+	if keys == nil {
+		return nil, errors.New("webhooks: no data keys: endpoint secrets are stored encrypted (LOKET_DATA_KEYS)")
+	}
+	if err := sealed.Use(keys); err != nil {
+		return nil, fmt.Errorf("webhooks: data keys: %w", err)
+	}
+	return &Service{db: d, clock: c, guard: g}, nil
+}
+
+// Reseal rewrites every endpoint secret that is plain (registered before
+// secrets were sealed) or sealed with a key other than kr's current one, in
+// transactions of batch rows. It returns how many it rewrote.
+func (s *Service) Reseal(ctx context.Context, kr *sealed.Keyring, batch int) (int, error) {
+	total := 0
+	for {
+		n := 0
+		err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+			// The raw stored strings: this reader must see which key sealed a value.
+			var rows []struct {
+				ID     string `bun:"id"`
+				Secret string `bun:"secret"`
+			}
+			err := tx.NewSelect().Table("webhook_endpoints").Column("id", "secret").
+				Where("secret <> '' AND secret NOT LIKE ?", kr.CurrentPrefix()+"%").
+				OrderExpr("id").Limit(int64(batch)).Scan(ctx, &rows)
+			if err != nil {
+				return err
+			}
+			for _, r := range rows {
+				v, err := kr.Reseal(r.Secret)
+				if err != nil {
+					return fmt.Errorf("endpoint %s: %w", r.ID, err)
+				}
+				if _, err := tx.NewUpdate().Table("webhook_endpoints").Set("secret = ?", v).Where("id = ?", r.ID).Exec(ctx); err != nil {
+					return err
+				}
+				n++
+			}
+			return nil
+		})
+		total += n
+		if err != nil {
+			return total, fmt.Errorf("webhooks: reseal secrets: %w", err)
+		}
+		if n < batch {
+			return total, nil
+		}
+	}
 }
 
 // NewSecret returns a fresh endpoint secret: whsec_ and 32 random bytes.
@@ -194,7 +245,7 @@ func (s *Service) Register(ctx context.Context, provider uuid.UUID, rawURL strin
 		return nil, err
 	}
 	e := &Endpoint{ID: ids.New[endpointKind](), ProviderID: provider, URL: rawURL, EventList: strings.Join(evs, ","),
-		Secret: NewSecret(), Contact: contact, CreatedAt: s.clock.Now()}
+		Secret: sealed.Text(NewSecret()), Contact: contact, CreatedAt: s.clock.Now()}
 	if _, err := s.db.NewInsert().Model(e).Exec(ctx); err != nil {
 		return nil, fmt.Errorf("webhooks: register: %w", err)
 	}

@@ -28,6 +28,7 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/platform/clock"
 	"github.com/loket-kinderopvang/loket/internal/platform/db"
 	"github.com/loket-kinderopvang/loket/internal/platform/dbtest"
+	"github.com/loket-kinderopvang/loket/internal/platform/sealed"
 	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
 	"github.com/loket-kinderopvang/loket/internal/tenant/tenanttest"
 	"github.com/loket-kinderopvang/loket/internal/webhooks"
@@ -122,8 +123,11 @@ func setup(t *testing.T, d *db.DB) *fixture {
 	dir := tenanttest.SyncDemo(t, d, clk)
 	leuven, _ := dir.BySlug("leuven")
 	cat := catalog.NewStore(d, clk)
-	f := &fixture{d: d, clk: clk, desk: tenancy.WithTenant(ctx, leuven.ID),
-		svc: webhooks.NewService(d, clk, webhooks.Guard{AllowPrivate: true})}
+	svc, err := webhooks.NewService(d, clk, webhooks.Guard{AllowPrivate: true}, sealed.MustRandom("test-"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{d: d, clk: clk, desk: tenancy.WithTenant(ctx, leuven.ID), svc: svc}
 	for i, name := range []string{"vzw De Testboom", "Onthaalouder Testmans"} {
 		p := catalog.Provider{Name: name}
 		if err := cat.SaveProvider(ctx, &p); err != nil {
@@ -165,10 +169,10 @@ func (f *fixture) register(t *testing.T, provider uuid.UUID, rc *receiver, event
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(e.Secret, "whsec_") {
+	if !strings.HasPrefix(e.Secret.String(), "whsec_") {
 		t.Fatalf("secret %q lacks the whsec_ prefix", e.Secret)
 	}
-	rc.secret = e.Secret
+	rc.secret = e.Secret.String()
 	return e
 }
 
@@ -383,7 +387,10 @@ func TestWebhookPrivateAddressRefused(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		f := setup(t, d)
 		ctx := context.Background()
-		strict := webhooks.NewService(d, f.clk, webhooks.Guard{})
+		strict, err := webhooks.NewService(d, f.clk, webhooks.Guard{}, sealed.MustRandom("test-"))
+		if err != nil {
+			t.Fatal(err)
+		}
 		rc := newReceiver(t)
 		port := rc.srv.URL[strings.LastIndex(rc.srv.URL, ":")+1:]
 		for _, u := range []string{"http://127.0.0.1:" + port + "/h", "http://localhost:" + port + "/h", "https://10.1.2.3/h",
@@ -402,7 +409,7 @@ func TestWebhookPrivateAddressRefused(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rc.secret = e.Secret
+		rc.secret = e.Secret.String()
 		f.enqueue(t, webhooks.Event{Type: webhooks.RequestCreated, SubjectID: uuid.New(), Locations: []uuid.UUID{f.location}})
 		if n, err := webhooks.NewRelay(d, f.clk, webhooks.Guard{}, quiet).Deliver(ctx); err != nil || n != 0 {
 			t.Fatalf("strict relay: %d delivered, %v", n, err)
@@ -460,4 +467,58 @@ func TestWebhookRelayRoleIsNarrow(t *testing.T) {
 			t.Errorf("as the relay, %s: err = %v, want permission denied (42501)", q, err)
 		}
 	}
+}
+
+// TestEndpointSecretSealedAtRest: the secret that signs a provider's
+// deliveries is stored sealed, so a database dump alone cannot forge its
+// webhooks; a secret stored plain (registered before sealing) still signs,
+// and Reseal seals it without changing it.
+func TestEndpointSecretSealedAtRest(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := setup(t, d)
+		ctx := context.Background()
+		rc := newReceiver(t)
+		e := f.register(t, f.provider, rc, webhooks.RequestCreated)
+		stored := func() string {
+			var raw string
+			if err := d.NewSelect().Table("webhook_endpoints").Column("secret").Where("id = ?", e.ID).Scan(ctx, &raw); err != nil {
+				t.Fatal(err)
+			}
+			return raw
+		}
+		secret := e.Secret.String()
+		if raw := stored(); !sealed.IsSealed(raw) || strings.Contains(raw, strings.TrimPrefix(secret, "whsec_")) {
+			t.Fatalf("stored secret %q: want it sealed", raw)
+		}
+
+		// As registered before secrets were sealed.
+		if _, err := d.NewUpdate().Table("webhook_endpoints").Set("secret = ?", secret).Where("id = ?", e.ID).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		relay := webhooks.NewRelay(d, f.clk, webhooks.Guard{AllowPrivate: true}, quiet)
+		f.enqueue(t, webhooks.Event{Type: webhooks.RequestCreated, SubjectID: uuid.New(), Locations: []uuid.UUID{f.location}})
+		if n, err := relay.Deliver(ctx); err != nil || n != 1 {
+			t.Fatalf("with the plain secret: %d delivered, %v", n, err)
+		}
+		kr := sealed.MustRandom("rotated-")
+		if err := sealed.Use(kr); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := f.svc.Reseal(ctx, kr, 1); err != nil || n != 1 {
+			t.Fatalf("reseal: %d rewritten, %v; want 1", n, err)
+		}
+		if raw := stored(); !strings.HasPrefix(raw, kr.CurrentPrefix()) {
+			t.Fatalf("after reseal the secret is stored as %q, want sealed with the current key", raw)
+		}
+		if n, err := f.svc.Reseal(ctx, kr, 1); err != nil || n != 0 {
+			t.Errorf("a second reseal rewrote %d, %v; want none", n, err)
+		}
+		f.enqueue(t, webhooks.Event{Type: webhooks.RequestCreated, SubjectID: uuid.New(), Locations: []uuid.UUID{f.location}})
+		if n, err := relay.Deliver(ctx); err != nil || n != 1 {
+			t.Fatalf("with the resealed secret: %d delivered, %v", n, err)
+		}
+		if got := rc.received(); len(got) != 2 || rc.bad != 0 {
+			t.Errorf("the receiver got %d deliveries, %d with a bad signature; want 2 good ones", len(got), rc.bad)
+		}
+	})
 }
