@@ -16,6 +16,7 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/platform/cache"
 	"github.com/loket-kinderopvang/loket/internal/platform/clock"
 	"github.com/loket-kinderopvang/loket/internal/platform/db"
+	"github.com/loket-kinderopvang/loket/internal/platform/sealed"
 	"github.com/loket-kinderopvang/loket/internal/platform/web"
 )
 
@@ -60,6 +61,8 @@ type Config struct {
 	Limits Limits
 	// ResetTTL is how long a reset link works (default 1 h).
 	ResetTTL time.Duration
+	// DataKeys seal the users' code app secrets (when Service is not set).
+	DataKeys *sealed.Keyring
 	// Service, when set, is used instead of building one from the fields
 	// above (the composition root shares one service with seeding).
 	Service *Service
@@ -107,8 +110,11 @@ func New(cfg Config) (*Handler, error) {
 	}
 	svc := cfg.Service
 	if svc == nil {
-		var err error
-		svc, err = NewService(NewStore(cfg.DB, cfg.Clock), cfg.Cache, cfg.Mail, cfg.Clock, ServiceOptions{
+		store, err := NewStore(cfg.DB, cfg.Clock, cfg.DataKeys)
+		if err != nil {
+			return nil, err
+		}
+		svc, err = NewService(store, cfg.Cache, cfg.Mail, cfg.Clock, ServiceOptions{
 			Params: cfg.Params, Limits: cfg.Limits, ResetTTL: cfg.ResetTTL, PublicURL: cfg.PublicURL, Log: cfg.Log,
 		})
 		if err != nil {

@@ -24,6 +24,7 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/platform/clock"
 	"github.com/loket-kinderopvang/loket/internal/platform/db"
 	"github.com/loket-kinderopvang/loket/internal/platform/dbtest"
+	"github.com/loket-kinderopvang/loket/internal/platform/sealed"
 	"github.com/loket-kinderopvang/loket/internal/platform/web"
 )
 
@@ -71,7 +72,7 @@ func newEnvOn(t *testing.T, d *db.DB, c cache.Cache, clk *clock.Fixed, opts ...o
 	outbox := mail.NewOutbox(d, clk)
 	cfg := account.Config{
 		DB: d, Cache: c, Clock: clk, Mail: outbox, Renderer: renderer, Log: log,
-		PublicURL: "https://loket.example", Params: cheap,
+		PublicURL: "https://loket.example", Params: cheap, DataKeys: sealed.MustRandom("test-"),
 	}
 	for _, o := range opts {
 		o(&cfg)
@@ -662,8 +663,16 @@ func TestEnrolment(t *testing.T) {
 		t.Fatal("not signed in after setting up the code app")
 	}
 	stored, _ := e.h.Service().Store().ByID(context.Background(), u.ID)
-	if stored.TOTPSecret != secret {
+	if stored.TOTPSecret.String() != secret {
 		t.Fatal("the confirmed secret is not stored")
+	}
+	// A second factor: a database dump alone must not give it away.
+	var raw string
+	if err := e.db.NewSelect().Table("users").Column("totp_secret").Where("id = ?", u.ID).Scan(context.Background(), &raw); err != nil {
+		t.Fatal(err)
+	}
+	if !sealed.IsSealed(raw) || strings.Contains(raw, secret) {
+		t.Fatalf("the code app secret is stored as %q, want it sealed", raw)
 	}
 	// From now on the code step is asked, and the enrolment code is spent.
 	next := e.browser()
@@ -696,7 +705,7 @@ func TestVoluntaryEnrolment(t *testing.T) {
 	if r := b.post("/account/code-instellen", "/account/code-instellen", url.Values{"code": {code}}); r.status != http.StatusSeeOther || r.location() != "/account?code=1" {
 		t.Fatalf("confirm: %d %q", r.status, r.location())
 	}
-	if stored, _ := e.h.Service().Store().ByID(context.Background(), u.ID); stored.TOTPSecret != secret {
+	if stored, _ := e.h.Service().Store().ByID(context.Background(), u.ID); stored.TOTPSecret.String() != secret {
 		t.Fatal("secret not stored")
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/loket-kinderopvang/loket/internal/platform/ids"
+	"github.com/loket-kinderopvang/loket/internal/platform/sealed"
 )
 
 type userKind struct{}
@@ -38,8 +39,8 @@ type User struct {
 	// TOTPSecret is the base32 secret of the user's code app; "" when none.
 	// It is stored in clear: encrypting it only helps with a key kept
 	// outside the database, which Loket does not have yet.
-	TOTPSecret   string `bun:"totp_secret,notnull"`
-	TOTPRequired bool   `bun:"totp_required,notnull"`
+	TOTPSecret   sealed.Text `bun:"totp_secret,notnull"` // a second factor: sealed at rest
+	TOTPRequired bool        `bun:"totp_required,notnull"`
 	// SessionGeneration is carried by every session; bumping it ends them all.
 	SessionGeneration int64     `bun:"session_generation,notnull"`
 	DisabledAt        time.Time `bun:"disabled_at,nullzero"`

@@ -18,6 +18,7 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/mail"
 	"github.com/loket-kinderopvang/loket/internal/platform/cache"
 	"github.com/loket-kinderopvang/loket/internal/platform/clock"
+	"github.com/loket-kinderopvang/loket/internal/platform/sealed"
 	"github.com/loket-kinderopvang/loket/internal/platform/web"
 )
 
@@ -180,7 +181,7 @@ func (s *Service) CheckPassword(ctx context.Context, email, password, addr strin
 // CheckCode is the second sign-in step for a user with a code app: code must
 // be the current one (or one step either side) and not used before.
 func (s *Service) CheckCode(ctx context.Context, u *User, code, addr string) (Outcome, error) {
-	return s.useCode(ctx, u, u.TOTPSecret, code, addr)
+	return s.useCode(ctx, u, u.TOTPSecret.String(), code, addr)
 }
 
 // Enrol confirms a new code app: code must come from secret. Then the secret
@@ -193,7 +194,7 @@ func (s *Service) Enrol(ctx context.Context, u *User, secret, code, addr string)
 	if err := s.store.SetTOTPSecret(ctx, u.ID, secret); err != nil {
 		return Refused, err
 	}
-	u.TOTPSecret = secret
+	u.TOTPSecret = sealed.Text(secret)
 	return SignedIn, nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/platform/clock"
 	"github.com/loket-kinderopvang/loket/internal/platform/db"
 	"github.com/loket-kinderopvang/loket/internal/platform/dbtest"
+	"github.com/loket-kinderopvang/loket/internal/platform/sealed"
 )
 
 // TestRefusalsCostTheSame: an unknown address, a user without a password, a
@@ -21,7 +22,7 @@ func TestRefusalsCostTheSame(t *testing.T) {
 	c := cache.NewMemory()
 	defer c.Close()
 	clk := clock.NewFixed(time.Date(2027, 3, 1, 9, 0, 1, 0, time.UTC))
-	s, err := NewService(NewStore(d, clk), c, mail.NewOutbox(d, clk), clk, ServiceOptions{
+	s, err := NewService(testStore(t, d, clk), c, mail.NewOutbox(d, clk), clk, ServiceOptions{
 		Params: cheapParams, PublicURL: "https://loket.example",
 		Limits: Limits{Window: time.Minute, PerPair: 100, PerAddress: 100},
 	})
@@ -70,7 +71,7 @@ func TestRehashOnSignIn(t *testing.T) {
 	c := cache.NewMemory()
 	defer c.Close()
 	clk := clock.NewFixed(time.Date(2027, 3, 1, 9, 0, 1, 0, time.UTC))
-	store := NewStore(d, clk)
+	store := testStore(t, d, clk)
 	old, _ := NewService(store, c, mail.NewOutbox(d, clk), clk, ServiceOptions{Params: cheapParams, PublicURL: "https://loket.example"})
 	u, err := old.CreateUser(ctx, NewUser{Email: "an@loket.example", DisplayName: "An", Password: "juist-wachtwoord"})
 	if err != nil {
@@ -97,4 +98,14 @@ func TestNewServiceRefusesRelativePublicURL(t *testing.T) {
 			t.Errorf("public URL %q must be refused", u)
 		}
 	}
+}
+
+// testStore is a store whose code app secrets are sealed with a fresh key.
+func testStore(t *testing.T, d *db.DB, c clock.Clock) *Store {
+	t.Helper()
+	s, err := NewStore(d, c, sealed.MustRandom("test-"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

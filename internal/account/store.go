@@ -12,6 +12,7 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/platform/clock"
 	"github.com/loket-kinderopvang/loket/internal/platform/db"
 	"github.com/loket-kinderopvang/loket/internal/platform/ids"
+	"github.com/loket-kinderopvang/loket/internal/platform/sealed"
 )
 
 // Store reads and writes users, reset tokens and used TOTP steps. Times are
@@ -21,8 +22,14 @@ type Store struct {
 	clock clock.Clock
 }
 
-// NewStore returns a store on d.
-func NewStore(d *db.DB, c clock.Clock) *Store { return &Store{db: d, clock: c} }
+// NewStore returns a store on d. keys seal the users' code app secrets
+// (installed as the process keyring, as for the desks' notes).
+func NewStore(d *db.DB, c clock.Clock, keys *sealed.Keyring) (*Store, error) {
+	if err := sealed.Use(keys); err != nil {
+		return nil, fmt.Errorf("account: data keys (code app secrets are stored encrypted): %w", err)
+	}
+	return &Store{db: d, clock: c}, nil
+}
 
 // Create inserts u (its Email normalised, ID and times set). An address in
 // use is ErrEmailTaken.
@@ -98,9 +105,20 @@ func (s *Store) BumpGeneration(ctx context.Context, id UserID) error {
 	return s.update(ctx, s.db.DB, id, "end sessions", "session_generation = session_generation + 1")
 }
 
+// Reseal rewrites every code app secret that is plain (enrolled before
+// secrets were sealed) or sealed with a key other than kr's current one, in
+// transactions of batch rows. It returns how many it rewrote.
+func (s *Store) Reseal(ctx context.Context, kr *sealed.Keyring, batch int) (int, error) {
+	n, err := sealed.ResealColumn(ctx, s.db.DB, kr, "users", "totp_secret", batch)
+	if err != nil {
+		return n, fmt.Errorf("account: reseal code app secrets: %w", err)
+	}
+	return n, nil
+}
+
 // SetTOTPSecret stores the user's code app secret ("" removes it).
 func (s *Store) SetTOTPSecret(ctx context.Context, id UserID, secret string) error {
-	return s.update(ctx, s.db.DB, id, "set TOTP secret", "totp_secret = ?", secret)
+	return s.update(ctx, s.db.DB, id, "set TOTP secret", "totp_secret = ?", sealed.Text(secret))
 }
 
 // SetTOTPRequired says whether the user must use a code app (the lead sets it

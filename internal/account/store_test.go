@@ -3,6 +3,7 @@ package account_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,13 +11,17 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/platform/clock"
 	"github.com/loket-kinderopvang/loket/internal/platform/db"
 	"github.com/loket-kinderopvang/loket/internal/platform/dbtest"
+	"github.com/loket-kinderopvang/loket/internal/platform/sealed"
 )
 
 func TestStore(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
 		clk := clock.NewFixed(time.Date(2027, 3, 1, 9, 0, 0, 0, time.UTC))
-		s := account.NewStore(d, clk)
+		s, err := account.NewStore(d, clk, sealed.MustRandom("test-"))
+		if err != nil {
+			t.Fatal(err)
+		}
 
 		u := &account.User{Email: " An.Peeters@Gezin.Example ", DisplayName: "An Peeters", PasswordHash: "h1"}
 		if err := s.Create(ctx, u); err != nil {
@@ -118,4 +123,58 @@ func must(t *testing.T, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestCodeAppSecretSealedAtRest: a user's second factor is stored sealed; a
+// secret stored plain (enrolled before sealing) still opens, and Reseal
+// seals it with the current key without changing it.
+func TestCodeAppSecretSealedAtRest(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		clk := clock.NewFixed(time.Date(2027, 3, 1, 9, 0, 0, 0, time.UTC))
+		kr := sealed.MustRandom("test-")
+		s, err := account.NewStore(d, clk, kr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u := &account.User{Email: "codes@loket.example", DisplayName: "Codes Testmans", PasswordHash: "h"}
+		if err := s.Create(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+		const secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+		raw := func() string {
+			var v string
+			if err := d.NewSelect().Table("users").Column("totp_secret").Where("id = ?", u.ID).Scan(ctx, &v); err != nil {
+				t.Fatal(err)
+			}
+			return v
+		}
+		if err := s.SetTOTPSecret(ctx, u.ID, secret); err != nil {
+			t.Fatal(err)
+		}
+		if v := raw(); !strings.HasPrefix(v, kr.CurrentPrefix()) || strings.Contains(v, secret) {
+			t.Fatalf("stored as %q, want sealed", v)
+		}
+		if _, err := d.NewUpdate().Table("users").Set("totp_secret = ?", secret).Where("id = ?", u.ID).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.ByID(ctx, u.ID); err != nil || got.TOTPSecret.String() != secret {
+			t.Fatalf("a plain secret reads %q, %v", got.TOTPSecret, err)
+		}
+		if n, err := s.Reseal(ctx, kr, 10); err != nil || n != 1 {
+			t.Fatalf("reseal: %d, %v; want 1", n, err)
+		}
+		if v := raw(); !strings.HasPrefix(v, kr.CurrentPrefix()) {
+			t.Fatalf("after reseal stored as %q", v)
+		}
+		if got, err := s.ByID(ctx, u.ID); err != nil || got.TOTPSecret.String() != secret || !got.HasTOTP() {
+			t.Fatalf("after reseal reads %q, %v", got.TOTPSecret, err)
+		}
+		if err := s.SetTOTPSecret(ctx, u.ID, ""); err != nil {
+			t.Fatal(err)
+		}
+		if v := raw(); v != "" {
+			t.Errorf("a removed secret is stored as %q, want empty", v)
+		}
+	})
 }

@@ -184,7 +184,7 @@ func SignInDemo(t testing.TB, a *App, app *fiber.App, role authz.Role) *Browser 
 	if err != nil {
 		t.Fatalf("demo account of %s: %v", role, err)
 	}
-	b.SignIn(u.Email, DemoPassword, u.TOTPSecret)
+	b.SignIn(u.Email, DemoPassword, u.TOTPSecret.String())
 	return b
 }
 

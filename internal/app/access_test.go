@@ -469,7 +469,7 @@ func TestRoleGrantedOnOneInstanceWorksOnTheOther(t *testing.T) {
 	admin := NewBrowser(t, nil)
 	admin.Base = urls[0]
 	u, _ := a1.Users.Store().ByEmail(ctx, DemoEmails[authz.DeskAdmin])
-	admin.SignIn(u.Email, DemoPassword, u.TOTPSecret)
+	admin.SignIn(u.Email, DemoPassword, u.TOTPSecret.String())
 	other := NewBrowser(t, nil)
 	other.Base = urls[1]
 	other.SignIn("tweede@leuven.example", pw, key.Secret)

@@ -147,7 +147,16 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		}
 		a.Relay = mail.NewRelay(d, smtp, a.Clock, log)
 	}
-	a.Users, err = account.NewService(account.NewStore(d, a.Clock), c, a.Mail, a.Clock,
+	if a.DataKeys, err = dataKeys(cfg); err != nil {
+		_ = d.Close()
+		return nil, err
+	}
+	users, err := account.NewStore(d, a.Clock, a.DataKeys)
+	if err != nil {
+		_ = d.Close()
+		return nil, err
+	}
+	a.Users, err = account.NewService(users, c, a.Mail, a.Clock,
 		account.ServiceOptions{PublicURL: cfg.PublicURL, Log: log})
 	if err != nil {
 		_ = d.Close()
@@ -166,10 +175,6 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	a.Availability = catalog.NewAvailabilityCache(a.Catalog, c, a.Metrics, log)
 	key, err := hashKey(cfg)
 	if err != nil {
-		_ = d.Close()
-		return nil, err
-	}
-	if a.DataKeys, err = dataKeys(cfg); err != nil {
 		_ = d.Close()
 		return nil, err
 	}
@@ -276,8 +281,8 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	return a, nil
 }
 
-// Reseal rewrites every desk's sealed free text, and the webhook endpoints'
-// secrets, with the current data key
+// Reseal rewrites every desk's sealed free text, the webhook endpoints'
+// secrets and the users' code app secrets with the current data key
 // (loket keys rotate, and the daily data.reseal job); it returns how many
 // values it rewrote.
 func (a *App) Reseal(ctx context.Context) (int, error) {
@@ -290,11 +295,14 @@ func (a *App) Reseal(ctx context.Context) (int, error) {
 			errs = append(errs, fmt.Errorf("desk %s: %w", desk.Slug, err))
 		}
 	}
-	// The providers' webhook secrets: platform data, no desk's.
-	n, err := a.Webhooks.Reseal(ctx, a.DataKeys, requests.ResealBatch)
-	total += n
-	if err != nil {
-		errs = append(errs, err)
+	// Platform data, no desk's: the providers' webhook secrets and the
+	// users' code app secrets.
+	for _, reseal := range []func(context.Context, *sealed.Keyring, int) (int, error){a.Webhooks.Reseal, a.Users.Store().Reseal} {
+		n, err := reseal(ctx, a.DataKeys, requests.ResealBatch)
+		total += n
+		if err != nil {
+			errs = append(errs, err)
+		}
 	}
 	return total, errors.Join(errs...)
 }

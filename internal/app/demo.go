@@ -79,7 +79,7 @@ func (a *App) SeedDemoAccounts(ctx context.Context) ([]DemoAccount, error) {
 			// A fixed secret per demo account, so the printed one keeps working.
 			sum := sha256.Sum256([]byte("loket-demo-totp:" + d.Email))
 			accounts[i].TOTPSecret = base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(sum[:20])
-			if u.TOTPSecret != accounts[i].TOTPSecret {
+			if u.TOTPSecret.String() != accounts[i].TOTPSecret {
 				if err := svc.Store().SetTOTPSecret(ctx, u.ID, accounts[i].TOTPSecret); err != nil {
 					return nil, err
 				}

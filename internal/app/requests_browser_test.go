@@ -321,7 +321,7 @@ func (f browserForm) signIn(base string, a *App, email string) {
 		markStale(), chromedp.Click(chromedp.CSS(`form[action="/aanmelden"] button[type="submit"]`)), waitFresh())
 	loc, _ := chromedp.Run(f.ctx, chromedp.Location())
 	if strings.Contains(loc, "/aanmelden/code") {
-		code, err := account.TOTPCode(u.TOTPSecret, time.Now())
+		code, err := account.TOTPCode(u.TOTPSecret.String(), time.Now())
 		if err != nil {
 			f.t.Fatal(err)
 		}

@@ -49,7 +49,7 @@ func TestSignInLandsOnWorkHome(t *testing.T) {
 		}
 		r := b.Post(account.PathSignIn, url.Values{"email": {u.Email}, "password": {DemoPassword}})
 		if r.Header.Get("Location") == account.PathSignInCode {
-			code, _ := account.TOTPCode(u.TOTPSecret, time.Now())
+			code, _ := account.TOTPCode(u.TOTPSecret.String(), time.Now())
 			r = b.Do(http.MethodPost, account.PathSignInCode, url.Values{"code": {code}, "csrf_token": {b.Token(account.PathSignInCode)}})
 		}
 		if got := r.Header.Get("Location"); r.Status != http.StatusSeeOther || got != "/werk" {

@@ -29,11 +29,8 @@ type Store struct {
 // sealed with kr: kr becomes the process keyring of sealed.Text (see package
 // sealed for why it is one per process).
 func NewStore(ts *tenancy.Store, c clock.Clock, kr *sealed.Keyring) (*Store, error) {
-	if kr == nil {
-		return nil, errors.New("requests: no data keys: notes and care needs are stored encrypted (LOKET_DATA_KEYS)")
-	}
 	if err := sealed.Use(kr); err != nil {
-		return nil, fmt.Errorf("requests: data keys: %w", err)
+		return nil, fmt.Errorf("requests: data keys (notes and care needs are stored encrypted): %w", err)
 	}
 	return &Store{tenants: ts, clock: c}, nil
 }

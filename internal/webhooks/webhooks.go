@@ -172,11 +172,8 @@ type Service struct {
 // NewService returns the endpoint service. keys seal the endpoints'
 // secrets (installed as the process keyring, as for the desks' notes).
 func NewService(d *db.DB, c clock.Clock, g Guard, keys *sealed.Keyring) (*Service, error) {
-	if keys == nil {
-		return nil, errors.New("webhooks: no data keys: endpoint secrets are stored encrypted (LOKET_DATA_KEYS)")
-	}
 	if err := sealed.Use(keys); err != nil {
-		return nil, fmt.Errorf("webhooks: data keys: %w", err)
+		return nil, fmt.Errorf("webhooks: data keys (endpoint secrets are stored encrypted): %w", err)
 	}
 	return &Service{db: d, clock: c, guard: g}, nil
 }
@@ -185,41 +182,11 @@ func NewService(d *db.DB, c clock.Clock, g Guard, keys *sealed.Keyring) (*Servic
 // secrets were sealed) or sealed with a key other than kr's current one, in
 // transactions of batch rows. It returns how many it rewrote.
 func (s *Service) Reseal(ctx context.Context, kr *sealed.Keyring, batch int) (int, error) {
-	total := 0
-	for {
-		n := 0
-		err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-			// The raw stored strings: this reader must see which key sealed a value.
-			var rows []struct {
-				ID     string `bun:"id"`
-				Secret string `bun:"secret"`
-			}
-			err := tx.NewSelect().Table("webhook_endpoints").Column("id", "secret").
-				Where("secret <> '' AND secret NOT LIKE ?", kr.CurrentPrefix()+"%").
-				OrderExpr("id").Limit(int64(batch)).Scan(ctx, &rows)
-			if err != nil {
-				return err
-			}
-			for _, r := range rows {
-				v, err := kr.Reseal(r.Secret)
-				if err != nil {
-					return fmt.Errorf("endpoint %s: %w", r.ID, err)
-				}
-				if _, err := tx.NewUpdate().Table("webhook_endpoints").Set("secret = ?", v).Where("id = ?", r.ID).Exec(ctx); err != nil {
-					return err
-				}
-				n++
-			}
-			return nil
-		})
-		total += n
-		if err != nil {
-			return total, fmt.Errorf("webhooks: reseal secrets: %w", err)
-		}
-		if n < batch {
-			return total, nil
-		}
+	n, err := sealed.ResealColumn(ctx, s.db.DB, kr, "webhook_endpoints", "secret", batch)
+	if err != nil {
+		return n, fmt.Errorf("webhooks: reseal secrets: %w", err)
 	}
+	return n, nil
 }
 
 // NewSecret returns a fresh endpoint secret: whsec_ and 32 random bytes.

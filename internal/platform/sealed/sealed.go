@@ -261,6 +261,9 @@ var (
 // apps, as the tests do, keeps reading what each sealed); the new keyring's
 // current key seals from now on.
 func Use(kr *Keyring) error {
+	if kr == nil {
+		return ErrNoKeys
+	}
 	mu.Lock()
 	defer mu.Unlock()
 	if process == nil {
