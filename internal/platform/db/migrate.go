@@ -93,17 +93,14 @@ func (d *DB) MigrateUp(ctx context.Context, appRole string) ([]string, error) {
 		for _, mg := range group.Migrations {
 			applied = append(applied, mg.String())
 		}
+		// Under the lock too: every GRANT rewrites the tables' ACLs, and two
+		// of one database at once fail with "tuple concurrently updated".
+		if d.Dialect == Postgres && appRole != "" {
+			return d.grantAppRole(ctx, appRole)
+		}
 		return nil
 	})
-	if err != nil {
-		return applied, err
-	}
-	if d.Dialect == Postgres && appRole != "" {
-		if err := d.grantAppRole(ctx, appRole); err != nil {
-			return applied, err
-		}
-	}
-	return applied, nil
+	return applied, err
 }
 
 // MigrateDown rolls back the last group of migrations.
@@ -252,8 +249,10 @@ func (d *DB) grantAppRole(ctx context.Context, role string) error {
 
 // concurrentCatalogUpdate reports PostgreSQL's "tuple concurrently updated"
 // (or a duplicate role membership): another session changed the same
-// catalogue row at the same moment.
+// catalogue row at the same moment; or a deadlock on the shared roles'
+// locks, whose victim PostgreSQL rolled back whole (seen in CI's race run).
 func concurrentCatalogUpdate(err error) bool {
 	var pg *pgconn.PgError
-	return errors.As(err, &pg) && (pg.Code == "XX000" && strings.Contains(pg.Message, "concurrently") || pg.Code == "23505")
+	return errors.As(err, &pg) && (pg.Code == "XX000" && strings.Contains(pg.Message, "concurrently") ||
+		pg.Code == "23505" || pg.Code == "40P01")
 }
