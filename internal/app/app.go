@@ -251,7 +251,9 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		log.Info("retention.purge", "requests", c[retention.KindRequests], "children", c[retention.KindChildren],
 			"families", c[retention.KindFamilies], "notes", c[retention.KindNotes], "care_notes", c[retention.KindCareNotes],
 			"looks", c[retention.KindLooks], "mail", c[retention.KindMail], "accounts", c[retention.KindAccounts],
-			"api_keys", c[retention.KindKeys], "sign_in_links", c[retention.KindLinks], "webhook_deliveries", c[retention.KindHooks])
+			"api_keys", c[retention.KindKeys], "sign_in_links", c[retention.KindLinks], "webhook_deliveries", c[retention.KindHooks],
+			"rounds", c[retention.KindRounds], "history", c[retention.KindHistory], "closures", c[retention.KindClosures],
+			"sharing_agreements", c[retention.KindSharing])
 		return err
 	})
 	a.Jobs.Every("retention.purge", 24*time.Hour)

@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -46,11 +47,15 @@ const (
 	KindKeys      = "api_keys"           // providers' API keys revoked long ago
 	KindLinks     = "sign_in_links"      // expired sign-in and reset links (hashes)
 	KindHooks     = "webhook_deliveries" // finished deliveries to providers' systems
+	KindRounds    = "rounds"             // allocation rounds with none of their requests left
+	KindHistory   = "history"            // the history of rounds, closures and sharing agreements
+	KindClosures  = "closures"           // closures ended long ago, with their emergency places
+	KindSharing   = "sharing_agreements" // sharing agreements between desks ended long ago
 )
 
 // kinds are every kind, exported at zero from the start.
 var kinds = []string{KindRequests, KindChildren, KindFamilies, KindNotes, KindCareNotes, KindLooks, KindMail, KindAccounts, KindKeys,
-	KindLinks, KindHooks}
+	KindLinks, KindHooks, KindRounds, KindHistory, KindClosures, KindSharing}
 
 // The periods of platform data, which belongs to no desk (docs/privacy.md).
 const (
@@ -66,6 +71,10 @@ const (
 	// delivery log) goes this long after it was made, once delivered or
 	// given up.
 	DeliveryDays = 30
+	// DefaultRecordYears: a closure that ended, or a sharing agreement
+	// between desks that ended, this long ago goes (platform records that
+	// name the staff who declared or signed them); as the requests' default.
+	DefaultRecordYears = tenant.DefaultRequestYears
 )
 
 // removedDomain is the mail domain of an anonymised account: its address
@@ -88,7 +97,7 @@ type Purger struct {
 	// Batch is how many requests (or log rows) one transaction removes.
 	Batch int
 	// The periods of platform data (defaults above).
-	PlatformMailDays, AccountYears, KeyYears int
+	PlatformMailDays, AccountYears, KeyYears, RecordYears int
 
 	tenants *tenancy.Store
 	purged  *prometheus.CounterVec
@@ -98,6 +107,7 @@ type Purger struct {
 func New(d *db.DB, desks Desks, rep *reports.Service, c clock.Clock, log *slog.Logger) *Purger {
 	p := &Purger{DB: d, Desks: desks, Reports: rep, Clock: c, Log: log, Batch: 500, tenants: tenancy.NewStore(d),
 		PlatformMailDays: DefaultPlatformMailDays, AccountYears: DefaultAccountYears, KeyYears: DefaultKeyYears,
+		RecordYears: DefaultRecordYears,
 		purged: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "loket_retention_purged_total",
 			Help: "Rows removed or emptied by the retention purge, per kind."}, []string{"kind"})}
 	// Every kind from the start, at zero: a scrape shows the purge exists.
@@ -143,6 +153,13 @@ func (p *Purger) Desk(ctx context.Context, t tenant.Tenant) (Counts, error) {
 		return c, err
 	}
 	if err := p.requests(ctx, now.AddDate(-r.RequestYears, 0, 0), c); err != nil {
+		return c, err
+	}
+	// After the requests: a round goes once none of its requests is left.
+	if err := p.rounds(ctx, now.AddDate(-r.RequestYears, 0, 0), c); err != nil {
+		return c, err
+	}
+	if err := p.history(ctx, now.AddDate(-r.RequestYears, 0, 0), now.AddDate(-r.AccessLogYears, 0, 0), c); err != nil {
 		return c, err
 	}
 	if err := p.notes(ctx, now.AddDate(-r.NoteYears, 0, 0), c); err != nil {
@@ -221,6 +238,12 @@ func (p *Purger) batches(ctx context.Context, step func(ctx context.Context, tx 
 func (p *Purger) Platform(ctx context.Context, c Counts) error {
 	now := p.Clock.Now()
 	mailCutoff, accountCutoff, keyCutoff := now.AddDate(0, 0, -p.PlatformMailDays), now.AddDate(-p.AccountYears, 0, 0), now.AddDate(-p.KeyYears, 0, 0)
+	recordCutoff := now.AddDate(-p.RecordYears, 0, 0)
+	// Read before the platform's transactions: SQLite has one writer.
+	inUse, err := p.closuresInUse(ctx)
+	if err != nil {
+		return err
+	}
 	steps := []struct {
 		kind string
 		step func(ctx context.Context, tx bun.Tx) (int, error)
@@ -233,6 +256,21 @@ func (p *Purger) Platform(ctx context.Context, c Counts) error {
 		}},
 		{KindLinks, func(ctx context.Context, tx bun.Tx) (int, error) {
 			return deleteOldest(ctx, tx, "password_reset_tokens", "token_hash", "expires_at", now, p.Batch)
+		}},
+		// A closure goes with its emergency places once it ended long ago
+		// and no desk still holds a family it affected.
+		{KindClosures, func(ctx context.Context, tx bun.Tx) (int, error) {
+			q := tx.NewSelect().Table("closures").Column("id").Where("ended_at < ?", recordCutoff).OrderExpr("ended_at, id")
+			if len(inUse) > 0 {
+				q = q.Where("id NOT IN (?)", bun.In(inUse))
+			}
+			return deleteSelected(ctx, tx, q, p.Batch, "closures", "emergency_places")
+		}},
+		// An agreement ends when it runs out or is revoked, whichever first.
+		{KindSharing, func(ctx context.Context, tx bun.Tx) (int, error) {
+			q := tx.NewSelect().Table("sharing_agreements").Column("id").
+				Where("revoked_at < ? OR ends_at < ?", recordCutoff, recordCutoff).OrderExpr("id")
+			return deleteSelected(ctx, tx, q, p.Batch, "sharing_agreements")
 		}},
 		{KindAccounts, func(ctx context.Context, tx bun.Tx) (int, error) {
 			var ids []uuid.UUID
@@ -278,6 +316,48 @@ func (p *Purger) Platform(ctx context.Context, c Counts) error {
 		}
 	}
 	return nil
+}
+
+// deleteSelected deletes up to batch rows of a platform table whose ids q
+// selects, after their rows in each of the dependent tables (keyed by
+// <table without its s>_id), and returns how many went.
+func deleteSelected(ctx context.Context, tx bun.Tx, q *bun.SelectQuery, batch int, table string, dependents ...string) (int, error) {
+	var ids []uuid.UUID
+	if err := q.Limit(int64(batch)).Scan(ctx, &ids); err != nil || len(ids) == 0 {
+		return 0, err
+	}
+	for _, dep := range dependents {
+		key := strings.TrimSuffix(table, "s") + "_id"
+		if _, err := tx.NewDelete().Table(dep).Where("? IN (?)", bun.Ident(key), bun.In(ids)).Exec(ctx); err != nil {
+			return 0, fmt.Errorf("retention: %s of %s: %w", dep, table, err)
+		}
+	}
+	res, err := tx.NewDelete().Table(table).Where("id IN (?)", bun.In(ids)).Exec(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("retention: %s: %w", table, err)
+	}
+	return affected(res), nil
+}
+
+// closuresInUse are the closures of which some desk still holds an affected
+// family. closure_families is desk data: each desk is read in its own
+// transaction (row-level security would show a platform transaction none).
+func (p *Purger) closuresInUse(ctx context.Context) ([]uuid.UUID, error) {
+	var all []uuid.UUID
+	for _, t := range p.Desks.All() {
+		err := p.tenants.Tx(tenancy.WithTenant(ctx, t.ID), func(ctx context.Context, tx *tenancy.Tx) error {
+			var ids []uuid.UUID
+			if err := tx.Select((*crisis.Family)(nil)).ColumnExpr("DISTINCT closure_id").Scan(ctx, &ids); err != nil {
+				return err
+			}
+			all = append(all, ids...)
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("retention: closures in use at %s: %w", t.Slug, err)
+		}
+	}
+	return all, nil
 }
 
 // deleteOldest deletes up to batch rows of a platform table (key: its
@@ -482,6 +562,53 @@ func deleteRequests(ctx context.Context, tx *tenancy.Tx, batch []candidate, c Co
 	}
 	c[KindLooks] += affected(res)
 	return nil
+}
+
+// rounds removes the desk's allocation rounds made before cutoff of which
+// no request is left (the purge of requests removes their rows of a round;
+// a round of a held or recent request stays with it), with their offers and
+// outcomes.
+func (p *Purger) rounds(ctx context.Context, cutoff time.Time, c Counts) error {
+	return p.batches(ctx, func(ctx context.Context, tx *tenancy.Tx) (int, error) {
+		var ids []uuid.UUID
+		err := tx.Select((*rounds.Round)(nil)).ColumnExpr("round.id").Where("round.created_at < ?", cutoff).
+			Where(`NOT EXISTS (SELECT 1 FROM round_children AS rc JOIN requests AS r ON r.tenant_id = rc.tenant_id AND r.id = rc.request_id
+				WHERE rc.tenant_id = round.tenant_id AND rc.round_id = round.id)`).
+			Where(`NOT EXISTS (SELECT 1 FROM round_offers AS ro JOIN requests AS r ON r.tenant_id = ro.tenant_id AND r.id = ro.request_id
+				WHERE ro.tenant_id = round.tenant_id AND ro.round_id = round.id)`).
+			OrderExpr("round.created_at, round.id").Limit(int64(p.Batch)).Scan(ctx, &ids)
+		if err != nil || len(ids) == 0 {
+			return 0, err
+		}
+		for _, model := range []any{(*rounds.Offer)(nil), (*rounds.ChildOutcome)(nil)} {
+			if _, err := tx.Delete(model).Where("round_id IN (?)", bun.In(ids)).Exec(ctx); err != nil {
+				return 0, fmt.Errorf("retention: rows of old rounds: %w", err)
+			}
+		}
+		return deleteByID(ctx, tx, (*rounds.Round)(nil), ids, KindRounds, c)
+	})
+}
+
+// history removes the desk's history of things that are no request: a
+// round's once the round is gone, a closure's or a sharing agreement's once
+// it is older than cutoff (their platform rows go by RecordYears), and the
+// record of a regional reading of the desk ("access") as the access log.
+func (p *Purger) history(ctx context.Context, cutoff, lookCutoff time.Time, c Counts) error {
+	return p.batches(ctx, func(ctx context.Context, tx *tenancy.Tx) (int, error) {
+		var ids []uuid.UUID
+		err := tx.Select((*eventlog.Event)(nil)).ColumnExpr("event.id").
+			Where(`(event.subject_type = 'round' AND NOT EXISTS (SELECT 1 FROM rounds AS ro WHERE ro.tenant_id = event.tenant_id AND ro.id = event.subject_id))
+				OR (event.subject_type IN ('closure', 'sharing_agreement') AND event.occurred_at < ?)
+				OR (event.subject_type = 'access' AND event.occurred_at < ?)`, cutoff, lookCutoff).
+			OrderExpr("event.occurred_at, event.id").Limit(int64(p.Batch)).Scan(ctx, &ids)
+		if err != nil || len(ids) == 0 {
+			return 0, err
+		}
+		if err := asRetention(ctx, tx); err != nil {
+			return 0, err
+		}
+		return deleteByID(ctx, tx, (*eventlog.Event)(nil), ids, KindHistory, c)
+	})
 }
 
 // notes removes desk notes and empties care-need descriptions of requests

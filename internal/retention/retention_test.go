@@ -23,6 +23,7 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/reports"
 	"github.com/loket-kinderopvang/loket/internal/requests"
 	"github.com/loket-kinderopvang/loket/internal/retention"
+	"github.com/loket-kinderopvang/loket/internal/tenant"
 	"github.com/loket-kinderopvang/loket/internal/tenant/tenanttest"
 )
 
@@ -34,6 +35,31 @@ func (noCross) LogCrossTenant(context.Context, string, string, string, string, s
 
 var desk = requests.Actor{Kind: requests.ActorDesk, ID: "test"}
 
+// purgeWorld is the demo desks, a request service and one provider's
+// location in municipality nis.
+func purgeWorld(t *testing.T, d *db.DB, clk clock.Clock, nis, postcode string) (*tenant.Directory, *requests.Service, *catalog.Provider, *catalog.Location) {
+	t.Helper()
+	ctx := context.Background()
+	dir := tenanttest.SyncDemo(t, d, clk)
+	cat := catalog.NewStore(d, clk)
+	svc, err := requests.NewService(tenancy.NewStore(d), requests.Options{Clock: clk, DataKeys: sealed.MustRandom("test-"), Desks: dir,
+		Catalog: cat, HashKey: []byte("a-test-key-of-enough-length-0123456789"), PublicURL: "https://loket.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &catalog.Provider{Name: "Vzw Bewaaropvang"}
+	if err := cat.SaveProvider(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	loc := &catalog.Location{DossierNumber: "R-1", ProviderID: p.ID, Name: "Bewaaropvang", Postcode: postcode,
+		MunicipalityNIS: geo.NISCode(nis), Lat: 50.90, Lon: 4.67, CareType: catalog.Groepsopvang, SubsidyTier: catalog.TierT1,
+		LicensedPlaces: 18, MaxAgeMonths: 36, Languages: []string{"nl"}, AcceptsRequests: true}
+	if err := cat.SaveLocation(ctx, loc); err != nil {
+		t.Fatal(err)
+	}
+	return dir, svc, p, loc
+}
+
 // TestRetentionPurge, with the injectable clock on both databases: a request
 // that ended more than five years ago goes with its child, family, parents,
 // notes, history and looks; a family on legal hold stays; a request that
@@ -44,25 +70,9 @@ func TestRetentionPurge(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
 		clk := clock.NewFixed(time.Date(2019, 2, 1, 9, 0, 0, 0, time.UTC))
-		dir := tenanttest.SyncDemo(t, d, clk)
-		cat := catalog.NewStore(d, clk)
-		svc, err := requests.NewService(tenancy.NewStore(d), requests.Options{Clock: clk, DataKeys: sealed.MustRandom("test-"), Desks: dir,
-			Catalog: cat, HashKey: []byte("a-test-key-of-enough-length-0123456789"), PublicURL: "https://loket.example"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := &catalog.Provider{Name: "Vzw Bewaaropvang"}
-		if err := cat.SaveProvider(ctx, p); err != nil {
-			t.Fatal(err)
-		}
 		// In Herent, next to Leuven: every request is demand across the
 		// border, which the region's report counts.
-		loc := &catalog.Location{DossierNumber: "R-1", ProviderID: p.ID, Name: "Bewaaropvang", Postcode: "3020",
-			MunicipalityNIS: geo.NISCode("24038"), Lat: 50.90, Lon: 4.67, CareType: catalog.Groepsopvang, SubsidyTier: catalog.TierT1,
-			LicensedPlaces: 18, MaxAgeMonths: 36, Languages: []string{"nl"}, AcceptsRequests: true}
-		if err := cat.SaveLocation(ctx, loc); err != nil {
-			t.Fatal(err)
-		}
+		dir, svc, p, loc := purgeWorld(t, d, clk, "24038", "3020")
 		leuven, _ := dir.BySlug("leuven")
 		lctx := tenancy.WithTenant(ctx, leuven.ID)
 		submit := func(name string) *requests.Request {
@@ -211,6 +221,7 @@ func TestRetentionPurge(t *testing.T) {
 		delivery("recent.delivered", true)
 		rep := reports.NewService(d, dir, clk, noCross{})
 		before := map[int]reports.DeskReport{}
+		var err error
 		for _, y := range []int{2019, 2023} {
 			if before[y], err = rep.Desk(lctx, leuven, y); err != nil {
 				t.Fatal(err)
@@ -350,6 +361,168 @@ func TestRetentionPurge(t *testing.T) {
 		// A second run finds nothing more.
 		if again, err := purger.Run(ctx); err != nil || fmt.Sprint(again) != fmt.Sprint(retention.Counts{}) {
 			t.Errorf("second run: %v (%v)", again, err)
+		}
+	})
+}
+
+// TestRetentionPurgesRoundsClosuresAgreements, on both databases: on 7
+// December 2026 a round of 2019 with none of its requests left goes with its
+// rows and history, one whose request is still held stays; a closure that
+// ended in 2019 goes with its emergency places unless a desk still holds a
+// family it affected; agreements that ran out or were revoked in 2019 go;
+// the history of closures and agreements goes after the request period,
+// records of regional readings after the access log's; recent ones stay.
+func TestRetentionPurgesRoundsClosuresAgreements(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		clk := clock.NewFixed(time.Date(2019, 2, 1, 9, 0, 0, 0, time.UTC))
+		dir, svc, _, loc := purgeWorld(t, d, clk, "24062", "3000")
+		leuven, _ := dir.BySlug("leuven")
+		glm, _ := dir.BySlug("geel-laakdal-meerhout")
+		lctx := tenancy.WithTenant(ctx, leuven.ID)
+		store := tenancy.NewStore(d)
+		held, _, _, err := svc.Submit(lctx, requests.Submission{
+			Child:    requests.ChildInput{FirstName: "Bewaard", LastName: "Rondekind", BirthDate: "2018-12-01"},
+			Parents:  []requests.ParentInput{{FirstName: "Ouder", LastName: "Bewaard", Email: "bewaard@ouders.example", Phone: "0470 00 00 00"}},
+			Language: "nl", Address: requests.AddressInput{MunicipalityNIS: "24062"},
+			DesiredStart: "2019-09-01", FlexibilityWeeks: 2, CarePlan: requests.CarePlanInput{Days: []string{"mon"}, DayPart: "whole"},
+			Preferences: []string{loc.ID.String()}, Reason: "work", PrivacyVersion: requests.PrivacyVersion, Channel: requests.ChannelCounter,
+		}, desk, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := svc.SetLegalHold(lctx, held.ID, true, desk); err != nil {
+			t.Fatal(err)
+		}
+		inDesk := func(table string, row map[string]any) {
+			t.Helper()
+			row["tenant_id"] = leuven.ID
+			if err := store.Tx(lctx, func(ctx context.Context, tx *tenancy.Tx) error {
+				_, err := tx.Unscoped().NewInsert().Model(&row).TableExpr(table).Exec(ctx)
+				return err
+			}); err != nil {
+				t.Fatalf("%s: %v", table, err)
+			}
+		}
+		platform := func(table string, row map[string]any) {
+			t.Helper()
+			if _, err := d.NewInsert().Model(&row).TableExpr(table).Exec(ctx); err != nil {
+				t.Fatalf("%s: %v", table, err)
+			}
+		}
+		event := func(subjectType string, subject uuid.UUID, at time.Time) uuid.UUID {
+			t.Helper()
+			e := &eventlog.Event{OccurredAt: at, Actor: "desk:test", Kind: "test." + subjectType, SubjectType: subjectType, SubjectID: subject}
+			if err := store.Tx(lctx, func(ctx context.Context, tx *tenancy.Tx) error { return eventlog.Append(ctx, tx, e) }); err != nil {
+				t.Fatal(err)
+			}
+			return e.ID.UUID
+		}
+		round := func(made time.Time, request uuid.UUID) uuid.UUID {
+			t.Helper()
+			id := uuid.New()
+			inDesk("rounds", map[string]any{"id": id, "from_month": "2019-09", "to_month": "2019-09", "status": "published", "seed": "s",
+				"instance": "{}", "result": "{}", "audit_ok": true, "audit": "", "children": 1, "placed": 1, "created_by": "desk:test", "created_at": made})
+			inDesk("round_children", map[string]any{"round_id": id, "request_id": request, "location_id": loc.ID, "choice": 1,
+				"text_nl": "Eerste keuze", "text_en": "First choice"})
+			inDesk("round_offers", map[string]any{"round_id": id, "request_id": request, "rank": 1, "location_id": loc.ID,
+				"start_month": "2019-09", "age_band": "baby", "state": "accepted"})
+			return id
+		}
+		closure := func(ended *time.Time) uuid.UUID {
+			t.Helper()
+			id := uuid.New()
+			row := map[string]any{"id": id, "location_id": loc.ID, "region_nis": "24000", "from_date": "2019-03-01", "reason": "Waterschade",
+				"public": true, "radius_km": 5, "declared_by": "provider:test", "declared_at": clk.Now()}
+			if ended != nil {
+				row["ended_at"], row["ended_by"] = *ended, "provider:test"
+			}
+			platform("closures", row)
+			platform("emergency_places", map[string]any{"closure_id": id, "location_id": loc.ID, "start_month": "2019-04", "age_band": "baby",
+				"places": 2, "until_date": "2019-06-30", "announced_by": "provider:test", "announced_at": clk.Now()})
+			return id
+		}
+		agreement := func(ends, revoked *time.Time) uuid.UUID {
+			t.Helper()
+			id := uuid.New()
+			row := map[string]any{"id": id, "granting_tenant_id": leuven.ID, "receiving_tenant_id": glm.ID, "access": "read_requests_in_area",
+				"starts_at": time.Date(2019, 1, 1, 0, 0, 0, 0, time.UTC), "created_by": "desk:test", "created_at": clk.Now()}
+			if ends != nil {
+				row["ends_at"] = *ends
+			}
+			if revoked != nil {
+				row["revoked_at"], row["revoked_by"] = *revoked, "desk:test"
+			}
+			platform("sharing_agreements", row)
+			return id
+		}
+		old, recent := time.Date(2019, 3, 1, 9, 0, 0, 0, time.UTC), time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
+		goneRound, heldRound := round(old, uuid.New()), round(old, held.ID.UUID)
+		recentRound := round(recent, uuid.New())
+		goneRoundEvent, heldRoundEvent := event("round", goneRound, old), event("round", heldRound, old)
+		goneClosure, recentClosure, openClosure := closure(&old), closure(&recent), closure(nil)
+		affecting := closure(&old)
+		inDesk("closure_families", map[string]any{"closure_id": affecting, "request_id": held.ID, "cause": "closure", "added_at": old})
+		goneClosureEvent, recentClosureEvent := event("closure", goneClosure, old), event("closure", recentClosure, recent)
+		ranOut, revoked := agreement(&recent, nil), agreement(nil, &old)
+		ranOutOld, open := agreement(&old, nil), agreement(nil, nil)
+		oldLook, recentLook := event("access", uuid.Nil, time.Date(2024, 6, 1, 9, 0, 0, 0, time.UTC)), event("access", uuid.Nil, time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC))
+
+		clk.Advance(time.Date(2026, 12, 7, 3, 0, 0, 0, time.UTC).Sub(clk.Now()))
+		purger := retention.New(d, dir, reports.NewService(d, dir, clk, noCross{}), clk, nil)
+		purger.Batch = 1 // several batches
+		counts, err := purger.Run(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := retention.Counts{retention.KindRounds: 1, retention.KindHistory: 3, retention.KindClosures: 1, retention.KindSharing: 2}
+		for k, n := range want {
+			if counts[k] != n {
+				t.Errorf("purged %s: %d, want %d (all: %v)", k, counts[k], n, counts)
+			}
+		}
+		exists := func(table, where string, args ...any) bool {
+			t.Helper()
+			var n int
+			err := store.Tx(lctx, func(ctx context.Context, tx *tenancy.Tx) error {
+				c, err := tx.Unscoped().NewSelect().TableExpr(table).Where(where, args...).Count(ctx)
+				n = int(c)
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n > 0
+		}
+		for _, c := range []struct {
+			what, table, where string
+			arg                uuid.UUID
+			want               bool
+		}{
+			{"the round of 2019 without requests", "rounds", "id = ?", goneRound, false},
+			{"its outcomes", "round_children", "round_id = ?", goneRound, false},
+			{"its offers", "round_offers", "round_id = ?", goneRound, false},
+			{"its history", "events", "id = ?", goneRoundEvent, false},
+			{"the round of a held request", "rounds", "id = ?", heldRound, true},
+			{"its history", "events", "id = ?", heldRoundEvent, true},
+			{"the round of 2025", "rounds", "id = ?", recentRound, true},
+			{"the closure that ended in 2019", "closures", "id = ?", goneClosure, false},
+			{"its emergency places", "emergency_places", "closure_id = ?", goneClosure, false},
+			{"its history", "events", "id = ?", goneClosureEvent, false},
+			{"a closure of 2019 that affected a held family", "closures", "id = ?", affecting, true},
+			{"the closure that ended in 2025", "closures", "id = ?", recentClosure, true},
+			{"its history", "events", "id = ?", recentClosureEvent, true},
+			{"an open closure", "closures", "id = ?", openClosure, true},
+			{"the agreement revoked in 2019", "sharing_agreements", "id = ?", revoked, false},
+			{"the agreement that ran out in 2019", "sharing_agreements", "id = ?", ranOutOld, false},
+			{"the agreement that runs out in 2025", "sharing_agreements", "id = ?", ranOut, true},
+			{"an open agreement", "sharing_agreements", "id = ?", open, true},
+			{"a regional reading of 2024", "events", "id = ?", oldLook, false},
+			{"a regional reading of 2026", "events", "id = ?", recentLook, true},
+		} {
+			if got := exists(c.table, c.where, c.arg); got != c.want {
+				t.Errorf("%s: there %v, want %v", c.what, got, c.want)
+			}
 		}
 	})
 }
