@@ -245,6 +245,13 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		eventlog.CrossTenantLog{Tenants: tenancy.NewStore(a.DB), Now: a.Clock.Now, Desk: a.deskID},
 		reports.KeepFigures(a.Cache, Version))
 	a.Retention = retention.New(a.DB, a.Directory, a.Reports, a.Clock, log)
+	for dst, n := range map[*int]int{&a.Retention.PlatformMailDays: cfg.RetentionPlatformMailDays,
+		&a.Retention.AccountYears: cfg.RetentionAccountYears, &a.Retention.KeyYears: cfg.RetentionAPIKeyYears,
+		&a.Retention.RecordYears: cfg.RetentionRecordYears} {
+		if n > 0 {
+			*dst = n
+		}
+	}
 	a.Metrics.MustRegister(a.Retention.Collector())
 	a.Jobs.Handle("retention.purge", func(ctx context.Context, _ *jobs.Job) error {
 		c, err := a.Retention.Run(ctx)

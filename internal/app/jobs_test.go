@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"strings"
 	"testing"
 
@@ -10,6 +12,7 @@ import (
 	"github.com/loket-kinderopvang/loket/internal/platform/dbtest"
 	"github.com/loket-kinderopvang/loket/internal/platform/tenancy"
 	"github.com/loket-kinderopvang/loket/internal/platform/web/webtest"
+	"github.com/loket-kinderopvang/loket/internal/retention"
 )
 
 // TestRequestMailsAndJobsAreWired: a registration mails the confirmation
@@ -52,5 +55,27 @@ func TestRequestMailsAndJobsAreWired(t *testing.T) {
 		if !strings.Contains(body, want) {
 			t.Errorf("metrics lack %q", want)
 		}
+	}
+}
+
+// TestRetentionPeriodsFromConfig: the platform's retention periods reach the
+// purge from the configuration; unset ones keep the purge's defaults.
+func TestRetentionPeriodsFromConfig(t *testing.T) {
+	tg := dbtest.NewTarget(t, db.SQLite)
+	ctx := context.Background()
+	if _, err := tg.Owner(t).MigrateUp(ctx, dbtest.AppRole); err != nil {
+		t.Fatal(err)
+	}
+	cfg := testDataDir(t, testConfig(tg), tg)
+	cfg.RetentionAccountYears, cfg.RetentionRecordYears = 3, 10
+	a, err := Open(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = a.Close() })
+	r := a.Retention
+	if r.AccountYears != 3 || r.RecordYears != 10 || r.KeyYears != retention.DefaultKeyYears || r.PlatformMailDays != retention.DefaultPlatformMailDays {
+		t.Errorf("purge periods = accounts %d, records %d, keys %d, mail %d; want 3, 10 and the defaults",
+			r.AccountYears, r.RecordYears, r.KeyYears, r.PlatformMailDays)
 	}
 }

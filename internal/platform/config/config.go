@@ -61,6 +61,10 @@ var Keys = []Key{
 	{"trusted_proxies", "", "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For is trusted; empty trusts none"},
 	{"otel_endpoint", "", "OTLP/HTTP endpoint for traces (http://otel-collector:4318); empty turns tracing off"},
 	{"webhooks_allow_private", "false", "let providers' webhook endpoints be on loopback, link-local and private networks (only for a provider system on the operator's own network, and tests): otherwise such URLs are refused at registration and at every connection"},
+	{"retention_platform_mail_days", "", "days Loket keeps mail that belongs to no desk (sign-in links, invitations, notices to providers); empty: 90. The periods of a desk's own data are in its YAML (retention:)"},
+	{"retention_account_years", "", "years after an account was disabled before it is anonymised; empty: 1"},
+	{"retention_api_key_years", "", "years after a provider's API key was revoked before it is deleted; empty: 1"},
+	{"retention_record_years", "", "years after a closure or a sharing agreement between desks ended before it is deleted; empty: 5"},
 	{"map_tiles_url", "https://tile.openstreetmap.org/{z}/{x}/{y}.png", "tile URL template ({z}/{x}/{y}) of the map shown with JavaScript on the search and location pages (https; the page's CSP allows exactly its host); empty shows only the drawn map"},
 	{"data_keys", "", "keys that encrypt the free text staff write about families in the database (notes, care-need descriptions, reasons): id:base64(32 bytes), comma-separated, the current key first and older keys after it (kept to read old values until loket keys rotate has run); required with database_url; empty on the embedded store keeps a random key in data_dir/data.key"},
 	{"hash_key", "", "secret (at least 32 characters) for keyed hashes of national register numbers and signed status links; empty keeps a random key in data_dir/hash.key"},
@@ -101,6 +105,8 @@ type Config struct {
 	MapTilesURL  string
 	// WebhooksAllowPrivate lets webhook endpoints reach private networks.
 	WebhooksAllowPrivate bool
+	// Retention periods of platform data; 0 keeps the retention package's default.
+	RetentionPlatformMailDays, RetentionAccountYears, RetentionAPIKeyYears, RetentionRecordYears int
 }
 
 // Embedded reports whether Loket runs on its SQLite file.
@@ -288,6 +294,17 @@ func parse(v *viper.Viper) (Config, error) {
 			bad("webhooks_allow_private", "must be true or false")
 		}
 		c.WebhooksAllowPrivate = b
+	}
+	for key, dst := range map[string]*int{"retention_platform_mail_days": &c.RetentionPlatformMailDays,
+		"retention_account_years": &c.RetentionAccountYears, "retention_api_key_years": &c.RetentionAPIKeyYears,
+		"retention_record_years": &c.RetentionRecordYears} {
+		if raw := strings.TrimSpace(v.GetString(key)); raw != "" {
+			n, err := strconv.Atoi(raw)
+			if err != nil || n < 1 {
+				bad(key, "must be a whole number of at least 1")
+			}
+			*dst = n
+		}
 	}
 	c.SMTPURL = strings.TrimSpace(v.GetString("smtp_url"))
 	if c.SMTPURL != "" {

@@ -238,3 +238,24 @@ func TestBadDataKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestRetentionPeriodsOfPlatformData: the periods of data that belongs to no
+// desk are settings; empty keeps the purge's defaults (0 here); anything but
+// a whole number of at least 1 is refused with the key's name.
+func TestRetentionPeriodsOfPlatformData(t *testing.T) {
+	c, err := load(t, "", map[string]string{"LOKET_RETENTION_ACCOUNT_YEARS": "3", "LOKET_RETENTION_RECORD_YEARS": "10"},
+		"--retention-platform-mail-days", "30")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.RetentionAccountYears != 3 || c.RetentionRecordYears != 10 || c.RetentionPlatformMailDays != 30 || c.RetentionAPIKeyYears != 0 {
+		t.Errorf("periods = %d, %d, %d, %d; want 3, 10, 30 and 0 (the default)", c.RetentionAccountYears, c.RetentionRecordYears,
+			c.RetentionPlatformMailDays, c.RetentionAPIKeyYears)
+	}
+	for _, bad := range []string{"0", "-1", "twee", "1.5"} {
+		if _, err := load(t, "", map[string]string{"LOKET_RETENTION_API_KEY_YEARS": bad}); err == nil ||
+			!strings.Contains(err.Error(), "LOKET_RETENTION_API_KEY_YEARS") {
+			t.Errorf("LOKET_RETENTION_API_KEY_YEARS=%s: %v, want refused", bad, err)
+		}
+	}
+}
