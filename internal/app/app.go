@@ -260,7 +260,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 			"looks", c[retention.KindLooks], "mail", c[retention.KindMail], "accounts", c[retention.KindAccounts],
 			"api_keys", c[retention.KindKeys], "sign_in_links", c[retention.KindLinks], "webhook_deliveries", c[retention.KindHooks],
 			"rounds", c[retention.KindRounds], "history", c[retention.KindHistory], "closures", c[retention.KindClosures],
-			"sharing_agreements", c[retention.KindSharing])
+			"sharing_agreements", c[retention.KindSharing], "places_history", c[retention.KindPlaces])
 		return err
 	})
 	a.Jobs.Every("retention.purge", 24*time.Hour)

@@ -51,11 +51,12 @@ const (
 	KindHistory   = "history"            // the history of rounds, closures and sharing agreements
 	KindClosures  = "closures"           // closures ended long ago, with their emergency places
 	KindSharing   = "sharing_agreements" // sharing agreements between desks ended long ago
+	KindPlaces    = "places_history"     // the history of free-places changes (who changed them)
 )
 
 // kinds are every kind, exported at zero from the start.
 var kinds = []string{KindRequests, KindChildren, KindFamilies, KindNotes, KindCareNotes, KindLooks, KindMail, KindAccounts, KindKeys,
-	KindLinks, KindHooks, KindRounds, KindHistory, KindClosures, KindSharing}
+	KindLinks, KindHooks, KindRounds, KindHistory, KindClosures, KindSharing, KindPlaces}
 
 // The periods of platform data, which belongs to no desk (docs/privacy.md).
 const (
@@ -75,6 +76,9 @@ const (
 	// between desks that ended, this long ago goes (platform records that
 	// name the staff who declared or signed them); as the requests' default.
 	DefaultRecordYears = tenant.DefaultRequestYears
+	// PlacesHistoryYears: a change of a location's free places is
+	// remembered (with who made it) this long.
+	PlacesHistoryYears = 2
 )
 
 // removedDomain is the mail domain of an anonymised account: its address
@@ -238,7 +242,7 @@ func (p *Purger) batches(ctx context.Context, step func(ctx context.Context, tx 
 func (p *Purger) Platform(ctx context.Context, c Counts) error {
 	now := p.Clock.Now()
 	mailCutoff, accountCutoff, keyCutoff := now.AddDate(0, 0, -p.PlatformMailDays), now.AddDate(-p.AccountYears, 0, 0), now.AddDate(-p.KeyYears, 0, 0)
-	recordCutoff := now.AddDate(-p.RecordYears, 0, 0)
+	recordCutoff, placesCutoff := now.AddDate(-p.RecordYears, 0, 0), now.AddDate(-PlacesHistoryYears, 0, 0)
 	// Read before the platform's transactions: SQLite has one writer.
 	inUse, err := p.closuresInUse(ctx)
 	if err != nil {
@@ -271,6 +275,15 @@ func (p *Purger) Platform(ctx context.Context, c Counts) error {
 			q := tx.NewSelect().Table("sharing_agreements").Column("id").
 				Where("revoked_at < ? OR ends_at < ?", recordCutoff, recordCutoff).OrderExpr("id")
 			return deleteSelected(ctx, tx, q, p.Batch, "sharing_agreements")
+		}},
+		// Append-only for the application role: deleted as the narrow role.
+		{KindPlaces, func(ctx context.Context, tx bun.Tx) (int, error) {
+			if p.DB.Dialect == db.Postgres {
+				if _, err := tx.ExecContext(ctx, "SET LOCAL ROLE "+Role); err != nil {
+					return 0, err
+				}
+			}
+			return deleteOldest(ctx, tx, "availability_events", "id", "changed_at", placesCutoff, p.Batch)
 		}},
 		{KindAccounts, func(ctx context.Context, tx bun.Tx) (int, error) {
 			var ids []uuid.UUID

@@ -371,7 +371,8 @@ func TestRetentionPurge(t *testing.T) {
 // ended in 2019 goes with its emergency places unless a desk still holds a
 // family it affected; agreements that ran out or were revoked in 2019 go;
 // the history of closures and agreements goes after the request period,
-// records of regional readings after the access log's; recent ones stay.
+// records of regional readings after the access log's, changes of free
+// places after two years; recent ones stay.
 func TestRetentionPurgesRoundsClosuresAgreements(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
@@ -467,6 +468,13 @@ func TestRetentionPurgesRoundsClosuresAgreements(t *testing.T) {
 		ranOut, revoked := agreement(&recent, nil), agreement(nil, &old)
 		ranOutOld, open := agreement(&old, nil), agreement(nil, nil)
 		oldLook, recentLook := event("access", uuid.Nil, time.Date(2024, 6, 1, 9, 0, 0, 0, time.UTC)), event("access", uuid.Nil, time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC))
+		placesChange := func(at time.Time) uuid.UUID {
+			id := uuid.New()
+			platform("availability_events", map[string]any{"id": id, "location_id": loc.ID, "start_month": "2019-09", "age_band": "baby",
+				"to_places": 2, "changed_at": at, "changed_by": "provider:test"})
+			return id
+		}
+		oldChange, recentChange := placesChange(time.Date(2024, 11, 1, 9, 0, 0, 0, time.UTC)), placesChange(time.Date(2025, 1, 1, 9, 0, 0, 0, time.UTC))
 
 		clk.Advance(time.Date(2026, 12, 7, 3, 0, 0, 0, time.UTC).Sub(clk.Now()))
 		purger := retention.New(d, dir, reports.NewService(d, dir, clk, noCross{}), clk, nil)
@@ -475,7 +483,8 @@ func TestRetentionPurgesRoundsClosuresAgreements(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := retention.Counts{retention.KindRounds: 1, retention.KindHistory: 3, retention.KindClosures: 1, retention.KindSharing: 2}
+		want := retention.Counts{retention.KindRounds: 1, retention.KindHistory: 3, retention.KindClosures: 1, retention.KindSharing: 2,
+			retention.KindPlaces: 1}
 		for k, n := range want {
 			if counts[k] != n {
 				t.Errorf("purged %s: %d, want %d (all: %v)", k, counts[k], n, counts)
@@ -519,6 +528,8 @@ func TestRetentionPurgesRoundsClosuresAgreements(t *testing.T) {
 			{"an open agreement", "sharing_agreements", "id = ?", open, true},
 			{"a regional reading of 2024", "events", "id = ?", oldLook, false},
 			{"a regional reading of 2026", "events", "id = ?", recentLook, true},
+			{"a change of free places of November 2024", "availability_events", "id = ?", oldChange, false},
+			{"a change of free places of January 2025", "availability_events", "id = ?", recentChange, true},
 		} {
 			if got := exists(c.table, c.where, c.arg); got != c.want {
 				t.Errorf("%s: there %v, want %v", c.what, got, c.want)

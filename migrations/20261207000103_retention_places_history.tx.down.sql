@@ -1,0 +1,3 @@
+{{- if eq .Dialect "postgres"}}
+REVOKE SELECT, DELETE ON availability_events FROM loket_retention
+{{- end}}
