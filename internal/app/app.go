@@ -245,13 +245,16 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		eventlog.CrossTenantLog{Tenants: tenancy.NewStore(a.DB), Now: a.Clock.Now, Desk: a.deskID},
 		reports.KeepFigures(a.Cache, Version))
 	a.Retention = retention.New(a.DB, a.Directory, a.Reports, a.Clock, log)
-	for dst, n := range map[*int]int{&a.Retention.PlatformMailDays: cfg.RetentionPlatformMailDays,
-		&a.Retention.AccountYears: cfg.RetentionAccountYears, &a.Retention.KeyYears: cfg.RetentionAPIKeyYears,
-		&a.Retention.RecordYears: cfg.RetentionRecordYears} {
-		if n > 0 {
-			*dst = n
+	// The platform's periods, where the operator set them (0: the purge's default).
+	period := func(dst *int, set int) {
+		if set > 0 {
+			*dst = set
 		}
 	}
+	period(&a.Retention.PlatformMailDays, cfg.RetentionPlatformMailDays)
+	period(&a.Retention.AccountYears, cfg.RetentionAccountYears)
+	period(&a.Retention.KeyYears, cfg.RetentionAPIKeyYears)
+	period(&a.Retention.RecordYears, cfg.RetentionRecordYears)
 	a.Metrics.MustRegister(a.Retention.Collector())
 	a.Jobs.Handle("retention.purge", func(ctx context.Context, _ *jobs.Job) error {
 		c, err := a.Retention.Run(ctx)

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/uptrace/bun"
 
 	"github.com/loket-kinderopvang/loket/internal/platform/clock"
@@ -112,14 +111,7 @@ func (r *Relay) Deliver(ctx context.Context) (int, error) {
 
 // asRelay runs fn in a transaction of the relay's role (PostgreSQL).
 func (r *Relay) asRelay(ctx context.Context, fn func(ctx context.Context, tx bun.Tx) error) error {
-	return r.db.Transact(ctx, func(ctx context.Context, tx bun.Tx) error {
-		if r.db.Dialect == db.Postgres {
-			if _, err := tx.ExecContext(ctx, "SET LOCAL ROLE "+pgx.Identifier{RelayRole}.Sanitize()); err != nil {
-				return fmt.Errorf("mail: work as %s (run the migrations): %w", RelayRole, err)
-			}
-		}
-		return fn(ctx, tx)
-	})
+	return r.db.TransactAs(ctx, RelayRole, fn)
 }
 
 // claim takes up to Batch due mails of each outbox for Lease, oldest first.

@@ -278,10 +278,8 @@ func (p *Purger) Platform(ctx context.Context, c Counts) error {
 		}},
 		// Append-only for the application role: deleted as the narrow role.
 		{KindPlaces, func(ctx context.Context, tx bun.Tx) (int, error) {
-			if p.DB.Dialect == db.Postgres {
-				if _, err := tx.ExecContext(ctx, "SET LOCAL ROLE "+Role); err != nil {
-					return 0, err
-				}
+			if err := db.AsRole(ctx, p.DB.Dialect, tx, Role); err != nil {
+				return 0, err
 			}
 			return deleteOldest(ctx, tx, "availability_events", "id", "changed_at", placesCutoff, p.Batch)
 		}},

@@ -17,7 +17,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/uptrace/bun"
 
 	"github.com/loket-kinderopvang/loket/internal/platform/clock"
@@ -109,14 +108,7 @@ type claimedDelivery struct {
 
 // asRelay runs fn in a transaction of the relay's role (PostgreSQL).
 func asRelay(ctx context.Context, d *db.DB, fn func(ctx context.Context, tx bun.Tx) error) error {
-	return d.Transact(ctx, func(ctx context.Context, tx bun.Tx) error {
-		if d.Dialect == db.Postgres {
-			if _, err := tx.ExecContext(ctx, "SET LOCAL ROLE "+pgx.Identifier{RelayRole}.Sanitize()); err != nil {
-				return fmt.Errorf("webhooks: work as %s (run the migrations): %w", RelayRole, err)
-			}
-		}
-		return fn(ctx, tx)
-	})
+	return d.TransactAs(ctx, RelayRole, fn)
 }
 
 // claim takes up to Batch due deliveries for Lease, oldest first, each the

@@ -189,6 +189,30 @@ func (d *DB) Transact(ctx context.Context, fn func(ctx context.Context, tx bun.T
 	return fmt.Errorf("db: transaction failed after %d attempts: %w", attempts, err)
 }
 
+// TransactAs is Transact in a transaction that works as role, a narrow role
+// a migration made for one job (see AsRole).
+func (d *DB) TransactAs(ctx context.Context, role string, fn func(ctx context.Context, tx bun.Tx) error) error {
+	return d.Transact(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if err := AsRole(ctx, d.Dialect, tx, role); err != nil {
+			return err
+		}
+		return fn(ctx, tx)
+	})
+}
+
+// AsRole switches the rest of tx to role, a narrow role a migration made for
+// one job, which may do that job and nothing else (PostgreSQL; SQLite has no
+// roles: there it does nothing).
+func AsRole(ctx context.Context, dialect Dialect, tx bun.Tx, role string) error {
+	if dialect != Postgres {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, "SET LOCAL ROLE "+pgx.Identifier{role}.Sanitize()); err != nil {
+		return fmt.Errorf("db: work as %s (run the migrations): %w", role, err)
+	}
+	return nil
+}
+
 func isRetryable(err error) bool {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {

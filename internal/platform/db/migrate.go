@@ -253,6 +253,5 @@ func (d *DB) grantAppRole(ctx context.Context, role string) error {
 // locks, whose victim PostgreSQL rolled back whole (seen in CI's race run).
 func concurrentCatalogUpdate(err error) bool {
 	var pg *pgconn.PgError
-	return errors.As(err, &pg) && (pg.Code == "XX000" && strings.Contains(pg.Message, "concurrently") ||
-		pg.Code == "23505" || pg.Code == "40P01")
+	return isRetryable(err) || errors.As(err, &pg) && (pg.Code == "XX000" && strings.Contains(pg.Message, "concurrently") || pg.Code == "23505")
 }

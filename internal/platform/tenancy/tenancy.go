@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"reflect"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect"
 
@@ -200,13 +199,7 @@ func (t *Tx) Unscoped() bun.Tx { return t.tx }
 // migration for one job (PostgreSQL; SQLite has no roles). Row-level
 // security still holds: the desk setting of the transaction stays.
 func (t *Tx) AsRole(ctx context.Context, role string) error {
-	if t.Dialect() != db.Postgres {
-		return nil
-	}
-	if _, err := t.tx.ExecContext(ctx, "SET LOCAL ROLE "+pgx.Identifier{role}.Sanitize()); err != nil {
-		return fmt.Errorf("tenancy: work as %s (run the migrations): %w", role, err)
-	}
-	return nil
+	return db.AsRole(ctx, t.Dialect(), t.tx, role)
 }
 
 // stamp sets the desk on every row of model, refusing rows of another desk.
