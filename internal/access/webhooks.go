@@ -3,7 +3,9 @@ package access
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
@@ -56,11 +58,7 @@ func (h *Handler) webhooksView(c *fiber.Ctx) (*view, uuid.UUID, error) {
 		rows[i] = r
 	}
 	v.Items = rows
-	var events []web.Option
-	for _, e := range webhooks.Events {
-		events = append(events, web.Option{Value: e, Label: eventName(tr, e)})
-	}
-	v.Extra["Provider"], v.Extra["Events"] = p.Name, events
+	v.Extra["Provider"], v.Extra["Events"] = p.Name, eventChoices(tr, v, nil)
 	v.Extra["AnswerByEmail"], v.Extra["ProviderID"] = p.AnswerByEmail, p.ID.String()
 	return v, p.ID.UUID, nil
 }
@@ -110,6 +108,22 @@ func (h *Handler) contactOf(ctx context.Context, c *fiber.Ctx) string {
 	return u.Email
 }
 
+// eventChoices is the events an endpoint may subscribe to, as the form kit's
+// group of checkboxes: those in chosen checked (a refused form keeps what was
+// ticked), the group's error from v. The first box carries the group's id,
+// the error summary's anchor.
+func eventChoices(tr web.Translator, v *view, chosen []string) web.Group {
+	g := web.Group{ID: "events", Legend: tr.T("webhooks.field.events"), Error: v.field("events").Error}
+	for i, e := range webhooks.Events {
+		id := g.ID
+		if i > 0 {
+			id += "-" + strings.ReplaceAll(e, ".", "-")
+		}
+		g.Items = append(g.Items, web.Choice{ID: id, Name: "events", Value: e, Label: eventName(tr, e), Checked: slices.Contains(chosen, e)})
+	}
+	return g
+}
+
 // webhookErrors names the field and message key of a refused endpoint.
 func webhookErrors(err error) (field, key string, ok bool) {
 	switch {
@@ -117,6 +131,8 @@ func webhookErrors(err error) (field, key string, ok bool) {
 		return "url", "webhooks.error.private", true
 	case errors.Is(err, webhooks.ErrURL):
 		return "url", "webhooks.error.url", true
+	case errors.Is(err, webhooks.ErrHost):
+		return "url", "webhooks.error.host", true
 	case errors.Is(err, webhooks.ErrEvents):
 		return "events", "webhooks.error.events", true
 	}
@@ -138,8 +154,10 @@ func (h *Handler) webhookCreate(c *fiber.Ctx) error {
 		return verr
 	}
 	if known {
+		tr := h.Render.Translator(c)
 		v.set("url", form(c, "url"))
-		v.fail(h.Render.Translator(c), field, key)
+		v.fail(tr, field, key)
+		v.Extra["Events"] = eventChoices(tr, v, formValues(c, "events"))
 		return h.platformPage(c, fiber.StatusUnprocessableEntity, "access_webhooks", "webhooks.title", v)
 	}
 	// Shown once, on this answer only.

@@ -83,6 +83,14 @@ func TestWebhooksEndToEnd(t *testing.T) {
 			!strings.Contains(bad.Body, "https://") {
 			t.Errorf("a bad URL must be refused at the field: %d", bad.Status)
 		}
+		// A name that does not exist says so, not "give a full address".
+		if bad := admin.Post(base, url.Values{"url": {"https://planning.opvang.invalid/h"}, "events": {"request.created"}}); bad.Status != http.StatusUnprocessableEntity ||
+			!strings.Contains(bad.Body, "Dit adres bestaat niet") || strings.Contains(bad.Body, "Geef een volledig adres") {
+			t.Errorf("an unknown host name must be refused as such at the field: %d", bad.Status)
+		} else if !strings.Contains(bad.Body, `value="request.created" checked`) || strings.Contains(bad.Body, `value="offer.accepted" checked`) ||
+			!strings.Contains(bad.Body, `value="https://planning.opvang.invalid/h"`) {
+			t.Error("a refused form must keep the address and exactly the events that were ticked")
+		}
 
 		lid, _ := catalog.ParseLocationID(own["location"])
 		req, _ := submitParent(t, w.a, "Webhookje", lid)

@@ -116,6 +116,7 @@ type Delivery struct {
 // Errors a form or the API shows at a field.
 var (
 	ErrURL      = errors.New("webhooks: the URL must be https (or http) with a host")
+	ErrHost     = errors.New("webhooks: the URL's host name does not exist")
 	ErrPrivate  = errors.New("webhooks: the URL points into a private, loopback or link-local network")
 	ErrEvents   = errors.New("webhooks: choose at least one known event")
 	ErrNotFound = errors.New("webhooks: no such endpoint")
@@ -152,7 +153,7 @@ func (g Guard) Check(ctx context.Context, raw string) error {
 	}
 	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", u.Hostname())
 	if err != nil {
-		return fmt.Errorf("%w: %s does not resolve", ErrURL, u.Hostname())
+		return fmt.Errorf("%w: %s", ErrHost, u.Hostname())
 	}
 	for _, a := range addrs {
 		if !g.Allowed(a) {

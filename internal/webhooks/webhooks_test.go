@@ -402,6 +402,13 @@ func TestWebhookPrivateAddressRefused(t *testing.T) {
 		if _, err := strict.Register(ctx, f.provider, "ftp://opvang.example/h", []string{webhooks.RequestCreated}, ""); !errors.Is(err, webhooks.ErrURL) {
 			t.Errorf("ftp URL: %v, want refused", err)
 		}
+		// A name that does not exist (a typo) is told apart from a malformed
+		// URL: the provider must check the name, not the form (.invalid never
+		// resolves, RFC 6761).
+		_, err = strict.Register(ctx, f.provider, "https://planning.opvang.invalid/h", []string{webhooks.RequestCreated}, "")
+		if !errors.Is(err, webhooks.ErrHost) || errors.Is(err, webhooks.ErrURL) {
+			t.Errorf("unknown host: %v, want ErrHost", err)
+		}
 		// Registered while the name pointed elsewhere (here: allowed by a
 		// lenient operator setting), sent by a strict relay: refused at the
 		// connection.
